@@ -1,0 +1,233 @@
+/*
+ * libsshpool: client library for sshpoold, the pooled SSH command runner.
+ *
+ * The core is non-blocking in the style of libpq's async API and curl's
+ * multi interface: requests are queued with sp_send_*(), the caller watches
+ * sp_fd() in its own event loop (for writing only while sp_want_write() is
+ * true), calls sp_flush() when writable and sp_consume() when readable, then
+ * takes events with sp_next_event() until it returns 0.  sp_connect(),
+ * sp_wait() and sp_run_wait() are blocking conveniences built on that core.
+ *
+ * Many requests may run at once on one connection; the library assigns each
+ * a positive integer id and every event names the id of its request.  One
+ * sp_client must be used by one thread at a time.  Functions report failure
+ * as a return value and leave a message in sp_client_error(); none of them
+ * aborts on bad input or on daemon trouble.
+ */
+#ifndef SSHPOOL_H
+#define SSHPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SP_PROTOCOL_VERSION 1
+
+typedef struct sp_client sp_client;
+typedef struct sp_event sp_event;
+typedef struct sp_run_opts sp_run_opts;
+
+/* ---- Connection ---- */
+
+/*
+ * Write the socket path used when none is given and $SSHPOOL_SOCKET is unset:
+ * /run/sshpool/sshpoold.sock for root, else
+ * $XDG_RUNTIME_DIR/sshpool/sshpoold.sock or /tmp/sshpool-$UID/sshpoold.sock.
+ * Returns the length of the full path like snprintf (truncated if >= size).
+ */
+size_t sp_default_socket_path(char *buf, size_t size);
+
+/*
+ * Connect and exchange hello, blocking (bounded by an internal timeout).
+ * path NULL means $SSHPOOL_SOCKET, else sp_default_socket_path().  Returns
+ * NULL on failure with a message in err (which may be NULL).
+ */
+sp_client *sp_connect(const char *path, char *err, size_t errlen);
+
+/*
+ * Non-blocking variants: connect (or adopt an already connected stream
+ * socket, which the client then owns and closes, also when sp_adopt_fd
+ * fails) and queue a hello without
+ * waiting for the reply; it arrives later as an SP_EV_HELLO event (or an
+ * SP_EV_ERROR if the daemon refuses the protocol version).  Requests may be
+ * sent before the reply.
+ */
+sp_client *sp_connect_start(const char *path, char *err, size_t errlen);
+sp_client *sp_adopt_fd(int fd, char *err, size_t errlen);
+
+void sp_close(sp_client *);
+
+/* The socket, for poll()/epoll/libevent.  Always watch it for reading;
+ * watch for writing only while sp_want_write() is non-zero. */
+int sp_fd(const sp_client *);
+int sp_want_write(const sp_client *);
+
+/* Write queued requests without blocking: 0 all written, 1 some remain,
+ * -1 error (connection lost). */
+int sp_flush(sp_client *);
+
+/* Read what is available without blocking: 0, or -1 on end of file or
+ * error.  Events read before the end are still returned by sp_next_event. */
+int sp_consume(sp_client *);
+
+/*
+ * Take the next event: 1 with *out set (free it with sp_event_free), 0 when
+ * none is buffered, -1 when none is buffered and the connection is closed
+ * or broken (see sp_client_error).  Call it until it returns 0 after every
+ * sp_consume(): the library stops reading while much input is unclaimed.
+ */
+int sp_next_event(sp_client *, sp_event **out);
+
+/* Requests sent whose final event has not been taken yet. */
+size_t sp_pending(const sp_client *);
+
+/*
+ * Block until an event is available (1), timeout_ms passes (0; negative
+ * waits forever), a signal interrupts the wait (0), or the connection fails
+ * (-1).  Flushes queued requests meanwhile.
+ */
+int sp_wait(sp_client *, int timeout_ms);
+
+/* Text of the last error; "" if none. */
+const char *sp_client_error(const sp_client *);
+
+/* From the daemon's hello reply: NULL / 0 until it arrived. */
+const char *sp_server_name(const sp_client *);
+size_t sp_server_max_hosts(const sp_client *);
+
+/*
+ * Cap of one incoming event line (default and maximum 16 MiB).  A longer
+ * line breaks the connection.  Returns -1 if bytes is out of range.
+ */
+int sp_set_max_line(sp_client *, size_t bytes);
+
+/* ---- Requests ---- */
+
+/*
+ * Options of a run request.  Setters return 0, or -1 with a message in
+ * sp_run_opts_error() and the options unchanged.  Strings are copied.
+ */
+sp_run_opts *sp_run_opts_new(void);
+void sp_run_opts_free(sp_run_opts *);
+const char *sp_run_opts_error(const sp_run_opts *);
+/* One "[user@]host[:port]", "[user@][v6addr]:port" or bare IPv6 address. */
+int sp_run_opts_add_host(sp_run_opts *, const char *host);
+/* A comma-separated list of host specs; spaces around items are ignored. */
+int sp_run_opts_add_hosts(sp_run_opts *, const char *list);
+size_t sp_run_opts_nhosts(const sp_run_opts *);
+const char *sp_run_opts_host(const sp_run_opts *, size_t i);
+int sp_run_opts_set_command(sp_run_opts *, const char *command);
+/* Default user for hosts given without "user@"; NULL clears it. */
+int sp_run_opts_set_user(sp_run_opts *, const char *user);
+/* Seconds (fractions allowed), 0 = no timeout. */
+int sp_run_opts_set_timeout(sp_run_opts *, double seconds);
+/* Adding a name again replaces its value. */
+int sp_run_opts_add_env(sp_run_opts *, const char *name, const char *value);
+int sp_run_opts_set_pty(sp_run_opts *, int on);
+/* Bytes fed to every host's standard input; NULL/0 clears. */
+int sp_run_opts_set_stdin(sp_run_opts *, const void *data, size_t len);
+
+/*
+ * Queue a request and try to write it.  The request is validated locally
+ * with the daemon's own rules and announced limits first, so a bad request
+ * fails here (-1, sp_client_error) instead of on the daemon.  On success the
+ * new request id is stored in *request_id (which may be NULL).
+ */
+int sp_send_run(sp_client *, const sp_run_opts *, uint64_t *request_id);
+/* Warm up connections to hosts; user is the default user or NULL. */
+int sp_send_connect(sp_client *, const char *const *hosts, size_t nhosts,
+		    const char *user, uint64_t *request_id);
+/* Cancel a run or connect sent on this connection. */
+int sp_send_cancel(sp_client *, uint64_t target, uint64_t *request_id);
+int sp_send_status(sp_client *, uint64_t *request_id);
+
+/* ---- Events ---- */
+
+enum sp_event_type {
+	SP_EV_HELLO,
+	SP_EV_START, /* a host got a channel */
+	SP_EV_STDOUT,
+	SP_EV_STDERR,
+	SP_EV_EXIT,  /* a host's command ended: status or signal */
+	SP_EV_ERROR, /* with a host: that host failed; without: the request */
+	SP_EV_CONNECTED, /* a host of a connect request is up */
+	SP_EV_DONE,      /* a run or connect finished: counters */
+	SP_EV_CANCEL,    /* reply to a cancel */
+	SP_EV_STATUS     /* reply to a status */
+};
+
+enum sp_event_type sp_event_type(const sp_event *);
+const char *sp_event_type_name(enum sp_event_type); /* "stdout", ... */
+/* The request id; 0 when the daemon could not tell (id null). */
+uint64_t sp_event_request_id(const sp_event *);
+/* 1 if this event ends its request (done, cancel, status, hello, or an
+ * error without a host). */
+int sp_event_is_final(const sp_event *);
+/* Host spec exactly as the request gave it; NULL for request-level events. */
+const char *sp_event_host(const sp_event *);
+/* Output bytes of SP_EV_STDOUT / SP_EV_STDERR (any bytes, not terminated). */
+const void *sp_event_data(const sp_event *, size_t *len);
+/* SP_EV_EXIT: exit status, or -1 if killed by a signal (or not an exit). */
+int sp_event_exit_status(const sp_event *);
+/* SP_EV_EXIT: signal name without "SIG" ("KILL"), or NULL. */
+const char *sp_event_signal(const sp_event *);
+/* SP_EV_ERROR: stable code ("connect_failed", ...) and message; else NULL. */
+const char *sp_event_error_code(const sp_event *);
+const char *sp_event_message(const sp_event *);
+/* exit, error, connected, done: elapsed milliseconds; else -1. */
+long long sp_event_duration_ms(const sp_event *);
+/* SP_EV_CONNECTED: open connections to the host; else -1. */
+int sp_event_sessions(const sp_event *);
+/* SP_EV_DONE: counters (any pointer may be NULL); -1 for other events. */
+int sp_event_done_counts(const sp_event *, size_t *hosts, size_t *ok,
+			 size_t *failed, size_t *errors);
+/* SP_EV_CANCEL: the cancelled request id and whether it was found. */
+uint64_t sp_event_cancel_target(const sp_event *);
+int sp_event_cancel_found(const sp_event *);
+/* SP_EV_HELLO: server name and protocol version. */
+const char *sp_event_server(const sp_event *);
+int sp_event_version(const sp_event *);
+/* The event's line as received, without the newline. */
+const char *sp_event_json(const sp_event *, size_t *len);
+void sp_event_free(sp_event *);
+
+/*
+ * SP_EV_STATUS contents, by member name as in the protocol ("host",
+ * "state", "sessions", "channels_busy", "channels_max", "queued", "jobs",
+ * "connects", "failures", "last_error"; workers: "index", "hosts",
+ * "sessions", "jobs", "heartbeat_age_ms").  Missing members, wrong types and
+ * nulls give NULL / -1.
+ */
+size_t sp_status_nhosts(const sp_event *);
+const char *sp_status_host_str(const sp_event *, size_t i, const char *key);
+long long sp_status_host_int(const sp_event *, size_t i, const char *key);
+size_t sp_status_nworkers(const sp_event *);
+long long sp_status_worker_int(const sp_event *, size_t i, const char *key);
+
+/* ---- Blocking convenience ---- */
+
+/* Called for every event of the request; return non-zero to stop waiting
+ * (the request keeps running; cancel it if it should not). */
+typedef int (*sp_event_cb)(const sp_event *, void *arg);
+
+/*
+ * Send a run and wait for its final event, calling cb (may be NULL) for each
+ * of its events in order.  Events of other requests stay queued for
+ * sp_next_event().  Returns 0 after the final event, 1 if cb stopped the
+ * wait, -1 on failure (sp_client_error).
+ */
+int sp_run_wait(sp_client *, const sp_run_opts *, sp_event_cb cb, void *arg);
+
+/* Same for any request already sent: wait for request_id's final event.
+ * Fails at once if that request is not in flight. */
+int sp_request_wait(sp_client *, uint64_t request_id, sp_event_cb cb,
+		    void *arg);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,1184 @@
+/*
+ * sshpoold configuration: the built-in defaults for the running user, the
+ * sshd_config-style file parser and the per-host resolution through Host
+ * blocks.  The parser reads lines of bounded length, splits them into
+ * arguments (double quotes group words, "#" at the start of an argument
+ * begins a comment), finds the keyword in a sorted table with bsearch and
+ * hands the arguments to the keyword's parse function.  Every error is
+ * collected as "path:line: message" so one run reports them all.
+ *
+ * Within one scope (the global section or one Host block) the first value of
+ * a keyword wins, as in ssh_config; IdentityFile accumulates instead.  Later
+ * duplicates are still checked, so a typo never hides behind a first value.
+ */
+#include <sys/types.h>
+#include <sys/un.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "xmalloc.h"
+#include "../proto/proto.h"
+
+#define CONFIG_MIN_MAX_LINE 1024
+#define CONFIG_MAX_MAX_HOSTS 100000
+#define CONFIG_MAX_MAX_STDIN (64u * 1024 * 1024)
+#define CONFIG_MAX_CONNECT_TIMEOUT 3600 /* seconds */
+#define CONFIG_MAX_USER 64              /* bytes of a User name */
+#define CONFIG_MAX_ARGS (CONFIG_MAX_LINE / 2 + 1)
+
+#define CONFIG_ROOT_SOCKET "/run/sshpool/sshpoold.sock"
+#define CONFIG_ROOT_DIR "/etc/sshpool"
+
+/* Identity files tried when none is configured, in this order. */
+static const char *const config_default_ids[] = {
+    "id_ed25519",
+    "id_ecdsa",
+    "id_rsa",
+};
+#define CONFIG_N_DEFAULT_IDS                                                   \
+	(sizeof(config_default_ids) / sizeof(config_default_ids[0]))
+
+enum config_scope {
+	CONFIG_SCOPE_GLOBAL, /* global section only */
+	CONFIG_SCOPE_HOST,   /* global section and Host blocks */
+	CONFIG_SCOPE_ANY     /* Host itself */
+};
+
+/* Indexes into config_keywords, in its (sorted) order. */
+enum config_kw {
+	CONFIG_KW_CONNECTTIMEOUT,
+	CONFIG_KW_HOST,
+	CONFIG_KW_IDENTITYFILE,
+	CONFIG_KW_IDENTITYPASSPHRASEFILE,
+	CONFIG_KW_LOGLEVEL,
+	CONFIG_KW_MAXCHANNELSPERSESSION,
+	CONFIG_KW_MAXHOSTSPERREQUEST,
+	CONFIG_KW_MAXLINELENGTH,
+	CONFIG_KW_MAXSESSIONSPERHOST,
+	CONFIG_KW_MAXSTDINBYTES,
+	CONFIG_KW_PORT,
+	CONFIG_KW_SOCKET,
+	CONFIG_KW_STRICTHOSTKEYCHECKING,
+	CONFIG_KW_USER,
+	CONFIG_KW_USERKNOWNHOSTSFILE,
+	CONFIG_KW_WORKERS,
+	CONFIG_N_KEYWORDS
+};
+
+struct config_parser;
+struct config_keyword {
+	const char *name;
+	enum config_scope scope;
+	int many; /* takes several arguments (Host) */
+	int (*parse)(struct config_parser *, const struct config_keyword *,
+		     char **, int, int);
+};
+
+struct config_parser {
+	const char *path;
+	int line;
+	struct config *cfg;
+	struct config_errors *errs;
+	size_t nerrors;
+	int stop; /* too many errors: give up */
+
+	char *home;                     /* "~/" expands to this */
+	struct config_host_opts *scope; /* global, a block or discard */
+	int in_host;
+	uint32_t global_seen; /* keywords given in the global section */
+	uint32_t block_seen;  /* keywords given in the current Host block */
+	struct config_host_opts discard; /* a Host block over the limit */
+	int blocks_full;
+
+	char buf[CONFIG_MAX_LINE + 1];
+	char *argv[CONFIG_MAX_ARGS];
+};
+
+static int config_parse_host(struct config_parser *,
+			     const struct config_keyword *, char **, int, int);
+static int config_parse_socket(struct config_parser *,
+			       const struct config_keyword *, char **, int,
+			       int);
+static int config_parse_workers(struct config_parser *,
+				const struct config_keyword *, char **, int,
+				int);
+static int config_parse_loglevel(struct config_parser *,
+				 const struct config_keyword *, char **, int,
+				 int);
+static int config_parse_maxline(struct config_parser *,
+				const struct config_keyword *, char **, int,
+				int);
+static int config_parse_maxhosts(struct config_parser *,
+				 const struct config_keyword *, char **, int,
+				 int);
+static int config_parse_maxstdin(struct config_parser *,
+				 const struct config_keyword *, char **, int,
+				 int);
+static int config_parse_user(struct config_parser *,
+			     const struct config_keyword *, char **, int, int);
+static int config_parse_port(struct config_parser *,
+			     const struct config_keyword *, char **, int, int);
+static int config_parse_identity(struct config_parser *,
+				 const struct config_keyword *, char **, int,
+				 int);
+static int config_parse_passphrase(struct config_parser *,
+				   const struct config_keyword *, char **, int,
+				   int);
+static int config_parse_knownhosts(struct config_parser *,
+				   const struct config_keyword *, char **, int,
+				   int);
+static int config_parse_strict(struct config_parser *,
+			       const struct config_keyword *, char **, int,
+			       int);
+static int config_parse_timeout(struct config_parser *,
+				const struct config_keyword *, char **, int,
+				int);
+static int config_parse_sessions(struct config_parser *,
+				 const struct config_keyword *, char **, int,
+				 int);
+static int config_parse_channels(struct config_parser *,
+				 const struct config_keyword *, char **, int,
+				 int);
+
+/*
+ * Sorted case-insensitively (searched with bsearch); the seen masks in
+ * struct config_parser need at most 32 entries.
+ */
+static const struct config_keyword config_keywords[CONFIG_N_KEYWORDS] = {
+    [CONFIG_KW_CONNECTTIMEOUT] = {"ConnectTimeout", CONFIG_SCOPE_HOST, 0,
+				  config_parse_timeout},
+    [CONFIG_KW_HOST] = {"Host", CONFIG_SCOPE_ANY, 1, config_parse_host},
+    [CONFIG_KW_IDENTITYFILE] = {"IdentityFile", CONFIG_SCOPE_HOST, 0,
+				config_parse_identity},
+    [CONFIG_KW_IDENTITYPASSPHRASEFILE] = {"IdentityPassphraseFile",
+					  CONFIG_SCOPE_HOST, 0,
+					  config_parse_passphrase},
+    [CONFIG_KW_LOGLEVEL] = {"LogLevel", CONFIG_SCOPE_GLOBAL, 0,
+			    config_parse_loglevel},
+    [CONFIG_KW_MAXCHANNELSPERSESSION] = {"MaxChannelsPerSession",
+					 CONFIG_SCOPE_HOST, 0,
+					 config_parse_channels},
+    [CONFIG_KW_MAXHOSTSPERREQUEST] = {"MaxHostsPerRequest", CONFIG_SCOPE_GLOBAL,
+				      0, config_parse_maxhosts},
+    [CONFIG_KW_MAXLINELENGTH] = {"MaxLineLength", CONFIG_SCOPE_GLOBAL, 0,
+				 config_parse_maxline},
+    [CONFIG_KW_MAXSESSIONSPERHOST] = {"MaxSessionsPerHost", CONFIG_SCOPE_HOST,
+				      0, config_parse_sessions},
+    [CONFIG_KW_MAXSTDINBYTES] = {"MaxStdinBytes", CONFIG_SCOPE_GLOBAL, 0,
+				 config_parse_maxstdin},
+    [CONFIG_KW_PORT] = {"Port", CONFIG_SCOPE_HOST, 0, config_parse_port},
+    [CONFIG_KW_SOCKET] = {"Socket", CONFIG_SCOPE_GLOBAL, 0,
+			  config_parse_socket},
+    [CONFIG_KW_STRICTHOSTKEYCHECKING] = {"StrictHostKeyChecking",
+					 CONFIG_SCOPE_HOST, 0,
+					 config_parse_strict},
+    [CONFIG_KW_USER] = {"User", CONFIG_SCOPE_HOST, 0, config_parse_user},
+    [CONFIG_KW_USERKNOWNHOSTSFILE] = {"UserKnownHostsFile", CONFIG_SCOPE_HOST,
+				      0, config_parse_knownhosts},
+    [CONFIG_KW_WORKERS] = {"Workers", CONFIG_SCOPE_GLOBAL, 0,
+			   config_parse_workers},
+};
+_Static_assert(CONFIG_N_KEYWORDS <= 32, "seen masks are 32 bits");
+
+static void config_error(struct config_parser *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+config_errors_add(struct config_errors *errs, char *line)
+{
+	if (errs == NULL) {
+		free(line);
+		return;
+	}
+	errs->lines =
+	    xreallocarray(errs->lines, errs->n + 1, sizeof(*errs->lines));
+	errs->lines[errs->n++] = line;
+}
+
+void
+config_errors_free(struct config_errors *errs)
+{
+	size_t i;
+
+	if (errs == NULL)
+		return;
+	for (i = 0; i < errs->n; i++)
+		free(errs->lines[i]);
+	free(errs->lines);
+	errs->lines = NULL;
+	errs->n = 0;
+}
+
+static void
+config_error(struct config_parser *p, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg, *line;
+
+	if (p->stop)
+		return;
+	if (p->nerrors == CONFIG_MAX_ERRORS) {
+		xasprintf(&line, "%s:%d: too many errors", p->path, p->line);
+		config_errors_add(p->errs, line);
+		p->nerrors++;
+		p->stop = 1;
+		return;
+	}
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		fatalx("config_error: out of memory");
+	va_end(ap);
+	if (p->line > 0)
+		xasprintf(&line, "%s:%d: %s", p->path, p->line, msg);
+	else
+		xasprintf(&line, "%s: %s", p->path, msg);
+	free(msg);
+	config_errors_add(p->errs, line);
+	p->nerrors++;
+}
+
+static void
+config_opts_init(struct config_host_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->strict = -1;
+}
+
+static void
+config_opts_free(struct config_host_opts *o)
+{
+	size_t i;
+
+	free(o->user);
+	for (i = 0; i < o->n_identity_files; i++)
+		free(o->identity_files[i]);
+	free(o->identity_passphrase_file);
+	free(o->known_hosts_file);
+	config_opts_init(o);
+}
+
+void
+config_free(struct config *cfg)
+{
+	size_t i, j;
+
+	if (cfg == NULL)
+		return;
+	free(cfg->path);
+	free(cfg->socket_path);
+	config_opts_free(&cfg->global);
+	for (i = 0; i < cfg->n_blocks; i++) {
+		for (j = 0; j < cfg->blocks[i].n_patterns; j++)
+			free(cfg->blocks[i].patterns[j]);
+		free(cfg->blocks[i].patterns);
+		config_opts_free(&cfg->blocks[i].opts);
+	}
+	free(cfg->blocks);
+	free(cfg);
+}
+
+/*
+ * The daemon user's login name and home directory.  The password database
+ * is the authority because a service may run with a stale or empty
+ * environment; the environment is only the fallback for a uid without an
+ * entry (containers with an arbitrary uid).
+ */
+static void
+config_whoami(char **user, char **home)
+{
+	struct passwd *pw;
+	const char *s;
+	uid_t uid = geteuid();
+
+	pw = getpwuid(uid);
+	if (pw != NULL && pw->pw_name != NULL && *pw->pw_name != '\0')
+		*user = xstrdup(pw->pw_name);
+	else if ((s = getenv("USER")) != NULL && *s != '\0')
+		*user = xstrdup(s);
+	else if ((s = getenv("LOGNAME")) != NULL && *s != '\0')
+		*user = xstrdup(s);
+	else
+		xasprintf(user, "%lu", (unsigned long)uid);
+
+	if (pw != NULL && pw->pw_dir != NULL && *pw->pw_dir == '/')
+		*home = xstrdup(pw->pw_dir);
+	else if ((s = getenv("HOME")) != NULL && *s == '/')
+		*home = xstrdup(s);
+	else
+		*home = xstrdup("/");
+}
+
+/* "~/rest" under home, without doubling the slash when home is "/". */
+static char *
+config_tilde(const char *home, const char *rest)
+{
+	size_t len = strlen(home);
+	char *out;
+
+	while (len > 0 && home[len - 1] == '/')
+		len--;
+	xasprintf(&out, "%.*s/%s", (int)len, home, rest);
+	return out;
+}
+
+struct config *
+config_default(void)
+{
+	struct config *cfg;
+	char *user, *home, *dir;
+	const char *xdg;
+	size_t i;
+
+	cfg = xcalloc(1, sizeof(*cfg));
+	config_whoami(&user, &home);
+
+	if (geteuid() == 0) {
+		cfg->socket_path = xstrdup(CONFIG_ROOT_SOCKET);
+		dir = xstrdup(CONFIG_ROOT_DIR);
+	} else {
+		/* XDG: a relative XDG_RUNTIME_DIR is invalid and ignored. */
+		xdg = getenv("XDG_RUNTIME_DIR");
+		if (xdg != NULL && *xdg == '/')
+			xasprintf(&cfg->socket_path, "%s/sshpool/sshpoold.sock",
+				  xdg);
+		else
+			xasprintf(&cfg->socket_path,
+				  "/tmp/sshpool-%lu/sshpoold.sock",
+				  (unsigned long)geteuid());
+		dir = config_tilde(home, ".ssh");
+	}
+
+	cfg->workers = 0;
+	cfg->log_level = LOG_LEVEL_INFO;
+	cfg->max_line = PROTO_DEFAULT_MAX_LINE;
+	cfg->max_hosts = PROTO_DEFAULT_MAX_HOSTS;
+	cfg->max_stdin = PROTO_DEFAULT_MAX_STDIN;
+
+	config_opts_init(&cfg->global);
+	cfg->global.user = user;
+	cfg->global.port = CONFIG_DEFAULT_PORT;
+	for (i = 0; i < CONFIG_N_DEFAULT_IDS; i++)
+		xasprintf(&cfg->global.identity_files[i], "%s/%s", dir,
+			  config_default_ids[i]);
+	cfg->global.n_identity_files = CONFIG_N_DEFAULT_IDS;
+	cfg->global.identity_passphrase_file = NULL;
+	xasprintf(&cfg->global.known_hosts_file, "%s/known_hosts", dir);
+	cfg->global.strict = CONFIG_STRICT_YES;
+	cfg->global.connect_timeout_ms = CONFIG_DEFAULT_CONNECT_TIMEOUT_MS;
+	cfg->global.max_sessions = CONFIG_DEFAULT_MAX_SESSIONS_PER_HOST;
+	cfg->global.max_channels = CONFIG_DEFAULT_MAX_CHANNELS_PER_SESSION;
+
+	free(dir);
+	free(home);
+	return cfg;
+}
+
+/*
+ * Decimal number with an optional K or M suffix (powers of 1024) when
+ * suffixes is set.  Returns 0, -1 when it is not a number, -2 when it does
+ * not fit.
+ */
+static int
+config_number(const char *s, int suffixes, unsigned long long *out)
+{
+	unsigned long long v = 0, mult = 1;
+	const char *cp = s;
+
+	if (!isdigit((unsigned char)*cp))
+		return -1;
+	for (; isdigit((unsigned char)*cp); cp++) {
+		if (v > (ULLONG_MAX - (unsigned)(*cp - '0')) / 10)
+			return -2;
+		v = v * 10 + (unsigned)(*cp - '0');
+	}
+	if (*cp != '\0') {
+		if (!suffixes || cp[1] != '\0')
+			return -1;
+		if (*cp == 'K' || *cp == 'k')
+			mult = 1024;
+		else if (*cp == 'M' || *cp == 'm')
+			mult = 1024 * 1024;
+		else
+			return -1;
+		if (v > ULLONG_MAX / mult)
+			return -2;
+		v *= mult;
+	}
+	*out = v;
+	return 0;
+}
+
+static int
+config_range(struct config_parser *p, const struct config_keyword *kw,
+	     const char *arg, int suffixes, unsigned long long min,
+	     unsigned long long max, unsigned long long *out)
+{
+	int rc;
+
+	rc = config_number(arg, suffixes, out);
+	if (rc == -1) {
+		config_error(p, "%s: bad number \"%s\"", kw->name, arg);
+		return -1;
+	}
+	if (rc == -2 || *out < min || *out > max) {
+		config_error(p, "%s: %s is out of range (%llu..%llu)", kw->name,
+			     arg, min, max);
+		return -1;
+	}
+	return 0;
+}
+
+/* An absolute path, or "~/..." under the daemon user's home. */
+static char *
+config_path(struct config_parser *p, const struct config_keyword *kw,
+	    const char *arg)
+{
+	char *path;
+
+	if (arg[0] == '/')
+		path = xstrdup(arg);
+	else if (arg[0] == '~' && arg[1] == '/')
+		path = config_tilde(p->home, arg + 2);
+	else {
+		config_error(
+		    p, "%s: \"%s\" is not an absolute path (use /... or ~/...)",
+		    kw->name, arg);
+		return NULL;
+	}
+	if (strlen(path) >= PATH_MAX) {
+		config_error(p, "%s: path too long (max %d bytes)", kw->name,
+			     PATH_MAX - 1);
+		free(path);
+		return NULL;
+	}
+	return path;
+}
+
+/* Store a string member if it is the first in its scope. */
+static void
+config_set_string(char **member, char *value, int apply)
+{
+	if (apply && *member == NULL)
+		*member = value;
+	else
+		free(value);
+}
+
+static int
+config_parse_host(struct config_parser *p, const struct config_keyword *kw,
+		  char **argv, int argc, int apply)
+{
+	struct config *cfg = p->cfg;
+	struct config_host_block *b;
+	char *cp, *piece;
+	int i, rc = 0, full = 0;
+
+	/* A Host block lasts until the next Host line. */
+	p->in_host = 1;
+	p->block_seen = 0;
+	if (cfg->n_blocks >= CONFIG_MAX_HOST_BLOCKS) {
+		if (!p->blocks_full)
+			config_error(p, "too many Host blocks (max %d)",
+				     CONFIG_MAX_HOST_BLOCKS);
+		p->blocks_full = 1;
+		config_opts_free(&p->discard);
+		p->scope = &p->discard;
+		return -1;
+	}
+	cfg->blocks =
+	    xreallocarray(cfg->blocks, cfg->n_blocks + 1, sizeof(*cfg->blocks));
+	b = &cfg->blocks[cfg->n_blocks++];
+	memset(b, 0, sizeof(*b));
+	b->line = p->line;
+	config_opts_init(&b->opts);
+	p->scope = &b->opts;
+
+	/* Patterns are separated by whitespace and/or commas. */
+	for (i = 0; i < argc; i++) {
+		cp = argv[i];
+		while ((piece = strsep(&cp, ",")) != NULL) {
+			if (*piece == '\0')
+				continue;
+			if (strcmp(piece, "!") == 0) {
+				config_error(p, "Host: empty negated pattern");
+				rc = -1;
+				continue;
+			}
+			if (b->n_patterns >= CONFIG_MAX_PATTERNS) {
+				if (!full)
+					config_error(
+					    p,
+					    "Host: too many patterns (max %d)",
+					    CONFIG_MAX_PATTERNS);
+				full = 1;
+				rc = -1;
+				continue;
+			}
+			b->patterns =
+			    xreallocarray(b->patterns, b->n_patterns + 1,
+					  sizeof(*b->patterns));
+			b->patterns[b->n_patterns++] = xstrdup(piece);
+		}
+	}
+	if (b->n_patterns == 0 && rc == 0) {
+		config_error(p, "%s: missing value", kw->name);
+		rc = -1;
+	}
+	return rc;
+}
+
+static int
+config_parse_socket(struct config_parser *p, const struct config_keyword *kw,
+		    char **argv, int argc, int apply)
+{
+	struct sockaddr_un sa;
+	char *path;
+
+	if ((path = config_path(p, kw, argv[0])) == NULL)
+		return -1;
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		config_error(
+		    p, "%s: path too long for a Unix socket (max %zu bytes)",
+		    kw->name, sizeof(sa.sun_path) - 1);
+		free(path);
+		return -1;
+	}
+	config_set_string(&p->cfg->socket_path, path, apply);
+	return 0;
+}
+
+static int
+config_parse_workers(struct config_parser *p, const struct config_keyword *kw,
+		     char **argv, int argc, int apply)
+{
+	unsigned long long v;
+
+	if (config_range(p, kw, argv[0], 0, 0, CONFIG_MAX_WORKERS, &v) != 0)
+		return -1;
+	if (apply)
+		p->cfg->workers = (int)v;
+	return 0;
+}
+
+static int
+config_parse_loglevel(struct config_parser *p, const struct config_keyword *kw,
+		      char **argv, int argc, int apply)
+{
+	enum log_level level;
+
+	if (log_level_from_name(argv[0], &level) != 0) {
+		config_error(p,
+			     "%s: unknown level \"%s\" "
+			     "(QUIET, ERROR, INFO, VERBOSE or DEBUG)",
+			     kw->name, argv[0]);
+		return -1;
+	}
+	if (apply)
+		p->cfg->log_level = level;
+	return 0;
+}
+
+static int
+config_parse_maxline(struct config_parser *p, const struct config_keyword *kw,
+		     char **argv, int argc, int apply)
+{
+	unsigned long long v;
+
+	if (config_range(p, kw, argv[0], 1, CONFIG_MIN_MAX_LINE, PROTO_MAX_LINE,
+			 &v) != 0)
+		return -1;
+	if (apply)
+		p->cfg->max_line = v;
+	return 0;
+}
+
+static int
+config_parse_maxhosts(struct config_parser *p, const struct config_keyword *kw,
+		      char **argv, int argc, int apply)
+{
+	unsigned long long v;
+
+	if (config_range(p, kw, argv[0], 0, 1, CONFIG_MAX_MAX_HOSTS, &v) != 0)
+		return -1;
+	if (apply)
+		p->cfg->max_hosts = v;
+	return 0;
+}
+
+static int
+config_parse_maxstdin(struct config_parser *p, const struct config_keyword *kw,
+		      char **argv, int argc, int apply)
+{
+	unsigned long long v;
+
+	if (config_range(p, kw, argv[0], 1, 0, CONFIG_MAX_MAX_STDIN, &v) != 0)
+		return -1;
+	if (apply)
+		p->cfg->max_stdin = v;
+	return 0;
+}
+
+static int
+config_parse_user(struct config_parser *p, const struct config_keyword *kw,
+		  char **argv, int argc, int apply)
+{
+	const char *cp;
+
+	if (*argv[0] == '\0') {
+		config_error(p, "%s: empty value", kw->name);
+		return -1;
+	}
+	if (strlen(argv[0]) > CONFIG_MAX_USER) {
+		config_error(p, "%s: name too long (max %d bytes)", kw->name,
+			     CONFIG_MAX_USER);
+		return -1;
+	}
+	for (cp = argv[0]; *cp != '\0'; cp++) {
+		if (iscntrl((unsigned char)*cp) ||
+		    isspace((unsigned char)*cp)) {
+			config_error(p, "%s: bad character in \"%s\"", kw->name,
+				     argv[0]);
+			return -1;
+		}
+	}
+	config_set_string(&p->scope->user, xstrdup(argv[0]), apply);
+	return 0;
+}
+
+static int
+config_parse_port(struct config_parser *p, const struct config_keyword *kw,
+		  char **argv, int argc, int apply)
+{
+	unsigned long long v;
+
+	if (config_range(p, kw, argv[0], 0, 1, 65535, &v) != 0)
+		return -1;
+	if (apply && p->scope->port == 0)
+		p->scope->port = (int)v;
+	return 0;
+}
+
+static int
+config_parse_identity(struct config_parser *p, const struct config_keyword *kw,
+		      char **argv, int argc, int apply)
+{
+	struct config_host_opts *o = p->scope;
+	char *path;
+
+	if ((path = config_path(p, kw, argv[0])) == NULL)
+		return -1;
+	if (o->n_identity_files >= CONFIG_MAX_IDENTITY_FILES) {
+		config_error(p, "%s: too many files (max %d)", kw->name,
+			     CONFIG_MAX_IDENTITY_FILES);
+		free(path);
+		return -1;
+	}
+	o->identity_files[o->n_identity_files++] = path;
+	return 0;
+}
+
+static int
+config_parse_passphrase(struct config_parser *p,
+			const struct config_keyword *kw, char **argv, int argc,
+			int apply)
+{
+	char *path;
+
+	if ((path = config_path(p, kw, argv[0])) == NULL)
+		return -1;
+	config_set_string(&p->scope->identity_passphrase_file, path, apply);
+	return 0;
+}
+
+static int
+config_parse_knownhosts(struct config_parser *p,
+			const struct config_keyword *kw, char **argv, int argc,
+			int apply)
+{
+	char *path;
+
+	if ((path = config_path(p, kw, argv[0])) == NULL)
+		return -1;
+	config_set_string(&p->scope->known_hosts_file, path, apply);
+	return 0;
+}
+
+static int
+config_parse_strict(struct config_parser *p, const struct config_keyword *kw,
+		    char **argv, int argc, int apply)
+{
+	int v;
+
+	if (strcasecmp(argv[0], "yes") == 0)
+		v = CONFIG_STRICT_YES;
+	else if (strcasecmp(argv[0], "accept-new") == 0)
+		v = CONFIG_STRICT_ACCEPT_NEW;
+	else if (strcasecmp(argv[0], "no") == 0 ||
+		 strcasecmp(argv[0], "off") == 0) {
+		config_error(
+		    p,
+		    "%s: \"%s\" is not supported: sshpoold never accepts "
+		    "unknown host keys silently; use accept-new to learn the "
+		    "keys of new hosts",
+		    kw->name, argv[0]);
+		return -1;
+	} else {
+		config_error(p, "%s: bad value \"%s\" (yes or accept-new)",
+			     kw->name, argv[0]);
+		return -1;
+	}
+	if (apply && p->scope->strict == -1)
+		p->scope->strict = v;
+	return 0;
+}
+
+static int
+config_parse_timeout(struct config_parser *p, const struct config_keyword *kw,
+		     char **argv, int argc, int apply)
+{
+	unsigned long long v;
+
+	if (config_range(p, kw, argv[0], 0, 1, CONFIG_MAX_CONNECT_TIMEOUT,
+			 &v) != 0)
+		return -1;
+	if (apply && p->scope->connect_timeout_ms == 0)
+		p->scope->connect_timeout_ms = (int)v * 1000;
+	return 0;
+}
+
+static int
+config_parse_sessions(struct config_parser *p, const struct config_keyword *kw,
+		      char **argv, int argc, int apply)
+{
+	unsigned long long v;
+
+	if (config_range(p, kw, argv[0], 0, 1, CONFIG_MAX_SESSIONS_PER_HOST,
+			 &v) != 0)
+		return -1;
+	if (apply && p->scope->max_sessions == 0)
+		p->scope->max_sessions = (int)v;
+	return 0;
+}
+
+static int
+config_parse_channels(struct config_parser *p, const struct config_keyword *kw,
+		      char **argv, int argc, int apply)
+{
+	unsigned long long v;
+
+	if (config_range(p, kw, argv[0], 0, 1, CONFIG_MAX_CHANNELS_PER_SESSION,
+			 &v) != 0)
+		return -1;
+	if (apply && p->scope->max_channels == 0)
+		p->scope->max_channels = (int)v;
+	return 0;
+}
+
+static int
+config_keyword_cmp(const void *key, const void *entry)
+{
+	const struct config_keyword *kw = entry;
+
+	return strcasecmp(key, kw->name);
+}
+
+/*
+ * Split line in place into the keyword and its arguments.  The keyword ends
+ * at whitespace or "=" (one "=" may separate it from the value).  Double
+ * quotes group words and are removed; "#" at the start of an argument ends
+ * the line.  Returns the argument count (0 for a blank or comment line) or
+ * -1 after reporting an error.
+ */
+static int
+config_split(struct config_parser *p, char *line, char **argv)
+{
+	char *cp = line, *out;
+	int argc = 0, quoted;
+
+#define CONFIG_SPACE(c) ((c) == ' ' || (c) == '\t' || (c) == '\r')
+	while (CONFIG_SPACE(*cp))
+		cp++;
+	if (*cp == '\0' || *cp == '#')
+		return 0;
+
+	argv[argc++] = cp;
+	while (*cp != '\0' && !CONFIG_SPACE(*cp) && *cp != '=' && *cp != '"')
+		cp++;
+	if (*cp == '"') {
+		config_error(p, "quote in keyword");
+		return -1;
+	}
+	if (cp == argv[0]) {
+		config_error(p, "missing keyword");
+		return -1;
+	}
+	if (*cp != '\0') {
+		if (*cp == '=') {
+			*cp++ = '\0';
+		} else {
+			*cp++ = '\0';
+			while (CONFIG_SPACE(*cp))
+				cp++;
+			if (*cp == '=')
+				cp++;
+		}
+	}
+
+	for (;;) {
+		while (CONFIG_SPACE(*cp))
+			cp++;
+		if (*cp == '\0' || *cp == '#')
+			break;
+		argv[argc++] = out = cp;
+		quoted = 0;
+		while (*cp != '\0' && (quoted || !CONFIG_SPACE(*cp))) {
+			if (*cp == '"') {
+				quoted = !quoted;
+				cp++;
+				continue;
+			}
+			*out++ = *cp++;
+		}
+		if (quoted) {
+			config_error(p, "unterminated quote");
+			return -1;
+		}
+		if (*cp != '\0')
+			cp++;
+		*out = '\0';
+	}
+#undef CONFIG_SPACE
+	return argc;
+}
+
+static void
+config_line(struct config_parser *p, char *line)
+{
+	const struct config_keyword *kw;
+	uint32_t bit, *seen;
+	int argc;
+
+	if ((argc = config_split(p, line, p->argv)) <= 0)
+		return;
+	kw = bsearch(p->argv[0], config_keywords, CONFIG_N_KEYWORDS,
+		     sizeof(config_keywords[0]), config_keyword_cmp);
+	if (kw == NULL) {
+		config_error(p, "unknown keyword \"%s\"", p->argv[0]);
+		return;
+	}
+	if (kw->scope == CONFIG_SCOPE_GLOBAL && p->in_host) {
+		config_error(p, "%s is not allowed in a Host block", kw->name);
+		return;
+	}
+	if (argc < 2 && !kw->many) {
+		config_error(p, "%s: missing value", kw->name);
+		return;
+	}
+	if (argc > 2 && !kw->many) {
+		config_error(p, "%s: extra argument \"%s\"", kw->name,
+			     p->argv[2]);
+		return;
+	}
+	bit = UINT32_C(1) << (kw - config_keywords);
+	seen = p->in_host ? &p->block_seen : &p->global_seen;
+	if (kw->parse(p, kw, p->argv + 1, argc - 1, !(*seen & bit)) == 0)
+		*seen |= bit;
+}
+
+/*
+ * One line into p->buf.  Returns 1 for a line, 0 at end of file, -1 for a
+ * line longer than CONFIG_MAX_LINE (skipped to its end), -2 on a read error.
+ * Reading byte by byte keeps memory bounded whatever the file holds.
+ */
+static int
+config_getline(FILE *f, char *buf, size_t *lenp)
+{
+	size_t len = 0;
+	int c, toolong = 0;
+
+	while ((c = getc(f)) != EOF && c != '\n') {
+		if (len == CONFIG_MAX_LINE)
+			toolong = 1;
+		else
+			buf[len++] = (char)c;
+	}
+	if (c == EOF && ferror(f))
+		return -2;
+	if (c == EOF && len == 0 && !toolong)
+		return 0;
+	buf[len] = '\0';
+	*lenp = len;
+	return toolong ? -1 : 1;
+}
+
+static void
+config_parse_file(struct config_parser *p, FILE *f)
+{
+	size_t len;
+	int rc;
+
+	while (!p->stop) {
+		p->line++;
+		rc = config_getline(f, p->buf, &len);
+		if (rc == 0)
+			break;
+		if (rc == -2) {
+			config_error(p, "read error: %s", strerror(errno));
+			break;
+		}
+		if (rc == -1) {
+			config_error(p, "line too long (max %d bytes)",
+				     CONFIG_MAX_LINE);
+			continue;
+		}
+		if (strlen(p->buf) != len) {
+			config_error(p, "NUL byte in line");
+			continue;
+		}
+		config_line(p, p->buf);
+	}
+}
+
+/* Fill every global member the file left unset from the defaults. */
+static void
+config_merge_defaults(struct config *cfg, struct config *def, uint32_t seen)
+{
+	struct config_host_opts *g = &cfg->global, *d = &def->global;
+	size_t i;
+
+#define CONFIG_SEEN(kw) ((seen >> (kw)) & 1)
+	if (cfg->socket_path == NULL) {
+		cfg->socket_path = def->socket_path;
+		def->socket_path = NULL;
+	}
+	if (!CONFIG_SEEN(CONFIG_KW_WORKERS))
+		cfg->workers = def->workers;
+	if (!CONFIG_SEEN(CONFIG_KW_LOGLEVEL))
+		cfg->log_level = def->log_level;
+	if (!CONFIG_SEEN(CONFIG_KW_MAXLINELENGTH))
+		cfg->max_line = def->max_line;
+	if (!CONFIG_SEEN(CONFIG_KW_MAXHOSTSPERREQUEST))
+		cfg->max_hosts = def->max_hosts;
+	if (!CONFIG_SEEN(CONFIG_KW_MAXSTDINBYTES))
+		cfg->max_stdin = def->max_stdin;
+#undef CONFIG_SEEN
+
+	if (g->user == NULL) {
+		g->user = d->user;
+		d->user = NULL;
+	}
+	if (g->port == 0)
+		g->port = d->port;
+	if (g->n_identity_files == 0) {
+		for (i = 0; i < d->n_identity_files; i++) {
+			g->identity_files[i] = d->identity_files[i];
+			d->identity_files[i] = NULL;
+		}
+		g->n_identity_files = d->n_identity_files;
+		d->n_identity_files = 0;
+	}
+	if (g->known_hosts_file == NULL) {
+		g->known_hosts_file = d->known_hosts_file;
+		d->known_hosts_file = NULL;
+	}
+	if (g->strict == -1)
+		g->strict = d->strict;
+	if (g->connect_timeout_ms == 0)
+		g->connect_timeout_ms = d->connect_timeout_ms;
+	if (g->max_sessions == 0)
+		g->max_sessions = d->max_sessions;
+	if (g->max_channels == 0)
+		g->max_channels = d->max_channels;
+}
+
+struct config *
+config_load(const char *path, struct config_errors *errs)
+{
+	struct config_parser *p;
+	struct config *cfg, *def;
+	FILE *f;
+	char *user;
+	size_t nerrors;
+
+	def = config_default();
+	cfg = xcalloc(1, sizeof(*cfg));
+	cfg->path = xstrdup(path);
+	config_opts_init(&cfg->global);
+
+	p = xcalloc(1, sizeof(*p));
+	p->path = path;
+	p->cfg = cfg;
+	p->errs = errs;
+	p->scope = &cfg->global;
+	config_opts_init(&p->discard);
+	config_whoami(&user, &p->home);
+	free(user);
+
+	if ((f = fopen(path, "re")) == NULL)
+		config_error(p, "%s", strerror(errno));
+	else {
+		config_parse_file(p, f);
+		fclose(f);
+	}
+
+	config_merge_defaults(cfg, def, p->global_seen);
+	nerrors = p->nerrors;
+	config_opts_free(&p->discard);
+	free(p->home);
+	free(p);
+	config_free(def);
+	if (nerrors > 0) {
+		config_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+void
+config_host(const struct config *cfg, const char *host,
+	    struct config_host_opts *out)
+{
+	const struct config_host_opts *g = &cfg->global, *o;
+	size_t i, j;
+	int have_ids = 0;
+
+	config_opts_init(out);
+	for (i = 0; i < cfg->n_blocks; i++) {
+		if (!config_match_patterns(cfg->blocks[i].patterns,
+					   cfg->blocks[i].n_patterns, host))
+			continue;
+		o = &cfg->blocks[i].opts;
+		if (out->user == NULL)
+			out->user = o->user;
+		if (out->port == 0)
+			out->port = o->port;
+		if (!have_ids && o->n_identity_files > 0) {
+			for (j = 0; j < o->n_identity_files; j++)
+				out->identity_files[j] = o->identity_files[j];
+			out->n_identity_files = o->n_identity_files;
+			have_ids = 1;
+		}
+		if (out->identity_passphrase_file == NULL)
+			out->identity_passphrase_file =
+			    o->identity_passphrase_file;
+		if (out->known_hosts_file == NULL)
+			out->known_hosts_file = o->known_hosts_file;
+		if (out->strict == -1)
+			out->strict = o->strict;
+		if (out->connect_timeout_ms == 0)
+			out->connect_timeout_ms = o->connect_timeout_ms;
+		if (out->max_sessions == 0)
+			out->max_sessions = o->max_sessions;
+		if (out->max_channels == 0)
+			out->max_channels = o->max_channels;
+	}
+
+	if (out->user == NULL)
+		out->user = g->user;
+	if (out->port == 0)
+		out->port = g->port;
+	if (!have_ids) {
+		for (j = 0; j < g->n_identity_files; j++)
+			out->identity_files[j] = g->identity_files[j];
+		out->n_identity_files = g->n_identity_files;
+	}
+	if (out->identity_passphrase_file == NULL)
+		out->identity_passphrase_file = g->identity_passphrase_file;
+	if (out->known_hosts_file == NULL)
+		out->known_hosts_file = g->known_hosts_file;
+	if (out->strict == -1)
+		out->strict = g->strict;
+	if (out->connect_timeout_ms == 0)
+		out->connect_timeout_ms = g->connect_timeout_ms;
+	if (out->max_sessions == 0)
+		out->max_sessions = g->max_sessions;
+	if (out->max_channels == 0)
+		out->max_channels = g->max_channels;
+}
+
+/*
+ * Glob match of pat (len bytes, "*" and "?") against s, ignoring ASCII case
+ * like ssh_config does for host names.  Iterative: a "*" only remembers
+ * where to resume, so patterns like "*a*a*a*b" cannot explode.
+ */
+static int
+config_glob(const char *pat, size_t len, const char *s)
+{
+	size_t pi = 0, star = (size_t)-1;
+	const char *resume = NULL;
+
+	while (*s != '\0') {
+		if (pi < len && pat[pi] == '*') {
+			star = pi++;
+			resume = s;
+		} else if (pi < len &&
+			   (pat[pi] == '?' || tolower((unsigned char)pat[pi]) ==
+						  tolower((unsigned char)*s))) {
+			pi++;
+			s++;
+		} else if (star != (size_t)-1) {
+			pi = star + 1;
+			s = ++resume;
+		} else
+			return 0;
+	}
+	while (pi < len && pat[pi] == '*')
+		pi++;
+	return pi == len;
+}
+
+int
+config_match_patterns(char *const *patterns, size_t n, const char *host)
+{
+	const char *cp, *end;
+	size_t i, len;
+	int matched = 0, negated;
+
+	if (host == NULL)
+		return 0;
+	for (i = 0; i < n; i++) {
+		for (cp = patterns[i]; cp != NULL; cp = end) {
+			if ((end = strchr(cp, ',')) != NULL)
+				len = end++ - cp;
+			else
+				len = strlen(cp);
+			negated = len > 0 && *cp == '!';
+			if (negated) {
+				cp++;
+				len--;
+			}
+			if (len == 0 || !config_glob(cp, len, host))
+				continue;
+			/* A negated match excludes the host outright. */
+			if (negated)
+				return 0;
+			matched = 1;
+		}
+	}
+	return matched;
+}
+
+const char *
+config_strict_name(int strict)
+{
+	switch (strict) {
+	case CONFIG_STRICT_YES:
+		return "yes";
+	case CONFIG_STRICT_ACCEPT_NEW:
+		return "accept-new";
+	default:
+		return "unknown";
+	}
+}

@@ -1,0 +1,107 @@
+/*
+ * sshpoold configuration: defaults, the sshd_config-style file parser and the
+ * per-host lookup through Host blocks.  A struct config is immutable once
+ * loaded and may be read from any thread; it is replaced whole on reload.
+ */
+#ifndef SSHPOOL_CONFIG_H
+#define SSHPOOL_CONFIG_H
+
+#include <stddef.h>
+
+/* Defaults, documented in conf/sshpoold.conf and sshpoold.conf(5). */
+#define CONFIG_DEFAULT_PORT 22
+#define CONFIG_DEFAULT_CONNECT_TIMEOUT_MS 10000
+#define CONFIG_DEFAULT_MAX_SESSIONS_PER_HOST 4
+#define CONFIG_DEFAULT_MAX_CHANNELS_PER_SESSION 8
+#define CONFIG_MAX_SESSIONS_PER_HOST 64
+#define CONFIG_MAX_CHANNELS_PER_SESSION 64
+#define CONFIG_MAX_WORKERS 256
+#define CONFIG_MAX_IDENTITY_FILES 16
+#define CONFIG_MAX_PATTERNS 64 /* patterns on one Host line */
+#define CONFIG_MAX_HOST_BLOCKS 4096
+#define CONFIG_MAX_ERRORS 100 /* errors collected before giving up */
+#define CONFIG_MAX_LINE 4096 /* bytes of one config line */
+
+enum config_strict {
+	CONFIG_STRICT_YES, /* unknown and changed keys refused */
+	CONFIG_STRICT_ACCEPT_NEW, /* unknown keys learnt, changed refused */
+};
+
+/*
+ * Per-host settings.  In the global section and in Host blocks each member
+ * may be unset; config_host() resolves them to a complete set.
+ */
+struct config_host_opts {
+	char *user; /* NULL = unset */
+	int port; /* 0 = unset */
+	char *identity_files[CONFIG_MAX_IDENTITY_FILES]; /* absolute paths */
+	size_t n_identity_files; /* 0 = unset */
+	char *identity_passphrase_file; /* NULL = unset / none */
+	char *known_hosts_file; /* UserKnownHostsFile; NULL = unset */
+	int strict; /* enum config_strict, -1 = unset */
+	int connect_timeout_ms; /* 0 = unset */
+	int max_sessions; /* MaxSessionsPerHost, 0 = unset */
+	int max_channels; /* MaxChannelsPerSession, 0 = unset */
+};
+
+struct config_host_block {
+	char **patterns; /* "!" prefix kept for negated patterns */
+	size_t n_patterns;
+	int line; /* line of the Host keyword, for messages */
+	struct config_host_opts opts;
+};
+
+struct config {
+	char *path; /* file read, NULL when running on defaults */
+	char *socket_path; /* Socket */
+	int workers; /* Workers; 0 = number of CPUs, at least 2 */
+	int log_level; /* LogLevel, enum log_level */
+	size_t max_line; /* MaxLineLength, bytes */
+	size_t max_hosts; /* MaxHostsPerRequest */
+	size_t max_stdin; /* MaxStdinBytes */
+	struct config_host_opts global; /* every member set after loading */
+	struct config_host_block *blocks;
+	size_t n_blocks;
+};
+
+/* One error or warning with its place: "file:line: message". */
+struct config_errors {
+	char **lines;
+	size_t n;
+};
+void config_errors_free(struct config_errors *);
+
+/*
+ * Defaults for the current user, from the environment:
+ * - root: Socket /run/sshpool/sshpoold.sock, known hosts
+ *   /etc/sshpool/known_hosts, identities /etc/sshpool/id_{ed25519,ecdsa,rsa};
+ * - others: Socket $XDG_RUNTIME_DIR/sshpool/sshpoold.sock (or
+ *   /tmp/sshpool-$UID/sshpoold.sock without XDG_RUNTIME_DIR),
+ *   ~/.ssh/known_hosts, ~/.ssh/id_{ed25519,ecdsa,rsa};
+ * - User: the login name of the daemon's uid.
+ */
+struct config *config_default(void);
+
+/*
+ * Read path over the defaults.  Returns NULL if there was any error; every
+ * error found (up to CONFIG_MAX_ERRORS) is appended to errs as
+ * "path:line: message".  A missing file is an error.
+ */
+struct config *config_load(const char *path, struct config_errors *errs);
+void config_free(struct config *);
+
+/*
+ * The complete settings for a host name: for each member, the first Host block
+ * (in file order) that matches the name and sets it wins, else the global
+ * value.  Pointers in out borrow from the config.
+ */
+void config_host(const struct config *, const char *host,
+    struct config_host_opts *out);
+
+/* ssh_config pattern matching: "*", "?", comma lists, "!" negation. */
+int config_match_patterns(char *const *patterns, size_t n, const char *host);
+
+/* "yes" or "accept-new". */
+const char *config_strict_name(int);
+
+#endif

@@ -1,0 +1,810 @@
+/*
+ * One SSH connection to a host and its state machine:
+ *
+ *	RESOLVE -> TCP -> KEX -> HOSTKEY -> AUTH -> READY -> DEAD
+ *
+ * Every state but READY runs under a deadline (ConnectTimeout).  Names are
+ * resolved and known_hosts is read on the offload threads; the TCP connect
+ * is our own non-blocking socket (all addresses in turn, TCP_NODELAY and
+ * keepalives set), handed to libssh with SSH_OPTIONS_FD once connected.
+ * libssh runs non-blocking: a call returning SSH_AGAIN is repeated when the
+ * socket is ready.  libssh closes the socket itself on some errors and on
+ * ssh_disconnect/ssh_free, so after the hand-over we never close it and we
+ * drop our event as soon as ssh_get_fd() no longer returns it.
+ *
+ * A connection is freed only at the end of the callback that killed it
+ * (conn_finish), never while a caller up the stack still uses it.
+ */
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <libssh/libssh.h>
+
+#include "knownhosts.h"
+#include "log.h"
+#include "sshpoold.h"
+#include "worker.h"
+#include "xmalloc.h"
+
+/* Kernel-level dead peer detection under the SSH keepalives. */
+#define CONN_TCP_KEEPIDLE_S 30
+#define CONN_TCP_KEEPINTVL_S 10
+#define CONN_TCP_KEEPCNT 3
+#define CONN_TCP_USER_TIMEOUT_MS 60000
+/* Pump rounds per callback before yielding to other connections. */
+#define CONN_PUMP_ROUNDS 64
+
+static const char *conn_state_names[] = { "resolve", "tcp", "kex", "hostkey",
+	"auth", "ready", "dead" };
+
+enum conn_offload_kind { OFFLOAD_RESOLVE, OFFLOAD_HOSTKEY_CHECK,
+	OFFLOAD_HOSTKEY_ADD };
+
+struct conn_offload {
+	struct conn *conn; /* NULL once the conn is gone */
+	enum conn_offload_kind kind;
+	/* resolve */
+	char *host;
+	char port[8];
+	struct addrinfo *res;
+	int gai_error;
+	/* known_hosts */
+	char *path;
+	char *keytype;
+	char *b64;
+	int port_num;
+	enum knownhosts_result result;
+	char known_fp[128];
+	char err[KNOWNHOSTS_MAX_ERR];
+};
+
+static void conn_io_cb(evutil_socket_t, short, void *);
+static void conn_deadline_cb(evutil_socket_t, short, void *);
+static void conn_kick_cb(evutil_socket_t, short, void *);
+static void conn_tcp_next(struct conn *);
+static void conn_kex_step(struct conn *);
+static void conn_auth_step(struct conn *);
+
+static void
+conn_finish(struct conn *c)
+{
+	if (c->state == CONN_DEAD && c->busy == 0)
+		conn_free(c);
+}
+
+int
+conn_has_room(const struct conn *c)
+{
+	return c->state == CONN_READY && c->nchans < c->cap;
+}
+
+static void
+conn_deadline(struct conn *c, int ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	evtimer_add(c->deadline, &tv);
+}
+
+/* Watch fd for flags (0 = stop watching). */
+static void
+conn_watch(struct conn *c, short flags)
+{
+	if (c->io_flags == flags && (flags == 0 || event_pending(c->io,
+	    EV_READ | EV_WRITE, NULL)))
+		return;
+	event_del(c->io);
+	c->io_flags = flags;
+	if (flags == 0 || c->fd == -1)
+		return;
+	event_assign(c->io, c->w->base, c->fd, flags | EV_PERSIST, conn_io_cb,
+	    c);
+	event_add(c->io, NULL);
+}
+
+/* Read and write interest of a session, from libssh's own view. */
+static void
+conn_watch_session(struct conn *c)
+{
+	short flags = EV_READ;
+
+	if (ssh_get_poll_flags(c->session) & SSH_WRITE_PENDING)
+		flags |= EV_WRITE;
+	conn_watch(c, flags);
+}
+
+/* After every libssh call: has libssh closed our socket? */
+static int
+conn_fd_lost(struct conn *c)
+{
+	if (c->fd == -1 || ssh_get_fd(c->session) == c->fd)
+		return 0;
+	event_del(c->io);
+	c->io_flags = 0;
+	c->fd = -1;
+	return 1;
+}
+
+struct conn *
+conn_new(struct host *h)
+{
+	struct worker *w = h->w;
+	struct conn *c = xcalloc(1, sizeof(*c));
+
+	c->host = h;
+	c->w = w;
+	c->id = ++w->next_conn_id;
+	c->state = CONN_RESOLVE;
+	c->started_ms = now_ms();
+	c->fd = -1;
+	c->cap = h->params->max_channels;
+	TAILQ_INIT(&c->jobs);
+	c->io = event_new(w->base, -1, 0, conn_io_cb, c);
+	c->deadline = evtimer_new(w->base, conn_deadline_cb, c);
+	c->kick = evtimer_new(w->base, conn_kick_cb, c);
+	if (c->io == NULL || c->deadline == NULL || c->kick == NULL)
+		fatalx("%s: event_new failed", __func__);
+	TAILQ_INSERT_TAIL(&h->conns, c, entry);
+	h->nconns++;
+	w->nsessions++;
+	log_debug("host=%s conn=%llu: connecting", h->params->key, c->id);
+	/* Start from the loop, so that an early failure never runs inside
+	 * the caller (host_dispatch). */
+	event_active(c->kick, EV_TIMEOUT, 0);
+	conn_deadline(c, h->params->connect_timeout_ms);
+	return c;
+}
+
+/*
+ * The connection failed or was lost.  Jobs whose command was never sent go
+ * back to the host queue; the others end with the error.  The conn is freed
+ * by conn_finish at the end of the current callback.
+ */
+void
+conn_close(struct conn *c, enum proto_code code, const char *why)
+{
+	struct host *h = c->host;
+	struct job *j, *next;
+	int was_ready = c->ready;
+
+	if (c->state == CONN_DEAD)
+		return;
+	if (was_ready)
+		log_info("host=%s conn=%llu: session closed: %s",
+		    h->params->key, c->id, why);
+	else
+		log_info("host=%s conn=%llu: %s failed after %lld ms: %s: %s",
+		    h->params->key, c->id, conn_state_names[c->state],
+		    now_ms() - c->started_ms, proto_code_name(code), why);
+	c->state = CONN_DEAD;
+	evtimer_del(c->deadline);
+	evtimer_del(c->kick);
+	for (j = TAILQ_FIRST(&c->jobs); j != NULL; j = next) {
+		next = TAILQ_NEXT(j, entry);
+		TAILQ_REMOVE(&c->jobs, j, entry);
+		c->nchans--;
+		if (j->chan != NULL) {
+			ssh_remove_channel_callbacks(j->chan, &j->cb);
+			j->chan = NULL; /* ssh_free frees it */
+		}
+		if (j->ended) {
+			job_free(j);
+		} else if (code == PROTO_E_CONNECTION_LOST &&
+		    !j->exec_sent && j->requeues < JOB_MAX_REQUEUES) {
+			j->requeues++;
+			host_requeue(h, j);
+		} else if (code == PROTO_E_CONNECTION_LOST)
+			job_conn_lost(j, why);
+		else
+			job_fail(j, code, why);
+	}
+	if (!was_ready)
+		host_conn_failed(h, c, code, why);
+}
+
+void
+conn_free(struct conn *c)
+{
+	struct worker *w = c->w;
+
+	if (c->pending != NULL)
+		c->pending->conn = NULL;
+	event_free(c->io);
+	event_free(c->deadline);
+	event_free(c->kick);
+	if (c->sevent != NULL) {
+		ssh_event_remove_session(c->sevent, c->session);
+		ssh_event_free(c->sevent);
+	}
+	if (c->session != NULL) {
+		/* libssh closes the socket it was given. */
+		if (ssh_is_connected(c->session))
+			ssh_disconnect(c->session);
+		ssh_free(c->session);
+	} else if (c->fd != -1)
+		close(c->fd);
+	if (c->addrs != NULL)
+		freeaddrinfo(c->addrs);
+	host_conn_gone(c->host, c);
+	free(c);
+	w->nsessions--;
+	worker_maybe_exit(w);
+}
+
+/* ---- RESOLVE ---- */
+
+static void
+conn_offload_free(struct conn_offload *o)
+{
+	if (o->res != NULL)
+		freeaddrinfo(o->res);
+	free(o->host);
+	free(o->path);
+	free(o->keytype);
+	free(o->b64);
+	free(o);
+}
+
+static void
+conn_resolve_run(void *arg)
+{
+	struct conn_offload *o = arg;
+	struct addrinfo hints;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV;
+	o->gai_error = getaddrinfo(o->host, o->port, &hints, &o->res);
+}
+
+static void
+conn_resolve_done(void *arg)
+{
+	struct conn_offload *o = arg;
+	struct conn *c = o->conn;
+	char why[256];
+
+	if (c == NULL) {
+		conn_offload_free(o);
+		return;
+	}
+	c->pending = NULL;
+	if (o->gai_error != 0) {
+		snprintf(why, sizeof(why), "cannot resolve %s: %s",
+		    c->host->params->host, gai_strerror(o->gai_error));
+		conn_close(c, PROTO_E_RESOLVE_FAILED, why);
+	} else {
+		c->addrs = o->res;
+		o->res = NULL;
+		c->addr = c->addrs;
+		c->state = CONN_TCP;
+		conn_tcp_next(c);
+	}
+	conn_offload_free(o);
+	conn_finish(c);
+}
+
+static void
+conn_resolve(struct conn *c)
+{
+	struct host_params *p = c->host->params;
+	struct conn_offload *o;
+	struct addrinfo hints;
+	char port[8];
+
+	/* Addresses need no resolver: parse them right here. */
+	snprintf(port, sizeof(port), "%d", p->port);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+	if (getaddrinfo(p->host, port, &hints, &c->addrs) == 0) {
+		c->addr = c->addrs;
+		c->state = CONN_TCP;
+		conn_tcp_next(c);
+		return;
+	}
+	c->addrs = NULL;
+	o = xcalloc(1, sizeof(*o));
+	o->conn = c;
+	o->kind = OFFLOAD_RESOLVE;
+	o->host = xstrdup(p->host);
+	memcpy(o->port, port, sizeof(o->port));
+	c->pending = o;
+	offload_submit(c->w, conn_resolve_run, conn_resolve_done, o);
+}
+
+/* ---- TCP ---- */
+
+static void
+conn_tcp_options(int fd)
+{
+	int on = 1, v;
+	unsigned int uto = CONN_TCP_USER_TIMEOUT_MS;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+	v = CONN_TCP_KEEPIDLE_S;
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &v, sizeof(v));
+	v = CONN_TCP_KEEPINTVL_S;
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &v, sizeof(v));
+	v = CONN_TCP_KEEPCNT;
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &v, sizeof(v));
+	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &uto, sizeof(uto));
+}
+
+static void conn_kex_start(struct conn *);
+
+/* Try c->addr and the addresses after it until one connects or starts. */
+static void
+conn_tcp_next(struct conn *c)
+{
+	struct addrinfo *ai;
+	char why[256];
+	int fd;
+
+	for (; (ai = c->addr) != NULL; c->addr = ai->ai_next) {
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
+		    SOCK_CLOEXEC, ai->ai_protocol);
+		if (fd == -1) {
+			snprintf(c->tcp_error, sizeof(c->tcp_error),
+			    "socket: %s", strerror(errno));
+			continue;
+		}
+		conn_tcp_options(fd);
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+			c->fd = fd;
+			conn_kex_start(c);
+			return;
+		}
+		if (errno == EINPROGRESS) {
+			c->fd = fd;
+			conn_watch(c, EV_WRITE);
+			conn_deadline(c, c->host->params->connect_timeout_ms);
+			return;
+		}
+		snprintf(c->tcp_error, sizeof(c->tcp_error), "%s",
+		    strerror(errno));
+		close(fd);
+	}
+	if (c->timed_out && c->tcp_error[0] == '\0') {
+		snprintf(why, sizeof(why), "no TCP connection to %s port %d "
+		    "within %d ms", c->host->params->host,
+		    c->host->params->port, c->host->params->connect_timeout_ms);
+		conn_close(c, PROTO_E_CONNECT_TIMEOUT, why);
+	} else {
+		snprintf(why, sizeof(why), "connect to %s port %d: %s",
+		    c->host->params->host, c->host->params->port,
+		    c->tcp_error[0] != '\0' ? c->tcp_error : "no address");
+		conn_close(c, PROTO_E_CONNECT_FAILED, why);
+	}
+}
+
+static void
+conn_tcp_event(struct conn *c, short what)
+{
+	socklen_t len = sizeof(int);
+	int err = 0;
+
+	conn_watch(c, 0);
+	if (what & EV_TIMEOUT) {
+		c->timed_out = 1;
+		err = ETIMEDOUT;
+	} else if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		err = errno;
+	if (err == 0) {
+		conn_kex_start(c);
+		return;
+	}
+	if (err != ETIMEDOUT)
+		snprintf(c->tcp_error, sizeof(c->tcp_error), "%s",
+		    strerror(err));
+	close(c->fd);
+	c->fd = -1;
+	c->addr = c->addr->ai_next;
+	conn_tcp_next(c);
+}
+
+/* ---- KEX ---- */
+
+static void
+conn_ssh_error(struct conn *c, enum proto_code code, const char *what)
+{
+	char why[512];
+	const char *msg = ssh_get_error(c->session);
+
+	snprintf(why, sizeof(why), "%s: %s", what,
+	    msg != NULL && *msg != '\0' ? msg : "connection closed");
+	conn_close(c, code, why);
+}
+
+static void
+conn_kex_start(struct conn *c)
+{
+	struct host_params *p = c->host->params;
+	int off = 0;
+
+	if ((c->session = ssh_new()) == NULL)
+		fatalx("%s: ssh_new failed", __func__);
+	if (ssh_options_set(c->session, SSH_OPTIONS_FD, &c->fd) != 0 ||
+	    ssh_options_set(c->session, SSH_OPTIONS_HOST, p->host) != 0 ||
+	    ssh_options_set(c->session, SSH_OPTIONS_PORT, &p->port) != 0 ||
+	    ssh_options_set(c->session, SSH_OPTIONS_USER, p->user) != 0 ||
+	    ssh_options_set(c->session, SSH_OPTIONS_PROCESS_CONFIG,
+	    &off) != 0 ||
+	    /* Host keys are checked by knownhosts.c, off this thread. */
+	    ssh_options_set(c->session, SSH_OPTIONS_KNOWNHOSTS,
+	    "/dev/null") != 0 ||
+	    ssh_options_set(c->session, SSH_OPTIONS_GLOBAL_KNOWNHOSTS,
+	    "/dev/null") != 0) {
+		conn_ssh_error(c, PROTO_E_INTERNAL, "ssh_options_set");
+		return;
+	}
+	ssh_set_blocking(c->session, 0);
+	c->state = CONN_KEX;
+	conn_deadline(c, p->connect_timeout_ms);
+	conn_kex_step(c);
+}
+
+static void conn_hostkey_start(struct conn *);
+
+static void
+conn_kex_step(struct conn *c)
+{
+	int rc;
+
+	rc = ssh_connect(c->session);
+	if (conn_fd_lost(c) || rc == SSH_ERROR) {
+		conn_ssh_error(c, PROTO_E_CONNECT_FAILED, "ssh handshake");
+		return;
+	}
+	if (rc == SSH_AGAIN) {
+		conn_watch_session(c);
+		return;
+	}
+	conn_hostkey_start(c);
+}
+
+/* ---- HOSTKEY ---- */
+
+static void
+conn_hostkey_run(void *arg)
+{
+	struct conn_offload *o = arg;
+
+	if (o->kind == OFFLOAD_HOSTKEY_ADD)
+		o->result = knownhosts_add(o->path, o->host, o->port_num,
+		    o->keytype, o->b64, o->err, sizeof(o->err));
+	else
+		o->result = knownhosts_check(o->path, o->host, o->port_num,
+		    o->keytype, o->b64, o->known_fp, sizeof(o->known_fp),
+		    o->err, sizeof(o->err));
+}
+
+static void conn_hostkey_done(void *);
+
+static void
+conn_hostkey_submit(struct conn *c, struct conn_offload *o,
+    enum conn_offload_kind kind)
+{
+	o->kind = kind;
+	o->conn = c;
+	c->pending = o;
+	offload_submit(c->w, conn_hostkey_run, conn_hostkey_done, o);
+}
+
+static void
+conn_hostkey_start(struct conn *c)
+{
+	struct host_params *p = c->host->params;
+	struct conn_offload *o;
+	ssh_key key = NULL;
+	char *b64 = NULL;
+
+	c->state = CONN_HOSTKEY;
+	/* The server waits for us now; nothing to read until we answer. */
+	conn_watch(c, 0);
+	if (ssh_get_server_publickey(c->session, &key) != SSH_OK ||
+	    ssh_pki_export_pubkey_base64(key, &b64) != SSH_OK) {
+		ssh_key_free(key);
+		conn_ssh_error(c, PROTO_E_CONNECT_FAILED, "server host key");
+		return;
+	}
+	o = xcalloc(1, sizeof(*o));
+	o->host = xstrdup(p->host);
+	o->port_num = p->port;
+	o->path = xstrdup(p->known_hosts_file);
+	o->keytype = xstrdup(ssh_key_type_to_char(ssh_key_type(key)));
+	o->b64 = xstrdup(b64);
+	ssh_string_free_char(b64);
+	ssh_key_free(key);
+	conn_hostkey_submit(c, o, OFFLOAD_HOSTKEY_CHECK);
+}
+
+static void
+conn_hostkey_refuse(struct conn *c, struct conn_offload *o)
+{
+	struct host_params *p = c->host->params;
+	char fp[128], why[1024];
+
+	if (knownhosts_fingerprint(o->b64, fp, sizeof(fp)) == -1)
+		snprintf(fp, sizeof(fp), "(unknown fingerprint)");
+	switch (o->result) {
+	case KNOWNHOSTS_MISMATCH:
+		snprintf(why, sizeof(why), "host key for %s has changed: the "
+		    "server offers %s %s, %s records %s; refusing to connect",
+		    p->host, o->keytype, fp, p->known_hosts_file, o->known_fp);
+		conn_close(c, PROTO_E_HOSTKEY_MISMATCH, why);
+		break;
+	case KNOWNHOSTS_REVOKED:
+		snprintf(why, sizeof(why), "host key %s %s of %s is marked "
+		    "@revoked in %s", o->keytype, fp, p->host,
+		    p->known_hosts_file);
+		conn_close(c, PROTO_E_HOSTKEY_MISMATCH, why);
+		break;
+	case KNOWNHOSTS_OTHER_TYPE:
+		snprintf(why, sizeof(why), "%s records another key type for "
+		    "%s; the server offers %s %s, which is not recorded",
+		    p->known_hosts_file, p->host, o->keytype, fp);
+		conn_close(c, PROTO_E_HOSTKEY_UNKNOWN, why);
+		break;
+	case KNOWNHOSTS_ERROR:
+		snprintf(why, sizeof(why), "cannot verify the host key of %s: "
+		    "%s", p->host, o->err);
+		conn_close(c, PROTO_E_HOSTKEY_UNKNOWN, why);
+		break;
+	default:
+		snprintf(why, sizeof(why), "host key %s %s of %s is not in %s "
+		    "(StrictHostKeyChecking yes)", o->keytype, fp, p->host,
+		    p->known_hosts_file);
+		conn_close(c, PROTO_E_HOSTKEY_UNKNOWN, why);
+		break;
+	}
+}
+
+static void
+conn_hostkey_done(void *arg)
+{
+	struct conn_offload *o = arg;
+	struct conn *c = o->conn;
+
+	if (c == NULL) {
+		conn_offload_free(o);
+		return;
+	}
+	c->pending = NULL;
+	if (o->result == KNOWNHOSTS_UNKNOWN && o->kind ==
+	    OFFLOAD_HOSTKEY_CHECK && c->host->params->strict ==
+	    CONFIG_STRICT_ACCEPT_NEW) {
+		log_info("host=%s: learning new host key %s (accept-new)",
+		    c->host->params->key, o->keytype);
+		conn_hostkey_submit(c, o, OFFLOAD_HOSTKEY_ADD);
+		return;
+	}
+	if (o->result == KNOWNHOSTS_OK) {
+		c->state = CONN_AUTH;
+		conn_auth_step(c);
+	} else
+		conn_hostkey_refuse(c, o);
+	conn_offload_free(o);
+	conn_finish(c);
+}
+
+/* ---- AUTH ---- */
+
+static void
+conn_ready(struct conn *c)
+{
+	struct host *h = c->host;
+
+	evtimer_del(c->deadline);
+	if ((c->sevent = ssh_event_new()) == NULL ||
+	    ssh_event_add_session(c->sevent, c->session) != SSH_OK) {
+		conn_close(c, PROTO_E_INTERNAL, "ssh_event_add_session failed");
+		return;
+	}
+	c->state = CONN_READY;
+	c->ready = 1;
+	conn_watch_session(c);
+	log_verbose("host=%s conn=%llu: session up in %lld ms", h->params->key,
+	    c->id, now_ms() - c->started_ms);
+	host_conn_ready(h, c);
+}
+
+static void
+conn_auth_step(struct conn *c)
+{
+	struct host_params *p = c->host->params;
+	const char *why = NULL;
+	char msg[1024];
+	int rc;
+
+	while (c->key == NULL) {
+		if (c->identity >= p->n_identity_files) {
+			snprintf(msg, sizeof(msg), "%s@%s refused every "
+			    "identity (%zu configured)%s%s", p->user, p->host,
+			    p->n_identity_files, c->auth_note[0] != '\0' ?
+			    "; " : "", c->auth_note);
+			conn_close(c, PROTO_E_AUTH_FAILED, msg);
+			return;
+		}
+		c->key = keystore_find(c->w->keys,
+		    p->identity_files[c->identity++], &why);
+		if (c->key == NULL && c->auth_note[0] == '\0')
+			snprintf(c->auth_note, sizeof(c->auth_note), "%s", why);
+	}
+	rc = ssh_userauth_publickey(c->session, NULL, c->key);
+	if (conn_fd_lost(c)) {
+		conn_ssh_error(c, PROTO_E_AUTH_FAILED, "authentication");
+		return;
+	}
+	switch (rc) {
+	case SSH_AUTH_AGAIN:
+		conn_watch_session(c);
+		return;
+	case SSH_AUTH_SUCCESS:
+		conn_ready(c);
+		return;
+	case SSH_AUTH_DENIED:
+	case SSH_AUTH_PARTIAL:
+		c->key = NULL;
+		conn_auth_step(c);
+		return;
+	default:
+		conn_ssh_error(c, PROTO_E_AUTH_FAILED, "authentication");
+		return;
+	}
+}
+
+/* ---- READY ---- */
+
+static void
+conn_lost(struct conn *c)
+{
+	const char *msg = ssh_get_error(c->session);
+	char why[512];
+
+	snprintf(why, sizeof(why), "connection to %s lost: %s",
+	    c->host->params->host,
+	    msg != NULL && *msg != '\0' ? msg : "closed by the server");
+	conn_close(c, PROTO_E_CONNECTION_LOST, why);
+}
+
+/*
+ * Process what the server sent, then let every job on this connection move
+ * on (open, exec, read, close) until nobody makes progress.
+ */
+void
+conn_pump(struct conn *c)
+{
+	struct job *j, *next;
+	int progress, rounds = 0, freed = 0;
+
+	if (c->state != CONN_READY)
+		return;
+	c->busy++;
+	do {
+		progress = 0;
+		if (ssh_event_dopoll(c->sevent, 0) == SSH_ERROR ||
+		    conn_fd_lost(c) || !ssh_is_connected(c->session)) {
+			conn_lost(c);
+			break;
+		}
+		for (j = TAILQ_FIRST(&c->jobs); j != NULL; j = next) {
+			next = TAILQ_NEXT(j, entry);
+			progress |= job_step(j);
+		}
+		if (conn_fd_lost(c) || !ssh_is_connected(c->session)) {
+			conn_lost(c);
+			break;
+		}
+		for (j = TAILQ_FIRST(&c->jobs); j != NULL; j = next) {
+			next = TAILQ_NEXT(j, entry);
+			if (j->state != JOB_CLOSED)
+				continue;
+			TAILQ_REMOVE(&c->jobs, j, entry);
+			c->nchans--;
+			job_free(j);
+			freed = 1;
+		}
+	} while (progress && ++rounds < CONN_PUMP_ROUNDS);
+	c->busy--;
+	if (c->state != CONN_READY)
+		return;
+	conn_watch_session(c);
+	/* Out of rounds with work left: continue after the others. */
+	if (progress)
+		event_active(c->kick, EV_TIMEOUT, 0);
+	if (freed || c->host->nqueued > 0)
+		host_dispatch(c->host);
+}
+
+/* A job was attached or changed state outside the pump: pump soon. */
+void
+conn_poke(struct conn *c)
+{
+	if (c->state == CONN_READY)
+		event_active(c->kick, EV_TIMEOUT, 0);
+}
+
+/* The socket is ready. */
+static void
+conn_io_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	switch (c->state) {
+	case CONN_TCP:
+		conn_tcp_event(c, what);
+		break;
+	case CONN_KEX:
+		conn_kex_step(c);
+		break;
+	case CONN_AUTH:
+		conn_auth_step(c);
+		break;
+	case CONN_READY:
+		conn_pump(c);
+		break;
+	default:
+		conn_watch(c, 0);
+		break;
+	}
+	conn_finish(c);
+}
+
+/* The current state's deadline passed. */
+static void
+conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	char why[256];
+
+	(void)fd;
+	(void)what;
+	snprintf(why, sizeof(why), "%s did not complete within %d ms",
+	    conn_state_names[c->state], c->host->params->connect_timeout_ms);
+	switch (c->state) {
+	case CONN_RESOLVE:
+		conn_close(c, PROTO_E_RESOLVE_FAILED, why);
+		break;
+	case CONN_TCP:
+		conn_tcp_event(c, EV_TIMEOUT);
+		break;
+	case CONN_KEX:
+	case CONN_HOSTKEY:
+	case CONN_AUTH:
+		conn_close(c, PROTO_E_CONNECT_TIMEOUT, why);
+		break;
+	default:
+		break;
+	}
+	conn_finish(c);
+}
+
+/* Work scheduled from inside the loop: the first step, or more pumping. */
+static void
+conn_kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (c->state == CONN_RESOLVE && c->addrs == NULL && c->pending == NULL)
+		conn_resolve(c);
+	else if (c->state == CONN_READY)
+		conn_pump(c);
+	conn_finish(c);
+}

@@ -1,0 +1,237 @@
+/*
+ * The pool of one "user@host:port": its connections, the queue of jobs
+ * waiting for a channel (in arrival order) and the warm-up waiters.  Opens
+ * connections lazily, up to MaxSessionsPerHost, only while the queue holds
+ * more jobs than the connections being opened will carry.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "sshpoold.h"
+#include "worker.h"
+#include "xmalloc.h"
+
+static const char *host_health_names[] = { "idle", "connecting", "up",
+	"down" };
+
+struct host *
+host_get(struct worker *w, const struct host_params *p)
+{
+	struct host *h;
+
+	if ((h = worker_find_host(w, p->key)) != NULL)
+		return h;
+	h = xcalloc(1, sizeof(*h));
+	h->w = w;
+	h->params = host_params_dup(p);
+	TAILQ_INIT(&h->queue);
+	TAILQ_INIT(&h->waiters);
+	TAILQ_INIT(&h->conns);
+	h->health = HOST_IDLE;
+	worker_add_host(w, h);
+	log_debug("host=%s worker=%d: new pool", p->key, w->index);
+	return h;
+}
+
+static void
+host_update_health(struct host *h)
+{
+	if (h->nready > 0)
+		h->health = HOST_UP;
+	else if (h->nconns > 0)
+		h->health = HOST_CONNECTING;
+	else if (h->health != HOST_DOWN)
+		h->health = HOST_IDLE;
+}
+
+void
+host_submit(struct host *h, struct job *j)
+{
+	j->host = h;
+	if (j->spec->kind == JOB_CONNECT) {
+		if (h->nready > 0) {
+			job_connected(j, h->nready);
+			return;
+		}
+		TAILQ_INSERT_TAIL(&h->waiters, j, entry);
+		if (h->nconns == 0)
+			conn_new(h);
+		host_update_health(h);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&h->queue, j, entry);
+	h->nqueued++;
+	host_dispatch(h);
+}
+
+void
+host_requeue(struct host *h, struct job *j)
+{
+	j->state = JOB_QUEUED;
+	j->conn = NULL;
+	TAILQ_INSERT_HEAD(&h->queue, j, entry);
+	h->nqueued++;
+}
+
+/* The ready connection with the most free channels, or NULL. */
+static struct conn *
+host_pick(struct host *h)
+{
+	struct conn *c, *best = NULL;
+
+	TAILQ_FOREACH(c, &h->conns, entry) {
+		if (!conn_has_room(c))
+			continue;
+		if (best == NULL || c->cap - c->nchans > best->cap - best->nchans)
+			best = c;
+	}
+	return best;
+}
+
+void
+host_dispatch(struct host *h)
+{
+	struct conn *c;
+	struct job *j;
+	int coming;
+
+	while ((j = TAILQ_FIRST(&h->queue)) != NULL) {
+		if ((c = host_pick(h)) == NULL)
+			break;
+		TAILQ_REMOVE(&h->queue, j, entry);
+		h->nqueued--;
+		h->jobs++;
+		job_attach(j, c);
+	}
+	if (h->nqueued == 0 || h->w->stopping)
+		return;
+	/* Channels that connections still in their handshake will bring. */
+	coming = 0;
+	TAILQ_FOREACH(c, &h->conns, entry)
+		if (c->state != CONN_READY)
+			coming += c->cap;
+	while (h->nqueued > coming && h->nconns < h->params->max_sessions) {
+		c = conn_new(h);
+		coming += c->cap;
+	}
+	host_update_health(h);
+}
+
+void
+host_conn_ready(struct host *h, struct conn *c)
+{
+	struct job *j;
+
+	h->nready++;
+	h->connects++;
+	h->health = HOST_UP;
+	h->last_error[0] = '\0';
+	while ((j = TAILQ_FIRST(&h->waiters)) != NULL) {
+		TAILQ_REMOVE(&h->waiters, j, entry);
+		job_connected(j, h->nready);
+	}
+	host_dispatch(h);
+}
+
+/*
+ * A connection attempt failed.  Jobs wait for other connections of the host
+ * if any is open or still opening; otherwise they all get the error.
+ */
+void
+host_conn_failed(struct host *h, struct conn *c, enum proto_code code,
+    const char *why)
+{
+	struct job *j;
+
+	h->failures++;
+	snprintf(h->last_error, sizeof(h->last_error), "%s: %s",
+	    proto_code_name(code), why);
+	if (h->nconns > 1)
+		return;
+	h->health = HOST_DOWN;
+	while ((j = TAILQ_FIRST(&h->waiters)) != NULL) {
+		TAILQ_REMOVE(&h->waiters, j, entry);
+		job_fail(j, code, why);
+	}
+	while ((j = TAILQ_FIRST(&h->queue)) != NULL) {
+		TAILQ_REMOVE(&h->queue, j, entry);
+		h->nqueued--;
+		job_fail(j, code, why);
+	}
+}
+
+/* A connection is being freed: forget it, serve the queue elsewhere. */
+void
+host_conn_gone(struct host *h, struct conn *c)
+{
+	TAILQ_REMOVE(&h->conns, c, entry);
+	h->nconns--;
+	if (c->ready)
+		h->nready--;
+	host_update_health(h);
+	if (!h->w->stopping)
+		host_dispatch(h);
+}
+
+void
+host_status(struct host *h, struct proto_buf *b)
+{
+	struct proto_status_host s;
+	struct conn *c;
+
+	memset(&s, 0, sizeof(s));
+	s.host = h->params->key;
+	s.state = host_health_names[h->health];
+	s.worker = h->w->index;
+	TAILQ_FOREACH(c, &h->conns, entry) {
+		if (c->state == CONN_READY) {
+			s.sessions++;
+			s.channels_busy += c->nchans;
+			s.channels_max += c->cap;
+		} else
+			s.connecting++;
+	}
+	s.queued = h->nqueued;
+	s.jobs = h->jobs;
+	s.connects = h->connects;
+	s.failures = h->failures;
+	s.last_error = h->last_error[0] != '\0' ? h->last_error : NULL;
+	if (proto_status_host(b, &s) == -1)
+		fatalx("%s: out of memory", __func__);
+}
+
+/* Shutdown: fail what waits, close every connection, free the hosts. */
+void
+host_free_all(struct worker *w)
+{
+	struct host *h;
+	struct conn *c;
+	struct job *j;
+	size_t i;
+
+	for (i = 0; i < w->nbuckets; i++) {
+		while ((h = TAILQ_FIRST(&w->buckets[i])) != NULL) {
+			while ((j = TAILQ_FIRST(&h->waiters)) != NULL) {
+				TAILQ_REMOVE(&h->waiters, j, entry);
+				job_fail(j, PROTO_E_SHUTDOWN,
+				    "the daemon is shutting down");
+			}
+			while ((j = TAILQ_FIRST(&h->queue)) != NULL) {
+				TAILQ_REMOVE(&h->queue, j, entry);
+				h->nqueued--;
+				job_fail(j, PROTO_E_SHUTDOWN,
+				    "the daemon is shutting down");
+			}
+			while ((c = TAILQ_FIRST(&h->conns)) != NULL) {
+				conn_close(c, PROTO_E_SHUTDOWN,
+				    "the daemon is shutting down");
+				conn_free(c);
+			}
+			worker_remove_host(w, h);
+			host_params_free(h->params);
+			free(h);
+		}
+	}
+}

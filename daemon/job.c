@@ -1,0 +1,496 @@
+/*
+ * One host's share of a request: a command on an exec channel, or a warm-up.
+ * A job's channel moves OPEN -> PTY -> ENV -> EXEC -> RUNNING -> CLOSING ->
+ * CLOSED, one non-blocking libssh call at a time, driven by its connection's
+ * pump.  The job emits start, output chunks and exactly one terminal event
+ * (exit or error); after the terminal event ("ended") it may still hold its
+ * channel while the remote process is signalled and the channel is closed.
+ *
+ * Output is read with ssh_channel_read_nonblocking (no data callback), so a
+ * paused job simply leaves data in libssh's channel buffer: the SSH window
+ * then stops the server, and reading again reopens the window.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <libssh/callbacks.h>
+#include <libssh/libssh.h>
+
+#include "log.h"
+#include "sshpoold.h"
+#include "worker.h"
+#include "xmalloc.h"
+
+/* Bytes read from one stream per pump round: bounds one job's turn. */
+#define JOB_READ_CHUNK (32u * 1024)
+#define JOB_READS_PER_STEP 4
+#define JOB_PTY_TERM "xterm"
+#define JOB_PTY_COLS 80
+#define JOB_PTY_ROWS 24
+
+static void job_timer_cb(evutil_socket_t, short, void *);
+
+struct job *
+job_new(struct worker *w, struct job_spec *spec)
+{
+	struct job *j = xcalloc(1, sizeof(*j));
+	struct timeval tv;
+
+	j->w = w;
+	j->spec = spec;
+	j->state = JOB_QUEUED;
+	j->start_ms = now_ms();
+	j->exit_status = -1;
+	if ((j->timer = evtimer_new(w->base, job_timer_cb, j)) == NULL)
+		fatalx("%s: evtimer_new failed", __func__);
+	if (spec->timeout_ms > 0) {
+		tv.tv_sec = spec->timeout_ms / 1000;
+		tv.tv_usec = (spec->timeout_ms % 1000) * 1000;
+		evtimer_add(j->timer, &tv);
+	}
+	TAILQ_INSERT_TAIL(&w->jobs, j, wentry);
+	w->njobs++;
+	return j;
+}
+
+void
+job_free(struct job *j)
+{
+	struct worker *w = j->w;
+
+	TAILQ_REMOVE(&w->jobs, j, wentry);
+	w->njobs--;
+	event_free(j->timer);
+	job_spec_free(j->spec);
+	free(j);
+}
+
+/* ---- events ---- */
+
+static void
+job_emit_check(int rc)
+{
+	if (rc == -1)
+		fatalx("job: encoding an event: out of memory");
+}
+
+static void
+job_end(struct job *j, struct proto_buf *b, enum job_result result)
+{
+	j->ended = 1;
+	worker_emit(j->w, j->spec, b, 1, result);
+	proto_buf_free(b);
+}
+
+static void
+job_emit_error(struct job *j, enum proto_code code, const char *why)
+{
+	struct proto_buf b;
+
+	proto_buf_init(&b);
+	job_emit_check(proto_ev_error(&b, j->spec->id, j->spec->hostarg, code,
+	    why, now_ms() - j->start_ms));
+	job_end(j, &b, JOB_RESULT_ERROR);
+	log_verbose("host=%s job: %s: %s", j->spec->params->key,
+	    proto_code_name(code), why);
+}
+
+/* End a job that holds no channel, and free it. */
+void
+job_fail(struct job *j, enum proto_code code, const char *why)
+{
+	if (!j->ended)
+		job_emit_error(j, code, why);
+	job_free(j);
+}
+
+void
+job_conn_lost(struct job *j, const char *why)
+{
+	job_fail(j, PROTO_E_CONNECTION_LOST, why);
+}
+
+void
+job_connected(struct job *j, int sessions)
+{
+	struct proto_buf b;
+
+	proto_buf_init(&b);
+	job_emit_check(proto_ev_connected(&b, j->spec->id, j->spec->hostarg,
+	    sessions, now_ms() - j->start_ms));
+	job_end(j, &b, JOB_RESULT_OK);
+	job_free(j);
+}
+
+static void
+job_emit_start(struct job *j)
+{
+	struct proto_buf b;
+
+	proto_buf_init(&b);
+	job_emit_check(proto_ev_start(&b, j->spec->id, j->spec->hostarg));
+	worker_emit(j->w, j->spec, &b, 0, JOB_RESULT_OK);
+	proto_buf_free(&b);
+}
+
+static void
+job_emit_output(struct job *j, int is_stderr, const char *data, size_t len)
+{
+	struct proto_buf b;
+
+	proto_buf_init(&b);
+	job_emit_check(proto_ev_output(&b, j->spec->id, j->spec->hostarg,
+	    is_stderr, data, len));
+	worker_emit(j->w, j->spec, &b, 0, JOB_RESULT_OK);
+	proto_buf_free(&b);
+}
+
+static void
+job_emit_exit(struct job *j)
+{
+	struct proto_buf b;
+	enum job_result result;
+	long long ms = now_ms() - j->start_ms;
+
+	proto_buf_init(&b);
+	if (j->exit_signal[0] != '\0') {
+		job_emit_check(proto_ev_exit(&b, j->spec->id, j->spec->hostarg,
+		    -1, j->exit_signal, ms));
+		result = JOB_RESULT_FAILED;
+	} else {
+		job_emit_check(proto_ev_exit(&b, j->spec->id, j->spec->hostarg,
+		    j->exit_status, NULL, ms));
+		result = j->exit_status == 0 ? JOB_RESULT_OK :
+		    JOB_RESULT_FAILED;
+	}
+	job_end(j, &b, result);
+}
+
+/* ---- libssh callbacks: record only, act after the pump returns ---- */
+
+static void
+job_exit_status_cb(ssh_session session, ssh_channel channel, int status,
+    void *userdata)
+{
+	struct job *j = userdata;
+
+	(void)session;
+	(void)channel;
+	j->exit_status = status;
+}
+
+static void
+job_exit_signal_cb(ssh_session session, ssh_channel channel,
+    const char *signal, int core, const char *errmsg, const char *lang,
+    void *userdata)
+{
+	struct job *j = userdata;
+
+	(void)session;
+	(void)channel;
+	(void)core;
+	(void)errmsg;
+	(void)lang;
+	snprintf(j->exit_signal, sizeof(j->exit_signal), "%s",
+	    signal != NULL ? signal : "UNKNOWN");
+}
+
+/* ---- the channel ---- */
+
+void
+job_attach(struct job *j, struct conn *c)
+{
+	j->conn = c;
+	j->state = JOB_OPEN;
+	TAILQ_INSERT_TAIL(&c->jobs, j, entry);
+	c->nchans++;
+	if ((j->chan = ssh_channel_new(c->session)) == NULL)
+		fatalx("%s: ssh_channel_new failed", __func__);
+	memset(&j->cb, 0, sizeof(j->cb));
+	j->cb.userdata = j;
+	j->cb.channel_exit_status_function = job_exit_status_cb;
+	j->cb.channel_exit_signal_function = job_exit_signal_cb;
+	ssh_callbacks_init(&j->cb);
+	ssh_set_channel_callbacks(j->chan, &j->cb);
+	conn_poke(c);
+}
+
+/* Forget the channel; libssh finishes the close with the server. */
+static void
+job_release_channel(struct job *j)
+{
+	if (j->chan != NULL) {
+		ssh_remove_channel_callbacks(j->chan, &j->cb);
+		ssh_channel_free(j->chan);
+		j->chan = NULL;
+	}
+	j->state = JOB_CLOSED;
+}
+
+static void
+job_channel_error(struct job *j, const char *what)
+{
+	char why[512];
+
+	snprintf(why, sizeof(why), "%s: %s", what,
+	    ssh_get_error(j->conn->session));
+	if (!j->ended)
+		job_emit_error(j, PROTO_E_CHANNEL_FAILED, why);
+	job_release_channel(j);
+}
+
+/*
+ * The server refused to open a channel: usually its MaxSessions.  Carry no
+ * more channels on this connection than it has now and run the job on the
+ * next free one; nothing was executed, so that is safe.
+ */
+static void
+job_open_refused(struct job *j)
+{
+	struct conn *c = j->conn;
+	struct host *h = j->host;
+	int others = c->nchans - 1;
+
+	if (j->ended || others < 1) {
+		job_channel_error(j, "the server refused to open a channel");
+		return;
+	}
+	if (c->cap > others) {
+		log_info("host=%s conn=%llu: server refused channel %d; "
+		    "carrying at most %d channels on this connection",
+		    h->params->key, c->id, c->nchans, others);
+		c->cap = others;
+	}
+	ssh_remove_channel_callbacks(j->chan, &j->cb);
+	ssh_channel_free(j->chan);
+	j->chan = NULL;
+	TAILQ_REMOVE(&c->jobs, j, entry);
+	c->nchans--;
+	h->jobs--;
+	host_requeue(h, j);
+}
+
+static void
+job_stop_remote(struct job *j)
+{
+	struct timeval tv = { JOB_KILL_GRACE_MS / 1000,
+		(JOB_KILL_GRACE_MS % 1000) * 1000 };
+
+	/* A refused signal request changes nothing: KILL and close follow. */
+	ssh_channel_request_send_signal(j->chan, "TERM");
+	j->stop_signal_sent = 1;
+	evtimer_add(j->timer, &tv);
+}
+
+static void
+job_finish(struct job *j)
+{
+	evtimer_del(j->timer);
+	if (j->ended)
+		;
+	else if (j->exit_signal[0] != '\0' || j->exit_status >= 0)
+		job_emit_exit(j);
+	else
+		job_emit_error(j, PROTO_E_CHANNEL_FAILED,
+		    "the server closed the channel without an exit status");
+	j->state = JOB_CLOSING;
+}
+
+/* Move stdin forward and output out; 1 if anything moved. */
+static int
+job_io(struct job *j)
+{
+	char buf[JOB_READ_CHUNK];
+	struct job_spec *s = j->spec;
+	int progress = 0, stream, i, n, eof = 0;
+
+	if (s->stdin_len > j->stdin_off) {
+		n = ssh_channel_write(j->chan, s->stdin_data + j->stdin_off,
+		    s->stdin_len - j->stdin_off);
+		if (n == SSH_ERROR)
+			return 0; /* the pump sees the session's state */
+		if (n > 0) {
+			j->stdin_off += n;
+			progress = 1;
+		}
+	}
+	if (!j->eof_sent && j->stdin_off >= s->stdin_len) {
+		if (ssh_channel_send_eof(j->chan) == SSH_OK)
+			j->eof_sent = 1;
+	}
+	/* Backpressure: leave the data with libssh and the window closed. */
+	if (!j->ended && flow_paused(s->flow))
+		return progress;
+	for (stream = 0; stream < 2; stream++) {
+		for (i = 0; i < JOB_READS_PER_STEP; i++) {
+			n = ssh_channel_read_nonblocking(j->chan, buf,
+			    sizeof(buf), stream);
+			if (n == SSH_EOF) {
+				eof++;
+				break;
+			}
+			if (n <= 0)
+				break;
+			progress = 1;
+			if (!j->ended)
+				job_emit_output(j, stream, buf, n);
+		}
+	}
+	if (eof == 2 && (j->exit_status >= 0 || j->exit_signal[0] != '\0' ||
+	    ssh_channel_is_closed(j->chan))) {
+		job_finish(j);
+		progress = 1;
+	}
+	return progress;
+}
+
+int
+job_step(struct job *j)
+{
+	struct proto_env *e;
+	char why[256];
+	int rc;
+
+	switch (j->state) {
+	case JOB_OPEN:
+		rc = ssh_channel_open_session(j->chan);
+		if (rc == SSH_AGAIN)
+			return 0;
+		if (rc == SSH_ERROR) {
+			if (ssh_get_error_code(j->conn->session) ==
+			    SSH_REQUEST_DENIED)
+				job_open_refused(j);
+			else
+				job_channel_error(j, "channel open");
+			return 1;
+		}
+		if (j->ended)
+			j->state = JOB_CLOSING;
+		else if (j->spec->pty)
+			j->state = JOB_PTY;
+		else if (j->spec->nenv > 0)
+			j->state = JOB_ENV;
+		else
+			j->state = JOB_EXEC;
+		return 1;
+	case JOB_PTY:
+		rc = ssh_channel_request_pty_size(j->chan, JOB_PTY_TERM,
+		    JOB_PTY_COLS, JOB_PTY_ROWS);
+		if (rc == SSH_AGAIN)
+			return 0;
+		if (rc == SSH_ERROR) {
+			job_channel_error(j, "pty request");
+			return 1;
+		}
+		j->state = j->ended ? JOB_CLOSING : j->spec->nenv > 0 ?
+		    JOB_ENV : JOB_EXEC;
+		return 1;
+	case JOB_ENV:
+		e = &j->spec->env[j->env_next];
+		rc = ssh_channel_request_env(j->chan, e->name, e->value);
+		if (rc == SSH_AGAIN)
+			return 0;
+		if (rc == SSH_ERROR) {
+			snprintf(why, sizeof(why), "the server refused "
+			    "environment variable %s (see AcceptEnv in "
+			    "sshd_config)", e->name);
+			if (!j->ended)
+				job_emit_error(j, PROTO_E_CHANNEL_FAILED, why);
+			j->state = JOB_CLOSING;
+			return 1;
+		}
+		if (++j->env_next == j->spec->nenv)
+			j->state = j->ended ? JOB_CLOSING : JOB_EXEC;
+		return 1;
+	case JOB_EXEC:
+		if (j->ended && !j->exec_sent) {
+			j->state = JOB_CLOSING;
+			return 1;
+		}
+		j->exec_sent = 1;
+		rc = ssh_channel_request_exec(j->chan, j->spec->command);
+		if (rc == SSH_AGAIN)
+			return 0;
+		if (rc == SSH_ERROR) {
+			job_channel_error(j, "exec request");
+			return 1;
+		}
+		j->state = JOB_RUNNING;
+		if (j->ended)
+			job_stop_remote(j);
+		else
+			job_emit_start(j);
+		return 1;
+	case JOB_RUNNING:
+		return job_io(j);
+	case JOB_CLOSING:
+		rc = ssh_channel_close(j->chan);
+		if (rc == SSH_AGAIN)
+			return 0;
+		job_release_channel(j);
+		return 1;
+	case JOB_QUEUED:
+	case JOB_CLOSED:
+		break;
+	}
+	return 0;
+}
+
+/*
+ * Cancel or timeout: the client gets its terminal event now; the remote
+ * command gets TERM, then KILL after a grace period, then its channel is
+ * closed.  Output that still arrives is read and dropped.
+ */
+void
+job_stop(struct job *j, enum proto_code code, const char *why)
+{
+	struct host *h = j->host;
+
+	if (!j->ended)
+		job_emit_error(j, code, why);
+	switch (j->state) {
+	case JOB_QUEUED:
+		if (h != NULL && j->spec->kind == JOB_CONNECT)
+			TAILQ_REMOVE(&h->waiters, j, entry);
+		else if (h != NULL) {
+			TAILQ_REMOVE(&h->queue, j, entry);
+			h->nqueued--;
+		}
+		job_free(j);
+		return;
+	case JOB_RUNNING:
+		if (!j->stop_signal_sent)
+			job_stop_remote(j);
+		break;
+	default:
+		/* The pending request completes, then the channel closes. */
+		break;
+	}
+	if (j->conn != NULL)
+		conn_poke(j->conn);
+}
+
+static void
+job_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct job *j = arg;
+	char why[128];
+
+	(void)fd;
+	(void)what;
+	if (!j->ended) {
+		snprintf(why, sizeof(why), "the command did not finish within "
+		    "its timeout of %lld ms", j->spec->timeout_ms);
+		job_stop(j, PROTO_E_TIMEOUT, why);
+		return;
+	}
+	/* The grace after TERM is over. */
+	if (j->state == JOB_RUNNING && j->chan != NULL) {
+		ssh_channel_request_send_signal(j->chan, "KILL");
+		j->state = JOB_CLOSING;
+		conn_poke(j->conn);
+	}
+}

@@ -1,0 +1,174 @@
+/*
+ * The objects that cross threads: messages, the job specs they carry, host
+ * parameters, and the reference-counted flow counters.  Each has one owner at
+ * a time; ownership moves with the message that carries it.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "sshpoold.h"
+#include "xmalloc.h"
+
+long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct flow *
+flow_new(void)
+{
+	struct flow *f = xcalloc(1, sizeof(*f));
+
+	atomic_init(&f->queued, 0);
+	atomic_init(&f->closed, 0);
+	atomic_init(&f->refs, 1);
+	return f;
+}
+
+struct flow *
+flow_ref(struct flow *f)
+{
+	atomic_fetch_add(&f->refs, 1);
+	return f;
+}
+
+void
+flow_unref(struct flow *f)
+{
+	if (f != NULL && atomic_fetch_sub(&f->refs, 1) == 1)
+		free(f);
+}
+
+int
+flow_paused(struct flow *f)
+{
+	return atomic_load(&f->queued) >= FLOW_HIGH_WATER &&
+	    !atomic_load(&f->closed);
+}
+
+static void
+host_params_key(struct host_params *p)
+{
+	free(p->key);
+	if (strchr(p->host, ':') != NULL)
+		xasprintf(&p->key, "%s@[%s]:%d", p->user, p->host, p->port);
+	else
+		xasprintf(&p->key, "%s@%s:%d", p->user, p->host, p->port);
+}
+
+struct host_params *
+host_params_new(const struct config_host_opts *o, const char *user,
+    const char *host, int port)
+{
+	struct host_params *p = xcalloc(1, sizeof(*p));
+	size_t i;
+
+	p->user = xstrdup(user);
+	p->host = xstrdup(host);
+	p->port = port;
+	p->n_identity_files = o->n_identity_files;
+	if (p->n_identity_files > 0) {
+		p->identity_files = xcalloc(p->n_identity_files, sizeof(char *));
+		for (i = 0; i < p->n_identity_files; i++)
+			p->identity_files[i] = xstrdup(o->identity_files[i]);
+	}
+	p->known_hosts_file = xstrdup(o->known_hosts_file != NULL ?
+	    o->known_hosts_file : "/dev/null");
+	p->strict = o->strict < 0 ? CONFIG_STRICT_YES : o->strict;
+	p->connect_timeout_ms = o->connect_timeout_ms > 0 ?
+	    o->connect_timeout_ms : CONFIG_DEFAULT_CONNECT_TIMEOUT_MS;
+	p->max_sessions = o->max_sessions > 0 ? o->max_sessions :
+	    CONFIG_DEFAULT_MAX_SESSIONS_PER_HOST;
+	p->max_channels = o->max_channels > 0 ? o->max_channels :
+	    CONFIG_DEFAULT_MAX_CHANNELS_PER_SESSION;
+	host_params_key(p);
+	return p;
+}
+
+struct host_params *
+host_params_dup(const struct host_params *o)
+{
+	struct config_host_opts opts;
+
+	memset(&opts, 0, sizeof(opts));
+	if (o->n_identity_files > CONFIG_MAX_IDENTITY_FILES)
+		fatalx("%s: too many identity files", __func__);
+	memcpy(opts.identity_files, o->identity_files,
+	    o->n_identity_files * sizeof(char *));
+	opts.n_identity_files = o->n_identity_files;
+	opts.known_hosts_file = o->known_hosts_file;
+	opts.strict = o->strict;
+	opts.connect_timeout_ms = o->connect_timeout_ms;
+	opts.max_sessions = o->max_sessions;
+	opts.max_channels = o->max_channels;
+	return host_params_new(&opts, o->user, o->host, o->port);
+}
+
+void
+host_params_free(struct host_params *p)
+{
+	size_t i;
+
+	if (p == NULL)
+		return;
+	for (i = 0; i < p->n_identity_files; i++)
+		free(p->identity_files[i]);
+	free(p->identity_files);
+	free(p->user);
+	free(p->host);
+	free(p->key);
+	free(p->known_hosts_file);
+	free(p);
+}
+
+void
+job_spec_free(struct job_spec *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	if (s->flow != NULL)
+		flow_unref(s->flow);
+	free(s->hostarg);
+	host_params_free(s->params);
+	free(s->command);
+	for (i = 0; i < s->nenv; i++) {
+		free(s->env[i].name);
+		free(s->env[i].value);
+	}
+	free(s->env);
+	free(s->stdin_data);
+	free(s);
+}
+
+struct msg *
+msg_new(enum msg_type type)
+{
+	struct msg *m = xcalloc(1, sizeof(*m));
+
+	m->type = type;
+	m->worker = -1;
+	proto_buf_init(&m->buf);
+	proto_buf_init(&m->buf2);
+	return m;
+}
+
+void
+msg_free(struct msg *m)
+{
+	if (m == NULL)
+		return;
+	job_spec_free(m->job);
+	if (m->flow != NULL)
+		flow_unref(m->flow);
+	proto_buf_free(&m->buf);
+	proto_buf_free(&m->buf2);
+	free(m);
+}

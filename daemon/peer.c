@@ -1,0 +1,411 @@
+/*
+ * One client connection: its bufferevent, the framing of request lines, and
+ * the accounting of its output against struct flow.  Input is cut at '\n',
+ * a line longer than MaxLineLength is answered with one error and skipped,
+ * and each callback handles a bounded amount of input so one busy client
+ * cannot starve the others.  A client whose output is over the high water
+ * mark is not read until it drains: it gets no new work while it does not
+ * read its replies.  Closed peers are freed from the loop, never from the
+ * middle of a callback that may still use them.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
+#include "control.h"
+#include "log.h"
+#include "xmalloc.h"
+
+TAILQ_HEAD(peer_list, peer);
+static struct peer_list peers = TAILQ_HEAD_INITIALIZER(peers);
+static struct peer_list peers_dead = TAILQ_HEAD_INITIALIZER(peers_dead);
+static struct event *peer_reap_ev;
+
+static void peer_process(struct peer *);
+
+static void
+peer_unwatch(struct peer *peer)
+{
+	struct evbuffer *out = bufferevent_get_output(peer->bev);
+
+	if (peer->drain_cb != NULL)
+		evbuffer_remove_cb_entry(out, peer->drain_cb);
+	peer->drain_cb = NULL;
+}
+
+static void
+peer_free(struct peer *peer)
+{
+	/* Freeing the buffer must not count as the client reading it. */
+	peer_unwatch(peer);
+	bufferevent_free(peer->bev);
+	event_free(peer->yield_ev);
+	flow_unref(peer->flow);
+	free(peer);
+}
+
+static void
+peer_reap(evutil_socket_t fd, short what, void *arg)
+{
+	struct peer *peer;
+
+	while ((peer = TAILQ_FIRST(&peers_dead)) != NULL) {
+		TAILQ_REMOVE(&peers_dead, peer, entry);
+		peer_free(peer);
+	}
+}
+
+/* The client is gone: stop its jobs, keep its requests until they end. */
+static void
+peer_close(struct peer *peer, const char *why)
+{
+	if (peer->dead)
+		return;
+	peer->dead = 1;
+	atomic_store(&peer->flow->closed, 1);
+	request_detach_all(peer);
+	bufferevent_disable(peer->bev, EV_READ | EV_WRITE);
+	event_del(peer->yield_ev);
+	TAILQ_REMOVE(&peers, peer, entry);
+	TAILQ_INSERT_TAIL(&peers_dead, peer, entry);
+	event_active(peer_reap_ev, EV_TIMEOUT, 1);
+	log_verbose("client fd=%d uid=%u pid=%ld closed: %s", peer->fd,
+		    (unsigned)peer->uid, (long)peer->pid, why);
+}
+
+/* Note a flow over high water so its draining below low water resumes it. */
+static void
+peer_check_high(struct peer *peer)
+{
+	if (atomic_load(&peer->flow->queued) >= FLOW_HIGH_WATER)
+		peer->paused = 1;
+}
+
+static void
+peer_resume_input(struct peer *peer)
+{
+	peer->stalled = 0;
+	bufferevent_enable(peer->bev, EV_READ);
+	/* Lines already buffered get no new read callback. */
+	event_active(peer->yield_ev, EV_TIMEOUT, 1);
+}
+
+/* Bytes left the output buffer (written to the socket). */
+static void
+peer_drained(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+	     void *arg)
+{
+	struct peer *peer = arg;
+	size_t before, after;
+
+	if (info->n_deleted == 0)
+		return;
+	before = atomic_fetch_sub(&peer->flow->queued, info->n_deleted);
+	after = before - info->n_deleted;
+	/* Workers may have seen the high level before its message got here. */
+	if (before >= FLOW_HIGH_WATER)
+		peer->paused = 1;
+	if (after >= FLOW_LOW_WATER)
+		return;
+	if (peer->paused) {
+		peer->paused = 0;
+		workers_broadcast(MSG_RESUME, NULL);
+	}
+	if (peer->stalled && !peer->dead)
+		peer_resume_input(peer);
+}
+
+void
+peer_write(struct peer *peer, const void *data, size_t len)
+{
+	if (peer->dead || len == 0)
+		return;
+	atomic_fetch_add(&peer->flow->queued, len);
+	if (bufferevent_write(peer->bev, data, len) == -1)
+		fatalx("client fd=%d: cannot queue %zu bytes", peer->fd, len);
+	peer_check_high(peer);
+}
+
+/* Write an encoded reply and release its buffer. */
+void
+peer_write_buf(struct peer *peer, struct proto_buf *b)
+{
+	peer_write(peer, b->data, b->len);
+	proto_buf_free(b);
+}
+
+static void
+peer_msg_cleanup(const void *data, size_t len, void *arg)
+{
+	msg_free(arg);
+}
+
+/* Queue a worker's event lines without copying; the worker counted them. */
+void
+peer_write_event(struct peer *peer, struct msg *m)
+{
+	struct evbuffer *out = bufferevent_get_output(peer->bev);
+	size_t len = m->buf.len;
+
+	if (len == 0) {
+		msg_free(m);
+		return;
+	}
+	if (evbuffer_add_reference(out, m->buf.data, len, peer_msg_cleanup,
+				   m) == -1)
+		fatalx("client fd=%d: cannot queue %zu bytes", peer->fd, len);
+	peer_check_high(peer);
+}
+
+void
+peer_error(struct peer *peer, const char *id, enum proto_code code,
+	   const char *fmt, ...)
+{
+	char message[PROTO_MAX_MESSAGE];
+	struct proto_buf b;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	proto_buf_init(&b);
+	if (proto_ev_error(&b, id, NULL, code, message, -1) == -1)
+		fatalx("client fd=%d: cannot encode an error", peer->fd);
+	peer_write_buf(peer, &b);
+}
+
+/* Offset of the next '\n' in the input, or -1; never rescans old bytes. */
+static ssize_t
+peer_find_eol(struct peer *peer, struct evbuffer *in)
+{
+	struct evbuffer_ptr start, p;
+	size_t len = evbuffer_get_length(in);
+
+	if (peer->scanned >= len)
+		return -1;
+	if (evbuffer_ptr_set(in, &start, peer->scanned, EVBUFFER_PTR_SET) == -1)
+		fatalx("client fd=%d: bad input offset", peer->fd);
+	p = evbuffer_search(in, "\n", 1, &start);
+	if (p.pos == -1) {
+		peer->scanned = len;
+		return -1;
+	}
+	return p.pos;
+}
+
+static void
+peer_consume(struct peer *peer, struct evbuffer *in, size_t n)
+{
+	evbuffer_drain(in, n);
+	peer->scanned = 0;
+}
+
+/* Discard the rest of an overlong line; 0 once its newline was seen. */
+static int
+peer_skip(struct peer *peer, struct evbuffer *in)
+{
+	ssize_t eol;
+
+	if ((eol = peer_find_eol(peer, in)) == -1) {
+		peer_consume(peer, in, evbuffer_get_length(in));
+		return -1;
+	}
+	peer_consume(peer, in, eol + 1);
+	peer->skipping = 0;
+	return 0;
+}
+
+static void
+peer_overlong(struct peer *peer)
+{
+	size_t max = control_config()->max_line;
+
+	log_debug("client fd=%d: line over %zu bytes", peer->fd, max);
+	peer_error(peer, NULL, PROTO_E_BAD_REQUEST,
+		   "line exceeds MaxLineLength (%zu bytes)", max);
+	peer->skipping = 1;
+}
+
+static void
+peer_line(struct peer *peer, const char *line, size_t len)
+{
+	struct proto_request *req;
+	struct proto_error err;
+	struct proto_limits lim;
+
+	if (len == 0)
+		return;
+	control_limits(&lim);
+	memset(&err, 0, sizeof(err));
+	if (proto_request_parse(line, len, &lim, &req, &err) == -1) {
+		log_debug("client fd=%d: %s", peer->fd, err.message);
+		if (err.code == PROTO_E_NONE)
+			err.code = PROTO_E_BAD_REQUEST;
+		peer_error(peer, err.id[0] != '\0' ? err.id : NULL, err.code,
+			   "%s", err.message);
+		return;
+	}
+	request_dispatch(peer, req);
+	proto_request_free(req);
+}
+
+static int
+peer_output_full(struct peer *peer)
+{
+	return atomic_load(&peer->flow->queued) >= FLOW_HIGH_WATER;
+}
+
+/* Handle buffered lines until the input is used up or the budget is. */
+static void
+peer_process(struct peer *peer)
+{
+	struct evbuffer *in = bufferevent_get_input(peer->bev);
+	size_t max = control_config()->max_line;
+	size_t lines = 0, bytes = 0;
+	ssize_t eol;
+
+	while (!peer->dead) {
+		if (peer->skipping && peer_skip(peer, in) == -1)
+			return;
+		if (peer_output_full(peer)) {
+			peer->stalled = 1;
+			bufferevent_disable(peer->bev, EV_READ);
+			return;
+		}
+		if (lines >= PEER_BUDGET_LINES || bytes >= PEER_BUDGET_BYTES) {
+			event_active(peer->yield_ev, EV_TIMEOUT, 1);
+			return;
+		}
+		if ((eol = peer_find_eol(peer, in)) == -1) {
+			if (evbuffer_get_length(in) <= max)
+				return;
+			peer_overlong(peer);
+			continue;
+		}
+		if ((size_t)eol > max) {
+			peer_overlong(peer);
+			continue;
+		}
+		peer_line(peer, (char *)evbuffer_pullup(in, eol + 1), eol);
+		peer_consume(peer, in, eol + 1);
+		lines++;
+		bytes += eol + 1;
+	}
+}
+
+static void
+peer_read(struct bufferevent *bev, void *arg)
+{
+	peer_process(arg);
+}
+
+static void
+peer_yield(evutil_socket_t fd, short what, void *arg)
+{
+	struct peer *peer = arg;
+
+	if (!peer->stalled)
+		peer_process(peer);
+}
+
+static void
+peer_event(struct bufferevent *bev, short what, void *arg)
+{
+	char why[128];
+
+	if (what & BEV_EVENT_EOF)
+		snprintf(why, sizeof(why), "end of file");
+	else if (what & BEV_EVENT_ERROR)
+		snprintf(why, sizeof(why), "%s error: %s",
+			 (what & BEV_EVENT_WRITING) ? "write" : "read",
+			 strerror(errno));
+	else
+		return;
+	peer_close(arg, why);
+}
+
+static void
+peer_credentials(struct peer *peer)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	peer->uid = (uid_t)-1;
+	peer->pid = -1;
+	if (getsockopt(peer->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+		log_warn("client fd=%d: SO_PEERCRED", peer->fd);
+		return;
+	}
+	peer->uid = cred.uid;
+	peer->pid = cred.pid;
+}
+
+void
+peer_accept(int fd)
+{
+	struct event_base *base = control_base();
+	struct peer *peer;
+
+	if (peer_reap_ev == NULL &&
+	    (peer_reap_ev = event_new(base, -1, 0, peer_reap, NULL)) == NULL)
+		fatalx("control: cannot create the reaper event");
+	peer = xcalloc(1, sizeof(*peer));
+	peer->fd = fd;
+	TAILQ_INIT(&peer->requests);
+	peer_credentials(peer);
+	peer->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+	peer->yield_ev = event_new(base, -1, 0, peer_yield, peer);
+	if (peer->bev == NULL || peer->yield_ev == NULL)
+		fatalx("client fd=%d: cannot create its events", fd);
+	peer->flow = flow_new();
+	peer->drain_cb = evbuffer_add_cb(bufferevent_get_output(peer->bev),
+					 peer_drained, peer);
+	if (peer->drain_cb == NULL)
+		fatalx("client fd=%d: cannot watch its output", fd);
+	bufferevent_setcb(peer->bev, peer_read, NULL, peer_event, peer);
+	/* Never buffer more than one maximal line and its newline. */
+	bufferevent_setwatermark(peer->bev, EV_READ, 0,
+				 control_config()->max_line + 1);
+	bufferevent_enable(peer->bev, EV_READ | EV_WRITE);
+	TAILQ_INSERT_TAIL(&peers, peer, entry);
+	log_verbose("client fd=%d uid=%u pid=%ld connected", fd,
+		    (unsigned)peer->uid, (long)peer->pid);
+}
+
+/*
+ * At exit, after the workers stopped and their last events were queued:
+ * write what the sockets take without blocking, then free every peer.
+ * Requests must have been freed before.
+ */
+void
+peer_shutdown_all(void)
+{
+	struct peer *peer;
+	struct evbuffer *out;
+
+	while ((peer = TAILQ_FIRST(&peers)) != NULL) {
+		TAILQ_REMOVE(&peers, peer, entry);
+		out = bufferevent_get_output(peer->bev);
+		peer_unwatch(peer);
+		/* The bufferevent keeps the start frozen for its own writes. */
+		evbuffer_unfreeze(out, 1);
+		while (evbuffer_get_length(out) > 0 &&
+		       evbuffer_write(out, peer->fd) > 0)
+			;
+		atomic_store(&peer->flow->closed, 1);
+		peer_free(peer);
+	}
+	peer_reap(-1, 0, NULL);
+	if (peer_reap_ev != NULL) {
+		event_free(peer_reap_ev);
+		peer_reap_ev = NULL;
+	}
+}

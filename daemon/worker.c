@@ -1,0 +1,369 @@
+/*
+ * Worker threads.  Each worker owns one event_base and the hosts whose pool
+ * key hashes to it, with every libssh session, channel and key copy of those
+ * hosts; nothing else ever touches them.  The control thread talks to a
+ * worker only through its inbox.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <libssh/libssh.h>
+
+#include "log.h"
+#include "sshpoold.h"
+#include "worker.h"
+#include "xmalloc.h"
+
+static struct worker *workers;
+static int nworkers;
+
+/* libssh's log goes through ours; its level and callback are per thread. */
+static void
+worker_ssh_log(int prio, const char *function, const char *buffer,
+    void *userdata)
+{
+	(void)prio;
+	(void)userdata;
+	log_debug("libssh: %s: %s", function, buffer);
+}
+
+void
+worker_post(struct worker *w, struct msg *m)
+{
+	inbox_post(&w->inbox, m);
+}
+
+void
+worker_emit(struct worker *w, struct job_spec *spec, struct proto_buf *b,
+    int terminal, enum job_result result)
+{
+	struct msg *m = msg_new(MSG_EVENT);
+
+	m->worker = w->index;
+	m->req = spec->req;
+	m->terminal = terminal;
+	m->result = result;
+	m->flow = flow_ref(spec->flow);
+	/* The buffer's memory moves into the message. */
+	m->buf = *b;
+	proto_buf_init(b);
+	atomic_fetch_add(&m->flow->queued, m->buf.len);
+	control_post(m);
+}
+
+static void
+worker_cancel(struct worker *w, struct request *req)
+{
+	struct job *j, *next;
+
+	for (j = TAILQ_FIRST(&w->jobs); j != NULL; j = next) {
+		next = TAILQ_NEXT(j, wentry);
+		if (j->spec->req == req && !j->ended)
+			job_stop(j, PROTO_E_CANCELLED, "cancelled by the client");
+	}
+}
+
+static void
+worker_resume(struct worker *w)
+{
+	struct host *h;
+	struct conn *c, *cnext;
+	size_t i;
+
+	for (i = 0; i < w->nbuckets; i++) {
+		TAILQ_FOREACH(h, &w->buckets[i], entry) {
+			for (c = TAILQ_FIRST(&h->conns); c != NULL; c = cnext) {
+				cnext = TAILQ_NEXT(c, entry);
+				if (c->state == CONN_READY && c->nchans > 0)
+					conn_pump(c);
+			}
+		}
+	}
+}
+
+static void
+worker_status(struct worker *w, struct request *req)
+{
+	struct proto_status_worker sw;
+	struct msg *m = msg_new(MSG_STATUS_REPLY);
+	struct host *h;
+	size_t i;
+
+	m->worker = w->index;
+	m->req = req;
+	for (i = 0; i < w->nbuckets; i++) {
+		TAILQ_FOREACH(h, &w->buckets[i], entry) {
+			if (m->buf.len > 0 &&
+			    proto_buf_append(&m->buf, ",", 1) == -1)
+				fatalx("%s: out of memory", __func__);
+			host_status(h, &m->buf);
+		}
+	}
+	memset(&sw, 0, sizeof(sw));
+	sw.index = w->index;
+	sw.hosts = w->nhosts;
+	sw.sessions = w->nsessions;
+	sw.jobs = w->njobs;
+	sw.heartbeat_age_ms = now_ms() - atomic_load(&w->heartbeat);
+	if (proto_status_worker(&m->buf2, &sw) == -1)
+		fatalx("%s: out of memory", __func__);
+	control_post(m);
+}
+
+void
+worker_maybe_exit(struct worker *w)
+{
+	if (w->stopping && w->nsessions == 0 && w->offloads == 0)
+		event_base_loopexit(w->base, NULL);
+}
+
+static void
+worker_shutdown(struct worker *w)
+{
+	w->stopping = 1;
+	host_free_all(w);
+	worker_maybe_exit(w);
+}
+
+static void
+worker_inbox(struct msg_list *list, void *arg)
+{
+	struct worker *w = arg;
+	struct msg *m;
+	struct job *j;
+
+	while ((m = TAILQ_FIRST(list)) != NULL) {
+		TAILQ_REMOVE(list, m, entry);
+		switch (m->type) {
+		case MSG_JOB:
+			j = job_new(w, m->job);
+			m->job = NULL;
+			if (w->stopping)
+				job_fail(j, PROTO_E_SHUTDOWN,
+				    "the daemon is shutting down");
+			else
+				host_submit(host_get(w, j->spec->params), j);
+			break;
+		case MSG_CANCEL:
+			worker_cancel(w, m->req);
+			break;
+		case MSG_RESUME:
+			worker_resume(w);
+			break;
+		case MSG_STATUS:
+			worker_status(w, m->req);
+			break;
+		case MSG_SHUTDOWN:
+			worker_shutdown(w);
+			break;
+		case MSG_OFFLOAD_DONE:
+			w->offloads--;
+			m->done(m->arg);
+			worker_maybe_exit(w);
+			break;
+		default:
+			log_warnx("worker %d: unexpected message %d", w->index,
+			    m->type);
+			break;
+		}
+		msg_free(m);
+	}
+}
+
+static void
+worker_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)fd;
+	(void)what;
+	atomic_store(&w->heartbeat, now_ms());
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	ssh_set_log_callback(worker_ssh_log);
+	ssh_set_log_level(log_getlevel() >= LOG_LEVEL_DEBUG ?
+	    SSH_LOG_PROTOCOL : SSH_LOG_WARNING);
+	atomic_store(&w->heartbeat, now_ms());
+	log_debug("worker %d started", w->index);
+	event_base_dispatch(w->base);
+	log_debug("worker %d stopped", w->index);
+	return NULL;
+}
+
+int
+workers_start(int n, const struct keystore *keys)
+{
+	struct timeval tv = { WORKER_HEARTBEAT_MS / 1000,
+		(WORKER_HEARTBEAT_MS % 1000) * 1000 };
+	sigset_t all, old;
+	struct worker *w;
+	size_t i;
+	int k;
+
+	if (n < 1 || n > CONFIG_MAX_WORKERS)
+		return -1;
+	if (ssh_init() != SSH_OK)
+		fatalx("ssh_init failed");
+	workers = xcalloc(n, sizeof(*workers));
+	nworkers = n;
+	for (k = 0; k < n; k++) {
+		w = &workers[k];
+		w->index = k;
+		if ((w->base = event_base_new()) == NULL)
+			fatalx("%s: event_base_new failed", __func__);
+		inbox_init(&w->inbox, w->base, worker_inbox, w);
+		w->keys = keystore_dup(keys);
+		w->nbuckets = 64;
+		w->buckets = xcalloc(w->nbuckets, sizeof(*w->buckets));
+		for (i = 0; i < w->nbuckets; i++)
+			TAILQ_INIT(&w->buckets[i]);
+		TAILQ_INIT(&w->jobs);
+		atomic_init(&w->heartbeat, now_ms());
+		w->tick = event_new(w->base, -1, EV_PERSIST, worker_tick, w);
+		event_add(w->tick, &tv);
+	}
+	/* Signals belong to the control thread. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	for (k = 0; k < n; k++) {
+		if (pthread_create(&workers[k].thread, NULL, worker_main,
+		    &workers[k]) != 0)
+			fatalx("%s: pthread_create failed", __func__);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return 0;
+}
+
+int
+workers_count(void)
+{
+	return nworkers;
+}
+
+/* FNV-1a: stable and cheap; the key is short. */
+static unsigned long long
+worker_hash(const char *key)
+{
+	unsigned long long h = 14695981039346656037ULL;
+
+	for (; *key != '\0'; key++) {
+		h ^= (unsigned char)*key;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+int
+workers_shard(const char *key)
+{
+	return (int)(worker_hash(key) % (unsigned long long)nworkers);
+}
+
+void
+workers_post(int index, struct msg *m)
+{
+	m->worker = index;
+	worker_post(&workers[index], m);
+}
+
+void
+workers_broadcast(enum msg_type type, struct request *req)
+{
+	struct msg *m;
+	int k;
+
+	for (k = 0; k < nworkers; k++) {
+		m = msg_new(type);
+		m->req = req;
+		workers_post(k, m);
+	}
+}
+
+long long
+workers_heartbeat_age_ms(int index)
+{
+	return now_ms() - atomic_load(&workers[index].heartbeat);
+}
+
+void
+workers_stop(void)
+{
+	int k;
+
+	workers_broadcast(MSG_SHUTDOWN, NULL);
+	for (k = 0; k < nworkers; k++)
+		pthread_join(workers[k].thread, NULL);
+	for (k = 0; k < nworkers; k++) {
+		inbox_destroy(&workers[k].inbox);
+		event_free(workers[k].tick);
+		event_base_free(workers[k].base);
+		keystore_free(workers[k].keys);
+		free(workers[k].buckets);
+	}
+	free(workers);
+	workers = NULL;
+	nworkers = 0;
+	ssh_finalize();
+}
+
+/* ---- the host table ---- */
+
+static void
+worker_grow(struct worker *w)
+{
+	struct host_list *nb;
+	struct host *h;
+	size_t i, n = w->nbuckets * 2;
+
+	nb = xcalloc(n, sizeof(*nb));
+	for (i = 0; i < n; i++)
+		TAILQ_INIT(&nb[i]);
+	for (i = 0; i < w->nbuckets; i++) {
+		while ((h = TAILQ_FIRST(&w->buckets[i])) != NULL) {
+			TAILQ_REMOVE(&w->buckets[i], h, entry);
+			TAILQ_INSERT_TAIL(&nb[worker_hash(h->params->key) % n],
+			    h, entry);
+		}
+	}
+	free(w->buckets);
+	w->buckets = nb;
+	w->nbuckets = n;
+}
+
+struct host *
+worker_find_host(struct worker *w, const char *key)
+{
+	struct host *h;
+
+	TAILQ_FOREACH(h, &w->buckets[worker_hash(key) % w->nbuckets], entry)
+		if (strcmp(h->params->key, key) == 0)
+			return h;
+	return NULL;
+}
+
+void
+worker_add_host(struct worker *w, struct host *h)
+{
+	if ((size_t)w->nhosts >= w->nbuckets * WORKER_HOST_LOAD)
+		worker_grow(w);
+	TAILQ_INSERT_TAIL(&w->buckets[worker_hash(h->params->key) %
+	    w->nbuckets], h, entry);
+	w->nhosts++;
+}
+
+void
+worker_remove_host(struct worker *w, struct host *h)
+{
+	TAILQ_REMOVE(&w->buckets[worker_hash(h->params->key) % w->nbuckets],
+	    h, entry);
+	w->nhosts--;
+}

@@ -1,0 +1,272 @@
+/*
+ * sshpool wire protocol v1: a pure codec shared by sshpoold and libsshpool.
+ *
+ * Messages are JSON objects, one per line (NDJSON), over a stream Unix
+ * socket.  This module turns request lines into validated structs and
+ * structs into lines; it performs no I/O and keeps no global state, so it
+ * is safe to call from any thread.  proto/PROTOCOL.md is the specification.
+ *
+ * Errors are values: every parser returns 0 or -1 and fills a struct
+ * proto_error with a stable code and a human message.
+ */
+#ifndef SSHPOOL_PROTO_H
+#define SSHPOOL_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PROTO_VERSION 1
+
+/* Codec limits.  The daemon may configure lower values (struct proto_limits)
+ * but never higher ones. */
+#define PROTO_MAX_LINE (16u * 1024 * 1024) /* hard cap of a line */
+#define PROTO_DEFAULT_MAX_LINE (1024u * 1024) /* MaxLineLength */
+#define PROTO_MAX_DEPTH 16 /* JSON nesting depth */
+#define PROTO_MAX_ID 64 /* bytes of a string id */
+#define PROTO_MAX_HOSTSPEC 320 /* bytes of "[user@]host[:port]" */
+#define PROTO_MAX_USER 64
+#define PROTO_MAX_HOST 255
+#define PROTO_MAX_COMMAND (64u * 1024)
+#define PROTO_MAX_ENV 64 /* entries */
+#define PROTO_MAX_ENV_NAME 128
+#define PROTO_MAX_ENV_VALUE 4096
+#define PROTO_MAX_TIMEOUT_MS (7LL * 24 * 3600 * 1000)
+#define PROTO_MAX_MESSAGE 1024 /* bytes of an error message */
+#define PROTO_DEFAULT_MAX_HOSTS 10000 /* MaxHostsPerRequest */
+#define PROTO_DEFAULT_MAX_STDIN (1024u * 1024) /* MaxStdinBytes */
+#define PROTO_MAX_CHUNK (64u * 1024) /* raw bytes in one output event */
+
+/* Stable error codes: the "code" member of an error event. */
+enum proto_code {
+	PROTO_E_NONE = 0,
+	PROTO_E_BAD_REQUEST,
+	PROTO_E_UNSUPPORTED_VERSION,
+	PROTO_E_RESOLVE_FAILED,
+	PROTO_E_CONNECT_FAILED,
+	PROTO_E_CONNECT_TIMEOUT,
+	PROTO_E_HOSTKEY_UNKNOWN,
+	PROTO_E_HOSTKEY_MISMATCH,
+	PROTO_E_AUTH_FAILED,
+	PROTO_E_CHANNEL_FAILED,
+	PROTO_E_CONNECTION_LOST,
+	PROTO_E_TIMEOUT,
+	PROTO_E_CANCELLED,
+	PROTO_E_HOST_DOWN,
+	PROTO_E_FORBIDDEN,
+	PROTO_E_LIMIT,
+	PROTO_E_SHUTDOWN,
+	PROTO_E_INTERNAL,
+	PROTO_E_COUNT
+};
+const char *proto_code_name(enum proto_code); /* "bad_request", ... */
+enum proto_code proto_code_from_name(const char *); /* PROTO_E_NONE if unknown */
+
+struct proto_error {
+	enum proto_code code;
+	char message[PROTO_MAX_MESSAGE];
+	/* The request's id as JSON text if it could be read, else "" (then
+	 * the error reply carries "id": null). */
+	char id[PROTO_MAX_ID + 3];
+};
+
+/* A growable output buffer.  Functions that append return 0, or -1 with
+ * errno = ENOMEM (the buffer is then unchanged). */
+struct proto_buf {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+void proto_buf_init(struct proto_buf *);
+void proto_buf_reset(struct proto_buf *); /* len = 0, keeps memory */
+void proto_buf_free(struct proto_buf *);
+int proto_buf_append(struct proto_buf *, const void *, size_t);
+
+/* "[user@]host[:port]", "[user@][v6addr][:port]" or a bare IPv6 address. */
+struct proto_hostspec {
+	char user[PROTO_MAX_USER + 1]; /* "" = not given */
+	char host[PROTO_MAX_HOST + 1]; /* brackets removed */
+	int port; /* 0 = not given */
+};
+int proto_hostspec_parse(const char *, struct proto_hostspec *,
+    struct proto_error *);
+
+/* Base64 (RFC 4648, with padding).  encode writes a NUL-terminated string of
+ * proto_b64_len(n) bytes plus NUL; decode returns the byte count or -1 on
+ * malformed input; dst needs proto_b64_maxdecoded(srclen) bytes. */
+size_t proto_b64_len(size_t n);
+size_t proto_b64_maxdecoded(size_t n);
+void proto_b64_encode(char *dst, const unsigned char *src, size_t n);
+long proto_b64_decode(unsigned char *dst, const char *src, size_t srclen);
+
+/* ---- Requests (client -> daemon) ---- */
+
+enum proto_op {
+	PROTO_OP_HELLO,
+	PROTO_OP_RUN,
+	PROTO_OP_CONNECT,
+	PROTO_OP_CANCEL,
+	PROTO_OP_STATUS,
+	PROTO_OP_COUNT
+};
+const char *proto_op_name(enum proto_op);
+
+struct proto_env {
+	char *name;
+	char *value;
+};
+
+struct proto_limits {
+	size_t max_line;
+	size_t max_hosts;
+	size_t max_stdin;
+};
+void proto_limits_default(struct proto_limits *);
+
+struct proto_request {
+	enum proto_op op;
+	/* The id as JSON text: a quoted string or a decimal integer; it is
+	 * echoed verbatim in every event of the request. */
+	char id[PROTO_MAX_ID + 3];
+
+	/* hello */
+	int version_min, version_max; /* from "versions": [..] */
+	char *client; /* optional client name, NULL if absent */
+
+	/* run, connect */
+	char **hosts; /* host spec strings as given */
+	size_t nhosts;
+	char *user; /* default user, NULL if absent */
+	char *command; /* run only */
+	long long timeout_ms; /* 0 = none */
+	int pty;
+	struct proto_env *env;
+	size_t nenv;
+	unsigned char *stdin_data; /* decoded; NULL if absent */
+	size_t stdin_len;
+
+	/* cancel */
+	char target[PROTO_MAX_ID + 3]; /* id of the request to cancel */
+};
+
+/* Parse and fully validate one request line (without its newline).  On
+ * error, err->id holds the request id when it was readable so the reply can
+ * name it. */
+int proto_request_parse(const char *line, size_t len,
+    const struct proto_limits *, struct proto_request **out,
+    struct proto_error *err);
+void proto_request_free(struct proto_request *);
+
+/* Encode a request as one line, newline included (client side).  The
+ * request's id must already be valid JSON text (see proto_id_*). */
+int proto_request_encode(struct proto_buf *, const struct proto_request *);
+
+/* Build id text from a client value. */
+void proto_id_from_u64(char id[PROTO_MAX_ID + 3], uint64_t);
+int proto_id_from_string(char id[PROTO_MAX_ID + 3], const char *,
+    struct proto_error *);
+
+/* ---- Events (daemon -> client) ---- */
+
+enum proto_event_type {
+	PROTO_EV_HELLO,
+	PROTO_EV_START,
+	PROTO_EV_STDOUT,
+	PROTO_EV_STDERR,
+	PROTO_EV_EXIT,
+	PROTO_EV_ERROR,
+	PROTO_EV_CONNECTED,
+	PROTO_EV_DONE,
+	PROTO_EV_CANCEL,
+	PROTO_EV_STATUS,
+	PROTO_EV_COUNT
+};
+const char *proto_event_name(enum proto_event_type);
+
+/*
+ * Encoders append one complete line (newline included) to the buffer.  id is
+ * JSON text as in struct proto_request, or NULL for null; host is the spec
+ * exactly as the request gave it.  Strings are JSON-escaped; invalid UTF-8
+ * in messages is replaced by U+FFFD so every line is valid JSON.
+ */
+int proto_ev_hello(struct proto_buf *, const char *id, int version,
+    const char *server, const struct proto_limits *);
+int proto_ev_start(struct proto_buf *, const char *id, const char *host);
+int proto_ev_output(struct proto_buf *, const char *id, const char *host,
+    int is_stderr, const void *data, size_t len);
+/* signal == NULL: normal exit with status; else killed by signal ("TERM",
+ * without "SIG") and status is ignored. */
+int proto_ev_exit(struct proto_buf *, const char *id, const char *host,
+    int status, const char *signal, long long duration_ms);
+/* host == NULL: a request-level error (ends the request). */
+int proto_ev_error(struct proto_buf *, const char *id, const char *host,
+    enum proto_code, const char *message, long long duration_ms);
+int proto_ev_connected(struct proto_buf *, const char *id, const char *host,
+    int sessions, long long duration_ms);
+struct proto_done {
+	size_t hosts; /* hosts in the request */
+	size_t ok; /* exit status 0, or connected */
+	size_t failed; /* exited non-zero or killed by a signal */
+	size_t errors; /* error events */
+	long long duration_ms;
+};
+int proto_ev_done(struct proto_buf *, const char *id, const struct proto_done *);
+int proto_ev_cancel(struct proto_buf *, const char *id, const char *target,
+    int found);
+/*
+ * status: the daemon builds the "hosts" and "workers" arrays itself (each
+ * element a JSON object produced by proto_status_host / proto_status_worker)
+ * and passes them joined by commas, without brackets.
+ */
+struct proto_status_host {
+	const char *host; /* "user@host:port" pool key */
+	const char *state; /* idle, connecting, up, down */
+	int worker;
+	int sessions; /* open connections */
+	int connecting; /* connections still in handshake */
+	int channels_busy;
+	int channels_max; /* sum of current caps of open sessions */
+	int queued; /* jobs waiting for a channel */
+	unsigned long long jobs; /* jobs started on this host, ever */
+	unsigned long long connects; /* successful handshakes, ever */
+	unsigned long long failures; /* failed connection attempts, ever */
+	const char *last_error; /* NULL if none */
+};
+int proto_status_host(struct proto_buf *, const struct proto_status_host *);
+struct proto_status_worker {
+	int index;
+	int hosts;
+	int sessions;
+	int jobs;
+	long long heartbeat_age_ms;
+};
+int proto_status_worker(struct proto_buf *, const struct proto_status_worker *);
+int proto_ev_status(struct proto_buf *, const char *id, const char *hosts_json,
+    const char *workers_json);
+
+/* A decoded event (client side).  Pointers point into the event's own
+ * storage and live until proto_event_free. */
+struct proto_event {
+	enum proto_event_type type;
+	char id[PROTO_MAX_ID + 3]; /* JSON text, "null" for null */
+	char *host; /* NULL if absent */
+	unsigned char *data; /* stdout/stderr, decoded */
+	size_t len;
+	int status; /* exit; -1 if killed by a signal */
+	char *signal; /* exit; NULL if exited normally */
+	enum proto_code code; /* error */
+	char *message; /* error */
+	long long duration_ms; /* exit, error, connected, done; -1 absent */
+	int sessions; /* connected */
+	int version; /* hello */
+	char *server; /* hello */
+	struct proto_limits limits; /* hello */
+	struct proto_done done; /* done */
+	char target[PROTO_MAX_ID + 3]; /* cancel */
+	int found; /* cancel */
+	char *json; /* status: the whole line, for callers that want it */
+};
+int proto_event_parse(const char *line, size_t len, struct proto_event **out,
+    struct proto_error *err);
+void proto_event_free(struct proto_event *);
+
+#endif

@@ -1,0 +1,360 @@
+#!/bin/bash
+#
+# A fleet of real OpenSSH servers on loopback for the integration tests.
+#
+#   fleet.sh start DIR [--hosts N] [--instances K]
+#   fleet.sh stop DIR
+#   fleet.sh env DIR          (prints "export NAME='value'" lines for eval)
+#
+# start creates DIR (mode 0700) with host keys (ed25519, ecdsa, rsa), a user
+# key pair allowed by DIR/authorized_keys, a second user key that is not
+# allowed, a second set of host keys for "changed key" tests, a known_hosts
+# file naming every fleet address as "[127.0.0.X]:PORT", and one sshd_config
+# per sshd process.  Hosts are the addresses 127.0.0.2, 127.0.0.3, ... all on
+# one free high port; one sshd process listens on at most 16 addresses, so N
+# hosts need at least ceil(N/16) instances.  Every sshd runs as the invoking
+# user, which is the only user that can log in (root in CI).  When every
+# address accepts TCP and a real ssh login succeeds, DIR/fleet.env records
+# the fleet for the tests.
+#
+# stop signals exactly the processes named by the pid files start wrote
+# (after checking that each still is that sshd), waits for them, and removes
+# nothing else.
+#
+# Exit status: 0 ok, 1 error, 2 usage, 3 sshd runs but refuses the login
+# (typically a locked account: with UsePAM no, a password field starting
+# with "!" is refused; "*" works).
+
+set -euo pipefail
+
+readonly SSHD=/usr/sbin/sshd
+readonly ADDRS_PER_SSHD=16	# one sshd process listens on at most 16
+readonly FIRST_OCTET=2		# 127.0.0.2 is the first host
+readonly DEAD_OCTET=254		# an address where nothing listens
+readonly MAX_HOSTS=$((DEAD_OCTET - FIRST_OCTET))
+readonly PORT_MIN=22000
+readonly PORT_SPAN=8000
+readonly PORT_TRIES=50
+readonly START_TRIES=3
+readonly READY_WAIT_S=10
+readonly STOP_WAIT_S=10
+
+me=${0##*/}
+
+die() {
+	echo "$me: $*" >&2
+	exit 1
+}
+
+usage() {
+	echo "usage: $me start|stop|env DIR [--hosts N] [--instances K]" >&2
+	exit 2
+}
+
+# Succeeds when PORT can be bound on every address given (SO_REUSEADDR, as
+# sshd binds, so TIME_WAIT leftovers do not matter).
+port_free() {
+	python3 - "$@" <<'EOF'
+import socket, sys
+port = int(sys.argv[1])
+for addr in sys.argv[2:]:
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind((addr, port))
+    except OSError:
+        sys.exit(1)
+    finally:
+        s.close()
+EOF
+}
+
+# Waits (bounded) until every address accepts TCP on PORT.
+wait_ready() {
+	python3 - "$READY_WAIT_S" "$@" <<'EOF'
+import socket, sys, time
+deadline = time.monotonic() + float(sys.argv[1])
+port = int(sys.argv[2])
+pending = list(sys.argv[3:])
+while pending:
+    left = []
+    for addr in pending:
+        try:
+            socket.create_connection((addr, port), timeout=1).close()
+        except OSError:
+            left.append(addr)
+    pending = left
+    if pending:
+        if time.monotonic() > deadline:
+            print("not listening: " + " ".join(pending), file=sys.stderr)
+            sys.exit(1)
+        time.sleep(0.05)
+EOF
+}
+
+# The pid in a pid file if that process still is the sshd started with the
+# given config, else nothing: never signal a recycled pid.
+fleet_pid() {
+	local pidfile=$1 conf=$2 pid
+	[ -r "$pidfile" ] || return 0
+	pid=$(head -n 1 "$pidfile" 2>/dev/null || true)
+	case $pid in '' | *[!0-9]*) return 0 ;; esac
+	[ -r "/proc/$pid/cmdline" ] || return 0
+	if tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "-f $conf "; then
+		echo "$pid"
+	fi
+}
+
+# A zombie counts as dead: in a container whose init does not reap, a
+# daemonized sshd stays a zombie after it exited.
+pid_alive() {
+	local state
+	state=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' \
+	    "/proc/$1/status" 2>/dev/null || true)
+	[ -n "$state" ] && [ "$state" != Z ]
+}
+
+fleet_stop() {
+	local dir=$1 pidfile n conf pid pids=() i
+	for pidfile in "$dir"/sshd.*.pid; do
+		[ -e "$pidfile" ] || continue
+		n=${pidfile##*/sshd.}
+		n=${n%.pid}
+		conf=$dir/sshd.$n.conf
+		pid=$(fleet_pid "$pidfile" "$conf")
+		[ -n "$pid" ] || continue
+		kill -TERM "$pid" 2>/dev/null || true
+		pids+=("$pid")
+	done
+	[ ${#pids[@]} -gt 0 ] || return 0
+	for ((i = 0; i < STOP_WAIT_S * 10; i++)); do
+		local alive=()
+		for pid in "${pids[@]}"; do
+			pid_alive "$pid" && alive+=("$pid")
+		done
+		[ ${#alive[@]} -eq 0 ] && return 0
+		pids=("${alive[@]}")
+		sleep 0.1
+	done
+	echo "$me: sshd ${pids[*]} ignored SIGTERM, killing" >&2
+	kill -KILL "${pids[@]}" 2>/dev/null || true
+	return 0
+}
+
+keygen() {
+	local type=$1 file=$2 comment=$3 bits=()
+	[ "$type" = rsa ] && bits=(-b 2048)
+	rm -f "$file" "$file.pub"
+	ssh-keygen -q -t "$type" "${bits[@]}" -N '' -C "$comment" -f "$file"
+}
+
+write_conf() {
+	local dir=$1 n=$2 port=$3
+	shift 3
+	local conf=$dir/sshd.$n.conf addr type
+	{
+		echo "# sshpool test fleet, instance $n"
+		echo "Port $port"
+		for addr in "$@"; do
+			echo "ListenAddress $addr"
+		done
+		for type in ed25519 ecdsa rsa; do
+			echo "HostKey $dir/ssh_host_${type}_key"
+		done
+		cat <<EOF
+AuthorizedKeysFile $dir/authorized_keys
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+HostbasedAuthentication no
+UsePAM no
+PermitRootLogin prohibit-password
+StrictModes no
+PidFile $dir/sshd.$n.pid
+MaxStartups 200:30:400
+MaxSessions 10
+AcceptEnv *
+LogLevel ERROR
+PrintMotd no
+PrintLastLog no
+UseDNS no
+X11Forwarding no
+AllowTcpForwarding no
+EOF
+	} >"$conf"
+	chmod 0600 "$conf"
+}
+
+fleet_start() {
+	local dir=$1 nhosts=$2 ninst=$3
+	local user type f i n port addr
+	user=$(id -un)
+
+	[ -x "$SSHD" ] || die "$SSHD not found (install openssh-server)"
+	command -v ssh-keygen >/dev/null || die "ssh-keygen not found"
+	command -v python3 >/dev/null || die "python3 not found"
+
+	mkdir -p "$dir"
+	dir=$(cd "$dir" && pwd -P)
+	chmod 0700 "$dir"
+	# A fleet left running in this directory by an earlier run goes first.
+	fleet_stop "$dir"
+	rm -f "$dir"/sshd.*.conf "$dir"/sshd.*.pid "$dir"/sshd.*.log \
+	    "$dir"/fleet.env "$dir"/known_hosts "$dir"/authorized_keys
+
+	# Debian's sshd refuses to start without its privilege separation
+	# directory; an unprivileged sshd does not need it.
+	if [ "$(id -u)" = 0 ]; then
+		mkdir -p /run/sshd
+		chmod 0755 /run/sshd
+	fi
+
+	for type in ed25519 ecdsa rsa; do
+		keygen "$type" "$dir/ssh_host_${type}_key" "fleet host key"
+		keygen "$type" "$dir/wrong_host_${type}_key" "unrelated host key"
+	done
+	keygen ed25519 "$dir/id_ed25519" "fleet user key"
+	keygen ed25519 "$dir/wrong_id_ed25519" "key not authorized"
+	cp "$dir/id_ed25519.pub" "$dir/authorized_keys"
+	chmod 0600 "$dir/authorized_keys"
+
+	local addrs=()
+	for ((i = 0; i < nhosts; i++)); do
+		addrs+=("127.0.0.$((FIRST_OCTET + i))")
+	done
+	local dead=127.0.0.$DEAD_OCTET
+
+	local try ok=0
+	for ((try = 0; try < START_TRIES && !ok; try++)); do
+		port=
+		for ((i = 0; i < PORT_TRIES; i++)); do
+			local p=$((PORT_MIN + RANDOM % PORT_SPAN))
+			if port_free "$p" "${addrs[@]}" "$dead"; then
+				port=$p
+				break
+			fi
+		done
+		[ -n "$port" ] || die "no free port found"
+
+		for ((n = 0; n < ninst; n++)); do
+			local first=$((n * nhosts / ninst))
+			local last=$(((n + 1) * nhosts / ninst))
+			write_conf "$dir" "$n" "$port" \
+			    "${addrs[@]:first:last-first}"
+			"$SSHD" -t -f "$dir/sshd.$n.conf" ||
+			    die "sshd rejects $dir/sshd.$n.conf"
+			: >"$dir/sshd.$n.log"
+			"$SSHD" -f "$dir/sshd.$n.conf" -E "$dir/sshd.$n.log" ||
+			    die "sshd $n failed to start, see $dir/sshd.$n.log"
+		done
+		if wait_ready "$port" "${addrs[@]}"; then
+			ok=1
+		else
+			# Lost a race for the port: start over on another.
+			echo "$me: fleet not ready on port $port, retrying" >&2
+			fleet_stop "$dir"
+		fi
+	done
+	[ "$ok" = 1 ] || die "fleet did not come up; see $dir/sshd.*.log"
+
+	: >"$dir/known_hosts"
+	for addr in "${addrs[@]}"; do
+		for type in ed25519 ecdsa rsa; do
+			printf '[%s]:%s %s\n' "$addr" "$port" \
+			    "$(cut -d ' ' -f 1,2 \
+			    "$dir/ssh_host_${type}_key.pub")" \
+			    >>"$dir/known_hosts"
+		done
+	done
+	chmod 0600 "$dir/known_hosts"
+
+	local hosts=() ports=()
+	for addr in "${addrs[@]}"; do
+		hosts+=("$addr:$port")
+	done
+	for ((n = 0; n < ninst; n++)); do
+		ports+=("$port")
+	done
+	cat >"$dir/fleet.env" <<EOF
+SSHPOOL_FLEET_DIR='$dir'
+FLEET_USER='$user'
+FLEET_PORT='$port'
+FLEET_PORTS='${ports[*]}'
+FLEET_NHOSTS='$nhosts'
+FLEET_INSTANCES='$ninst'
+FLEET_ADDRS='${addrs[*]}'
+FLEET_HOSTS='${hosts[*]}'
+FLEET_DEAD_HOST='$dead:$port'
+FLEET_KEY='$dir/id_ed25519'
+FLEET_WRONG_KEY='$dir/wrong_id_ed25519'
+FLEET_KNOWN_HOSTS='$dir/known_hosts'
+FLEET_HOSTKEYS='$dir/ssh_host_ed25519_key.pub $dir/ssh_host_ecdsa_key.pub $dir/ssh_host_rsa_key.pub'
+FLEET_WRONG_HOSTKEYS='$dir/wrong_host_ed25519_key.pub $dir/wrong_host_ecdsa_key.pub $dir/wrong_host_rsa_key.pub'
+EOF
+
+	# A real login on the first and the last host (two sshd processes
+	# when there are several) with strict host key checking: proves the
+	# keys, known_hosts and the account before any test relies on them.
+	for addr in "${addrs[0]}" "${addrs[nhosts - 1]}"; do
+		if ! ssh -F /dev/null -i "$dir/id_ed25519" -p "$port" \
+		    -o BatchMode=yes -o IdentitiesOnly=yes \
+		    -o StrictHostKeyChecking=yes \
+		    -o UserKnownHostsFile="$dir/known_hosts" \
+		    -o GlobalKnownHostsFile=/dev/null \
+		    -o ConnectTimeout=10 "$user@$addr" true; then
+			echo "$me: ssh login as $user to $addr:$port failed;" \
+			    "a locked account ('!' password field) is refused" \
+			    "with UsePAM no, '*' works" >&2
+			exit 3
+		fi
+	done
+	echo "$me: $nhosts hosts on port $port, $ninst sshd, env in" \
+	    "$dir/fleet.env"
+}
+
+[ $# -ge 2 ] || usage
+cmd=$1
+dir=$2
+shift 2
+nhosts=1
+ninst=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--hosts)
+		[ $# -ge 2 ] || usage
+		nhosts=$2
+		shift 2
+		;;
+	--instances)
+		[ $# -ge 2 ] || usage
+		ninst=$2
+		shift 2
+		;;
+	*) usage ;;
+	esac
+done
+case $nhosts in '' | *[!0-9]*) usage ;; esac
+[ "$nhosts" -ge 1 ] && [ "$nhosts" -le "$MAX_HOSTS" ] ||
+    die "--hosts must be 1..$MAX_HOSTS"
+minst=$(((nhosts + ADDRS_PER_SSHD - 1) / ADDRS_PER_SSHD))
+[ -n "$ninst" ] || ninst=$minst
+case $ninst in '' | *[!0-9]*) usage ;; esac
+[ "$ninst" -ge "$minst" ] && [ "$ninst" -le "$nhosts" ] ||
+    die "--instances must be $minst..$nhosts for $nhosts hosts"
+
+case $cmd in
+start)
+	fleet_start "$dir" "$nhosts" "$ninst"
+	;;
+stop)
+	[ -d "$dir" ] || exit 0
+	fleet_stop "$(cd "$dir" && pwd -P)"
+	;;
+env)
+	[ -r "$dir/fleet.env" ] || die "no fleet in $dir"
+	sed 's/^/export /' "$dir/fleet.env"
+	;;
+*)
+	usage
+	;;
+esac

@@ -1,0 +1,1143 @@
+/*
+ * Tests of the configuration module: defaults for root and other users,
+ * every keyword and its range limits, the exact text of every error, Host
+ * block resolution and pattern matching, and the shipped
+ * conf/sshpoold.conf.  Test files live in a fresh mkdtemp directory.
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <check.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "testutil.h"
+#include "../proto/proto.h"
+
+#define TEST_NOBODY "nobody"
+#define TEST_NO_PASSWD_UID 54321 /* a uid without a passwd entry */
+
+static char tmpdir[64];
+static char conf_path[PATH_MAX];
+
+static void
+setup(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_config.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	snprintf(conf_path, sizeof(conf_path), "%s/sshpoold.conf", tmpdir);
+}
+
+static void
+teardown(void)
+{
+	/* Tests that dropped privileges get them back to clean up. */
+	if (seteuid(getuid()) != 0)
+		return;
+	unlink(conf_path);
+	rmdir(tmpdir);
+}
+
+static void
+write_file(const char *path, const char *text, size_t len)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_uint_eq(fwrite(text, 1, len, f), len);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+static struct config *
+load_text(const char *text, struct config_errors *errs)
+{
+	write_file(conf_path, text, strlen(text));
+	return config_load(conf_path, errs);
+}
+
+/* Load text that must load cleanly. */
+static struct config *
+load_ok(const char *text)
+{
+	struct config_errors errs = {NULL, 0};
+	struct config *cfg;
+
+	cfg = load_text(text, &errs);
+	if (errs.n > 0)
+		ck_abort_msg("unexpected error: %s", errs.lines[0]);
+	ck_assert_ptr_nonnull(cfg);
+	config_errors_free(&errs);
+	return cfg;
+}
+
+/* errs->lines[i] must be conf_path ":" suffix. */
+static void
+assert_error(const struct config_errors *errs, size_t i, const char *suffix)
+{
+	char want[PATH_MAX + 512];
+
+	ck_assert_uint_gt(errs->n, i);
+	snprintf(want, sizeof(want), "%s:%s", conf_path, suffix);
+	ck_assert_str_eq(errs->lines[i], want);
+}
+
+/* Load text that must fail with exactly one error, "conf_path:" suffix. */
+static void
+assert_one_error(const char *text, const char *suffix)
+{
+	struct config_errors errs = {NULL, 0};
+	struct config *cfg;
+
+	cfg = load_text(text, &errs);
+	ck_assert_ptr_null(cfg);
+	if (errs.n != 1)
+		ck_abort_msg("%zu errors for \"%s\", first: %s", errs.n, text,
+			     errs.n > 0 ? errs.lines[0] : "none");
+	assert_error(&errs, 0, suffix);
+	config_errors_free(&errs);
+	ck_assert_uint_eq(errs.n, 0);
+	ck_assert_ptr_null(errs.lines);
+}
+
+static void
+assert_defaults_for_dir(const struct config *cfg, const char *dir)
+{
+	char want[PATH_MAX];
+
+	snprintf(want, sizeof(want), "%s/known_hosts", dir);
+	ck_assert_str_eq(cfg->global.known_hosts_file, want);
+	ck_assert_uint_eq(cfg->global.n_identity_files, 3);
+	snprintf(want, sizeof(want), "%s/id_ed25519", dir);
+	ck_assert_str_eq(cfg->global.identity_files[0], want);
+	snprintf(want, sizeof(want), "%s/id_ecdsa", dir);
+	ck_assert_str_eq(cfg->global.identity_files[1], want);
+	snprintf(want, sizeof(want), "%s/id_rsa", dir);
+	ck_assert_str_eq(cfg->global.identity_files[2], want);
+}
+
+/* Everything but the user-dependent paths. */
+static void
+assert_default_values(const struct config *cfg)
+{
+	ck_assert_int_eq(cfg->workers, 0);
+	ck_assert_int_eq(cfg->log_level, LOG_LEVEL_INFO);
+	ck_assert_uint_eq(cfg->max_line, PROTO_DEFAULT_MAX_LINE);
+	ck_assert_uint_eq(cfg->max_hosts, PROTO_DEFAULT_MAX_HOSTS);
+	ck_assert_uint_eq(cfg->max_stdin, PROTO_DEFAULT_MAX_STDIN);
+	ck_assert_int_eq(cfg->global.port, 22);
+	ck_assert_ptr_null(cfg->global.identity_passphrase_file);
+	ck_assert_int_eq(cfg->global.strict, CONFIG_STRICT_YES);
+	ck_assert_int_eq(cfg->global.connect_timeout_ms, 10000);
+	ck_assert_int_eq(cfg->global.max_sessions, 4);
+	ck_assert_int_eq(cfg->global.max_channels, 8);
+	ck_assert_uint_eq(cfg->n_blocks, 0);
+}
+
+START_TEST(test_defaults_root)
+{
+	struct config *cfg;
+
+	if (geteuid() != 0)
+		return; /* covered by the non-root tests */
+	setenv("XDG_RUNTIME_DIR", "/run/user/0", 1);
+	cfg = config_default();
+	ck_assert_ptr_null(cfg->path);
+	ck_assert_str_eq(cfg->socket_path, "/run/sshpool/sshpoold.sock");
+	ck_assert_str_eq(cfg->global.user, "root");
+	assert_defaults_for_dir(cfg, "/etc/sshpool");
+	assert_default_values(cfg);
+	config_free(cfg);
+}
+END_TEST
+
+/* Run the rest of the test as an unprivileged user; returns its entry. */
+static struct passwd *
+become_user(void)
+{
+	struct passwd *pw;
+
+	if (geteuid() == 0) {
+		pw = getpwnam(TEST_NOBODY);
+		ck_assert_ptr_nonnull(pw);
+		ck_assert_int_eq(seteuid(pw->pw_uid), 0);
+	}
+	pw = getpwuid(geteuid());
+	ck_assert_ptr_nonnull(pw);
+	return pw;
+}
+
+START_TEST(test_defaults_user_xdg)
+{
+	struct config *cfg;
+	struct passwd *pw = become_user();
+	char *user = strdup(pw->pw_name), dir[PATH_MAX];
+
+	snprintf(dir, sizeof(dir), "%s/.ssh", pw->pw_dir);
+	if (strcmp(pw->pw_dir, "/") == 0)
+		snprintf(dir, sizeof(dir), "/.ssh");
+	setenv("XDG_RUNTIME_DIR", "/run/user/4242", 1);
+	cfg = config_default();
+	ck_assert_str_eq(cfg->socket_path,
+			 "/run/user/4242/sshpool/sshpoold.sock");
+	ck_assert_str_eq(cfg->global.user, user);
+	assert_defaults_for_dir(cfg, dir);
+	assert_default_values(cfg);
+	config_free(cfg);
+	free(user);
+}
+END_TEST
+
+START_TEST(test_defaults_user_no_xdg)
+{
+	struct config *cfg;
+	char want[PATH_MAX];
+
+	become_user();
+	snprintf(want, sizeof(want), "/tmp/sshpool-%lu/sshpoold.sock",
+		 (unsigned long)geteuid());
+
+	unsetenv("XDG_RUNTIME_DIR");
+	cfg = config_default();
+	ck_assert_str_eq(cfg->socket_path, want);
+	config_free(cfg);
+
+	/* A relative XDG_RUNTIME_DIR is invalid and ignored. */
+	setenv("XDG_RUNTIME_DIR", "run/user", 1);
+	cfg = config_default();
+	ck_assert_str_eq(cfg->socket_path, want);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_defaults_no_passwd_entry)
+{
+	struct config *cfg;
+
+	if (geteuid() != 0 || getpwuid(TEST_NO_PASSWD_UID) != NULL)
+		return; /* needs root to take a uid without an entry */
+	ck_assert_int_eq(seteuid(TEST_NO_PASSWD_UID), 0);
+	setenv("HOME", "/home/someone", 1);
+	setenv("USER", "someone", 1);
+	unsetenv("XDG_RUNTIME_DIR");
+	cfg = config_default();
+	ck_assert_str_eq(cfg->global.user, "someone");
+	ck_assert_str_eq(cfg->socket_path, "/tmp/sshpool-54321/sshpoold.sock");
+	assert_defaults_for_dir(cfg, "/home/someone/.ssh");
+	config_free(cfg);
+
+	unsetenv("USER");
+	unsetenv("LOGNAME");
+	cfg = config_default();
+	ck_assert_str_eq(cfg->global.user, "54321");
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_every_keyword)
+{
+	struct config *cfg;
+	struct config_host_block *b;
+
+	cfg = load_ok("Socket /tmp/x/s.sock\n"
+		      "Workers 7\n"
+		      "LogLevel DEBUG\n"
+		      "MaxLineLength 2M\n"
+		      "MaxHostsPerRequest 500\n"
+		      "MaxStdinBytes 64K\n"
+		      "User deploy\n"
+		      "Port 2222\n"
+		      "IdentityFile /k/one\n"
+		      "IdentityFile /k/two\n"
+		      "IdentityPassphraseFile /k/pass\n"
+		      "UserKnownHostsFile /k/known\n"
+		      "StrictHostKeyChecking accept-new\n"
+		      "ConnectTimeout 30\n"
+		      "MaxSessionsPerHost 9\n"
+		      "MaxChannelsPerSession 3\n"
+		      "Host h1 h2,h3\n"
+		      "\tUser u\n"
+		      "\tPort 1\n"
+		      "\tIdentityFile /b/id\n"
+		      "\tIdentityPassphraseFile /b/pass\n"
+		      "\tUserKnownHostsFile /b/known\n"
+		      "\tStrictHostKeyChecking yes\n"
+		      "\tConnectTimeout 1\n"
+		      "\tMaxSessionsPerHost 1\n"
+		      "\tMaxChannelsPerSession 1\n");
+	ck_assert_str_eq(cfg->path, conf_path);
+	ck_assert_str_eq(cfg->socket_path, "/tmp/x/s.sock");
+	ck_assert_int_eq(cfg->workers, 7);
+	ck_assert_int_eq(cfg->log_level, LOG_LEVEL_DEBUG);
+	ck_assert_uint_eq(cfg->max_line, 2 * 1024 * 1024);
+	ck_assert_uint_eq(cfg->max_hosts, 500);
+	ck_assert_uint_eq(cfg->max_stdin, 64 * 1024);
+	ck_assert_str_eq(cfg->global.user, "deploy");
+	ck_assert_int_eq(cfg->global.port, 2222);
+	ck_assert_uint_eq(cfg->global.n_identity_files, 2);
+	ck_assert_str_eq(cfg->global.identity_files[0], "/k/one");
+	ck_assert_str_eq(cfg->global.identity_files[1], "/k/two");
+	ck_assert_str_eq(cfg->global.identity_passphrase_file, "/k/pass");
+	ck_assert_str_eq(cfg->global.known_hosts_file, "/k/known");
+	ck_assert_int_eq(cfg->global.strict, CONFIG_STRICT_ACCEPT_NEW);
+	ck_assert_int_eq(cfg->global.connect_timeout_ms, 30000);
+	ck_assert_int_eq(cfg->global.max_sessions, 9);
+	ck_assert_int_eq(cfg->global.max_channels, 3);
+
+	ck_assert_uint_eq(cfg->n_blocks, 1);
+	b = &cfg->blocks[0];
+	ck_assert_int_eq(b->line, 17);
+	ck_assert_uint_eq(b->n_patterns, 3);
+	ck_assert_str_eq(b->patterns[0], "h1");
+	ck_assert_str_eq(b->patterns[1], "h2");
+	ck_assert_str_eq(b->patterns[2], "h3");
+	ck_assert_str_eq(b->opts.user, "u");
+	ck_assert_int_eq(b->opts.port, 1);
+	ck_assert_uint_eq(b->opts.n_identity_files, 1);
+	ck_assert_str_eq(b->opts.identity_files[0], "/b/id");
+	ck_assert_str_eq(b->opts.identity_passphrase_file, "/b/pass");
+	ck_assert_str_eq(b->opts.known_hosts_file, "/b/known");
+	ck_assert_int_eq(b->opts.strict, CONFIG_STRICT_YES);
+	ck_assert_int_eq(b->opts.connect_timeout_ms, 1000);
+	ck_assert_int_eq(b->opts.max_sessions, 1);
+	ck_assert_int_eq(b->opts.max_channels, 1);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_loglevel_names)
+{
+	static const struct {
+		const char *name;
+		int level;
+	} t[] = {
+	    {"QUIET", LOG_LEVEL_ERROR}, {"error", LOG_LEVEL_ERROR},
+	    {"Info", LOG_LEVEL_INFO},   {"VERBOSE", LOG_LEVEL_VERBOSE},
+	    {"debug", LOG_LEVEL_DEBUG},
+	};
+	struct config *cfg;
+	char text[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		snprintf(text, sizeof(text), "LogLevel %s\n", t[i].name);
+		cfg = load_ok(text);
+		ck_assert_int_eq(cfg->log_level, t[i].level);
+		config_free(cfg);
+	}
+	assert_one_error("LogLevel LOUD\n",
+			 "1: LogLevel: unknown level \"LOUD\" "
+			 "(QUIET, ERROR, INFO, VERBOSE or DEBUG)");
+}
+END_TEST
+
+START_TEST(test_unset_takes_defaults)
+{
+	struct config *cfg, *def;
+
+	/* Values equal to the "unset" markers must still count as set. */
+	cfg = load_ok("Workers 0\nWorkers 5\nMaxStdinBytes 0\n"
+		      "LogLevel ERROR\nLogLevel DEBUG\n");
+	ck_assert_int_eq(cfg->workers, 0);
+	ck_assert_uint_eq(cfg->max_stdin, 0);
+	ck_assert_int_eq(cfg->log_level, LOG_LEVEL_ERROR);
+	config_free(cfg);
+
+	cfg = load_ok("# nothing set\n\n   \n\t# indented comment\n");
+	def = config_default();
+	ck_assert_str_eq(cfg->socket_path, def->socket_path);
+	ck_assert_str_eq(cfg->global.user, def->global.user);
+	assert_default_values(cfg);
+	ck_assert_str_eq(cfg->global.known_hosts_file,
+			 def->global.known_hosts_file);
+	ck_assert_uint_eq(cfg->global.n_identity_files,
+			  def->global.n_identity_files);
+	ck_assert_str_eq(cfg->global.identity_files[2],
+			 def->global.identity_files[2]);
+	config_free(def);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_first_value_wins)
+{
+	struct config *cfg;
+
+	cfg = load_ok("Port 1000\n"
+		      "port 2000\n"
+		      "User first\n"
+		      "User second\n"
+		      "Socket /a.sock\n"
+		      "Socket /b.sock\n"
+		      "IdentityFile /id1\n"
+		      "IdentityFile /id2\n"
+		      "Host x\n"
+		      "StrictHostKeyChecking accept-new\n"
+		      "StrictHostKeyChecking yes\n"
+		      "IdentityFile /x1\n"
+		      "IdentityFile /x2\n"
+		      "IdentityFile /x3\n"
+		      "Host y\n"
+		      "Port 5\n");
+	ck_assert_int_eq(cfg->global.port, 1000);
+	ck_assert_str_eq(cfg->global.user, "first");
+	ck_assert_str_eq(cfg->socket_path, "/a.sock");
+	/* The file's IdentityFile list replaces the default list. */
+	ck_assert_uint_eq(cfg->global.n_identity_files, 2);
+	ck_assert_str_eq(cfg->global.identity_files[1], "/id2");
+	ck_assert_uint_eq(cfg->n_blocks, 2);
+	ck_assert_int_eq(cfg->blocks[0].opts.strict, CONFIG_STRICT_ACCEPT_NEW);
+	ck_assert_uint_eq(cfg->blocks[0].opts.n_identity_files, 3);
+	ck_assert_str_eq(cfg->blocks[0].opts.identity_files[2], "/x3");
+	ck_assert_int_eq(cfg->blocks[0].opts.port, 0);
+	ck_assert_int_eq(cfg->blocks[1].opts.port, 5);
+	ck_assert_int_eq(cfg->blocks[1].opts.strict, -1);
+	ck_assert_ptr_null(cfg->blocks[1].opts.user);
+	config_free(cfg);
+
+	/* A later duplicate is still checked. */
+	assert_one_error("Port 22\nPort 0\n",
+			 "2: Port: 0 is out of range (1..65535)");
+}
+END_TEST
+
+START_TEST(test_syntax_variants)
+{
+	struct config *cfg;
+
+	cfg = load_ok("port=2201\n"
+		      "USER = bob\n"
+		      "  ConnectTimeout =7   # trailing comment\n"
+		      "Socket \"/tmp/with space/s.sock\"\n"
+		      "IdentityFile \"/a b/id\"\n"
+		      "IdentityFile /c/\"d e\"/id\n"
+		      "IdentityFile \"/hash/#x\"\n"
+		      "IdentityFile /tab/id#not-a-comment\t\r\n"
+		      "MaxLineLength=64k\n"
+		      "MaxStdinBytes 2m\n"
+		      "Host=\"a b\" \"c\",d\n");
+	ck_assert_int_eq(cfg->global.port, 2201);
+	ck_assert_str_eq(cfg->global.user, "bob");
+	ck_assert_int_eq(cfg->global.connect_timeout_ms, 7000);
+	ck_assert_str_eq(cfg->socket_path, "/tmp/with space/s.sock");
+	ck_assert_uint_eq(cfg->global.n_identity_files, 4);
+	ck_assert_str_eq(cfg->global.identity_files[0], "/a b/id");
+	ck_assert_str_eq(cfg->global.identity_files[1], "/c/d e/id");
+	ck_assert_str_eq(cfg->global.identity_files[2], "/hash/#x");
+	ck_assert_str_eq(cfg->global.identity_files[3],
+			 "/tab/id#not-a-comment");
+	ck_assert_uint_eq(cfg->max_line, 64 * 1024);
+	ck_assert_uint_eq(cfg->max_stdin, 2 * 1024 * 1024);
+	ck_assert_uint_eq(cfg->n_blocks, 1);
+	ck_assert_uint_eq(cfg->blocks[0].n_patterns, 3);
+	ck_assert_str_eq(cfg->blocks[0].patterns[0], "a b");
+	ck_assert_str_eq(cfg->blocks[0].patterns[1], "c");
+	ck_assert_str_eq(cfg->blocks[0].patterns[2], "d");
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_tilde_expansion)
+{
+	struct config *cfg;
+	char want[PATH_MAX];
+	size_t len;
+
+	cfg = load_ok("UserKnownHostsFile ~/kh\n"
+		      "IdentityFile ~/.ssh/id_test\n"
+		      "IdentityPassphraseFile ~/pass\n");
+	len = strlen(cfg->global.known_hosts_file);
+	ck_assert_uint_gt(len, 3);
+	ck_assert_str_eq(cfg->global.known_hosts_file + len - 3, "/kh");
+	ck_assert_int_eq(cfg->global.known_hosts_file[0], '/');
+	snprintf(want, sizeof(want), "%.*s/.ssh/id_test", (int)(len - 3),
+		 cfg->global.known_hosts_file);
+	ck_assert_str_eq(cfg->global.identity_files[0], want);
+	if (geteuid() == 0)
+		ck_assert_str_eq(cfg->global.known_hosts_file, "/root/kh");
+	config_free(cfg);
+
+	/* With a home of "/" the slash is not doubled. */
+	if (geteuid() == 0 && getpwuid(TEST_NO_PASSWD_UID) == NULL) {
+		static const char text[] = "UserKnownHostsFile ~/kh\n";
+
+		write_file(conf_path, text, strlen(text));
+		ck_assert_int_eq(chmod(tmpdir, 0755), 0);
+		ck_assert_int_eq(chmod(conf_path, 0644), 0);
+		setenv("HOME", "/", 1);
+		ck_assert_int_eq(seteuid(TEST_NO_PASSWD_UID), 0);
+		cfg = config_load(conf_path, NULL);
+		ck_assert_ptr_nonnull(cfg);
+		ck_assert_str_eq(cfg->global.known_hosts_file, "/kh");
+		config_free(cfg);
+		ck_assert_int_eq(seteuid(0), 0);
+	}
+}
+END_TEST
+
+/* "Keyword value" must load; returns the config. */
+static void
+assert_value_ok(const char *kw, const char *value)
+{
+	struct config *cfg;
+	char text[256];
+
+	snprintf(text, sizeof(text), "%s %s\n", kw, value);
+	cfg = load_ok(text);
+	config_free(cfg);
+}
+
+static void
+assert_range_error(const char *kw, const char *value, const char *range)
+{
+	char text[256], want[512];
+
+	snprintf(text, sizeof(text), "%s %s\n", kw, value);
+	snprintf(want, sizeof(want), "1: %s: %s is out of range (%s)", kw,
+		 value, range);
+	assert_one_error(text, want);
+}
+
+START_TEST(test_ranges)
+{
+	static const struct {
+		const char *kw, *below, *min, *max, *above, *range;
+	} t[] = {
+	    {"Workers", NULL, "0", "256", "257", "0..256"},
+	    {"MaxLineLength", "1023", "1024", "16777216", "16777217",
+	     "1024..16777216"},
+	    {"MaxHostsPerRequest", "0", "1", "100000", "100001", "1..100000"},
+	    {"MaxStdinBytes", NULL, "0", "67108864", "67108865", "0..67108864"},
+	    {"Port", "0", "1", "65535", "65536", "1..65535"},
+	    {"ConnectTimeout", "0", "1", "3600", "3601", "1..3600"},
+	    {"MaxSessionsPerHost", "0", "1", "64", "65", "1..64"},
+	    {"MaxChannelsPerSession", "0", "1", "64", "65", "1..64"},
+	};
+	struct config *cfg;
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		if (t[i].below != NULL)
+			assert_range_error(t[i].kw, t[i].below, t[i].range);
+		assert_value_ok(t[i].kw, t[i].min);
+		assert_value_ok(t[i].kw, t[i].max);
+		assert_range_error(t[i].kw, t[i].above, t[i].range);
+		assert_range_error(t[i].kw, "99999999999999999999999",
+				   t[i].range);
+	}
+
+	/* Suffixes at the edges. */
+	cfg = load_ok("MaxLineLength 1k\nMaxStdinBytes 64M\n");
+	ck_assert_uint_eq(cfg->max_line, 1024);
+	ck_assert_uint_eq(cfg->max_stdin, 64u * 1024 * 1024);
+	config_free(cfg);
+	cfg = load_ok("MaxLineLength 16M\n");
+	ck_assert_uint_eq(cfg->max_line, PROTO_MAX_LINE);
+	config_free(cfg);
+	assert_range_error("MaxLineLength", "17M", "1024..16777216");
+	assert_range_error("MaxStdinBytes", "65537K", "0..67108864");
+	assert_range_error("MaxStdinBytes", "18014398509481984M",
+			   "0..67108864");
+}
+END_TEST
+
+START_TEST(test_bad_numbers)
+{
+	assert_one_error("Port abc\n", "1: Port: bad number \"abc\"");
+	assert_one_error("Port -1\n", "1: Port: bad number \"-1\"");
+	assert_one_error("Port +22\n", "1: Port: bad number \"+22\"");
+	assert_one_error("Port 22x\n", "1: Port: bad number \"22x\"");
+	assert_one_error("Port 0x16\n", "1: Port: bad number \"0x16\"");
+	assert_one_error("Port \"\"\n", "1: Port: bad number \"\"");
+	/* Suffixes only where sizes are expected. */
+	assert_one_error("Port 1K\n", "1: Port: bad number \"1K\"");
+	assert_one_error("Workers 1k\n", "1: Workers: bad number \"1k\"");
+	assert_one_error("MaxLineLength 1G\n",
+			 "1: MaxLineLength: bad number \"1G\"");
+	assert_one_error("MaxLineLength 1KB\n",
+			 "1: MaxLineLength: bad number \"1KB\"");
+	assert_one_error("MaxStdinBytes K\n",
+			 "1: MaxStdinBytes: bad number \"K\"");
+}
+END_TEST
+
+START_TEST(test_error_messages)
+{
+	assert_one_error("Foo bar\n", "1: unknown keyword \"Foo\"");
+	assert_one_error("# c\n\nPortt 22\n", "3: unknown keyword \"Portt\"");
+	assert_one_error("Port\n", "1: Port: missing value");
+	assert_one_error("Port   # only a comment\n", "1: Port: missing value");
+	assert_one_error("Port=\n", "1: Port: missing value");
+	assert_one_error("Host\n", "1: Host: missing value");
+	assert_one_error("Host ,\n", "1: Host: missing value");
+	assert_one_error("Port 22 23\n", "1: Port: extra argument \"23\"");
+	assert_one_error("User a b\n", "1: User: extra argument \"b\"");
+	assert_one_error("=22\n", "1: missing keyword");
+	assert_one_error("Po\"rt\" 22\n", "1: quote in keyword");
+	assert_one_error("User \"bob\n", "1: unterminated quote");
+	assert_one_error("User \"\"\n", "1: User: empty value");
+	assert_one_error("Host a\nSocket /s.sock\n",
+			 "2: Socket is not allowed in a Host block");
+	assert_one_error("Host a\nMaxStdinBytes 1\n",
+			 "2: MaxStdinBytes is not allowed in a Host block");
+	assert_one_error("Host a !\n", "1: Host: empty negated pattern");
+	assert_one_error("IdentityFile id_rsa\n",
+			 "1: IdentityFile: \"id_rsa\" is not an absolute path "
+			 "(use /... or ~/...)");
+	assert_one_error(
+	    "UserKnownHostsFile ~root/kh\n",
+	    "1: UserKnownHostsFile: \"~root/kh\" is not an absolute path "
+	    "(use /... or ~/...)");
+	assert_one_error(
+	    "IdentityPassphraseFile \"\"\n",
+	    "1: IdentityPassphraseFile: \"\" is not an absolute path "
+	    "(use /... or ~/...)");
+	assert_one_error("Socket run/s.sock\n",
+			 "1: Socket: \"run/s.sock\" is not an absolute path "
+			 "(use /... or ~/...)");
+	assert_one_error(
+	    "StrictHostKeyChecking no\n",
+	    "1: StrictHostKeyChecking: \"no\" is not supported: sshpoold "
+	    "never accepts unknown host keys silently; use accept-new to "
+	    "learn the keys of new hosts");
+	assert_one_error(
+	    "StrictHostKeyChecking off\n",
+	    "1: StrictHostKeyChecking: \"off\" is not supported: sshpoold "
+	    "never accepts unknown host keys silently; use accept-new to "
+	    "learn the keys of new hosts");
+	assert_one_error("StrictHostKeyChecking ask\n",
+			 "1: StrictHostKeyChecking: bad value \"ask\" "
+			 "(yes or accept-new)");
+}
+END_TEST
+
+START_TEST(test_error_limits)
+{
+	char *text, path[200], want[256];
+	size_t i, off;
+
+	/* Socket paths must fit sockaddr_un.sun_path (108 bytes). */
+	memset(path, 'a', sizeof(path));
+	path[0] = '/';
+	path[107] = '\0';
+	assert_value_ok("Socket", path);
+	path[107] = 'a';
+	path[108] = '\0';
+	snprintf(want, sizeof(want), "Socket %s\n", path);
+	assert_one_error(
+	    want, "1: Socket: path too long for a Unix socket (max 107 bytes)");
+
+	/*
+	 * Paths over PATH_MAX: only reachable through "~/" with a long home,
+	 * so as a uid without a passwd entry and a long $HOME.
+	 */
+	if (geteuid() == 0 && getpwuid(TEST_NO_PASSWD_UID) == NULL) {
+		struct config_errors errs = {NULL, 0};
+		char home[600];
+
+		memset(home, 'h', sizeof(home) - 1);
+		home[0] = '/';
+		home[sizeof(home) - 1] = '\0';
+		text = malloc(CONFIG_MAX_LINE + 1);
+		off = (size_t)snprintf(text, 64, "IdentityFile ~/");
+		for (; off < CONFIG_MAX_LINE - 1; off++)
+			text[off] = off % 100 == 0 ? '/' : 'p';
+		text[off++] = '\n';
+		write_file(conf_path, text, off);
+		free(text);
+		ck_assert_int_eq(chmod(tmpdir, 0755), 0);
+		ck_assert_int_eq(chmod(conf_path, 0644), 0);
+		setenv("HOME", home, 1);
+		ck_assert_int_eq(seteuid(TEST_NO_PASSWD_UID), 0);
+		ck_assert_ptr_null(config_load(conf_path, &errs));
+		ck_assert_int_eq(seteuid(0), 0);
+		ck_assert_uint_eq(errs.n, 1);
+		snprintf(want, sizeof(want),
+			 "1: IdentityFile: path too long (max %d bytes)",
+			 PATH_MAX - 1);
+		assert_error(&errs, 0, want);
+		config_errors_free(&errs);
+	}
+
+	/* User names. */
+	memset(path, 'u', 65);
+	path[65] = '\0';
+	snprintf(want, sizeof(want), "User %s\n", path);
+	assert_one_error(want, "1: User: name too long (max 64 bytes)");
+	path[64] = '\0';
+	assert_value_ok("User", path);
+	assert_one_error("User \"a\x01\"\n",
+			 "1: User: bad character in \"a\x01\"");
+
+	/* 16 identity files per scope, then an error. */
+	text = calloc(1, 4096);
+	for (i = 0, off = 0; i < CONFIG_MAX_IDENTITY_FILES; i++)
+		off += (size_t)snprintf(text + off, 4096 - off,
+					"IdentityFile /id%zu\n", i);
+	config_free(load_ok(text));
+	strcat(text, "IdentityFile /one-too-many\n");
+	assert_one_error(text, "17: IdentityFile: too many files (max 16)");
+	free(text);
+}
+END_TEST
+
+START_TEST(test_line_length)
+{
+	char *text;
+	size_t len = CONFIG_MAX_LINE;
+
+	/* A line of exactly CONFIG_MAX_LINE bytes is fine. */
+	text = malloc(len + 64);
+	memset(text, 'x', len);
+	text[0] = '#';
+	text[len] = '\n';
+	memcpy(text + len + 1, "Port 7\n", 8);
+	config_free(load_ok(text));
+
+	/* One more byte is an error, and parsing goes on after it. */
+	text = realloc(text, len + 64);
+	memset(text, 'x', len + 1);
+	text[0] = '#';
+	text[len + 1] = '\n';
+	memcpy(text + len + 2, "Port 0\n", 8);
+	{
+		struct config_errors errs = {NULL, 0};
+
+		ck_assert_ptr_null(load_text(text, &errs));
+		ck_assert_uint_eq(errs.n, 2);
+		assert_error(&errs, 0, "1: line too long (max 4096 bytes)");
+		assert_error(&errs, 1, "2: Port: 0 is out of range (1..65535)");
+		config_errors_free(&errs);
+	}
+	/* Also at the end of a file without a final newline. */
+	text[len + 1] = '\0';
+	assert_one_error(text, "1: line too long (max 4096 bytes)");
+	free(text);
+
+	/* A NUL byte is refused; the last line may lack its newline. */
+	write_file(conf_path, "Port 2\0\n", 8);
+	{
+		struct config_errors errs = {NULL, 0};
+
+		ck_assert_ptr_null(config_load(conf_path, &errs));
+		ck_assert_uint_eq(errs.n, 1);
+		assert_error(&errs, 0, "1: NUL byte in line");
+		config_errors_free(&errs);
+	}
+	{
+		struct config *cfg = load_ok("Port 2\r\nUser x");
+
+		ck_assert_int_eq(cfg->global.port, 2);
+		ck_assert_str_eq(cfg->global.user, "x");
+		config_free(cfg);
+	}
+}
+END_TEST
+
+START_TEST(test_host_limits)
+{
+	struct config_errors errs = {NULL, 0};
+	struct config *cfg;
+	char *text;
+	size_t i, off, size;
+
+	/* CONFIG_MAX_PATTERNS patterns on a line, then an error. */
+	size = 16 * (CONFIG_MAX_PATTERNS + 2);
+	text = malloc(size);
+	off = (size_t)snprintf(text, size, "Host");
+	for (i = 0; i < CONFIG_MAX_PATTERNS; i++)
+		off += (size_t)snprintf(text + off, size - off,
+					i % 2 == 0 ? " h%zu" : ",h%zu", i);
+	snprintf(text + off, size - off, "\n");
+	cfg = load_ok(text);
+	ck_assert_uint_eq(cfg->blocks[0].n_patterns, CONFIG_MAX_PATTERNS);
+	ck_assert_str_eq(cfg->blocks[0].patterns[63], "h63");
+	config_free(cfg);
+	snprintf(text + off, size - off, " h64 h65\n");
+	assert_one_error(text, "1: Host: too many patterns (max 64)");
+	free(text);
+
+	/* CONFIG_MAX_HOST_BLOCKS blocks, then one error only. */
+	size = 32 * (CONFIG_MAX_HOST_BLOCKS + 3);
+	text = malloc(size);
+	for (i = 0, off = 0; i < CONFIG_MAX_HOST_BLOCKS; i++)
+		off += (size_t)snprintf(text + off, size - off,
+					"Host h%zu\nPort 1\n", i);
+	cfg = load_ok(text);
+	ck_assert_uint_eq(cfg->n_blocks, CONFIG_MAX_HOST_BLOCKS);
+	config_free(cfg);
+	snprintf(text + off, size - off, "Host x\nPort 1\nHost y\nPort 0\n");
+	ck_assert_ptr_null(load_text(text, &errs));
+	ck_assert_uint_eq(errs.n, 2);
+	assert_error(&errs, 0, "8193: too many Host blocks (max 4096)");
+	assert_error(&errs, 1, "8196: Port: 0 is out of range (1..65535)");
+	config_errors_free(&errs);
+	free(text);
+}
+END_TEST
+
+START_TEST(test_errors_collected)
+{
+	struct config_errors errs = {NULL, 0};
+	char *text, want[64];
+	size_t i, off, size;
+
+	/* errs is appended to: earlier entries stay. */
+	errs.lines = malloc(sizeof(*errs.lines));
+	errs.lines[0] = strdup("earlier");
+	errs.n = 1;
+	ck_assert_ptr_null(load_text("Port 22\n"
+				     "Bogus 1\n"
+				     "Workers many\n"
+				     "User ok\n"
+				     "Host a\n"
+				     "LogLevel INFO\n"
+				     "Port 0\n",
+				     &errs));
+	ck_assert_uint_eq(errs.n, 5);
+	ck_assert_str_eq(errs.lines[0], "earlier");
+	assert_error(&errs, 1, "2: unknown keyword \"Bogus\"");
+	assert_error(&errs, 2, "3: Workers: bad number \"many\"");
+	assert_error(&errs, 3, "6: LogLevel is not allowed in a Host block");
+	assert_error(&errs, 4, "7: Port: 0 is out of range (1..65535)");
+	config_errors_free(&errs);
+
+	/* CONFIG_MAX_ERRORS errors, then one "too many errors" line. */
+	size = 16 * (CONFIG_MAX_ERRORS + 50);
+	text = malloc(size);
+	for (i = 0, off = 0; i < CONFIG_MAX_ERRORS + 50; i++)
+		off += (size_t)snprintf(text + off, size - off, "Bad%zu\n", i);
+	ck_assert_ptr_null(load_text(text, &errs));
+	ck_assert_uint_eq(errs.n, CONFIG_MAX_ERRORS + 1);
+	assert_error(&errs, 0, "1: unknown keyword \"Bad0\"");
+	snprintf(want, sizeof(want), "%d: unknown keyword \"Bad%d\"",
+		 CONFIG_MAX_ERRORS, CONFIG_MAX_ERRORS - 1);
+	assert_error(&errs, CONFIG_MAX_ERRORS - 1, want);
+	snprintf(want, sizeof(want), "%d: too many errors",
+		 CONFIG_MAX_ERRORS + 1);
+	assert_error(&errs, CONFIG_MAX_ERRORS, want);
+	config_errors_free(&errs);
+	free(text);
+
+	/* errs may be NULL: the result still says whether it failed. */
+	ck_assert_ptr_null(load_text("Bogus\n", NULL));
+}
+END_TEST
+
+START_TEST(test_unreadable)
+{
+	struct config_errors errs = {NULL, 0};
+	char path[PATH_MAX + 32], want[PATH_MAX + 64];
+
+	snprintf(path, sizeof(path), "%s/missing.conf", tmpdir);
+	ck_assert_ptr_null(config_load(path, &errs));
+	ck_assert_uint_eq(errs.n, 1);
+	snprintf(want, sizeof(want), "%s: No such file or directory", path);
+	ck_assert_str_eq(errs.lines[0], want);
+	config_errors_free(&errs);
+
+	/* A directory opens but cannot be read. */
+	ck_assert_ptr_null(config_load(tmpdir, &errs));
+	ck_assert_uint_eq(errs.n, 1);
+	snprintf(want, sizeof(want), "%s:1: read error: Is a directory",
+		 tmpdir);
+	ck_assert_str_eq(errs.lines[0], want);
+	config_errors_free(&errs);
+}
+END_TEST
+
+START_TEST(test_host_resolution)
+{
+	struct config *cfg;
+	struct config_host_opts o;
+
+	cfg = load_ok("User globaluser\n"
+		      "ConnectTimeout 20\n"
+		      "IdentityFile /g/id\n"
+		      "Host web1\n"
+		      "Port 1001\n"
+		      "Host web* !web3\n"
+		      "Port 1002\n"
+		      "User webuser\n"
+		      "IdentityFile /w/id1\n"
+		      "IdentityFile /w/id2\n"
+		      "Host *,!web2\n"
+		      "ConnectTimeout 5\n"
+		      "User everyone\n"
+		      "StrictHostKeyChecking accept-new\n"
+		      "Host !*\n"
+		      "Port 9\n"
+		      "Host *\n"
+		      "MaxChannelsPerSession 2\n"
+		      "IdentityFile /star/id\n");
+
+	config_host(cfg, "web1", &o);
+	ck_assert_int_eq(o.port, 1001);               /* first block */
+	ck_assert_str_eq(o.user, "webuser");          /* second block */
+	ck_assert_int_eq(o.connect_timeout_ms, 5000); /* third */
+	ck_assert_int_eq(o.strict, CONFIG_STRICT_ACCEPT_NEW);
+	ck_assert_int_eq(o.max_channels, 2); /* Host * */
+	ck_assert_int_eq(o.max_sessions, 4); /* default */
+	ck_assert_uint_eq(o.n_identity_files, 2);
+	ck_assert_str_eq(o.identity_files[0], "/w/id1");
+	ck_assert_str_eq(o.identity_files[1], "/w/id2");
+	ck_assert_ptr_eq(o.user, cfg->blocks[1].opts.user); /* borrowed */
+
+	config_host(cfg, "WEB2", &o); /* names match case-insensitively */
+	ck_assert_int_eq(o.port, 1002);
+	ck_assert_str_eq(o.user, "webuser");
+	ck_assert_int_eq(o.connect_timeout_ms, 20000); /* negated: global */
+	ck_assert_int_eq(o.strict, CONFIG_STRICT_YES);
+
+	config_host(cfg, "web3", &o); /* excluded from web* */
+	ck_assert_int_eq(o.port, 22);
+	ck_assert_str_eq(o.user, "everyone");
+	ck_assert_uint_eq(o.n_identity_files, 1);
+	ck_assert_str_eq(o.identity_files[0], "/star/id");
+
+	config_host(cfg, "db", &o);
+	ck_assert_int_eq(o.port, 22); /* "!*" alone matches nothing */
+	ck_assert_str_eq(o.user, "everyone");
+	ck_assert_str_eq(o.known_hosts_file, cfg->global.known_hosts_file);
+	ck_assert_ptr_null(o.identity_passphrase_file);
+	ck_assert_int_eq(o.max_channels, 2);
+	config_free(cfg);
+
+	/* Without Host blocks, the global values. */
+	cfg = config_default();
+	config_host(cfg, "any", &o);
+	ck_assert_int_eq(o.port, cfg->global.port);
+	ck_assert_str_eq(o.user, cfg->global.user);
+	ck_assert_uint_eq(o.n_identity_files, 3);
+	ck_assert_int_eq(o.max_sessions, 4);
+	config_free(cfg);
+}
+END_TEST
+
+/* Every member resolves from a matching block, else from the global. */
+START_TEST(test_host_every_member)
+{
+	struct config *cfg;
+	struct config_host_opts o;
+
+	cfg = load_ok("IdentityPassphraseFile /g/pass\n"
+		      "Host other\n"
+		      "Host h\n"
+		      "User u\n"
+		      "Port 2\n"
+		      "IdentityFile /b/id\n"
+		      "IdentityPassphraseFile /b/pass\n"
+		      "UserKnownHostsFile /b/known\n"
+		      "StrictHostKeyChecking accept-new\n"
+		      "ConnectTimeout 3\n"
+		      "MaxSessionsPerHost 5\n"
+		      "MaxChannelsPerSession 6\n");
+	config_host(cfg, "h", &o);
+	ck_assert_str_eq(o.user, "u");
+	ck_assert_int_eq(o.port, 2);
+	ck_assert_uint_eq(o.n_identity_files, 1);
+	ck_assert_str_eq(o.identity_files[0], "/b/id");
+	ck_assert_str_eq(o.identity_passphrase_file, "/b/pass");
+	ck_assert_str_eq(o.known_hosts_file, "/b/known");
+	ck_assert_int_eq(o.strict, CONFIG_STRICT_ACCEPT_NEW);
+	ck_assert_int_eq(o.connect_timeout_ms, 3000);
+	ck_assert_int_eq(o.max_sessions, 5);
+	ck_assert_int_eq(o.max_channels, 6);
+
+	config_host(cfg, "not-h", &o);
+	ck_assert_str_eq(o.user, cfg->global.user);
+	ck_assert_int_eq(o.port, 22);
+	ck_assert_uint_eq(o.n_identity_files, 3);
+	ck_assert_str_eq(o.identity_files[0], cfg->global.identity_files[0]);
+	ck_assert_str_eq(o.identity_passphrase_file, "/g/pass");
+	ck_assert_str_eq(o.known_hosts_file, cfg->global.known_hosts_file);
+	ck_assert_int_eq(o.strict, CONFIG_STRICT_YES);
+	ck_assert_int_eq(o.connect_timeout_ms, 10000);
+	ck_assert_int_eq(o.max_sessions, 4);
+	ck_assert_int_eq(o.max_channels, 8);
+	config_free(cfg);
+}
+END_TEST
+
+static int
+match1(const char *list, const char *host)
+{
+	char *p = (char *)list;
+
+	return config_match_patterns(&p, 1, host);
+}
+
+START_TEST(test_match_patterns)
+{
+	char *two[] = {"web*", "!web3"};
+	char *only_neg[] = {"!a", "!b"};
+
+	ck_assert_int_eq(match1("*", "anything"), 1);
+	ck_assert_int_eq(match1("*", ""), 1);
+	ck_assert_int_eq(match1("web?", "web1"), 1);
+	ck_assert_int_eq(match1("web?", "web10"), 0);
+	ck_assert_int_eq(match1("web?", "web"), 0);
+	ck_assert_int_eq(match1("*.example.com", "a.b.example.com"), 1);
+	ck_assert_int_eq(match1("*.example.com", "example.com"), 0);
+	ck_assert_int_eq(match1("a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaac"),
+			 0);
+	ck_assert_int_eq(match1("a*a*a*b", "aaaaaaab"), 1);
+	ck_assert_int_eq(match1("**x", "x"), 1);
+	ck_assert_int_eq(match1("Web1", "wEB1"), 1);
+	ck_assert_int_eq(match1("10.0.0.*", "10.0.0.5"), 1);
+	ck_assert_int_eq(match1("exact", "exactly"), 0);
+	ck_assert_int_eq(match1("a,b,c", "b"), 1);
+	ck_assert_int_eq(match1("a,,b", "b"), 1);
+	ck_assert_int_eq(match1("*,!b", "b"), 0);
+	ck_assert_int_eq(match1("!b,*", "b"), 0);
+	ck_assert_int_eq(match1("!b,*", "c"), 1);
+	ck_assert_int_eq(match1("!b", "c"), 0);
+
+	ck_assert_int_eq(config_match_patterns(two, 2, "web1"), 1);
+	ck_assert_int_eq(config_match_patterns(two, 2, "web3"), 0);
+	ck_assert_int_eq(config_match_patterns(two, 2, "db"), 0);
+	ck_assert_int_eq(config_match_patterns(only_neg, 2, "c"), 0);
+	ck_assert_int_eq(config_match_patterns(only_neg, 2, "a"), 0);
+	ck_assert_int_eq(config_match_patterns(two, 0, "web1"), 0);
+	ck_assert_int_eq(config_match_patterns(two, 2, NULL), 0);
+}
+END_TEST
+
+START_TEST(test_strict_name)
+{
+	ck_assert_str_eq(config_strict_name(CONFIG_STRICT_YES), "yes");
+	ck_assert_str_eq(config_strict_name(CONFIG_STRICT_ACCEPT_NEW),
+			 "accept-new");
+	ck_assert_str_eq(config_strict_name(-1), "unknown");
+}
+END_TEST
+
+/* conf/sshpoold.conf in the source tree. */
+static void
+shipped_conf_path(char *buf, size_t size)
+{
+	const char *src = getenv("SSHPOOL_SOURCE_DIR");
+	const char *file = __FILE__, *slash;
+
+	if (src != NULL && *src != '\0') {
+		snprintf(buf, size, "%s/conf/sshpoold.conf", src);
+		return;
+	}
+	/* __FILE__ is ".../tests/test_config.c" when CMake passes it whole. */
+	if (file[0] == '/' && (slash = strrchr(file, '/')) != NULL) {
+		snprintf(buf, size, "%.*s/../conf/sshpoold.conf",
+			 (int)(slash - file), file);
+		return;
+	}
+	/* ctest runs the binary in <build>/tests. */
+	snprintf(buf, size, "../../conf/sshpoold.conf");
+}
+
+START_TEST(test_shipped_conf)
+{
+	struct config_errors errs = {NULL, 0};
+	struct config *cfg, *def;
+	char path[PATH_MAX];
+
+	shipped_conf_path(path, sizeof(path));
+	cfg = config_load(path, &errs);
+	if (errs.n > 0)
+		ck_abort_msg("%s", errs.lines[0]);
+	ck_assert_ptr_nonnull(cfg);
+	def = config_default();
+	ck_assert_str_eq(cfg->socket_path, def->socket_path);
+	ck_assert_str_eq(cfg->global.user, def->global.user);
+	assert_default_values(cfg);
+	config_free(def);
+	config_free(cfg);
+}
+END_TEST
+
+/*
+ * Uncommenting every "#Keyword value" line of the global part of the
+ * shipped file must give the defaults again: the file documents them.
+ * The paths shown are root's, so this runs as root only.
+ */
+START_TEST(test_shipped_conf_documents_defaults)
+{
+	struct config *cfg;
+	char path[PATH_MAX], line[1024], *text = NULL;
+	size_t len = 0, n;
+	FILE *f;
+
+	if (geteuid() != 0)
+		return;
+	shipped_conf_path(path, sizeof(path));
+	ck_assert_ptr_nonnull(f = fopen(path, "r"));
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (strncmp(line, "#Host", 5) == 0)
+			break;
+		if (line[0] != '#' || line[1] < 'A' || line[1] > 'Z')
+			continue;
+		n = strlen(line + 1);
+		text = realloc(text, len + n + 1);
+		memcpy(text + len, line + 1, n + 1);
+		len += n;
+	}
+	fclose(f);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_ptr_nonnull(strstr(text, "MaxChannelsPerSession 8\n"));
+	cfg = load_ok(text);
+	ck_assert_str_eq(cfg->socket_path, "/run/sshpool/sshpoold.sock");
+	ck_assert_str_eq(cfg->global.user, "root");
+	assert_defaults_for_dir(cfg, "/etc/sshpool");
+	ck_assert_str_eq(cfg->global.identity_passphrase_file,
+			 "/etc/sshpool/passphrase");
+	free(cfg->global.identity_passphrase_file);
+	cfg->global.identity_passphrase_file = NULL;
+	assert_default_values(cfg);
+	config_free(cfg);
+	free(text);
+}
+END_TEST
+
+static Suite *
+config_suite(void)
+{
+	Suite *s = suite_create("config");
+	TCase *tc = tcase_create("config");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_defaults_root);
+	tcase_add_test(tc, test_defaults_user_xdg);
+	tcase_add_test(tc, test_defaults_user_no_xdg);
+	tcase_add_test(tc, test_defaults_no_passwd_entry);
+	tcase_add_test(tc, test_every_keyword);
+	tcase_add_test(tc, test_loglevel_names);
+	tcase_add_test(tc, test_unset_takes_defaults);
+	tcase_add_test(tc, test_first_value_wins);
+	tcase_add_test(tc, test_syntax_variants);
+	tcase_add_test(tc, test_tilde_expansion);
+	tcase_add_test(tc, test_ranges);
+	tcase_add_test(tc, test_bad_numbers);
+	tcase_add_test(tc, test_error_messages);
+	tcase_add_test(tc, test_error_limits);
+	tcase_add_test(tc, test_line_length);
+	tcase_add_test(tc, test_host_limits);
+	tcase_add_test(tc, test_errors_collected);
+	tcase_add_test(tc, test_unreadable);
+	tcase_add_test(tc, test_host_resolution);
+	tcase_add_test(tc, test_host_every_member);
+	tcase_add_test(tc, test_match_patterns);
+	tcase_add_test(tc, test_strict_name);
+	tcase_add_test(tc, test_shipped_conf);
+	tcase_add_test(tc, test_shipped_conf_documents_defaults);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return testutil_run(config_suite());
+}

@@ -1,0 +1,1666 @@
+/*
+ * Integration tests of sshpoold against a real OpenSSH fleet on loopback
+ * (tests/fleet/fleet.sh, started by the CTest fixture "fleet").  Each test
+ * starts its own daemon in a fresh directory, talks the raw protocol to it
+ * through tclient, checks the events against the wire format's rules (per
+ * host: start, output, exactly one terminal event; one done per request)
+ * and stops the daemon, which must then exit with status 0.
+ */
+#include <sys/wait.h>
+
+#include <check.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tclient.h"
+#include "testutil.h"
+
+#define IT_TIMEOUT_S 60             /* Check timeout of one test */
+#define IT_EVENT_MS 15000           /* longest wait for a single event */
+#define IT_STORE_MAX (1024u * 1024) /* output bytes kept per host */
+#define IT_MAX_RESULTS 256
+#define IT_MAX_DONE 128
+#define IT_BIG_BYTES 100000000LL
+#define IT_RSS_SAMPLE_MS 50
+#define IT_SLOW_MS 3000 /* slow reading phase of the slow reader */
+#define IT_SLOW_SLEEP_US (50 * 1000)
+#define IT_SLOW_READ 16384
+#define IT_FAST_FAIL_MS 2000      /* connection refused must be this fast */
+#define IT_KILL_GRACE_MS 2000     /* the daemon's TERM-to-KILL grace */
+#define IT_DEFAULT_CHANNELS 8     /* MaxChannelsPerSession default */
+#define IT_SERVER_MAX_SESSIONS 10 /* MaxSessions of the fleet's sshd */
+
+#if defined(__SANITIZE_ADDRESS__)
+#define IT_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define IT_ASAN 1
+#endif
+#endif
+#ifdef IT_ASAN
+/* ASan's shadow memory and quarantine dwarf the daemon's own buffers. */
+#define IT_RSS_LIMIT_KB (512L * 1024)
+#else
+#define IT_RSS_LIMIT_KB (64L * 1024)
+#endif
+
+/* What one host of one request produced. */
+struct hres {
+	char id[PROTO_MAX_ID + 3];
+	char host[PROTO_MAX_HOSTSPEC + 1];
+	int starts;
+	int terminals;
+	int connected;
+	int exited;
+	int status;
+	char signal[16];
+	enum proto_code code;
+	char message[256];
+	char problem[200]; /* first ordering violation, "" if none */
+	long long duration_ms;
+	long long t_terminal; /* client clock at the terminal event */
+	size_t outbytes, errbytes;
+	unsigned char *out, *err; /* first IT_STORE_MAX bytes when storing */
+	size_t outlen, errlen;
+};
+
+struct rdone {
+	char id[PROTO_MAX_ID + 3];
+	int count;
+	struct proto_done done;
+	int reqerr; /* a request-level error ended it */
+	enum proto_code code;
+	char message[256];
+	long long t;
+};
+
+struct coll {
+	struct hres res[IT_MAX_RESULTS];
+	size_t nres;
+	struct rdone dones[IT_MAX_DONE];
+	size_t ndone;
+	int nullerrors; /* request errors with id null */
+	enum proto_code nullcode;
+	int reqerrors;           /* request-level errors, any id */
+	enum proto_code reqcode; /* code of the last one */
+	char *status;            /* last status line */
+	char status_id[PROTO_MAX_ID + 3];
+	int cancels;
+	char cancel_target[PROTO_MAX_ID + 3];
+	int cancel_found;
+	int hellos;
+	struct proto_event hello; /* copy of the scalar members */
+	int store;                /* keep output bytes */
+	char problem[300];        /* first protocol violation */
+	/* RSS sampling of the daemon while reading */
+	pid_t rss_pid;
+	long rss_peak_kb;
+	long long rss_next;
+	/* slow reading: sleep after each event until this time */
+	long long slow_until;
+};
+
+static struct tfleet fleet;
+static struct tdaemon daemon_;
+static char errbuf[2048];
+
+static void it_failed(void);
+
+/*
+ * In fork mode a failed assertion ends the test process with _exit(), so
+ * neither teardown nor atexit would run: hook the assertion to show the
+ * daemon's log first (every ck_assert_* expands to ck_assert_msg).
+ */
+#undef ck_assert_msg
+#define ck_assert_msg(expr, ...)                                               \
+	((expr)                                                                \
+	     ? _mark_point(__FILE__, __LINE__)                                 \
+	     : (it_failed(), _ck_assert_failed(__FILE__, __LINE__,             \
+					       "Assertion '" #expr "' failed", \
+					       ##__VA_ARGS__)))
+
+/* ---- helpers ---- */
+
+static void
+coll_init(struct coll *k, int store)
+{
+	memset(k, 0, sizeof *k);
+	k->store = store;
+}
+
+static void
+coll_free(struct coll *k)
+{
+	size_t i;
+
+	for (i = 0; i < k->nres; i++) {
+		free(k->res[i].out);
+		free(k->res[i].err);
+	}
+	free(k->status);
+	memset(k, 0, sizeof *k);
+}
+
+static void coll_problem(struct coll *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+coll_problem(struct coll *k, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (k->problem[0] != '\0')
+		return;
+	va_start(ap, fmt);
+	vsnprintf(k->problem, sizeof k->problem, fmt, ap);
+	va_end(ap);
+}
+
+static struct hres *
+coll_host(struct coll *k, const char *id, const char *host, int create)
+{
+	struct hres *h;
+	size_t i;
+
+	for (i = 0; i < k->nres; i++) {
+		h = &k->res[i];
+		if (strcmp(h->id, id) == 0 && strcmp(h->host, host) == 0)
+			return h;
+	}
+	if (!create || k->nres == IT_MAX_RESULTS)
+		return NULL;
+	h = &k->res[k->nres++];
+	memset(h, 0, sizeof *h);
+	snprintf(h->id, sizeof h->id, "%s", id);
+	snprintf(h->host, sizeof h->host, "%s", host);
+	h->status = -2;
+	return h;
+}
+
+static struct rdone *
+coll_done(struct coll *k, const char *id, int create)
+{
+	size_t i;
+
+	for (i = 0; i < k->ndone; i++)
+		if (strcmp(k->dones[i].id, id) == 0)
+			return &k->dones[i];
+	if (!create || k->ndone == IT_MAX_DONE)
+		return NULL;
+	memset(&k->dones[k->ndone], 0, sizeof k->dones[0]);
+	snprintf(k->dones[k->ndone].id, sizeof k->dones[0].id, "%s", id);
+	return &k->dones[k->ndone++];
+}
+
+static void
+coll_append(unsigned char **buf, size_t *len, const unsigned char *data,
+	    size_t n)
+{
+	if (*len + n > IT_STORE_MAX)
+		n = *len < IT_STORE_MAX ? IT_STORE_MAX - *len : 0;
+	if (n == 0)
+		return;
+	*buf = realloc(*buf, *len + n);
+	ck_assert_ptr_nonnull(*buf);
+	memcpy(*buf + *len, data, n);
+	*len += n;
+}
+
+static void
+coll_host_event(struct coll *k, const struct proto_event *ev)
+{
+	struct hres *h = coll_host(k, ev->id, ev->host, 1);
+
+	ck_assert_msg(h != NULL, "too many results");
+	if (h->terminals > 0) {
+		coll_problem(k, "%s: event after the terminal one on %s",
+			     proto_event_name(ev->type), ev->host);
+		return;
+	}
+	switch (ev->type) {
+	case PROTO_EV_START:
+		if (h->starts++ > 0)
+			coll_problem(k, "second start on %s", ev->host);
+		break;
+	case PROTO_EV_STDOUT:
+	case PROTO_EV_STDERR:
+		if (h->starts == 0)
+			coll_problem(k, "%s before start on %s",
+				     proto_event_name(ev->type), ev->host);
+		if (ev->len > PROTO_MAX_CHUNK)
+			coll_problem(k, "%s chunk over 64 KiB on %s",
+				     proto_event_name(ev->type), ev->host);
+		if (ev->type == PROTO_EV_STDOUT) {
+			h->outbytes += ev->len;
+			if (k->store)
+				coll_append(&h->out, &h->outlen, ev->data,
+					    ev->len);
+		} else {
+			h->errbytes += ev->len;
+			if (k->store)
+				coll_append(&h->err, &h->errlen, ev->data,
+					    ev->len);
+		}
+		break;
+	case PROTO_EV_EXIT:
+		if (h->starts == 0)
+			coll_problem(k, "exit before start on %s", ev->host);
+		h->terminals++;
+		h->exited = 1;
+		h->status = ev->status;
+		if (ev->signal != NULL)
+			snprintf(h->signal, sizeof h->signal, "%s", ev->signal);
+		h->duration_ms = ev->duration_ms;
+		h->t_terminal = tclient_now_ms();
+		break;
+	case PROTO_EV_ERROR:
+		h->terminals++;
+		h->code = ev->code;
+		snprintf(h->message, sizeof h->message, "%s",
+			 ev->message ? ev->message : "");
+		h->duration_ms = ev->duration_ms;
+		h->t_terminal = tclient_now_ms();
+		break;
+	case PROTO_EV_CONNECTED:
+		h->terminals++;
+		h->connected = 1;
+		h->status = ev->sessions;
+		h->duration_ms = ev->duration_ms;
+		h->t_terminal = tclient_now_ms();
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+coll_event(struct coll *k, const struct proto_event *ev, const char *line)
+{
+	struct rdone *d;
+
+	switch (ev->type) {
+	case PROTO_EV_HELLO:
+		k->hellos++;
+		k->hello = *ev;
+		k->hello.host = NULL;
+		k->hello.data = NULL;
+		k->hello.signal = k->hello.message = k->hello.json = NULL;
+		k->hello.server = NULL;
+		break;
+	case PROTO_EV_START:
+	case PROTO_EV_STDOUT:
+	case PROTO_EV_STDERR:
+	case PROTO_EV_EXIT:
+	case PROTO_EV_CONNECTED:
+		if (ev->host == NULL) {
+			coll_problem(k, "%s without host, id %s",
+				     proto_event_name(ev->type), ev->id);
+			break;
+		}
+		coll_host_event(k, ev);
+		break;
+	case PROTO_EV_ERROR:
+		if (ev->host != NULL) {
+			coll_host_event(k, ev);
+			break;
+		}
+		k->reqerrors++;
+		k->reqcode = ev->code;
+		if (strcmp(ev->id, "null") == 0) {
+			k->nullerrors++;
+			k->nullcode = ev->code;
+			break;
+		}
+		d = coll_done(k, ev->id, 1);
+		ck_assert_msg(d != NULL, "too many requests");
+		d->count++;
+		d->reqerr = 1;
+		d->code = ev->code;
+		snprintf(d->message, sizeof d->message, "%s",
+			 ev->message ? ev->message : "");
+		d->t = tclient_now_ms();
+		break;
+	case PROTO_EV_DONE:
+		d = coll_done(k, ev->id, 1);
+		ck_assert_msg(d != NULL, "too many requests");
+		if (d->count++ > 0)
+			coll_problem(k, "second done for id %s", ev->id);
+		d->done = ev->done;
+		d->t = tclient_now_ms();
+		break;
+	case PROTO_EV_CANCEL:
+		k->cancels++;
+		snprintf(k->cancel_target, sizeof k->cancel_target, "%s",
+			 ev->target);
+		k->cancel_found = ev->found;
+		break;
+	case PROTO_EV_STATUS:
+		free(k->status);
+		k->status = strdup(ev->json ? ev->json : line);
+		snprintf(k->status_id, sizeof k->status_id, "%s", ev->id);
+		break;
+	default:
+		coll_problem(k, "unexpected event %s (id %s)",
+			     proto_event_name(ev->type), ev->id);
+		break;
+	}
+}
+
+/* Read and record one event; fails the test on timeout or garbage. */
+static void
+coll_read(struct tclient *c, struct coll *k, int timeout_ms)
+{
+	struct proto_event *ev;
+	char *line;
+	long long now;
+	long rss;
+
+	ck_assert_msg(tclient_next(c, timeout_ms, &ev, &line) == 0,
+		      "reading events: %s", tclient_error(c));
+	coll_event(k, ev, line);
+	proto_event_free(ev);
+	free(line);
+	if (k->rss_pid > 0 && (now = tclient_now_ms()) >= k->rss_next) {
+		rss = tdaemon_rss_kb(k->rss_pid);
+		if (rss > k->rss_peak_kb)
+			k->rss_peak_kb = rss;
+		k->rss_next = now + IT_RSS_SAMPLE_MS;
+	}
+	if (k->slow_until > 0) {
+		if (tclient_now_ms() < k->slow_until) {
+			usleep(IT_SLOW_SLEEP_US);
+		} else {
+			k->slow_until = 0;
+			tclient_set_read_size(c, 0);
+		}
+	}
+}
+
+/* Read until the request with this id (JSON text) ended (done or a
+ * request-level error).  Returns its record. */
+static struct rdone *
+coll_wait_end(struct tclient *c, struct coll *k, const char *id, int timeout_ms)
+{
+	long long deadline = tclient_now_ms() + timeout_ms;
+	struct rdone *d;
+	long long left;
+
+	while ((d = coll_done(k, id, 0)) == NULL || d->count == 0) {
+		left = deadline - tclient_now_ms();
+		ck_assert_msg(left > 0, "request %s did not end within %d ms",
+			      id, timeout_ms);
+		coll_read(c, k, (int)(left < IT_EVENT_MS ? left : IT_EVENT_MS));
+	}
+	return d;
+}
+
+/* Read until the host of request id got a start event. */
+static struct hres *
+coll_wait_start(struct tclient *c, struct coll *k, const char *id,
+		const char *host, int timeout_ms)
+{
+	long long deadline = tclient_now_ms() + timeout_ms;
+	struct hres *h;
+	long long left;
+
+	while ((h = coll_host(k, id, host, 0)) == NULL || h->starts == 0) {
+		ck_assert_msg(h == NULL || h->terminals == 0,
+			      "%s on %s ended before starting: %s (%s)", id,
+			      host, proto_code_name(h->code), h->message);
+		left = deadline - tclient_now_ms();
+		ck_assert_msg(left > 0, "no start for %s on %s", id, host);
+		coll_read(c, k, (int)left);
+	}
+	return h;
+}
+
+static void
+coll_wait_status(struct tclient *c, struct coll *k, const char *id)
+{
+	long long deadline = tclient_now_ms() + IT_EVENT_MS;
+
+	free(k->status);
+	k->status = NULL;
+	while (k->status == NULL || strcmp(k->status_id, id) != 0) {
+		ck_assert_msg(tclient_now_ms() < deadline, "no status reply");
+		coll_read(c, k, IT_EVENT_MS);
+	}
+}
+
+static void
+coll_check_order(const struct coll *k)
+{
+	ck_assert_msg(k->problem[0] == '\0', "protocol violation: %s",
+		      k->problem);
+}
+
+/* JSON string body of s (no quotes), escaped. */
+static char *
+json_str(const char *s)
+{
+	size_t n = strlen(s), i, o = 0;
+	char *out = malloc(n * 6 + 1);
+
+	ck_assert_ptr_nonnull(out);
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch == '"' || ch == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)ch;
+		} else if (ch < 0x20) {
+			o += (size_t)sprintf(out + o, "\\u%04x", ch);
+		} else
+			out[o++] = (char)ch;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* A JSON array of the fleet hosts [from, from + n). */
+static char *
+hosts_json(size_t from, size_t n)
+{
+	size_t i, cap = 4 + n * 40, o = 0;
+	char *out = malloc(cap);
+
+	ck_assert_ptr_nonnull(out);
+	ck_assert_msg(from + n <= fleet.nhosts, "fleet has %zu hosts, need %zu",
+		      fleet.nhosts, from + n);
+	out[o++] = '[';
+	for (i = 0; i < n; i++)
+		o += (size_t)snprintf(out + o, cap - o, "%s\"%s\"",
+				      i ? "," : "", fleet.hosts[from + i]);
+	out[o++] = ']';
+	out[o] = '\0';
+	return out;
+}
+
+static void
+send_run(struct tclient *c, const char *id, const char *hosts,
+	 const char *command, const char *more)
+{
+	char *cmd = json_str(command);
+
+	ck_assert_msg(
+	    tclient_send(c,
+			 "{\"v\":1,\"id\":\"%s\",\"op\":\"run\",\"hosts\":%s,"
+			 "\"command\":\"%s\"%s}",
+			 id, hosts, cmd, more ? more : "") == 0,
+	    "send: %s", tclient_error(c));
+	free(cmd);
+}
+
+/* Kill the daemon of a failed test and show its log; keep its files. */
+static void
+it_failed(void)
+{
+	if (daemon_.pid <= 0)
+		return;
+	kill(daemon_.pid, SIGKILL);
+	waitpid(daemon_.pid, NULL, 0);
+	fprintf(stderr, "test failed; sshpoold's files are in %s\n",
+		daemon_.dir);
+	tdaemon_dump_log(&daemon_);
+	daemon_.pid = 0;
+}
+
+static void
+it_prepare(void)
+{
+	ck_assert_msg(tfleet_load(&fleet, errbuf, sizeof errbuf) == 0, "%s",
+		      errbuf);
+	ck_assert_msg(
+	    tdaemon_prepare(&daemon_, &fleet, errbuf, sizeof errbuf) == 0, "%s",
+	    errbuf);
+}
+
+static void
+it_launch(const struct tdaemon_opts *o)
+{
+	ck_assert_msg(
+	    tdaemon_start(&daemon_, &fleet, o, errbuf, sizeof errbuf) == 0,
+	    "%s", errbuf);
+}
+
+static void
+it_begin(const struct tdaemon_opts *o)
+{
+	it_prepare();
+	it_launch(o);
+}
+
+static struct tclient *
+it_connect(void)
+{
+	struct tclient *c = tclient_connect(daemon_.sock);
+
+	ck_assert_msg(c != NULL, "connect %s failed", daemon_.sock);
+	return c;
+}
+
+/* Stop the daemon, which must exit on its own with status 0. */
+static void
+it_halt(void)
+{
+	int st = tdaemon_stop(&daemon_);
+
+	if (!(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0))
+		tdaemon_dump_log(&daemon_);
+	ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		      "sshpoold did not exit cleanly on SIGTERM: status 0x%x",
+		      st);
+}
+
+static void
+it_end(void)
+{
+	it_halt();
+	tdaemon_cleanup(&daemon_);
+}
+
+static const char *
+q(const char *id)
+{
+	static char buf[4][PROTO_MAX_ID + 3];
+	static int n;
+
+	n = (n + 1) % 4;
+	snprintf(buf[n], sizeof buf[n], "\"%s\"", id);
+	return buf[n];
+}
+
+static void
+assert_ok_exit(const struct hres *h, int status)
+{
+	ck_assert_msg(h->terminals == 1, "%s: %d terminal events", h->host,
+		      h->terminals);
+	ck_assert_msg(h->exited, "%s: error %s (%s) instead of exit", h->host,
+		      proto_code_name(h->code), h->message);
+	ck_assert_msg(h->status == status && h->signal[0] == '\0',
+		      "%s: exit status %d signal '%s', expected %d", h->host,
+		      h->status, h->signal, status);
+	ck_assert_msg(h->starts == 1, "%s: %d starts", h->host, h->starts);
+}
+
+static void
+assert_error(const struct hres *h, enum proto_code code)
+{
+	ck_assert_msg(h != NULL, "no result");
+	ck_assert_msg(h->terminals == 1, "%s: %d terminal events", h->host,
+		      h->terminals);
+	ck_assert_msg(!h->exited && !h->connected && h->code == code,
+		      "%s: expected error %s, got %s%s (%s)", h->host,
+		      proto_code_name(code), h->exited ? "exit " : "",
+		      h->exited ? "" : proto_code_name(h->code), h->message);
+}
+
+static void
+assert_done(const struct rdone *d, size_t hosts, size_t ok, size_t failed,
+	    size_t errors)
+{
+	ck_assert_msg(!d->reqerr, "request %s failed: %s (%s)", d->id,
+		      proto_code_name(d->code), d->message);
+	ck_assert_msg(d->count == 1, "%d done events", d->count);
+	ck_assert_msg(
+	    d->done.hosts == hosts && d->done.ok == ok &&
+		d->done.failed == failed && d->done.errors == errors,
+	    "done %s: hosts %zu ok %zu failed %zu errors %zu, expected "
+	    "%zu/%zu/%zu/%zu",
+	    d->id, d->done.hosts, d->done.ok, d->done.failed, d->done.errors,
+	    hosts, ok, failed, errors);
+	ck_assert_msg(d->done.duration_ms >= 0, "done without duration");
+}
+
+/* The status entry of a fleet host ("user@addr:port" or as given). */
+static json_object *
+status_host(json_object *root, const char *host)
+{
+	json_object *hosts, *h, *name;
+	char suffix[64];
+	const char *s;
+	size_t i, n, ls, lh;
+
+	ck_assert_msg(json_object_object_get_ex(root, "hosts", &hosts) &&
+			  json_object_is_type(hosts, json_type_array),
+		      "status without hosts array");
+	snprintf(suffix, sizeof suffix, "@%s", host);
+	ls = strlen(suffix);
+	n = json_object_array_length(hosts);
+	for (i = 0; i < n; i++) {
+		h = json_object_array_get_idx(hosts, i);
+		if (!json_object_object_get_ex(h, "host", &name))
+			continue;
+		s = json_object_get_string(name);
+		lh = strlen(s);
+		if (strcmp(s, host) == 0 ||
+		    (lh >= ls && strcmp(s + lh - ls, suffix) == 0))
+			return h;
+	}
+	return NULL;
+}
+
+static long long
+jint(json_object *o, const char *key)
+{
+	json_object *v;
+
+	ck_assert_msg(json_object_object_get_ex(o, key, &v),
+		      "status host without %s", key);
+	return json_object_get_int64(v);
+}
+
+static const char *
+jstr(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || v == NULL)
+		return "";
+	return json_object_get_string(v);
+}
+
+static json_object *
+get_status(struct tclient *c, struct coll *k, const char *id)
+{
+	json_object *root;
+
+	ck_assert(tclient_send(c, "{\"v\":1,\"id\":\"%s\",\"op\":\"status\"}",
+			       id) == 0);
+	coll_wait_status(c, k, q(id));
+	root = json_tokener_parse(k->status);
+	ck_assert_msg(root != NULL, "status is not JSON: %.200s", k->status);
+	return root;
+}
+
+/* Rewrite the daemon's known_hosts without the lines of one address. */
+static void
+kh_drop(const char *addr)
+{
+	char prefix[64], *line = NULL, tmp[PATH_MAX + 8];
+	size_t cap = 0;
+	FILE *in, *out;
+	int dropped = 0;
+
+	snprintf(prefix, sizeof prefix, "[%s]:%d ", addr, fleet.port);
+	snprintf(tmp, sizeof tmp, "%s.new", daemon_.known_hosts);
+	ck_assert_ptr_nonnull(in = fopen(daemon_.known_hosts, "r"));
+	ck_assert_ptr_nonnull(out = fopen(tmp, "w"));
+	while (getline(&line, &cap, in) != -1) {
+		if (strncmp(line, prefix, strlen(prefix)) == 0)
+			dropped++;
+		else
+			fputs(line, out);
+	}
+	free(line);
+	fclose(in);
+	ck_assert_int_eq(fclose(out), 0);
+	ck_assert_msg(dropped > 0, "no known_hosts line for %s", prefix);
+	ck_assert_int_eq(rename(tmp, daemon_.known_hosts), 0);
+}
+
+/* Lines of known_hosts that name this address. */
+static int
+kh_count(const char *addr)
+{
+	char prefix[64], *line = NULL;
+	size_t cap = 0;
+	FILE *in;
+	int n = 0;
+
+	snprintf(prefix, sizeof prefix, "[%s]:%d ", addr, fleet.port);
+	ck_assert_ptr_nonnull(in = fopen(daemon_.known_hosts, "r"));
+	while (getline(&line, &cap, in) != -1)
+		if (strncmp(line, prefix, strlen(prefix)) == 0)
+			n++;
+	free(line);
+	fclose(in);
+	return n;
+}
+
+/* Append "[addr]:port type blob" for each unrelated host key. */
+static void
+kh_add_wrong(const char *addr)
+{
+	char *line = NULL, *sp;
+	size_t cap = 0;
+	FILE *out, *in;
+	int i;
+
+	ck_assert_ptr_nonnull(out = fopen(daemon_.known_hosts, "a"));
+	for (i = 0; i < 3; i++) {
+		ck_assert_msg(fleet.wrong_hostkeys[i][0] != '\0',
+			      "fleet without unrelated host keys");
+		ck_assert_ptr_nonnull(in = fopen(fleet.wrong_hostkeys[i], "r"));
+		ck_assert(getline(&line, &cap, in) > 0);
+		fclose(in);
+		/* keep "type blob", drop the comment */
+		if ((sp = strchr(line, ' ')) != NULL &&
+		    (sp = strchr(sp + 1, ' ')) != NULL)
+			*sp = '\0';
+		line[strcspn(line, "\n")] = '\0';
+		fprintf(out, "[%s]:%d %s\n", addr, fleet.port, line);
+	}
+	free(line);
+	ck_assert_int_eq(fclose(out), 0);
+}
+
+/* ---- tests ---- */
+
+START_TEST(test_hello)
+{
+	struct tclient *c;
+	struct coll k;
+	struct rdone *d;
+
+	it_begin(NULL);
+	c = it_connect();
+	coll_init(&k, 1);
+	ck_assert(tclient_send(
+		      c, "{\"v\":1,\"id\":1,\"op\":\"hello\","
+			 "\"versions\":[1],\"client\":\"test_integration\"}") ==
+		  0);
+	while (k.hellos == 0)
+		coll_read(c, &k, IT_EVENT_MS);
+	ck_assert_str_eq(k.hello.id, "1");
+	ck_assert_int_eq(k.hello.version, 1);
+	ck_assert_uint_eq(k.hello.limits.max_line, PROTO_DEFAULT_MAX_LINE);
+	ck_assert_uint_eq(k.hello.limits.max_hosts, PROTO_DEFAULT_MAX_HOSTS);
+	ck_assert_uint_eq(k.hello.limits.max_stdin, PROTO_DEFAULT_MAX_STDIN);
+
+	/* A client that only speaks version 2 is told so. */
+	ck_assert(tclient_send(c, "{\"v\":1,\"id\":2,\"op\":\"hello\","
+				  "\"versions\":[2]}") == 0);
+	d = coll_wait_end(c, &k, "2", IT_EVENT_MS);
+	ck_assert_msg(d->reqerr && d->code == PROTO_E_UNSUPPORTED_VERSION,
+		      "hello versions [2]: %s", proto_code_name(d->code));
+	ck_assert(tclient_send(c, "{\"v\":2,\"id\":3,\"op\":\"status\"}") == 0);
+	d = coll_wait_end(c, &k, "3", IT_EVENT_MS);
+	ck_assert_msg(d->reqerr && d->code == PROTO_E_UNSUPPORTED_VERSION,
+		      "v 2: %s", proto_code_name(d->code));
+	coll_check_order(&k);
+	coll_free(&k);
+	tclient_close(c);
+	it_end();
+}
+END_TEST
+
+START_TEST(test_run_one_host)
+{
+	struct tclient *c;
+	struct coll k;
+	struct hres *h;
+	struct rdone *d;
+	char *hosts, want[128];
+
+	it_begin(NULL);
+	c = it_connect();
+	coll_init(&k, 1);
+	hosts = hosts_json(0, 1);
+	send_run(c, "one", hosts,
+		 "echo out $SSH_CONNECTION; echo err >&2; exit 3", NULL);
+	d = coll_wait_end(c, &k, q("one"), IT_EVENT_MS);
+	assert_done(d, 1, 0, 1, 0);
+	coll_check_order(&k);
+	h = coll_host(&k, q("one"), fleet.hosts[0], 0);
+	ck_assert_msg(h != NULL, "no events for %s", fleet.hosts[0]);
+	assert_ok_exit(h, 3);
+	ck_assert_msg(h->duration_ms >= 0, "exit without duration");
+	/* $SSH_CONNECTION = client addr, client port, server addr, port */
+	snprintf(want, sizeof want, " %s %d\n", fleet.addrs[0], fleet.port);
+	ck_assert_msg(h->outlen > 4 && memcmp(h->out, "out ", 4) == 0 &&
+			  h->outlen > strlen(want) &&
+			  memcmp(h->out + h->outlen - strlen(want), want,
+				 strlen(want)) == 0,
+		      "stdout '%.*s' does not end with '%s'", (int)h->outlen,
+		      h->out, want);
+	ck_assert_msg(h->errlen == 4 && memcmp(h->err, "err\n", 4) == 0,
+		      "stderr '%.*s'", (int)h->errlen, h->err);
+	free(hosts);
+	coll_free(&k);
+	tclient_close(c);
+	it_end();
+}
+END_TEST
+
+START_TEST(test_run_50_hosts)
+{
+	struct tclient *c;
+	struct coll k;
+	struct hres *h;
+	struct rdone *d;
+	char *hosts, want[64];
+	size_t i, ok = 0, failed = 0;
+	int octet;
+
+	it_begin(NULL);
+	c = it_connect();
+	coll_init(&k, 1);
+	hosts = hosts_json(0, 50);
+	/* Output and status depend on the address the host was reached at. */
+	send_run(c, "fifty", hosts,
+		 "a=$(echo $SSH_CONNECTION | cut -d' ' -f3); echo $a; "
+		 "echo e$a >&2; exit $((${a##*.} % 4))",
+		 NULL);
+	d = coll_wait_end(c, &k, q("fifty"), 60000);
+	coll_check_order(&k);
+	for (i = 0; i < 50; i++) {
+		h = coll_host(&k, q("fifty"), fleet.hosts[i], 0);
+		ck_assert_msg(h != NULL, "no events for %s", fleet.hosts[i]);
+		octet = atoi(strrchr(fleet.addrs[i], '.') + 1);
+		assert_ok_exit(h, octet % 4);
+		if (octet % 4 == 0)
+			ok++;
+		else
+			failed++;
+		snprintf(want, sizeof want, "%s\n", fleet.addrs[i]);
+		ck_assert_msg(h->outlen == strlen(want) &&
+				  memcmp(h->out, want, h->outlen) == 0,
+			      "%s: stdout '%.*s'", h->host, (int)h->outlen,
+			      h->out);
+		snprintf(want, sizeof want, "e%s\n", fleet.addrs[i]);
+		ck_assert_msg(h->errlen == strlen(want) &&
+				  memcmp(h->err, want, h->errlen) == 0,
+			      "%s: stderr '%.*s'", h->host, (int)h->errlen,
+			      h->err);
+	}
+	ck_assert_uint_eq(k.nres, 50);
+	assert_done(d, 50, ok, failed, 0);
+	free(hosts);
+	coll_free(&k);
+	tclient_close(c);
+	it_end();
+}
+END_TEST
+
+START_TEST(test_binary_output)
+{
+	struct tclient *c;
+	struct coll k;
+	struct hres *h;
+	struct rdone *d;
+	char fmt[256 * 4 + 1], cmd[sizeof fmt * 3 + 64], *hosts;
+	unsigned char want[512];
+	int i;
+
+	it_begin(NULL);
+	c = it_connect();
+	coll_init(&k, 1);
+	for (i = 0; i < 256; i++) {
+		snprintf(fmt + i * 4, 5, "\\%03o", i);
+		want[i] = want[256 + i] = (unsigned char)i;
+	}
+	snprintf(cmd, sizeof cmd, "printf '%s%s'; printf '%s' >&2", fmt, fmt,
+		 fmt);
+	hosts = hosts_json(0, 2);
+	send_run(c, "bin", hosts, cmd, NULL);
+	d = coll_wait_end(c, &k, q("bin"), IT_EVENT_MS);
+	assert_done(d, 2, 2, 0, 0);
+	coll_check_order(&k);
+	for (i = 0; i < 2; i++) {
+		h = coll_host(&k, q("bin"), fleet.hosts[i], 0);
+		ck_assert_ptr_nonnull(h);
+		assert_ok_exit(h, 0);
+		ck_assert_uint_eq(h->outlen, 512);
+		ck_assert_msg(memcmp(h->out, want, 512) == 0,
+			      "stdout bytes differ");
+		ck_assert_uint_eq(h->errlen, 256);
+		ck_assert_msg(memcmp(h->err, want, 256) == 0,
+			      "stderr bytes differ");
+	}
+	free(hosts);
+	coll_free(&k);
+	tclient_close(c);
+	it_end();
+}
+END_TEST
+
+START_TEST(test_env_stdin)
+{
+	static const char input[] = "line one\nline two\n";
+	char b64[64], *hosts;
+	struct tclient *c;
+	struct coll k;
+	struct hres *h;
+	struct rdone *d;
+
+	it_begin(NULL);
+	c = it_connect();
+	coll_init(&k, 1);
+	hosts = hosts_json(0, 1);
+	/* AcceptEnv * on the fleet lets the variable through. */
+	send_run(c, "env", hosts, "echo \"[$SSHPOOL_TEST_VAR]\"",
+		 ",\"env\":{\"SSHPOOL_TEST_VAR\":\"a b\"}");
+	d = coll_wait_end(c, &k, q("env"), IT_EVENT_MS);
+	assert_done(d, 1, 1, 0, 0);
+	h = coll_host(&k, q("env"), fleet.hosts[0], 0);
+	ck_assert_ptr_nonnull(h);
+	ck_assert_msg(h->outlen == 6 && memcmp(h->out, "[a b]\n", 6) == 0,
+		      "env: stdout '%.*s'", (int)h->outlen, h->out);
+
+	proto_b64_encode(b64, (const unsigned char *)input, strlen(input));
+	snprintf(errbuf, sizeof errbuf, ",\"stdin\":\"%s\"", b64);
+	send_run(c, "stdin", hosts, "cat; echo end", errbuf);
+	d = coll_wait_end(c, &k, q("stdin"), IT_EVENT_MS);
+	assert_done(d, 1, 1, 0, 0);
+	h = coll_host(&k, q("stdin"), fleet.hosts[0], 0);
+	ck_assert_ptr_nonnull(h);
+	ck_assert_msg(h->outlen == strlen(input) + 4 &&
+			  memcmp(h->out, input, strlen(input)) == 0 &&
+			  memcmp(h->out + strlen(input), "end\n", 4) == 0,
+		      "stdin: stdout '%.*s'", (int)h->outlen, h->out);
+	coll_check_order(&k);
+	free(hosts);
+	coll_free(&k);
+	tclient_close(c);
+	it_end();
+}
+END_TEST
+
+/* 100 MB through one channel; the daemon's memory must not follow. */
+static void
+big_output(int slow)
+{
+	struct tclient *c;
+	struct coll *k;
+	struct hres *h;
+	struct rdone *d;
+	char *hosts, cmd[64];
+	long long t0;
+
+	it_begin(NULL);
+	c = it_connect();
+	k = malloc(sizeof *k);
+	ck_assert_ptr_nonnull(k);
+	coll_init(k, 0);
+	k->rss_pid = daemon_.pid;
+	hosts = hosts_json(0, 1);
+	snprintf(cmd, sizeof cmd, "head -c %lld /dev/zero", IT_BIG_BYTES);
+	t0 = tclient_now_ms();
+	if (slow) {
+		k->slow_until = t0 + IT_SLOW_MS;
+		tclient_set_read_size(c, IT_SLOW_READ);
+	}
+	send_run(c, "big", hosts, cmd, NULL);
+	d = coll_wait_end(c, k, q("big"), 45000);
+	printf("%s: %lld bytes in %lld ms, sshpoold peak RSS %ld KiB "
+	       "(limit %ld)\n",
+	       slow ? "slow reader" : "fast reader", IT_BIG_BYTES,
+	       tclient_now_ms() - t0, k->rss_peak_kb, IT_RSS_LIMIT_KB);
+	fflush(stdout);
+	assert_done(d, 1, 1, 0, 0);
+	coll_check_order(k);
+	h = coll_host(k, q("big"), fleet.hosts[0], 0);
+	ck_assert_ptr_nonnull(h);
+	assert_ok_exit(h, 0);
+	ck_assert_msg(h->outbytes == (size_t)IT_BIG_BYTES,
+		      "got %zu bytes of %lld", h->outbytes, IT_BIG_BYTES);
+	ck_assert_uint_eq(h->errbytes, 0);
+	ck_assert_msg(k->rss_peak_kb > 0, "RSS never sampled");
+	ck_assert_msg(k->rss_peak_kb < IT_RSS_LIMIT_KB,
+		      "sshpoold RSS peaked at %ld KiB (limit %ld KiB)",
+		      k->rss_peak_kb, IT_RSS_LIMIT_KB);
+	free(hosts);
+	coll_free(k);
+	free(k);
+	tclient_close(c);
+	it_end();
+}
+
+START_TEST(test_big_output_fast)
+{
+	big_output(0);
+}
+END_TEST
+
+START_TEST(test_big_output_slow_reader)
+{
+	big_output(1);
+}
+END_TEST
+
+/* 30 commands at once on one host whose sshd allows 10 sessions per
+ * connection: refused channel opens must be retried, never reported. */
+static void
+many_channels(int max_channels)
+{
+	struct tdaemon_opts o = {.max_channels = max_channels};
+	struct tclient *c;
+	struct coll k;
+	struct hres *h;
+	struct rdone *d;
+	json_object *st, *sh;
+	char *hosts, id[16], cmd[64], want[16];
+	long long t0, sessions, chmax;
+	int i, cap;
+
+	it_begin(&o);
+	c = it_connect();
+	coll_init(&k, 1);
+	hosts = hosts_json(0, 1);
+	t0 = tclient_now_ms();
+	for (i = 0; i < 30; i++) {
+		snprintf(id, sizeof id, "c%d", i);
+		snprintf(cmd, sizeof cmd, "sleep 0.5; echo %d", i);
+		send_run(c, id, hosts, cmd, NULL);
+	}
+	for (i = 0; i < 30; i++) {
+		snprintf(id, sizeof id, "c%d", i);
+		d = coll_wait_end(c, &k, q(id), 30000);
+		h = coll_host(&k, q(id), fleet.hosts[0], 0);
+		ck_assert_msg(h != NULL, "%s: no host events", id);
+		assert_ok_exit(h, 0);
+		assert_done(d, 1, 1, 0, 0);
+		snprintf(want, sizeof want, "%d\n", i);
+		ck_assert_msg(h->outlen == strlen(want) &&
+				  memcmp(h->out, want, h->outlen) == 0,
+			      "%s: stdout '%.*s'", id, (int)h->outlen, h->out);
+	}
+	printf("30 x sleep 0.5 with MaxChannelsPerSession %d: %lld ms\n",
+	       max_channels ? max_channels : IT_DEFAULT_CHANNELS,
+	       tclient_now_ms() - t0);
+	fflush(stdout);
+	coll_check_order(&k);
+
+	/*
+	 * With a cap above the server's 10, a session that was refused a
+	 * channel must have lowered its cap: not every session can still
+	 * allow 16.  With the default 8 no cap ever exceeds 8.
+	 */
+	st = get_status(c, &k, "st");
+	sh = status_host(st, fleet.hosts[0]);
+	ck_assert_msg(sh != NULL, "status does not list %s: %.300s",
+		      fleet.hosts[0], k.status);
+	sessions = jint(sh, "sessions");
+	chmax = jint(sh, "channels_max");
+	printf("pool of %s: %lld sessions, %lld channels allowed\n",
+	       fleet.hosts[0], sessions, chmax);
+	fflush(stdout);
+	cap = max_channels ? max_channels : IT_DEFAULT_CHANNELS;
+	ck_assert_msg(sessions >= 1, "no session left");
+	if (cap > IT_SERVER_MAX_SESSIONS)
+		ck_assert_msg(chmax < sessions * cap,
+			      "%lld sessions still allow %lld channels: the "
+			      "refusals did not lower the cap",
+			      sessions, chmax);
+	else
+		ck_assert_msg(chmax <= sessions * cap,
+			      "%lld sessions allow %lld channels", sessions,
+			      chmax);
+	ck_assert_msg(jint(sh, "jobs") >= 30, "jobs %lld", jint(sh, "jobs"));
+	json_object_put(st);
+	free(hosts);
+	coll_free(&k);
+	tclient_close(c);
+	it_end();
+}
+
+START_TEST(test_channels_over_server_limit)
+{
+	many_channels(16);
+}
+END_TEST
+
+START_TEST(test_channels_default)
+{
+	many_channels(0);
+}
+END_TEST
+
+START_TEST(test_connect_failed)
+{
+	struct tclient *c;
+	struct coll k;
+	struct hres *h;
+	struct rdone *d;
+	char hosts[256];
+	long long t0;
+
+	it_begin(NULL);
+	c = it_connect();
+	coll_init(&k, 1);
+	snprintf(hosts, sizeof hosts, "[\"%s\",\"%s\",\"%s\"]", fleet.hosts[0],
+		 fleet.dead_host, fleet.hosts[1]);
+	t0 = tclient_now_ms();
+	send_run(c, "dead", hosts, "echo alive", NULL);
+	d = coll_wait_end(c, &k, q("dead"), IT_EVENT_MS);
+	assert_done(d, 3, 2, 0, 1);
+	coll_check_order(&k);
+	h = coll_host(&k, q("dead"), fleet.dead_host, 0);
+	assert_error(h, PROTO_E_CONNECT_FAILED);
+	ck_assert_msg(h->starts == 0, "start on a host never reached");
+	ck_assert_msg(h->t_terminal - t0 < IT_FAST_FAIL_MS,
+		      "connection refused reported after %lld ms",
+		      h->t_terminal - t0);
+	ck_assert_msg(h->duration_ms >= 0 && h->duration_ms < IT_FAST_FAIL_MS,
+		      "duration_ms %lld", h->duration_ms);
+	ck_assert_msg(h->message[0] != '\0', "error without message");
+	h = coll_host(&k, q("dead"), fleet.hosts[0], 0);
+	ck_assert_ptr_nonnull(h);
+	assert_ok_exit(h, 0);
+	h = coll_host(&k, q("dead"), fleet.hosts[1], 0);
+	ck_assert_ptr_nonnull(h);
+	assert_ok_exit(h, 0);
+	ck_assert_msg(h->outlen == 6 && memcmp(h->out, "alive\n", 6) == 0,
+		      "stdout '%.*s'", (int)h->outlen, h->out);
+	coll_free(&k);
+	tclient_close(c);
+	it_end();
+}
+END_TEST
+
+START_TEST(test_auth_failed)
+{
+	struct tdaemon_opts o = {0};
+	struct tclient *c;
+	struct coll k;
+	struct rdone *d;
+	char *hosts;
+
+	ck_assert_int_eq(tfleet_load(&fleet, errbuf, sizeof errbuf), 0);
+	o.identity = fleet.wrong_key;
+	it_begin(&o);
+	c = it_connect();
+	coll_init(&k, 1);
+	hosts = hosts_json(0, 1);
+	send_run(c, "auth", hosts, "true", NULL);
+	d = coll_wait_end(c, &k, q("auth"), IT_EVENT_MS);
+	assert_done(d, 1, 0, 0, 1);
+	coll_check_order(&k);
+	assert_error(coll_host(&k, q("auth"), fleet.hosts[0], 0),
+		     PROTO_E_AUTH_FAILED);
+	free(hosts);
+	coll_free(&k);
+	tclient_close(c);
+	it_end();
+}
+END_TEST
+
+START_TEST(test_hostkey_unknown)
+{
+	struct tclient *c;
+	struct coll k;
+	struct rdone *d;
+	struct hres *h;
+	char *hosts;
+
+	it_prepare();
+	kh_drop(fleet.addrs[0]);
+	it_launch(NULL);
+	c = it_connect();
+	coll_init(&k, 1);
+	hosts = hosts_json(0, 2);
+	send_run(c, "unknown", hosts, "true", NULL);
+	d = coll_wait_end(c, &k, q("unknown"), IT_EVENT_MS);
+	assert_done(d, 2, 1, 0, 1);
+	coll_check_order(&k);
+	assert_error(coll_host(&k, q("unknown"), fleet.hosts[0], 0),
+		     PROTO_E_HOSTKEY_UNKNOWN);
+	h = coll_host(&k, q("unknown"), fleet.hosts[1], 0);
+	ck_assert_ptr_nonnull(h);
+	assert_ok_exit(h, 0);
+	/* Strict checking never learns. */
+	ck_assert_int_eq(kh_count(fleet.addrs[0]), 0);
+	free(hosts);
+	coll_free(&k);
+	tclient_close(c);
+	it_end();
+}
+END_TEST
+
+START_TEST(test_hostkey_mismatch)
+{
+	struct tdaemon_opts o = {.strict = "accept-new"};
+	struct tclient *c;
+	struct coll k;
+	struct rdone *d;
+	char *hosts;
+
+	it_prepare();
+	kh_drop(fleet.addrs[0]);
+	kh_add_wrong(fleet.addrs[0]);
+	/* Even accept-new refuses a changed key. */
+	it_launch(&o);
+	c = it_connect();
+	coll_init(&k, 1);
+	hosts = hosts_json(0, 1);
+	send_run(c, "changed", hosts, "true", NULL);
+	d = coll_wait_end(c, &k, q("changed"), IT_EVENT_MS);
+	assert_done(d, 1, 0, 0, 1);
+	coll_check_order(&k);
+	assert_error(coll_host(&k, q("changed"), fleet.hosts[0], 0),
+		     PROTO_E_HOSTKEY_MISMATCH);
+	ck_assert_int_eq(kh_count(fleet.addrs[0]), 3);
+	free(hosts);
+	coll_free(&k);
+	tclient_close(c);
+	it_end();
+}
+END_TEST
+
+START_TEST(test_accept_new)
+{
+	struct tdaemon_opts o = {.strict = "accept-new"};
+	struct tclient *c;
+	struct coll k;
+	struct rdone *d;
+	char *hosts;
+
+	it_prepare();
+	kh_drop(fleet.addrs[0]);
+	it_launch(&o);
+	c = it_connect();
+	coll_init(&k, 1);
+	hosts = hosts_json(0, 1);
+	send_run(c, "learn", hosts, "true", NULL);
+	d = coll_wait_end(c, &k, q("learn"), IT_EVENT_MS);
+	assert_done(d, 1, 1, 0, 0);
+	ck_assert_msg(kh_count(fleet.addrs[0]) >= 1,
+		      "the key was not written to %s", daemon_.known_hosts);
+	tclient_close(c);
+	it_halt();
+
+	/* A fresh daemon with strict checking trusts what was learnt. */
+	it_launch(NULL);
+	c = it_connect();
+	send_run(c, "again", hosts, "true", NULL);
+	d = coll_wait_end(c, &k, q("again"), IT_EVENT_MS);
+	assert_done(d, 1, 1, 0, 0);
+	coll_check_order(&k);
+	free(hosts);
+	coll_free(&k);
+	tclient_close(c);
+	it_end();
+}
+END_TEST
+
+START_TEST(test_pooled_session_reuse)
+{
+	struct tclient *c;
+	struct coll k;
+	struct rdone *d;
+	json_object *st, *sh;
+	char *hosts;
+	long long t0, first, second;
+
+	it_begin(NULL);
+	c = it_connect();
+	coll_init(&k, 1);
+	hosts = hosts_json(0, 1);
+	t0 = tclient_now_ms();
+	send_run(c, "first", hosts, "true", NULL);
+	d = coll_wait_end(c, &k, q("first"), IT_EVENT_MS);
+	first = tclient_now_ms() - t0;
+	assert_done(d, 1, 1, 0, 0);
+	t0 = tclient_now_ms();
+	send_run(c, "second", hosts, "true", NULL);
+	d = coll_wait_end(c, &k, q("second"), IT_EVENT_MS);
+	second = tclient_now_ms() - t0;
+	assert_done(d, 1, 1, 0, 0);
+	printf("first run %lld ms (with handshake), second %lld ms\n", first,
+	       second);
+	fflush(stdout);
+	ck_assert_msg(second < first,
+		      "second run (%lld ms) not faster than "
+		      "the first (%lld ms)",
+		      second, first);
+
+	st = get_status(c, &k, "st");
+	sh = status_host(st, fleet.hosts[0]);
+	ck_assert_msg(sh != NULL, "status does not list %s: %.300s",
+		      fleet.hosts[0], k.status);
+	ck_assert_msg(jint(sh, "connects") == 1 && jint(sh, "jobs") == 2,
+		      "connects %lld jobs %lld", jint(sh, "connects"),
+		      jint(sh, "jobs"));
+	ck_assert_msg(jint(sh, "failures") == 0, "failures %lld",
+		      jint(sh, "failures"));
+	ck_assert_str_eq(jstr(sh, "state"), "up");
+	json_object_put(st);
+	coll_check_order(&k);
+	free(hosts);
+	coll_free(&k);
+	tclient_close(c);
+	it_end();
+}
+END_TEST
+
+/* Every malformed line is answered with bad_request and the connection
+ * stays usable. */
+START_TEST(test_malformed_requests)
+{
+	static const char *const bad[] = {
+	    "this is not json",
+	    "[1,2,3]",
+	    "{\"v\":1,\"id\":\"m1\",\"op\":\"run\",\"hosts\":\"HOST\","
+	    "\"command\":\"true\"}",
+	    "{\"v\":1,\"id\":\"m2\",\"op\":\"run\",\"hosts\":[\"HOST\"],"
+	    "\"command\":42}",
+	    "{\"v\":1,\"id\":\"m3\",\"op\":\"frobnicate\"}",
+	    "{\"v\":1,\"id\":\"m4\",\"op\":\"status\",\"colour\":\"blue\"}",
+	    "{\"v\":1,\"id\":\"m5\",\"op\":\"run\",\"hosts\":[\"HOST\","
+	    "\"HOST\"],\"command\":\"true\"}",
+	    "{\"v\":1,\"id\":\"m6\",\"op\":\"run\",\"hosts\":[],"
+	    "\"command\":\"true\"}",
+	    "{\"v\":1,\"id\":\"m7\",\"op\":\"run\",\"hosts\":[\"HOST\"],"
+	    "\"command\":\"true\",\"timeout\":-1}",
+	    "{\"v\":1,\"id\":\"m8\",\"op\":\"status\",\"op\":\"status\"}",
+	    "{\"v\":1,\"id\":{},\"op\":\"status\"}",
+	    "{\"v\":1,\"op\":\"status\"}",
+	};
+	struct tclient *c, *other;
+	struct coll k, ko;
+	struct rdone *d;
+	char line[512], okid[16], *hosts;
+	const char *p;
+	size_t i;
+	int before;
+
+	it_begin(NULL);
+	c = it_connect();
+	other = it_connect();
+	coll_init(&k, 1);
+	coll_init(&ko, 1);
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		/* substitute the fleet host for HOST */
+		line[0] = '\0';
+		for (p = bad[i]; *p != '\0'; p++) {
+			if (strncmp(p, "HOST", 4) == 0) {
+				strcat(line, fleet.hosts[0]);
+				p += 3;
+			} else
+				strncat(line, p, 1);
+		}
+		before = k.reqerrors;
+		ck_assert(tclient_send(c, "%s", line) == 0);
+		snprintf(okid, sizeof okid, "ok%zu", i);
+		ck_assert(tclient_send(c,
+				       "{\"v\":1,\"id\":\"%s\","
+				       "\"op\":\"status\"}",
+				       okid) == 0);
+		coll_wait_status(c, &k, q(okid));
+		/* Lines are answered in order: the error came first. */
+		ck_assert_msg(k.reqerrors == before + 1, "%d errors for: %s",
+			      k.reqerrors - before, line);
+		ck_assert_msg(k.reqcode == PROTO_E_BAD_REQUEST, "%s for: %s",
+			      proto_code_name(k.reqcode), line);
+	}
+
+	/* The other client was served meanwhile, and so is this one. */
+	ck_assert(tclient_send(other, "{\"v\":1,\"id\":\"o\","
+				      "\"op\":\"status\"}") == 0);
+	coll_wait_status(other, &ko, q("o"));
+	hosts = hosts_json(0, 1);
+	send_run(c, "good", hosts, "echo fine", NULL);
+	d = coll_wait_end(c, &k, q("good"), IT_EVENT_MS);
+	assert_done(d, 1, 1, 0, 0);
+	coll_check_order(&k);
+
+	/* Two requests in flight with one id. */
+	send_run(c, "dup", hosts, "sleep 1", NULL);
+	send_run(c, "dup", hosts, "sleep 1", NULL);
+	d = coll_wait_end(c, &k, q("dup"), IT_EVENT_MS);
+	ck_assert_msg(d->reqerr && d->code == PROTO_E_BAD_REQUEST,
+		      "duplicate id in flight: %s", proto_code_name(d->code));
+	d->count = 0;
+	d->reqerr = 0;
+	d = coll_wait_end(c, &k, q("dup"), IT_EVENT_MS);
+	assert_done(d, 1, 1, 0, 0);
+	free(hosts);
+	coll_free(&k);
+	coll_free(&ko);
+	tclient_close(other);
+	tclient_close(c);
+	it_end();
+}
+END_TEST
+
+START_TEST(test_oversized_line)
+{
+	const size_t big = 2u * 1024 * 1024;
+	struct tclient *c, *other;
+	struct coll k, ko;
+	struct rdone *d;
+	char *junk, *hosts;
+
+	it_begin(NULL);
+	c = it_connect();
+	other = it_connect();
+	coll_init(&k, 1);
+	coll_init(&ko, 1);
+	hosts = hosts_json(0, 1);
+	junk = malloc(big);
+	ck_assert_ptr_nonnull(junk);
+	memset(junk, 'x', big);
+	ck_assert_msg(tclient_send_raw(c, junk, big) == 0, "%s",
+		      tclient_error(c));
+	free(junk);
+	/* The limit is known before the line ends. */
+	while (k.nullerrors == 0 && k.ndone == 0)
+		coll_read(c, &k, IT_EVENT_MS);
+	ck_assert_msg(k.ndone == 0 && k.nullcode == PROTO_E_BAD_REQUEST,
+		      "oversized line: %s", proto_code_name(k.nullcode));
+
+	/* A half-sent line on one connection does not hold up another. */
+	send_run(other, "o", hosts, "echo other", NULL);
+	d = coll_wait_end(other, &ko, q("o"), IT_EVENT_MS);
+	assert_done(d, 1, 1, 0, 0);
+
+	/* End the long line; the next request runs. */
+	ck_assert(tclient_send_raw(c, "xxxx\n", 5) == 0);
+	send_run(c, "after", hosts, "echo after", NULL);
+	d = coll_wait_end(c, &k, q("after"), IT_EVENT_MS);
+	assert_done(d, 1, 1, 0, 0);
+	coll_check_order(&k);
+	free(hosts);
+	coll_free(&k);
+	coll_free(&ko);
+	tclient_close(other);
+	tclient_close(c);
+	it_end();
+}
+END_TEST
+
+START_TEST(test_connect_and_status)
+{
+	struct tclient *c;
+	struct coll k;
+	struct hres *h;
+	struct rdone *d;
+	json_object *st, *sh;
+	char *hosts;
+	int i;
+
+	it_begin(NULL);
+	c = it_connect();
+	coll_init(&k, 1);
+	hosts = hosts_json(0, 5);
+	ck_assert(tclient_send(c,
+			       "{\"v\":1,\"id\":\"w\",\"op\":\"connect\","
+			       "\"hosts\":%s}",
+			       hosts) == 0);
+	d = coll_wait_end(c, &k, q("w"), IT_EVENT_MS);
+	assert_done(d, 5, 5, 0, 0);
+	coll_check_order(&k);
+	for (i = 0; i < 5; i++) {
+		h = coll_host(&k, q("w"), fleet.hosts[i], 0);
+		ck_assert_msg(h != NULL && h->connected, "%s: not connected",
+			      fleet.hosts[i]);
+		ck_assert_msg(h->status >= 1, "%s: sessions %d", fleet.hosts[i],
+			      h->status);
+	}
+
+	st = get_status(c, &k, "st");
+	for (i = 0; i < 5; i++) {
+		sh = status_host(st, fleet.hosts[i]);
+		ck_assert_msg(sh != NULL, "status does not list %s: %.300s",
+			      fleet.hosts[i], k.status);
+		ck_assert_str_eq(jstr(sh, "state"), "up");
+		ck_assert_msg(jint(sh, "sessions") >= 1, "no session");
+		ck_assert_msg(jint(sh, "connects") == 1, "connects %lld",
+			      jint(sh, "connects"));
+	}
+	ck_assert_msg(status_host(st, fleet.hosts[5]) == NULL,
+		      "status lists a host never used");
+	json_object_put(st);
+
+	/* The warm session serves the run: no new handshake. */
+	send_run(c, "r", hosts, "true", NULL);
+	d = coll_wait_end(c, &k, q("r"), IT_EVENT_MS);
+	assert_done(d, 5, 5, 0, 0);
+	st = get_status(c, &k, "st2");
+	sh = status_host(st, fleet.hosts[0]);
+	ck_assert_ptr_nonnull(sh);
+	ck_assert_msg(jint(sh, "connects") == 1 && jint(sh, "jobs") >= 1,
+		      "connects %lld jobs %lld", jint(sh, "connects"),
+		      jint(sh, "jobs"));
+	json_object_put(st);
+	free(hosts);
+	coll_free(&k);
+	tclient_close(c);
+	it_end();
+}
+END_TEST
+
+START_TEST(test_cancel)
+{
+	struct tclient *c;
+	struct coll k;
+	struct rdone *d;
+	char *hosts;
+	long long t0;
+	int i;
+
+	it_begin(NULL);
+	c = it_connect();
+	coll_init(&k, 1);
+	hosts = hosts_json(0, 2);
+	send_run(c, "long", hosts, "sleep 30", NULL);
+	for (i = 0; i < 2; i++)
+		coll_wait_start(c, &k, q("long"), fleet.hosts[i], IT_EVENT_MS);
+	t0 = tclient_now_ms();
+	ck_assert(tclient_send(c, "{\"v\":1,\"id\":\"c\",\"op\":\"cancel\","
+				  "\"target\":\"long\"}") == 0);
+	d = coll_wait_end(c, &k, q("long"), IT_EVENT_MS);
+	printf("cancel took %lld ms\n", tclient_now_ms() - t0);
+	fflush(stdout);
+	ck_assert_msg(tclient_now_ms() - t0 < 5000, "cancel took %lld ms",
+		      tclient_now_ms() - t0);
+	assert_done(d, 2, 0, 0, 2);
+	for (i = 0; i < 2; i++)
+		assert_error(coll_host(&k, q("long"), fleet.hosts[i], 0),
+			     PROTO_E_CANCELLED);
+	while (k.cancels == 0)
+		coll_read(c, &k, IT_EVENT_MS);
+	ck_assert_str_eq(k.cancel_target, q("long"));
+	ck_assert_int_eq(k.cancel_found, 1);
+
+	/* Unknown target. */
+	ck_assert(tclient_send(c, "{\"v\":1,\"id\":\"c2\",\"op\":\"cancel\","
+				  "\"target\":\"nope\"}") == 0);
+	while (k.cancels < 2)
+		coll_read(c, &k, IT_EVENT_MS);
+	ck_assert_str_eq(k.cancel_target, q("nope"));
+	ck_assert_int_eq(k.cancel_found, 0);
+
+	/* The pool survived: the host still runs commands. */
+	send_run(c, "after", hosts, "true", NULL);
+	d = coll_wait_end(c, &k, q("after"), IT_EVENT_MS);
+	assert_done(d, 2, 2, 0, 0);
+	coll_check_order(&k);
+	free(hosts);
+	coll_free(&k);
+	tclient_close(c);
+	it_end();
+}
+END_TEST
+
+START_TEST(test_timeout_and_signal)
+{
+	struct tclient *c;
+	struct coll k;
+	struct hres *h;
+	struct rdone *d;
+	char *hosts;
+	long long t0;
+
+	it_begin(NULL);
+	c = it_connect();
+	coll_init(&k, 1);
+	hosts = hosts_json(0, 1);
+	t0 = tclient_now_ms();
+	send_run(c, "slow", hosts, "sleep 30", ",\"timeout\":1");
+	d = coll_wait_end(c, &k, q("slow"), IT_EVENT_MS);
+	ck_assert_msg(tclient_now_ms() - t0 < 1000 + IT_KILL_GRACE_MS + 2000,
+		      "timeout 1 s took %lld ms", tclient_now_ms() - t0);
+	assert_done(d, 1, 0, 0, 1);
+	assert_error(coll_host(&k, q("slow"), fleet.hosts[0], 0),
+		     PROTO_E_TIMEOUT);
+
+	send_run(c, "killed", hosts, "kill -KILL $$", NULL);
+	d = coll_wait_end(c, &k, q("killed"), IT_EVENT_MS);
+	assert_done(d, 1, 0, 1, 0);
+	h = coll_host(&k, q("killed"), fleet.hosts[0], 0);
+	ck_assert_ptr_nonnull(h);
+	ck_assert_msg(h->exited && strcmp(h->signal, "KILL") == 0,
+		      "expected exit by signal KILL, got status %d signal '%s'",
+		      h->status, h->signal);
+	coll_check_order(&k);
+	free(hosts);
+	coll_free(&k);
+	tclient_close(c);
+	it_end();
+}
+END_TEST
+
+static Suite *
+integration_suite(void)
+{
+	Suite *s = suite_create("integration");
+	struct {
+		const char *name;
+		const TTest *test;
+	} tests[] = {
+	    {"hello", test_hello},
+	    {"run_one_host", test_run_one_host},
+	    {"run_50_hosts", test_run_50_hosts},
+	    {"binary_output", test_binary_output},
+	    {"env_stdin", test_env_stdin},
+	    {"big_output_fast", test_big_output_fast},
+	    {"big_output_slow_reader", test_big_output_slow_reader},
+	    {"channels_over_server_limit", test_channels_over_server_limit},
+	    {"channels_default", test_channels_default},
+	    {"connect_failed", test_connect_failed},
+	    {"auth_failed", test_auth_failed},
+	    {"hostkey_unknown", test_hostkey_unknown},
+	    {"hostkey_mismatch", test_hostkey_mismatch},
+	    {"accept_new", test_accept_new},
+	    {"pooled_session_reuse", test_pooled_session_reuse},
+	    {"malformed_requests", test_malformed_requests},
+	    {"oversized_line", test_oversized_line},
+	    {"connect_and_status", test_connect_and_status},
+	    {"cancel", test_cancel},
+	    {"timeout_and_signal", test_timeout_and_signal},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof tests / sizeof tests[0]; i++) {
+		TCase *tc = tcase_create(tests[i].name);
+
+		tcase_set_timeout(tc, IT_TIMEOUT_S);
+		tcase_add_test(tc, tests[i].test);
+		suite_add_tcase(s, tc);
+	}
+	return s;
+}
+
+int
+main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	return testutil_run(integration_suite());
+}

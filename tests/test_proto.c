@@ -1,0 +1,1475 @@
+/*
+ * Unit tests of the wire codec: request and event round trips, every
+ * validation rule of a request line, host specs, base64, and the guarantee
+ * that every emitted line is valid JSON whatever bytes went in.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "proto.h"
+#include "testutil.h"
+
+#define APPEND(b, lit) proto_buf_append((b), (lit), strlen(lit))
+
+static struct proto_request *
+parse_ok(const char *line)
+{
+	struct proto_request *req = NULL;
+	struct proto_error err;
+
+	if (proto_request_parse(line, strlen(line), NULL, &req, &err) != 0)
+		ck_abort_msg("rejected %s: %s", line, err.message);
+	ck_assert_ptr_nonnull(req);
+	return req;
+}
+
+/* Encode, check the line ends with exactly one newline, parse it back. */
+static struct proto_request *
+reencode(const struct proto_request *req)
+{
+	struct proto_buf b;
+	struct proto_request *back = NULL;
+	struct proto_error err;
+
+	proto_buf_init(&b);
+	ck_assert_int_eq(proto_request_encode(&b, req), 0);
+	ck_assert_uint_gt(b.len, 1);
+	ck_assert_int_eq(b.data[b.len - 1], '\n');
+	ck_assert_ptr_null(memchr(b.data, '\n', b.len - 1));
+	if (proto_request_parse(b.data, b.len - 1, NULL, &back, &err) != 0)
+		ck_abort_msg("re-parse of %s failed: %s", b.data, err.message);
+	proto_buf_free(&b);
+	return back;
+}
+
+static struct proto_event *
+event_ok(const struct proto_buf *b)
+{
+	struct proto_event *ev = NULL;
+	struct proto_error err;
+
+	ck_assert_uint_gt(b->len, 1);
+	ck_assert_int_eq(b->data[b->len - 1], '\n');
+	ck_assert_ptr_null(memchr(b->data, '\n', b->len - 1));
+	if (proto_event_parse(b->data, b->len - 1, &ev, &err) != 0)
+		ck_abort_msg("event %s rejected: %s", b->data, err.message);
+	return ev;
+}
+
+/* Valid JSON for a strict third party: json-c with UTF-8 validation. */
+static void
+assert_valid_json(const char *s, size_t len)
+{
+	json_tokener *tok = json_tokener_new();
+	json_object *o;
+
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+					JSON_TOKENER_VALIDATE_UTF8);
+	o = json_tokener_parse_ex(tok, s, (int)len);
+	ck_assert_msg(o != NULL, "not valid JSON: %.*s", (int)len, s);
+	ck_assert_int_eq(json_tokener_get_error(tok), json_tokener_success);
+	ck_assert(json_object_is_type(o, json_type_object));
+	json_object_put(o);
+	json_tokener_free(tok);
+}
+
+/* ---- Request round trips ---- */
+
+START_TEST(test_req_hello_roundtrip)
+{
+	struct proto_request *req, *back;
+
+	req = parse_ok("{\"v\":1,\"id\":1,\"op\":\"hello\",\"versions\":[1],"
+		       "\"client\":\"sshpool/0.1.0\"}");
+	ck_assert_int_eq(req->op, PROTO_OP_HELLO);
+	ck_assert_str_eq(req->id, "1");
+	ck_assert_int_eq(req->version_min, 1);
+	ck_assert_int_eq(req->version_max, 1);
+	ck_assert_str_eq(req->client, "sshpool/0.1.0");
+	back = reencode(req);
+	ck_assert_int_eq(back->op, PROTO_OP_HELLO);
+	ck_assert_str_eq(back->id, "1");
+	ck_assert_int_eq(back->version_min, 1);
+	ck_assert_str_eq(back->client, "sshpool/0.1.0");
+	proto_request_free(back);
+	proto_request_free(req);
+
+	req = parse_ok("{\"v\":1,\"id\":\"h\",\"op\":\"hello\"}");
+	ck_assert_int_eq(req->version_min, 1);
+	ck_assert_int_eq(req->version_max, 1);
+	ck_assert_ptr_null(req->client);
+	proto_request_free(req);
+
+	req = parse_ok(
+	    "{\"v\":1,\"id\":2,\"op\":\"hello\",\"versions\":[3,1,2]}");
+	ck_assert_int_eq(req->version_min, 1);
+	ck_assert_int_eq(req->version_max, 3);
+	back = reencode(req);
+	ck_assert_int_eq(back->version_min, 1);
+	ck_assert_int_eq(back->version_max, 3);
+	proto_request_free(back);
+	proto_request_free(req);
+}
+END_TEST
+
+START_TEST(test_req_run_roundtrip)
+{
+	struct proto_request *req, *back;
+	const char *line =
+	    "{\"v\":1,\"id\":\"r1\",\"op\":\"run\",\"hosts\":[\"web1\","
+	    "\"root@10.0.0.5:2222\",\"[::1]:22\",\"::1\"],\"command\":"
+	    "\"uptime; echo \\\"\\u00e9\\\"\\n\",\"user\":\"deploy\","
+	    "\"timeout\":30,\"env\":{\"LANG\":\"C\",\"_X1\":\"a b\"},"
+	    "\"pty\":true,\"stdin\":\"AAEC/w==\"}";
+	size_t i;
+
+	req = parse_ok(line);
+	ck_assert_int_eq(req->op, PROTO_OP_RUN);
+	ck_assert_str_eq(req->id, "\"r1\"");
+	ck_assert_uint_eq(req->nhosts, 4);
+	ck_assert_str_eq(req->hosts[1], "root@10.0.0.5:2222");
+	ck_assert_str_eq(req->hosts[3], "::1");
+	ck_assert_str_eq(req->command, "uptime; echo \"\xc3\xa9\"\n");
+	ck_assert_str_eq(req->user, "deploy");
+	ck_assert_int_eq(req->timeout_ms, 30000);
+	ck_assert_uint_eq(req->nenv, 2);
+	ck_assert_str_eq(req->env[0].name, "LANG");
+	ck_assert_str_eq(req->env[1].value, "a b");
+	ck_assert_int_eq(req->pty, 1);
+	ck_assert_uint_eq(req->stdin_len, 4);
+	ck_assert_mem_eq(req->stdin_data, "\x00\x01\x02\xff", 4);
+
+	back = reencode(req);
+	ck_assert_int_eq(back->op, PROTO_OP_RUN);
+	ck_assert_str_eq(back->id, req->id);
+	ck_assert_uint_eq(back->nhosts, req->nhosts);
+	for (i = 0; i < req->nhosts; i++)
+		ck_assert_str_eq(back->hosts[i], req->hosts[i]);
+	ck_assert_str_eq(back->command, req->command);
+	ck_assert_str_eq(back->user, req->user);
+	ck_assert_int_eq(back->timeout_ms, req->timeout_ms);
+	ck_assert_uint_eq(back->nenv, 2);
+	for (i = 0; i < req->nenv; i++) {
+		ck_assert_str_eq(back->env[i].name, req->env[i].name);
+		ck_assert_str_eq(back->env[i].value, req->env[i].value);
+	}
+	ck_assert_int_eq(back->pty, 1);
+	ck_assert_uint_eq(back->stdin_len, 4);
+	ck_assert_mem_eq(back->stdin_data, req->stdin_data, 4);
+	proto_request_free(back);
+	proto_request_free(req);
+
+	/* Minimal run: defaults. */
+	req = parse_ok("{\"v\":1,\"id\":0,\"op\":\"run\",\"hosts\":[\"h\"],"
+		       "\"command\":\"true\"}");
+	ck_assert_str_eq(req->id, "0");
+	ck_assert_ptr_null(req->user);
+	ck_assert_int_eq(req->timeout_ms, 0);
+	ck_assert_int_eq(req->pty, 0);
+	ck_assert_uint_eq(req->nenv, 0);
+	ck_assert_ptr_null(req->stdin_data);
+	back = reencode(req);
+	ck_assert_ptr_null(back->stdin_data);
+	ck_assert_int_eq(back->timeout_ms, 0);
+	proto_request_free(back);
+	proto_request_free(req);
+
+	/* Empty stdin is present but empty. */
+	req = parse_ok("{\"v\":1,\"id\":1,\"op\":\"run\",\"hosts\":[\"h\"],"
+		       "\"command\":\"cat\",\"stdin\":\"\"}");
+	ck_assert_ptr_nonnull(req->stdin_data);
+	ck_assert_uint_eq(req->stdin_len, 0);
+	back = reencode(req);
+	ck_assert_ptr_nonnull(back->stdin_data);
+	ck_assert_uint_eq(back->stdin_len, 0);
+	proto_request_free(back);
+	proto_request_free(req);
+}
+END_TEST
+
+START_TEST(test_req_timeout_fractions)
+{
+	static const struct {
+		const char *text;
+		long long ms;
+	} cases[] = {
+	    {"0.001", 1},
+	    {"1.5", 1500},
+	    {"0.0001", 1},
+	    {"1e-9", 1},
+	    {"604799.999", 604799999},
+	    {"604800", 604800000},
+	    {"604800.0", 604800000},
+	    {"2.5e1", 25000},
+	    {"0.0015", 2},
+	};
+	struct proto_request *req, *back;
+	char line[256];
+	size_t i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		snprintf(line, sizeof line,
+			 "{\"v\":1,\"id\":1,\"op\":\"run\",\"hosts\":[\"h\"],"
+			 "\"command\":\"c\",\"timeout\":%s}",
+			 cases[i].text);
+		req = parse_ok(line);
+		ck_assert_msg(req->timeout_ms == cases[i].ms,
+			      "%s -> %lld, want %lld", cases[i].text,
+			      req->timeout_ms, cases[i].ms);
+		back = reencode(req);
+		ck_assert_int_eq(back->timeout_ms, req->timeout_ms);
+		proto_request_free(back);
+		proto_request_free(req);
+	}
+}
+END_TEST
+
+START_TEST(test_req_connect_cancel_status_roundtrip)
+{
+	struct proto_request *req, *back;
+
+	req = parse_ok("{\"v\":1,\"id\":\"w1\",\"op\":\"connect\",\"hosts\":"
+		       "[\"a\",\"u@b:2\"],\"user\":\"deploy\"}");
+	ck_assert_int_eq(req->op, PROTO_OP_CONNECT);
+	ck_assert_uint_eq(req->nhosts, 2);
+	ck_assert_ptr_null(req->command);
+	back = reencode(req);
+	ck_assert_int_eq(back->op, PROTO_OP_CONNECT);
+	ck_assert_uint_eq(back->nhosts, 2);
+	ck_assert_str_eq(back->hosts[1], "u@b:2");
+	ck_assert_str_eq(back->user, "deploy");
+	proto_request_free(back);
+	proto_request_free(req);
+
+	req = parse_ok(
+	    "{\"v\":1,\"id\":\"c1\",\"op\":\"cancel\",\"target\":\"r1\"}");
+	ck_assert_int_eq(req->op, PROTO_OP_CANCEL);
+	ck_assert_str_eq(req->target, "\"r1\"");
+	back = reencode(req);
+	ck_assert_str_eq(back->target, "\"r1\"");
+	proto_request_free(back);
+	proto_request_free(req);
+
+	req =
+	    parse_ok("{\"v\":1,\"id\":\"c2\",\"op\":\"cancel\",\"target\":42}");
+	ck_assert_str_eq(req->target, "42");
+	back = reencode(req);
+	ck_assert_str_eq(back->target, "42");
+	proto_request_free(back);
+	proto_request_free(req);
+
+	req = parse_ok("{\"v\":1,\"id\":9007199254740991,\"op\":\"status\"}");
+	ck_assert_int_eq(req->op, PROTO_OP_STATUS);
+	ck_assert_str_eq(req->id, "9007199254740991");
+	back = reencode(req);
+	ck_assert_int_eq(back->op, PROTO_OP_STATUS);
+	ck_assert_str_eq(back->id, "9007199254740991");
+	proto_request_free(back);
+	proto_request_free(req);
+
+	/* Whitespace around members and a trailing CR are fine. */
+	req = parse_ok(" { \"op\" : \"status\" , \"id\" : \"s\" , \"v\" : 1 "
+		       "} \r");
+	ck_assert_str_eq(req->id, "\"s\"");
+	proto_request_free(req);
+}
+END_TEST
+
+START_TEST(test_req_encode_rejects_invalid_utf8)
+{
+	struct proto_request *req;
+	struct proto_buf b;
+
+	req = parse_ok("{\"v\":1,\"id\":1,\"op\":\"run\",\"hosts\":[\"h\"],"
+		       "\"command\":\"c\"}");
+	free(req->command);
+	req->command = strdup("bad \xff byte");
+	proto_buf_init(&b);
+	ck_assert_int_eq(APPEND(&b, "keep"), 0);
+	errno = 0;
+	ck_assert_int_eq(proto_request_encode(&b, req), -1);
+	ck_assert_int_eq(errno, EINVAL);
+	/* A failed encoder leaves the buffer as it was. */
+	ck_assert_uint_eq(b.len, 4);
+	ck_assert_str_eq(b.data, "keep");
+	proto_buf_free(&b);
+	proto_request_free(req);
+}
+END_TEST
+
+START_TEST(test_req_many_hosts)
+{
+	struct proto_buf b;
+	struct proto_request *req = NULL;
+	struct proto_error err;
+	char tmp[64];
+	int i;
+
+	proto_buf_init(&b);
+	ck_assert_int_eq(
+	    APPEND(&b, "{\"v\":1,\"id\":1,\"op\":\"connect\",\"hosts\":["), 0);
+	for (i = 0; i < PROTO_DEFAULT_MAX_HOSTS; i++) {
+		snprintf(tmp, sizeof tmp, "%s\"u@h%d.example:%d\"",
+			 i ? "," : "", i, 1 + i % 65535);
+		ck_assert_int_eq(proto_buf_append(&b, tmp, strlen(tmp)), 0);
+	}
+	ck_assert_int_eq(APPEND(&b, "]}"), 0);
+	ck_assert_int_eq(proto_request_parse(b.data, b.len, NULL, &req, &err),
+			 0);
+	ck_assert_uint_eq(req->nhosts, PROTO_DEFAULT_MAX_HOSTS);
+	ck_assert_str_eq(req->hosts[9999], "u@h9999.example:10000");
+	proto_request_free(req);
+	proto_buf_free(&b);
+}
+END_TEST
+
+/* ---- Request validation: each rule has a failing line ---- */
+
+struct bad_case {
+	const char *line;
+	enum proto_code code;
+	const char *msg; /* substring of the message */
+	const char *id;  /* expected err->id */
+};
+
+#define RUN_HEAD "{\"v\":1,\"id\":\"r\",\"op\":\"run\","
+#define RUN_OK RUN_HEAD "\"hosts\":[\"h\"],\"command\":\"c\""
+
+static const struct bad_case bad_cases[] = {
+    /* Framing and JSON. */
+    {"", PROTO_E_BAD_REQUEST, "expected a JSON object", ""},
+    {"[1]", PROTO_E_BAD_REQUEST, "expected a JSON object", ""},
+    {"\"x\"", PROTO_E_BAD_REQUEST, "expected a JSON object", ""},
+    {"{\"v\":1,\"id\":1,\"op\":\"status\"", PROTO_E_BAD_REQUEST,
+     "unexpected end", ""},
+    {"{'v':1,'id':1,'op':'status'}", PROTO_E_BAD_REQUEST, "double-quoted", ""},
+    {"{\"v\":1,\"id\":'a',\"op\":\"status\"}", PROTO_E_BAD_REQUEST,
+     "single quotes", ""},
+    {"{\"v\":1,\"id\":1,\"op\":\"status\"} x", PROTO_E_BAD_REQUEST,
+     "trailing data", ""},
+    {"{\"v\":1,\"id\":1,\"op\":\"status\"}{}", PROTO_E_BAD_REQUEST,
+     "trailing data", ""},
+    {"{\"v\":1,\"id\":1,\"op\":\"status\",}", PROTO_E_BAD_REQUEST,
+     "double-quoted", ""},
+    {"{\"v\":01,\"id\":1,\"op\":\"status\"}", PROTO_E_BAD_REQUEST,
+     "leading zero", ""},
+    {"{\"v\":1,\"id\":1,\"op\":\"status\",\"x\":NaN}", PROTO_E_BAD_REQUEST,
+     "unexpected character", ""},
+    {"{\"v\":1,\"id\":1,\"op\":\"status\",\"x\":tru}", PROTO_E_BAD_REQUEST,
+     "unexpected character", ""},
+    {"{\"v\":1,\"id\":\"a\\u0000b\",\"op\":\"status\"}", PROTO_E_BAD_REQUEST,
+     "NUL", ""},
+    {"{\"v\":1,\"id\":\"ab\",\"op\":\"status\",\"x\":\"\\ud800\"}",
+     PROTO_E_BAD_REQUEST, "surrogate", ""},
+    {"{\"v\":1,\"id\":\"ab\",\"op\":\"status\",\"x\":\"\\q\"}",
+     PROTO_E_BAD_REQUEST, "invalid escape", ""},
+    {"{\"v\":1,\"id\":\"a\tb\",\"op\":\"status\"}", PROTO_E_BAD_REQUEST,
+     "control character", ""},
+    {"{\"v\":1,\"id\":\"\xc3\",\"op\":\"status\"}", PROTO_E_BAD_REQUEST,
+     "invalid UTF-8", ""},
+    {"{\"v\":1,\"id\":\"\xc0\xaf\",\"op\":\"status\"}", PROTO_E_BAD_REQUEST,
+     "invalid UTF-8", ""},
+    {"{\"v\":1,\"id\":\"\xed\xa0\x80\",\"op\":\"status\"}", PROTO_E_BAD_REQUEST,
+     "invalid UTF-8", ""},
+    {"{\"v\":1,\"id\":\"\xf4\x90\x80\x80\",\"op\":\"status\"}",
+     PROTO_E_BAD_REQUEST, "invalid UTF-8", ""},
+    /* Duplicate keys, also spelled differently. */
+    {"{\"v\":1,\"id\":1,\"op\":\"status\",\"op\":\"status\"}",
+     PROTO_E_BAD_REQUEST, "duplicate key \"op\"", "1"},
+    {"{\"v\":1,\"id\":1,\"op\":\"status\",\"id\":2}", PROTO_E_BAD_REQUEST,
+     "duplicate key \"id\"", ""},
+    {RUN_OK ",\"env\":{\"A\":\"1\",\"\\u0041\":\"2\"}}", PROTO_E_BAD_REQUEST,
+     "env: duplicate key \"A\"", "\"r\""},
+    {"{\"v\":1,\"id\":1,\"op\":\"status\",\"x\":[{},{\"a\":1,\"a\":2}]}",
+     PROTO_E_BAD_REQUEST, "x[1]: duplicate key \"a\"", "1"},
+    /* id. */
+    {"{\"v\":1,\"op\":\"status\"}", PROTO_E_BAD_REQUEST, "id: missing", ""},
+    {"{\"v\":1,\"id\":null,\"op\":\"status\"}", PROTO_E_BAD_REQUEST,
+     "id: expected a string or an integer", ""},
+    {"{\"v\":1,\"id\":1.5,\"op\":\"status\"}", PROTO_E_BAD_REQUEST,
+     "id: expected a string or an integer", ""},
+    {"{\"v\":1,\"id\":1.0,\"op\":\"status\"}", PROTO_E_BAD_REQUEST,
+     "id: expected a string or an integer", ""},
+    {"{\"v\":1,\"id\":true,\"op\":\"status\"}", PROTO_E_BAD_REQUEST,
+     "id: expected", ""},
+    {"{\"v\":1,\"id\":-1,\"op\":\"status\"}", PROTO_E_BAD_REQUEST,
+     "id: integer out of range", ""},
+    {"{\"v\":1,\"id\":9007199254740992,\"op\":\"status\"}", PROTO_E_BAD_REQUEST,
+     "id: integer out of range", ""},
+    {"{\"v\":1,\"id\":99999999999999999999,\"op\":\"status\"}",
+     PROTO_E_BAD_REQUEST, "id: integer out of range", ""},
+    {"{\"v\":1,\"id\":-99999999999999999999,\"op\":\"status\"}",
+     PROTO_E_BAD_REQUEST, "id: integer out of range", ""},
+    {"{\"v\":1,\"id\":1e400,\"op\":\"status\"}", PROTO_E_BAD_REQUEST,
+     "id: expected", ""},
+    {"{\"v\":1,\"id\":\"\",\"op\":\"status\"}", PROTO_E_BAD_REQUEST,
+     "id: empty", ""},
+    {"{\"v\":1,\"id\":\"0123456789012345678901234567890123456789"
+     "01234567890123456789012345\",\"op\":\"status\"}",
+     PROTO_E_BAD_REQUEST, "id: too long (max 64", ""},
+    {"{\"v\":1,\"id\":\"a\\\"b\",\"op\":\"status\"}", PROTO_E_BAD_REQUEST,
+     "id: only printable ASCII", ""},
+    {"{\"v\":1,\"id\":\"\xc3\xa9\",\"op\":\"status\"}", PROTO_E_BAD_REQUEST,
+     "id: only printable ASCII", ""},
+    /* v. */
+    {"{\"id\":1,\"op\":\"status\"}", PROTO_E_BAD_REQUEST, "v: missing", "1"},
+    {"{\"v\":\"1\",\"id\":1,\"op\":\"status\"}", PROTO_E_BAD_REQUEST,
+     "v: expected an integer", "1"},
+    {"{\"v\":1.0,\"id\":1,\"op\":\"status\"}", PROTO_E_BAD_REQUEST,
+     "v: expected an integer", "1"},
+    {"{\"v\":2,\"id\":1,\"op\":\"status\"}", PROTO_E_UNSUPPORTED_VERSION,
+     "supported: 1", "1"},
+    {"{\"v\":0,\"id\":1,\"op\":\"status\"}", PROTO_E_UNSUPPORTED_VERSION,
+     "supported: 1", "1"},
+    {"{\"v\":99999999999999999999,\"id\":1,\"op\":\"status\"}",
+     PROTO_E_BAD_REQUEST, "v: out of range", "1"},
+    /* op and keys. */
+    {"{\"v\":1,\"id\":1}", PROTO_E_BAD_REQUEST, "op: missing", "1"},
+    {"{\"v\":1,\"id\":1,\"op\":3}", PROTO_E_BAD_REQUEST,
+     "op: expected a string", "1"},
+    {"{\"v\":1,\"id\":1,\"op\":\"reboot\"}", PROTO_E_BAD_REQUEST,
+     "op: unknown operation \"reboot\"", "1"},
+    {"{\"v\":1,\"id\":1,\"op\":\"status\",\"x\":1}", PROTO_E_BAD_REQUEST,
+     "unknown key \"x\"", "1"},
+    {"{\"v\":1,\"id\":1,\"op\":\"status\",\"hosts\":[\"a\"]}",
+     PROTO_E_BAD_REQUEST, "hosts: not allowed in status", "1"},
+    {"{\"v\":1,\"id\":1,\"op\":\"connect\",\"hosts\":[\"a\"],"
+     "\"command\":\"c\"}",
+     PROTO_E_BAD_REQUEST, "command: not allowed in connect", "1"},
+    /* hello. */
+    {"{\"v\":1,\"id\":1,\"op\":\"hello\",\"versions\":1}", PROTO_E_BAD_REQUEST,
+     "versions: expected an array", "1"},
+    {"{\"v\":1,\"id\":1,\"op\":\"hello\",\"versions\":[\"1\"]}",
+     PROTO_E_BAD_REQUEST, "versions[0]: expected an integer", "1"},
+    {"{\"v\":1,\"id\":1,\"op\":\"hello\",\"versions\":[1,0]}",
+     PROTO_E_BAD_REQUEST, "versions[1]: out of range", "1"},
+    {"{\"v\":1,\"id\":1,\"op\":\"hello\",\"versions\":[2,3]}",
+     PROTO_E_UNSUPPORTED_VERSION, "supported: 1", "1"},
+    {"{\"v\":1,\"id\":1,\"op\":\"hello\",\"versions\":[]}",
+     PROTO_E_UNSUPPORTED_VERSION, "supported: 1", "1"},
+    {"{\"v\":1,\"id\":1,\"op\":\"hello\",\"client\":7}", PROTO_E_BAD_REQUEST,
+     "client: expected a string", "1"},
+    /* hosts. */
+    {RUN_HEAD "\"command\":\"c\"}", PROTO_E_BAD_REQUEST, "hosts: missing",
+     "\"r\""},
+    {RUN_HEAD "\"hosts\":[],\"command\":\"c\"}", PROTO_E_BAD_REQUEST,
+     "hosts: empty", "\"r\""},
+    {RUN_HEAD "\"hosts\":\"h\",\"command\":\"c\"}", PROTO_E_BAD_REQUEST,
+     "hosts: expected an array of strings", "\"r\""},
+    {RUN_HEAD "\"hosts\":[\"a\",1],\"command\":\"c\"}", PROTO_E_BAD_REQUEST,
+     "hosts[1]: expected a string", "\"r\""},
+    {RUN_HEAD "\"hosts\":[\"a\",\"b c\"],\"command\":\"c\"}",
+     PROTO_E_BAD_REQUEST, "hosts[1]: host name contains a space", "\"r\""},
+    {RUN_HEAD "\"hosts\":[\"a\",\"b\",\"a:1\",\"b\"],\"command\":\"c\"}",
+     PROTO_E_BAD_REQUEST, "hosts[3]: duplicate of hosts[1]", "\"r\""},
+    {RUN_HEAD "\"hosts\":[\"h:0\"],\"command\":\"c\"}", PROTO_E_BAD_REQUEST,
+     "hosts[0]: port out of range", "\"r\""},
+    /* command. */
+    {RUN_HEAD "\"hosts\":[\"h\"]}", PROTO_E_BAD_REQUEST, "command: missing",
+     "\"r\""},
+    {RUN_HEAD "\"hosts\":[\"h\"],\"command\":\"\"}", PROTO_E_BAD_REQUEST,
+     "command: empty", "\"r\""},
+    {RUN_HEAD "\"hosts\":[\"h\"],\"command\":[\"ls\"]}", PROTO_E_BAD_REQUEST,
+     "command: expected a string", "\"r\""},
+    /* user. */
+    {RUN_OK ",\"user\":\"\"}", PROTO_E_BAD_REQUEST, "user: empty user name",
+     "\"r\""},
+    {RUN_OK ",\"user\":\"a b\"}", PROTO_E_BAD_REQUEST,
+     "user: user name contains a space", "\"r\""},
+    {RUN_OK ",\"user\":\"-oProxy\"}", PROTO_E_BAD_REQUEST,
+     "user: user name must not start with '-'", "\"r\""},
+    {RUN_OK ",\"user\":1}", PROTO_E_BAD_REQUEST, "user: expected a string",
+     "\"r\""},
+    /* timeout. */
+    {RUN_OK ",\"timeout\":0}", PROTO_E_BAD_REQUEST, "timeout: out of range",
+     "\"r\""},
+    {RUN_OK ",\"timeout\":-1}", PROTO_E_BAD_REQUEST, "timeout: out of range",
+     "\"r\""},
+    {RUN_OK ",\"timeout\":-0.5}", PROTO_E_BAD_REQUEST, "timeout: out of range",
+     "\"r\""},
+    {RUN_OK ",\"timeout\":604801}", PROTO_E_BAD_REQUEST,
+     "timeout: out of range", "\"r\""},
+    {RUN_OK ",\"timeout\":604800.001}", PROTO_E_BAD_REQUEST,
+     "timeout: out of range", "\"r\""},
+    {RUN_OK ",\"timeout\":1e400}", PROTO_E_BAD_REQUEST, "timeout: out of range",
+     "\"r\""},
+    {RUN_OK ",\"timeout\":-1e400}", PROTO_E_BAD_REQUEST,
+     "timeout: out of range", "\"r\""},
+    {RUN_OK ",\"timeout\":99999999999999999999}", PROTO_E_BAD_REQUEST,
+     "timeout: out of range", "\"r\""},
+    {RUN_OK ",\"timeout\":1e-400}", PROTO_E_BAD_REQUEST,
+     "timeout: out of range", "\"r\""},
+    {RUN_OK ",\"timeout\":\"30\"}", PROTO_E_BAD_REQUEST,
+     "timeout: expected a number", "\"r\""},
+    /* env. */
+    {RUN_OK ",\"env\":[]}", PROTO_E_BAD_REQUEST, "env: expected an object",
+     "\"r\""},
+    {RUN_OK ",\"env\":{\"1A\":\"x\"}}", PROTO_E_BAD_REQUEST,
+     "env: invalid variable name \"1A\"", "\"r\""},
+    {RUN_OK ",\"env\":{\"A-B\":\"x\"}}", PROTO_E_BAD_REQUEST,
+     "env: invalid variable name", "\"r\""},
+    {RUN_OK ",\"env\":{\"\":\"x\"}}", PROTO_E_BAD_REQUEST,
+     "env: invalid variable name", "\"r\""},
+    {RUN_OK ",\"env\":{\"A=B\":\"x\"}}", PROTO_E_BAD_REQUEST,
+     "env: invalid variable name", "\"r\""},
+    {RUN_OK ",\"env\":{\"A\":1}}", PROTO_E_BAD_REQUEST,
+     "env.A: expected a string", "\"r\""},
+    {RUN_OK ",\"env\":{\"A\":null}}", PROTO_E_BAD_REQUEST,
+     "env.A: expected a string", "\"r\""},
+    /* pty, stdin. */
+    {RUN_OK ",\"pty\":1}", PROTO_E_BAD_REQUEST, "pty: expected true or false",
+     "\"r\""},
+    {RUN_OK ",\"pty\":\"true\"}", PROTO_E_BAD_REQUEST,
+     "pty: expected true or false", "\"r\""},
+    {RUN_OK ",\"stdin\":\"abc\"}", PROTO_E_BAD_REQUEST, "stdin: invalid base64",
+     "\"r\""},
+    {RUN_OK ",\"stdin\":\"ab!=\"}", PROTO_E_BAD_REQUEST,
+     "stdin: invalid base64", "\"r\""},
+    {RUN_OK ",\"stdin\":\"YQ\"}", PROTO_E_BAD_REQUEST, "stdin: invalid base64",
+     "\"r\""},
+    {RUN_OK ",\"stdin\":5}", PROTO_E_BAD_REQUEST,
+     "stdin: expected a base64 string", "\"r\""},
+    /* cancel. */
+    {"{\"v\":1,\"id\":1,\"op\":\"cancel\"}", PROTO_E_BAD_REQUEST,
+     "target: missing", "1"},
+    {"{\"v\":1,\"id\":1,\"op\":\"cancel\",\"target\":[1]}", PROTO_E_BAD_REQUEST,
+     "target: expected a string or an integer", "1"},
+    {"{\"v\":1,\"id\":1,\"op\":\"cancel\",\"target\":null}",
+     PROTO_E_BAD_REQUEST, "target: expected a string or an integer", "1"},
+    {"{\"v\":1,\"id\":1,\"op\":\"cancel\",\"target\":-5}", PROTO_E_BAD_REQUEST,
+     "target: integer out of range", "1"},
+};
+
+START_TEST(test_req_invalid)
+{
+	const struct bad_case *c = &bad_cases[_i];
+	struct proto_request *req = (void *)1;
+	struct proto_error err;
+	int rc;
+
+	rc = proto_request_parse(c->line, strlen(c->line), NULL, &req, &err);
+	ck_assert_msg(rc == -1, "accepted: %s", c->line);
+	ck_assert_ptr_null(req);
+	ck_assert_msg(err.code == c->code, "%s: code %s, want %s", c->line,
+		      proto_code_name(err.code), proto_code_name(c->code));
+	ck_assert_msg(strstr(err.message, c->msg) != NULL,
+		      "%s: message \"%s\" lacks \"%s\"", c->line, err.message,
+		      c->msg);
+	ck_assert_msg(strcmp(err.id, c->id) == 0, "%s: id '%s', want '%s'",
+		      c->line, err.id, c->id);
+}
+END_TEST
+
+START_TEST(test_req_depth)
+{
+	char line[256];
+	struct proto_request *req = NULL;
+	struct proto_error err;
+	int depth, i, n;
+
+	/* The request object is level 1; "x" adds 15 or 16 more. */
+	for (depth = 16; depth <= 17; depth++) {
+		n = snprintf(line, sizeof line,
+			     "{\"v\":1,\"id\":1,\"op\":\"status\",\"x\":");
+		for (i = 1; i < depth; i++)
+			line[n++] = '[';
+		for (i = 1; i < depth; i++)
+			line[n++] = ']';
+		line[n++] = '}';
+		line[n] = '\0';
+		ck_assert_int_eq(proto_request_parse(line, n, NULL, &req, &err),
+				 -1);
+		if (depth == 16)
+			ck_assert_str_eq(err.message, "unknown key \"x\"");
+		else
+			ck_assert_ptr_nonnull(
+			    strstr(err.message, "nesting deeper than 16"));
+	}
+}
+END_TEST
+
+START_TEST(test_req_limits)
+{
+	struct proto_limits lim;
+	struct proto_request *req = NULL;
+	struct proto_error err;
+	const char *three = RUN_HEAD "\"hosts\":[\"a\",\"b\",\"c\"],"
+				     "\"command\":\"c\"}";
+	const char *in5 = RUN_OK ",\"stdin\":\"MTIzNDU=\"}"; /* 12345 */
+	const char *in4 = RUN_OK ",\"stdin\":\"MTIzNA==\"}"; /* 1234 */
+
+	proto_limits_default(&lim);
+	ck_assert_uint_eq(lim.max_line, PROTO_DEFAULT_MAX_LINE);
+	ck_assert_uint_eq(lim.max_hosts, PROTO_DEFAULT_MAX_HOSTS);
+	ck_assert_uint_eq(lim.max_stdin, PROTO_DEFAULT_MAX_STDIN);
+
+	lim.max_hosts = 2;
+	ck_assert_int_eq(
+	    proto_request_parse(three, strlen(three), &lim, &req, &err), -1);
+	ck_assert_int_eq(err.code, PROTO_E_BAD_REQUEST);
+	ck_assert_str_eq(err.message, "hosts: too many hosts (3, max 2)");
+	ck_assert_str_eq(err.id, "\"r\"");
+	lim.max_hosts = 3;
+	ck_assert_int_eq(
+	    proto_request_parse(three, strlen(three), &lim, &req, &err), 0);
+	proto_request_free(req);
+
+	lim.max_stdin = 4;
+	ck_assert_int_eq(
+	    proto_request_parse(in5, strlen(in5), &lim, &req, &err), -1);
+	ck_assert_str_eq(err.message, "stdin: too large (5 bytes, max 4)");
+	ck_assert_int_eq(
+	    proto_request_parse(in4, strlen(in4), &lim, &req, &err), 0);
+	ck_assert_uint_eq(req->stdin_len, 4);
+	ck_assert_mem_eq(req->stdin_data, "1234", 4);
+	proto_request_free(req);
+
+	lim.max_line = strlen(three) - 1;
+	ck_assert_int_eq(
+	    proto_request_parse(three, strlen(three), &lim, &req, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.message, "line too long"));
+	ck_assert_str_eq(err.id, "");
+}
+END_TEST
+
+START_TEST(test_req_field_limits)
+{
+	struct proto_buf b;
+	struct proto_request *req = NULL;
+	struct proto_error err;
+	char *big;
+	size_t i;
+
+	big = malloc(PROTO_MAX_COMMAND + 2);
+	memset(big, 'x', PROTO_MAX_COMMAND + 1);
+	big[PROTO_MAX_COMMAND + 1] = '\0';
+	proto_buf_init(&b);
+
+	/* command: max ok, max + 1 rejected. */
+	for (i = 0; i < 2; i++) {
+		proto_buf_reset(&b);
+		APPEND(&b, RUN_HEAD "\"hosts\":[\"h\"],\"command\":\"");
+		proto_buf_append(&b, big, PROTO_MAX_COMMAND + i);
+		APPEND(&b, "\"}");
+		ck_assert_int_eq(
+		    proto_request_parse(b.data, b.len, NULL, &req, &err),
+		    i == 0 ? 0 : -1);
+		if (i == 0) {
+			ck_assert_uint_eq(strlen(req->command),
+					  PROTO_MAX_COMMAND);
+			proto_request_free(req);
+		} else
+			ck_assert_str_eq(err.message,
+					 "command: too long (max 65536 bytes)");
+	}
+
+	/* env value: 4096 ok, 4097 rejected. */
+	for (i = 0; i < 2; i++) {
+		proto_buf_reset(&b);
+		APPEND(&b, RUN_OK ",\"env\":{\"V\":\"");
+		proto_buf_append(&b, big, PROTO_MAX_ENV_VALUE + i);
+		APPEND(&b, "\"}}");
+		ck_assert_int_eq(
+		    proto_request_parse(b.data, b.len, NULL, &req, &err),
+		    i == 0 ? 0 : -1);
+		if (i == 0)
+			proto_request_free(req);
+		else
+			ck_assert_str_eq(
+			    err.message,
+			    "env.V: value too long (max 4096 bytes)");
+	}
+
+	/* env name: 128 ok, 129 rejected. */
+	for (i = 0; i < 2; i++) {
+		proto_buf_reset(&b);
+		APPEND(&b, RUN_OK ",\"env\":{\"");
+		proto_buf_append(&b, big, PROTO_MAX_ENV_NAME + i);
+		APPEND(&b, "\":\"v\"}}");
+		ck_assert_int_eq(
+		    proto_request_parse(b.data, b.len, NULL, &req, &err),
+		    i == 0 ? 0 : -1);
+		if (i == 0)
+			proto_request_free(req);
+		else
+			ck_assert_ptr_nonnull(
+			    strstr(err.message, "env: invalid variable name"));
+	}
+
+	/* env entries: 64 ok, 65 rejected. */
+	for (i = 0; i < 2; i++) {
+		size_t k;
+		char tmp[32];
+
+		proto_buf_reset(&b);
+		APPEND(&b, RUN_OK ",\"env\":{");
+		for (k = 0; k < PROTO_MAX_ENV + i; k++) {
+			snprintf(tmp, sizeof tmp, "%s\"V%zu\":\"x\"",
+				 k ? "," : "", k);
+			proto_buf_append(&b, tmp, strlen(tmp));
+		}
+		APPEND(&b, "}}");
+		ck_assert_int_eq(
+		    proto_request_parse(b.data, b.len, NULL, &req, &err),
+		    i == 0 ? 0 : -1);
+		if (i == 0) {
+			ck_assert_uint_eq(req->nenv, PROTO_MAX_ENV);
+			proto_request_free(req);
+		} else
+			ck_assert_str_eq(err.message,
+					 "env: too many entries (65, max 64)");
+	}
+
+	/* client: 128 ok, 129 rejected. */
+	for (i = 0; i < 2; i++) {
+		proto_buf_reset(&b);
+		APPEND(&b, "{\"v\":1,\"id\":1,\"op\":\"hello\",\"client\":\"");
+		proto_buf_append(&b, big, 128 + i);
+		APPEND(&b, "\"}");
+		ck_assert_int_eq(
+		    proto_request_parse(b.data, b.len, NULL, &req, &err),
+		    i == 0 ? 0 : -1);
+		if (i == 0)
+			proto_request_free(req);
+		else
+			ck_assert_str_eq(err.message,
+					 "client: too long (max 128 bytes)");
+	}
+
+	/* host spec: 320 bytes ok, 321 rejected. */
+	for (i = 0; i < 2; i++) {
+		proto_buf_reset(&b);
+		APPEND(&b, RUN_HEAD "\"hosts\":[\"h\",\"");
+		proto_buf_append(&b, big, 64);
+		APPEND(&b, "@");
+		proto_buf_append(&b, big, 249 + i);
+		APPEND(&b, ":65535\"],\"command\":\"c\"}");
+		ck_assert_int_eq(
+		    proto_request_parse(b.data, b.len, NULL, &req, &err),
+		    i == 0 ? 0 : -1);
+		if (i == 0)
+			proto_request_free(req);
+		else
+			ck_assert_str_eq(
+			    err.message,
+			    "hosts[1]: host spec too long (max 320)");
+	}
+	proto_buf_free(&b);
+	free(big);
+}
+END_TEST
+
+START_TEST(test_id_helpers)
+{
+	char id[PROTO_MAX_ID + 3];
+	struct proto_error err;
+	char s65[66];
+
+	proto_id_from_u64(id, 0);
+	ck_assert_str_eq(id, "0");
+	proto_id_from_u64(id, 9007199254740991ULL);
+	ck_assert_str_eq(id, "9007199254740991");
+	ck_assert_int_eq(proto_id_from_string(id, "job-1 x", &err), 0);
+	ck_assert_str_eq(id, "\"job-1 x\"");
+	ck_assert_int_eq(proto_id_from_string(id, "", &err), -1);
+	ck_assert_int_eq(err.code, PROTO_E_BAD_REQUEST);
+	ck_assert_int_eq(proto_id_from_string(id, "a\"b", &err), -1);
+	ck_assert_int_eq(proto_id_from_string(id, "a\\b", &err), -1);
+	ck_assert_int_eq(proto_id_from_string(id, "a\nb", &err), -1);
+	memset(s65, 'a', 65);
+	s65[65] = '\0';
+	ck_assert_int_eq(proto_id_from_string(id, s65, &err), -1);
+	s65[64] = '\0';
+	ck_assert_int_eq(proto_id_from_string(id, s65, &err), 0);
+	ck_assert_uint_eq(strlen(id), 66);
+}
+END_TEST
+
+START_TEST(test_names)
+{
+	int i;
+
+	for (i = PROTO_E_NONE + 1; i < PROTO_E_COUNT; i++)
+		ck_assert_int_eq(proto_code_from_name(proto_code_name(i)), i);
+	ck_assert_str_eq(proto_code_name(PROTO_E_HOSTKEY_MISMATCH),
+			 "hostkey_mismatch");
+	ck_assert_int_eq(proto_code_from_name("nope"), PROTO_E_NONE);
+	ck_assert_int_eq(proto_code_from_name(NULL), PROTO_E_NONE);
+	ck_assert_str_eq(proto_op_name(PROTO_OP_CONNECT), "connect");
+	ck_assert_str_eq(proto_event_name(PROTO_EV_CONNECTED), "connected");
+	ck_assert_str_eq(proto_event_name(PROTO_EV_COUNT), "unknown");
+}
+END_TEST
+
+/* ---- Host specs ---- */
+
+static const struct {
+	const char *spec;
+	const char *user, *host;
+	int port;
+} good_specs[] = {
+    {"web1", "", "web1", 0},
+    {"web1:2222", "", "web1", 2222},
+    {"root@10.0.0.5:2222", "root", "10.0.0.5", 2222},
+    {"root@10.0.0.5", "root", "10.0.0.5", 0},
+    {"[::1]:22", "", "::1", 22},
+    {"[::1]", "", "::1", 0},
+    {"::1", "", "::1", 0},
+    {"fe80::1%eth0", "", "fe80::1%eth0", 0},
+    {"2001:db8::2:1", "", "2001:db8::2:1", 0},
+    {"user@[2001:db8::1]:65535", "user", "2001:db8::1", 65535},
+    {"user@::ffff:127.0.0.1", "user", "::ffff:127.0.0.1", 0},
+    {"a@b@host:1", "a@b", "host", 1},
+    {"[web1]:22", "", "web1", 22},
+    {"h\xc3\xa9.example", "", "h\xc3\xa9.example", 0},
+    {"x.y-z_w", "", "x.y-z_w", 0},
+};
+
+START_TEST(test_hostspec_good)
+{
+	struct proto_hostspec hs;
+	struct proto_error err;
+	size_t i;
+
+	for (i = 0; i < sizeof good_specs / sizeof good_specs[0]; i++) {
+		ck_assert_msg(
+		    proto_hostspec_parse(good_specs[i].spec, &hs, &err) == 0,
+		    "%s: %s", good_specs[i].spec, err.message);
+		ck_assert_str_eq(hs.user, good_specs[i].user);
+		ck_assert_str_eq(hs.host, good_specs[i].host);
+		ck_assert_int_eq(hs.port, good_specs[i].port);
+	}
+}
+END_TEST
+
+static const struct {
+	const char *spec;
+	const char *msg;
+} bad_specs[] = {
+    {"", "empty host spec"},
+    {"@host", "empty user name"},
+    {"user@", "empty host name"},
+    {"host:", "empty port"},
+    {"host:0", "port out of range"},
+    {"host:65536", "port out of range"},
+    {"host:123456", "port out of range"},
+    {"host:22a", "port is not a number"},
+    {"host:-1", "port is not a number"},
+    {"host:+22", "port is not a number"},
+    {"[::1", "missing ']'"},
+    {"[::1]22", "unexpected text after ']'"},
+    {"[::1]:", "empty port"},
+    {"[]:22", "empty host name"},
+    {"[::1]:99999", "port out of range"},
+    {"a:b:c", "invalid IPv6 address"},
+    {"[1:2]:22", "invalid IPv6 address"},
+    {"fe80::1%", "empty IPv6 zone"},
+    {"fe80::1%e/0", "host name contains '/'"},
+    {"ho st", "host name contains a space"},
+    {"host\t", "control character"},
+    {"ho\x7fst", "control character"},
+    {"a/b", "host name contains '/'"},
+    {"-oProxyCommand=x", "host name must not start with '-'"},
+    {"-u@h", "user name must not start with '-'"},
+    {"u u@h", "user name contains a space"},
+    {"u\x01@h", "user name contains a space or control character"},
+    {"h\xff", "not valid UTF-8"},
+    {"ab]c", "host name contains ']'"},
+};
+
+START_TEST(test_hostspec_bad)
+{
+	struct proto_hostspec hs;
+	struct proto_error err;
+	size_t i;
+
+	for (i = 0; i < sizeof bad_specs / sizeof bad_specs[0]; i++) {
+		ck_assert_msg(
+		    proto_hostspec_parse(bad_specs[i].spec, &hs, &err) == -1,
+		    "accepted %s", bad_specs[i].spec);
+		ck_assert_int_eq(err.code, PROTO_E_BAD_REQUEST);
+		ck_assert_msg(strstr(err.message, bad_specs[i].msg) != NULL,
+			      "%s: \"%s\" lacks \"%s\"", bad_specs[i].spec,
+			      err.message, bad_specs[i].msg);
+	}
+}
+END_TEST
+
+START_TEST(test_hostspec_lengths)
+{
+	struct proto_hostspec hs;
+	struct proto_error err;
+	char spec[PROTO_MAX_HOSTSPEC + 8];
+
+	/* user 64 ok, 65 too long. */
+	memset(spec, 'u', 64);
+	strcpy(spec + 64, "@h");
+	ck_assert_int_eq(proto_hostspec_parse(spec, &hs, &err), 0);
+	ck_assert_uint_eq(strlen(hs.user), 64);
+	memset(spec, 'u', 65);
+	strcpy(spec + 65, "@h");
+	ck_assert_int_eq(proto_hostspec_parse(spec, &hs, &err), -1);
+	ck_assert_str_eq(err.message, "user name too long (max 64)");
+
+	/* host 255 ok, 256 too long. */
+	memset(spec, 'h', 255);
+	spec[255] = '\0';
+	ck_assert_int_eq(proto_hostspec_parse(spec, &hs, &err), 0);
+	ck_assert_uint_eq(strlen(hs.host), 255);
+	memset(spec, 'h', 256);
+	spec[256] = '\0';
+	ck_assert_int_eq(proto_hostspec_parse(spec, &hs, &err), -1);
+	ck_assert_str_eq(err.message, "host name too long (max 255)");
+
+	memset(spec, 'h', PROTO_MAX_HOSTSPEC + 1);
+	spec[PROTO_MAX_HOSTSPEC + 1] = '\0';
+	ck_assert_int_eq(proto_hostspec_parse(spec, &hs, &err), -1);
+	ck_assert_str_eq(err.message, "host spec too long (max 320)");
+}
+END_TEST
+
+/* ---- Base64 ---- */
+
+START_TEST(test_b64)
+{
+	static const char *const vec[][2] = {
+	    {"", ""},
+	    {"f", "Zg=="},
+	    {"fo", "Zm8="},
+	    {"foo", "Zm9v"},
+	    {"foob", "Zm9vYg=="},
+	    {"fooba", "Zm9vYmE="},
+	    {"foobar", "Zm9vYmFy"},
+	};
+	static const char *const bad[] = {"Zg=",  "Zg",   "Z===",     "====",
+					  "Zh==", "Zm9=", "Zg==Zg==", "Zm9v\n",
+					  "Zm 9", "Zm-_"};
+	char enc[16];
+	unsigned char dec[16];
+	size_t i;
+	long n;
+
+	for (i = 0; i < sizeof vec / sizeof vec[0]; i++) {
+		size_t len = strlen(vec[i][0]);
+
+		ck_assert_uint_eq(proto_b64_len(len), strlen(vec[i][1]));
+		proto_b64_encode(enc, (const unsigned char *)vec[i][0], len);
+		ck_assert_str_eq(enc, vec[i][1]);
+		n = proto_b64_decode(dec, enc, strlen(enc));
+		ck_assert_int_eq(n, (long)len);
+		ck_assert_mem_eq(dec, vec[i][0], len);
+		ck_assert_uint_ge(proto_b64_maxdecoded(strlen(enc)), len);
+	}
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		ck_assert_msg(proto_b64_decode(dec, bad[i], strlen(bad[i])) ==
+				  -1,
+			      "accepted %s", bad[i]);
+}
+END_TEST
+
+/* ---- Events ---- */
+
+START_TEST(test_ev_output_all_bytes)
+{
+	unsigned char data[256];
+	struct proto_buf b;
+	struct proto_event *ev;
+	size_t i, len;
+
+	for (i = 0; i < 256; i++)
+		data[i] = (unsigned char)i;
+	proto_buf_init(&b);
+	/* Every length 0..256 covers each padding case and every byte. */
+	for (len = 0; len <= 256; len++) {
+		proto_buf_reset(&b);
+		ck_assert_int_eq(proto_ev_output(&b, "\"r1\"", "web1", len % 2,
+						 data + 256 - len, len),
+				 0);
+		assert_valid_json(b.data, b.len - 1);
+		ev = event_ok(&b);
+		ck_assert_int_eq(ev->type,
+				 len % 2 ? PROTO_EV_STDERR : PROTO_EV_STDOUT);
+		ck_assert_str_eq(ev->id, "\"r1\"");
+		ck_assert_str_eq(ev->host, "web1");
+		ck_assert_uint_eq(ev->len, len);
+		if (len > 0)
+			ck_assert_mem_eq(ev->data, data + 256 - len, len);
+		proto_event_free(ev);
+	}
+	ck_assert_str_eq(b.data, "{\"v\":1,\"id\":\"r1\",\"event\":\"stdout\","
+				 "\"host\":\"web1\",\"data\":\"AAECAwQF"
+				 "BgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUm"
+				 "JygpKissLS4vMDEyMzQ1Njc4OTo7PD0+P0BBQkNERUZH"
+				 "SElKS0xNTk9QUVJTVFVWV1hZWltcXV5fYGFiY2RlZmdo"
+				 "aWprbG1ub3BxcnN0dXZ3eHl6e3x9fn+AgYKDhIWGh4iJ"
+				 "iouMjY6PkJGSk5SVlpeYmZqbnJ2en6ChoqOkpaanqKmq"
+				 "q6ytrq+wsbKztLW2t7i5uru8vb6/wMHCw8TFxsfIycrL"
+				 "zM3Oz9DR0tPU1dbX2Nna29zd3t/g4eLj5OXm5+jp6uvs"
+				 "7e7v8PHy8/T19vf4+fr7/P3+/w==\"}\n");
+	proto_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_ev_output_large_chunk)
+{
+	unsigned char *data = malloc(PROTO_MAX_CHUNK);
+	struct proto_buf b;
+	struct proto_event *ev;
+	size_t i;
+
+	for (i = 0; i < PROTO_MAX_CHUNK; i++)
+		data[i] = (unsigned char)(i * 7 + 3);
+	proto_buf_init(&b);
+	ck_assert_int_eq(APPEND(&b, "prev\n"), 0);
+	ck_assert_int_eq(
+	    proto_ev_output(&b, "7", "h", 0, data, PROTO_MAX_CHUNK), 0);
+	ck_assert_mem_eq(b.data, "prev\n{", 6);
+	b.data += 5; /* look at the second line only */
+	b.len -= 5;
+	ev = event_ok(&b);
+	b.data -= 5;
+	b.len += 5;
+	ck_assert_uint_eq(ev->len, PROTO_MAX_CHUNK);
+	ck_assert_mem_eq(ev->data, data, PROTO_MAX_CHUNK);
+	proto_event_free(ev);
+	proto_buf_free(&b);
+	free(data);
+}
+END_TEST
+
+START_TEST(test_ev_roundtrip)
+{
+	struct proto_buf b;
+	struct proto_event *ev;
+	struct proto_limits lim = {4096, 50, 77};
+	struct proto_done done = {50, 48, 1, 1, 1234};
+
+	proto_buf_init(&b);
+
+	ck_assert_int_eq(proto_ev_hello(&b, "1", 1, "sshpoold/0.1.0", &lim), 0);
+	ck_assert_str_eq(
+	    b.data,
+	    "{\"v\":1,\"id\":1,\"event\":\"hello\",\"version\":1,\"server\":"
+	    "\"sshpoold/0.1.0\",\"limits\":{\"max_line\":4096,\"max_hosts\":"
+	    "50,\"max_stdin\":77}}\n");
+	ev = event_ok(&b);
+	ck_assert_int_eq(ev->type, PROTO_EV_HELLO);
+	ck_assert_str_eq(ev->id, "1");
+	ck_assert_int_eq(ev->version, 1);
+	ck_assert_str_eq(ev->server, "sshpoold/0.1.0");
+	ck_assert_uint_eq(ev->limits.max_line, 4096);
+	ck_assert_uint_eq(ev->limits.max_hosts, 50);
+	ck_assert_uint_eq(ev->limits.max_stdin, 77);
+	proto_event_free(ev);
+
+	proto_buf_reset(&b);
+	ck_assert_int_eq(proto_ev_start(&b, "\"r1\"", "root@[::1]:22"), 0);
+	ck_assert_str_eq(b.data, "{\"v\":1,\"id\":\"r1\",\"event\":\"start\","
+				 "\"host\":\"root@[::1]:22\"}\n");
+	ev = event_ok(&b);
+	ck_assert_int_eq(ev->type, PROTO_EV_START);
+	ck_assert_str_eq(ev->host, "root@[::1]:22");
+	proto_event_free(ev);
+
+	proto_buf_reset(&b);
+	ck_assert_int_eq(proto_ev_exit(&b, "\"r1\"", "web1", 3, NULL, 12), 0);
+	ck_assert_str_eq(b.data, "{\"v\":1,\"id\":\"r1\",\"event\":\"exit\","
+				 "\"host\":\"web1\",\"status\":3,"
+				 "\"duration_ms\":12}\n");
+	ev = event_ok(&b);
+	ck_assert_int_eq(ev->type, PROTO_EV_EXIT);
+	ck_assert_int_eq(ev->status, 3);
+	ck_assert_ptr_null(ev->signal);
+	ck_assert_int_eq(ev->duration_ms, 12);
+	proto_event_free(ev);
+
+	proto_buf_reset(&b);
+	ck_assert_int_eq(proto_ev_exit(&b, "\"r1\"", "web1", 0, "KILL", 13), 0);
+	ck_assert_str_eq(b.data, "{\"v\":1,\"id\":\"r1\",\"event\":\"exit\","
+				 "\"host\":\"web1\",\"signal\":\"KILL\","
+				 "\"duration_ms\":13}\n");
+	ev = event_ok(&b);
+	ck_assert_int_eq(ev->status, -1);
+	ck_assert_str_eq(ev->signal, "KILL");
+	ck_assert_int_eq(ev->duration_ms, 13);
+	proto_event_free(ev);
+
+	proto_buf_reset(&b);
+	ck_assert_int_eq(proto_ev_error(&b, "\"r1\"", "web2",
+					PROTO_E_CONNECT_FAILED,
+					"connection refused", 3),
+			 0);
+	ck_assert_str_eq(b.data,
+			 "{\"v\":1,\"id\":\"r1\",\"event\":\"error\","
+			 "\"host\":\"web2\",\"code\":\"connect_failed\","
+			 "\"message\":\"connection refused\","
+			 "\"duration_ms\":3}\n");
+	ev = event_ok(&b);
+	ck_assert_int_eq(ev->type, PROTO_EV_ERROR);
+	ck_assert_str_eq(ev->host, "web2");
+	ck_assert_int_eq(ev->code, PROTO_E_CONNECT_FAILED);
+	ck_assert_str_eq(ev->message, "connection refused");
+	ck_assert_int_eq(ev->duration_ms, 3);
+	proto_event_free(ev);
+
+	/* Request-level error with an unreadable id. */
+	proto_buf_reset(&b);
+	ck_assert_int_eq(proto_ev_error(&b, NULL, NULL, PROTO_E_BAD_REQUEST,
+					"line too long", -1),
+			 0);
+	ck_assert_str_eq(b.data, "{\"v\":1,\"id\":null,\"event\":\"error\","
+				 "\"code\":\"bad_request\",\"message\":"
+				 "\"line too long\"}\n");
+	ev = event_ok(&b);
+	ck_assert_str_eq(ev->id, "null");
+	ck_assert_ptr_null(ev->host);
+	ck_assert_int_eq(ev->code, PROTO_E_BAD_REQUEST);
+	ck_assert_int_eq(ev->duration_ms, -1);
+	proto_event_free(ev);
+
+	proto_buf_reset(&b);
+	ck_assert_int_eq(proto_ev_connected(&b, "\"w1\"", "web1", 2, 40), 0);
+	ck_assert_str_eq(
+	    b.data,
+	    "{\"v\":1,\"id\":\"w1\",\"event\":\"connected\",\"host\":\"web1\","
+	    "\"sessions\":2,\"duration_ms\":40}\n");
+	ev = event_ok(&b);
+	ck_assert_int_eq(ev->type, PROTO_EV_CONNECTED);
+	ck_assert_int_eq(ev->sessions, 2);
+	ck_assert_int_eq(ev->duration_ms, 40);
+	proto_event_free(ev);
+
+	proto_buf_reset(&b);
+	ck_assert_int_eq(proto_ev_done(&b, "\"r1\"", &done), 0);
+	ck_assert_str_eq(
+	    b.data,
+	    "{\"v\":1,\"id\":\"r1\",\"event\":\"done\",\"hosts\":50,\"ok\":48,"
+	    "\"failed\":1,\"errors\":1,\"duration_ms\":1234}\n");
+	ev = event_ok(&b);
+	ck_assert_int_eq(ev->type, PROTO_EV_DONE);
+	ck_assert_uint_eq(ev->done.hosts, 50);
+	ck_assert_uint_eq(ev->done.ok, 48);
+	ck_assert_uint_eq(ev->done.failed, 1);
+	ck_assert_uint_eq(ev->done.errors, 1);
+	ck_assert_int_eq(ev->duration_ms, 1234);
+	proto_event_free(ev);
+
+	proto_buf_reset(&b);
+	ck_assert_int_eq(proto_ev_cancel(&b, "\"c1\"", "\"r1\"", 1), 0);
+	ck_assert_str_eq(b.data, "{\"v\":1,\"id\":\"c1\",\"event\":\"cancel\","
+				 "\"target\":\"r1\",\"found\":true}\n");
+	ev = event_ok(&b);
+	ck_assert_int_eq(ev->type, PROTO_EV_CANCEL);
+	ck_assert_str_eq(ev->target, "\"r1\"");
+	ck_assert_int_eq(ev->found, 1);
+	proto_event_free(ev);
+
+	proto_buf_reset(&b);
+	ck_assert_int_eq(proto_ev_cancel(&b, "5", "17", 0), 0);
+	ev = event_ok(&b);
+	ck_assert_str_eq(ev->target, "17");
+	ck_assert_int_eq(ev->found, 0);
+	proto_event_free(ev);
+
+	proto_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_ev_status)
+{
+	struct proto_buf b, hosts, workers;
+	struct proto_event *ev;
+	struct proto_status_host h = {
+	    "root@127.0.0.2:22", "up", 1, 1, 0, 0, 8, 0, 5, 1, 0, NULL};
+	struct proto_status_worker w = {0, 3, 3, 0, 12};
+	json_object *root, *o, *e;
+
+	proto_buf_init(&b);
+	proto_buf_init(&hosts);
+	proto_buf_init(&workers);
+	ck_assert_int_eq(proto_status_host(&hosts, &h), 0);
+	ck_assert_str_eq(
+	    hosts.data,
+	    "{\"host\":\"root@127.0.0.2:22\",\"state\":\"up\",\"worker\":1,"
+	    "\"sessions\":1,\"connecting\":0,\"channels_busy\":0,"
+	    "\"channels_max\":8,\"queued\":0,\"jobs\":5,\"connects\":1,"
+	    "\"failures\":0,\"last_error\":null}");
+	h.host = "web2";
+	h.state = "down";
+	h.last_error = "refused \"x\"\n\xff";
+	ck_assert_int_eq(proto_buf_append(&hosts, ",", 1), 0);
+	ck_assert_int_eq(proto_status_host(&hosts, &h), 0);
+	ck_assert_int_eq(proto_status_worker(&workers, &w), 0);
+	ck_assert_str_eq(workers.data,
+			 "{\"index\":0,\"hosts\":3,\"sessions\":3,\"jobs\":0,"
+			 "\"heartbeat_age_ms\":12}");
+
+	ck_assert_int_eq(
+	    proto_ev_status(&b, "\"s1\"", hosts.data, workers.data), 0);
+	assert_valid_json(b.data, b.len - 1);
+	ev = event_ok(&b);
+	ck_assert_int_eq(ev->type, PROTO_EV_STATUS);
+	ck_assert_str_eq(ev->id, "\"s1\"");
+	ck_assert_uint_eq(strlen(ev->json), b.len - 1);
+	ck_assert_mem_eq(ev->json, b.data, b.len - 1);
+
+	root = json_tokener_parse(ev->json);
+	ck_assert_ptr_nonnull(root);
+	ck_assert(json_object_object_get_ex(root, "hosts", &o));
+	ck_assert_uint_eq(json_object_array_length(o), 2);
+	e = json_object_array_get_idx(o, 1);
+	ck_assert(json_object_object_get_ex(e, "last_error", &e));
+	ck_assert_str_eq(json_object_get_string(e),
+			 "refused \"x\"\n\xef\xbf\xbd");
+	ck_assert(json_object_object_get_ex(root, "workers", &o));
+	ck_assert_uint_eq(json_object_array_length(o), 1);
+	json_object_put(root);
+	proto_event_free(ev);
+
+	/* No hosts and no workers yet. */
+	proto_buf_reset(&b);
+	ck_assert_int_eq(proto_ev_status(&b, "1", "", ""), 0);
+	ck_assert_str_eq(b.data, "{\"v\":1,\"id\":1,\"event\":\"status\","
+				 "\"workers\":[],\"hosts\":[]}\n");
+	ev = event_ok(&b);
+	proto_event_free(ev);
+
+	proto_buf_free(&b);
+	proto_buf_free(&hosts);
+	proto_buf_free(&workers);
+}
+END_TEST
+
+START_TEST(test_ev_escape_controls)
+{
+	char msg[40];
+	struct proto_buf b;
+	struct proto_event *ev;
+	int i;
+
+	for (i = 1; i < 0x20; i++)
+		msg[i - 1] = (char)i;
+	msg[31] = '"';
+	msg[32] = '\\';
+	msg[33] = '/';
+	msg[34] = 0x7f;
+	msg[35] = '\0';
+	proto_buf_init(&b);
+	ck_assert_int_eq(proto_ev_error(&b, "1", "h", PROTO_E_INTERNAL, msg, 0),
+			 0);
+	ck_assert_ptr_nonnull(strstr(
+	    b.data,
+	    "\"message\":\"\\u0001\\u0002\\u0003\\u0004\\u0005\\u0006\\u0007"
+	    "\\b\\t\\n\\u000b\\f\\r\\u000e\\u000f\\u0010\\u0011\\u0012\\u0013"
+	    "\\u0014\\u0015\\u0016\\u0017\\u0018\\u0019\\u001a\\u001b\\u001c"
+	    "\\u001d\\u001e\\u001f\\\"\\\\/\x7f\""));
+	assert_valid_json(b.data, b.len - 1);
+	ev = event_ok(&b);
+	ck_assert_str_eq(ev->message, msg);
+	proto_event_free(ev);
+	proto_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_ev_invalid_utf8)
+{
+	static const char *const bad[] = {
+	    "\xff",
+	    "a\x80z",
+	    "\xc3",
+	    "\xc3(",
+	    "\xe2\x82",
+	    "\xed\xa0\x80",
+	    "\xf4\x90\x80\x80",
+	    "\xc0\xaf",
+	    "\xf0\x9f\x98",
+	    "ok \xe2\x82\xac",
+	};
+	struct proto_buf b;
+	struct proto_event *ev;
+	char host[300];
+	size_t i;
+	int c;
+
+	proto_buf_init(&b);
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		proto_buf_reset(&b);
+		ck_assert_int_eq(proto_ev_error(&b, "\"x\"", bad[i],
+						PROTO_E_AUTH_FAILED, bad[i], 1),
+				 0);
+		assert_valid_json(b.data, b.len - 1);
+		ev = event_ok(&b);
+		if (i == sizeof bad / sizeof bad[0] - 1)
+			ck_assert_str_eq(ev->message, "ok \xe2\x82\xac");
+		else
+			ck_assert_ptr_nonnull(
+			    strstr(ev->message, "\xef\xbf\xbd"));
+		proto_event_free(ev);
+	}
+	/* Every byte value in a host string still makes a valid line. */
+	for (c = 1; c < 256; c++) {
+		snprintf(host, sizeof host, "a%cb", c);
+		proto_buf_reset(&b);
+		ck_assert_int_eq(proto_ev_start(&b, "1", host), 0);
+		assert_valid_json(b.data, b.len - 1);
+		ev = event_ok(&b);
+		if (c < 0x80)
+			ck_assert_str_eq(ev->host, host);
+		else
+			ck_assert_str_eq(ev->host, "a\xef\xbf\xbd"
+						   "b");
+		proto_event_free(ev);
+	}
+	proto_buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_ev_message_truncated)
+{
+	char *msg = malloc(3000);
+	struct proto_buf b;
+	struct proto_event *ev;
+	size_t i;
+
+	/* Two-byte characters, so a naive cut would split one. */
+	for (i = 0; i + 1 < 3000; i += 2) {
+		msg[i] = '\xc3';
+		msg[i + 1] = '\xa9';
+	}
+	msg[2999] = '\0';
+	msg[2998] = 'x';
+	proto_buf_init(&b);
+	ck_assert_int_eq(proto_ev_error(&b, "1", NULL, PROTO_E_LIMIT, msg, -1),
+			 0);
+	ev = event_ok(&b);
+	ck_assert_uint_lt(strlen(ev->message), PROTO_MAX_MESSAGE);
+	ck_assert_uint_ge(strlen(ev->message), PROTO_MAX_MESSAGE - 2);
+	ck_assert_ptr_null(strstr(ev->message, "\xef\xbf\xbd"));
+	proto_event_free(ev);
+	proto_buf_free(&b);
+	free(msg);
+}
+END_TEST
+
+START_TEST(test_ev_parse_rejects)
+{
+	static const char *const bad[] = {
+	    "{\"v\":1,\"id\":1,\"event\":\"bogus\"}",
+	    "{\"v\":2,\"id\":1,\"event\":\"start\",\"host\":\"h\"}",
+	    "{\"v\":1,\"event\":\"start\",\"host\":\"h\"}",
+	    "{\"v\":1,\"id\":1,\"event\":\"start\"}",
+	    "{\"v\":1,\"id\":1,\"event\":\"stdout\",\"host\":\"h\","
+	    "\"data\":\"%%%\"}",
+	    "{\"v\":1,\"id\":1,\"event\":\"exit\",\"host\":\"h\"}",
+	    "{\"v\":1,\"id\":1,\"event\":\"error\",\"message\":\"m\"}",
+	    "{\"v\":1,\"id\":1,\"event\":\"done\",\"hosts\":1}",
+	    "{\"v\":1,\"id\":1,\"event\":\"cancel\",\"target\":1}",
+	    "{\"v\":1,\"id\":1,\"event\":\"status\",\"hosts\":[]}",
+	    "{\"v\":1,\"id\":1,\"event\":\"start\",\"host\":\"h\","
+	    "\"host\":\"i\"}",
+	    "{\"v\":1,\"id\":1,\"event\":\"start\",\"host\":\"h\"} junk",
+	};
+	const char *unknown = "{\"v\":1,\"id\":1,\"event\":\"error\","
+			      "\"code\":\"new_code\",\"message\":\"m\","
+			      "\"extra\":1}";
+	struct proto_event *ev = (void *)1;
+	struct proto_error err;
+	size_t i;
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		ck_assert_msg(
+		    proto_event_parse(bad[i], strlen(bad[i]), &ev, &err) == -1,
+		    "accepted %s", bad[i]);
+		ck_assert_ptr_null(ev);
+		ck_assert_int_ne(err.code, PROTO_E_NONE);
+		ck_assert_str_ne(err.message, "");
+	}
+	/* Unknown members are ignored for forward compatibility, and an
+	 * unknown error code reads as internal. */
+	ck_assert_int_eq(proto_event_parse(unknown, strlen(unknown), &ev, &err),
+			 0);
+	ck_assert_int_eq(ev->code, PROTO_E_INTERNAL);
+	proto_event_free(ev);
+}
+END_TEST
+
+START_TEST(test_buf)
+{
+	struct proto_buf b;
+	size_t i;
+
+	proto_buf_init(&b);
+	ck_assert_ptr_null(b.data);
+	for (i = 0; i < 10000; i++)
+		ck_assert_int_eq(APPEND(&b, "0123456789"), 0);
+	ck_assert_uint_eq(b.len, 100000);
+	ck_assert_uint_ge(b.cap, b.len + 1);
+	ck_assert_int_eq(b.data[b.len], '\0');
+	proto_buf_reset(&b);
+	ck_assert_uint_eq(b.len, 0);
+	ck_assert_uint_gt(b.cap, 0);
+	ck_assert_int_eq(proto_ev_start(&b, NULL, "h"), 0);
+	ck_assert_str_eq(
+	    b.data,
+	    "{\"v\":1,\"id\":null,\"event\":\"start\",\"host\":\"h\"}\n");
+	proto_buf_free(&b);
+	ck_assert_ptr_null(b.data);
+	ck_assert_uint_eq(b.cap, 0);
+}
+END_TEST
+
+static Suite *
+proto_suite(void)
+{
+	Suite *s = suite_create("proto");
+	TCase *tc;
+
+	tc = tcase_create("requests");
+	tcase_add_test(tc, test_req_hello_roundtrip);
+	tcase_add_test(tc, test_req_run_roundtrip);
+	tcase_add_test(tc, test_req_timeout_fractions);
+	tcase_add_test(tc, test_req_connect_cancel_status_roundtrip);
+	tcase_add_test(tc, test_req_encode_rejects_invalid_utf8);
+	tcase_add_test(tc, test_req_many_hosts);
+	tcase_add_test(tc, test_req_depth);
+	tcase_add_test(tc, test_req_limits);
+	tcase_add_test(tc, test_req_field_limits);
+	tcase_add_test(tc, test_id_helpers);
+	tcase_add_test(tc, test_names);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("validation");
+	tcase_add_loop_test(tc, test_req_invalid, 0,
+			    (int)(sizeof bad_cases / sizeof bad_cases[0]));
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("hostspec");
+	tcase_add_test(tc, test_hostspec_good);
+	tcase_add_test(tc, test_hostspec_bad);
+	tcase_add_test(tc, test_hostspec_lengths);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("events");
+	tcase_add_test(tc, test_b64);
+	tcase_add_test(tc, test_ev_output_all_bytes);
+	tcase_add_test(tc, test_ev_output_large_chunk);
+	tcase_add_test(tc, test_ev_roundtrip);
+	tcase_add_test(tc, test_ev_status);
+	tcase_add_test(tc, test_ev_escape_controls);
+	tcase_add_test(tc, test_ev_invalid_utf8);
+	tcase_add_test(tc, test_ev_message_truncated);
+	tcase_add_test(tc, test_ev_parse_rejects);
+	tcase_add_test(tc, test_buf);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return testutil_run(proto_suite());
+}
