@@ -8,9 +8,9 @@
  * is our own non-blocking socket (all addresses in turn, TCP_NODELAY and
  * keepalives set), handed to libssh with SSH_OPTIONS_FD once connected.
  * libssh runs non-blocking: a call returning SSH_AGAIN is repeated when the
- * socket is ready.  libssh closes the socket itself on some errors and on
- * ssh_disconnect/ssh_free, so after the hand-over we never close it and we
- * drop our event as soon as ssh_get_fd() no longer returns it.
+ * socket is ready.  After the hand-over the socket belongs to libssh, which
+ * closes it on some errors (then ssh_get_fd() no longer returns it and we
+ * drop our event at once) and in ssh_free().
  *
  * A connection is freed only at the end of the callback that killed it
  * (conn_finish), never while a caller up the stack still uses it.
@@ -189,10 +189,15 @@ conn_close(struct conn *c, enum proto_code code, const char *why)
 	c->state = CONN_DEAD;
 	evtimer_del(c->deadline);
 	evtimer_del(c->kick);
-	for (j = TAILQ_FIRST(&c->jobs); j != NULL; j = next) {
-		next = TAILQ_NEXT(j, entry);
+	/* Walk backwards: requeued jobs go to the queue's front in order. */
+	for (j = TAILQ_LAST(&c->jobs, job_list); j != NULL; j = next) {
+		next = TAILQ_PREV(j, job_list, entry);
 		TAILQ_REMOVE(&c->jobs, j, entry);
 		c->nchans--;
+		/* Best effort: the session goes away right after. */
+		if (code == PROTO_E_SHUTDOWN && j->state == JOB_RUNNING &&
+		    !j->ended)
+			ssh_channel_request_send_signal(j->chan, "TERM");
 		if (j->chan != NULL) {
 			ssh_remove_channel_callbacks(j->chan, &j->cb);
 			j->chan = NULL; /* ssh_free frees it */
@@ -226,12 +231,16 @@ conn_free(struct conn *c)
 		ssh_event_remove_session(c->sevent, c->session);
 		ssh_event_free(c->sevent);
 	}
-	if (c->session != NULL) {
-		/* libssh closes the socket it was given. */
-		if (ssh_is_connected(c->session))
-			ssh_disconnect(c->session);
+	/*
+	 * Once handed over, the socket is libssh's: ssh_free() closes it
+	 * unless libssh already did.  ssh_disconnect() is never called: it
+	 * forgets a socket given with SSH_OPTIONS_FD without closing it, and
+	 * may or may not have closed it on a write error.  The server sees
+	 * the TCP close, as after OpenSSH's client.
+	 */
+	if (c->session != NULL)
 		ssh_free(c->session);
-	} else if (c->fd != -1)
+	if (c->fd != -1 && !c->handed)
 		close(c->fd);
 	if (c->addrs != NULL)
 		freeaddrinfo(c->addrs);
@@ -452,6 +461,8 @@ conn_kex_start(struct conn *c)
 		return;
 	}
 	ssh_set_blocking(c->session, 0);
+	/* ssh_connect() adopts the socket on its first call. */
+	c->handed = 1;
 	c->state = CONN_KEX;
 	conn_deadline(c, p->connect_timeout_ms);
 	conn_kex_step(c);
@@ -614,6 +625,7 @@ conn_ready(struct conn *c)
 		conn_close(c, PROTO_E_INTERNAL, "ssh_event_add_session failed");
 		return;
 	}
+	ssh_set_counters(c->session, NULL, &c->packets);
 	c->state = CONN_READY;
 	c->ready = 1;
 	conn_watch_session(c);
@@ -689,6 +701,7 @@ void
 conn_pump(struct conn *c)
 {
 	struct job *j, *next;
+	uint64_t packets;
 	int progress, rounds = 0, freed = 0;
 
 	if (c->state != CONN_READY)
@@ -696,6 +709,7 @@ conn_pump(struct conn *c)
 	c->busy++;
 	do {
 		progress = 0;
+		packets = c->packets.in_packets;
 		if (ssh_event_dopoll(c->sevent, 0) == SSH_ERROR ||
 		    conn_fd_lost(c) || !ssh_is_connected(c->session)) {
 			conn_lost(c);
@@ -709,6 +723,9 @@ conn_pump(struct conn *c)
 			conn_lost(c);
 			break;
 		}
+		/* A step may have read packets for a job stepped before it. */
+		if (c->packets.in_packets != packets)
+			progress = 1;
 		for (j = TAILQ_FIRST(&c->jobs); j != NULL; j = next) {
 			next = TAILQ_NEXT(j, entry);
 			if (j->state != JOB_CLOSED)
@@ -728,6 +745,14 @@ conn_pump(struct conn *c)
 		event_active(c->kick, EV_TIMEOUT, 0);
 	if (freed || c->host->nqueued > 0)
 		host_dispatch(c->host);
+}
+
+/* Pump outside of this connection's own callbacks (flow resumed). */
+void
+conn_resume(struct conn *c)
+{
+	conn_pump(c);
+	conn_finish(c);
 }
 
 /* A job was attached or changed state outside the pump: pump soon. */

@@ -85,7 +85,6 @@ void request_dispatch(struct peer *, struct proto_request *);
 void request_event(struct msg *);
 void request_status_reply(struct msg *);
 void request_detach_all(struct peer *);
-void request_cancel_all(void);
 void request_shutdown_all(void);
 void request_free_all(void);
 

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "log.h"
 #include "sshpoold.h"
 #include "worker.h"
@@ -15,6 +17,16 @@
 
 static const char *host_health_names[] = { "idle", "connecting", "up",
 	"down" };
+
+static void
+host_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct host *h = arg;
+
+	(void)fd;
+	(void)what;
+	host_dispatch(h);
+}
 
 struct host *
 host_get(struct worker *w, const struct host_params *p)
@@ -30,6 +42,8 @@ host_get(struct worker *w, const struct host_params *p)
 	TAILQ_INIT(&h->waiters);
 	TAILQ_INIT(&h->conns);
 	h->health = HOST_IDLE;
+	if ((h->retry = evtimer_new(w->base, host_retry_cb, h)) == NULL)
+		fatalx("%s: evtimer_new failed", __func__);
 	worker_add_host(w, h);
 	log_debug("host=%s worker=%d: new pool", p->key, w->index);
 	return h;
@@ -46,19 +60,35 @@ host_update_health(struct host *h)
 		h->health = HOST_IDLE;
 }
 
+/* In backoff after repeated failures: say so now rather than later. */
+static int
+host_fail_fast(struct host *h, struct job *j)
+{
+	char why[400];
+	long long wait = h->retry_at_ms - now_ms();
+
+	if (h->fail_streak < HOST_DOWN_AFTER || wait <= 0 || h->nconns > 0)
+		return 0;
+	snprintf(why, sizeof(why), "host is down after %d failed attempts "
+	    "(last: %s); next attempt in %lld ms", h->fail_streak,
+	    h->last_error, wait);
+	job_fail(j, PROTO_E_HOST_DOWN, why);
+	return 1;
+}
+
 void
 host_submit(struct host *h, struct job *j)
 {
 	j->host = h;
+	if (host_fail_fast(h, j))
+		return;
 	if (j->spec->kind == JOB_CONNECT) {
 		if (h->nready > 0) {
 			job_connected(j, h->nready);
 			return;
 		}
 		TAILQ_INSERT_TAIL(&h->waiters, j, entry);
-		if (h->nconns == 0)
-			conn_new(h);
-		host_update_health(h);
+		host_dispatch(h);
 		return;
 	}
 	TAILQ_INSERT_TAIL(&h->queue, j, entry);
@@ -69,8 +99,15 @@ host_submit(struct host *h, struct job *j)
 void
 host_requeue(struct host *h, struct job *j)
 {
+	/* The next channel starts from scratch. */
 	j->state = JOB_QUEUED;
 	j->conn = NULL;
+	j->env_next = 0;
+	j->stdin_off = 0;
+	j->eof_sent = 0;
+	j->stop_signal_sent = 0;
+	j->exit_status = -1;
+	j->exit_signal[0] = '\0';
 	TAILQ_INSERT_HEAD(&h->queue, j, entry);
 	h->nqueued++;
 }
@@ -90,12 +127,25 @@ host_pick(struct host *h)
 	return best;
 }
 
+static void
+host_retry_arm(struct host *h)
+{
+	long long ms = h->retry_at_ms - now_ms();
+	struct timeval tv;
+
+	if (ms < 0)
+		ms = 0;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(h->retry, &tv);
+}
+
 void
 host_dispatch(struct host *h)
 {
 	struct conn *c;
 	struct job *j;
-	int coming;
+	int coming, need;
 
 	while ((j = TAILQ_FIRST(&h->queue)) != NULL) {
 		if ((c = host_pick(h)) == NULL)
@@ -105,16 +155,24 @@ host_dispatch(struct host *h)
 		h->jobs++;
 		job_attach(j, c);
 	}
-	if (h->nqueued == 0 || h->w->stopping)
+	if ((h->nqueued == 0 && TAILQ_EMPTY(&h->waiters)) || h->w->stopping)
 		return;
+	if (now_ms() < h->retry_at_ms) {
+		host_retry_arm(h);
+		return;
+	}
 	/* Channels that connections still in their handshake will bring. */
 	coming = 0;
 	TAILQ_FOREACH(c, &h->conns, entry)
-		if (c->state != CONN_READY)
+		if (c->state != CONN_READY && c->state != CONN_DEAD)
 			coming += c->cap;
-	while (h->nqueued > coming && h->nconns < h->params->max_sessions) {
+	/* Warm-ups need one connection; queued jobs need channels. */
+	need = h->nqueued > coming ||
+	    (h->nconns == 0 && !TAILQ_EMPTY(&h->waiters));
+	while (need && h->nconns < h->params->max_sessions) {
 		c = conn_new(h);
 		coming += c->cap;
+		need = h->nqueued > coming;
 	}
 	host_update_health(h);
 }
@@ -128,6 +186,8 @@ host_conn_ready(struct host *h, struct conn *c)
 	h->connects++;
 	h->health = HOST_UP;
 	h->last_error[0] = '\0';
+	h->fail_streak = 0;
+	h->retry_at_ms = 0;
 	while ((j = TAILQ_FIRST(&h->waiters)) != NULL) {
 		TAILQ_REMOVE(&h->waiters, j, entry);
 		job_connected(j, h->nready);
@@ -145,9 +205,20 @@ host_conn_failed(struct host *h, struct conn *c, enum proto_code code,
 {
 	struct job *j;
 
+	long long delay;
+
 	h->failures++;
 	snprintf(h->last_error, sizeof(h->last_error), "%s: %s",
 	    proto_code_name(code), why);
+	/* Exponential backoff; the random half spreads a fleet's retries. */
+	delay = HOST_BACKOFF_BASE_MS;
+	if (h->fail_streak < 20)
+		delay <<= h->fail_streak;
+	if (delay > HOST_BACKOFF_MAX_MS)
+		delay = HOST_BACKOFF_MAX_MS;
+	delay = delay / 2 + arc4random_uniform(delay / 2 + 1);
+	h->fail_streak++;
+	h->retry_at_ms = now_ms() + delay;
 	if (h->nconns > 1)
 		return;
 	h->health = HOST_DOWN;
@@ -230,6 +301,7 @@ host_free_all(struct worker *w)
 				conn_free(c);
 			}
 			worker_remove_host(w, h);
+			event_free(h->retry);
 			host_params_free(h->params);
 			free(h);
 		}

@@ -46,9 +46,9 @@ job_new(struct worker *w, struct job_spec *spec)
 	j->exit_status = -1;
 	if ((j->timer = evtimer_new(w->base, job_timer_cb, j)) == NULL)
 		fatalx("%s: evtimer_new failed", __func__);
-	if (spec->timeout_ms > 0) {
-		tv.tv_sec = spec->timeout_ms / 1000;
-		tv.tv_usec = (spec->timeout_ms % 1000) * 1000;
+	if (spec->input != NULL && spec->input->timeout_ms > 0) {
+		tv.tv_sec = spec->input->timeout_ms / 1000;
+		tv.tv_usec = (spec->input->timeout_ms % 1000) * 1000;
 		evtimer_add(j->timer, &tv);
 	}
 	TAILQ_INSERT_TAIL(&w->jobs, j, wentry);
@@ -230,8 +230,9 @@ job_release_channel(struct job *j)
 	j->state = JOB_CLOSED;
 }
 
+/* The channel failed: report it, then close or drop the channel. */
 static void
-job_channel_error(struct job *j, const char *what)
+job_channel_error(struct job *j, const char *what, int opened)
 {
 	char why[512];
 
@@ -239,7 +240,12 @@ job_channel_error(struct job *j, const char *what)
 	    ssh_get_error(j->conn->session));
 	if (!j->ended)
 		job_emit_error(j, PROTO_E_CHANNEL_FAILED, why);
-	job_release_channel(j);
+	/* An open channel must see its close through, or the server keeps
+	 * counting it against MaxSessions. */
+	if (opened)
+		j->state = JOB_CLOSING;
+	else
+		job_release_channel(j);
 }
 
 /*
@@ -255,7 +261,7 @@ job_open_refused(struct job *j)
 	int others = c->nchans - 1;
 
 	if (j->ended || others < 1) {
-		job_channel_error(j, "the server refused to open a channel");
+		job_channel_error(j, "the server refused to open a channel", 0);
 		return;
 	}
 	if (c->cap > others) {
@@ -304,15 +310,19 @@ static int
 job_io(struct job *j)
 {
 	char buf[JOB_READ_CHUNK];
-	struct job_spec *s = j->spec;
+	struct job_input *s = j->spec->input;
 	int progress = 0, stream, i, n, eof = 0;
 
 	if (s->stdin_len > j->stdin_off) {
 		n = ssh_channel_write(j->chan, s->stdin_data + j->stdin_off,
 		    s->stdin_len - j->stdin_off);
-		if (n == SSH_ERROR)
-			return 0; /* the pump sees the session's state */
-		if (n > 0) {
+		if (n == SSH_ERROR) {
+			/* The command stopped reading (or the channel is
+			 * closing): drop the rest, collect its output.  The
+			 * pump judges the session itself. */
+			j->stdin_off = s->stdin_len;
+			j->eof_sent = 1;
+		} else if (n > 0) {
 			j->stdin_off += n;
 			progress = 1;
 		}
@@ -322,7 +332,7 @@ job_io(struct job *j)
 			j->eof_sent = 1;
 	}
 	/* Backpressure: leave the data with libssh and the window closed. */
-	if (!j->ended && flow_paused(s->flow))
+	if (!j->ended && flow_paused(j->spec->flow))
 		return progress;
 	for (stream = 0; stream < 2; stream++) {
 		for (i = 0; i < JOB_READS_PER_STEP; i++) {
@@ -364,14 +374,14 @@ job_step(struct job *j)
 			    SSH_REQUEST_DENIED)
 				job_open_refused(j);
 			else
-				job_channel_error(j, "channel open");
+				job_channel_error(j, "channel open", 0);
 			return 1;
 		}
 		if (j->ended)
 			j->state = JOB_CLOSING;
-		else if (j->spec->pty)
+		else if (j->spec->input->pty)
 			j->state = JOB_PTY;
-		else if (j->spec->nenv > 0)
+		else if (j->spec->input->nenv > 0)
 			j->state = JOB_ENV;
 		else
 			j->state = JOB_EXEC;
@@ -382,14 +392,14 @@ job_step(struct job *j)
 		if (rc == SSH_AGAIN)
 			return 0;
 		if (rc == SSH_ERROR) {
-			job_channel_error(j, "pty request");
+			job_channel_error(j, "pty request", 1);
 			return 1;
 		}
-		j->state = j->ended ? JOB_CLOSING : j->spec->nenv > 0 ?
+		j->state = j->ended ? JOB_CLOSING : j->spec->input->nenv > 0 ?
 		    JOB_ENV : JOB_EXEC;
 		return 1;
 	case JOB_ENV:
-		e = &j->spec->env[j->env_next];
+		e = &j->spec->input->env[j->env_next];
 		rc = ssh_channel_request_env(j->chan, e->name, e->value);
 		if (rc == SSH_AGAIN)
 			return 0;
@@ -402,7 +412,7 @@ job_step(struct job *j)
 			j->state = JOB_CLOSING;
 			return 1;
 		}
-		if (++j->env_next == j->spec->nenv)
+		if (++j->env_next == j->spec->input->nenv)
 			j->state = j->ended ? JOB_CLOSING : JOB_EXEC;
 		return 1;
 	case JOB_EXEC:
@@ -411,11 +421,11 @@ job_step(struct job *j)
 			return 1;
 		}
 		j->exec_sent = 1;
-		rc = ssh_channel_request_exec(j->chan, j->spec->command);
+		rc = ssh_channel_request_exec(j->chan, j->spec->input->command);
 		if (rc == SSH_AGAIN)
 			return 0;
 		if (rc == SSH_ERROR) {
-			job_channel_error(j, "exec request");
+			job_channel_error(j, "exec request", 1);
 			return 1;
 		}
 		j->state = JOB_RUNNING;
@@ -483,7 +493,7 @@ job_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (!j->ended) {
 		snprintf(why, sizeof(why), "the command did not finish within "
-		    "its timeout of %lld ms", j->spec->timeout_ms);
+		    "its timeout of %lld ms", j->spec->input->timeout_ms);
 		job_stop(j, PROTO_E_TIMEOUT, why);
 		return;
 	}

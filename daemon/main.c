@@ -5,6 +5,8 @@
  * the threads start after the fork because fork(2) keeps only the calling
  * thread.
  */
+#include <sys/resource.h>
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -167,14 +169,14 @@ main_free_signals(void)
 }
 
 /*
- * Stop taking work, cancel what runs, let the workers wind down, deliver the
- * events they left behind, then free everything.
+ * Stop taking work, let the workers end every job with "shutdown" (signalling
+ * running commands), deliver the events they left behind, then free
+ * everything.
  */
 static void
 main_shutdown(struct event_base *base)
 {
 	control_close();
-	request_cancel_all();
 	workers_stop();
 	offload_stop();
 	control_drain();
@@ -222,6 +224,20 @@ main_serve(struct config *cfg, int foreground)
 	keystore_free(ks);
 }
 
+/* Every pooled session holds a socket: take all the descriptors the hard
+ * limit allows, as the soft limit is often a mere 1024. */
+static void
+main_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		log_warn("setrlimit RLIMIT_NOFILE");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -265,6 +281,7 @@ main(int argc, char **argv)
 		return main_check(cfg);
 	log_setlevel(cfg->log_level);
 	signal(SIGPIPE, SIG_IGN);
+	main_raise_nofile();
 	main_serve(cfg, foreground);
 	config_free(cfg);
 	return 0;

@@ -206,34 +206,10 @@ request_check_hosts(struct peer *peer, const struct proto_request *preq)
 	return request_check_duplicates(peer, preq);
 }
 
-static void
-request_copy_run(struct job_spec *job, const struct proto_request *preq)
-{
-	size_t i;
-
-	job->command = xstrdup(preq->command);
-	job->timeout_ms = preq->timeout_ms;
-	job->pty = preq->pty;
-	if (preq->nenv > 0) {
-		job->env = xcalloc(preq->nenv, sizeof(*job->env));
-		for (i = 0; i < preq->nenv; i++) {
-			job->env[i].name = xstrdup(preq->env[i].name);
-			job->env[i].value = xstrdup(preq->env[i].value);
-		}
-		job->nenv = preq->nenv;
-	}
-	if (preq->stdin_data != NULL) {
-		/* Empty stdin stays distinct from none. */
-		job->stdin_data = xmalloc(preq->stdin_len + 1);
-		memcpy(job->stdin_data, preq->stdin_data, preq->stdin_len);
-		job->stdin_len = preq->stdin_len;
-	}
-}
-
 /* Resolve the host's settings and hand its job to the owning worker. */
 static void
 request_post_job(struct request *req, const struct proto_request *preq,
-		 size_t i, enum job_kind kind)
+		 size_t i, enum job_kind kind, struct job_input *input)
 {
 	struct proto_hostspec spec;
 	struct proto_error err;
@@ -261,8 +237,8 @@ request_post_job(struct request *req, const struct proto_request *preq,
 	memcpy(job->id, req->id, sizeof(job->id));
 	job->hostarg = xstrdup(preq->hosts[i]);
 	job->params = host_params_new(&opts, user, spec.host, port);
-	if (kind == JOB_RUN)
-		request_copy_run(job, preq);
+	if (input != NULL)
+		job->input = job_input_ref(input);
 
 	m = msg_new(MSG_JOB);
 	m->req = req;
@@ -275,14 +251,19 @@ static int
 request_jobs(struct peer *peer, struct proto_request *preq, enum job_kind kind)
 {
 	struct request *req;
+	struct job_input *input = NULL;
 	size_t i;
 
 	if (request_admit(peer, preq) == -1 ||
 	    request_check_hosts(peer, preq) == -1)
 		return -1;
 	req = request_new(peer, preq, preq->nhosts);
+	/* One copy of command, env and stdin serves every host. */
+	if (kind == JOB_RUN)
+		input = job_input_new(preq);
 	for (i = 0; i < preq->nhosts; i++)
-		request_post_job(req, preq, i, kind);
+		request_post_job(req, preq, i, kind, input);
+	job_input_unref(input);
 	log_debug("client fd=%d id=%s %s hosts=%zu", peer->fd, req->id,
 		  proto_op_name(req->op), req->hosts);
 	return 0;
@@ -488,18 +469,6 @@ request_detach_all(struct peer *peer)
 		if (request_has_jobs(req))
 			workers_broadcast(MSG_CANCEL, req);
 		request_unlink_peer(req);
-	}
-}
-
-void
-request_cancel_all(void)
-{
-	struct request *req;
-
-	TAILQ_FOREACH(req, &requests_all, all_entry)
-	{
-		if (req->peer != NULL && request_has_jobs(req))
-			workers_broadcast(MSG_CANCEL, req);
 	}
 }
 

@@ -81,6 +81,25 @@ enum job_kind {
 	JOB_CONNECT /* warm up: make sure a session is up */
 };
 
+/*
+ * What a run executes, built once per request and shared read-only by the
+ * jobs of all its hosts (on any thread); freed with its last reference.
+ */
+struct job_input {
+	atomic_int refs;
+	char *command;
+	long long timeout_ms; /* 0 = none */
+	int pty;
+	struct proto_env *env;
+	size_t nenv;
+	unsigned char *stdin_data; /* NULL if the request had none */
+	size_t stdin_len;
+};
+/* Takes command, env and stdin out of the request. */
+struct job_input *job_input_new(struct proto_request *);
+struct job_input *job_input_ref(struct job_input *);
+void job_input_unref(struct job_input *);
+
 /* One host's share of a request, handed from control to a worker. */
 struct job_spec {
 	enum job_kind kind;
@@ -89,13 +108,7 @@ struct job_spec {
 	char id[PROTO_MAX_ID + 3]; /* request id, JSON text */
 	char *hostarg; /* the host exactly as the client wrote it */
 	struct host_params *params;
-	char *command; /* JOB_RUN */
-	long long timeout_ms; /* 0 = none */
-	int pty;
-	struct proto_env *env; /* owned copies */
-	size_t nenv;
-	unsigned char *stdin_data; /* owned copy, may be NULL */
-	size_t stdin_len;
+	struct job_input *input; /* JOB_RUN: a reference */
 };
 void job_spec_free(struct job_spec *);
 

@@ -79,7 +79,7 @@ worker_resume(struct worker *w)
 			for (c = TAILQ_FIRST(&h->conns); c != NULL; c = cnext) {
 				cnext = TAILQ_NEXT(c, entry);
 				if (c->state == CONN_READY && c->nchans > 0)
-					conn_pump(c);
+					conn_resume(c);
 			}
 		}
 	}

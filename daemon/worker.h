@@ -22,6 +22,14 @@ TAILQ_HEAD(job_list, job);
 TAILQ_HEAD(conn_list, conn);
 TAILQ_HEAD(host_list, host);
 
+/* Pause between failed connection attempts to a host: exponential from
+ * the base, capped, with full jitter. */
+#define HOST_BACKOFF_BASE_MS 250
+#define HOST_BACKOFF_MAX_MS 30000
+/* After this many failed attempts in a row, jobs for the host fail at once
+ * with host_down while it backs off, instead of waiting for the retry. */
+#define HOST_DOWN_AFTER 3
+
 /* Hosts per worker hash bucket before the table doubles. */
 #define WORKER_HOST_LOAD 2
 #define WORKER_HEARTBEAT_MS 1000
@@ -80,6 +88,9 @@ struct host {
 	unsigned long long connects; /* successful handshakes */
 	unsigned long long failures; /* failed attempts */
 	char last_error[256];
+	int fail_streak; /* failed attempts since the last success */
+	long long retry_at_ms; /* no new attempt before */
+	struct event *retry; /* dispatches again at retry_at_ms */
 };
 
 struct host *host_get(struct worker *, const struct host_params *);
@@ -117,7 +128,8 @@ struct conn {
 
 	struct addrinfo *addrs; /* resolved addresses */
 	struct addrinfo *addr; /* the one being tried */
-	int fd; /* -1 when none or handed back to libssh */
+	int fd; /* -1 when none, or closed by libssh */
+	int handed; /* fd given to libssh, which closes it */
 	struct event *io; /* on fd */
 	short io_flags;
 	struct event *deadline; /* of the current state */
@@ -128,6 +140,9 @@ struct conn {
 
 	ssh_session session;
 	ssh_event sevent;
+	/* Packets libssh has taken in: any call may read the socket and fill
+	 * some channel's buffers, so the pump goes on while this moves. */
+	struct ssh_counter_struct packets;
 	size_t identity; /* next identity file to try */
 	ssh_key key; /* borrowed from the worker's keystore */
 	char auth_note[256]; /* why an identity could not be used */
@@ -143,6 +158,7 @@ struct conn *conn_new(struct host *);
 void conn_close(struct conn *, enum proto_code, const char *why);
 void conn_free(struct conn *);
 void conn_pump(struct conn *);
+void conn_resume(struct conn *);
 void conn_poke(struct conn *);
 int conn_has_room(const struct conn *);
 

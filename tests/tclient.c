@@ -240,8 +240,12 @@ tclient_next(struct tclient *c, int timeout_ms, struct proto_event **ev,
 	*ev = NULL;
 	if (linep != NULL)
 		*linep = NULL;
-	while ((nl = memchr(c->buf + scanned, '\n', c->len - scanned)) ==
-	       NULL) {
+	for (;;) {
+		nl = NULL;
+		if (c->len > scanned)
+			nl = memchr(c->buf + scanned, '\n', c->len - scanned);
+		if (nl != NULL)
+			break;
 		scanned = c->len;
 		if ((rc = tclient_fill(c, deadline)) != 1)
 			return -1;

@@ -6,15 +6,16 @@
 #   fleet.sh stop DIR
 #   fleet.sh env DIR          (prints "export NAME='value'" lines for eval)
 #
-# start creates DIR (mode 0700) with host keys (ed25519, ecdsa, rsa), a user
-# key pair allowed by DIR/authorized_keys, a second user key that is not
+# start creates DIR (mode 0711) with host keys (ed25519, ecdsa, rsa), a user
+# key pair allowed by DIR/auth/authorized_keys, a second user key that is not
 # allowed, a second set of host keys for "changed key" tests, a known_hosts
 # file naming every fleet address as "[127.0.0.X]:PORT", and one sshd_config
 # per sshd process.  Hosts are the addresses 127.0.0.2, 127.0.0.3, ... all on
 # one free high port; one sshd process listens on at most 16 addresses, so N
 # hosts need at least ceil(N/16) instances.  Every sshd runs as the invoking
-# user, which is the only user that can log in (root in CI).  When every
-# address accepts TCP and a real ssh login succeeds, DIR/fleet.env records
+# user.  Started by root, the fleet is logged into as the system user
+# sshpool-fleet (created on first use, shell /bin/sh); started by another
+# user, sshd can only log that user in.  When every address accepts TCP and a real ssh login succeeds, DIR/fleet.env records
 # the fleet for the tests.
 #
 # stop signals exactly the processes named by the pid files start wrote
@@ -31,6 +32,10 @@ readonly SSHD=/usr/sbin/sshd
 readonly ADDRS_PER_SSHD=16	# one sshd process listens on at most 16
 readonly FIRST_OCTET=2		# 127.0.0.2 is the first host
 readonly DEAD_OCTET=254		# an address where nothing listens
+# As root the fleet is logged into as this system user, whose shell is
+# /bin/sh: a command then costs what it costs, not the start-up files of
+# root's interactive shell (which sshd's bash sources).
+readonly FLEET_LOGIN=sshpool-fleet
 readonly MAX_HOSTS=$((DEAD_OCTET - FIRST_OCTET))
 readonly PORT_MIN=22000
 readonly PORT_SPAN=8000
@@ -126,6 +131,7 @@ fleet_stop() {
 		kill -TERM "$pid" 2>/dev/null || true
 		pids+=("$pid")
 	done
+	fleet_remove_auth "$dir"
 	[ ${#pids[@]} -gt 0 ] || return 0
 	for ((i = 0; i < STOP_WAIT_S * 10; i++)); do
 		local alive=()
@@ -139,6 +145,29 @@ fleet_stop() {
 	echo "$me: sshd ${pids[*]} ignored SIGTERM, killing" >&2
 	kill -KILL "${pids[@]}" 2>/dev/null || true
 	return 0
+}
+
+# The authorized_keys directory start made outside DIR, if any.
+fleet_remove_auth() {
+	local dir=$1 auth
+	[ -f "$dir/auth.path" ] || return 0
+	auth=$(cat "$dir/auth.path")
+	case $auth in
+	/tmp/sshpool-fleet-auth.*) rm -rf "$auth" ;;
+	esac
+	rm -f "$dir/auth.path"
+}
+
+# The login user for a root fleet: created once, unlocked ("*": no password,
+# but sshd with UsePAM no refuses a "!" locked account), shell /bin/sh.
+login_user() {
+	if ! id "$FLEET_LOGIN" >/dev/null 2>&1; then
+		useradd --system --user-group --home-dir / --no-create-home \
+		    --shell /bin/sh "$FLEET_LOGIN"
+	fi
+	case $(getent shadow "$FLEET_LOGIN" | cut -d: -f2) in
+	!*) usermod -p '*' "$FLEET_LOGIN" ;;
+	esac
 }
 
 keygen() {
@@ -162,7 +191,7 @@ write_conf() {
 			echo "HostKey $dir/ssh_host_${type}_key"
 		done
 		cat <<EOF
-AuthorizedKeysFile $dir/authorized_keys
+AuthorizedKeysFile $authorized_keys
 PubkeyAuthentication yes
 PasswordAuthentication no
 KbdInteractiveAuthentication no
@@ -187,8 +216,12 @@ EOF
 
 fleet_start() {
 	local dir=$1 nhosts=$2 ninst=$3
-	local user type f i n port addr
+	local user type f i n port addr authorized_keys
 	user=$(id -un)
+	if [ "$(id -u)" = 0 ]; then
+		login_user
+		user=$FLEET_LOGIN
+	fi
 
 	[ -x "$SSHD" ] || die "$SSHD not found (install openssh-server)"
 	command -v ssh-keygen >/dev/null || die "ssh-keygen not found"
@@ -196,11 +229,15 @@ fleet_start() {
 
 	mkdir -p "$dir"
 	dir=$(cd "$dir" && pwd -P)
-	chmod 0700 "$dir"
+	# sshd reads authorized_keys as the login user: let it through.
+	chmod 0711 "$dir"
+	# A failed start leaves no sshd behind.
+	start_dir=$dir
+	trap 'rc=$?; [ $rc -eq 0 ] || fleet_stop "$start_dir"; exit $rc' EXIT
 	# A fleet left running in this directory by an earlier run goes first.
 	fleet_stop "$dir"
 	rm -f "$dir"/sshd.*.conf "$dir"/sshd.*.pid "$dir"/sshd.*.log \
-	    "$dir"/fleet.env "$dir"/known_hosts "$dir"/authorized_keys
+	    "$dir"/fleet.env "$dir"/known_hosts "$dir"/auth/authorized_keys
 
 	# Debian's sshd refuses to start without its privilege separation
 	# directory; an unprivileged sshd does not need it.
@@ -215,8 +252,22 @@ fleet_start() {
 	done
 	keygen ed25519 "$dir/id_ed25519" "fleet user key"
 	keygen ed25519 "$dir/wrong_id_ed25519" "key not authorized"
-	cp "$dir/id_ed25519.pub" "$dir/authorized_keys"
-	chmod 0600 "$dir/authorized_keys"
+	mkdir -p "$dir/auth"
+	chmod 0755 "$dir/auth"
+	authorized_keys=$dir/auth/authorized_keys
+	cp "$dir/id_ed25519.pub" "$authorized_keys"
+	chmod 0644 "$authorized_keys"
+	# sshd reads the file as the login user; a parent directory such as
+	# a private mktemp one may keep that user out.  Then the key goes to a
+	# directory of its own, removed again by stop.
+	if [ "$user" != "$(id -un)" ] &&
+	    ! runuser -u "$user" -- test -r "$authorized_keys"; then
+		f=$(mktemp -d /tmp/sshpool-fleet-auth.XXXXXX)
+		chmod 0755 "$f"
+		cp "$authorized_keys" "$f/authorized_keys"
+		authorized_keys=$f/authorized_keys
+		echo "$f" >"$dir/auth.path"
+	fi
 
 	local addrs=()
 	for ((i = 0; i < nhosts; i++)); do
@@ -247,7 +298,11 @@ fleet_start() {
 			"$SSHD" -f "$dir/sshd.$n.conf" -E "$dir/sshd.$n.log" ||
 			    die "sshd $n failed to start, see $dir/sshd.$n.log"
 		done
-		if wait_ready "$port" "${addrs[@]}"; then
+		# Every address must be ours: an sshd that lost a bind race
+		# still runs on the addresses it got, and another process
+		# would answer on the rest.
+		if wait_ready "$port" "${addrs[@]}" &&
+		    ! grep -q 'Bind to port' "$dir"/sshd.*.log; then
 			ok=1
 		else
 			# Lost a race for the port: start over on another.
