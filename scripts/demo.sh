@@ -31,6 +31,7 @@ echo "== starting $nhosts sshd hosts on 127.0.0.2..."
 cat >"$dir/sshpoold.conf" <<CONF
 # Everything else stays at its default.
 Port $FLEET_PORT
+User $FLEET_USER
 IdentityFile $FLEET_KEY
 UserKnownHostsFile $FLEET_KNOWN_HOSTS
 CONF
