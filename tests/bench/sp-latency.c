@@ -1,0 +1,240 @@
+/*
+ * sp-latency: round-trip latency of one command on one host through
+ * sshpoold, measured from a long-lived libsshpool client, the way a service
+ * embedding the library sees it.  Runs are sequential: each sends a run
+ * request and waits for its done event, so a sample is the full cost of one
+ * command on a warm pooled session.  Any run that does not end with exit
+ * status 0 on its host aborts the benchmark: a fast failure must never pass
+ * for a fast run.
+ *
+ *	sp-latency -s SOCK -H host -n N [-w WARMUP] [-c command] [-q]
+ *
+ * Prints one line per measured run (milliseconds, 3 decimals), or with -q
+ * one summary line: n, median, min, max and p90 in milliseconds.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sshpool.h"
+
+#define LATENCY_DEFAULT_WARMUP 5
+#define LATENCY_DEFAULT_COMMAND "true"
+#define LATENCY_MAX_RUNS 1000000
+/* Daemon-side bound of one run: a hung host fails the benchmark instead of
+ * stalling it. */
+#define LATENCY_RUN_TIMEOUT_S 60.0
+
+/* What the events of one run said. */
+struct latency_result {
+	int exits;     /* exit events seen */
+	int status;    /* exit status of the last one, -1 for a signal */
+	int done;      /* done event seen */
+	size_t ok;     /* done's ok counter */
+	char why[256]; /* first error or signal, for the message */
+};
+
+static void
+latency_usage(void)
+{
+	fprintf(stderr, "usage: sp-latency -s socket -H host -n runs "
+			"[-w warmup] [-c command] [-q]\n");
+	exit(2);
+}
+
+static int
+latency_number(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static double
+latency_now_ms(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1) {
+		perror("sp-latency: clock_gettime");
+		exit(1);
+	}
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int
+latency_event(const sp_event *ev, void *arg)
+{
+	struct latency_result *r = arg;
+	const char *sig, *code;
+
+	switch (sp_event_type(ev)) {
+	case SP_EV_EXIT:
+		r->exits++;
+		r->status = sp_event_exit_status(ev);
+		if ((sig = sp_event_signal(ev)) != NULL && r->why[0] == '\0')
+			snprintf(r->why, sizeof r->why, "killed by SIG%s", sig);
+		break;
+	case SP_EV_ERROR:
+		code = sp_event_error_code(ev);
+		if (r->why[0] == '\0')
+			snprintf(r->why, sizeof r->why, "%s: %s",
+				 code != NULL ? code : "error",
+				 sp_event_message(ev) != NULL
+				     ? sp_event_message(ev)
+				     : "");
+		break;
+	case SP_EV_DONE:
+		r->done = 1;
+		sp_event_done_counts(ev, NULL, &r->ok, NULL, NULL);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+/* One run, checked; returns its latency in milliseconds or exits. */
+static double
+latency_run(sp_client *c, const sp_run_opts *o, const char *what, long i)
+{
+	struct latency_result r;
+	double t0, t1;
+
+	memset(&r, 0, sizeof r);
+	t0 = latency_now_ms();
+	if (sp_run_wait(c, o, latency_event, &r) != 0) {
+		fprintf(stderr, "sp-latency: %s %ld: %s\n", what, i,
+			sp_client_error(c));
+		exit(1);
+	}
+	t1 = latency_now_ms();
+	if (!r.done || r.exits != 1 || r.status != 0 || r.ok != 1) {
+		if (r.why[0] == '\0' && r.exits == 1)
+			snprintf(r.why, sizeof r.why, "exit status %d",
+				 r.status);
+		fprintf(stderr, "sp-latency: %s %ld failed: %s\n", what, i,
+			r.why[0] != '\0' ? r.why : "no exit event before done");
+		exit(1);
+	}
+	return t1 - t0;
+}
+
+static int
+latency_cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Median (mean of the two middle samples when n is even), min, max and the
+ * nearest-rank p90 of n > 0 samples, which are sorted in place. */
+static void
+latency_summary(double *v, size_t n)
+{
+	double median;
+	size_t rank;
+
+	qsort(v, n, sizeof *v, latency_cmp);
+	if (n % 2 == 1)
+		median = v[n / 2];
+	else
+		median = (v[n / 2 - 1] + v[n / 2]) / 2;
+	/* Smallest rank covering 90% of the samples, in integers so that
+	 * n = 10 gives rank 9, not 10 through rounding. */
+	rank = (n * 9 + 9) / 10;
+	printf("n=%zu median=%.3f min=%.3f max=%.3f p90=%.3f\n", n, median,
+	       v[0], v[n - 1], v[rank - 1]);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *sock = NULL, *host = NULL;
+	const char *command = LATENCY_DEFAULT_COMMAND;
+	long runs = 0, warmup = LATENCY_DEFAULT_WARMUP, i;
+	int ch, quiet = 0;
+	char err[256];
+	sp_client *c;
+	sp_run_opts *o;
+	double *v;
+
+	while ((ch = getopt(argc, argv, "c:H:n:qs:w:")) != -1) {
+		switch (ch) {
+		case 'c':
+			command = optarg;
+			break;
+		case 'H':
+			host = optarg;
+			break;
+		case 'n':
+			if (latency_number(optarg, 1, LATENCY_MAX_RUNS,
+					   &runs) == -1)
+				latency_usage();
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case 's':
+			sock = optarg;
+			break;
+		case 'w':
+			if (latency_number(optarg, 0, LATENCY_MAX_RUNS,
+					   &warmup) == -1)
+				latency_usage();
+			break;
+		default:
+			latency_usage();
+		}
+	}
+	if (optind != argc || sock == NULL || host == NULL || runs == 0)
+		latency_usage();
+
+	if ((o = sp_run_opts_new()) == NULL ||
+	    (v = calloc((size_t)runs, sizeof *v)) == NULL) {
+		fprintf(stderr, "sp-latency: out of memory\n");
+		return 1;
+	}
+	if (sp_run_opts_add_host(o, host) == -1 ||
+	    sp_run_opts_set_command(o, command) == -1 ||
+	    sp_run_opts_set_timeout(o, LATENCY_RUN_TIMEOUT_S) == -1) {
+		fprintf(stderr, "sp-latency: %s\n", sp_run_opts_error(o));
+		return 1;
+	}
+	if ((c = sp_connect(sock, err, sizeof err)) == NULL) {
+		fprintf(stderr, "sp-latency: %s: %s\n", sock, err);
+		return 1;
+	}
+
+	/* Warm-up runs open the pooled session and fault in both sides'
+	 * code paths; they are checked like the others but not timed. */
+	for (i = 0; i < warmup; i++)
+		latency_run(c, o, "warm-up run", i + 1);
+	for (i = 0; i < runs; i++)
+		v[i] = latency_run(c, o, "run", i + 1);
+
+	if (quiet)
+		latency_summary(v, (size_t)runs);
+	else {
+		for (i = 0; i < runs; i++)
+			printf("%.3f\n", v[i]);
+	}
+	if (fflush(stdout) == EOF || ferror(stdout)) {
+		perror("sp-latency: stdout");
+		return 1;
+	}
+	sp_close(c);
+	sp_run_opts_free(o);
+	free(v);
+	return 0;
+}
