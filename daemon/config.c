@@ -34,8 +34,24 @@
 #define CONFIG_MIN_MAX_LINE 1024
 #define CONFIG_MAX_MAX_HOSTS 100000
 #define CONFIG_MAX_MAX_STDIN (64u * 1024 * 1024)
-#define CONFIG_MAX_CONNECT_TIMEOUT 3600 /* seconds */
-#define CONFIG_MAX_USER 64              /* bytes of a User name */
+#define CONFIG_MS_PER_S 1000
+#define CONFIG_MS_PER_M (60 * CONFIG_MS_PER_S)
+#define CONFIG_MS_PER_H (60 * CONFIG_MS_PER_M)
+#define CONFIG_MAX_TIME_MS (24LL * CONFIG_MS_PER_H) /* any time value */
+#define CONFIG_MIN_CONNECT_TIMEOUT_MS CONFIG_MS_PER_S
+#define CONFIG_MAX_CONNECT_TIMEOUT_MS CONFIG_MS_PER_H
+#define CONFIG_MIN_SERVER_ALIVE_MS 100 /* when not 0 (off) */
+#define CONFIG_MAX_SERVER_ALIVE_MS CONFIG_MS_PER_H
+#define CONFIG_MAX_SERVER_ALIVE_COUNT 1000
+#define CONFIG_MAX_CONNECTION_ATTEMPTS 100
+#define CONFIG_MIN_RECONNECT_DELAY_MS 1
+#define CONFIG_MAX_RECONNECT_DELAY_MS CONFIG_MS_PER_H
+#define CONFIG_MAX_HOST_DOWN_AFTER 1000
+#define CONFIG_MIN_STOP_GRACE_MS 100
+#define CONFIG_MAX_STOP_GRACE_MS CONFIG_MS_PER_H
+#define CONFIG_MAX_HANDSHAKE_RATE 100000
+#define CONFIG_TIME_FORM "500ms, 15, 1.5s, 2m or 1h"
+#define CONFIG_MAX_USER 64 /* bytes of a User name */
 #define CONFIG_MAX_ARGS (CONFIG_MAX_LINE / 2 + 1)
 
 #define CONFIG_ROOT_SOCKET "/run/sshpool/sshpoold.sock"
@@ -58,18 +74,26 @@ enum config_scope {
 
 /* Indexes into config_keywords, in its (sorted) order. */
 enum config_kw {
+	CONFIG_KW_CONNECTIONATTEMPTS,
 	CONFIG_KW_CONNECTTIMEOUT,
 	CONFIG_KW_HOST,
+	CONFIG_KW_HOSTDOWNAFTER,
 	CONFIG_KW_IDENTITYFILE,
 	CONFIG_KW_IDENTITYPASSPHRASEFILE,
 	CONFIG_KW_LOGLEVEL,
 	CONFIG_KW_MAXCHANNELSPERSESSION,
+	CONFIG_KW_MAXHANDSHAKERATE,
 	CONFIG_KW_MAXHOSTSPERREQUEST,
 	CONFIG_KW_MAXLINELENGTH,
 	CONFIG_KW_MAXSESSIONSPERHOST,
 	CONFIG_KW_MAXSTDINBYTES,
 	CONFIG_KW_PORT,
+	CONFIG_KW_RECONNECTBASEDELAY,
+	CONFIG_KW_RECONNECTMAXDELAY,
+	CONFIG_KW_SERVERALIVECOUNTMAX,
+	CONFIG_KW_SERVERALIVEINTERVAL,
 	CONFIG_KW_SOCKET,
+	CONFIG_KW_STOPGRACETIME,
 	CONFIG_KW_STRICTHOSTKEYCHECKING,
 	CONFIG_KW_USER,
 	CONFIG_KW_USERKNOWNHOSTSFILE,
@@ -101,6 +125,9 @@ struct config_parser {
 	uint32_t block_seen;  /* keywords given in the current Host block */
 	struct config_host_opts discard; /* a Host block over the limit */
 	int blocks_full;
+	/* Lines of ReconnectBaseDelay / ReconnectMaxDelay in the current
+	 * scope (0 = not there), checked when the scope ends. */
+	int base_delay_line, max_delay_line;
 
 	char buf[CONFIG_MAX_LINE + 1];
 	char *argv[CONFIG_MAX_ARGS];
@@ -151,15 +178,43 @@ static int config_parse_sessions(struct config_parser *,
 static int config_parse_channels(struct config_parser *,
 				 const struct config_keyword *, char **, int,
 				 int);
+static int config_parse_alive_interval(struct config_parser *,
+				       const struct config_keyword *, char **,
+				       int, int);
+static int config_parse_alive_count(struct config_parser *,
+				    const struct config_keyword *, char **, int,
+				    int);
+static int config_parse_attempts(struct config_parser *,
+				 const struct config_keyword *, char **, int,
+				 int);
+static int config_parse_base_delay(struct config_parser *,
+				   const struct config_keyword *, char **, int,
+				   int);
+static int config_parse_max_delay(struct config_parser *,
+				  const struct config_keyword *, char **, int,
+				  int);
+static int config_parse_down_after(struct config_parser *,
+				   const struct config_keyword *, char **, int,
+				   int);
+static int config_parse_stop_grace(struct config_parser *,
+				   const struct config_keyword *, char **, int,
+				   int);
+static int config_parse_handshake_rate(struct config_parser *,
+				       const struct config_keyword *, char **,
+				       int, int);
 
 /*
  * Sorted case-insensitively (searched with bsearch); the seen masks in
  * struct config_parser need at most 32 entries.
  */
 static const struct config_keyword config_keywords[CONFIG_N_KEYWORDS] = {
+    [CONFIG_KW_CONNECTIONATTEMPTS] = {"ConnectionAttempts", CONFIG_SCOPE_HOST,
+				      0, config_parse_attempts},
     [CONFIG_KW_CONNECTTIMEOUT] = {"ConnectTimeout", CONFIG_SCOPE_HOST, 0,
 				  config_parse_timeout},
     [CONFIG_KW_HOST] = {"Host", CONFIG_SCOPE_ANY, 1, config_parse_host},
+    [CONFIG_KW_HOSTDOWNAFTER] = {"HostDownAfter", CONFIG_SCOPE_HOST, 0,
+				 config_parse_down_after},
     [CONFIG_KW_IDENTITYFILE] = {"IdentityFile", CONFIG_SCOPE_HOST, 0,
 				config_parse_identity},
     [CONFIG_KW_IDENTITYPASSPHRASEFILE] = {"IdentityPassphraseFile",
@@ -170,6 +225,8 @@ static const struct config_keyword config_keywords[CONFIG_N_KEYWORDS] = {
     [CONFIG_KW_MAXCHANNELSPERSESSION] = {"MaxChannelsPerSession",
 					 CONFIG_SCOPE_HOST, 0,
 					 config_parse_channels},
+    [CONFIG_KW_MAXHANDSHAKERATE] = {"MaxHandshakeRate", CONFIG_SCOPE_GLOBAL, 0,
+				    config_parse_handshake_rate},
     [CONFIG_KW_MAXHOSTSPERREQUEST] = {"MaxHostsPerRequest", CONFIG_SCOPE_GLOBAL,
 				      0, config_parse_maxhosts},
     [CONFIG_KW_MAXLINELENGTH] = {"MaxLineLength", CONFIG_SCOPE_GLOBAL, 0,
@@ -179,8 +236,18 @@ static const struct config_keyword config_keywords[CONFIG_N_KEYWORDS] = {
     [CONFIG_KW_MAXSTDINBYTES] = {"MaxStdinBytes", CONFIG_SCOPE_GLOBAL, 0,
 				 config_parse_maxstdin},
     [CONFIG_KW_PORT] = {"Port", CONFIG_SCOPE_HOST, 0, config_parse_port},
+    [CONFIG_KW_RECONNECTBASEDELAY] = {"ReconnectBaseDelay", CONFIG_SCOPE_HOST,
+				      0, config_parse_base_delay},
+    [CONFIG_KW_RECONNECTMAXDELAY] = {"ReconnectMaxDelay", CONFIG_SCOPE_HOST, 0,
+				     config_parse_max_delay},
+    [CONFIG_KW_SERVERALIVECOUNTMAX] = {"ServerAliveCountMax", CONFIG_SCOPE_HOST,
+				       0, config_parse_alive_count},
+    [CONFIG_KW_SERVERALIVEINTERVAL] = {"ServerAliveInterval", CONFIG_SCOPE_HOST,
+				       0, config_parse_alive_interval},
     [CONFIG_KW_SOCKET] = {"Socket", CONFIG_SCOPE_GLOBAL, 0,
 			  config_parse_socket},
+    [CONFIG_KW_STOPGRACETIME] = {"StopGraceTime", CONFIG_SCOPE_HOST, 0,
+				 config_parse_stop_grace},
     [CONFIG_KW_STRICTHOSTKEYCHECKING] = {"StrictHostKeyChecking",
 					 CONFIG_SCOPE_HOST, 0,
 					 config_parse_strict},
@@ -194,6 +261,7 @@ _Static_assert(CONFIG_N_KEYWORDS <= 32, "seen masks are 32 bits");
 
 static void config_error(struct config_parser *, const char *, ...)
     __attribute__((format(printf, 2, 3)));
+static void config_check_delays(struct config_parser *);
 
 static void
 config_errors_add(struct config_errors *errs, char *line)
@@ -254,6 +322,7 @@ config_opts_init(struct config_host_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->strict = -1;
+	o->server_alive_interval_ms = -1; /* 0 means off */
 }
 
 static void
@@ -365,6 +434,7 @@ config_default(void)
 	cfg->max_line = PROTO_DEFAULT_MAX_LINE;
 	cfg->max_hosts = PROTO_DEFAULT_MAX_HOSTS;
 	cfg->max_stdin = PROTO_DEFAULT_MAX_STDIN;
+	cfg->max_handshake_rate = CONFIG_DEFAULT_MAX_HANDSHAKE_RATE;
 
 	config_opts_init(&cfg->global);
 	cfg->global.user = user;
@@ -379,6 +449,17 @@ config_default(void)
 	cfg->global.connect_timeout_ms = CONFIG_DEFAULT_CONNECT_TIMEOUT_MS;
 	cfg->global.max_sessions = CONFIG_DEFAULT_MAX_SESSIONS_PER_HOST;
 	cfg->global.max_channels = CONFIG_DEFAULT_MAX_CHANNELS_PER_SESSION;
+	cfg->global.server_alive_interval_ms =
+	    CONFIG_DEFAULT_SERVER_ALIVE_INTERVAL_MS;
+	cfg->global.server_alive_count_max =
+	    CONFIG_DEFAULT_SERVER_ALIVE_COUNT_MAX;
+	cfg->global.connection_attempts = CONFIG_DEFAULT_CONNECTION_ATTEMPTS;
+	cfg->global.reconnect_base_delay_ms =
+	    CONFIG_DEFAULT_RECONNECT_BASE_DELAY_MS;
+	cfg->global.reconnect_max_delay_ms =
+	    CONFIG_DEFAULT_RECONNECT_MAX_DELAY_MS;
+	cfg->global.host_down_after = CONFIG_DEFAULT_HOST_DOWN_AFTER;
+	cfg->global.stop_grace_ms = CONFIG_DEFAULT_STOP_GRACE_MS;
 
 	free(dir);
 	free(home);
@@ -440,6 +521,109 @@ config_range(struct config_parser *p, const struct config_keyword *kw,
 	return 0;
 }
 
+/*
+ * A time value: digits with an optional fraction and an optional unit, "ms",
+ * "s" (the default), "m" or "h", in any case.  A fraction must come to whole
+ * milliseconds, so it is allowed with s (at most 3 digits), m and h but not
+ * with ms.  Returns 0, -1 when it is not a time, -2 when it is above
+ * CONFIG_MAX_TIME_MS.
+ */
+static int
+config_time_ms(const char *s, long long *out)
+{
+	const char *cp = s;
+	long long whole = 0, frac = 0, fscale = 1, unit;
+	int ndigits = 0, nfrac = 0;
+
+	for (; isdigit((unsigned char)*cp); cp++, ndigits++) {
+		if (whole > CONFIG_MAX_TIME_MS)
+			return -2; /* keep going would only overflow */
+		whole = whole * 10 + (*cp - '0');
+	}
+	if (*cp == '.') {
+		for (cp++; isdigit((unsigned char)*cp); cp++, nfrac++) {
+			if (nfrac >= 9)
+				return -1; /* more precision than ms */
+			frac = frac * 10 + (*cp - '0');
+			fscale *= 10;
+		}
+		if (nfrac == 0)
+			return -1;
+	}
+	if (ndigits == 0)
+		return -1;
+	if (strcasecmp(cp, "ms") == 0)
+		unit = 1;
+	else if (*cp == '\0' || strcasecmp(cp, "s") == 0)
+		unit = CONFIG_MS_PER_S;
+	else if (strcasecmp(cp, "m") == 0)
+		unit = CONFIG_MS_PER_M;
+	else if (strcasecmp(cp, "h") == 0)
+		unit = CONFIG_MS_PER_H;
+	else
+		return -1;
+	if (whole > CONFIG_MAX_TIME_MS / unit)
+		return -2;
+	/* The fraction must be a whole number of milliseconds. */
+	if (nfrac > 0 && (frac * unit) % fscale != 0)
+		return -1;
+	*out = whole * unit + frac * unit / fscale;
+	if (*out > CONFIG_MAX_TIME_MS)
+		return -2;
+	return 0;
+}
+
+/* Milliseconds in the largest unit that shows them exactly. */
+static const char *
+config_time_str(long long ms, char *buf, size_t size)
+{
+	if (ms != 0 && ms % CONFIG_MS_PER_H == 0)
+		snprintf(buf, size, "%lldh", ms / CONFIG_MS_PER_H);
+	else if (ms != 0 && ms % CONFIG_MS_PER_M == 0)
+		snprintf(buf, size, "%lldm", ms / CONFIG_MS_PER_M);
+	else if (ms % CONFIG_MS_PER_S == 0)
+		snprintf(buf, size, "%llds", ms / CONFIG_MS_PER_S);
+	else
+		snprintf(buf, size, "%lldms", ms);
+	return buf;
+}
+
+/*
+ * A time value in min_ms..max_ms, or 0 when zero_ok (a switch that turns
+ * the feature off).
+ */
+static int
+config_time_range(struct config_parser *p, const struct config_keyword *kw,
+		  const char *arg, int zero_ok, long long min_ms,
+		  long long max_ms, int *out)
+{
+	char lo[32], hi[32];
+	long long v;
+	int rc;
+
+	rc = config_time_ms(arg, &v);
+	if (rc == -1) {
+		config_error(p,
+			     "%s: bad time \"%s\" (a number with an optional "
+			     "unit ms, s, m or h, e.g. " CONFIG_TIME_FORM ")",
+			     kw->name, arg);
+		return -1;
+	}
+	if (rc == 0 && zero_ok && v == 0) {
+		*out = 0;
+		return 0;
+	}
+	if (rc == -2 || v < min_ms || v > max_ms) {
+		config_error(p, "%s: %s is out of range (%s%s..%s)", kw->name,
+			     arg, zero_ok ? "0 or " : "",
+			     config_time_str(min_ms, lo, sizeof(lo)),
+			     config_time_str(max_ms, hi, sizeof(hi)));
+		return -1;
+	}
+	*out = (int)v;
+	return 0;
+}
+
 /* An absolute path, or "~/..." under the daemon user's home. */
 static char *
 config_path(struct config_parser *p, const struct config_keyword *kw,
@@ -486,6 +670,7 @@ config_parse_host(struct config_parser *p, const struct config_keyword *kw,
 	int i, rc = 0, full = 0;
 
 	/* A Host block lasts until the next Host line. */
+	config_check_delays(p);
 	p->in_host = 1;
 	p->block_seen = 0;
 	if (cfg->n_blocks >= CONFIG_MAX_HOST_BLOCKS) {
@@ -748,13 +933,13 @@ static int
 config_parse_timeout(struct config_parser *p, const struct config_keyword *kw,
 		     char **argv, int argc, int apply)
 {
-	unsigned long long v;
+	int v;
 
-	if (config_range(p, kw, argv[0], 0, 1, CONFIG_MAX_CONNECT_TIMEOUT,
-			 &v) != 0)
+	if (config_time_range(p, kw, argv[0], 0, CONFIG_MIN_CONNECT_TIMEOUT_MS,
+			      CONFIG_MAX_CONNECT_TIMEOUT_MS, &v) != 0)
 		return -1;
 	if (apply && p->scope->connect_timeout_ms == 0)
-		p->scope->connect_timeout_ms = (int)v * 1000;
+		p->scope->connect_timeout_ms = v;
 	return 0;
 }
 
@@ -784,6 +969,167 @@ config_parse_channels(struct config_parser *p, const struct config_keyword *kw,
 	if (apply && p->scope->max_channels == 0)
 		p->scope->max_channels = (int)v;
 	return 0;
+}
+
+static int
+config_parse_alive_interval(struct config_parser *p,
+			    const struct config_keyword *kw, char **argv,
+			    int argc, int apply)
+{
+	int v;
+
+	if (config_time_range(p, kw, argv[0], 1, CONFIG_MIN_SERVER_ALIVE_MS,
+			      CONFIG_MAX_SERVER_ALIVE_MS, &v) != 0)
+		return -1;
+	if (apply && p->scope->server_alive_interval_ms == -1)
+		p->scope->server_alive_interval_ms = v;
+	return 0;
+}
+
+/* An integer member of the current scope in min..max; 0 means unset. */
+static int
+config_parse_count(struct config_parser *p, const struct config_keyword *kw,
+		   const char *arg, unsigned long long max, int apply,
+		   int *member)
+{
+	unsigned long long v;
+
+	if (config_range(p, kw, arg, 0, 1, max, &v) != 0)
+		return -1;
+	if (apply && *member == 0)
+		*member = (int)v;
+	return 0;
+}
+
+static int
+config_parse_alive_count(struct config_parser *p,
+			 const struct config_keyword *kw, char **argv, int argc,
+			 int apply)
+{
+	return config_parse_count(p, kw, argv[0], CONFIG_MAX_SERVER_ALIVE_COUNT,
+				  apply, &p->scope->server_alive_count_max);
+}
+
+static int
+config_parse_attempts(struct config_parser *p, const struct config_keyword *kw,
+		      char **argv, int argc, int apply)
+{
+	return config_parse_count(p, kw, argv[0],
+				  CONFIG_MAX_CONNECTION_ATTEMPTS, apply,
+				  &p->scope->connection_attempts);
+}
+
+static int
+config_parse_down_after(struct config_parser *p,
+			const struct config_keyword *kw, char **argv, int argc,
+			int apply)
+{
+	return config_parse_count(p, kw, argv[0], CONFIG_MAX_HOST_DOWN_AFTER,
+				  apply, &p->scope->host_down_after);
+}
+
+static int
+config_parse_base_delay(struct config_parser *p,
+			const struct config_keyword *kw, char **argv, int argc,
+			int apply)
+{
+	int v;
+
+	if (config_time_range(p, kw, argv[0], 0, CONFIG_MIN_RECONNECT_DELAY_MS,
+			      CONFIG_MAX_RECONNECT_DELAY_MS, &v) != 0)
+		return -1;
+	if (apply && p->scope->reconnect_base_delay_ms == 0) {
+		p->scope->reconnect_base_delay_ms = v;
+		p->base_delay_line = p->line;
+	}
+	return 0;
+}
+
+static int
+config_parse_max_delay(struct config_parser *p, const struct config_keyword *kw,
+		       char **argv, int argc, int apply)
+{
+	int v;
+
+	if (config_time_range(p, kw, argv[0], 0, CONFIG_MIN_RECONNECT_DELAY_MS,
+			      CONFIG_MAX_RECONNECT_DELAY_MS, &v) != 0)
+		return -1;
+	if (apply && p->scope->reconnect_max_delay_ms == 0) {
+		p->scope->reconnect_max_delay_ms = v;
+		p->max_delay_line = p->line;
+	}
+	return 0;
+}
+
+static int
+config_parse_stop_grace(struct config_parser *p,
+			const struct config_keyword *kw, char **argv, int argc,
+			int apply)
+{
+	int v;
+
+	if (config_time_range(p, kw, argv[0], 0, CONFIG_MIN_STOP_GRACE_MS,
+			      CONFIG_MAX_STOP_GRACE_MS, &v) != 0)
+		return -1;
+	if (apply && p->scope->stop_grace_ms == 0)
+		p->scope->stop_grace_ms = v;
+	return 0;
+}
+
+static int
+config_parse_handshake_rate(struct config_parser *p,
+			    const struct config_keyword *kw, char **argv,
+			    int argc, int apply)
+{
+	unsigned long long v;
+
+	if (config_range(p, kw, argv[0], 0, 1, CONFIG_MAX_HANDSHAKE_RATE, &v) !=
+	    0)
+		return -1;
+	if (apply)
+		p->cfg->max_handshake_rate = (int)v;
+	return 0;
+}
+
+/*
+ * When a scope (the global section or a Host block) ends: its reconnect
+ * delays, completed from the global section or the defaults, must not be
+ * reversed.  The error names the later line of the scope that set one.
+ * Hosts that match several blocks may still combine a base from one block
+ * with a maximum from another; the daemon bounds the base by the maximum.
+ */
+static void
+config_check_delays(struct config_parser *p)
+{
+	const struct config_host_opts *g = &p->cfg->global, *o = p->scope;
+	long long base, max;
+	char b[32], m[32];
+	int line, saved = p->line;
+
+	if (p->base_delay_line == 0 && p->max_delay_line == 0)
+		return;
+	base = o->reconnect_base_delay_ms;
+	max = o->reconnect_max_delay_ms;
+	if (base == 0)
+		base = g->reconnect_base_delay_ms != 0
+			   ? g->reconnect_base_delay_ms
+			   : CONFIG_DEFAULT_RECONNECT_BASE_DELAY_MS;
+	if (max == 0)
+		max = g->reconnect_max_delay_ms != 0
+			  ? g->reconnect_max_delay_ms
+			  : CONFIG_DEFAULT_RECONNECT_MAX_DELAY_MS;
+	line = p->base_delay_line > p->max_delay_line ? p->base_delay_line
+						      : p->max_delay_line;
+	p->base_delay_line = p->max_delay_line = 0;
+	if (base <= max)
+		return;
+	p->line = line;
+	config_error(p,
+		     "ReconnectBaseDelay must not exceed ReconnectMaxDelay "
+		     "(%s > %s)",
+		     config_time_str(base, b, sizeof(b)),
+		     config_time_str(max, m, sizeof(m)));
+	p->line = saved;
 }
 
 static int
@@ -973,6 +1319,8 @@ config_merge_defaults(struct config *cfg, struct config *def, uint32_t seen)
 		cfg->max_hosts = def->max_hosts;
 	if (!CONFIG_SEEN(CONFIG_KW_MAXSTDINBYTES))
 		cfg->max_stdin = def->max_stdin;
+	if (!CONFIG_SEEN(CONFIG_KW_MAXHANDSHAKERATE))
+		cfg->max_handshake_rate = def->max_handshake_rate;
 #undef CONFIG_SEEN
 
 	if (g->user == NULL) {
@@ -1001,6 +1349,56 @@ config_merge_defaults(struct config *cfg, struct config *def, uint32_t seen)
 		g->max_sessions = d->max_sessions;
 	if (g->max_channels == 0)
 		g->max_channels = d->max_channels;
+	if (g->server_alive_interval_ms == -1)
+		g->server_alive_interval_ms = d->server_alive_interval_ms;
+	if (g->server_alive_count_max == 0)
+		g->server_alive_count_max = d->server_alive_count_max;
+	if (g->connection_attempts == 0)
+		g->connection_attempts = d->connection_attempts;
+	if (g->reconnect_base_delay_ms == 0)
+		g->reconnect_base_delay_ms = d->reconnect_base_delay_ms;
+	if (g->reconnect_max_delay_ms == 0)
+		g->reconnect_max_delay_ms = d->reconnect_max_delay_ms;
+	if (g->host_down_after == 0)
+		g->host_down_after = d->host_down_after;
+	if (g->stop_grace_ms == 0)
+		g->stop_grace_ms = d->stop_grace_ms;
+}
+
+/* Fill every unset member of out from o (one step of config_host). */
+static void
+config_host_fill(struct config_host_opts *out, const struct config_host_opts *o)
+{
+	if (out->user == NULL)
+		out->user = o->user;
+	if (out->port == 0)
+		out->port = o->port;
+	if (out->identity_passphrase_file == NULL)
+		out->identity_passphrase_file = o->identity_passphrase_file;
+	if (out->known_hosts_file == NULL)
+		out->known_hosts_file = o->known_hosts_file;
+	if (out->strict == -1)
+		out->strict = o->strict;
+	if (out->connect_timeout_ms == 0)
+		out->connect_timeout_ms = o->connect_timeout_ms;
+	if (out->max_sessions == 0)
+		out->max_sessions = o->max_sessions;
+	if (out->max_channels == 0)
+		out->max_channels = o->max_channels;
+	if (out->server_alive_interval_ms == -1)
+		out->server_alive_interval_ms = o->server_alive_interval_ms;
+	if (out->server_alive_count_max == 0)
+		out->server_alive_count_max = o->server_alive_count_max;
+	if (out->connection_attempts == 0)
+		out->connection_attempts = o->connection_attempts;
+	if (out->reconnect_base_delay_ms == 0)
+		out->reconnect_base_delay_ms = o->reconnect_base_delay_ms;
+	if (out->reconnect_max_delay_ms == 0)
+		out->reconnect_max_delay_ms = o->reconnect_max_delay_ms;
+	if (out->host_down_after == 0)
+		out->host_down_after = o->host_down_after;
+	if (out->stop_grace_ms == 0)
+		out->stop_grace_ms = o->stop_grace_ms;
 }
 
 struct config *
@@ -1031,6 +1429,8 @@ config_load(const char *path, struct config_errors *errs)
 	else {
 		config_parse_file(p, f);
 		fclose(f);
+		p->line = 0;
+		config_check_delays(p);
 	}
 
 	config_merge_defaults(cfg, def, p->global_seen);
@@ -1060,52 +1460,21 @@ config_host(const struct config *cfg, const char *host,
 					   cfg->blocks[i].n_patterns, host))
 			continue;
 		o = &cfg->blocks[i].opts;
-		if (out->user == NULL)
-			out->user = o->user;
-		if (out->port == 0)
-			out->port = o->port;
 		if (!have_ids && o->n_identity_files > 0) {
 			for (j = 0; j < o->n_identity_files; j++)
 				out->identity_files[j] = o->identity_files[j];
 			out->n_identity_files = o->n_identity_files;
 			have_ids = 1;
 		}
-		if (out->identity_passphrase_file == NULL)
-			out->identity_passphrase_file =
-			    o->identity_passphrase_file;
-		if (out->known_hosts_file == NULL)
-			out->known_hosts_file = o->known_hosts_file;
-		if (out->strict == -1)
-			out->strict = o->strict;
-		if (out->connect_timeout_ms == 0)
-			out->connect_timeout_ms = o->connect_timeout_ms;
-		if (out->max_sessions == 0)
-			out->max_sessions = o->max_sessions;
-		if (out->max_channels == 0)
-			out->max_channels = o->max_channels;
+		config_host_fill(out, o);
 	}
 
-	if (out->user == NULL)
-		out->user = g->user;
-	if (out->port == 0)
-		out->port = g->port;
 	if (!have_ids) {
 		for (j = 0; j < g->n_identity_files; j++)
 			out->identity_files[j] = g->identity_files[j];
 		out->n_identity_files = g->n_identity_files;
 	}
-	if (out->identity_passphrase_file == NULL)
-		out->identity_passphrase_file = g->identity_passphrase_file;
-	if (out->known_hosts_file == NULL)
-		out->known_hosts_file = g->known_hosts_file;
-	if (out->strict == -1)
-		out->strict = g->strict;
-	if (out->connect_timeout_ms == 0)
-		out->connect_timeout_ms = g->connect_timeout_ms;
-	if (out->max_sessions == 0)
-		out->max_sessions = g->max_sessions;
-	if (out->max_channels == 0)
-		out->max_channels = g->max_channels;
+	config_host_fill(out, g);
 }
 
 /*

@@ -15,6 +15,14 @@
 #define CONFIG_DEFAULT_MAX_CHANNELS_PER_SESSION 8
 #define CONFIG_MAX_SESSIONS_PER_HOST 64
 #define CONFIG_MAX_CHANNELS_PER_SESSION 64
+#define CONFIG_DEFAULT_SERVER_ALIVE_INTERVAL_MS 15000
+#define CONFIG_DEFAULT_SERVER_ALIVE_COUNT_MAX 3
+#define CONFIG_DEFAULT_CONNECTION_ATTEMPTS 1
+#define CONFIG_DEFAULT_RECONNECT_BASE_DELAY_MS 1000
+#define CONFIG_DEFAULT_RECONNECT_MAX_DELAY_MS 60000
+#define CONFIG_DEFAULT_HOST_DOWN_AFTER 3
+#define CONFIG_DEFAULT_STOP_GRACE_MS 2000
+#define CONFIG_DEFAULT_MAX_HANDSHAKE_RATE 100
 #define CONFIG_MAX_WORKERS 256
 #define CONFIG_MAX_IDENTITY_FILES 16
 #define CONFIG_MAX_PATTERNS 64 /* patterns on one Host line */
@@ -42,6 +50,13 @@ struct config_host_opts {
 	int connect_timeout_ms; /* 0 = unset */
 	int max_sessions; /* MaxSessionsPerHost, 0 = unset */
 	int max_channels; /* MaxChannelsPerSession, 0 = unset */
+	int server_alive_interval_ms; /* ServerAliveInterval; -1 unset, 0 off */
+	int server_alive_count_max; /* ServerAliveCountMax, 0 = unset */
+	int connection_attempts; /* ConnectionAttempts, 0 = unset */
+	int reconnect_base_delay_ms; /* ReconnectBaseDelay, 0 = unset */
+	int reconnect_max_delay_ms; /* ReconnectMaxDelay, 0 = unset */
+	int host_down_after; /* HostDownAfter, 0 = unset */
+	int stop_grace_ms; /* StopGraceTime, 0 = unset */
 };
 
 struct config_host_block {
@@ -59,6 +74,7 @@ struct config {
 	size_t max_line; /* MaxLineLength, bytes */
 	size_t max_hosts; /* MaxHostsPerRequest */
 	size_t max_stdin; /* MaxStdinBytes */
+	int max_handshake_rate; /* MaxHandshakeRate, per second */
 	struct config_host_opts global; /* every member set after loading */
 	struct config_host_block *blocks;
 	size_t n_blocks;

@@ -29,6 +29,7 @@
 
 #include <event2/event.h>
 #include <libssh/libssh.h>
+#include <libssh/server.h> /* ssh_send_keepalive */
 
 #include "knownhosts.h"
 #include "log.h"
@@ -71,6 +72,10 @@ struct conn_offload {
 static void conn_io_cb(evutil_socket_t, short, void *);
 static void conn_deadline_cb(evutil_socket_t, short, void *);
 static void conn_kick_cb(evutil_socket_t, short, void *);
+static void conn_alive_cb(evutil_socket_t, short, void *);
+static void conn_saw_packets(struct conn *);
+static int conn_alive_tick(const struct conn *);
+static void conn_start(struct conn *);
 static void conn_tcp_next(struct conn *);
 static void conn_kex_step(struct conn *);
 static void conn_auth_step(struct conn *);
@@ -152,7 +157,9 @@ conn_new(struct host *h)
 	c->io = event_new(w->base, -1, 0, conn_io_cb, c);
 	c->deadline = evtimer_new(w->base, conn_deadline_cb, c);
 	c->kick = evtimer_new(w->base, conn_kick_cb, c);
-	if (c->io == NULL || c->deadline == NULL || c->kick == NULL)
+	c->alive = evtimer_new(w->base, conn_alive_cb, c);
+	if (c->io == NULL || c->deadline == NULL || c->kick == NULL ||
+	    c->alive == NULL)
 		fatalx("%s: event_new failed", __func__);
 	TAILQ_INSERT_TAIL(&h->conns, c, entry);
 	h->nconns++;
@@ -161,7 +168,6 @@ conn_new(struct host *h)
 	/* Start from the loop, so that an early failure never runs inside
 	 * the caller (host_dispatch). */
 	event_active(c->kick, EV_TIMEOUT, 0);
-	conn_deadline(c, h->params->connect_timeout_ms);
 	return c;
 }
 
@@ -189,6 +195,7 @@ conn_close(struct conn *c, enum proto_code code, const char *why)
 	c->state = CONN_DEAD;
 	evtimer_del(c->deadline);
 	evtimer_del(c->kick);
+	evtimer_del(c->alive);
 	/* Walk backwards: requeued jobs go to the queue's front in order. */
 	for (j = TAILQ_LAST(&c->jobs, job_list); j != NULL; j = next) {
 		next = TAILQ_PREV(j, job_list, entry);
@@ -215,6 +222,8 @@ conn_close(struct conn *c, enum proto_code code, const char *why)
 	}
 	if (!was_ready)
 		host_conn_failed(h, c, code, why);
+	else if (code == PROTO_E_CONNECTION_LOST)
+		host_conn_lost(h, c, why);
 }
 
 void
@@ -227,6 +236,7 @@ conn_free(struct conn *c)
 	event_free(c->io);
 	event_free(c->deadline);
 	event_free(c->kick);
+	event_free(c->alive);
 	if (c->sevent != NULL) {
 		ssh_event_remove_session(c->sevent, c->session);
 		ssh_event_free(c->sevent);
@@ -312,6 +322,7 @@ conn_resolve(struct conn *c)
 	struct addrinfo hints;
 	char port[8];
 
+	conn_deadline(c, p->connect_timeout_ms);
 	/* Addresses need no resolver: parse them right here. */
 	snprintf(port, sizeof(port), "%d", p->port);
 	memset(&hints, 0, sizeof(hints));
@@ -628,7 +639,13 @@ conn_ready(struct conn *c)
 	ssh_set_counters(c->session, NULL, &c->packets);
 	c->state = CONN_READY;
 	c->ready = 1;
+	c->ready_ms = c->last_rx_ms = now_ms();
+	c->rx_seen = c->packets.in_packets;
 	conn_watch_session(c);
+	/* A random first tick spreads thousands of sessions' keepalives. */
+	if (h->params->alive_interval_ms > 0)
+		worker_timer_add(c->w, c->alive, arc4random_uniform(
+		    conn_alive_tick(c) + 1), 0);
 	log_verbose("host=%s conn=%llu: session up in %lld ms", h->params->key,
 	    c->id, now_ms() - c->started_ms);
 	host_conn_ready(h, c);
@@ -739,12 +756,82 @@ conn_pump(struct conn *c)
 	c->busy--;
 	if (c->state != CONN_READY)
 		return;
+	conn_saw_packets(c);
 	conn_watch_session(c);
 	/* Out of rounds with work left: continue after the others. */
 	if (progress)
 		event_active(c->kick, EV_TIMEOUT, 0);
 	if (freed || c->host->nqueued > 0)
 		host_dispatch(c->host);
+}
+
+/* Note traffic from the server: it proves the session alive. */
+static void
+conn_saw_packets(struct conn *c)
+{
+	long long now;
+
+	if (c->packets.in_packets == c->rx_seen)
+		return;
+	now = now_ms();
+	c->rx_seen = c->packets.in_packets;
+	c->last_rx_ms = now;
+	if (c->ka_outstanding) {
+		c->host->rtt_ms = now - c->ka_sent_ms;
+		c->ka_outstanding = 0;
+	}
+}
+
+static int
+conn_alive_tick(const struct conn *c)
+{
+	int tick = c->host->params->alive_interval_ms / 4;
+
+	return tick > 0 ? tick : 1;
+}
+
+/*
+ * ServerAliveInterval/CountMax: a session silent for an interval gets a
+ * keepalive request, and another each interval after; silent for CountMax
+ * intervals, it is dead (OpenSSH: "approximately interval x count").
+ */
+static void
+conn_alive_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	struct host_params *p = c->host->params;
+	long long now = now_ms(), silence;
+	uint64_t out;
+	char why[256];
+
+	(void)fd;
+	(void)what;
+	if (c->state != CONN_READY)
+		return;
+	conn_saw_packets(c);
+	silence = now - c->last_rx_ms;
+	if (silence >= (long long)p->alive_interval_ms * p->alive_count_max) {
+		snprintf(why, sizeof(why), "no answer from the server for %lld "
+		    "ms (ServerAliveInterval %d ms, ServerAliveCountMax %d)",
+		    silence, p->alive_interval_ms, p->alive_count_max);
+		conn_close(c, PROTO_E_CONNECTION_LOST, why);
+		conn_finish(c);
+		return;
+	}
+	if (silence >= p->alive_interval_ms &&
+	    now - c->ka_sent_ms >= p->alive_interval_ms) {
+		/* In non-blocking mode every other call only collects the
+		 * previous reply: call again if nothing went out. */
+		out = c->packets.out_packets;
+		ssh_send_keepalive(c->session);
+		if (c->packets.out_packets == out)
+			ssh_send_keepalive(c->session);
+		c->ka_sent_ms = now;
+		c->ka_outstanding = 1;
+		/* The calls may have read packets for some channel. */
+		conn_poke(c);
+	}
+	worker_timer_add(c->w, c->alive, conn_alive_tick(c), 1);
 }
 
 /* Pump outside of this connection's own callbacks (flow resumed). */
@@ -819,6 +906,19 @@ conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	conn_finish(c);
 }
 
+/* Begin the handshake when the daemon-wide budget allows. */
+static void
+conn_start(struct conn *c)
+{
+	long long wait;
+
+	if ((wait = throttle_take()) > 0) {
+		worker_timer_add(c->w, c->kick, wait, 0);
+		return;
+	}
+	conn_resolve(c);
+}
+
 /* Work scheduled from inside the loop: the first step, or more pumping. */
 static void
 conn_kick_cb(evutil_socket_t fd, short what, void *arg)
@@ -828,7 +928,7 @@ conn_kick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (c->state == CONN_RESOLVE && c->addrs == NULL && c->pending == NULL)
-		conn_resolve(c);
+		conn_start(c);
 	else if (c->state == CONN_READY)
 		conn_pump(c);
 	conn_finish(c);

@@ -47,6 +47,10 @@ struct peer {
 	TAILQ_ENTRY(peer) entry;
 };
 
+/* How long status waits for the workers before it answers without those
+ * that did not reply, reporting them stuck. */
+#define STATUS_WAIT_MS 2000
+
 struct request {
 	struct peer *peer; /* NULL once the client is gone */
 	char id[PROTO_MAX_ID + 3];
@@ -56,6 +60,8 @@ struct request {
 	size_t ok, failed, errors;
 	struct msg **replies; /* status: MSG_STATUS_REPLY by arrival */
 	size_t nreplies;
+	struct event *timer; /* status: answer without stuck workers */
+	int answered; /* status: sent; only waiting to be freed */
 	TAILQ_ENTRY(request) peer_entry; /* in peer->requests */
 	TAILQ_ENTRY(request) all_entry;  /* in the list of every request */
 };

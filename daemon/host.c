@@ -16,7 +16,21 @@
 #include "xmalloc.h"
 
 static const char *host_health_names[] = { "idle", "connecting", "up",
-	"down" };
+	"degraded", "backoff", "down" };
+
+static enum host_health
+host_health(const struct host *h)
+{
+	if (h->nready > 0)
+		return h->fail_streak > 0 ? HOST_DEGRADED : HOST_UP;
+	if (h->nconns > 0)
+		return HOST_CONNECTING;
+	if (h->fail_streak >= h->params->host_down_after)
+		return HOST_DOWN;
+	if (h->fail_streak > 0)
+		return HOST_BACKOFF;
+	return HOST_IDLE;
+}
 
 static void
 host_retry_cb(evutil_socket_t fd, short what, void *arg)
@@ -41,23 +55,12 @@ host_get(struct worker *w, const struct host_params *p)
 	TAILQ_INIT(&h->queue);
 	TAILQ_INIT(&h->waiters);
 	TAILQ_INIT(&h->conns);
-	h->health = HOST_IDLE;
+	h->rtt_ms = -1;
 	if ((h->retry = evtimer_new(w->base, host_retry_cb, h)) == NULL)
 		fatalx("%s: evtimer_new failed", __func__);
 	worker_add_host(w, h);
 	log_debug("host=%s worker=%d: new pool", p->key, w->index);
 	return h;
-}
-
-static void
-host_update_health(struct host *h)
-{
-	if (h->nready > 0)
-		h->health = HOST_UP;
-	else if (h->nconns > 0)
-		h->health = HOST_CONNECTING;
-	else if (h->health != HOST_DOWN)
-		h->health = HOST_IDLE;
 }
 
 /* In backoff after repeated failures: say so now rather than later. */
@@ -67,7 +70,7 @@ host_fail_fast(struct host *h, struct job *j)
 	char why[400];
 	long long wait = h->retry_at_ms - now_ms();
 
-	if (h->fail_streak < HOST_DOWN_AFTER || wait <= 0 || h->nconns > 0)
+	if (host_health(h) != HOST_DOWN || wait <= 0)
 		return 0;
 	snprintf(why, sizeof(why), "host is down after %d failed attempts "
 	    "(last: %s); next attempt in %lld ms", h->fail_streak,
@@ -155,7 +158,8 @@ host_dispatch(struct host *h)
 		h->jobs++;
 		job_attach(j, c);
 	}
-	if ((h->nqueued == 0 && TAILQ_EMPTY(&h->waiters)) || h->w->stopping)
+	if ((h->nqueued == 0 && TAILQ_EMPTY(&h->waiters) && !h->reconnect) ||
+	    h->w->stopping)
 		return;
 	if (now_ms() < h->retry_at_ms) {
 		host_retry_arm(h);
@@ -167,14 +171,13 @@ host_dispatch(struct host *h)
 		if (c->state != CONN_READY && c->state != CONN_DEAD)
 			coming += c->cap;
 	/* Warm-ups need one connection; queued jobs need channels. */
-	need = h->nqueued > coming ||
-	    (h->nconns == 0 && !TAILQ_EMPTY(&h->waiters));
+	need = h->nqueued > coming || (h->nconns == 0 &&
+	    (!TAILQ_EMPTY(&h->waiters) || h->reconnect));
 	while (need && h->nconns < h->params->max_sessions) {
 		c = conn_new(h);
 		coming += c->cap;
 		need = h->nqueued > coming;
 	}
-	host_update_health(h);
 }
 
 void
@@ -184,7 +187,10 @@ host_conn_ready(struct host *h, struct conn *c)
 
 	h->nready++;
 	h->connects++;
-	h->health = HOST_UP;
+	if (h->reconnect) {
+		h->reconnects++;
+		h->reconnect = 0;
+	}
 	h->last_error[0] = '\0';
 	h->fail_streak = 0;
 	h->retry_at_ms = 0;
@@ -195,9 +201,33 @@ host_conn_ready(struct host *h, struct conn *c)
 	host_dispatch(h);
 }
 
+/* The next attempt waits: exponential from ReconnectBaseDelay up to
+ * ReconnectMaxDelay, with full jitter so a fleet's retries spread out. */
+static void
+host_backoff(struct host *h)
+{
+	long long delay = h->params->reconnect_base_ms;
+
+	if (h->fail_streak < 30)
+		delay <<= h->fail_streak;
+	if (delay > h->params->reconnect_max_ms)
+		delay = h->params->reconnect_max_ms;
+	h->fail_streak++;
+	h->retry_at_ms = now_ms() + arc4random_uniform(delay + 1);
+}
+
+/* Failures that another attempt cannot cure. */
+static int
+host_retryable(enum proto_code code)
+{
+	return code != PROTO_E_AUTH_FAILED && code != PROTO_E_HOSTKEY_UNKNOWN &&
+	    code != PROTO_E_HOSTKEY_MISMATCH;
+}
+
 /*
  * A connection attempt failed.  Jobs wait for other connections of the host
- * if any is open or still opening; otherwise they all get the error.
+ * if any is open or opening, or for the next attempt while the host has
+ * ConnectionAttempts left; otherwise they all get the error.
  */
 void
 host_conn_failed(struct host *h, struct conn *c, enum proto_code code,
@@ -205,23 +235,15 @@ host_conn_failed(struct host *h, struct conn *c, enum proto_code code,
 {
 	struct job *j;
 
-	long long delay;
-
 	h->failures++;
 	snprintf(h->last_error, sizeof(h->last_error), "%s: %s",
 	    proto_code_name(code), why);
-	/* Exponential backoff; the random half spreads a fleet's retries. */
-	delay = HOST_BACKOFF_BASE_MS;
-	if (h->fail_streak < 20)
-		delay <<= h->fail_streak;
-	if (delay > HOST_BACKOFF_MAX_MS)
-		delay = HOST_BACKOFF_MAX_MS;
-	delay = delay / 2 + arc4random_uniform(delay / 2 + 1);
-	h->fail_streak++;
-	h->retry_at_ms = now_ms() + delay;
-	if (h->nconns > 1)
+	host_backoff(h);
+	if (!host_retryable(code))
+		h->reconnect = 0;
+	if (h->nconns > 1 || (host_retryable(code) &&
+	    h->fail_streak < h->params->connection_attempts))
 		return;
-	h->health = HOST_DOWN;
 	while ((j = TAILQ_FIRST(&h->waiters)) != NULL) {
 		TAILQ_REMOVE(&h->waiters, j, entry);
 		job_fail(j, code, why);
@@ -233,6 +255,17 @@ host_conn_failed(struct host *h, struct conn *c, enum proto_code code,
 	}
 }
 
+/* A session died (dead peer, error, disconnect): open another later. */
+void
+host_conn_lost(struct host *h, struct conn *c, const char *why)
+{
+	h->lost++;
+	snprintf(h->last_error, sizeof(h->last_error), "%s: %s",
+	    proto_code_name(PROTO_E_CONNECTION_LOST), why);
+	host_backoff(h);
+	h->reconnect = 1;
+}
+
 /* A connection is being freed: forget it, serve the queue elsewhere. */
 void
 host_conn_gone(struct host *h, struct conn *c)
@@ -241,7 +274,6 @@ host_conn_gone(struct host *h, struct conn *c)
 	h->nconns--;
 	if (c->ready)
 		h->nready--;
-	host_update_health(h);
 	if (!h->w->stopping)
 		host_dispatch(h);
 }
@@ -254,7 +286,12 @@ host_status(struct host *h, struct proto_buf *b)
 
 	memset(&s, 0, sizeof(s));
 	s.host = h->params->key;
-	s.state = host_health_names[h->health];
+	s.state = host_health_names[host_health(h)];
+	s.lost = h->lost;
+	s.reconnects = h->reconnects;
+	s.rtt_ms = h->rtt_ms;
+	s.retry_in_ms = h->retry_at_ms > now_ms() && h->nready == 0 ?
+	    h->retry_at_ms - now_ms() : -1;
 	s.worker = h->w->index;
 	TAILQ_FOREACH(c, &h->conns, entry) {
 		if (c->state == CONN_READY) {

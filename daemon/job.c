@@ -32,12 +32,41 @@
 #define JOB_PTY_ROWS 24
 
 static void job_timer_cb(evutil_socket_t, short, void *);
+static void job_arm(struct job *);
+
+/* When the command's timeout or idle_timeout next comes due; 0 = never.
+ * Output does not re-arm the timer: it fires and looks again. */
+static long long
+job_due(const struct job *j)
+{
+	const struct job_input *in = j->spec->input;
+	long long due = 0, idle;
+
+	if (in == NULL)
+		return 0;
+	if (in->timeout_ms > 0)
+		due = j->start_ms + in->timeout_ms;
+	if (in->idle_timeout_ms > 0 && j->output_ms > 0) {
+		idle = j->output_ms + in->idle_timeout_ms;
+		if (due == 0 || idle < due)
+			due = idle;
+	}
+	return due;
+}
+
+static void
+job_arm(struct job *j)
+{
+	long long due = job_due(j);
+
+	if (due > 0)
+		worker_timer_add(j->w, j->timer, due - now_ms(), 0);
+}
 
 struct job *
 job_new(struct worker *w, struct job_spec *spec)
 {
 	struct job *j = xcalloc(1, sizeof(*j));
-	struct timeval tv;
 
 	j->w = w;
 	j->spec = spec;
@@ -46,11 +75,7 @@ job_new(struct worker *w, struct job_spec *spec)
 	j->exit_status = -1;
 	if ((j->timer = evtimer_new(w->base, job_timer_cb, j)) == NULL)
 		fatalx("%s: evtimer_new failed", __func__);
-	if (spec->input != NULL && spec->input->timeout_ms > 0) {
-		tv.tv_sec = spec->input->timeout_ms / 1000;
-		tv.tv_usec = (spec->input->timeout_ms % 1000) * 1000;
-		evtimer_add(j->timer, &tv);
-	}
+	job_arm(j);
 	TAILQ_INSERT_TAIL(&w->jobs, j, wentry);
 	w->njobs++;
 	return j;
@@ -282,13 +307,11 @@ job_open_refused(struct job *j)
 static void
 job_stop_remote(struct job *j)
 {
-	struct timeval tv = { JOB_KILL_GRACE_MS / 1000,
-		(JOB_KILL_GRACE_MS % 1000) * 1000 };
-
-	/* A refused signal request changes nothing: KILL and close follow. */
+	/* A refused signal request changes nothing: KILL and close follow.
+	 * (OpenSSH refuses signals to sessions of root logins.) */
 	ssh_channel_request_send_signal(j->chan, "TERM");
 	j->stop_signal_sent = 1;
-	evtimer_add(j->timer, &tv);
+	worker_timer_add(j->w, j->timer, j->host->params->stop_grace_ms, 0);
 }
 
 static void
@@ -345,8 +368,10 @@ job_io(struct job *j)
 			if (n <= 0)
 				break;
 			progress = 1;
-			if (!j->ended)
+			if (!j->ended) {
+				j->output_ms = now_ms();
 				job_emit_output(j, stream, buf, n);
+			}
 		}
 	}
 	if (eof == 2 && (j->exit_status >= 0 || j->exit_signal[0] != '\0' ||
@@ -431,8 +456,12 @@ job_step(struct job *j)
 		j->state = JOB_RUNNING;
 		if (j->ended)
 			job_stop_remote(j);
-		else
+		else {
 			job_emit_start(j);
+			/* idle_timeout counts from here. */
+			j->output_ms = now_ms();
+			job_arm(j);
+		}
 		return 1;
 	case JOB_RUNNING:
 		return job_io(j);
@@ -487,13 +516,26 @@ static void
 job_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct job *j = arg;
+	struct job_input *in;
 	char why[128];
+	long long now;
 
 	(void)fd;
 	(void)what;
 	if (!j->ended) {
-		snprintf(why, sizeof(why), "the command did not finish within "
-		    "its timeout of %lld ms", j->spec->input->timeout_ms);
+		in = j->spec->input;
+		now = now_ms();
+		if (in->timeout_ms > 0 && now >= j->start_ms + in->timeout_ms)
+			snprintf(why, sizeof(why), "the command did not finish "
+			    "within its timeout of %lld ms", in->timeout_ms);
+		else if (in->idle_timeout_ms > 0 && j->output_ms > 0 &&
+		    now >= j->output_ms + in->idle_timeout_ms)
+			snprintf(why, sizeof(why), "the command wrote no output "
+			    "for %lld ms (idle_timeout)", in->idle_timeout_ms);
+		else {
+			job_arm(j); /* output came since: not due yet */
+			return;
+		}
 		job_stop(j, PROTO_E_TIMEOUT, why);
 		return;
 	}

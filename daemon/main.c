@@ -211,6 +211,8 @@ main_serve(struct config *cfg, int foreground)
 		fatalx("cannot create the event loop");
 	control_init(base, cfg, fd, cfg->socket_path);
 	main_add_signals(base);
+	throttle_init(cfg->max_handshake_rate > 0 ? cfg->max_handshake_rate :
+	    CONFIG_DEFAULT_MAX_HANDSHAKE_RATE);
 	if (offload_start(MAIN_OFFLOAD_THREADS) == -1)
 		fatalx("cannot start the offload threads");
 	n = main_workers(cfg);

@@ -87,6 +87,24 @@ host_params_new(const struct config_host_opts *o, const char *user,
 	    CONFIG_DEFAULT_MAX_SESSIONS_PER_HOST;
 	p->max_channels = o->max_channels > 0 ? o->max_channels :
 	    CONFIG_DEFAULT_MAX_CHANNELS_PER_SESSION;
+	p->alive_interval_ms = o->server_alive_interval_ms >= 0 ?
+	    o->server_alive_interval_ms :
+	    CONFIG_DEFAULT_SERVER_ALIVE_INTERVAL_MS;
+	p->alive_count_max = o->server_alive_count_max > 0 ?
+	    o->server_alive_count_max : CONFIG_DEFAULT_SERVER_ALIVE_COUNT_MAX;
+	p->connection_attempts = o->connection_attempts > 0 ?
+	    o->connection_attempts : CONFIG_DEFAULT_CONNECTION_ATTEMPTS;
+	p->reconnect_base_ms = o->reconnect_base_delay_ms > 0 ?
+	    o->reconnect_base_delay_ms :
+	    CONFIG_DEFAULT_RECONNECT_BASE_DELAY_MS;
+	p->reconnect_max_ms = o->reconnect_max_delay_ms > 0 ?
+	    o->reconnect_max_delay_ms : CONFIG_DEFAULT_RECONNECT_MAX_DELAY_MS;
+	if (p->reconnect_max_ms < p->reconnect_base_ms)
+		p->reconnect_max_ms = p->reconnect_base_ms;
+	p->host_down_after = o->host_down_after > 0 ? o->host_down_after :
+	    CONFIG_DEFAULT_HOST_DOWN_AFTER;
+	p->stop_grace_ms = o->stop_grace_ms > 0 ? o->stop_grace_ms :
+	    CONFIG_DEFAULT_STOP_GRACE_MS;
 	host_params_key(p);
 	return p;
 }
@@ -107,6 +125,13 @@ host_params_dup(const struct host_params *o)
 	opts.connect_timeout_ms = o->connect_timeout_ms;
 	opts.max_sessions = o->max_sessions;
 	opts.max_channels = o->max_channels;
+	opts.server_alive_interval_ms = o->alive_interval_ms;
+	opts.server_alive_count_max = o->alive_count_max;
+	opts.connection_attempts = o->connection_attempts;
+	opts.reconnect_base_delay_ms = o->reconnect_base_ms;
+	opts.reconnect_max_delay_ms = o->reconnect_max_ms;
+	opts.host_down_after = o->host_down_after;
+	opts.stop_grace_ms = o->stop_grace_ms;
 	return host_params_new(&opts, o->user, o->host, o->port);
 }
 
@@ -135,6 +160,7 @@ job_input_new(struct proto_request *r)
 	atomic_init(&in->refs, 1);
 	in->command = r->command;
 	in->timeout_ms = r->timeout_ms;
+	in->idle_timeout_ms = r->idle_timeout_ms;
 	in->pty = r->pty;
 	in->env = r->env;
 	in->nenv = r->nenv;

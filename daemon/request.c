@@ -6,6 +6,7 @@
  * jobs (or the last status reply) has come back, because workers hold its
  * address as a token until then.
  */
+#include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@ static int request_run(struct peer *, struct proto_request *);
 static int request_connect(struct peer *, struct proto_request *);
 static int request_cancel(struct peer *, struct proto_request *);
 static int request_status(struct peer *, struct proto_request *);
+static void request_status_timeout(evutil_socket_t, short, void *);
 
 static const struct request_op {
 	enum proto_op op;
@@ -88,6 +90,8 @@ request_free(struct request *req)
 	for (i = 0; i < req->nreplies; i++)
 		msg_free(req->replies[i]);
 	free(req->replies);
+	if (req->timer != NULL)
+		event_free(req->timer);
 	free(req);
 }
 
@@ -311,6 +315,8 @@ request_status_send(struct request *req)
 static int
 request_status(struct peer *peer, struct proto_request *preq)
 {
+	struct timeval tv = { STATUS_WAIT_MS / 1000,
+		(STATUS_WAIT_MS % 1000) * 1000 };
 	struct request *req;
 	int n = workers_count();
 
@@ -324,6 +330,10 @@ request_status(struct peer *peer, struct proto_request *preq)
 	}
 	req->replies = xcalloc(n, sizeof(*req->replies));
 	workers_broadcast(MSG_STATUS, req);
+	req->timer = evtimer_new(control_base(), request_status_timeout, req);
+	if (req->timer == NULL)
+		fatalx("cannot create a status timer");
+	evtimer_add(req->timer, &tv);
 	return 0;
 }
 
@@ -346,6 +356,37 @@ request_join(struct proto_buf *out, const struct proto_buf *part)
 		fatalx("cannot build a status reply");
 }
 
+/* Workers that have not answered are reported stuck. */
+static void
+request_status_stuck(struct request *req, struct proto_buf *workers)
+{
+	struct proto_status_worker sw;
+	struct proto_buf b;
+	size_t i;
+	int k, seen;
+
+	for (k = 0; k < workers_count(); k++) {
+		seen = 0;
+		for (i = 0; i < req->nreplies; i++)
+			seen |= req->replies[i]->worker == k;
+		if (seen)
+			continue;
+		memset(&sw, 0, sizeof(sw));
+		sw.index = k;
+		sw.hosts = sw.sessions = sw.jobs = -1;
+		sw.heartbeat_age_ms = workers_heartbeat_age_ms(k);
+		sw.stuck = 1;
+		proto_buf_init(&b);
+		if (proto_status_worker(&b, &sw) == -1)
+			fatalx("cannot build a status reply");
+		request_join(workers, &b);
+		proto_buf_free(&b);
+		log_warnx("worker %d did not answer status within %d ms "
+		    "(heartbeat %lld ms old)", k, STATUS_WAIT_MS,
+		    sw.heartbeat_age_ms);
+	}
+}
+
 /* Join the workers' replies in worker order into one status event. */
 static void
 request_status_join(struct request *req)
@@ -361,6 +402,7 @@ request_status_join(struct request *req)
 		request_join(&hosts, &req->replies[i]->buf);
 		request_join(&workers, &req->replies[i]->buf2);
 	}
+	request_status_stuck(req, &workers);
 	if (proto_buf_append(&hosts, "", 1) == -1 ||
 	    proto_buf_append(&workers, "", 1) == -1)
 		fatalx("cannot build a status reply");
@@ -386,9 +428,23 @@ request_status_reply(struct msg *m)
 	req->replies[req->nreplies++] = m;
 	if (--req->pending > 0)
 		return;
-	if (req->peer != NULL)
+	if (req->peer != NULL && !req->answered)
 		request_status_join(req);
 	request_free(req);
+}
+
+/* Some worker is late: answer with what came, the rest reported stuck.  The
+ * request lives on until the late replies arrive. */
+static void
+request_status_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct request *req = arg;
+
+	(void)fd;
+	(void)what;
+	if (req->peer != NULL && !req->answered)
+		request_status_join(req);
+	req->answered = 1;
 }
 
 static void

@@ -32,9 +32,6 @@ struct request; /* control-owned, opaque to workers */
 #define FLOW_HIGH_WATER (4u * 1024 * 1024)
 #define FLOW_LOW_WATER (1u * 1024 * 1024)
 
-/* Grace between the TERM and the KILL signal when a job is stopped. */
-#define JOB_KILL_GRACE_MS 2000
-
 /* How long a worker's heartbeat may be stale before status reports it. */
 #define WORKER_STUCK_MS 5000
 
@@ -70,6 +67,13 @@ struct host_params {
 	int connect_timeout_ms;
 	int max_sessions;
 	int max_channels;
+	int alive_interval_ms; /* 0 = no keepalives */
+	int alive_count_max;
+	int connection_attempts;
+	int reconnect_base_ms;
+	int reconnect_max_ms;
+	int host_down_after;
+	int stop_grace_ms;
 };
 struct host_params *host_params_new(const struct config_host_opts *,
     const char *user, const char *host, int port);
@@ -89,6 +93,7 @@ struct job_input {
 	atomic_int refs;
 	char *command;
 	long long timeout_ms; /* 0 = none */
+	long long idle_timeout_ms; /* 0 = none */
 	int pty;
 	struct proto_env *env;
 	size_t nenv;
@@ -195,6 +200,10 @@ void offload_stop(void);
 struct worker;
 void offload_submit(struct worker *, void (*fn)(void *),
     void (*done)(void *), void *arg);
+
+/* Daemon-wide handshake pacing (throttle.c). */
+void throttle_init(int per_second);
+long long throttle_take(void);
 
 /* Monotonic milliseconds. */
 long long now_ms(void);

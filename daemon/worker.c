@@ -109,6 +109,7 @@ worker_status(struct worker *w, struct request *req)
 	sw.sessions = w->nsessions;
 	sw.jobs = w->njobs;
 	sw.heartbeat_age_ms = now_ms() - atomic_load(&w->heartbeat);
+	sw.stuck = sw.heartbeat_age_ms > WORKER_STUCK_MS;
 	if (proto_status_worker(&m->buf2, &sw) == -1)
 		fatalx("%s: out of memory", __func__);
 	control_post(m);
@@ -313,6 +314,35 @@ workers_stop(void)
 	workers = NULL;
 	nworkers = 0;
 	ssh_finalize();
+}
+
+/*
+ * Arm a timer.  Durations used by many events at once (common) go to one of
+ * libevent's common-timeout queues, which keep identical timeouts in a list
+ * instead of the heap.
+ */
+void
+worker_timer_add(struct worker *w, struct event *ev, long long ms, int common)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	const struct timeval *ctv = NULL;
+	int i;
+
+	if (ms < 0)
+		tv.tv_sec = tv.tv_usec = 0;
+	if (common && ms > 0) {
+		for (i = 0; i < w->ncommon; i++)
+			if (w->common[i].ms == ms)
+				ctv = w->common[i].tv;
+		if (ctv == NULL && w->ncommon < WORKER_COMMON_TIMEOUTS) {
+			ctv = event_base_init_common_timeout(w->base, &tv);
+			if (ctv != NULL) {
+				w->common[w->ncommon].ms = ms;
+				w->common[w->ncommon++].tv = ctv;
+			}
+		}
+	}
+	evtimer_add(ev, ctv != NULL ? ctv : &tv);
 }
 
 /* ---- the host table ---- */

@@ -22,13 +22,9 @@ TAILQ_HEAD(job_list, job);
 TAILQ_HEAD(conn_list, conn);
 TAILQ_HEAD(host_list, host);
 
-/* Pause between failed connection attempts to a host: exponential from
- * the base, capped, with full jitter. */
-#define HOST_BACKOFF_BASE_MS 250
-#define HOST_BACKOFF_MAX_MS 30000
-/* After this many failed attempts in a row, jobs for the host fail at once
- * with host_down while it backs off, instead of waiting for the retry. */
-#define HOST_DOWN_AFTER 3
+/* Distinct timer durations a worker keeps in libevent common-timeout
+ * queues (O(1) instead of the heap for thousands of keepalive ticks). */
+#define WORKER_COMMON_TIMEOUTS 16
 
 /* Hosts per worker hash bucket before the table doubles. */
 #define WORKER_HOST_LOAD 2
@@ -50,6 +46,11 @@ struct worker {
 	int njobs; /* jobs not yet freed */
 	struct job_list jobs; /* every job of this worker */
 	int offloads; /* offload tasks not yet done */
+	struct {
+		int ms;
+		const struct timeval *tv;
+	} common[WORKER_COMMON_TIMEOUTS]; /* shared timer queues */
+	int ncommon;
 	int stopping;
 	unsigned long long next_conn_id;
 };
@@ -59,6 +60,8 @@ struct host *worker_find_host(struct worker *, const char *key);
 void worker_add_host(struct worker *, struct host *);
 void worker_remove_host(struct worker *, struct host *);
 void worker_maybe_exit(struct worker *);
+void worker_timer_add(struct worker *, struct event *, long long ms,
+    int common);
 
 /* Send event lines of a job's request to the control thread. */
 void worker_emit(struct worker *, struct job_spec *, struct proto_buf *,
@@ -66,11 +69,14 @@ void worker_emit(struct worker *, struct job_spec *, struct proto_buf *,
 
 /* ---- host.c: the pool of one user@host:port ---- */
 
+/* What status reports; derived from the counters, never stored. */
 enum host_health {
-	HOST_IDLE, /* nothing open */
-	HOST_CONNECTING,
-	HOST_UP,
-	HOST_DOWN /* the last attempt failed and nothing is open */
+	HOST_IDLE, /* no session, nothing pending */
+	HOST_CONNECTING, /* handshakes under way, no session up */
+	HOST_UP, /* sessions up, no failure since the last success */
+	HOST_DEGRADED, /* sessions up, but an attempt failed or one was lost */
+	HOST_BACKOFF, /* no session: waiting before the next attempt */
+	HOST_DOWN /* HostDownAfter failures in a row: jobs fail fast */
 };
 
 struct host {
@@ -83,14 +89,17 @@ struct host {
 	struct conn_list conns;
 	int nconns; /* every connection, in any state */
 	int nready;
-	enum host_health health;
 	unsigned long long jobs; /* ever started */
 	unsigned long long connects; /* successful handshakes */
 	unsigned long long failures; /* failed attempts */
 	char last_error[256];
-	int fail_streak; /* failed attempts since the last success */
+	unsigned long long lost; /* sessions that died */
+	unsigned long long reconnects; /* sessions re-opened after a loss */
+	long long rtt_ms; /* last keepalive round trip, -1 = none */
+	int fail_streak; /* failures (attempts, losses) since a success */
 	long long retry_at_ms; /* no new attempt before */
 	struct event *retry; /* dispatches again at retry_at_ms */
+	int reconnect; /* a session was lost: open one again */
 };
 
 struct host *host_get(struct worker *, const struct host_params *);
@@ -100,6 +109,7 @@ void host_dispatch(struct host *);
 void host_conn_ready(struct host *, struct conn *);
 void host_conn_failed(struct host *, struct conn *, enum proto_code,
     const char *);
+void host_conn_lost(struct host *, struct conn *, const char *);
 void host_conn_gone(struct host *, struct conn *);
 void host_status(struct host *, struct proto_buf *);
 void host_free_all(struct worker *);
@@ -148,6 +158,15 @@ struct conn {
 	char auth_note[256]; /* why an identity could not be used */
 	int ready; /* reached READY: counted in host->nready */
 
+	/* Keepalive (ServerAliveInterval/CountMax): silence is measured from
+	 * the last packet received, on a tick of a quarter interval. */
+	struct event *alive;
+	uint64_t rx_seen; /* packets.in_packets at the last look */
+	long long last_rx_ms;
+	long long ka_sent_ms; /* last keepalive sent; 0 = none */
+	int ka_outstanding; /* sent, and nothing received since */
+	long long ready_ms;
+
 	struct job_list jobs; /* jobs holding a channel here */
 	int nchans;
 	int cap; /* channels this connection may carry now */
@@ -188,6 +207,7 @@ struct job {
 	struct conn *conn;
 	enum job_state state;
 	long long start_ms;
+	long long output_ms; /* last output, or the exec; 0 before it */
 	int ended; /* the terminal event was sent */
 	int stop_signal_sent; /* TERM sent, KILL pending */
 	int requeues; /* times its connection died before exec */
@@ -201,7 +221,7 @@ struct job {
 	int exit_status; /* -1 until received */
 	char exit_signal[32]; /* "" until received */
 
-	struct event *timer; /* timeout, then the KILL grace */
+	struct event *timer; /* timeout/idle_timeout, then the KILL grace */
 };
 
 struct job *job_new(struct worker *, struct job_spec *);

@@ -1350,6 +1350,7 @@ static const struct proto_key {
     {"user", OPF(PROTO_OP_RUN) | OPF(PROTO_OP_CONNECT)},
     {"command", OPF(PROTO_OP_RUN)},
     {"timeout", OPF(PROTO_OP_RUN)},
+    {"idle_timeout", OPF(PROTO_OP_RUN)},
     {"env", OPF(PROTO_OP_RUN)},
     {"pty", OPF(PROTO_OP_RUN)},
     {"stdin", OPF(PROTO_OP_RUN)},
@@ -1657,6 +1658,39 @@ proto_timeout_ms(double t)
 	return v < 1 ? 1 : v;
 }
 
+/*
+ * Optional duration member in seconds (an integer or a fraction), > 0 and
+ * <= PROTO_MAX_TIMEOUT_S; *ms is left alone when the member is absent.
+ */
+static int
+proto_get_seconds(json_object *root, const char *key, long long *ms,
+		  struct proto_error *err)
+{
+	json_object *o;
+	long long iv;
+	double dv;
+
+	if (!json_object_object_get_ex(root, key, &o))
+		return 0;
+	if (json_object_is_type(o, json_type_int)) {
+		if (proto_get_int(o, key, 1, PROTO_MAX_TIMEOUT_S, &iv, err) ==
+		    -1)
+			return -1;
+		*ms = iv * 1000;
+		return 0;
+	}
+	if (!json_object_is_type(o, json_type_double))
+		return proto_fail(err, PROTO_E_BAD_REQUEST,
+				  "%s: expected a number of seconds", key);
+	dv = json_object_get_double(o);
+	if (!isfinite(dv) || dv <= 0 || dv > (double)PROTO_MAX_TIMEOUT_S)
+		return proto_fail(err, PROTO_E_BAD_REQUEST,
+				  "%s: out of range (0 < %s <= %lld seconds)",
+				  key, key, PROTO_MAX_TIMEOUT_S);
+	*ms = proto_timeout_ms(dv);
+	return 0;
+}
+
 static int
 proto_parse_run(json_object *root, const struct proto_limits *lim,
 		struct proto_request *req, struct proto_error *err)
@@ -1664,8 +1698,6 @@ proto_parse_run(json_object *root, const struct proto_limits *lim,
 	json_object *o;
 	const char *s;
 	size_t len;
-	long long iv;
-	double dv;
 	long dlen;
 
 	if (proto_connect_members(root, lim, req, err) == -1)
@@ -1685,27 +1717,10 @@ proto_parse_run(json_object *root, const struct proto_limits *lim,
 	if (proto_strdup(s, len, &req->command, err) == -1)
 		return -1;
 
-	if (json_object_object_get_ex(root, "timeout", &o)) {
-		if (json_object_is_type(o, json_type_int)) {
-			if (proto_get_int(o, "timeout", 1, PROTO_MAX_TIMEOUT_S,
-					  &iv, err) == -1)
-				return -1;
-			req->timeout_ms = iv * 1000;
-		} else if (json_object_is_type(o, json_type_double)) {
-			dv = json_object_get_double(o);
-			if (!isfinite(dv) || dv <= 0 ||
-			    dv > (double)PROTO_MAX_TIMEOUT_S)
-				return proto_fail(
-				    err, PROTO_E_BAD_REQUEST,
-				    "timeout: out of range (0 < timeout <= "
-				    "%lld seconds)",
-				    PROTO_MAX_TIMEOUT_S);
-			req->timeout_ms = proto_timeout_ms(dv);
-		} else
-			return proto_fail(
-			    err, PROTO_E_BAD_REQUEST,
-			    "timeout: expected a number of seconds");
-	}
+	if (proto_get_seconds(root, "timeout", &req->timeout_ms, err) == -1 ||
+	    proto_get_seconds(root, "idle_timeout", &req->idle_timeout_ms,
+			      err) == -1)
+		return -1;
 
 	if (proto_parse_env(root, req, err) == -1)
 		return -1;
@@ -1940,6 +1955,22 @@ enc_hosts(struct enc *e, const struct proto_request *req)
 	}
 }
 
+/* A duration in seconds with millisecond precision; nothing if ms <= 0. */
+static void
+enc_seconds(struct enc *e, const char *key, long long ms)
+{
+	char frac[8];
+
+	if (ms <= 0)
+		return;
+	enc_key(e, key);
+	enc_i64(e, ms / 1000);
+	if (ms % 1000 != 0) {
+		snprintf(frac, sizeof frac, ".%03lld", ms % 1000);
+		enc_raw(e, frac, strlen(frac));
+	}
+}
+
 int
 proto_request_encode(struct proto_buf *b, const struct proto_request *req)
 {
@@ -1984,17 +2015,8 @@ proto_request_encode(struct proto_buf *b, const struct proto_request *req)
 		enc_key(&e, "command");
 		enc_str(&e, req->command != NULL ? req->command : "",
 			req->command != NULL ? strlen(req->command) : 0, 1);
-		if (req->timeout_ms > 0) {
-			enc_key(&e, "timeout");
-			enc_i64(&e, req->timeout_ms / 1000);
-			if (req->timeout_ms % 1000 != 0) {
-				char frac[8];
-
-				snprintf(frac, sizeof frac, ".%03lld",
-					 req->timeout_ms % 1000);
-				enc_raw(&e, frac, strlen(frac));
-			}
-		}
+		enc_seconds(&e, "timeout", req->timeout_ms);
+		enc_seconds(&e, "idle_timeout", req->idle_timeout_ms);
 		if (req->nenv > 0) {
 			enc_lit(&e, ",\"env\":{");
 			for (i = 0; i < req->nenv; i++) {
@@ -2205,6 +2227,16 @@ proto_ev_cancel(struct proto_buf *b, const char *id, const char *target,
 	return enc_end(&e);
 }
 
+/* A millisecond count that may be unknown: negative is JSON null. */
+static void
+enc_opt_ms(struct enc *e, long long ms)
+{
+	if (ms < 0)
+		enc_lit(e, "null");
+	else
+		enc_i64(e, ms);
+}
+
 int
 proto_status_host(struct proto_buf *b, const struct proto_status_host *h)
 {
@@ -2233,6 +2265,14 @@ proto_status_host(struct proto_buf *b, const struct proto_status_host *h)
 	enc_u64(&e, h->connects);
 	enc_key(&e, "failures");
 	enc_u64(&e, h->failures);
+	enc_key(&e, "reconnects");
+	enc_u64(&e, h->reconnects);
+	enc_key(&e, "lost");
+	enc_u64(&e, h->lost);
+	enc_key(&e, "rtt_ms");
+	enc_opt_ms(&e, h->rtt_ms);
+	enc_key(&e, "retry_in_ms");
+	enc_opt_ms(&e, h->retry_in_ms);
 	enc_key(&e, "last_error");
 	if (h->last_error != NULL)
 		enc_message(&e, h->last_error);
@@ -2258,7 +2298,10 @@ proto_status_worker(struct proto_buf *b, const struct proto_status_worker *w)
 	enc_i64(&e, w->jobs);
 	enc_key(&e, "heartbeat_age_ms");
 	enc_i64(&e, w->heartbeat_age_ms);
-	enc_lit(&e, "}");
+	if (w->stuck)
+		enc_lit(&e, ",\"stuck\":true}");
+	else
+		enc_lit(&e, ",\"stuck\":false}");
 	return enc_end(&e);
 }
 

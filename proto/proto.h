@@ -138,6 +138,7 @@ struct proto_request {
 	char *user; /* default user, NULL if absent */
 	char *command; /* run only */
 	long long timeout_ms; /* 0 = none */
+	long long idle_timeout_ms; /* 0 = none: "idle_timeout" */
 	int pty;
 	struct proto_env *env;
 	size_t nenv;
@@ -219,7 +220,7 @@ int proto_ev_cancel(struct proto_buf *, const char *id, const char *target,
  */
 struct proto_status_host {
 	const char *host; /* "user@host:port" pool key */
-	const char *state; /* idle, connecting, up, down */
+	const char *state; /* idle, connecting, up, degraded, backoff, down */
 	int worker;
 	int sessions; /* open connections */
 	int connecting; /* connections still in handshake */
@@ -229,6 +230,10 @@ struct proto_status_host {
 	unsigned long long jobs; /* jobs started on this host, ever */
 	unsigned long long connects; /* successful handshakes, ever */
 	unsigned long long failures; /* failed connection attempts, ever */
+	unsigned long long reconnects; /* sessions re-opened after a loss */
+	unsigned long long lost; /* sessions lost (dead peer, error) */
+	long long rtt_ms; /* last keepalive round trip, -1 = none yet */
+	long long retry_in_ms; /* backoff/down: next attempt in; -1 = none */
 	const char *last_error; /* NULL if none */
 };
 int proto_status_host(struct proto_buf *, const struct proto_status_host *);
@@ -238,6 +243,7 @@ struct proto_status_worker {
 	int sessions;
 	int jobs;
 	long long heartbeat_age_ms;
+	int stuck; /* heartbeat older than the daemon's limit */
 };
 int proto_status_worker(struct proto_buf *, const struct proto_status_worker *);
 int proto_ev_status(struct proto_buf *, const char *id, const char *hosts_json,

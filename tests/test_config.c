@@ -136,6 +136,14 @@ assert_default_values(const struct config *cfg)
 	ck_assert_int_eq(cfg->global.connect_timeout_ms, 10000);
 	ck_assert_int_eq(cfg->global.max_sessions, 4);
 	ck_assert_int_eq(cfg->global.max_channels, 8);
+	ck_assert_int_eq(cfg->max_handshake_rate, 100);
+	ck_assert_int_eq(cfg->global.server_alive_interval_ms, 15000);
+	ck_assert_int_eq(cfg->global.server_alive_count_max, 3);
+	ck_assert_int_eq(cfg->global.connection_attempts, 1);
+	ck_assert_int_eq(cfg->global.reconnect_base_delay_ms, 1000);
+	ck_assert_int_eq(cfg->global.reconnect_max_delay_ms, 60000);
+	ck_assert_int_eq(cfg->global.host_down_after, 3);
+	ck_assert_int_eq(cfg->global.stop_grace_ms, 2000);
 	ck_assert_uint_eq(cfg->n_blocks, 0);
 }
 
@@ -260,6 +268,14 @@ START_TEST(test_every_keyword)
 		      "ConnectTimeout 30\n"
 		      "MaxSessionsPerHost 9\n"
 		      "MaxChannelsPerSession 3\n"
+		      "MaxHandshakeRate 250\n"
+		      "ServerAliveInterval 5\n"
+		      "ServerAliveCountMax 7\n"
+		      "ConnectionAttempts 4\n"
+		      "ReconnectBaseDelay 250ms\n"
+		      "ReconnectMaxDelay 2m\n"
+		      "HostDownAfter 9\n"
+		      "StopGraceTime 1.5\n"
 		      "Host h1 h2,h3\n"
 		      "\tUser u\n"
 		      "\tPort 1\n"
@@ -269,7 +285,14 @@ START_TEST(test_every_keyword)
 		      "\tStrictHostKeyChecking yes\n"
 		      "\tConnectTimeout 1\n"
 		      "\tMaxSessionsPerHost 1\n"
-		      "\tMaxChannelsPerSession 1\n");
+		      "\tMaxChannelsPerSession 1\n"
+		      "\tServerAliveInterval 0\n"
+		      "\tServerAliveCountMax 1\n"
+		      "\tConnectionAttempts 100\n"
+		      "\tReconnectBaseDelay 10ms\n"
+		      "\tReconnectMaxDelay 20ms\n"
+		      "\tHostDownAfter 1000\n"
+		      "\tStopGraceTime 100ms\n");
 	ck_assert_str_eq(cfg->path, conf_path);
 	ck_assert_str_eq(cfg->socket_path, "/tmp/x/s.sock");
 	ck_assert_int_eq(cfg->workers, 7);
@@ -288,10 +311,18 @@ START_TEST(test_every_keyword)
 	ck_assert_int_eq(cfg->global.connect_timeout_ms, 30000);
 	ck_assert_int_eq(cfg->global.max_sessions, 9);
 	ck_assert_int_eq(cfg->global.max_channels, 3);
+	ck_assert_int_eq(cfg->max_handshake_rate, 250);
+	ck_assert_int_eq(cfg->global.server_alive_interval_ms, 5000);
+	ck_assert_int_eq(cfg->global.server_alive_count_max, 7);
+	ck_assert_int_eq(cfg->global.connection_attempts, 4);
+	ck_assert_int_eq(cfg->global.reconnect_base_delay_ms, 250);
+	ck_assert_int_eq(cfg->global.reconnect_max_delay_ms, 120000);
+	ck_assert_int_eq(cfg->global.host_down_after, 9);
+	ck_assert_int_eq(cfg->global.stop_grace_ms, 1500);
 
 	ck_assert_uint_eq(cfg->n_blocks, 1);
 	b = &cfg->blocks[0];
-	ck_assert_int_eq(b->line, 17);
+	ck_assert_int_eq(b->line, 25);
 	ck_assert_uint_eq(b->n_patterns, 3);
 	ck_assert_str_eq(b->patterns[0], "h1");
 	ck_assert_str_eq(b->patterns[1], "h2");
@@ -306,6 +337,13 @@ START_TEST(test_every_keyword)
 	ck_assert_int_eq(b->opts.connect_timeout_ms, 1000);
 	ck_assert_int_eq(b->opts.max_sessions, 1);
 	ck_assert_int_eq(b->opts.max_channels, 1);
+	ck_assert_int_eq(b->opts.server_alive_interval_ms, 0);
+	ck_assert_int_eq(b->opts.server_alive_count_max, 1);
+	ck_assert_int_eq(b->opts.connection_attempts, 100);
+	ck_assert_int_eq(b->opts.reconnect_base_delay_ms, 10);
+	ck_assert_int_eq(b->opts.reconnect_max_delay_ms, 20);
+	ck_assert_int_eq(b->opts.host_down_after, 1000);
+	ck_assert_int_eq(b->opts.stop_grace_ms, 100);
 	config_free(cfg);
 }
 END_TEST
@@ -342,10 +380,14 @@ START_TEST(test_unset_takes_defaults)
 
 	/* Values equal to the "unset" markers must still count as set. */
 	cfg = load_ok("Workers 0\nWorkers 5\nMaxStdinBytes 0\n"
-		      "LogLevel ERROR\nLogLevel DEBUG\n");
+		      "LogLevel ERROR\nLogLevel DEBUG\n"
+		      "ServerAliveInterval 0\nServerAliveInterval 5\n"
+		      "MaxHandshakeRate 7\nMaxHandshakeRate 8\n");
 	ck_assert_int_eq(cfg->workers, 0);
 	ck_assert_uint_eq(cfg->max_stdin, 0);
 	ck_assert_int_eq(cfg->log_level, LOG_LEVEL_ERROR);
+	ck_assert_int_eq(cfg->global.server_alive_interval_ms, 0);
+	ck_assert_int_eq(cfg->max_handshake_rate, 7);
 	config_free(cfg);
 
 	cfg = load_ok("# nothing set\n\n   \n\t# indented comment\n");
@@ -514,9 +556,23 @@ START_TEST(test_ranges)
 	    {"MaxHostsPerRequest", "0", "1", "100000", "100001", "1..100000"},
 	    {"MaxStdinBytes", NULL, "0", "67108864", "67108865", "0..67108864"},
 	    {"Port", "0", "1", "65535", "65536", "1..65535"},
-	    {"ConnectTimeout", "0", "1", "3600", "3601", "1..3600"},
+	    {"ConnectTimeout", "0", "1", "3600", "3601", "1s..1h"},
+	    {"ConnectTimeout", "999ms", "1000ms", "60m", "3600.001", "1s..1h"},
 	    {"MaxSessionsPerHost", "0", "1", "64", "65", "1..64"},
 	    {"MaxChannelsPerSession", "0", "1", "64", "65", "1..64"},
+	    {"MaxHandshakeRate", "0", "1", "100000", "100001", "1..100000"},
+	    {"ServerAliveInterval", "99ms", "100ms", "1h", "61m",
+	     "0 or 100ms..1h"},
+	    {"ServerAliveInterval", "0.099", "0", "3600s", "1.001h",
+	     "0 or 100ms..1h"},
+	    {"ServerAliveCountMax", "0", "1", "1000", "1001", "1..1000"},
+	    {"ConnectionAttempts", "0", "1", "100", "101", "1..100"},
+	    {"HostDownAfter", "0", "1", "1000", "1001", "1..1000"},
+	    {"StopGraceTime", "99ms", "0.1", "1h", "3601", "100ms..1h"},
+	    {"StopGraceTime", "0", "100ms", "60m", "2h", "100ms..1h"},
+	    /* Alone, each is also checked against the other's default. */
+	    {"ReconnectBaseDelay", "0", "1ms", "60s", "3601s", "1ms..1h"},
+	    {"ReconnectMaxDelay", "0", "1s", "1h", "1.5h", "1ms..1h"},
 	};
 	struct config *cfg;
 	size_t i;
@@ -543,6 +599,130 @@ START_TEST(test_ranges)
 	assert_range_error("MaxStdinBytes", "65537K", "0..67108864");
 	assert_range_error("MaxStdinBytes", "18014398509481984M",
 			   "0..67108864");
+	assert_range_error("ConnectTimeout", "9999999999999h", "1s..1h");
+	assert_range_error("StopGraceTime", "25h", "100ms..1h");
+}
+END_TEST
+
+/* The time syntax shared by every time keyword. */
+START_TEST(test_time_values)
+{
+	static const struct {
+		const char *text;
+		int ms;
+	} ok[] = {
+	    {"15", 15000},    {"15s", 15000},     {"15S", 15000},
+	    {"500ms", 500},   {"500MS", 500},     {"2m", 120000},
+	    {"1h", 3600000},  {"1.5", 1500},      {"1.5s", 1500},
+	    {"0.25m", 15000}, {"0.5h", 1800000},  {"1.001", 1001},
+	    {"007", 7000},    {"1.000000", 1000}, {"3600000ms", 3600000},
+	};
+	static const char *const bad[] = {
+	    "",     "s",     "ms",   "1.",           ".5",   "1.5ms", "0.1001",
+	    "1e3",  "-1",    "+1",   "1 s",          "1sec", "1d",    "1x",
+	    "1..5", "1.5.5", "0x10", "1.0000000001", "1m1s",
+	};
+	struct config *cfg;
+	char text[128], want[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(text, sizeof(text), "ServerAliveInterval %s\n",
+			 ok[i].text);
+		cfg = load_ok(text);
+		ck_assert_msg(cfg->global.server_alive_interval_ms == ok[i].ms,
+			      "%s -> %d, want %d", ok[i].text,
+			      cfg->global.server_alive_interval_ms, ok[i].ms);
+		config_free(cfg);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "StopGraceTime \"%s\"\n", bad[i]);
+		snprintf(
+		    want, sizeof(want),
+		    "1: StopGraceTime: bad time \"%s\" (a number with an "
+		    "optional unit ms, s, m or h, e.g. 500ms, 15, 1.5s, 2m "
+		    "or 1h)",
+		    bad[i]);
+		assert_one_error(text, want);
+	}
+
+	/* ConnectTimeout takes the same syntax, in milliseconds. */
+	cfg = load_ok("ConnectTimeout 2.5\nHost a\nConnectTimeout 1m\n");
+	ck_assert_int_eq(cfg->global.connect_timeout_ms, 2500);
+	ck_assert_int_eq(cfg->blocks[0].opts.connect_timeout_ms, 60000);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_reconnect_delays)
+{
+	struct config_errors errs = {NULL, 0};
+	struct config *cfg;
+	struct config_host_opts o;
+
+	/* Equal is fine; each alone is fine within the other's default. */
+	config_free(load_ok("ReconnectBaseDelay 5s\nReconnectMaxDelay 5s\n"));
+	config_free(load_ok("ReconnectBaseDelay 1m\n"));
+	config_free(load_ok("ReconnectMaxDelay 1s\n"));
+
+	/* Both in one scope: at the later line, whatever the order. */
+	assert_one_error(
+	    "ReconnectBaseDelay 2m\nPort 1\nReconnectMaxDelay 1m\n",
+	    "3: ReconnectBaseDelay must not exceed "
+	    "ReconnectMaxDelay (2m > 1m)");
+	assert_one_error("ReconnectMaxDelay 1500ms\nReconnectBaseDelay 2s\n",
+			 "2: ReconnectBaseDelay must not exceed "
+			 "ReconnectMaxDelay (2s > 1500ms)");
+	/* One of them against the default of the other. */
+	assert_one_error("User x\nReconnectMaxDelay 500ms\n",
+			 "2: ReconnectBaseDelay must not exceed "
+			 "ReconnectMaxDelay (1s > 500ms)");
+	assert_one_error("ReconnectBaseDelay 61s\n",
+			 "1: ReconnectBaseDelay must not exceed "
+			 "ReconnectMaxDelay (61s > 1m)");
+	/* Only the first value of a scope counts. */
+	config_free(load_ok("ReconnectBaseDelay 1s\nReconnectBaseDelay 1h\n"));
+
+	/* A Host block is completed from the global section. */
+	assert_one_error("ReconnectBaseDelay 10s\n"
+			 "ReconnectMaxDelay 20s\n"
+			 "Host a\n"
+			 "ReconnectMaxDelay 5s\n"
+			 "Host b\n"
+			 "Port 2\n",
+			 "4: ReconnectBaseDelay must not exceed "
+			 "ReconnectMaxDelay (10s > 5s)");
+	assert_one_error("Host a\nUser u\nReconnectBaseDelay 2m\n",
+			 "3: ReconnectBaseDelay must not exceed "
+			 "ReconnectMaxDelay (2m > 1m)");
+	/* Every bad scope is reported, the global one and the blocks. */
+	ck_assert_ptr_null(load_text("ReconnectMaxDelay 100ms\n"
+				     "Host a\n"
+				     "ReconnectBaseDelay 50ms\n"
+				     "Host b\n"
+				     "ReconnectBaseDelay 200ms\n",
+				     &errs));
+	ck_assert_uint_eq(errs.n, 2);
+	assert_error(&errs, 0,
+		     "1: ReconnectBaseDelay must not exceed ReconnectMaxDelay "
+		     "(1s > 100ms)");
+	assert_error(&errs, 1,
+		     "5: ReconnectBaseDelay must not exceed ReconnectMaxDelay "
+		     "(200ms > 100ms)");
+	config_errors_free(&errs);
+
+	/* A block may raise both above the global maximum. */
+	cfg = load_ok("ReconnectMaxDelay 30s\n"
+		      "Host slow\n"
+		      "ReconnectBaseDelay 40s\n"
+		      "ReconnectMaxDelay 10m\n");
+	config_host(cfg, "slow", &o);
+	ck_assert_int_eq(o.reconnect_base_delay_ms, 40000);
+	ck_assert_int_eq(o.reconnect_max_delay_ms, 600000);
+	config_host(cfg, "fast", &o);
+	ck_assert_int_eq(o.reconnect_base_delay_ms, 1000);
+	ck_assert_int_eq(o.reconnect_max_delay_ms, 30000);
+	config_free(cfg);
 }
 END_TEST
 
@@ -585,6 +765,16 @@ START_TEST(test_error_messages)
 			 "2: Socket is not allowed in a Host block");
 	assert_one_error("Host a\nMaxStdinBytes 1\n",
 			 "2: MaxStdinBytes is not allowed in a Host block");
+	assert_one_error("Host a\nMaxHandshakeRate 1\n",
+			 "2: MaxHandshakeRate is not allowed in a Host block");
+	assert_one_error("ServerAliveCountMax 3x\n",
+			 "1: ServerAliveCountMax: bad number \"3x\"");
+	assert_one_error("HostDownAfter 1.5\n",
+			 "1: HostDownAfter: bad number \"1.5\"");
+	assert_one_error("ConnectionAttempts\n",
+			 "1: ConnectionAttempts: missing value");
+	assert_one_error("StopGraceTime 1 2\n",
+			 "1: StopGraceTime: extra argument \"2\"");
 	assert_one_error("Host a !\n", "1: Host: empty negated pattern");
 	assert_one_error("IdentityFile id_rsa\n",
 			 "1: IdentityFile: \"id_rsa\" is not an absolute path "
@@ -936,7 +1126,14 @@ START_TEST(test_host_every_member)
 		      "StrictHostKeyChecking accept-new\n"
 		      "ConnectTimeout 3\n"
 		      "MaxSessionsPerHost 5\n"
-		      "MaxChannelsPerSession 6\n");
+		      "MaxChannelsPerSession 6\n"
+		      "ServerAliveInterval 0\n"
+		      "ServerAliveCountMax 11\n"
+		      "ConnectionAttempts 12\n"
+		      "ReconnectBaseDelay 13ms\n"
+		      "ReconnectMaxDelay 14ms\n"
+		      "HostDownAfter 15\n"
+		      "StopGraceTime 16s\n");
 	config_host(cfg, "h", &o);
 	ck_assert_str_eq(o.user, "u");
 	ck_assert_int_eq(o.port, 2);
@@ -948,6 +1145,13 @@ START_TEST(test_host_every_member)
 	ck_assert_int_eq(o.connect_timeout_ms, 3000);
 	ck_assert_int_eq(o.max_sessions, 5);
 	ck_assert_int_eq(o.max_channels, 6);
+	ck_assert_int_eq(o.server_alive_interval_ms, 0); /* 0 is set: off */
+	ck_assert_int_eq(o.server_alive_count_max, 11);
+	ck_assert_int_eq(o.connection_attempts, 12);
+	ck_assert_int_eq(o.reconnect_base_delay_ms, 13);
+	ck_assert_int_eq(o.reconnect_max_delay_ms, 14);
+	ck_assert_int_eq(o.host_down_after, 15);
+	ck_assert_int_eq(o.stop_grace_ms, 16000);
 
 	config_host(cfg, "not-h", &o);
 	ck_assert_str_eq(o.user, cfg->global.user);
@@ -960,6 +1164,34 @@ START_TEST(test_host_every_member)
 	ck_assert_int_eq(o.connect_timeout_ms, 10000);
 	ck_assert_int_eq(o.max_sessions, 4);
 	ck_assert_int_eq(o.max_channels, 8);
+	ck_assert_int_eq(o.server_alive_interval_ms, 15000);
+	ck_assert_int_eq(o.server_alive_count_max, 3);
+	ck_assert_int_eq(o.connection_attempts, 1);
+	ck_assert_int_eq(o.reconnect_base_delay_ms, 1000);
+	ck_assert_int_eq(o.reconnect_max_delay_ms, 60000);
+	ck_assert_int_eq(o.host_down_after, 3);
+	ck_assert_int_eq(o.stop_grace_ms, 2000);
+	config_free(cfg);
+
+	/* The first matching block wins; a block's 0 (off) beats the
+	 * global value, an unset block does not. */
+	cfg = load_ok("ServerAliveInterval 30s\n"
+		      "Host quiet\n"
+		      "ServerAliveInterval 0\n"
+		      "Host q*\n"
+		      "ServerAliveInterval 1s\n"
+		      "StopGraceTime 5s\n"
+		      "Host *\n"
+		      "User x\n");
+	config_host(cfg, "quiet", &o);
+	ck_assert_int_eq(o.server_alive_interval_ms, 0);
+	ck_assert_int_eq(o.stop_grace_ms, 5000);
+	config_host(cfg, "qq", &o);
+	ck_assert_int_eq(o.server_alive_interval_ms, 1000);
+	config_host(cfg, "zz", &o);
+	ck_assert_int_eq(o.server_alive_interval_ms, 30000);
+	ck_assert_int_eq(o.stop_grace_ms, 2000);
+	ck_assert_int_eq(cfg->blocks[2].opts.server_alive_interval_ms, -1);
 	config_free(cfg);
 }
 END_TEST
@@ -1075,7 +1307,7 @@ START_TEST(test_shipped_conf_documents_defaults)
 	shipped_conf_path(path, sizeof(path));
 	ck_assert_ptr_nonnull(f = fopen(path, "r"));
 	while (fgets(line, sizeof(line), f) != NULL) {
-		if (strncmp(line, "#Host", 5) == 0)
+		if (strncmp(line, "#Host ", 6) == 0)
 			break;
 		if (line[0] != '#' || line[1] < 'A' || line[1] > 'Z')
 			continue;
@@ -1087,6 +1319,14 @@ START_TEST(test_shipped_conf_documents_defaults)
 	fclose(f);
 	ck_assert_ptr_nonnull(text);
 	ck_assert_ptr_nonnull(strstr(text, "MaxChannelsPerSession 8\n"));
+	ck_assert_ptr_nonnull(strstr(text, "MaxHandshakeRate 100\n"));
+	ck_assert_ptr_nonnull(strstr(text, "ServerAliveInterval 15s\n"));
+	ck_assert_ptr_nonnull(strstr(text, "ServerAliveCountMax 3\n"));
+	ck_assert_ptr_nonnull(strstr(text, "ConnectionAttempts 1\n"));
+	ck_assert_ptr_nonnull(strstr(text, "ReconnectBaseDelay 1s\n"));
+	ck_assert_ptr_nonnull(strstr(text, "ReconnectMaxDelay 60s\n"));
+	ck_assert_ptr_nonnull(strstr(text, "HostDownAfter 3\n"));
+	ck_assert_ptr_nonnull(strstr(text, "StopGraceTime 2s\n"));
 	cfg = load_ok(text);
 	ck_assert_str_eq(cfg->socket_path, "/run/sshpool/sshpoold.sock");
 	ck_assert_str_eq(cfg->global.user, "root");
@@ -1119,6 +1359,8 @@ config_suite(void)
 	tcase_add_test(tc, test_syntax_variants);
 	tcase_add_test(tc, test_tilde_expansion);
 	tcase_add_test(tc, test_ranges);
+	tcase_add_test(tc, test_time_values);
+	tcase_add_test(tc, test_reconnect_delays);
 	tcase_add_test(tc, test_bad_numbers);
 	tcase_add_test(tc, test_error_messages);
 	tcase_add_test(tc, test_error_limits);

@@ -123,7 +123,8 @@ START_TEST(test_req_run_roundtrip)
 	    "{\"v\":1,\"id\":\"r1\",\"op\":\"run\",\"hosts\":[\"web1\","
 	    "\"root@10.0.0.5:2222\",\"[::1]:22\",\"::1\"],\"command\":"
 	    "\"uptime; echo \\\"\\u00e9\\\"\\n\",\"user\":\"deploy\","
-	    "\"timeout\":30,\"env\":{\"LANG\":\"C\",\"_X1\":\"a b\"},"
+	    "\"timeout\":30,\"idle_timeout\":2.25,"
+	    "\"env\":{\"LANG\":\"C\",\"_X1\":\"a b\"},"
 	    "\"pty\":true,\"stdin\":\"AAEC/w==\"}";
 	size_t i;
 
@@ -136,6 +137,7 @@ START_TEST(test_req_run_roundtrip)
 	ck_assert_str_eq(req->command, "uptime; echo \"\xc3\xa9\"\n");
 	ck_assert_str_eq(req->user, "deploy");
 	ck_assert_int_eq(req->timeout_ms, 30000);
+	ck_assert_int_eq(req->idle_timeout_ms, 2250);
 	ck_assert_uint_eq(req->nenv, 2);
 	ck_assert_str_eq(req->env[0].name, "LANG");
 	ck_assert_str_eq(req->env[1].value, "a b");
@@ -152,6 +154,7 @@ START_TEST(test_req_run_roundtrip)
 	ck_assert_str_eq(back->command, req->command);
 	ck_assert_str_eq(back->user, req->user);
 	ck_assert_int_eq(back->timeout_ms, req->timeout_ms);
+	ck_assert_int_eq(back->idle_timeout_ms, 2250);
 	ck_assert_uint_eq(back->nenv, 2);
 	for (i = 0; i < req->nenv; i++) {
 		ck_assert_str_eq(back->env[i].name, req->env[i].name);
@@ -169,12 +172,14 @@ START_TEST(test_req_run_roundtrip)
 	ck_assert_str_eq(req->id, "0");
 	ck_assert_ptr_null(req->user);
 	ck_assert_int_eq(req->timeout_ms, 0);
+	ck_assert_int_eq(req->idle_timeout_ms, 0);
 	ck_assert_int_eq(req->pty, 0);
 	ck_assert_uint_eq(req->nenv, 0);
 	ck_assert_ptr_null(req->stdin_data);
 	back = reencode(req);
 	ck_assert_ptr_null(back->stdin_data);
 	ck_assert_int_eq(back->timeout_ms, 0);
+	ck_assert_int_eq(back->idle_timeout_ms, 0);
 	proto_request_free(back);
 	proto_request_free(req);
 
@@ -211,6 +216,7 @@ START_TEST(test_req_timeout_fractions)
 	char line[256];
 	size_t i;
 
+	/* idle_timeout is set alone so a mix-up of the two would show. */
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		snprintf(line, sizeof line,
 			 "{\"v\":1,\"id\":1,\"op\":\"run\",\"hosts\":[\"h\"],"
@@ -220,8 +226,25 @@ START_TEST(test_req_timeout_fractions)
 		ck_assert_msg(req->timeout_ms == cases[i].ms,
 			      "%s -> %lld, want %lld", cases[i].text,
 			      req->timeout_ms, cases[i].ms);
+		ck_assert_int_eq(req->idle_timeout_ms, 0);
 		back = reencode(req);
 		ck_assert_int_eq(back->timeout_ms, req->timeout_ms);
+		ck_assert_int_eq(back->idle_timeout_ms, 0);
+		proto_request_free(back);
+		proto_request_free(req);
+
+		snprintf(line, sizeof line,
+			 "{\"v\":1,\"id\":1,\"op\":\"run\",\"hosts\":[\"h\"],"
+			 "\"command\":\"c\",\"idle_timeout\":%s}",
+			 cases[i].text);
+		req = parse_ok(line);
+		ck_assert_msg(req->idle_timeout_ms == cases[i].ms,
+			      "idle %s -> %lld, want %lld", cases[i].text,
+			      req->idle_timeout_ms, cases[i].ms);
+		ck_assert_int_eq(req->timeout_ms, 0);
+		back = reencode(req);
+		ck_assert_int_eq(back->idle_timeout_ms, req->idle_timeout_ms);
+		ck_assert_int_eq(back->timeout_ms, 0);
 		proto_request_free(back);
 		proto_request_free(req);
 	}
@@ -440,6 +463,9 @@ static const struct bad_case bad_cases[] = {
     {"{\"v\":1,\"id\":1,\"op\":\"connect\",\"hosts\":[\"a\"],"
      "\"command\":\"c\"}",
      PROTO_E_BAD_REQUEST, "command: not allowed in connect", "1"},
+    {"{\"v\":1,\"id\":1,\"op\":\"connect\",\"hosts\":[\"a\"],"
+     "\"idle_timeout\":5}",
+     PROTO_E_BAD_REQUEST, "idle_timeout: not allowed in connect", "1"},
     /* hello. */
     {"{\"v\":1,\"id\":1,\"op\":\"hello\",\"versions\":1}", PROTO_E_BAD_REQUEST,
      "versions: expected an array", "1"},
@@ -505,6 +531,26 @@ static const struct bad_case bad_cases[] = {
      "timeout: out of range", "\"r\""},
     {RUN_OK ",\"timeout\":\"30\"}", PROTO_E_BAD_REQUEST,
      "timeout: expected a number", "\"r\""},
+    /* idle_timeout: the same rules as timeout. */
+    {RUN_OK ",\"idle_timeout\":0}", PROTO_E_BAD_REQUEST,
+     "idle_timeout: out of range", "\"r\""},
+    {RUN_OK ",\"idle_timeout\":-2.5}", PROTO_E_BAD_REQUEST,
+     "idle_timeout: out of range (0 < idle_timeout <= 604800 seconds)",
+     "\"r\""},
+    {RUN_OK ",\"idle_timeout\":604801}", PROTO_E_BAD_REQUEST,
+     "idle_timeout: out of range", "\"r\""},
+    {RUN_OK ",\"idle_timeout\":604800.001}", PROTO_E_BAD_REQUEST,
+     "idle_timeout: out of range", "\"r\""},
+    {RUN_OK ",\"idle_timeout\":1e400}", PROTO_E_BAD_REQUEST,
+     "idle_timeout: out of range", "\"r\""},
+    {RUN_OK ",\"idle_timeout\":99999999999999999999}", PROTO_E_BAD_REQUEST,
+     "idle_timeout: out of range", "\"r\""},
+    {RUN_OK ",\"idle_timeout\":\"5\"}", PROTO_E_BAD_REQUEST,
+     "idle_timeout: expected a number of seconds", "\"r\""},
+    {RUN_OK ",\"idle_timeout\":null}", PROTO_E_BAD_REQUEST,
+     "idle_timeout: expected a number", "\"r\""},
+    {RUN_OK ",\"idle_timeout\":1,\"idle_timeout\":2}", PROTO_E_BAD_REQUEST,
+     "duplicate key", "\"r\""},
     /* env. */
     {RUN_OK ",\"env\":[]}", PROTO_E_BAD_REQUEST, "env: expected an object",
      "\"r\""},
@@ -1184,9 +1230,21 @@ START_TEST(test_ev_status)
 	struct proto_buf b, hosts, workers;
 	struct proto_event *ev;
 	struct proto_status_host h = {
-	    "root@127.0.0.2:22", "up", 1, 1, 0, 0, 8, 0, 5, 1, 0, NULL};
-	struct proto_status_worker w = {0, 3, 3, 0, 12};
-	json_object *root, *o, *e;
+	    .host = "root@127.0.0.2:22",
+	    .state = "up",
+	    .worker = 1,
+	    .sessions = 1,
+	    .channels_max = 8,
+	    .jobs = 5,
+	    .connects = 1,
+	    .reconnects = 2,
+	    .lost = 3,
+	    .rtt_ms = 4,
+	    .retry_in_ms = -1,
+	};
+	struct proto_status_worker w = {
+	    .index = 0, .hosts = 3, .sessions = 3, .heartbeat_age_ms = 12};
+	json_object *root, *o, *e, *m;
 
 	proto_buf_init(&b);
 	proto_buf_init(&hosts);
@@ -1197,16 +1255,27 @@ START_TEST(test_ev_status)
 	    "{\"host\":\"root@127.0.0.2:22\",\"state\":\"up\",\"worker\":1,"
 	    "\"sessions\":1,\"connecting\":0,\"channels_busy\":0,"
 	    "\"channels_max\":8,\"queued\":0,\"jobs\":5,\"connects\":1,"
-	    "\"failures\":0,\"last_error\":null}");
+	    "\"failures\":0,\"reconnects\":2,\"lost\":3,\"rtt_ms\":4,"
+	    "\"retry_in_ms\":null,\"last_error\":null}");
 	h.host = "web2";
 	h.state = "down";
+	h.rtt_ms = -1;
+	h.retry_in_ms = 7420;
+	h.failures = 18446744073709551615ULL;
 	h.last_error = "refused \"x\"\n\xff";
 	ck_assert_int_eq(proto_buf_append(&hosts, ",", 1), 0);
 	ck_assert_int_eq(proto_status_host(&hosts, &h), 0);
 	ck_assert_int_eq(proto_status_worker(&workers, &w), 0);
 	ck_assert_str_eq(workers.data,
 			 "{\"index\":0,\"hosts\":3,\"sessions\":3,\"jobs\":0,"
-			 "\"heartbeat_age_ms\":12}");
+			 "\"heartbeat_age_ms\":12,\"stuck\":false}");
+	w.index = 1;
+	w.heartbeat_age_ms = 61000;
+	w.stuck = 1;
+	ck_assert_int_eq(proto_buf_append(&workers, ",", 1), 0);
+	ck_assert_int_eq(proto_status_worker(&workers, &w), 0);
+	ck_assert_ptr_nonnull(
+	    strstr(workers.data, "\"heartbeat_age_ms\":61000,\"stuck\":true}"));
 
 	ck_assert_int_eq(
 	    proto_ev_status(&b, "\"s1\"", hosts.data, workers.data), 0);
@@ -1222,11 +1291,24 @@ START_TEST(test_ev_status)
 	ck_assert(json_object_object_get_ex(root, "hosts", &o));
 	ck_assert_uint_eq(json_object_array_length(o), 2);
 	e = json_object_array_get_idx(o, 1);
+	ck_assert(json_object_object_get_ex(e, "state", &m));
+	ck_assert_str_eq(json_object_get_string(m), "down");
+	ck_assert(json_object_object_get_ex(e, "rtt_ms", &m));
+	ck_assert(json_object_is_type(m, json_type_null));
+	ck_assert(json_object_object_get_ex(e, "retry_in_ms", &m));
+	ck_assert(json_object_is_type(m, json_type_int));
+	ck_assert_int_eq(json_object_get_int64(m), 7420);
+	ck_assert(json_object_object_get_ex(e, "failures", &m));
+	ck_assert_uint_eq(json_object_get_uint64(m), 18446744073709551615ULL);
 	ck_assert(json_object_object_get_ex(e, "last_error", &e));
 	ck_assert_str_eq(json_object_get_string(e),
 			 "refused \"x\"\n\xef\xbf\xbd");
 	ck_assert(json_object_object_get_ex(root, "workers", &o));
-	ck_assert_uint_eq(json_object_array_length(o), 1);
+	ck_assert_uint_eq(json_object_array_length(o), 2);
+	e = json_object_array_get_idx(o, 1);
+	ck_assert(json_object_object_get_ex(e, "stuck", &m));
+	ck_assert(json_object_is_type(m, json_type_boolean));
+	ck_assert(json_object_get_boolean(m));
 	json_object_put(root);
 	proto_event_free(ev);
 
