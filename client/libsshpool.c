@@ -89,6 +89,7 @@ struct sp_run_opts {
 	char *command;
 	char *user;
 	long long timeout_ms;
+	long long idle_timeout_ms;
 	struct proto_env *env;
 	size_t nenv;
 	int pty;
@@ -514,6 +515,7 @@ sp_send_run(sp_client *c, const sp_run_opts *o, uint64_t *request_id)
 	req.user = o->user;
 	req.command = o->command;
 	req.timeout_ms = o->timeout_ms;
+	req.idle_timeout_ms = o->idle_timeout_ms;
 	req.pty = o->pty;
 	req.env = o->env;
 	req.nenv = o->nenv;
@@ -1189,9 +1191,12 @@ status_count(const sp_event *ev, const char *array)
 	return json_object_array_length(a);
 }
 
+/* Integers as they are, booleans as 0/1; -1 when absent or null. */
 static long long
 status_int(json_object *v)
 {
+	if (v != NULL && json_object_is_type(v, json_type_boolean))
+		return json_object_get_boolean(v) ? 1 : 0;
 	if (v == NULL || !json_object_is_type(v, json_type_int))
 		return -1;
 	return (long long)json_object_get_int64(v);
@@ -1425,6 +1430,23 @@ sp_run_opts_set_timeout(sp_run_opts *o, double seconds)
 	if (seconds > 0 && ms == 0)
 		ms = 1;
 	o->timeout_ms = ms;
+	return 0;
+}
+
+int
+sp_run_opts_set_idle_timeout(sp_run_opts *o, double seconds)
+{
+	double max = (double)PROTO_MAX_TIMEOUT_MS / 1000;
+	long long ms;
+
+	if (!(seconds >= 0 && seconds <= max)) {
+		opts_seterr(o, "idle timeout must be 0..%.0f seconds", max);
+		return -1;
+	}
+	ms = (long long)(seconds * 1000 + 0.5);
+	if (seconds > 0 && ms == 0)
+		ms = 1;
+	o->idle_timeout_ms = ms;
 	return 0;
 }
 

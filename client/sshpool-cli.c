@@ -122,8 +122,9 @@ cli_usage(FILE *f)
 	    f,
 	    "usage: %s [-s socket] run [-H host,...] [-h hostfile] [-l user] "
 	    "[-t seconds]\n"
-	    "           [-e NAME=VALUE] [-i stdin-file] [--pty] [--json] "
-	    "[--] command ...\n"
+	    "           [--idle-timeout seconds] [-e NAME=VALUE] "
+	    "[-i stdin-file] [--pty] [--json]\n"
+	    "           [--] command ...\n"
 	    "       %s [-s socket] connect [-l user] [-h hostfile] [--json] "
 	    "host[,host...] ...\n"
 	    "       %s [-s socket] status [--json]\n"
@@ -617,7 +618,7 @@ cli_join(int argc, char **argv)
 	return s;
 }
 
-enum { OPT_JSON = 256, OPT_PTY, OPT_HELP };
+enum { OPT_JSON = 256, OPT_PTY, OPT_HELP, OPT_IDLE_TIMEOUT };
 
 static int
 cli_parse_hostfile(struct cli *cli, const char *path)
@@ -638,6 +639,7 @@ cli_run(struct cli *cli, int argc, char **argv)
 	static const struct option longopts[] = {
 	    {"json", no_argument, NULL, OPT_JSON},
 	    {"pty", no_argument, NULL, OPT_PTY},
+	    {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {NULL, 0, NULL, 0}};
 	sp_run_opts *o;
@@ -676,6 +678,18 @@ cli_run(struct cli *cli, int argc, char **argv)
 			    sp_run_opts_set_timeout(o, timeout) == -1) {
 				cli_warnx("-t %s: expected seconds > 0 and "
 					  "<= 604800",
+					  optarg);
+				goto out;
+			}
+			break;
+		case OPT_IDLE_TIMEOUT:
+			errno = 0;
+			timeout = strtod(optarg, &end);
+			if (errno != 0 || end == optarg || *end != '\0' ||
+			    !isfinite(timeout) || timeout <= 0 ||
+			    sp_run_opts_set_idle_timeout(o, timeout) == -1) {
+				cli_warnx("--idle-timeout %s: expected seconds "
+					  "> 0 and <= 604800",
 					  optarg);
 				goto out;
 			}
@@ -869,11 +883,13 @@ cli_status_print(const sp_event *ev)
 	if (n == 0)
 		printf("no hosts in the pool\n");
 	else
-		printf("%-*s %-10s %4s %9s %6s %8s %8s %8s  %s\n", (int)w,
-		       "HOST", "STATE", "SESS", "CHANNELS", "QUEUED", "JOBS",
-		       "CONNECTS", "FAILURES", "LAST ERROR");
+		printf("%-*s %-10s %4s %9s %6s %8s %8s %8s %5s %6s  %s\n",
+		       (int)w, "HOST", "STATE", "SESS", "CHANNELS", "QUEUED",
+		       "JOBS", "CONNECTS", "FAILURES", "LOST", "RTT",
+		       "LAST ERROR");
 	for (i = 0; i < n; i++) {
-		char chan[48];
+		char chan[48], rtt[24];
+		long long ms = sp_status_host_int(ev, i, "rtt_ms");
 		const char *host = sp_status_host_str(ev, i, "host");
 		const char *state = sp_status_host_str(ev, i, "state");
 		const char *last = sp_status_host_str(ev, i, "last_error");
@@ -881,7 +897,12 @@ cli_status_print(const sp_event *ev)
 		snprintf(chan, sizeof chan, "%lld/%lld",
 			 sp_status_host_int(ev, i, "channels_busy"),
 			 sp_status_host_int(ev, i, "channels_max"));
-		printf("%-*s %-10s %4lld %9s %6lld %8lld %8lld %8lld  %s\n",
+		if (ms >= 0)
+			snprintf(rtt, sizeof rtt, "%lldms", ms);
+		else
+			snprintf(rtt, sizeof rtt, "-");
+		printf("%-*s %-10s %4lld %9s %6lld %8lld %8lld %8lld %5lld "
+		       "%6s  %s\n",
 		       (int)w, host != NULL ? host : "?",
 		       state != NULL ? state : "?",
 		       sp_status_host_int(ev, i, "sessions"), chan,
@@ -889,17 +910,20 @@ cli_status_print(const sp_event *ev)
 		       sp_status_host_int(ev, i, "jobs"),
 		       sp_status_host_int(ev, i, "connects"),
 		       sp_status_host_int(ev, i, "failures"),
+		       sp_status_host_int(ev, i, "lost"), rtt,
 		       last != NULL ? last : "-");
 	}
 	n = sp_status_nworkers(ev);
 	for (i = 0; i < n; i++)
 		printf("worker %lld: %lld hosts, %lld sessions, %lld jobs, "
-		       "heartbeat %lld ms ago\n",
+		       "heartbeat %lld ms ago%s\n",
 		       sp_status_worker_int(ev, i, "index"),
 		       sp_status_worker_int(ev, i, "hosts"),
 		       sp_status_worker_int(ev, i, "sessions"),
 		       sp_status_worker_int(ev, i, "jobs"),
-		       sp_status_worker_int(ev, i, "heartbeat_age_ms"));
+		       sp_status_worker_int(ev, i, "heartbeat_age_ms"),
+		       sp_status_worker_int(ev, i, "stuck") == 1 ?
+			   " (STUCK)" : "");
 }
 
 static void

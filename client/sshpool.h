@@ -122,8 +122,13 @@ const char *sp_run_opts_host(const sp_run_opts *, size_t i);
 int sp_run_opts_set_command(sp_run_opts *, const char *command);
 /* Default user for hosts given without "user@"; NULL clears it. */
 int sp_run_opts_set_user(sp_run_opts *, const char *user);
-/* Seconds (fractions allowed), 0 = no timeout. */
+/* Seconds (fractions allowed), 0 = no timeout.  When it passes, the remote
+ * command is stopped (TERM, then KILL) and the host ends with an error
+ * "timeout". */
 int sp_run_opts_set_timeout(sp_run_opts *, double seconds);
+/* Seconds without any output after which a host's command is stopped the
+ * same way; 0 = none. */
+int sp_run_opts_set_idle_timeout(sp_run_opts *, double seconds);
 /* Adding a name again replaces its value. */
 int sp_run_opts_add_env(sp_run_opts *, const char *name, const char *value);
 int sp_run_opts_set_pty(sp_run_opts *, int on);
@@ -196,10 +201,11 @@ void sp_event_free(sp_event *);
 
 /*
  * SP_EV_STATUS contents, by member name as in the protocol ("host",
- * "state", "sessions", "channels_busy", "channels_max", "queued", "jobs",
- * "connects", "failures", "last_error"; workers: "index", "hosts",
- * "sessions", "jobs", "heartbeat_age_ms").  Missing members, wrong types and
- * nulls give NULL / -1.
+ * "state", "sessions", "connecting", "channels_busy", "channels_max",
+ * "queued", "jobs", "connects", "failures", "lost", "reconnects", "rtt_ms",
+ * "retry_in_ms", "last_error"; workers: "index", "hosts", "sessions",
+ * "jobs", "heartbeat_age_ms", "stuck").  Booleans read as 0/1; missing
+ * members, wrong types and nulls give NULL / -1.
  */
 size_t sp_status_nhosts(const sp_event *);
 const char *sp_status_host_str(const sp_event *, size_t i, const char *key);
