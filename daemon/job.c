@@ -255,6 +255,19 @@ job_release_channel(struct job *j)
 	j->state = JOB_CLOSED;
 }
 
+/*
+ * A call failed because the whole session is gone: that is the
+ * connection's to handle (the pump closes it as lost, which requeues a job
+ * whose command was never sent), not a channel failure of this job.
+ */
+static int
+job_session_gone(const struct job *j)
+{
+	ssh_session session = j->conn->session;
+
+	return !ssh_is_connected(session) || ssh_get_fd(session) == -1;
+}
+
 /* The channel failed: report it, then close or drop the channel. */
 static void
 job_channel_error(struct job *j, const char *what, int opened)
@@ -394,6 +407,8 @@ job_step(struct job *j)
 		rc = ssh_channel_open_session(j->chan);
 		if (rc == SSH_AGAIN)
 			return 0;
+		if (rc == SSH_ERROR && job_session_gone(j))
+			return 1;
 		if (rc == SSH_ERROR) {
 			if (ssh_get_error_code(j->conn->session) ==
 			    SSH_REQUEST_DENIED)
@@ -416,6 +431,8 @@ job_step(struct job *j)
 		    JOB_PTY_COLS, JOB_PTY_ROWS);
 		if (rc == SSH_AGAIN)
 			return 0;
+		if (rc == SSH_ERROR && job_session_gone(j))
+			return 1;
 		if (rc == SSH_ERROR) {
 			job_channel_error(j, "pty request", 1);
 			return 1;
@@ -428,6 +445,8 @@ job_step(struct job *j)
 		rc = ssh_channel_request_env(j->chan, e->name, e->value);
 		if (rc == SSH_AGAIN)
 			return 0;
+		if (rc == SSH_ERROR && job_session_gone(j))
+			return 1;
 		if (rc == SSH_ERROR) {
 			snprintf(why, sizeof(why), "the server refused "
 			    "environment variable %s (see AcceptEnv in "
@@ -449,6 +468,8 @@ job_step(struct job *j)
 		rc = ssh_channel_request_exec(j->chan, j->spec->input->command);
 		if (rc == SSH_AGAIN)
 			return 0;
+		if (rc == SSH_ERROR && job_session_gone(j))
+			return 1;
 		if (rc == SSH_ERROR) {
 			job_channel_error(j, "exec request", 1);
 			return 1;
