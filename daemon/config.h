@@ -23,6 +23,20 @@
 #define CONFIG_DEFAULT_HOST_DOWN_AFTER 3
 #define CONFIG_DEFAULT_STOP_GRACE_MS 2000
 #define CONFIG_DEFAULT_MAX_HANDSHAKE_RATE 100
+#define CONFIG_DEFAULT_MAX_CONNECTIONS_PER_USER 64
+#define CONFIG_DEFAULT_MAX_REQUESTS_PER_CLIENT 1024
+#define CONFIG_DEFAULT_MAX_JOBS_PER_CLIENT 100000
+#define CONFIG_DEFAULT_MAX_JOBS 1000000
+#define CONFIG_DEFAULT_CLIENT_QUEUE_LOW (1u * 1024 * 1024)
+#define CONFIG_DEFAULT_CLIENT_QUEUE_HIGH (4u * 1024 * 1024)
+#define CONFIG_DEFAULT_CLIENT_QUEUE_HARD (64u * 1024 * 1024)
+#define CONFIG_DEFAULT_CLIENT_QUEUE_HARD_TIME_MS 30000
+#define CONFIG_DEFAULT_AUDIT_COMMAND_LENGTH 200
+#define CONFIG_DEFAULT_SHUTDOWN_TIMEOUT_MS 30000
+#define CONFIG_MAX_ALLOW 256 /* names on AllowUsers / AllowGroups */
+#define CONFIG_MAX_POLICIES 1024
+#define CONFIG_MAX_GROUPS 1024
+#define CONFIG_MAX_GROUP_HOSTS 10000
 #define CONFIG_MAX_WORKERS 256
 #define CONFIG_MAX_IDENTITY_FILES 16
 #define CONFIG_MAX_PATTERNS 64 /* patterns on one Host line */
@@ -75,9 +89,63 @@ struct config {
 	size_t max_hosts; /* MaxHostsPerRequest */
 	size_t max_stdin; /* MaxStdinBytes */
 	int max_handshake_rate; /* MaxHandshakeRate, per second */
+
+	/* Who may use the socket (AllowUsers, AllowGroups: names or numeric
+	 * ids; empty = every local user).  Root and the daemon's own user are
+	 * always allowed. */
+	char **allow_users;
+	size_t n_allow_users;
+	char **allow_groups;
+	size_t n_allow_groups;
+	char *socket_group; /* SocketGroup: group of the socket and its dir */
+	int max_connections_per_user; /* MaxConnectionsPerUser */
+	int max_requests_per_client; /* MaxRequestsPerClient, in flight */
+	size_t max_jobs_per_client; /* MaxJobsPerClient: host jobs running */
+	size_t max_jobs; /* MaxJobs: host jobs running, daemon-wide */
+	size_t max_env; /* MaxEnvEntries */
+	int max_json_depth; /* MaxJsonDepth */
+	/* Output queued for one client (ClientQueueLowWater/HighWater/
+	 * HardLimit): reading its channels stops above high water, resumes
+	 * below low water; above the hard limit for ClientQueueHardTime the
+	 * client is disconnected and its jobs cancelled. */
+	size_t client_queue_low;
+	size_t client_queue_high;
+	size_t client_queue_hard;
+	int client_queue_hard_time_ms;
+	size_t audit_command_max; /* AuditCommandLength: bytes logged */
+	struct config_host_policy *policies; /* UserHosts, GroupHosts */
+	size_t n_policies;
+
+	int shutdown_timeout_ms; /* ShutdownTimeout */
+
+	struct config_group *groups; /* HostGroup */
+	size_t n_groups;
+
 	struct config_host_opts global; /* every member set after loading */
 	struct config_host_block *blocks;
 	size_t n_blocks;
+};
+
+/*
+ * "UserHosts NAME pattern..." / "GroupHosts NAME pattern...": a client
+ * that one or more rules name (by its user, or any of its groups) may only
+ * run on hosts matching a pattern of those rules; others get "forbidden".
+ * Clients no rule names, root and the daemon's user are not limited.
+ */
+struct config_host_policy {
+	int is_group;
+	char *name; /* user or group: name or numeric id */
+	char **patterns; /* ssh_config patterns, "!" negation */
+	size_t n_patterns;
+	int line;
+};
+
+/* "HostGroup NAME host...": "@NAME" in a request means these hosts. */
+struct config_group {
+	char *name;
+	char **hosts; /* host specs */
+	size_t n_hosts;
+	int line;
 };
 
 /* One error or warning with its place: "file:line: message". */

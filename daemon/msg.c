@@ -21,9 +21,12 @@ now_ms(void)
 }
 
 struct flow *
-flow_new(void)
+flow_new(size_t high, size_t low)
 {
 	struct flow *f = xcalloc(1, sizeof(*f));
+
+	f->high = high;
+	f->low = low < high ? low : high;
 
 	atomic_init(&f->queued, 0);
 	atomic_init(&f->closed, 0);
@@ -48,7 +51,7 @@ flow_unref(struct flow *f)
 int
 flow_paused(struct flow *f)
 {
-	return atomic_load(&f->queued) >= FLOW_HIGH_WATER &&
+	return atomic_load(&f->queued) >= f->high &&
 	    !atomic_load(&f->closed);
 }
 

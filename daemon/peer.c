@@ -85,7 +85,7 @@ peer_close(struct peer *peer, const char *why)
 static void
 peer_check_high(struct peer *peer)
 {
-	if (atomic_load(&peer->flow->queued) >= FLOW_HIGH_WATER)
+	if (atomic_load(&peer->flow->queued) >= peer->flow->high)
 		peer->paused = 1;
 }
 
@@ -111,9 +111,9 @@ peer_drained(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 	before = atomic_fetch_sub(&peer->flow->queued, info->n_deleted);
 	after = before - info->n_deleted;
 	/* Workers may have seen the high level before its message got here. */
-	if (before >= FLOW_HIGH_WATER)
+	if (before >= peer->flow->high)
 		peer->paused = 1;
-	if (after >= FLOW_LOW_WATER)
+	if (after >= peer->flow->low)
 		return;
 	if (peer->paused) {
 		peer->paused = 0;
@@ -260,7 +260,7 @@ peer_line(struct peer *peer, const char *line, size_t len)
 static int
 peer_output_full(struct peer *peer)
 {
-	return atomic_load(&peer->flow->queued) >= FLOW_HIGH_WATER;
+	return atomic_load(&peer->flow->queued) >= peer->flow->high;
 }
 
 /* Handle buffered lines until the input is used up or the budget is. */
@@ -365,7 +365,8 @@ peer_accept(int fd)
 	peer->yield_ev = event_new(base, -1, 0, peer_yield, peer);
 	if (peer->bev == NULL || peer->yield_ev == NULL)
 		fatalx("client fd=%d: cannot create its events", fd);
-	peer->flow = flow_new();
+	peer->flow = flow_new(CONFIG_DEFAULT_CLIENT_QUEUE_HIGH,
+	    CONFIG_DEFAULT_CLIENT_QUEUE_LOW);
 	peer->drain_cb = evbuffer_add_cb(bufferevent_get_output(peer->bev),
 					 peer_drained, peer);
 	if (peer->drain_cb == NULL)

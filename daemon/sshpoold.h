@@ -26,11 +26,6 @@ struct event_base;
 struct event;
 struct request; /* control-owned, opaque to workers */
 
-/* Output bytes a client may have queued in the daemon before the workers
- * stop reading that client's channels (the SSH window then holds the remote
- * processes back), and the level at which they resume. */
-#define FLOW_HIGH_WATER (4u * 1024 * 1024)
-#define FLOW_LOW_WATER (1u * 1024 * 1024)
 
 /* How long a worker's heartbeat may be stale before status reports it. */
 #define WORKER_STUCK_MS 5000
@@ -45,11 +40,17 @@ struct flow {
 	atomic_size_t queued;
 	atomic_int closed; /* client gone: nothing will drain */
 	atomic_int refs;
+	/* Output bytes the client may have queued in the daemon before the
+	 * workers stop reading its channels (the SSH window then holds the
+	 * remote processes back), and the level at which they resume
+	 * (ClientQueueHighWater, ClientQueueLowWater).  Fixed at creation. */
+	size_t high;
+	size_t low;
 };
-struct flow *flow_new(void);
+struct flow *flow_new(size_t high, size_t low);
 struct flow *flow_ref(struct flow *);
 void flow_unref(struct flow *);
-int flow_paused(struct flow *); /* queued >= FLOW_HIGH_WATER and open */
+int flow_paused(struct flow *); /* queued >= high and open */
 
 /*
  * Everything a worker needs to reach a host, resolved by the control thread
@@ -121,7 +122,7 @@ enum msg_type {
 	/* control -> worker */
 	MSG_JOB, /* job: start it */
 	MSG_CANCEL, /* req: cancel its jobs */
-	MSG_RESUME, /* some flow fell below FLOW_LOW_WATER */
+	MSG_RESUME, /* some flow fell below its low water */
 	MSG_STATUS, /* req: report hosts */
 	MSG_SHUTDOWN, /* close everything and leave the loop */
 	MSG_OFFLOAD_DONE, /* offload thread -> worker: run done(arg) */

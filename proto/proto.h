@@ -119,6 +119,8 @@ struct proto_limits {
 	size_t max_line;
 	size_t max_hosts;
 	size_t max_stdin;
+	size_t max_env; /* 0 = PROTO_MAX_ENV */
+	int max_depth; /* 0 = PROTO_MAX_DEPTH */
 };
 void proto_limits_default(struct proto_limits *);
 

@@ -1091,7 +1091,7 @@ START_TEST(test_ev_roundtrip)
 {
 	struct proto_buf b;
 	struct proto_event *ev;
-	struct proto_limits lim = {4096, 50, 77};
+	struct proto_limits lim = {4096, 50, 77, 0, 0};
 	struct proto_done done = {50, 48, 1, 1, 1234};
 
 	proto_buf_init(&b);
