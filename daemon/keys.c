@@ -6,10 +6,12 @@
  * its error text, reported when a host needs it.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <libssh/libssh.h>
 
@@ -30,6 +32,33 @@ struct keystore {
 	size_t n;
 };
 
+/*
+ * A secret readable by anyone but its owner is refused, as OpenSSH refuses
+ * an unprotected private key: the daemon would otherwise lend it to every
+ * user of the machine.  Checked on the open file, so it is the file read.
+ */
+static int
+keys_private(int fd, const char *what, const char *path, char **why)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == -1) {
+		xasprintf(why, "%s %s: %s", what, path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		xasprintf(why, "%s %s: not a regular file", what, path);
+		return -1;
+	}
+	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+		xasprintf(why, "%s %s: permissions %04o are too open: it must "
+		    "not be accessible by others (chmod 600)", what, path,
+		    (unsigned)(st.st_mode & 07777));
+		return -1;
+	}
+	return 0;
+}
+
 static int
 keys_read_passphrase(const char *path, char *buf, size_t len, char **why)
 {
@@ -38,6 +67,10 @@ keys_read_passphrase(const char *path, char *buf, size_t len, char **why)
 
 	if ((f = fopen(path, "r")) == NULL) {
 		xasprintf(why, "passphrase file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (keys_private(fileno(f), "passphrase file", path, why) == -1) {
+		fclose(f);
 		return -1;
 	}
 	if (fgets(buf, len, f) == NULL) {
@@ -59,7 +92,7 @@ keys_add(struct keystore *ks, const char *path, const char *passfile,
 	char pass[KEYS_MAX_PASSPHRASE];
 	struct stat st;
 	size_t i;
-	int rc;
+	int fd, rc;
 
 	for (i = 0; i < ks->n; i++)
 		if (strcmp(ks->entries[i].path, path) == 0)
@@ -79,6 +112,14 @@ keys_add(struct keystore *ks, const char *path, const char *passfile,
 		}
 		return;
 	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		xasprintf(&e->why, "identity %s: %s", path, strerror(errno));
+		goto warn;
+	}
+	rc = keys_private(fd, "identity", path, &e->why);
+	close(fd);
+	if (rc == -1)
+		goto warn;
 	pass[0] = '\0';
 	if (passfile != NULL &&
 	    keys_read_passphrase(passfile, pass, sizeof(pass), &e->why) == -1)
