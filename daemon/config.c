@@ -8,14 +8,20 @@
  * collected as "path:line: message" so one run reports them all.
  *
  * Within one scope (the global section or one Host block) the first value of
- * a keyword wins, as in ssh_config; IdentityFile accumulates instead.  Later
- * duplicates are still checked, so a typo never hides behind a first value.
+ * a keyword wins, as in ssh_config; IdentityFile, AllowUsers, AllowGroups,
+ * UserHosts, GroupHosts and HostGroup accumulate instead.  Later duplicates
+ * are still checked, so a typo never hides behind a first value.
+ *
+ * It also answers the access questions the file settles (who may connect,
+ * who may use which host), resolving account names when asked so that the
+ * file parses the same whether or not the accounts exist yet.
  */
 #include <sys/types.h>
 #include <sys/un.h>
 
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -53,6 +59,22 @@
 #define CONFIG_TIME_FORM "500ms, 15, 1.5s, 2m or 1h"
 #define CONFIG_MAX_USER 64 /* bytes of a User name */
 #define CONFIG_MAX_ARGS (CONFIG_MAX_LINE / 2 + 1)
+#define CONFIG_MAX_CONNECTIONS_PER_USER 100000
+#define CONFIG_MAX_REQUESTS_PER_CLIENT 100000
+#define CONFIG_MAX_JOBS_PER_CLIENT 10000000
+#define CONFIG_MAX_MAX_JOBS 100000000
+#define CONFIG_MIN_JSON_DEPTH 2 /* the request object and one level */
+#define CONFIG_MIN_CLIENT_QUEUE (64ULL * 1024)
+#define CONFIG_MAX_CLIENT_QUEUE                                                \
+	(SIZE_MAX > 4ULL * 1024 * 1024 * 1024 ? 4ULL * 1024 * 1024 * 1024      \
+					      : (unsigned long long)SIZE_MAX)
+#define CONFIG_MAX_QUEUE_HARD_TIME_MS CONFIG_MS_PER_H
+#define CONFIG_MAX_AUDIT_LENGTH 65536
+#define CONFIG_MAX_SHUTDOWN_TIMEOUT_MS CONFIG_MS_PER_H
+#define CONFIG_MAX_NAME 64 /* bytes of a user, group or HostGroup name */
+#define CONFIG_MAX_ID 4294967294ULL /* (uid_t)-1 is never an id */
+#define CONFIG_PW_BUF_MIN 1024
+#define CONFIG_PW_BUF_MAX (1024 * 1024) /* getpwnam_r / getgrnam_r buffer */
 
 #define CONFIG_ROOT_SOCKET "/run/sshpool/sshpoold.sock"
 #define CONFIG_ROOT_DIR "/etc/sshpool"
@@ -74,17 +96,32 @@ enum config_scope {
 
 /* Indexes into config_keywords, in its (sorted) order. */
 enum config_kw {
+	CONFIG_KW_ALLOWGROUPS,
+	CONFIG_KW_ALLOWUSERS,
+	CONFIG_KW_AUDITCOMMANDLENGTH,
+	CONFIG_KW_CLIENTQUEUEHARDLIMIT,
+	CONFIG_KW_CLIENTQUEUEHARDTIME,
+	CONFIG_KW_CLIENTQUEUEHIGHWATER,
+	CONFIG_KW_CLIENTQUEUELOWWATER,
 	CONFIG_KW_CONNECTIONATTEMPTS,
 	CONFIG_KW_CONNECTTIMEOUT,
+	CONFIG_KW_GROUPHOSTS,
 	CONFIG_KW_HOST,
 	CONFIG_KW_HOSTDOWNAFTER,
+	CONFIG_KW_HOSTGROUP,
 	CONFIG_KW_IDENTITYFILE,
 	CONFIG_KW_IDENTITYPASSPHRASEFILE,
 	CONFIG_KW_LOGLEVEL,
 	CONFIG_KW_MAXCHANNELSPERSESSION,
+	CONFIG_KW_MAXCONNECTIONSPERUSER,
+	CONFIG_KW_MAXENVENTRIES,
 	CONFIG_KW_MAXHANDSHAKERATE,
 	CONFIG_KW_MAXHOSTSPERREQUEST,
+	CONFIG_KW_MAXJOBS,
+	CONFIG_KW_MAXJOBSPERCLIENT,
+	CONFIG_KW_MAXJSONDEPTH,
 	CONFIG_KW_MAXLINELENGTH,
+	CONFIG_KW_MAXREQUESTSPERCLIENT,
 	CONFIG_KW_MAXSESSIONSPERHOST,
 	CONFIG_KW_MAXSTDINBYTES,
 	CONFIG_KW_PORT,
@@ -92,10 +129,13 @@ enum config_kw {
 	CONFIG_KW_RECONNECTMAXDELAY,
 	CONFIG_KW_SERVERALIVECOUNTMAX,
 	CONFIG_KW_SERVERALIVEINTERVAL,
+	CONFIG_KW_SHUTDOWNTIMEOUT,
 	CONFIG_KW_SOCKET,
+	CONFIG_KW_SOCKETGROUP,
 	CONFIG_KW_STOPGRACETIME,
 	CONFIG_KW_STRICTHOSTKEYCHECKING,
 	CONFIG_KW_USER,
+	CONFIG_KW_USERHOSTS,
 	CONFIG_KW_USERKNOWNHOSTSFILE,
 	CONFIG_KW_WORKERS,
 	CONFIG_N_KEYWORDS
@@ -121,13 +161,17 @@ struct config_parser {
 	char *home;                     /* "~/" expands to this */
 	struct config_host_opts *scope; /* global, a block or discard */
 	int in_host;
-	uint32_t global_seen; /* keywords given in the global section */
-	uint32_t block_seen;  /* keywords given in the current Host block */
+	uint64_t global_seen; /* keywords given in the global section */
+	uint64_t block_seen;  /* keywords given in the current Host block */
 	struct config_host_opts discard; /* a Host block over the limit */
 	int blocks_full;
 	/* Lines of ReconnectBaseDelay / ReconnectMaxDelay in the current
 	 * scope (0 = not there), checked when the scope ends. */
 	int base_delay_line, max_delay_line;
+	/* Lines of the ClientQueue* sizes (0 = not given), checked once when
+	 * the global section ends. */
+	int queue_low_line, queue_high_line, queue_hard_line;
+	int global_done;
 
 	char buf[CONFIG_MAX_LINE + 1];
 	char *argv[CONFIG_MAX_ARGS];
@@ -203,18 +247,95 @@ static int config_parse_handshake_rate(struct config_parser *,
 				       const struct config_keyword *, char **,
 				       int, int);
 
+static int config_parse_allow_groups(struct config_parser *,
+				     const struct config_keyword *, char **,
+				     int, int);
+static int config_parse_allow_users(struct config_parser *,
+				    const struct config_keyword *, char **, int,
+				    int);
+static int config_parse_audit_length(struct config_parser *,
+				     const struct config_keyword *, char **,
+				     int, int);
+static int config_parse_queue_hard(struct config_parser *,
+				   const struct config_keyword *, char **, int,
+				   int);
+static int config_parse_queue_hard_time(struct config_parser *,
+					const struct config_keyword *, char **,
+					int, int);
+static int config_parse_queue_high(struct config_parser *,
+				   const struct config_keyword *, char **, int,
+				   int);
+static int config_parse_queue_low(struct config_parser *,
+				  const struct config_keyword *, char **, int,
+				  int);
+static int config_parse_group_hosts(struct config_parser *,
+				    const struct config_keyword *, char **, int,
+				    int);
+static int config_parse_host_group(struct config_parser *,
+				   const struct config_keyword *, char **, int,
+				   int);
+static int config_parse_max_conns(struct config_parser *,
+				  const struct config_keyword *, char **, int,
+				  int);
+static int config_parse_max_env(struct config_parser *,
+				const struct config_keyword *, char **, int,
+				int);
+static int config_parse_max_jobs(struct config_parser *,
+				 const struct config_keyword *, char **, int,
+				 int);
+static int config_parse_max_client_jobs(struct config_parser *,
+					const struct config_keyword *, char **,
+					int, int);
+static int config_parse_max_depth(struct config_parser *,
+				  const struct config_keyword *, char **, int,
+				  int);
+static int config_parse_max_requests(struct config_parser *,
+				     const struct config_keyword *, char **,
+				     int, int);
+static int config_parse_shutdown_timeout(struct config_parser *,
+					 const struct config_keyword *, char **,
+					 int, int);
+static int config_parse_socket_group(struct config_parser *,
+				     const struct config_keyword *, char **,
+				     int, int);
+static int config_parse_user_hosts(struct config_parser *,
+				   const struct config_keyword *, char **, int,
+				   int);
+
 /*
  * Sorted case-insensitively (searched with bsearch); the seen masks in
- * struct config_parser need at most 32 entries.
+ * struct config_parser need at most 64 entries.
  */
 static const struct config_keyword config_keywords[CONFIG_N_KEYWORDS] = {
+    [CONFIG_KW_ALLOWGROUPS] = {"AllowGroups", CONFIG_SCOPE_GLOBAL, 1,
+			       config_parse_allow_groups},
+    [CONFIG_KW_ALLOWUSERS] = {"AllowUsers", CONFIG_SCOPE_GLOBAL, 1,
+			      config_parse_allow_users},
+    [CONFIG_KW_AUDITCOMMANDLENGTH] = {"AuditCommandLength", CONFIG_SCOPE_GLOBAL,
+				      0, config_parse_audit_length},
+    [CONFIG_KW_CLIENTQUEUEHARDLIMIT] = {"ClientQueueHardLimit",
+					CONFIG_SCOPE_GLOBAL, 0,
+					config_parse_queue_hard},
+    [CONFIG_KW_CLIENTQUEUEHARDTIME] = {"ClientQueueHardTime",
+				       CONFIG_SCOPE_GLOBAL, 0,
+				       config_parse_queue_hard_time},
+    [CONFIG_KW_CLIENTQUEUEHIGHWATER] = {"ClientQueueHighWater",
+					CONFIG_SCOPE_GLOBAL, 0,
+					config_parse_queue_high},
+    [CONFIG_KW_CLIENTQUEUELOWWATER] = {"ClientQueueLowWater",
+				       CONFIG_SCOPE_GLOBAL, 0,
+				       config_parse_queue_low},
     [CONFIG_KW_CONNECTIONATTEMPTS] = {"ConnectionAttempts", CONFIG_SCOPE_HOST,
 				      0, config_parse_attempts},
     [CONFIG_KW_CONNECTTIMEOUT] = {"ConnectTimeout", CONFIG_SCOPE_HOST, 0,
 				  config_parse_timeout},
+    [CONFIG_KW_GROUPHOSTS] = {"GroupHosts", CONFIG_SCOPE_GLOBAL, 1,
+			      config_parse_group_hosts},
     [CONFIG_KW_HOST] = {"Host", CONFIG_SCOPE_ANY, 1, config_parse_host},
     [CONFIG_KW_HOSTDOWNAFTER] = {"HostDownAfter", CONFIG_SCOPE_HOST, 0,
 				 config_parse_down_after},
+    [CONFIG_KW_HOSTGROUP] = {"HostGroup", CONFIG_SCOPE_GLOBAL, 1,
+			     config_parse_host_group},
     [CONFIG_KW_IDENTITYFILE] = {"IdentityFile", CONFIG_SCOPE_HOST, 0,
 				config_parse_identity},
     [CONFIG_KW_IDENTITYPASSPHRASEFILE] = {"IdentityPassphraseFile",
@@ -225,12 +346,26 @@ static const struct config_keyword config_keywords[CONFIG_N_KEYWORDS] = {
     [CONFIG_KW_MAXCHANNELSPERSESSION] = {"MaxChannelsPerSession",
 					 CONFIG_SCOPE_HOST, 0,
 					 config_parse_channels},
+    [CONFIG_KW_MAXCONNECTIONSPERUSER] = {"MaxConnectionsPerUser",
+					 CONFIG_SCOPE_GLOBAL, 0,
+					 config_parse_max_conns},
+    [CONFIG_KW_MAXENVENTRIES] = {"MaxEnvEntries", CONFIG_SCOPE_GLOBAL, 0,
+				 config_parse_max_env},
     [CONFIG_KW_MAXHANDSHAKERATE] = {"MaxHandshakeRate", CONFIG_SCOPE_GLOBAL, 0,
 				    config_parse_handshake_rate},
     [CONFIG_KW_MAXHOSTSPERREQUEST] = {"MaxHostsPerRequest", CONFIG_SCOPE_GLOBAL,
 				      0, config_parse_maxhosts},
+    [CONFIG_KW_MAXJOBS] = {"MaxJobs", CONFIG_SCOPE_GLOBAL, 0,
+			   config_parse_max_jobs},
+    [CONFIG_KW_MAXJOBSPERCLIENT] = {"MaxJobsPerClient", CONFIG_SCOPE_GLOBAL, 0,
+				    config_parse_max_client_jobs},
+    [CONFIG_KW_MAXJSONDEPTH] = {"MaxJsonDepth", CONFIG_SCOPE_GLOBAL, 0,
+				config_parse_max_depth},
     [CONFIG_KW_MAXLINELENGTH] = {"MaxLineLength", CONFIG_SCOPE_GLOBAL, 0,
 				 config_parse_maxline},
+    [CONFIG_KW_MAXREQUESTSPERCLIENT] = {"MaxRequestsPerClient",
+					CONFIG_SCOPE_GLOBAL, 0,
+					config_parse_max_requests},
     [CONFIG_KW_MAXSESSIONSPERHOST] = {"MaxSessionsPerHost", CONFIG_SCOPE_HOST,
 				      0, config_parse_sessions},
     [CONFIG_KW_MAXSTDINBYTES] = {"MaxStdinBytes", CONFIG_SCOPE_GLOBAL, 0,
@@ -244,24 +379,31 @@ static const struct config_keyword config_keywords[CONFIG_N_KEYWORDS] = {
 				       0, config_parse_alive_count},
     [CONFIG_KW_SERVERALIVEINTERVAL] = {"ServerAliveInterval", CONFIG_SCOPE_HOST,
 				       0, config_parse_alive_interval},
+    [CONFIG_KW_SHUTDOWNTIMEOUT] = {"ShutdownTimeout", CONFIG_SCOPE_GLOBAL, 0,
+				   config_parse_shutdown_timeout},
     [CONFIG_KW_SOCKET] = {"Socket", CONFIG_SCOPE_GLOBAL, 0,
 			  config_parse_socket},
+    [CONFIG_KW_SOCKETGROUP] = {"SocketGroup", CONFIG_SCOPE_GLOBAL, 0,
+			       config_parse_socket_group},
     [CONFIG_KW_STOPGRACETIME] = {"StopGraceTime", CONFIG_SCOPE_HOST, 0,
 				 config_parse_stop_grace},
     [CONFIG_KW_STRICTHOSTKEYCHECKING] = {"StrictHostKeyChecking",
 					 CONFIG_SCOPE_HOST, 0,
 					 config_parse_strict},
     [CONFIG_KW_USER] = {"User", CONFIG_SCOPE_HOST, 0, config_parse_user},
+    [CONFIG_KW_USERHOSTS] = {"UserHosts", CONFIG_SCOPE_GLOBAL, 1,
+			     config_parse_user_hosts},
     [CONFIG_KW_USERKNOWNHOSTSFILE] = {"UserKnownHostsFile", CONFIG_SCOPE_HOST,
 				      0, config_parse_knownhosts},
     [CONFIG_KW_WORKERS] = {"Workers", CONFIG_SCOPE_GLOBAL, 0,
 			   config_parse_workers},
 };
-_Static_assert(CONFIG_N_KEYWORDS <= 32, "seen masks are 32 bits");
+_Static_assert(CONFIG_N_KEYWORDS <= 64, "seen masks are 64 bits");
 
 static void config_error(struct config_parser *, const char *, ...)
     __attribute__((format(printf, 2, 3)));
 static void config_check_delays(struct config_parser *);
+static void config_check_queue(struct config_parser *);
 
 static void
 config_errors_add(struct config_errors *errs, char *line)
@@ -338,6 +480,28 @@ config_opts_free(struct config_host_opts *o)
 	config_opts_init(o);
 }
 
+/*
+ * Room for element n of an array that holds n: the capacity is the next
+ * power of two, so long lists (HostGroup hosts) grow in O(n) copies.
+ */
+static void *
+config_grow(void *v, size_t n, size_t size)
+{
+	if (n != 0 && (n & (n - 1)) != 0)
+		return v;
+	return xreallocarray(v, n == 0 ? 1 : n * 2, size);
+}
+
+static void
+config_strings_free(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 void
 config_free(struct config *cfg)
 {
@@ -347,6 +511,21 @@ config_free(struct config *cfg)
 		return;
 	free(cfg->path);
 	free(cfg->socket_path);
+	config_strings_free(cfg->allow_users, cfg->n_allow_users);
+	config_strings_free(cfg->allow_groups, cfg->n_allow_groups);
+	free(cfg->socket_group);
+	for (i = 0; i < cfg->n_policies; i++) {
+		free(cfg->policies[i].name);
+		config_strings_free(cfg->policies[i].patterns,
+				    cfg->policies[i].n_patterns);
+	}
+	free(cfg->policies);
+	for (i = 0; i < cfg->n_groups; i++) {
+		free(cfg->groups[i].name);
+		config_strings_free(cfg->groups[i].hosts,
+				    cfg->groups[i].n_hosts);
+	}
+	free(cfg->groups);
 	config_opts_free(&cfg->global);
 	for (i = 0; i < cfg->n_blocks; i++) {
 		for (j = 0; j < cfg->blocks[i].n_patterns; j++)
@@ -435,6 +614,26 @@ config_default(void)
 	cfg->max_hosts = PROTO_DEFAULT_MAX_HOSTS;
 	cfg->max_stdin = PROTO_DEFAULT_MAX_STDIN;
 	cfg->max_handshake_rate = CONFIG_DEFAULT_MAX_HANDSHAKE_RATE;
+	cfg->allow_users = cfg->allow_groups = NULL;
+	cfg->n_allow_users = cfg->n_allow_groups = 0;
+	cfg->socket_group = NULL;
+	cfg->max_connections_per_user = CONFIG_DEFAULT_MAX_CONNECTIONS_PER_USER;
+	cfg->max_requests_per_client = CONFIG_DEFAULT_MAX_REQUESTS_PER_CLIENT;
+	cfg->max_jobs_per_client = CONFIG_DEFAULT_MAX_JOBS_PER_CLIENT;
+	cfg->max_jobs = CONFIG_DEFAULT_MAX_JOBS;
+	cfg->max_env = PROTO_MAX_ENV;
+	cfg->max_json_depth = PROTO_MAX_DEPTH;
+	cfg->client_queue_low = CONFIG_DEFAULT_CLIENT_QUEUE_LOW;
+	cfg->client_queue_high = CONFIG_DEFAULT_CLIENT_QUEUE_HIGH;
+	cfg->client_queue_hard = CONFIG_DEFAULT_CLIENT_QUEUE_HARD;
+	cfg->client_queue_hard_time_ms =
+	    CONFIG_DEFAULT_CLIENT_QUEUE_HARD_TIME_MS;
+	cfg->audit_command_max = CONFIG_DEFAULT_AUDIT_COMMAND_LENGTH;
+	cfg->policies = NULL;
+	cfg->n_policies = 0;
+	cfg->shutdown_timeout_ms = CONFIG_DEFAULT_SHUTDOWN_TIMEOUT_MS;
+	cfg->groups = NULL;
+	cfg->n_groups = 0;
 
 	config_opts_init(&cfg->global);
 	cfg->global.user = user;
@@ -467,7 +666,7 @@ config_default(void)
 }
 
 /*
- * Decimal number with an optional K or M suffix (powers of 1024) when
+ * Decimal number with an optional K, M or G suffix (powers of 1024) when
  * suffixes is set.  Returns 0, -1 when it is not a number, -2 when it does
  * not fit.
  */
@@ -491,6 +690,8 @@ config_number(const char *s, int suffixes, unsigned long long *out)
 			mult = 1024;
 		else if (*cp == 'M' || *cp == 'm')
 			mult = 1024 * 1024;
+		else if (*cp == 'G' || *cp == 'g')
+			mult = 1024 * 1024 * 1024;
 		else
 			return -1;
 		if (v > ULLONG_MAX / mult)
@@ -660,17 +861,57 @@ config_set_string(char **member, char *value, int apply)
 		free(value);
 }
 
+/*
+ * Append the ssh_config patterns of argv, separated by whitespace and/or
+ * commas, to *patterns.  Returns 0, or -1 after reporting an error.
+ */
+static int
+config_add_patterns(struct config_parser *p, const struct config_keyword *kw,
+		    char **argv, int argc, char ***patterns, size_t *n)
+{
+	char *cp, *piece;
+	int i, rc = 0, full = 0;
+
+	for (i = 0; i < argc; i++) {
+		cp = argv[i];
+		while ((piece = strsep(&cp, ",")) != NULL) {
+			if (*piece == '\0')
+				continue;
+			if (strcmp(piece, "!") == 0) {
+				config_error(p, "%s: empty negated pattern",
+					     kw->name);
+				rc = -1;
+				continue;
+			}
+			if (*n >= CONFIG_MAX_PATTERNS) {
+				if (!full)
+					config_error(
+					    p, "%s: too many patterns (max %d)",
+					    kw->name, CONFIG_MAX_PATTERNS);
+				full = 1;
+				rc = -1;
+				continue;
+			}
+			*patterns = xreallocarray(*patterns, *n + 1,
+						  sizeof(**patterns));
+			(*patterns)[(*n)++] = xstrdup(piece);
+		}
+	}
+	return rc;
+}
+
 static int
 config_parse_host(struct config_parser *p, const struct config_keyword *kw,
 		  char **argv, int argc, int apply)
 {
 	struct config *cfg = p->cfg;
 	struct config_host_block *b;
-	char *cp, *piece;
-	int i, rc = 0, full = 0;
+	int rc;
 
-	/* A Host block lasts until the next Host line. */
+	/* A Host block lasts until the next Host line; the first one ends
+	 * the global section. */
 	config_check_delays(p);
+	config_check_queue(p);
 	p->in_host = 1;
 	p->block_seen = 0;
 	if (cfg->n_blocks >= CONFIG_MAX_HOST_BLOCKS) {
@@ -690,33 +931,8 @@ config_parse_host(struct config_parser *p, const struct config_keyword *kw,
 	config_opts_init(&b->opts);
 	p->scope = &b->opts;
 
-	/* Patterns are separated by whitespace and/or commas. */
-	for (i = 0; i < argc; i++) {
-		cp = argv[i];
-		while ((piece = strsep(&cp, ",")) != NULL) {
-			if (*piece == '\0')
-				continue;
-			if (strcmp(piece, "!") == 0) {
-				config_error(p, "Host: empty negated pattern");
-				rc = -1;
-				continue;
-			}
-			if (b->n_patterns >= CONFIG_MAX_PATTERNS) {
-				if (!full)
-					config_error(
-					    p,
-					    "Host: too many patterns (max %d)",
-					    CONFIG_MAX_PATTERNS);
-				full = 1;
-				rc = -1;
-				continue;
-			}
-			b->patterns =
-			    xreallocarray(b->patterns, b->n_patterns + 1,
-					  sizeof(*b->patterns));
-			b->patterns[b->n_patterns++] = xstrdup(piece);
-		}
-	}
+	rc = config_add_patterns(p, kw, argv, argc, &b->patterns,
+				 &b->n_patterns);
 	if (b->n_patterns == 0 && rc == 0) {
 		config_error(p, "%s: missing value", kw->name);
 		rc = -1;
@@ -1092,6 +1308,499 @@ config_parse_handshake_rate(struct config_parser *p,
 }
 
 /*
+ * A user or group as AllowUsers, AllowGroups, SocketGroup, UserHosts and
+ * GroupHosts take it: a name of letters, digits, ".", "_" and "-", or a
+ * numeric id.  Names are not looked up here: the file must load the same
+ * whether or not the accounts exist yet.
+ */
+static int
+config_account_ok(struct config_parser *p, const struct config_keyword *kw,
+		  const char *arg)
+{
+	const char *cp;
+	int digits = 1;
+
+	if (*arg == '\0') {
+		config_error(p, "%s: empty name", kw->name);
+		return -1;
+	}
+	if (strlen(arg) > CONFIG_MAX_NAME) {
+		config_error(p, "%s: name too long (max %d bytes)", kw->name,
+			     CONFIG_MAX_NAME);
+		return -1;
+	}
+	for (cp = arg; *cp != '\0'; cp++) {
+		if (isdigit((unsigned char)*cp))
+			continue;
+		digits = 0;
+		if (!isalpha((unsigned char)*cp) && *cp != '.' && *cp != '_' &&
+		    *cp != '-') {
+			config_error(p,
+				     "%s: bad name \"%s\" (letters, digits, "
+				     "\".\", \"_\" and \"-\", or a numeric id)",
+				     kw->name, arg);
+			return -1;
+		}
+	}
+	if (digits && strtoull(arg, NULL, 10) > CONFIG_MAX_ID) {
+		config_error(p, "%s: id %s is out of range (0..%llu)", kw->name,
+			     arg, CONFIG_MAX_ID);
+		return -1;
+	}
+	return 0;
+}
+
+/* AllowUsers / AllowGroups: every line adds its names to the list. */
+static int
+config_parse_allow(struct config_parser *p, const struct config_keyword *kw,
+		   char **argv, int argc, char ***list, size_t *n)
+{
+	int i, rc = 0;
+
+	if (argc == 0) {
+		config_error(p, "%s: missing value", kw->name);
+		return -1;
+	}
+	for (i = 0; i < argc; i++) {
+		if (config_account_ok(p, kw, argv[i]) != 0) {
+			rc = -1;
+			continue;
+		}
+		if (*n >= CONFIG_MAX_ALLOW) {
+			config_error(p, "%s: too many names (max %d)", kw->name,
+				     CONFIG_MAX_ALLOW);
+			return -1;
+		}
+		*list = config_grow(*list, *n, sizeof(**list));
+		(*list)[(*n)++] = xstrdup(argv[i]);
+	}
+	return rc;
+}
+
+static int
+config_parse_allow_users(struct config_parser *p,
+			 const struct config_keyword *kw, char **argv, int argc,
+			 int apply)
+{
+	return config_parse_allow(p, kw, argv, argc, &p->cfg->allow_users,
+				  &p->cfg->n_allow_users);
+}
+
+static int
+config_parse_allow_groups(struct config_parser *p,
+			  const struct config_keyword *kw, char **argv,
+			  int argc, int apply)
+{
+	return config_parse_allow(p, kw, argv, argc, &p->cfg->allow_groups,
+				  &p->cfg->n_allow_groups);
+}
+
+static int
+config_parse_socket_group(struct config_parser *p,
+			  const struct config_keyword *kw, char **argv,
+			  int argc, int apply)
+{
+	if (config_account_ok(p, kw, argv[0]) != 0)
+		return -1;
+	config_set_string(&p->cfg->socket_group, xstrdup(argv[0]), apply);
+	return 0;
+}
+
+static int
+config_parse_max_conns(struct config_parser *p, const struct config_keyword *kw,
+		       char **argv, int argc, int apply)
+{
+	unsigned long long v;
+
+	if (config_range(p, kw, argv[0], 0, 1, CONFIG_MAX_CONNECTIONS_PER_USER,
+			 &v) != 0)
+		return -1;
+	if (apply)
+		p->cfg->max_connections_per_user = (int)v;
+	return 0;
+}
+
+static int
+config_parse_max_requests(struct config_parser *p,
+			  const struct config_keyword *kw, char **argv,
+			  int argc, int apply)
+{
+	unsigned long long v;
+
+	if (config_range(p, kw, argv[0], 0, 1, CONFIG_MAX_REQUESTS_PER_CLIENT,
+			 &v) != 0)
+		return -1;
+	if (apply)
+		p->cfg->max_requests_per_client = (int)v;
+	return 0;
+}
+
+static int
+config_parse_max_client_jobs(struct config_parser *p,
+			     const struct config_keyword *kw, char **argv,
+			     int argc, int apply)
+{
+	unsigned long long v;
+
+	if (config_range(p, kw, argv[0], 0, 1, CONFIG_MAX_JOBS_PER_CLIENT,
+			 &v) != 0)
+		return -1;
+	if (apply)
+		p->cfg->max_jobs_per_client = (size_t)v;
+	return 0;
+}
+
+static int
+config_parse_max_jobs(struct config_parser *p, const struct config_keyword *kw,
+		      char **argv, int argc, int apply)
+{
+	unsigned long long v;
+
+	if (config_range(p, kw, argv[0], 0, 1, CONFIG_MAX_MAX_JOBS, &v) != 0)
+		return -1;
+	if (apply)
+		p->cfg->max_jobs = (size_t)v;
+	return 0;
+}
+
+static int
+config_parse_max_env(struct config_parser *p, const struct config_keyword *kw,
+		     char **argv, int argc, int apply)
+{
+	unsigned long long v;
+
+	if (config_range(p, kw, argv[0], 0, 0, PROTO_MAX_ENV, &v) != 0)
+		return -1;
+	if (apply)
+		p->cfg->max_env = (size_t)v;
+	return 0;
+}
+
+static int
+config_parse_max_depth(struct config_parser *p, const struct config_keyword *kw,
+		       char **argv, int argc, int apply)
+{
+	unsigned long long v;
+
+	if (config_range(p, kw, argv[0], 0, CONFIG_MIN_JSON_DEPTH,
+			 PROTO_MAX_DEPTH, &v) != 0)
+		return -1;
+	if (apply)
+		p->cfg->max_json_depth = (int)v;
+	return 0;
+}
+
+/* One of the ClientQueue sizes; *line records where it was set. */
+static int
+config_parse_queue_size(struct config_parser *p,
+			const struct config_keyword *kw, const char *arg,
+			int apply, size_t *member, int *line)
+{
+	unsigned long long v;
+
+	if (config_range(p, kw, arg, 1, CONFIG_MIN_CLIENT_QUEUE,
+			 CONFIG_MAX_CLIENT_QUEUE, &v) != 0)
+		return -1;
+	if (apply) {
+		*member = (size_t)v;
+		*line = p->line;
+	}
+	return 0;
+}
+
+static int
+config_parse_queue_low(struct config_parser *p, const struct config_keyword *kw,
+		       char **argv, int argc, int apply)
+{
+	return config_parse_queue_size(p, kw, argv[0], apply,
+				       &p->cfg->client_queue_low,
+				       &p->queue_low_line);
+}
+
+static int
+config_parse_queue_high(struct config_parser *p,
+			const struct config_keyword *kw, char **argv, int argc,
+			int apply)
+{
+	return config_parse_queue_size(p, kw, argv[0], apply,
+				       &p->cfg->client_queue_high,
+				       &p->queue_high_line);
+}
+
+static int
+config_parse_queue_hard(struct config_parser *p,
+			const struct config_keyword *kw, char **argv, int argc,
+			int apply)
+{
+	return config_parse_queue_size(p, kw, argv[0], apply,
+				       &p->cfg->client_queue_hard,
+				       &p->queue_hard_line);
+}
+
+static int
+config_parse_queue_hard_time(struct config_parser *p,
+			     const struct config_keyword *kw, char **argv,
+			     int argc, int apply)
+{
+	int v;
+
+	if (config_time_range(p, kw, argv[0], 0, 0,
+			      CONFIG_MAX_QUEUE_HARD_TIME_MS, &v) != 0)
+		return -1;
+	if (apply)
+		p->cfg->client_queue_hard_time_ms = v;
+	return 0;
+}
+
+static int
+config_parse_audit_length(struct config_parser *p,
+			  const struct config_keyword *kw, char **argv,
+			  int argc, int apply)
+{
+	unsigned long long v;
+
+	if (config_range(p, kw, argv[0], 1, 0, CONFIG_MAX_AUDIT_LENGTH, &v) !=
+	    0)
+		return -1;
+	if (apply)
+		p->cfg->audit_command_max = (size_t)v;
+	return 0;
+}
+
+static int
+config_parse_shutdown_timeout(struct config_parser *p,
+			      const struct config_keyword *kw, char **argv,
+			      int argc, int apply)
+{
+	int v;
+
+	if (config_time_range(p, kw, argv[0], 0, 0,
+			      CONFIG_MAX_SHUTDOWN_TIMEOUT_MS, &v) != 0)
+		return -1;
+	if (apply)
+		p->cfg->shutdown_timeout_ms = v;
+	return 0;
+}
+
+/* "UserHosts NAME pattern..." and "GroupHosts NAME pattern...". */
+static int
+config_parse_policy(struct config_parser *p, const struct config_keyword *kw,
+		    char **argv, int argc, int is_group)
+{
+	struct config *cfg = p->cfg;
+	struct config_host_policy *pol;
+	int rc;
+
+	if (argc == 0) {
+		config_error(p, "%s: missing value", kw->name);
+		return -1;
+	}
+	if (config_account_ok(p, kw, argv[0]) != 0)
+		return -1;
+	if (argc == 1) {
+		config_error(p, "%s: missing host patterns for \"%s\"",
+			     kw->name, argv[0]);
+		return -1;
+	}
+	if (cfg->n_policies >= CONFIG_MAX_POLICIES) {
+		config_error(p,
+			     "too many UserHosts and GroupHosts lines (max %d)",
+			     CONFIG_MAX_POLICIES);
+		return -1;
+	}
+	cfg->policies =
+	    config_grow(cfg->policies, cfg->n_policies, sizeof(*cfg->policies));
+	pol = &cfg->policies[cfg->n_policies++];
+	memset(pol, 0, sizeof(*pol));
+	pol->is_group = is_group;
+	pol->name = xstrdup(argv[0]);
+	pol->line = p->line;
+	rc = config_add_patterns(p, kw, argv + 1, argc - 1, &pol->patterns,
+				 &pol->n_patterns);
+	if (pol->n_patterns == 0 && rc == 0) {
+		config_error(p, "%s: missing host patterns for \"%s\"",
+			     kw->name, argv[0]);
+		rc = -1;
+	}
+	return rc;
+}
+
+static int
+config_parse_user_hosts(struct config_parser *p,
+			const struct config_keyword *kw, char **argv, int argc,
+			int apply)
+{
+	return config_parse_policy(p, kw, argv, argc, 0);
+}
+
+static int
+config_parse_group_hosts(struct config_parser *p,
+			 const struct config_keyword *kw, char **argv, int argc,
+			 int apply)
+{
+	return config_parse_policy(p, kw, argv, argc, 1);
+}
+
+/*
+ * "HostGroup NAME host...": a repeated NAME appends.  Hosts are separated
+ * by whitespace and/or commas (a comma is never part of a host name) and
+ * each must be a valid host spec; a group cannot name another group.
+ */
+static int
+config_parse_host_group(struct config_parser *p,
+			const struct config_keyword *kw, char **argv, int argc,
+			int apply)
+{
+	struct config *cfg = p->cfg;
+	struct config_group *g;
+	struct proto_hostspec hs;
+	struct proto_error perr;
+	const char *cp;
+	char *rest, *piece;
+	size_t i;
+	int rc = 0, full = 0, n;
+
+	if (argc == 0) {
+		config_error(p, "%s: missing value", kw->name);
+		return -1;
+	}
+	if (strlen(argv[0]) > CONFIG_MAX_NAME) {
+		config_error(p, "%s: name too long (max %d bytes)", kw->name,
+			     CONFIG_MAX_NAME);
+		return -1;
+	}
+	for (cp = argv[0]; *cp != '\0'; cp++) {
+		if (!isalnum((unsigned char)*cp) && *cp != '.' && *cp != '_' &&
+		    *cp != '-')
+			break;
+	}
+	if (*argv[0] == '\0' || *cp != '\0') {
+		config_error(p,
+			     "%s: bad name \"%s\" (letters, digits, \".\", "
+			     "\"_\" and \"-\")",
+			     kw->name, argv[0]);
+		return -1;
+	}
+	if (argc == 1) {
+		config_error(p, "%s: missing hosts for \"%s\"", kw->name,
+			     argv[0]);
+		return -1;
+	}
+	g = NULL;
+	for (i = 0; i < cfg->n_groups; i++) {
+		if (strcmp(cfg->groups[i].name, argv[0]) == 0) {
+			g = &cfg->groups[i];
+			break;
+		}
+	}
+	if (g == NULL) {
+		if (cfg->n_groups >= CONFIG_MAX_GROUPS) {
+			config_error(p, "%s: too many groups (max %d)",
+				     kw->name, CONFIG_MAX_GROUPS);
+			return -1;
+		}
+		cfg->groups = config_grow(cfg->groups, cfg->n_groups,
+					  sizeof(*cfg->groups));
+		g = &cfg->groups[cfg->n_groups++];
+		memset(g, 0, sizeof(*g));
+		g->name = xstrdup(argv[0]);
+		g->line = p->line;
+	}
+	for (n = 1; n < argc; n++) {
+		rest = argv[n];
+		while ((piece = strsep(&rest, ",")) != NULL) {
+			if (*piece == '\0')
+				continue;
+			if (*piece == '@') {
+				config_error(p,
+					     "%s %s: \"%s\": a group cannot "
+					     "contain a group",
+					     kw->name, g->name, piece);
+				rc = -1;
+				continue;
+			}
+			if (proto_hostspec_parse(piece, &hs, &perr) != 0) {
+				config_error(p, "%s %s: \"%s\": %s", kw->name,
+					     g->name, piece, perr.message);
+				rc = -1;
+				continue;
+			}
+			if (g->n_hosts >= CONFIG_MAX_GROUP_HOSTS) {
+				if (!full)
+					config_error(
+					    p, "%s %s: too many hosts (max %d)",
+					    kw->name, g->name,
+					    CONFIG_MAX_GROUP_HOSTS);
+				full = 1;
+				rc = -1;
+				continue;
+			}
+			g->hosts = config_grow(g->hosts, g->n_hosts,
+					       sizeof(*g->hosts));
+			g->hosts[g->n_hosts++] = xstrdup(piece);
+		}
+	}
+	return rc;
+}
+
+/* Bytes in the largest unit (G, M, K) that shows them exactly. */
+static const char *
+config_size_str(unsigned long long v, char *buf, size_t size)
+{
+	static const char units[] = "GMK";
+	unsigned long long mult = 1024ULL * 1024 * 1024;
+	size_t i;
+
+	for (i = 0; i < sizeof(units) - 1; i++, mult /= 1024) {
+		if (v != 0 && v % mult == 0) {
+			snprintf(buf, size, "%llu%c", v / mult, units[i]);
+			return buf;
+		}
+	}
+	snprintf(buf, size, "%llu", v);
+	return buf;
+}
+
+/*
+ * When the global section ends (the first Host line or the end of the
+ * file): the client queue thresholds, completed from the defaults, must
+ * rise strictly.  The error names the last line that set one of them.
+ */
+static void
+config_check_queue(struct config_parser *p)
+{
+	const struct config *cfg = p->cfg;
+	unsigned long long low, high, hard;
+	char l[32], h[32], x[32];
+	int line, saved = p->line;
+
+	if (p->global_done)
+		return;
+	p->global_done = 1;
+	low = p->queue_low_line != 0 ? cfg->client_queue_low
+				     : CONFIG_DEFAULT_CLIENT_QUEUE_LOW;
+	high = p->queue_high_line != 0 ? cfg->client_queue_high
+				       : CONFIG_DEFAULT_CLIENT_QUEUE_HIGH;
+	hard = p->queue_hard_line != 0 ? cfg->client_queue_hard
+				       : CONFIG_DEFAULT_CLIENT_QUEUE_HARD;
+	if (low < high && high < hard)
+		return;
+	line = p->queue_low_line;
+	if (p->queue_high_line > line)
+		line = p->queue_high_line;
+	if (p->queue_hard_line > line)
+		line = p->queue_hard_line;
+	p->line = line;
+	config_error(p,
+		     "ClientQueueLowWater < ClientQueueHighWater < "
+		     "ClientQueueHardLimit is required (%s, %s, %s)",
+		     config_size_str(low, l, sizeof(l)),
+		     config_size_str(high, h, sizeof(h)),
+		     config_size_str(hard, x, sizeof(x)));
+	p->line = saved;
+}
+
+/*
  * When a scope (the global section or a Host block) ends: its reconnect
  * delays, completed from the global section or the defaults, must not be
  * reversed.  The error names the later line of the scope that set one.
@@ -1213,7 +1922,7 @@ static void
 config_line(struct config_parser *p, char *line)
 {
 	const struct config_keyword *kw;
-	uint32_t bit, *seen;
+	uint64_t bit, *seen;
 	int argc;
 
 	if ((argc = config_split(p, line, p->argv)) <= 0)
@@ -1237,7 +1946,7 @@ config_line(struct config_parser *p, char *line)
 			     p->argv[2]);
 		return;
 	}
-	bit = UINT32_C(1) << (kw - config_keywords);
+	bit = UINT64_C(1) << (kw - config_keywords);
 	seen = p->in_host ? &p->block_seen : &p->global_seen;
 	if (kw->parse(p, kw, p->argv + 1, argc - 1, !(*seen & bit)) == 0)
 		*seen |= bit;
@@ -1299,12 +2008,12 @@ config_parse_file(struct config_parser *p, FILE *f)
 
 /* Fill every global member the file left unset from the defaults. */
 static void
-config_merge_defaults(struct config *cfg, struct config *def, uint32_t seen)
+config_merge_defaults(struct config *cfg, struct config *def, uint64_t seen)
 {
 	struct config_host_opts *g = &cfg->global, *d = &def->global;
 	size_t i;
 
-#define CONFIG_SEEN(kw) ((seen >> (kw)) & 1)
+#define CONFIG_SEEN(kw) ((seen >> (kw)) & 1U)
 	if (cfg->socket_path == NULL) {
 		cfg->socket_path = def->socket_path;
 		def->socket_path = NULL;
@@ -1321,6 +2030,30 @@ config_merge_defaults(struct config *cfg, struct config *def, uint32_t seen)
 		cfg->max_stdin = def->max_stdin;
 	if (!CONFIG_SEEN(CONFIG_KW_MAXHANDSHAKERATE))
 		cfg->max_handshake_rate = def->max_handshake_rate;
+	if (!CONFIG_SEEN(CONFIG_KW_MAXCONNECTIONSPERUSER))
+		cfg->max_connections_per_user = def->max_connections_per_user;
+	if (!CONFIG_SEEN(CONFIG_KW_MAXREQUESTSPERCLIENT))
+		cfg->max_requests_per_client = def->max_requests_per_client;
+	if (!CONFIG_SEEN(CONFIG_KW_MAXJOBSPERCLIENT))
+		cfg->max_jobs_per_client = def->max_jobs_per_client;
+	if (!CONFIG_SEEN(CONFIG_KW_MAXJOBS))
+		cfg->max_jobs = def->max_jobs;
+	if (!CONFIG_SEEN(CONFIG_KW_MAXENVENTRIES))
+		cfg->max_env = def->max_env;
+	if (!CONFIG_SEEN(CONFIG_KW_MAXJSONDEPTH))
+		cfg->max_json_depth = def->max_json_depth;
+	if (!CONFIG_SEEN(CONFIG_KW_CLIENTQUEUELOWWATER))
+		cfg->client_queue_low = def->client_queue_low;
+	if (!CONFIG_SEEN(CONFIG_KW_CLIENTQUEUEHIGHWATER))
+		cfg->client_queue_high = def->client_queue_high;
+	if (!CONFIG_SEEN(CONFIG_KW_CLIENTQUEUEHARDLIMIT))
+		cfg->client_queue_hard = def->client_queue_hard;
+	if (!CONFIG_SEEN(CONFIG_KW_CLIENTQUEUEHARDTIME))
+		cfg->client_queue_hard_time_ms = def->client_queue_hard_time_ms;
+	if (!CONFIG_SEEN(CONFIG_KW_AUDITCOMMANDLENGTH))
+		cfg->audit_command_max = def->audit_command_max;
+	if (!CONFIG_SEEN(CONFIG_KW_SHUTDOWNTIMEOUT))
+		cfg->shutdown_timeout_ms = def->shutdown_timeout_ms;
 #undef CONFIG_SEEN
 
 	if (g->user == NULL) {
@@ -1431,6 +2164,7 @@ config_load(const char *path, struct config_errors *errs)
 		fclose(f);
 		p->line = 0;
 		config_check_delays(p);
+		config_check_queue(p);
 	}
 
 	config_merge_defaults(cfg, def, p->global_seen);
@@ -1550,4 +2284,153 @@ config_strict_name(int strict)
 	default:
 		return "unknown";
 	}
+}
+
+const struct config_group *
+config_group_find(const struct config *cfg, const char *name)
+{
+	size_t i;
+
+	if (name == NULL)
+		return NULL;
+	for (i = 0; i < cfg->n_groups; i++) {
+		if (strcmp(cfg->groups[i].name, name) == 0)
+			return &cfg->groups[i];
+	}
+	return NULL;
+}
+
+/* A numeric entry is an id; anything else is a name. */
+static int
+config_is_id(const char *s, unsigned long long *id)
+{
+	const char *cp;
+
+	for (cp = s; *cp != '\0'; cp++) {
+		if (!isdigit((unsigned char)*cp))
+			return 0;
+	}
+	if (cp == s)
+		return 0;
+	*id = strtoull(s, NULL, 10);
+	return 1;
+}
+
+/*
+ * Look a user (is_group 0) or group name up in the account databases now:
+ * accounts may appear or change after the file was read.  Returns 0 with
+ * the id, or -1 when the name is unknown or the lookup failed.
+ */
+static int
+config_lookup(const char *name, int is_group, unsigned long long *id)
+{
+	struct passwd pw, *pwp;
+	struct group gr, *grp;
+	char *buf;
+	long hint;
+	size_t size;
+	int rc;
+
+	if (config_is_id(name, id))
+		return 0;
+	hint = sysconf(is_group ? _SC_GETGR_R_SIZE_MAX : _SC_GETPW_R_SIZE_MAX);
+	size = hint > CONFIG_PW_BUF_MIN && hint <= CONFIG_PW_BUF_MAX
+		   ? (size_t)hint
+		   : CONFIG_PW_BUF_MIN;
+	for (;;) {
+		buf = xmalloc(size);
+		if (is_group) {
+			rc = getgrnam_r(name, &gr, buf, size, &grp);
+			if (rc == 0 && grp != NULL)
+				*id = gr.gr_gid;
+		} else {
+			rc = getpwnam_r(name, &pw, buf, size, &pwp);
+			if (rc == 0 && pwp != NULL)
+				*id = pw.pw_uid;
+		}
+		free(buf);
+		if (rc == ERANGE && size < CONFIG_PW_BUF_MAX) {
+			size *= 2;
+			continue;
+		}
+		if (rc != 0)
+			return -1;
+		return (is_group ? grp != NULL : pwp != NULL) ? 0 : -1;
+	}
+}
+
+/* 1 if entry (a user or group name or id) names the client. */
+static int
+config_names_client(const char *entry, int is_group, uid_t uid,
+		    const gid_t *gids, size_t ngids)
+{
+	unsigned long long id;
+	size_t i;
+
+	if (config_lookup(entry, is_group, &id) != 0)
+		return 0;
+	if (!is_group)
+		return id == (unsigned long long)uid;
+	for (i = 0; i < ngids; i++) {
+		if (id == (unsigned long long)gids[i])
+			return 1;
+	}
+	return 0;
+}
+
+/* Root and the daemon's own user are never limited by the file. */
+static int
+config_privileged(uid_t uid)
+{
+	return uid == 0 || uid == geteuid();
+}
+
+int
+config_policy_allows(const struct config *cfg, uid_t uid, const gid_t *gids,
+		     size_t ngids, const char *host)
+{
+	const struct config_host_policy *pol;
+	size_t i;
+	int named = 0;
+
+	if (config_privileged(uid))
+		return 1;
+	for (i = 0; i < cfg->n_policies; i++) {
+		pol = &cfg->policies[i];
+		if (!config_names_client(pol->name, pol->is_group, uid, gids,
+					 ngids))
+			continue;
+		if (config_match_patterns(pol->patterns, pol->n_patterns, host))
+			return 1;
+		named = 1;
+	}
+	return !named;
+}
+
+/*
+ * With neither list set every local user may connect; otherwise a client
+ * is let in when its user is in AllowUsers or one of its groups is in
+ * AllowGroups.  Names that do not resolve match nobody.
+ */
+int
+config_access_allows(const struct config *cfg, uid_t uid, const gid_t *gids,
+		     size_t ngids)
+{
+	size_t i;
+
+	if (config_privileged(uid))
+		return 1;
+	if (cfg->n_allow_users == 0 && cfg->n_allow_groups == 0)
+		return 1;
+	for (i = 0; i < cfg->n_allow_users; i++) {
+		if (config_names_client(cfg->allow_users[i], 0, uid, gids,
+					ngids))
+			return 1;
+	}
+	for (i = 0; i < cfg->n_allow_groups; i++) {
+		if (config_names_client(cfg->allow_groups[i], 1, uid, gids,
+					ngids))
+			return 1;
+	}
+	return 0;
 }

@@ -279,6 +279,7 @@ control_config(void)
 void
 control_limits(struct proto_limits *lim)
 {
+	proto_limits_default(lim);
 	lim->max_line = control_cfg->max_line;
 	lim->max_hosts = control_cfg->max_hosts;
 	lim->max_stdin = control_cfg->max_stdin;

@@ -34,6 +34,7 @@
 #define PROTO_MSG_NAME 64  /* bytes of a user-supplied name in a message */
 #define PROTO_PATH_MAX 128 /* bytes of a member path in a message */
 #define PROTO_BUF_MIN 256
+#define PROTO_MAX_GROUP_NAME 64 /* bytes of a host group name after "@" */
 
 static const char *const proto_code_names[PROTO_E_COUNT] = {
     [PROTO_E_NONE] = "none",
@@ -123,6 +124,8 @@ proto_limits_default(struct proto_limits *lim)
 	lim->max_line = PROTO_DEFAULT_MAX_LINE;
 	lim->max_hosts = PROTO_DEFAULT_MAX_HOSTS;
 	lim->max_stdin = PROTO_DEFAULT_MAX_STDIN;
+	lim->max_env = PROTO_MAX_ENV;
+	lim->max_depth = PROTO_MAX_DEPTH;
 }
 
 /* ---- UTF-8 ---- */
@@ -858,7 +861,9 @@ struct jscan {
 	const unsigned char *p;
 	const unsigned char *end;
 	int depth;
-	size_t *keys; /* keys per object, in document order */
+	int max_depth; /* deepest nesting allowed */
+	int too_deep;  /* the error is max_depth being crossed */
+	size_t *keys;  /* keys per object, in document order */
 	size_t nobj;
 	size_t cap;
 	const char *why; /* first error, static text */
@@ -1131,8 +1136,11 @@ jscan_value(struct jscan *s)
 	switch (*s->p) {
 	case '{':
 	case '[':
-		if (++s->depth > PROTO_MAX_DEPTH)
-			return jscan_err(s, "nesting deeper than 16");
+		if (++s->depth > s->max_depth) {
+			if (s->why == NULL)
+				s->too_deep = 1;
+			return jscan_err(s, "nesting too deep");
+		}
 		r = *s->p == '{' ? jscan_object(s) : jscan_array(s);
 		s->depth--;
 		return r;
@@ -1204,7 +1212,7 @@ enum {
 };
 
 static int
-proto_json_parse(const char *line, size_t len, json_object **out,
+proto_json_parse(const char *line, size_t len, int max_depth, json_object **out,
 		 struct proto_error *err)
 {
 	struct jscan s;
@@ -1218,6 +1226,7 @@ proto_json_parse(const char *line, size_t len, json_object **out,
 	memset(&s, 0, sizeof s);
 	s.base = s.p = (const unsigned char *)line;
 	s.end = s.base + len;
+	s.max_depth = max_depth;
 	jscan_ws(&s);
 	if (s.p >= s.end || *s.p != '{') {
 		proto_fail(err, PROTO_E_BAD_REQUEST,
@@ -1225,10 +1234,17 @@ proto_json_parse(const char *line, size_t len, json_object **out,
 		goto out;
 	}
 	if (jscan_value(&s) == -1) {
-		proto_fail(err,
-			   s.nomem ? PROTO_E_INTERNAL : PROTO_E_BAD_REQUEST,
-			   "malformed JSON at byte %zu: %s",
-			   (size_t)(s.p - s.base), s.why);
+		if (s.too_deep)
+			proto_fail(err, PROTO_E_BAD_REQUEST,
+				   "malformed JSON at byte %zu: nesting deeper "
+				   "than %d",
+				   (size_t)(s.p - s.base), max_depth);
+		else
+			proto_fail(err,
+				   s.nomem ? PROTO_E_INTERNAL
+					   : PROTO_E_BAD_REQUEST,
+				   "malformed JSON at byte %zu: %s",
+				   (size_t)(s.p - s.base), s.why);
 		goto out;
 	}
 	objlen = s.p - s.base;
@@ -1496,6 +1512,25 @@ proto_hosts_unique(struct proto_request *req, struct proto_error *err)
 			  "hosts[%zu]: duplicate of hosts[%zu]", later, first);
 }
 
+/* "@NAME", NAME of [A-Za-z0-9._-]: one of the daemon's host groups. */
+static int
+proto_group_ref_ok(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len < 2 || len > PROTO_MAX_GROUP_NAME + 1 || s[0] != '@')
+		return 0;
+	for (i = 1; i < len; i++) {
+		char c = s[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		      c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
 static int
 proto_parse_hosts(json_object *root, const struct proto_limits *lim,
 		  struct proto_request *req, struct proto_error *err)
@@ -1515,9 +1550,10 @@ proto_parse_hosts(json_object *root, const struct proto_limits *lim,
 	if (n == 0)
 		return proto_fail(err, PROTO_E_BAD_REQUEST, "hosts: empty");
 	if (n > lim->max_hosts)
-		return proto_fail(err, PROTO_E_BAD_REQUEST,
-				  "hosts: too many hosts (%zu, max %zu)", n,
-				  lim->max_hosts);
+		return proto_fail(err, PROTO_E_LIMIT,
+				  "hosts: %zu hosts exceed MaxHostsPerRequest "
+				  "(%zu)",
+				  n, lim->max_hosts);
 	if ((req->hosts = calloc(n, sizeof *req->hosts)) == NULL)
 		return proto_fail(err, PROTO_E_INTERNAL, "out of memory");
 	for (i = 0; i < n; i++) {
@@ -1526,7 +1562,15 @@ proto_parse_hosts(json_object *root, const struct proto_limits *lim,
 			return proto_fail(err, PROTO_E_BAD_REQUEST,
 					  "hosts[%zu]: expected a string", i);
 		s = proto_str(o, &len);
-		if (proto_hostspec_parse(s, &hs, &herr) == -1)
+		if (len > 0 && s[0] == '@') {
+			if (!proto_group_ref_ok(s, len))
+				return proto_fail(
+				    err, PROTO_E_BAD_REQUEST,
+				    "hosts[%zu]: bad host group name (expected "
+				    "\"@\" and 1..%d letters, digits, \".\", "
+				    "\"_\" or \"-\")",
+				    i, PROTO_MAX_GROUP_NAME);
+		} else if (proto_hostspec_parse(s, &hs, &herr) == -1)
 			return proto_fail(err, PROTO_E_BAD_REQUEST,
 					  "hosts[%zu]: %s", i, herr.message);
 		if (proto_strdup(s, len, &req->hosts[i], err) == -1)
@@ -1591,8 +1635,8 @@ proto_env_name_ok(const char *s, size_t n)
 }
 
 static int
-proto_parse_env(json_object *root, struct proto_request *req,
-		struct proto_error *err)
+proto_parse_env(json_object *root, const struct proto_limits *lim,
+		struct proto_request *req, struct proto_error *err)
 {
 	json_object *e;
 	struct json_object_iterator it, end;
@@ -1605,10 +1649,10 @@ proto_parse_env(json_object *root, struct proto_request *req,
 		return proto_fail(err, PROTO_E_BAD_REQUEST,
 				  "env: expected an object of strings");
 	n = (size_t)json_object_object_length(e);
-	if (n > PROTO_MAX_ENV)
-		return proto_fail(err, PROTO_E_BAD_REQUEST,
-				  "env: too many entries (%zu, max %d)", n,
-				  PROTO_MAX_ENV);
+	if (n > lim->max_env)
+		return proto_fail(err, PROTO_E_LIMIT,
+				  "env: %zu entries exceed MaxEnvEntries (%zu)",
+				  n, lim->max_env);
 	if (n == 0)
 		return 0;
 	if ((req->env = calloc(n, sizeof *req->env)) == NULL)
@@ -1722,7 +1766,7 @@ proto_parse_run(json_object *root, const struct proto_limits *lim,
 			      err) == -1)
 		return -1;
 
-	if (proto_parse_env(root, req, err) == -1)
+	if (proto_parse_env(root, lim, req, err) == -1)
 		return -1;
 
 	if (json_object_object_get_ex(root, "pty", &o)) {
@@ -1742,9 +1786,10 @@ proto_parse_run(json_object *root, const struct proto_limits *lim,
 					  "stdin: invalid base64");
 		if ((size_t)dlen > lim->max_stdin)
 			return proto_fail(
-			    err, PROTO_E_BAD_REQUEST,
-			    "stdin: too large (%ld bytes, max %zu)", dlen,
-			    lim->max_stdin);
+			    err, PROTO_E_LIMIT,
+			    "stdin: %ld bytes exceed MaxStdinBytes "
+			    "(%zu)",
+			    dlen, lim->max_stdin);
 		if ((req->stdin_data = malloc(proto_b64_maxdecoded(len) + 1)) ==
 		    NULL)
 			return proto_fail(err, PROTO_E_INTERNAL,
@@ -1866,15 +1911,24 @@ proto_request_parse(const char *line, size_t len,
 		if (limits->max_hosts != 0)
 			lim.max_hosts = limits->max_hosts;
 		lim.max_stdin = limits->max_stdin;
+		if (limits->max_env != 0)
+			lim.max_env = limits->max_env;
+		if (limits->max_depth > 0)
+			lim.max_depth = limits->max_depth;
 	}
 	if (lim.max_line > PROTO_MAX_LINE)
 		lim.max_line = PROTO_MAX_LINE;
+	if (lim.max_env > PROTO_MAX_ENV)
+		lim.max_env = PROTO_MAX_ENV;
+	if (lim.max_depth > PROTO_MAX_DEPTH)
+		lim.max_depth = PROTO_MAX_DEPTH;
 	if (len > lim.max_line)
 		return proto_fail(err, PROTO_E_BAD_REQUEST,
 				  "line too long (max %zu bytes)",
 				  lim.max_line);
 
-	if ((jr = proto_json_parse(line, len, &root, err)) == PROTO_JSON_BAD)
+	if ((jr = proto_json_parse(line, len, lim.max_depth, &root, err)) ==
+	    PROTO_JSON_BAD)
 		return -1;
 	if (jr == PROTO_JSON_DUP_ID)
 		goto fail;
@@ -2069,11 +2123,20 @@ proto_ev_hello(struct proto_buf *b, const char *id, int version,
 {
 	struct proto_limits dl;
 	struct enc e;
+	size_t max_env;
+	int max_depth;
 
 	if (lim == NULL) {
 		proto_limits_default(&dl);
 		lim = &dl;
 	}
+	/* Announce what proto_request_parse enforces for these limits. */
+	max_env = lim->max_env == 0 || lim->max_env > PROTO_MAX_ENV
+		      ? PROTO_MAX_ENV
+		      : lim->max_env;
+	max_depth = lim->max_depth <= 0 || lim->max_depth > PROTO_MAX_DEPTH
+			? PROTO_MAX_DEPTH
+			: lim->max_depth;
 	enc_begin(&e, b);
 	enc_head(&e, id, "event", "hello");
 	enc_key(&e, "version");
@@ -2086,6 +2149,10 @@ proto_ev_hello(struct proto_buf *b, const char *id, int version,
 	enc_u64(&e, lim->max_hosts);
 	enc_lit(&e, ",\"max_stdin\":");
 	enc_u64(&e, lim->max_stdin);
+	enc_lit(&e, ",\"max_env\":");
+	enc_u64(&e, max_env);
+	enc_lit(&e, ",\"max_depth\":");
+	enc_i64(&e, max_depth);
 	enc_lit(&e, "}}\n");
 	return enc_end(&e);
 }
@@ -2398,6 +2465,7 @@ proto_ev_limits(json_object *root, struct proto_limits *lim,
 		struct proto_error *err)
 {
 	json_object *o;
+	long long v;
 
 	proto_limits_default(lim);
 	if (!json_object_object_get_ex(root, "limits", &o))
@@ -2414,6 +2482,15 @@ proto_ev_limits(json_object *root, struct proto_limits *lim,
 	if (json_object_object_get_ex(o, "max_stdin", NULL) &&
 	    proto_ev_count(o, "max_stdin", &lim->max_stdin, err) == -1)
 		return -1;
+	if (json_object_object_get_ex(o, "max_env", NULL) &&
+	    proto_ev_count(o, "max_env", &lim->max_env, err) == -1)
+		return -1;
+	if (json_object_object_get_ex(o, "max_depth", NULL)) {
+		if (proto_ev_int(o, "max_depth", 1, 1, PROTO_MAX_DEPTH, &v,
+				 err) == -1)
+			return -1;
+		lim->max_depth = (int)v;
+	}
 	return 0;
 }
 
@@ -2566,7 +2643,7 @@ proto_event_parse(const char *line, size_t len, struct proto_event **out,
 		return proto_fail(err, PROTO_E_BAD_REQUEST,
 				  "line too long (max %u bytes)",
 				  PROTO_MAX_LINE);
-	if (proto_json_parse(line, len, &root, err) != 0)
+	if (proto_json_parse(line, len, PROTO_MAX_DEPTH, &root, err) != 0)
 		goto fail;
 	if ((ev = calloc(1, sizeof *ev)) == NULL) {
 		proto_fail(err, PROTO_E_INTERNAL, "out of memory");

@@ -8,6 +8,8 @@
 #include <sys/types.h>
 
 #include <check.h>
+#include <ctype.h>
+#include <grp.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -145,6 +147,27 @@ assert_default_values(const struct config *cfg)
 	ck_assert_int_eq(cfg->global.host_down_after, 3);
 	ck_assert_int_eq(cfg->global.stop_grace_ms, 2000);
 	ck_assert_uint_eq(cfg->n_blocks, 0);
+	ck_assert_uint_eq(cfg->n_allow_users, 0);
+	ck_assert_ptr_null(cfg->allow_users);
+	ck_assert_uint_eq(cfg->n_allow_groups, 0);
+	ck_assert_ptr_null(cfg->allow_groups);
+	ck_assert_ptr_null(cfg->socket_group);
+	ck_assert_int_eq(cfg->max_connections_per_user, 64);
+	ck_assert_int_eq(cfg->max_requests_per_client, 1024);
+	ck_assert_uint_eq(cfg->max_jobs_per_client, 100000);
+	ck_assert_uint_eq(cfg->max_jobs, 1000000);
+	ck_assert_uint_eq(cfg->max_env, PROTO_MAX_ENV);
+	ck_assert_int_eq(cfg->max_json_depth, PROTO_MAX_DEPTH);
+	ck_assert_uint_eq(cfg->client_queue_low, 1024 * 1024);
+	ck_assert_uint_eq(cfg->client_queue_high, 4 * 1024 * 1024);
+	ck_assert_uint_eq(cfg->client_queue_hard, 64 * 1024 * 1024);
+	ck_assert_int_eq(cfg->client_queue_hard_time_ms, 30000);
+	ck_assert_uint_eq(cfg->audit_command_max, 200);
+	ck_assert_uint_eq(cfg->n_policies, 0);
+	ck_assert_ptr_null(cfg->policies);
+	ck_assert_int_eq(cfg->shutdown_timeout_ms, 30000);
+	ck_assert_uint_eq(cfg->n_groups, 0);
+	ck_assert_ptr_null(cfg->groups);
 }
 
 START_TEST(test_defaults_root)
@@ -573,6 +596,24 @@ START_TEST(test_ranges)
 	    /* Alone, each is also checked against the other's default. */
 	    {"ReconnectBaseDelay", "0", "1ms", "60s", "3601s", "1ms..1h"},
 	    {"ReconnectMaxDelay", "0", "1s", "1h", "1.5h", "1ms..1h"},
+	    {"MaxConnectionsPerUser", "0", "1", "100000", "100001",
+	     "1..100000"},
+	    {"MaxRequestsPerClient", "0", "1", "100000", "100001", "1..100000"},
+	    {"MaxJobsPerClient", "0", "1", "10000000", "10000001",
+	     "1..10000000"},
+	    {"MaxJobs", "0", "1", "100000000", "100000001", "1..100000000"},
+	    {"MaxEnvEntries", NULL, "0", "64", "65", "0..64"},
+	    {"MaxJsonDepth", "1", "2", "16", "17", "2..16"},
+	    {"AuditCommandLength", NULL, "0", "64K", "65537", "0..65536"},
+	    {"ClientQueueHardTime", NULL, "0", "1h", "3601", "0s..1h"},
+	    {"ShutdownTimeout", NULL, "0ms", "60m", "3600.001", "0s..1h"},
+	    /* Alone, each size must also keep low < high < hard. */
+	    {"ClientQueueLowWater", "65535", "64K", "4194303", "4294967297",
+	     "65536..4294967296"},
+	    {"ClientQueueHighWater", "63K", "1025K", "67108863", "5G",
+	     "65536..4294967296"},
+	    {"ClientQueueHardLimit", "0", "4194305", "4G", "4194305K",
+	     "65536..4294967296"},
 	};
 	struct config *cfg;
 	size_t i;
@@ -737,8 +778,14 @@ START_TEST(test_bad_numbers)
 	/* Suffixes only where sizes are expected. */
 	assert_one_error("Port 1K\n", "1: Port: bad number \"1K\"");
 	assert_one_error("Workers 1k\n", "1: Workers: bad number \"1k\"");
-	assert_one_error("MaxLineLength 1G\n",
-			 "1: MaxLineLength: bad number \"1G\"");
+	assert_one_error("MaxLineLength 1T\n",
+			 "1: MaxLineLength: bad number \"1T\"");
+	assert_one_error(
+	    "MaxLineLength 1G\n",
+	    "1: MaxLineLength: 1G is out of range (1024..16777216)");
+	assert_one_error("MaxJobs 1K\n", "1: MaxJobs: bad number \"1K\"");
+	assert_one_error("ClientQueueLowWater 1.5M\n",
+			 "1: ClientQueueLowWater: bad number \"1.5M\"");
 	assert_one_error("MaxLineLength 1KB\n",
 			 "1: MaxLineLength: bad number \"1KB\"");
 	assert_one_error("MaxStdinBytes K\n",
@@ -1327,6 +1374,18 @@ START_TEST(test_shipped_conf_documents_defaults)
 	ck_assert_ptr_nonnull(strstr(text, "ReconnectMaxDelay 60s\n"));
 	ck_assert_ptr_nonnull(strstr(text, "HostDownAfter 3\n"));
 	ck_assert_ptr_nonnull(strstr(text, "StopGraceTime 2s\n"));
+	ck_assert_ptr_nonnull(strstr(text, "MaxConnectionsPerUser 64\n"));
+	ck_assert_ptr_nonnull(strstr(text, "MaxRequestsPerClient 1024\n"));
+	ck_assert_ptr_nonnull(strstr(text, "MaxJobsPerClient 100000\n"));
+	ck_assert_ptr_nonnull(strstr(text, "MaxJobs 1000000\n"));
+	ck_assert_ptr_nonnull(strstr(text, "MaxEnvEntries 64\n"));
+	ck_assert_ptr_nonnull(strstr(text, "MaxJsonDepth 16\n"));
+	ck_assert_ptr_nonnull(strstr(text, "ClientQueueLowWater 1M\n"));
+	ck_assert_ptr_nonnull(strstr(text, "ClientQueueHighWater 4M\n"));
+	ck_assert_ptr_nonnull(strstr(text, "ClientQueueHardLimit 64M\n"));
+	ck_assert_ptr_nonnull(strstr(text, "ClientQueueHardTime 30s\n"));
+	ck_assert_ptr_nonnull(strstr(text, "AuditCommandLength 200\n"));
+	ck_assert_ptr_nonnull(strstr(text, "ShutdownTimeout 30s\n"));
 	cfg = load_ok(text);
 	ck_assert_str_eq(cfg->socket_path, "/run/sshpool/sshpoold.sock");
 	ck_assert_str_eq(cfg->global.user, "root");
@@ -1338,6 +1397,472 @@ START_TEST(test_shipped_conf_documents_defaults)
 	assert_default_values(cfg);
 	config_free(cfg);
 	free(text);
+}
+END_TEST
+
+START_TEST(test_limit_keywords)
+{
+	struct config *cfg;
+
+	cfg = load_ok("AllowUsers alice 1001\n"
+		      "AllowUsers bob.x_y-z\n"
+		      "AllowGroups wheel 27\n"
+		      "SocketGroup sshpool\n"
+		      "SocketGroup ignored\n"
+		      "MaxConnectionsPerUser 5\n"
+		      "MaxRequestsPerClient 6\n"
+		      "MaxJobsPerClient 7\n"
+		      "MaxJobs 8\n"
+		      "MaxEnvEntries 0\n"
+		      "MaxJsonDepth 2\n"
+		      "ClientQueueLowWater 64K\n"
+		      "ClientQueueHighWater 128k\n"
+		      "ClientQueueHardLimit 1G\n"
+		      "ClientQueueHardTime 0\n"
+		      "AuditCommandLength 0\n"
+		      "ShutdownTimeout 1.5s\n"
+		      "MaxJobs 9\n"
+		      "Host x\n"
+		      "\tPort 2\n");
+	ck_assert_uint_eq(cfg->n_allow_users, 3);
+	ck_assert_str_eq(cfg->allow_users[0], "alice");
+	ck_assert_str_eq(cfg->allow_users[1], "1001");
+	ck_assert_str_eq(cfg->allow_users[2], "bob.x_y-z");
+	ck_assert_uint_eq(cfg->n_allow_groups, 2);
+	ck_assert_str_eq(cfg->allow_groups[0], "wheel");
+	ck_assert_str_eq(cfg->allow_groups[1], "27");
+	ck_assert_str_eq(cfg->socket_group, "sshpool");
+	ck_assert_int_eq(cfg->max_connections_per_user, 5);
+	ck_assert_int_eq(cfg->max_requests_per_client, 6);
+	ck_assert_uint_eq(cfg->max_jobs_per_client, 7);
+	ck_assert_uint_eq(cfg->max_jobs, 8); /* the first value wins */
+	ck_assert_uint_eq(cfg->max_env, 0);
+	ck_assert_int_eq(cfg->max_json_depth, 2);
+	ck_assert_uint_eq(cfg->client_queue_low, 64 * 1024);
+	ck_assert_uint_eq(cfg->client_queue_high, 128 * 1024);
+	ck_assert_uint_eq(cfg->client_queue_hard, 1024UL * 1024 * 1024);
+	ck_assert_int_eq(cfg->client_queue_hard_time_ms, 0);
+	ck_assert_uint_eq(cfg->audit_command_max, 0);
+	ck_assert_int_eq(cfg->shutdown_timeout_ms, 1500);
+	ck_assert_uint_eq(cfg->n_blocks, 1);
+	config_free(cfg);
+
+	cfg = load_ok("ClientQueueHardTime 1h\nShutdownTimeout 0\n"
+		      "AuditCommandLength 1k\n");
+	ck_assert_int_eq(cfg->client_queue_hard_time_ms, 3600000);
+	ck_assert_int_eq(cfg->shutdown_timeout_ms, 0);
+	ck_assert_uint_eq(cfg->audit_command_max, 1024);
+	ck_assert_uint_eq(cfg->client_queue_low, 1024 * 1024);
+	ck_assert_uint_eq(cfg->client_queue_high, 4 * 1024 * 1024);
+	config_free(cfg);
+
+	/* config_default agrees with the header's defaults. */
+	cfg = config_default();
+	assert_default_values(cfg);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_limit_keywords_global_only)
+{
+	static const char *const kw[] = {
+	    "AllowUsers a",
+	    "AllowGroups a",
+	    "SocketGroup a",
+	    "MaxConnectionsPerUser 1",
+	    "MaxRequestsPerClient 1",
+	    "MaxJobsPerClient 1",
+	    "MaxJobs 1",
+	    "MaxEnvEntries 1",
+	    "MaxJsonDepth 2",
+	    "ClientQueueLowWater 64K",
+	    "ClientQueueHighWater 2M",
+	    "ClientQueueHardLimit 1G",
+	    "ClientQueueHardTime 1",
+	    "AuditCommandLength 1",
+	    "UserHosts a b",
+	    "GroupHosts a b",
+	    "ShutdownTimeout 1",
+	    "HostGroup g h",
+	};
+	char text[256], want[256], name[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(kw) / sizeof(kw[0]); i++) {
+		snprintf(text, sizeof(text), "Host a\n%s\n", kw[i]);
+		sscanf(kw[i], "%63s", name);
+		snprintf(want, sizeof(want),
+			 "2: %s is not allowed in a Host block", name);
+		assert_one_error(text, want);
+		/* Keywords are case-insensitive. */
+		for (size_t k = 0; name[k] != '\0'; k++)
+			text[k] = (char)tolower((unsigned char)kw[i][k]);
+		snprintf(text + strlen(name), sizeof(text) - strlen(name),
+			 "%s\n", kw[i] + strlen(name));
+		config_free(load_ok(text));
+	}
+}
+END_TEST
+
+START_TEST(test_client_queue_order)
+{
+	struct config *cfg;
+
+	cfg = load_ok("ClientQueueLowWater 100K\nClientQueueHighWater 200K\n"
+		      "ClientQueueHardLimit 300K\n");
+	ck_assert_uint_eq(cfg->client_queue_low, 100 * 1024);
+	ck_assert_uint_eq(cfg->client_queue_high, 200 * 1024);
+	ck_assert_uint_eq(cfg->client_queue_hard, 300 * 1024);
+	config_free(cfg);
+
+	/* Equal is not enough; defaults complete the triple. */
+	assert_one_error("ClientQueueLowWater 4M\n",
+			 "1: ClientQueueLowWater < ClientQueueHighWater < "
+			 "ClientQueueHardLimit is required (4M, 4M, 64M)");
+	assert_one_error("ClientQueueHighWater 64M\nPort 22\n",
+			 "1: ClientQueueLowWater < ClientQueueHighWater < "
+			 "ClientQueueHardLimit is required (1M, 64M, 64M)");
+	assert_one_error("ClientQueueHardLimit 4000000\n",
+			 "1: ClientQueueLowWater < ClientQueueHighWater < "
+			 "ClientQueueHardLimit is required (1M, 4M, 4000000)");
+	/* Checked when the global section ends, at the last line set. */
+	assert_one_error("ClientQueueHardLimit 2M\nClientQueueLowWater 64K\n"
+			 "# c\nHost x\n\tPort 1\n",
+			 "2: ClientQueueLowWater < ClientQueueHighWater < "
+			 "ClientQueueHardLimit is required (64K, 4M, 2M)");
+	assert_one_error("ClientQueueLowWater 8M\nClientQueueHighWater 2M\n"
+			 "ClientQueueHardLimit 1G\nHost a\nHost b\n",
+			 "3: ClientQueueLowWater < ClientQueueHighWater < "
+			 "ClientQueueHardLimit is required (8M, 2M, 1G)");
+	/* A later duplicate does not count: the first value wins. */
+	cfg = load_ok("ClientQueueLowWater 2M\nClientQueueLowWater 8M\n");
+	ck_assert_uint_eq(cfg->client_queue_low, 2 * 1024 * 1024);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_account_names)
+{
+	char text[CONFIG_MAX_LINE], name[80];
+	struct config *cfg;
+	size_t off, i;
+
+	assert_one_error("AllowUsers\n", "1: AllowUsers: missing value");
+	assert_one_error("AllowGroups\n", "1: AllowGroups: missing value");
+	assert_one_error("SocketGroup\n", "1: SocketGroup: missing value");
+	assert_one_error("SocketGroup a b\n",
+			 "1: SocketGroup: extra argument \"b\"");
+	assert_one_error("AllowUsers al!ce\n",
+			 "1: AllowUsers: bad name \"al!ce\" (letters, digits, "
+			 "\".\", \"_\" and \"-\", or a numeric id)");
+	assert_one_error("AllowUsers a,b\n",
+			 "1: AllowUsers: bad name \"a,b\" (letters, digits, "
+			 "\".\", \"_\" and \"-\", or a numeric id)");
+	assert_one_error("SocketGroup \"\"\n", "1: SocketGroup: empty name");
+	assert_one_error("AllowGroups 4294967295\n",
+			 "1: AllowGroups: id 4294967295 is out of range "
+			 "(0..4294967294)");
+	assert_one_error("SocketGroup 99999999999999999999999\n",
+			 "1: SocketGroup: id 99999999999999999999999 is out "
+			 "of range (0..4294967294)");
+	cfg = load_ok("AllowGroups 4294967294 0\nSocketGroup 0\n");
+	ck_assert_str_eq(cfg->allow_groups[0], "4294967294");
+	ck_assert_str_eq(cfg->socket_group, "0");
+	config_free(cfg);
+
+	memset(name, 'n', 65);
+	name[65] = '\0';
+	snprintf(text, sizeof(text), "AllowUsers ok %s\n", name);
+	assert_one_error(text, "1: AllowUsers: name too long (max 64 bytes)");
+	name[64] = '\0';
+	snprintf(text, sizeof(text), "AllowUsers %s\n", name);
+	config_free(load_ok(text));
+
+	/* 256 names over several lines, then one more. */
+	off = 0;
+	for (i = 0; i < CONFIG_MAX_ALLOW; i++)
+		off +=
+		    (size_t)snprintf(text + off, sizeof(text) - off, "%su%zu%s",
+				     i % 100 == 0 ? "AllowUsers " : "", i,
+				     i % 100 == 99 ? "\n" : " ");
+	text[off++] = '\n';
+	text[off] = '\0';
+	cfg = load_ok(text);
+	ck_assert_uint_eq(cfg->n_allow_users, CONFIG_MAX_ALLOW);
+	ck_assert_str_eq(cfg->allow_users[255], "u255");
+	config_free(cfg);
+	snprintf(text + off, sizeof(text) - off, "AllowUsers one-more\n");
+	assert_one_error(text, "4: AllowUsers: too many names (max 256)");
+}
+END_TEST
+
+START_TEST(test_policies)
+{
+	struct config *cfg;
+	const struct config_host_policy *pol;
+	char *text;
+	size_t i, off;
+
+	cfg = load_ok("UserHosts alice web-* !web-test\n"
+		      "GroupHosts 1001 db1,db2 cache?\n"
+		      "UserHosts alice extra\n");
+	ck_assert_uint_eq(cfg->n_policies, 3);
+	pol = &cfg->policies[0];
+	ck_assert_int_eq(pol->is_group, 0);
+	ck_assert_str_eq(pol->name, "alice");
+	ck_assert_uint_eq(pol->n_patterns, 2);
+	ck_assert_str_eq(pol->patterns[0], "web-*");
+	ck_assert_str_eq(pol->patterns[1], "!web-test");
+	ck_assert_int_eq(pol->line, 1);
+	pol = &cfg->policies[1];
+	ck_assert_int_eq(pol->is_group, 1);
+	ck_assert_str_eq(pol->name, "1001");
+	ck_assert_uint_eq(pol->n_patterns, 3);
+	ck_assert_str_eq(pol->patterns[0], "db1");
+	ck_assert_str_eq(pol->patterns[1], "db2");
+	ck_assert_str_eq(pol->patterns[2], "cache?");
+	ck_assert_int_eq(pol->line, 2);
+	ck_assert_str_eq(cfg->policies[2].patterns[0], "extra");
+	config_free(cfg);
+
+	assert_one_error("UserHosts\n", "1: UserHosts: missing value");
+	assert_one_error("GroupHosts ops\n",
+			 "1: GroupHosts: missing host patterns for \"ops\"");
+	assert_one_error("GroupHosts ops ,\n",
+			 "1: GroupHosts: missing host patterns for \"ops\"");
+	assert_one_error("UserHosts alice a !\n",
+			 "1: UserHosts: empty negated pattern");
+	assert_one_error("UserHosts a/b x\n",
+			 "1: UserHosts: bad name \"a/b\" (letters, digits, "
+			 "\".\", \"_\" and \"-\", or a numeric id)");
+
+	/* Policy lines and patterns per line are bounded. */
+	text = malloc((CONFIG_MAX_POLICIES + 2) * 32);
+	for (i = 0, off = 0; i < CONFIG_MAX_POLICIES; i++)
+		off += (size_t)sprintf(text + off, "%s u%zu h\n",
+				       i % 2 ? "GroupHosts" : "UserHosts", i);
+	cfg = load_ok(text);
+	ck_assert_uint_eq(cfg->n_policies, CONFIG_MAX_POLICIES);
+	config_free(cfg);
+	sprintf(text + off, "UserHosts x y\n");
+	assert_one_error(text, "1025: too many UserHosts and GroupHosts lines "
+			       "(max 1024)");
+	off = (size_t)sprintf(text, "UserHosts u");
+	for (i = 0; i <= CONFIG_MAX_PATTERNS; i++)
+		off += (size_t)sprintf(text + off, " p%zu", i);
+	sprintf(text + off, "\n");
+	assert_one_error(text, "1: UserHosts: too many patterns (max 64)");
+	free(text);
+}
+END_TEST
+
+START_TEST(test_host_groups)
+{
+	struct config *cfg;
+	const struct config_group *g;
+	char *text;
+	size_t i, off;
+
+	cfg = load_ok("HostGroup web web1 root@web2:2222,web3\n"
+		      "HostGroup db [::1]:22 ::1\n"
+		      "HostGroup web web4\n"
+		      "HostGroup 1.a_b-C h\n");
+	ck_assert_uint_eq(cfg->n_groups, 3);
+	g = config_group_find(cfg, "web");
+	ck_assert_ptr_eq(g, &cfg->groups[0]);
+	ck_assert_int_eq(g->line, 1);
+	ck_assert_uint_eq(g->n_hosts, 4);
+	ck_assert_str_eq(g->hosts[0], "web1");
+	ck_assert_str_eq(g->hosts[1], "root@web2:2222");
+	ck_assert_str_eq(g->hosts[2], "web3");
+	ck_assert_str_eq(g->hosts[3], "web4");
+	g = config_group_find(cfg, "db");
+	ck_assert_ptr_nonnull(g);
+	ck_assert_uint_eq(g->n_hosts, 2);
+	ck_assert_str_eq(g->hosts[0], "[::1]:22");
+	ck_assert_str_eq(g->hosts[1], "::1");
+	ck_assert_ptr_nonnull(config_group_find(cfg, "1.a_b-C"));
+	ck_assert_ptr_null(config_group_find(cfg, "WEB"));
+	ck_assert_ptr_null(config_group_find(cfg, "we"));
+	ck_assert_ptr_null(config_group_find(cfg, ""));
+	ck_assert_ptr_null(config_group_find(cfg, NULL));
+	config_free(cfg);
+
+	assert_one_error("HostGroup\n", "1: HostGroup: missing value");
+	assert_one_error("HostGroup web\n",
+			 "1: HostGroup: missing hosts for \"web\"");
+	assert_one_error("HostGroup w@b h\n",
+			 "1: HostGroup: bad name \"w@b\" (letters, digits, "
+			 "\".\", \"_\" and \"-\")");
+	assert_one_error("HostGroup \"\" h\n",
+			 "1: HostGroup: bad name \"\" (letters, digits, "
+			 "\".\", \"_\" and \"-\")");
+	assert_one_error("HostGroup g ok @web\n",
+			 "1: HostGroup g: \"@web\": a group cannot contain a "
+			 "group");
+	assert_one_error("HostGroup g h:0\n",
+			 "1: HostGroup g: \"h:0\": port out of range "
+			 "(1..65535)");
+
+	/* 1024 groups, then one more. */
+	text = malloc((CONFIG_MAX_GROUPS + 2) * 32);
+	for (i = 0, off = 0; i < CONFIG_MAX_GROUPS; i++)
+		off += (size_t)sprintf(text + off, "HostGroup g%zu h\n", i);
+	cfg = load_ok(text);
+	ck_assert_uint_eq(cfg->n_groups, CONFIG_MAX_GROUPS);
+	ck_assert_str_eq(config_group_find(cfg, "g1023")->hosts[0], "h");
+	config_free(cfg);
+	sprintf(text + off, "HostGroup g0 more\nHostGroup new h\n");
+	assert_one_error(text, "1026: HostGroup: too many groups (max 1024)");
+	free(text);
+
+	/* 10000 hosts in one group, over several lines, then one more. */
+	text = malloc(CONFIG_MAX_GROUP_HOSTS * 8 + 64);
+	for (i = 0, off = 0; i < CONFIG_MAX_GROUP_HOSTS; i++)
+		off += (size_t)sprintf(text + off, "%sh%zu%s",
+				       i % 500 == 0 ? "HostGroup big " : "", i,
+				       i % 500 == 499 ? "\n" : " ");
+	cfg = load_ok(text);
+	ck_assert_uint_eq(config_group_find(cfg, "big")->n_hosts,
+			  CONFIG_MAX_GROUP_HOSTS);
+	config_free(cfg);
+	sprintf(text + off, "HostGroup big x y\n");
+	assert_one_error(text, "21: HostGroup big: too many hosts (max 10000)");
+	free(text);
+}
+END_TEST
+
+/* The uid and gid of "nobody" / "nogroup", or skip with -1. */
+static uid_t
+nobody_uid(void)
+{
+	struct passwd *pw = getpwnam(TEST_NOBODY);
+
+	return pw != NULL ? pw->pw_uid : (uid_t)-1;
+}
+
+START_TEST(test_policy_allows)
+{
+	struct config *cfg;
+	uid_t nobody = nobody_uid();
+	gid_t g4343[] = {4343}, both[] = {1, 4343}, none[] = {7};
+
+	/* No rules: everyone everywhere. */
+	cfg = load_ok("Port 22\n");
+	ck_assert_int_eq(config_policy_allows(cfg, 5000, NULL, 0, "x"), 1);
+	config_free(cfg);
+
+	ck_assert_uint_ne(nobody, (uid_t)-1);
+	cfg = load_ok("UserHosts " TEST_NOBODY " web-* !web-test\n"
+		      "UserHosts 4242 db*\n"
+		      "GroupHosts 4343 cache*\n"
+		      "UserHosts 0 nothing\n"
+		      "UserHosts no-such-user-sshpool web*\n"
+		      "GroupHosts no-such-group-sshpool web*\n");
+	/* By name. */
+	ck_assert_int_eq(config_policy_allows(cfg, nobody, NULL, 0, "web-1"),
+			 1);
+	ck_assert_int_eq(config_policy_allows(cfg, nobody, NULL, 0, "WEB-2"),
+			 1);
+	ck_assert_int_eq(config_policy_allows(cfg, nobody, NULL, 0, "web-test"),
+			 0);
+	ck_assert_int_eq(config_policy_allows(cfg, nobody, NULL, 0, "db1"), 0);
+	ck_assert_int_eq(config_policy_allows(cfg, nobody, NULL, 0, "other"),
+			 0);
+	/* By number; rules of the user and its groups add up. */
+	ck_assert_int_eq(config_policy_allows(cfg, 4242, none, 1, "db1"), 1);
+	ck_assert_int_eq(config_policy_allows(cfg, 4242, none, 1, "web-1"), 0);
+	ck_assert_int_eq(config_policy_allows(cfg, 4242, both, 2, "cache1"), 1);
+	ck_assert_int_eq(config_policy_allows(cfg, 4242, both, 2, "db2"), 1);
+	ck_assert_int_eq(config_policy_allows(cfg, 4242, both, 2, "web"), 0);
+	ck_assert_int_eq(config_policy_allows(cfg, 5000, g4343, 1, "cache"), 1);
+	ck_assert_int_eq(config_policy_allows(cfg, 5000, g4343, 1, "db1"), 0);
+	/* Not named (unknown names match nobody): no limit. */
+	ck_assert_int_eq(config_policy_allows(cfg, 5000, none, 1, "db1"), 1);
+	ck_assert_int_eq(config_policy_allows(cfg, 5000, NULL, 0, "a"), 1);
+	/* Root and the daemon's own user are never limited. */
+	ck_assert_int_eq(config_policy_allows(cfg, 0, NULL, 0, "db1"), 1);
+	ck_assert_int_eq(
+	    config_policy_allows(cfg, geteuid(), NULL, 0, "anything"), 1);
+	config_free(cfg);
+
+	/* Group names, and the daemon's own user when it is not root. */
+	if (getgrnam("nogroup") != NULL) {
+		gid_t ng[] = {getgrnam("nogroup")->gr_gid};
+
+		cfg = load_ok("GroupHosts nogroup gw*\n");
+		ck_assert_int_eq(config_policy_allows(cfg, 5000, ng, 1, "gw1"),
+				 1);
+		ck_assert_int_eq(config_policy_allows(cfg, 5000, ng, 1, "x"),
+				 0);
+		ck_assert_int_eq(config_policy_allows(cfg, 5000, none, 1, "x"),
+				 1);
+		config_free(cfg);
+	}
+	if (geteuid() == 0) {
+		cfg = load_ok("UserHosts 4242 db*\n");
+		ck_assert_int_eq(config_policy_allows(cfg, 4242, NULL, 0, "x"),
+				 0);
+		ck_assert_int_eq(seteuid(4242), 0);
+		ck_assert_int_eq(config_policy_allows(cfg, 4242, NULL, 0, "x"),
+				 1);
+		ck_assert_int_eq(seteuid(0), 0);
+		config_free(cfg);
+	}
+}
+END_TEST
+
+START_TEST(test_access_allows)
+{
+	struct config *cfg;
+	uid_t nobody = nobody_uid();
+	gid_t g4343[] = {4343}, some[] = {1, 2, 3};
+	struct group *gr;
+
+	ck_assert_uint_ne(nobody, (uid_t)-1);
+	cfg = load_ok("Port 22\n");
+	ck_assert_int_eq(config_access_allows(cfg, 5000, NULL, 0), 1);
+	ck_assert_int_eq(config_access_allows(cfg, nobody, some, 3), 1);
+	config_free(cfg);
+
+	cfg = load_ok("AllowUsers " TEST_NOBODY " 4242\nAllowGroups 4343\n");
+	ck_assert_int_eq(config_access_allows(cfg, nobody, NULL, 0), 1);
+	ck_assert_int_eq(config_access_allows(cfg, 4242, some, 3), 1);
+	ck_assert_int_eq(config_access_allows(cfg, 5000, g4343, 1), 1);
+	ck_assert_int_eq(config_access_allows(cfg, 5000, some, 3), 0);
+	ck_assert_int_eq(config_access_allows(cfg, 5000, NULL, 0), 0);
+	ck_assert_int_eq(config_access_allows(cfg, 4243, NULL, 0), 0);
+	ck_assert_int_eq(config_access_allows(cfg, 0, NULL, 0), 1);
+	ck_assert_int_eq(config_access_allows(cfg, geteuid(), NULL, 0), 1);
+	config_free(cfg);
+
+	/* Only groups set: users are let in through their groups only. */
+	if ((gr = getgrnam("nogroup")) != NULL) {
+		gid_t ng[] = {1, gr->gr_gid};
+
+		cfg = load_ok("AllowGroups nogroup\n");
+		ck_assert_int_eq(config_access_allows(cfg, 5000, ng, 2), 1);
+		ck_assert_int_eq(config_access_allows(cfg, 5000, ng, 1), 0);
+		ck_assert_int_eq(config_access_allows(cfg, nobody, NULL, 0), 0);
+		config_free(cfg);
+	}
+
+	/* Names that do not resolve let nobody in. */
+	cfg = load_ok("AllowUsers no-such-user-sshpool\n"
+		      "AllowGroups no-such-group-sshpool\n");
+	ck_assert_int_eq(config_access_allows(cfg, 5000, some, 3), 0);
+	ck_assert_int_eq(config_access_allows(cfg, nobody, NULL, 0), 0);
+	config_free(cfg);
+
+	/* The daemon's own user, when it is not root. */
+	if (geteuid() == 0) {
+		cfg = load_ok("AllowUsers 1\n");
+		ck_assert_int_eq(config_access_allows(cfg, nobody, NULL, 0), 0);
+		ck_assert_int_eq(seteuid(nobody), 0);
+		ck_assert_int_eq(config_access_allows(cfg, nobody, NULL, 0), 1);
+		ck_assert_int_eq(seteuid(0), 0);
+		config_free(cfg);
+	}
 }
 END_TEST
 
@@ -1374,6 +1899,14 @@ config_suite(void)
 	tcase_add_test(tc, test_strict_name);
 	tcase_add_test(tc, test_shipped_conf);
 	tcase_add_test(tc, test_shipped_conf_documents_defaults);
+	tcase_add_test(tc, test_limit_keywords);
+	tcase_add_test(tc, test_limit_keywords_global_only);
+	tcase_add_test(tc, test_client_queue_order);
+	tcase_add_test(tc, test_account_names);
+	tcase_add_test(tc, test_policies);
+	tcase_add_test(tc, test_host_groups);
+	tcase_add_test(tc, test_policy_allows);
+	tcase_add_test(tc, test_access_allows);
 	suite_add_tcase(s, tc);
 	return s;
 }

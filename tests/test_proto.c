@@ -652,12 +652,15 @@ START_TEST(test_req_limits)
 	ck_assert_uint_eq(lim.max_line, PROTO_DEFAULT_MAX_LINE);
 	ck_assert_uint_eq(lim.max_hosts, PROTO_DEFAULT_MAX_HOSTS);
 	ck_assert_uint_eq(lim.max_stdin, PROTO_DEFAULT_MAX_STDIN);
+	ck_assert_uint_eq(lim.max_env, PROTO_MAX_ENV);
+	ck_assert_int_eq(lim.max_depth, PROTO_MAX_DEPTH);
 
 	lim.max_hosts = 2;
 	ck_assert_int_eq(
 	    proto_request_parse(three, strlen(three), &lim, &req, &err), -1);
-	ck_assert_int_eq(err.code, PROTO_E_BAD_REQUEST);
-	ck_assert_str_eq(err.message, "hosts: too many hosts (3, max 2)");
+	ck_assert_int_eq(err.code, PROTO_E_LIMIT);
+	ck_assert_str_eq(err.message,
+			 "hosts: 3 hosts exceed MaxHostsPerRequest (2)");
 	ck_assert_str_eq(err.id, "\"r\"");
 	lim.max_hosts = 3;
 	ck_assert_int_eq(
@@ -667,7 +670,10 @@ START_TEST(test_req_limits)
 	lim.max_stdin = 4;
 	ck_assert_int_eq(
 	    proto_request_parse(in5, strlen(in5), &lim, &req, &err), -1);
-	ck_assert_str_eq(err.message, "stdin: too large (5 bytes, max 4)");
+	ck_assert_int_eq(err.code, PROTO_E_LIMIT);
+	ck_assert_str_eq(err.message,
+			 "stdin: 5 bytes exceed MaxStdinBytes (4)");
+	ck_assert_str_eq(err.id, "\"r\"");
 	ck_assert_int_eq(
 	    proto_request_parse(in4, strlen(in4), &lim, &req, &err), 0);
 	ck_assert_uint_eq(req->stdin_len, 4);
@@ -677,8 +683,160 @@ START_TEST(test_req_limits)
 	lim.max_line = strlen(three) - 1;
 	ck_assert_int_eq(
 	    proto_request_parse(three, strlen(three), &lim, &req, &err), -1);
+	ck_assert_int_eq(err.code, PROTO_E_BAD_REQUEST);
 	ck_assert_ptr_nonnull(strstr(err.message, "line too long"));
 	ck_assert_str_eq(err.id, "");
+}
+END_TEST
+
+/* MaxEnvEntries: n allowed, n + 1 is a "limit" error naming the key. */
+START_TEST(test_req_env_limit)
+{
+	struct proto_limits lim;
+	struct proto_request *req = NULL;
+	struct proto_error err;
+	const char *two = RUN_OK ",\"env\":{\"A\":\"1\",\"B\":\"2\"}}";
+	const char *one = RUN_OK ",\"env\":{\"A\":\"1\"}}";
+
+	proto_limits_default(&lim);
+	lim.max_env = 1;
+	ck_assert_int_eq(
+	    proto_request_parse(one, strlen(one), &lim, &req, &err), 0);
+	ck_assert_uint_eq(req->nenv, 1);
+	proto_request_free(req);
+	ck_assert_int_eq(
+	    proto_request_parse(two, strlen(two), &lim, &req, &err), -1);
+	ck_assert_ptr_null(req);
+	ck_assert_int_eq(err.code, PROTO_E_LIMIT);
+	ck_assert_str_eq(err.message,
+			 "env: 2 entries exceed MaxEnvEntries (1)");
+	ck_assert_str_eq(err.id, "\"r\"");
+	/* An empty env is within any limit. */
+	ck_assert_int_eq(proto_request_parse(RUN_OK ",\"env\":{}}",
+					     strlen(RUN_OK ",\"env\":{}}"),
+					     &lim, &req, &err),
+			 0);
+	ck_assert_uint_eq(req->nenv, 0);
+	proto_request_free(req);
+	/* 0 means the codec's own cap; larger values are capped too. */
+	lim.max_env = 0;
+	ck_assert_int_eq(
+	    proto_request_parse(two, strlen(two), &lim, &req, &err), 0);
+	proto_request_free(req);
+	lim.max_env = 1000;
+	ck_assert_int_eq(
+	    proto_request_parse(two, strlen(two), &lim, &req, &err), 0);
+	proto_request_free(req);
+}
+END_TEST
+
+/* MaxJsonDepth: a lower depth refuses what the default accepts. */
+START_TEST(test_req_depth_limit)
+{
+	struct proto_limits lim;
+	struct proto_request *req = NULL;
+	struct proto_error err;
+	/* The hosts array and the env object are level 2. */
+	const char *env = RUN_OK ",\"env\":{\"A\":\"1\"}}";
+	const char *deep = "{\"v\":1,\"id\":1,\"op\":\"status\",\"x\":[[[1]]]}";
+	const char *flat = "{\"v\":1,\"id\":2,\"op\":\"status\"}";
+
+	proto_limits_default(&lim);
+	lim.max_depth = 2;
+	ck_assert_int_eq(
+	    proto_request_parse(env, strlen(env), &lim, &req, &err), 0);
+	proto_request_free(req);
+	lim.max_depth = 1;
+	ck_assert_int_eq(
+	    proto_request_parse(env, strlen(env), &lim, &req, &err), -1);
+	ck_assert_int_eq(err.code, PROTO_E_BAD_REQUEST);
+	ck_assert_str_eq(err.message, "malformed JSON at byte 35: nesting "
+				      "deeper than 1");
+	ck_assert_int_eq(
+	    proto_request_parse(flat, strlen(flat), &lim, &req, &err), 0);
+	proto_request_free(req);
+
+	/* Level 4 ("x" holds three arrays): refused under 4, and the
+	 * message names the configured depth. */
+	lim.max_depth = 3;
+	ck_assert_int_eq(
+	    proto_request_parse(deep, strlen(deep), &lim, &req, &err), -1);
+	ck_assert_int_eq(err.code, PROTO_E_BAD_REQUEST);
+	ck_assert_ptr_nonnull(strstr(err.message, "nesting deeper than 3"));
+	lim.max_depth = 4;
+	ck_assert_int_eq(
+	    proto_request_parse(deep, strlen(deep), &lim, &req, &err), -1);
+	ck_assert_str_eq(err.message, "unknown key \"x\"");
+	/* 0 (and anything above the cap) means PROTO_MAX_DEPTH. */
+	lim.max_depth = 0;
+	ck_assert_int_eq(
+	    proto_request_parse(deep, strlen(deep), &lim, &req, &err), -1);
+	ck_assert_str_eq(err.message, "unknown key \"x\"");
+	lim.max_depth = 100;
+	ck_assert_int_eq(
+	    proto_request_parse(deep, strlen(deep), &lim, &req, &err), -1);
+	ck_assert_str_eq(err.message, "unknown key \"x\"");
+}
+END_TEST
+
+/* "@NAME" names one of the daemon's host groups. */
+START_TEST(test_req_group_refs)
+{
+	static const char *const bad[] = {
+	    "@",
+	    "@a b",
+	    "@a@b",
+	    "@a:1",
+	    "@a/b",
+	    "@\u00e9",
+	    "@xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+	    "x",
+	};
+	struct proto_request *req, *back;
+	struct proto_error err;
+	char line[256];
+	size_t i;
+
+	req = parse_ok(RUN_HEAD "\"hosts\":[\"@web\",\"web1\",\"@A.b_c-9\"],"
+				"\"command\":\"c\"}");
+	ck_assert_uint_eq(req->nhosts, 3);
+	ck_assert_str_eq(req->hosts[0], "@web");
+	ck_assert_str_eq(req->hosts[2], "@A.b_c-9");
+	back = reencode(req);
+	ck_assert_str_eq(back->hosts[0], "@web");
+	proto_request_free(back);
+	proto_request_free(req);
+	/* 64 bytes of name are fine. */
+	req =
+	    parse_ok(RUN_HEAD "\"hosts\":[\"@xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+			      "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"],"
+			      "\"command\":\"c\"}");
+	ck_assert_uint_eq(strlen(req->hosts[0]), 65);
+	proto_request_free(req);
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(line, sizeof line,
+			 RUN_HEAD "\"hosts\":[\"h\",\"%s\"],\"command\":\"c\"}",
+			 bad[i]);
+		req = NULL;
+		ck_assert_int_eq(
+		    proto_request_parse(line, strlen(line), NULL, &req, &err),
+		    -1);
+		ck_assert_int_eq(err.code, PROTO_E_BAD_REQUEST);
+		ck_assert_msg(strstr(err.message, "hosts[1]: bad host group "
+						  "name") != NULL,
+			      "%s: %s", bad[i], err.message);
+	}
+	/* The same group twice is a duplicate like any host. */
+	snprintf(line, sizeof line,
+		 RUN_HEAD "\"hosts\":[\"@g\",\"@g\"],\"command\":\"c\"}");
+	ck_assert_int_eq(
+	    proto_request_parse(line, strlen(line), NULL, &req, &err), -1);
+	ck_assert_str_eq(err.message, "hosts[1]: duplicate of hosts[0]");
+	/* proto_hostspec_parse itself still refuses an empty user. */
+	ck_assert_int_eq(
+	    proto_hostspec_parse("@web", &(struct proto_hostspec){0}, &err),
+	    -1);
 }
 END_TEST
 
@@ -765,9 +923,12 @@ START_TEST(test_req_field_limits)
 		if (i == 0) {
 			ck_assert_uint_eq(req->nenv, PROTO_MAX_ENV);
 			proto_request_free(req);
-		} else
-			ck_assert_str_eq(err.message,
-					 "env: too many entries (65, max 64)");
+		} else {
+			ck_assert_int_eq(err.code, PROTO_E_LIMIT);
+			ck_assert_str_eq(
+			    err.message,
+			    "env: 65 entries exceed MaxEnvEntries (64)");
+		}
 	}
 
 	/* client: 128 ok, 129 rejected. */
@@ -1091,7 +1252,7 @@ START_TEST(test_ev_roundtrip)
 {
 	struct proto_buf b;
 	struct proto_event *ev;
-	struct proto_limits lim = {4096, 50, 77, 0, 0};
+	struct proto_limits lim = {4096, 50, 77, 5, 3};
 	struct proto_done done = {50, 48, 1, 1, 1234};
 
 	proto_buf_init(&b);
@@ -1101,7 +1262,7 @@ START_TEST(test_ev_roundtrip)
 	    b.data,
 	    "{\"v\":1,\"id\":1,\"event\":\"hello\",\"version\":1,\"server\":"
 	    "\"sshpoold/0.1.0\",\"limits\":{\"max_line\":4096,\"max_hosts\":"
-	    "50,\"max_stdin\":77}}\n");
+	    "50,\"max_stdin\":77,\"max_env\":5,\"max_depth\":3}}\n");
 	ev = event_ok(&b);
 	ck_assert_int_eq(ev->type, PROTO_EV_HELLO);
 	ck_assert_str_eq(ev->id, "1");
@@ -1110,6 +1271,26 @@ START_TEST(test_ev_roundtrip)
 	ck_assert_uint_eq(ev->limits.max_line, 4096);
 	ck_assert_uint_eq(ev->limits.max_hosts, 50);
 	ck_assert_uint_eq(ev->limits.max_stdin, 77);
+	ck_assert_uint_eq(ev->limits.max_env, 5);
+	ck_assert_int_eq(ev->limits.max_depth, 3);
+	proto_event_free(ev);
+
+	/* 0 (or above the caps) announces what is enforced: the caps. */
+	proto_buf_reset(&b);
+	lim.max_env = 0;
+	lim.max_depth = 0;
+	ck_assert_int_eq(proto_ev_hello(&b, "1", 1, "s", &lim), 0);
+	ck_assert_ptr_nonnull(
+	    strstr(b.data, ",\"max_env\":64,\"max_depth\":16}}\n"));
+	proto_buf_reset(&b);
+	lim.max_env = 65;
+	lim.max_depth = 17;
+	ck_assert_int_eq(proto_ev_hello(&b, "1", 1, "s", &lim), 0);
+	ck_assert_ptr_nonnull(
+	    strstr(b.data, ",\"max_env\":64,\"max_depth\":16}}\n"));
+	ev = event_ok(&b);
+	ck_assert_uint_eq(ev->limits.max_env, 64);
+	ck_assert_int_eq(ev->limits.max_depth, 16);
 	proto_event_free(ev);
 
 	proto_buf_reset(&b);
@@ -1454,6 +1635,12 @@ START_TEST(test_ev_parse_rejects)
 	    "{\"v\":1,\"id\":1,\"event\":\"start\",\"host\":\"h\","
 	    "\"host\":\"i\"}",
 	    "{\"v\":1,\"id\":1,\"event\":\"start\",\"host\":\"h\"} junk",
+	    "{\"v\":1,\"id\":1,\"event\":\"hello\",\"version\":1,"
+	    "\"limits\":{\"max_depth\":0}}",
+	    "{\"v\":1,\"id\":1,\"event\":\"hello\",\"version\":1,"
+	    "\"limits\":{\"max_depth\":17}}",
+	    "{\"v\":1,\"id\":1,\"event\":\"hello\",\"version\":1,"
+	    "\"limits\":{\"max_env\":-1}}",
 	};
 	const char *unknown = "{\"v\":1,\"id\":1,\"event\":\"error\","
 			      "\"code\":\"new_code\",\"message\":\"m\","
@@ -1475,6 +1662,15 @@ START_TEST(test_ev_parse_rejects)
 	ck_assert_int_eq(proto_event_parse(unknown, strlen(unknown), &ev, &err),
 			 0);
 	ck_assert_int_eq(ev->code, PROTO_E_INTERNAL);
+	proto_event_free(ev);
+	/* A hello from an older daemon without max_env / max_depth. */
+	unknown = "{\"v\":1,\"id\":1,\"event\":\"hello\",\"version\":1,"
+		  "\"server\":\"s\",\"limits\":{\"max_line\":2048}}";
+	ck_assert_int_eq(proto_event_parse(unknown, strlen(unknown), &ev, &err),
+			 0);
+	ck_assert_uint_eq(ev->limits.max_line, 2048);
+	ck_assert_uint_eq(ev->limits.max_env, PROTO_MAX_ENV);
+	ck_assert_int_eq(ev->limits.max_depth, PROTO_MAX_DEPTH);
 	proto_event_free(ev);
 }
 END_TEST
@@ -1519,6 +1715,9 @@ proto_suite(void)
 	tcase_add_test(tc, test_req_many_hosts);
 	tcase_add_test(tc, test_req_depth);
 	tcase_add_test(tc, test_req_limits);
+	tcase_add_test(tc, test_req_env_limit);
+	tcase_add_test(tc, test_req_depth_limit);
+	tcase_add_test(tc, test_req_group_refs);
 	tcase_add_test(tc, test_req_field_limits);
 	tcase_add_test(tc, test_id_helpers);
 	tcase_add_test(tc, test_names);
