@@ -28,3 +28,23 @@ set(SSHPOOL_INTEGRATION_ENV
 	SSHPOOLD=$<TARGET_FILE:sshpoold>)
 set_tests_properties(test_integration PROPERTIES RUN_SERIAL TRUE
 	ENVIRONMENT "${SSHPOOL_INTEGRATION_ENV}")
+
+# The same tests with the daemon under valgrind's memcheck: any error or a
+# definite leak at exit makes sshpoold's exit status non-zero, which fails
+# the test that stopped it.  Waits are stretched by SSHPOOL_TEST_SLOWDOWN.
+# Not in a sanitizer build: valgrind cannot run ASan binaries.
+find_program(SSHPOOL_VALGRIND valgrind)
+if(SSHPOOL_VALGRIND AND NOT SSHPOOL_SANITIZE)
+	add_test(NAME test_integration_valgrind COMMAND test_integration)
+	string(JOIN " " SSHPOOL_VALGRIND_WRAPPER ${SSHPOOL_VALGRIND}
+		--error-exitcode=99 --leak-check=full
+		--errors-for-leak-kinds=definite --track-fds=no --num-callers=30
+		-q)
+	set(SSHPOOL_VALGRIND_ENV ${SSHPOOL_INTEGRATION_ENV}
+		"SSHPOOL_TEST_WRAPPER=${SSHPOOL_VALGRIND_WRAPPER}"
+		SSHPOOL_TEST_SLOWDOWN=4)
+	# About 50 s on two idle cores, twice that on a loaded machine.
+	set_tests_properties(test_integration_valgrind PROPERTIES
+		FIXTURES_REQUIRED fleet RUN_SERIAL TRUE TIMEOUT 360
+		ENVIRONMENT "${SSHPOOL_VALGRIND_ENV}")
+endif()

@@ -27,8 +27,9 @@
 
 #define TCLIENT_READ_CHUNK (256u * 1024)
 #define TCLIENT_ERR 512
-#define TCLIENT_LOG_TAIL 60   /* lines of the daemon log shown on failure */
-#define TCLIENT_MAX_DAEMONS 8 /* running at once in one test */
+#define TCLIENT_LOG_TAIL 60    /* lines of the daemon log shown on failure */
+#define TCLIENT_MAX_DAEMONS 8  /* running at once in one test */
+#define TCLIENT_MAX_REPORT 400 /* lines of a valgrind report shown */
 
 struct tclient {
 	int fd;
@@ -46,6 +47,37 @@ tclient_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const char *
+tclient_wrapper(void)
+{
+	const char *w = getenv("SSHPOOL_TEST_WRAPPER");
+
+	if (w == NULL || w[strspn(w, " ")] == '\0')
+		return NULL;
+	return w;
+}
+
+double
+tclient_slowdown(void)
+{
+	const char *s = getenv("SSHPOOL_TEST_SLOWDOWN");
+	char *end;
+	double f;
+
+	if (s == NULL || *s == '\0')
+		return 1;
+	f = strtod(s, &end);
+	if (*end != '\0' || !(f >= 1))
+		return 1;
+	return f > TCLIENT_MAX_SLOWDOWN ? TCLIENT_MAX_SLOWDOWN : f;
+}
+
+int
+tclient_scaled_ms(int ms)
+{
+	return (int)(ms * tclient_slowdown());
 }
 
 static void
@@ -351,6 +383,10 @@ tfleet_load(struct tfleet *f, char *err, size_t errlen)
 				     TCLIENT_MAX_HOSTS);
 		else if (strcmp(line, "FLEET_DEAD_HOST") == 0)
 			tclient_strlcpy(f->dead_host, val, sizeof f->dead_host);
+		else if (strcmp(line, "FLEET_V6_ADDR") == 0)
+			tclient_strlcpy(f->v6_addr, val, sizeof f->v6_addr);
+		else if (strcmp(line, "FLEET_V6_PORT") == 0)
+			f->v6_port = atoi(val);
 		else if (strcmp(line, "FLEET_KEY") == 0)
 			tclient_strlcpy(f->key, val, sizeof f->key);
 		else if (strcmp(line, "FLEET_WRONG_KEY") == 0)
@@ -367,6 +403,10 @@ tfleet_load(struct tfleet *f, char *err, size_t errlen)
 	}
 	free(line);
 	fclose(fp);
+	if (f->v6_addr[0] == '\0' || f->v6_port <= 0) {
+		f->v6_addr[0] = '\0';
+		f->v6_port = 0;
+	}
 	if (!seen || f->port <= 0 || f->nhosts == 0 || f->key[0] == '\0' ||
 	    f->known_hosts[0] == '\0' || f->user[0] == '\0') {
 		snprintf(err, errlen, "%s: incomplete fleet description", path);
@@ -525,8 +565,9 @@ tdaemon_write_conf(const struct tdaemon *d, const struct tfleet *f,
 static void
 tdaemon_exec(const struct tdaemon *d, pid_t parent)
 {
-	const char *path = getenv("SSHPOOLD");
-	int fd;
+	const char *path = getenv("SSHPOOLD"), *wrapper = tclient_wrapper();
+	char *argv[TCLIENT_MAX_WRAPPER_ARGS + 7], *words = NULL, *w, *save;
+	int fd, n = 0;
 
 	/* Die with the test process, whatever way it ends. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent)
@@ -543,8 +584,26 @@ tdaemon_exec(const struct tdaemon *d, pid_t parent)
 			close(fd);
 	}
 	signal(SIGPIPE, SIG_DFL);
-	execl(path, path, "-d", "-f", d->conf, "-s", d->sock, (char *)NULL);
-	fprintf(stderr, "exec %s: %s\n", path, strerror(errno));
+	if (wrapper != NULL && (words = strdup(wrapper)) == NULL)
+		_exit(126);
+	for (w = words ? strtok_r(words, " ", &save) : NULL; w != NULL;
+	     w = strtok_r(NULL, " ", &save)) {
+		if (n == TCLIENT_MAX_WRAPPER_ARGS) {
+			fprintf(stderr, "SSHPOOL_TEST_WRAPPER: over %d words\n",
+				TCLIENT_MAX_WRAPPER_ARGS);
+			_exit(126);
+		}
+		argv[n++] = w;
+	}
+	argv[n++] = (char *)path;
+	argv[n++] = "-d";
+	argv[n++] = "-f";
+	argv[n++] = (char *)d->conf;
+	argv[n++] = "-s";
+	argv[n++] = (char *)d->sock;
+	argv[n] = NULL;
+	execvp(argv[0], argv);
+	fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
 	_exit(127);
 }
 
@@ -556,7 +615,7 @@ tdaemon_start(struct tdaemon *d, const struct tfleet *f,
 	const char *path = getenv("SSHPOOLD");
 	long long deadline;
 	pid_t pid, parent = getpid();
-	int fd, status;
+	int fd, status, wait_ms = tclient_scaled_ms(TCLIENT_START_WAIT_MS);
 
 	if (opts == NULL)
 		opts = &none;
@@ -580,7 +639,7 @@ tdaemon_start(struct tdaemon *d, const struct tfleet *f,
 	d->pid = pid;
 	tdaemon_track(d, 1);
 
-	deadline = tclient_now_ms() + TCLIENT_START_WAIT_MS;
+	deadline = tclient_now_ms() + wait_ms;
 	for (;;) {
 		if ((fd = tclient_unix_connect(d->sock)) != -1) {
 			close(fd);
@@ -600,7 +659,7 @@ tdaemon_start(struct tdaemon *d, const struct tfleet *f,
 			snprintf(err, errlen,
 				 "sshpoold socket %s not accepting "
 				 "after %d ms, log %s",
-				 d->sock, TCLIENT_START_WAIT_MS, d->log);
+				 d->sock, wait_ms, d->log);
 			tdaemon_dump_log(d);
 			tdaemon_stop(d);
 			return -1;
@@ -612,14 +671,14 @@ tdaemon_start(struct tdaemon *d, const struct tfleet *f,
 int
 tdaemon_stop(struct tdaemon *d)
 {
+	int status, wait_ms = tclient_scaled_ms(TCLIENT_STOP_WAIT_MS);
 	long long deadline;
-	int status;
 	pid_t rc;
 
 	if (d->pid <= 0)
 		return -1;
 	kill(d->pid, SIGTERM);
-	deadline = tclient_now_ms() + TCLIENT_STOP_WAIT_MS;
+	deadline = tclient_now_ms() + wait_ms;
 	for (;;) {
 		rc = waitpid(d->pid, &status, WNOHANG);
 		if (rc == d->pid || (rc == -1 && errno != EINTR))
@@ -628,7 +687,7 @@ tdaemon_stop(struct tdaemon *d)
 			fprintf(stderr,
 				"sshpoold %ld ignored SIGTERM for %d "
 				"ms: killing it\n",
-				(long)d->pid, TCLIENT_STOP_WAIT_MS);
+				(long)d->pid, wait_ms);
 			kill(d->pid, SIGKILL);
 			waitpid(d->pid, &status, 0);
 			break;
@@ -678,12 +737,29 @@ tdaemon_rss_kb(pid_t pid)
 	return kb;
 }
 
+/* A line of a valgrind report: "==PID== ...". */
+static int
+tdaemon_is_report(const char *line)
+{
+	size_t digits;
+
+	if (strncmp(line, "==", 2) != 0)
+		return 0;
+	digits = strspn(line + 2, "0123456789");
+	return digits > 0 && strncmp(line + 2 + digits, "==", 2) == 0;
+}
+
+/*
+ * The log's last lines, preceded by the lines of a wrapper's report (a
+ * valgrind stack) that are older than those: the report of an error is
+ * what explains a failed exit status, however much was logged after it.
+ */
 static void
 tdaemon_tail(const char *log)
 {
 	char *lines[TCLIENT_LOG_TAIL] = {0};
 	char *line = NULL;
-	size_t cap = 0, n = 0, i;
+	size_t cap = 0, n = 0, i, first, shown = 0;
 	FILE *fp;
 
 	if ((fp = fopen(log, "r")) == NULL)
@@ -693,10 +769,26 @@ tdaemon_tail(const char *log)
 		lines[n % TCLIENT_LOG_TAIL] = strdup(line);
 		n++;
 	}
+	first = n > TCLIENT_LOG_TAIL ? n - TCLIENT_LOG_TAIL : 0;
+	if (tclient_wrapper() != NULL && first > 0) {
+		rewind(fp);
+		for (i = 0; i < first && getline(&line, &cap, fp) != -1; i++) {
+			if (!tdaemon_is_report(line))
+				continue;
+			if (shown++ == 0)
+				fprintf(stderr, "---- reports in %s ----\n",
+					log);
+			if (shown <= TCLIENT_MAX_REPORT)
+				fputs(line, stderr);
+		}
+		if (shown > TCLIENT_MAX_REPORT)
+			fprintf(stderr, "(%zu more report lines)\n",
+				shown - TCLIENT_MAX_REPORT);
+	}
 	free(line);
 	fclose(fp);
 	fprintf(stderr, "---- last lines of %s ----\n", log);
-	for (i = n > TCLIENT_LOG_TAIL ? n - TCLIENT_LOG_TAIL : 0; i < n; i++) {
+	for (i = first; i < n; i++) {
 		if (lines[i % TCLIENT_LOG_TAIL] != NULL)
 			fputs(lines[i % TCLIENT_LOG_TAIL], stderr);
 	}

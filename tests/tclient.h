@@ -7,6 +7,11 @@
  * It speaks the raw protocol on purpose (requests are written as literal
  * JSON text, events are decoded with proto_event_parse) so the tests see
  * exactly what any client would see, malformed input included.
+ *
+ * Two environment variables adapt the tests to a slow daemon:
+ * SSHPOOL_TEST_WRAPPER is a command, split on spaces, that the daemon is
+ * started under (e.g. "valgrind --error-exitcode=99 -q"), and
+ * SSHPOOL_TEST_SLOWDOWN (a number >= 1, default 1) stretches every wait.
  */
 #ifndef SSHPOOL_TCLIENT_H
 #define SSHPOOL_TCLIENT_H
@@ -20,8 +25,11 @@
 
 #define TCLIENT_MAX_LINE (32u * 1024 * 1024) /* longest event accepted */
 #define TCLIENT_MAX_HOSTS 253
+/* Both waits are stretched by the slowdown factor. */
 #define TCLIENT_START_WAIT_MS 10000 /* daemon socket must accept by then */
 #define TCLIENT_STOP_WAIT_MS 10000  /* SIGTERM to exit, then SIGKILL */
+#define TCLIENT_MAX_WRAPPER_ARGS 32 /* words of SSHPOOL_TEST_WRAPPER */
+#define TCLIENT_MAX_SLOWDOWN 100    /* larger factors are clamped */
 /* The daemon directory is short: its socket path must fit sun_path. */
 #define TCLIENT_MAX_DIR 80
 
@@ -64,6 +72,8 @@ struct tfleet {
 	char hosts[TCLIENT_MAX_HOSTS][32]; /* "127.0.0.2:PORT" */
 	char addrs[TCLIENT_MAX_HOSTS][16]; /* "127.0.0.2" */
 	char dead_host[32];       /* an address:port where nothing listens */
+	char v6_addr[64];         /* the IPv6 host, "::1"; "" without IPv6 */
+	int v6_port;              /* its port; 0 when the fleet has none */
 	char key[PATH_MAX];       /* authorized user key */
 	char wrong_key[PATH_MAX]; /* user key that is not authorized */
 	char known_hosts[PATH_MAX];
@@ -101,9 +111,10 @@ struct tdaemon {
 int tdaemon_prepare(struct tdaemon *, const struct tfleet *, char *err,
 		    size_t errlen);
 /*
- * Write the configuration and start `$SSHPOOLD -d -f CONF -s SOCK`; return
- * once the socket accepts (bounded).  The daemon is killed if the test
- * process dies first.  0, or -1 with err (the log's tail included).
+ * Write the configuration and start `$SSHPOOLD -d -f CONF -s SOCK`, under
+ * the wrapper command if one is set; return once the socket accepts
+ * (bounded).  The daemon is killed if the test process dies first.  0, or
+ * -1 with err (the log's tail included).
  */
 int tdaemon_start(struct tdaemon *, const struct tfleet *,
 		  const struct tdaemon_opts *, char *err, size_t errlen);
@@ -121,5 +132,12 @@ void tdaemon_dump_log(const struct tdaemon *);
 
 /* Milliseconds of CLOCK_MONOTONIC. */
 long long tclient_now_ms(void);
+
+/* SSHPOOL_TEST_WRAPPER, or NULL when the daemon runs directly. */
+const char *tclient_wrapper(void);
+/* SSHPOOL_TEST_SLOWDOWN: 1 unless set to a larger number. */
+double tclient_slowdown(void);
+/* A wait of ms milliseconds stretched by the slowdown factor. */
+int tclient_scaled_ms(int ms);
 
 #endif

@@ -12,11 +12,14 @@
 # file naming every fleet address as "[127.0.0.X]:PORT", and one sshd_config
 # per sshd process.  Hosts are the addresses 127.0.0.2, 127.0.0.3, ... all on
 # one free high port; one sshd process listens on at most 16 addresses, so N
-# hosts need at least ceil(N/16) instances.  Every sshd runs as the invoking
-# user.  Started by root, the fleet is logged into as the system user
-# sshpool-fleet (created on first use, shell /bin/sh); started by another
-# user, sshd can only log that user in.  When every address accepts TCP and a real ssh login succeeds, DIR/fleet.env records
-# the fleet for the tests.
+# hosts need at least ceil(N/16) instances.  One more sshd, on a port of its
+# own, listens on the IPv6 loopback ::1 with the same host keys (known_hosts
+# names it "[::1]:PORT6"); on a machine without IPv6 it is left out and
+# FLEET_V6_PORT is empty.  Every sshd runs as the invoking user.  Started by
+# root, the fleet is logged into as the system user sshpool-fleet (created
+# on first use, shell /bin/sh); started by another user, sshd can only log
+# that user in.  When every address accepts TCP and a real ssh login
+# succeeds, DIR/fleet.env records the fleet for the tests.
 #
 # stop signals exactly the processes named by the pid files start wrote
 # (after checking that each still is that sshd), waits for them, and removes
@@ -32,6 +35,8 @@ readonly SSHD=/usr/sbin/sshd
 readonly ADDRS_PER_SSHD=16	# one sshd process listens on at most 16
 readonly FIRST_OCTET=2		# 127.0.0.2 is the first host
 readonly DEAD_OCTET=254		# an address where nothing listens
+readonly V6_ADDR=::1		# the IPv6 host
+readonly V6_INSTANCE=v6		# names its sshd.v6.{conf,pid,log}
 # As root the fleet is logged into as this system user, whose shell is
 # /bin/sh: a command then costs what it costs, not the start-up files of
 # root's interactive shell (which sshd's bash sources).
@@ -63,7 +68,8 @@ port_free() {
 import socket, sys
 port = int(sys.argv[1])
 for addr in sys.argv[2:]:
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    family = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    s = socket.socket(family, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         s.bind((addr, port))
@@ -71,6 +77,20 @@ for addr in sys.argv[2:]:
         sys.exit(1)
     finally:
         s.close()
+EOF
+}
+
+# Succeeds when the machine has the IPv6 loopback: a socket binds to ::1.
+have_v6() {
+	python3 - "$V6_ADDR" <<'EOF' 2>/dev/null
+import socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+try:
+    s.bind((sys.argv[1], 0))
+except OSError:
+    sys.exit(1)
+finally:
+    s.close()
 EOF
 }
 
@@ -119,9 +139,10 @@ pid_alive() {
 	[ -n "$state" ] && [ "$state" != Z ]
 }
 
+# Stops the sshd instance named (default: every instance) of the fleet.
 fleet_stop() {
-	local dir=$1 pidfile n conf pid pids=() i
-	for pidfile in "$dir"/sshd.*.pid; do
+	local dir=$1 inst=${2:-*} pidfile n conf pid pids=() i
+	for pidfile in "$dir"/sshd.$inst.pid; do
 		[ -e "$pidfile" ] || continue
 		n=${pidfile##*/sshd.}
 		n=${n%.pid}
@@ -131,7 +152,9 @@ fleet_stop() {
 		kill -TERM "$pid" 2>/dev/null || true
 		pids+=("$pid")
 	done
-	fleet_remove_auth "$dir"
+	if [ "$inst" = "*" ]; then
+		fleet_remove_auth "$dir"
+	fi
 	[ ${#pids[@]} -gt 0 ] || return 0
 	for ((i = 0; i < STOP_WAIT_S * 10; i++)); do
 		local alive=()
@@ -212,6 +235,40 @@ AllowTcpForwarding no
 EOF
 	} >"$conf"
 	chmod 0600 "$conf"
+}
+
+# The IPv6 host: one more sshd on ::1 with the fleet's host keys and user
+# key, on a port free there and other than the IPv4 fleet's, so a test can
+# tell the two apart.  Sets port6 of the caller.
+start_v6() {
+	local dir=$1 port4=$2 try i p ok6=0
+	local log=$dir/sshd.$V6_INSTANCE.log conf=$dir/sshd.$V6_INSTANCE.conf
+	for ((try = 0; try < START_TRIES && !ok6; try++)); do
+		port6=
+		for ((i = 0; i < PORT_TRIES; i++)); do
+			p=$((PORT_MIN + RANDOM % PORT_SPAN))
+			if [ "$p" != "$port4" ] && port_free "$p" "$V6_ADDR"
+			then
+				port6=$p
+				break
+			fi
+		done
+		[ -n "$port6" ] || die "no free port found on $V6_ADDR"
+		write_conf "$dir" "$V6_INSTANCE" "$port6" "$V6_ADDR"
+		"$SSHD" -t -f "$conf" || die "sshd rejects $conf"
+		: >"$log"
+		"$SSHD" -f "$conf" -E "$log" ||
+		    die "sshd $V6_INSTANCE failed to start, see $log"
+		if wait_ready "$port6" "$V6_ADDR" &&
+		    ! grep -q 'Bind to port' "$log"; then
+			ok6=1
+		else
+			echo "$me: IPv6 host not ready on port $port6," \
+			    "retrying" >&2
+			fleet_stop "$dir" "$V6_INSTANCE"
+		fi
+	done
+	[ "$ok6" = 1 ] || die "IPv6 host did not come up; see $log"
 }
 
 fleet_start() {
@@ -312,6 +369,14 @@ fleet_start() {
 	done
 	[ "$ok" = 1 ] || die "fleet did not come up; see $dir/sshd.*.log"
 
+	local port6=
+	if have_v6; then
+		start_v6 "$dir" "$port"
+	else
+		echo "$me: no IPv6 loopback ($V6_ADDR): the fleet has no" \
+		    "IPv6 host" >&2
+	fi
+
 	: >"$dir/known_hosts"
 	for addr in "${addrs[@]}"; do
 		for type in ed25519 ecdsa rsa; do
@@ -321,6 +386,14 @@ fleet_start() {
 			    >>"$dir/known_hosts"
 		done
 	done
+	if [ -n "$port6" ]; then
+		for type in ed25519 ecdsa rsa; do
+			printf '[%s]:%s %s\n' "$V6_ADDR" "$port6" \
+			    "$(cut -d ' ' -f 1,2 \
+			    "$dir/ssh_host_${type}_key.pub")" \
+			    >>"$dir/known_hosts"
+		done
+	fi
 	chmod 0600 "$dir/known_hosts"
 
 	local hosts=() ports=()
@@ -340,6 +413,8 @@ FLEET_INSTANCES='$ninst'
 FLEET_ADDRS='${addrs[*]}'
 FLEET_HOSTS='${hosts[*]}'
 FLEET_DEAD_HOST='$dead:$port'
+FLEET_V6_ADDR='${port6:+$V6_ADDR}'
+FLEET_V6_PORT='$port6'
 FLEET_KEY='$dir/id_ed25519'
 FLEET_WRONG_KEY='$dir/wrong_id_ed25519'
 FLEET_KNOWN_HOSTS='$dir/known_hosts'
@@ -348,22 +423,28 @@ FLEET_WRONG_HOSTKEYS='$dir/wrong_host_ed25519_key.pub $dir/wrong_host_ecdsa_key.
 EOF
 
 	# A real login on the first and the last host (two sshd processes
-	# when there are several) with strict host key checking: proves the
-	# keys, known_hosts and the account before any test relies on them.
-	for addr in "${addrs[0]}" "${addrs[nhosts - 1]}"; do
-		if ! ssh -F /dev/null -i "$dir/id_ed25519" -p "$port" \
+	# when there are several) and on the IPv6 host with strict host key
+	# checking: proves the keys, known_hosts and the account before any
+	# test relies on them.
+	local logins=("${addrs[0]}:$port" "${addrs[nhosts - 1]}:$port") p
+	[ -z "$port6" ] || logins+=("$V6_ADDR:$port6")
+	for addr in "${logins[@]}"; do
+		p=${addr##*:}
+		addr=${addr%:*}
+		if ! ssh -F /dev/null -i "$dir/id_ed25519" -p "$p" \
 		    -o BatchMode=yes -o IdentitiesOnly=yes \
 		    -o StrictHostKeyChecking=yes \
 		    -o UserKnownHostsFile="$dir/known_hosts" \
 		    -o GlobalKnownHostsFile=/dev/null \
 		    -o ConnectTimeout=10 "$user@$addr" true; then
-			echo "$me: ssh login as $user to $addr:$port failed;" \
+			echo "$me: ssh login as $user to $addr port $p failed;" \
 			    "a locked account ('!' password field) is refused" \
 			    "with UsePAM no, '*' works" >&2
 			exit 3
 		fi
 	done
-	echo "$me: $nhosts hosts on port $port, $ninst sshd, env in" \
+	echo "$me: $nhosts hosts on port $port, $ninst sshd," \
+	    "IPv6 host ${port6:+[$V6_ADDR]:}${port6:-none}, env in" \
 	    "$dir/fleet.env"
 }
 

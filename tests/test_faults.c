@@ -1,0 +1,1668 @@
+/*
+ * Fault-injection tests of sshpoold against the real OpenSSH fleet
+ * (tests/fleet/fleet.sh, CTest fixture "fleet"): sessions whose sshd
+ * processes are stopped or killed, a whole sshd instance restarted, ports
+ * that refuse, drop SYNs or never speak SSH, commands stopped by timeout,
+ * idle timeout, cancel or a vanished client, and a soak run under random
+ * session kills.  Each test starts its own daemon with short keepalive and
+ * backoff settings, checks the wire rules (per host: start, output, exactly
+ * one terminal event; one done per request) and the daemon's clean exit.
+ *
+ * Measured times are printed on lines starting with "FAULTS:".  Every wait
+ * is stretched by SSHPOOL_TEST_SLOWDOWN (see tclient.h); the comparisons
+ * that only hold at full speed (latency during a stall, the handshake rate)
+ * are left out when it is above 1.
+ */
+#include <sys/socket.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "faultutil.h"
+#include "tclient.h"
+#include "testutil.h"
+
+#define FT_MS(ms) tclient_scaled_ms(ms)
+#define FT_TIMEOUT_S 60 /* Check timeout of one test */
+#define FT_SOAK_TIMEOUT_S 120
+#define FT_EVENT_MS FT_MS(15000) /* longest wait for a single event */
+#define FT_OUT_KEEP 64           /* stdout bytes kept per host */
+#define FT_MAX_HOSTS 64          /* hosts of one request */
+#define FT_POLL_MS 20
+
+/* The daemon's settings in these tests, and the limits derived from them. */
+#define FT_ALIVE_MS 1000 /* ServerAliveInterval */
+#define FT_ALIVE_COUNT 3 /* ServerAliveCountMax */
+#define FT_GRACE_MS 1000 /* StopGraceTime */
+#define FT_CONNECT_TIMEOUT_MS 1000
+#define FT_BASE_CONF                                                           \
+	"ServerAliveInterval 1s\n"                                             \
+	"ServerAliveCountMax 3\n"                                              \
+	"ReconnectBaseDelay 200ms\n"                                           \
+	"ReconnectMaxDelay 2s\n"                                               \
+	"StopGraceTime 1s\n"
+/* A dead peer is found within interval x count, plus a second of slack. */
+#define FT_DEAD_MS (FT_ALIVE_MS * FT_ALIVE_COUNT + 1000)
+/* A stopped command is gone within the grace time plus a second. */
+#define FT_GONE_MS (FT_GRACE_MS + 1000)
+
+/* keepalive_stall */
+#define FT_STALL_OTHERS 20
+#define FT_ROUNDS_BEFORE 8
+#define FT_MIN_ROUNDS_DURING 3
+#define FT_MAX_ROUNDS 1000 /* bounds the rounds during the stall */
+/* restart_instance */
+#define FT_RATE 5 /* MaxHandshakeRate, also the burst */
+#define FT_RESTART_UP_MS 15000
+/* connect_errors */
+#define FT_FAST_FAIL_MS 1000
+#define FT_FILL_TRIES 8
+#define FT_FILL_WAIT_MS 300
+/* soak */
+#define FT_SOAK_HOSTS 50
+#define FT_SOAK_REQUESTS 100
+#define FT_SOAK_CLIENTS 4
+#define FT_SOAK_WINDOW 3     /* requests in flight per client */
+#define FT_SOAK_MAX_KILLS 40 /* the killer stops by itself after these */
+#define FT_SOAK_KILL_MIN_MS 100
+#define FT_SOAK_KILL_SPAN_MS 200
+#define FT_SOAK_LIMIT_MS 60000 /* the whole soak */
+#define FT_SOAK_CONF                                                           \
+	"ConnectionAttempts 3\n"                                               \
+	"HostDownAfter 10\n"                                                   \
+	"ReconnectBaseDelay 50ms\n"                                            \
+	"ReconnectMaxDelay 500ms\n"
+
+/* ---- Event collection ---- */
+
+struct fhost {
+	char name[64];
+	int starts;
+	int terminals;
+	int exited;
+	int connected;
+	int status;
+	char signal[16];
+	enum proto_code code;
+	char message[200];
+	size_t outbytes;
+	char out[FT_OUT_KEEP];
+	size_t outlen;
+	long long t_first_out;
+	long long t_term;
+};
+
+struct freq {
+	char id[PROTO_MAX_ID + 3]; /* JSON text */
+	size_t nhosts;
+	struct fhost *h;
+	int dones;
+	int reqerr;
+	enum proto_code reqcode;
+	char reqmsg[200];
+	struct proto_done done;
+	long long t_sent;
+	long long t_done;
+};
+
+struct fcoll {
+	struct freq **reqs;
+	size_t nreqs;
+	size_t cap;
+	char problem[300]; /* first protocol violation */
+	char *status;      /* last status line */
+	char status_id[PROTO_MAX_ID + 3];
+	int cancels;
+	int cancel_found;
+};
+
+static struct tfleet fleet;
+static struct tdaemon daemon_;
+static char errbuf[2048];
+static uid_t fleet_uid;
+
+/* What a failing test must undo so the fleet serves the next one. */
+static struct fu_tree stopped; /* SIGSTOPped, not yet resumed */
+static char instance_down[32]; /* an sshd instance killed, "" if none */
+static pid_t killer_pid;       /* the soak's killer process */
+static int failing;
+
+static void ft_failed(void);
+
+/*
+ * In fork mode a failed assertion ends the test process at once: hook the
+ * assertion to restore the fleet and show the daemon's log first.
+ */
+#undef ck_assert_msg
+#define ck_assert_msg(expr, ...)                                               \
+	((expr)                                                                \
+	     ? _mark_point(__FILE__, __LINE__)                                 \
+	     : (ft_failed(), _ck_assert_failed(__FILE__, __LINE__,             \
+					       "Assertion '" #expr "' failed", \
+					       ##__VA_ARGS__)))
+
+static void
+fc_init(struct fcoll *k)
+{
+	memset(k, 0, sizeof *k);
+}
+
+static void
+fc_free(struct fcoll *k)
+{
+	size_t i;
+
+	for (i = 0; i < k->nreqs; i++) {
+		free(k->reqs[i]->h);
+		free(k->reqs[i]);
+	}
+	free(k->reqs);
+	free(k->status);
+	memset(k, 0, sizeof *k);
+}
+
+static void fc_problem(struct fcoll *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+fc_problem(struct fcoll *k, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (k->problem[0] != '\0')
+		return;
+	va_start(ap, fmt);
+	vsnprintf(k->problem, sizeof k->problem, fmt, ap);
+	va_end(ap);
+}
+
+static const char *
+q(const char *id)
+{
+	static char buf[4][PROTO_MAX_ID + 3];
+	static int n;
+
+	n = (n + 1) % 4;
+	snprintf(buf[n], sizeof buf[n], "\"%s\"", id);
+	return buf[n];
+}
+
+static struct freq *
+fc_req(struct fcoll *k, const char *idjson)
+{
+	size_t i;
+
+	for (i = k->nreqs; i-- > 0;)
+		if (strcmp(k->reqs[i]->id, idjson) == 0)
+			return k->reqs[i];
+	return NULL;
+}
+
+static struct fhost *
+fc_host(struct freq *r, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < r->nhosts; i++)
+		if (strcmp(r->h[i].name, name) == 0)
+			return &r->h[i];
+	return NULL;
+}
+
+/* A JSON string body: the commands here need only quotes escaped. */
+static char *
+json_str(const char *s)
+{
+	size_t n = strlen(s), i, o = 0;
+	char *out = malloc(n * 2 + 1);
+
+	ck_assert_ptr_nonnull(out);
+	for (i = 0; i < n; i++) {
+		if (s[i] == '"' || s[i] == '\\')
+			out[o++] = '\\';
+		out[o++] = s[i];
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* Send a run (or a connect when command is NULL) and record it. */
+static struct freq *
+fc_send(struct tclient *c, struct fcoll *k, const char *id,
+	const char *const *hosts, size_t n, const char *command,
+	const char *more)
+{
+	char list[FT_MAX_HOSTS * 72], *cmd;
+	struct freq *r;
+	size_t i, o = 0;
+	int rc;
+
+	ck_assert_msg(n > 0 && n <= FT_MAX_HOSTS, "%zu hosts", n);
+	ck_assert_msg(fc_req(k, q(id)) == NULL, "id %s reused", id);
+	if (k->nreqs == k->cap) {
+		k->cap = k->cap ? k->cap * 2 : 16;
+		k->reqs = realloc(k->reqs, k->cap * sizeof *k->reqs);
+		ck_assert_ptr_nonnull(k->reqs);
+	}
+	r = calloc(1, sizeof *r);
+	ck_assert_ptr_nonnull(r);
+	r->h = calloc(n, sizeof *r->h);
+	ck_assert_ptr_nonnull(r->h);
+	k->reqs[k->nreqs++] = r;
+	snprintf(r->id, sizeof r->id, "%s", q(id));
+	r->nhosts = n;
+	list[o++] = '[';
+	for (i = 0; i < n; i++) {
+		snprintf(r->h[i].name, sizeof r->h[i].name, "%s", hosts[i]);
+		r->h[i].status = -2;
+		o += (size_t)snprintf(list + o, sizeof list - o, "%s\"%s\"",
+				      i ? "," : "", hosts[i]);
+	}
+	list[o++] = ']';
+	list[o] = '\0';
+	r->t_sent = tclient_now_ms();
+	if (command == NULL) {
+		rc = tclient_send(c,
+				  "{\"v\":1,\"id\":\"%s\",\"op\":\"connect\","
+				  "\"hosts\":%s}",
+				  id, list);
+	} else {
+		cmd = json_str(command);
+		rc = tclient_send(c,
+				  "{\"v\":1,\"id\":\"%s\",\"op\":\"run\","
+				  "\"hosts\":%s,\"command\":\"%s\"%s}",
+				  id, list, cmd, more ? more : "");
+		free(cmd);
+	}
+	ck_assert_msg(rc == 0, "send: %s", tclient_error(c));
+	return r;
+}
+
+static void
+fc_host_event(struct fcoll *k, struct freq *r, const struct proto_event *ev)
+{
+	struct fhost *h = fc_host(r, ev->host);
+	size_t n;
+
+	if (h == NULL) {
+		fc_problem(k, "%s for unknown host %s of %s",
+			   proto_event_name(ev->type), ev->host, r->id);
+		return;
+	}
+	if (h->terminals > 0) {
+		fc_problem(k, "%s after the terminal event on %s of %s",
+			   proto_event_name(ev->type), ev->host, r->id);
+		return;
+	}
+	switch (ev->type) {
+	case PROTO_EV_START:
+		if (h->starts++ > 0)
+			fc_problem(k, "second start on %s", ev->host);
+		break;
+	case PROTO_EV_STDOUT:
+	case PROTO_EV_STDERR:
+		if (h->starts == 0)
+			fc_problem(k, "output before start on %s", ev->host);
+		if (ev->type == PROTO_EV_STDERR)
+			break;
+		if (h->outbytes == 0)
+			h->t_first_out = tclient_now_ms();
+		h->outbytes += ev->len;
+		n = ev->len;
+		if (n > FT_OUT_KEEP - 1 - h->outlen)
+			n = FT_OUT_KEEP - 1 - h->outlen;
+		memcpy(h->out + h->outlen, ev->data, n);
+		h->outlen += n;
+		h->out[h->outlen] = '\0';
+		break;
+	case PROTO_EV_EXIT:
+		if (h->starts == 0)
+			fc_problem(k, "exit before start on %s", ev->host);
+		h->terminals++;
+		h->exited = 1;
+		h->status = ev->status;
+		if (ev->signal != NULL)
+			snprintf(h->signal, sizeof h->signal, "%s", ev->signal);
+		h->t_term = tclient_now_ms();
+		break;
+	case PROTO_EV_ERROR:
+		h->terminals++;
+		h->code = ev->code;
+		snprintf(h->message, sizeof h->message, "%s",
+			 ev->message ? ev->message : "");
+		h->t_term = tclient_now_ms();
+		break;
+	case PROTO_EV_CONNECTED:
+		h->terminals++;
+		h->connected = 1;
+		h->t_term = tclient_now_ms();
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+fc_event(struct fcoll *k, const struct proto_event *ev, const char *line)
+{
+	struct freq *r;
+	size_t i;
+
+	switch (ev->type) {
+	case PROTO_EV_STATUS:
+		free(k->status);
+		k->status = strdup(ev->json ? ev->json : line);
+		snprintf(k->status_id, sizeof k->status_id, "%s", ev->id);
+		return;
+	case PROTO_EV_CANCEL:
+		k->cancels++;
+		k->cancel_found = ev->found;
+		return;
+	default:
+		break;
+	}
+	if ((r = fc_req(k, ev->id)) == NULL) {
+		fc_problem(k, "%s for unknown id %s: %.200s",
+			   proto_event_name(ev->type), ev->id, line);
+		return;
+	}
+	if (r->dones > 0) {
+		fc_problem(k, "%s after the end of %s",
+			   proto_event_name(ev->type), r->id);
+		return;
+	}
+	switch (ev->type) {
+	case PROTO_EV_START:
+	case PROTO_EV_STDOUT:
+	case PROTO_EV_STDERR:
+	case PROTO_EV_EXIT:
+	case PROTO_EV_CONNECTED:
+	case PROTO_EV_ERROR:
+		if (ev->host != NULL) {
+			fc_host_event(k, r, ev);
+			break;
+		}
+		if (ev->type != PROTO_EV_ERROR) {
+			fc_problem(k, "%s without host in %s",
+				   proto_event_name(ev->type), r->id);
+			break;
+		}
+		r->dones++;
+		r->reqerr = 1;
+		r->reqcode = ev->code;
+		snprintf(r->reqmsg, sizeof r->reqmsg, "%s",
+			 ev->message ? ev->message : "");
+		r->t_done = tclient_now_ms();
+		break;
+	case PROTO_EV_DONE:
+		r->dones++;
+		r->done = ev->done;
+		r->t_done = tclient_now_ms();
+		for (i = 0; i < r->nhosts; i++)
+			if (r->h[i].terminals != 1)
+				fc_problem(k, "done of %s before the end of %s",
+					   r->id, r->h[i].name);
+		break;
+	default:
+		fc_problem(k, "unexpected event %s for %s",
+			   proto_event_name(ev->type), r->id);
+		break;
+	}
+}
+
+/*
+ * Read and record one event within timeout_ms: 1 if one came, 0 on timeout.
+ * End of file and undecodable lines fail the test.
+ */
+static int
+fc_poll(struct tclient *c, struct fcoll *k, int timeout_ms)
+{
+	struct proto_event *ev;
+	char *line;
+
+	if (tclient_next(c, timeout_ms, &ev, &line) == -1) {
+		ck_assert_msg(strstr(tclient_error(c), "timeout") != NULL,
+			      "reading events: %s", tclient_error(c));
+		return 0;
+	}
+	fc_event(k, ev, line);
+	proto_event_free(ev);
+	free(line);
+	return 1;
+}
+
+static void
+fc_wait_end(struct tclient *c, struct fcoll *k, struct freq *r, int timeout_ms)
+{
+	long long deadline = tclient_now_ms() + timeout_ms, left;
+
+	while (r->dones == 0) {
+		left = deadline - tclient_now_ms();
+		ck_assert_msg(left > 0, "request %s did not end within %d ms",
+			      r->id, timeout_ms);
+		fc_poll(c, k, (int)left);
+	}
+}
+
+static struct fhost *
+fc_wait_start(struct tclient *c, struct fcoll *k, struct freq *r,
+	      const char *host, int timeout_ms)
+{
+	long long deadline = tclient_now_ms() + timeout_ms, left;
+	struct fhost *h = fc_host(r, host);
+
+	ck_assert_ptr_nonnull(h);
+	while (h->starts == 0) {
+		ck_assert_msg(h->terminals == 0,
+			      "%s on %s ended before starting: %s (%s)", r->id,
+			      host, proto_code_name(h->code), h->message);
+		left = deadline - tclient_now_ms();
+		ck_assert_msg(left > 0, "no start for %s on %s", r->id, host);
+		fc_poll(c, k, (int)left);
+	}
+	return h;
+}
+
+static void
+fc_check(const struct fcoll *k)
+{
+	ck_assert_msg(k->problem[0] == '\0', "protocol violation: %s",
+		      k->problem);
+}
+
+static void
+assert_done(const struct freq *r, size_t ok, size_t failed, size_t errors)
+{
+	ck_assert_msg(!r->reqerr, "request %s failed: %s (%s)", r->id,
+		      proto_code_name(r->reqcode), r->reqmsg);
+	ck_assert_msg(r->dones == 1, "%d ends of %s", r->dones, r->id);
+	ck_assert_msg(r->done.hosts == r->nhosts && r->done.ok == ok &&
+			  r->done.failed == failed && r->done.errors == errors,
+		      "done %s: hosts %zu ok %zu failed %zu errors %zu, "
+		      "expected %zu/%zu/%zu/%zu",
+		      r->id, r->done.hosts, r->done.ok, r->done.failed,
+		      r->done.errors, r->nhosts, ok, failed, errors);
+}
+
+static void
+assert_exit_out(const struct fhost *h, const char *out)
+{
+	ck_assert_msg(h->terminals == 1, "%s: %d terminal events", h->name,
+		      h->terminals);
+	ck_assert_msg(h->exited && h->status == 0,
+		      "%s: expected exit 0, got %s %d %s (%s)", h->name,
+		      h->exited ? "exit" : proto_code_name(h->code), h->status,
+		      h->signal, h->message);
+	ck_assert_msg(strcmp(h->out, out) == 0,
+		      "%s: stdout '%s', expected '%s'", h->name, h->out, out);
+}
+
+static void
+assert_error(const struct fhost *h, enum proto_code code)
+{
+	ck_assert_msg(h->terminals == 1, "%s: %d terminal events", h->name,
+		      h->terminals);
+	ck_assert_msg(!h->exited && !h->connected && h->code == code,
+		      "%s: expected error %s, got %s (%s)", h->name,
+		      proto_code_name(code),
+		      h->exited ? "exit" : proto_code_name(h->code),
+		      h->message);
+}
+
+/* ---- Status ---- */
+
+static json_object *
+ft_status(struct tclient *c, struct fcoll *k, const char *id)
+{
+	long long deadline = tclient_now_ms() + FT_EVENT_MS;
+	json_object *root;
+
+	ck_assert(tclient_send(c, "{\"v\":1,\"id\":\"%s\",\"op\":\"status\"}",
+			       id) == 0);
+	free(k->status);
+	k->status = NULL;
+	while (k->status == NULL || strcmp(k->status_id, q(id)) != 0) {
+		ck_assert_msg(tclient_now_ms() < deadline, "no status reply");
+		fc_poll(c, k, FT_EVENT_MS);
+	}
+	root = json_tokener_parse(k->status);
+	ck_assert_msg(root != NULL, "status is not JSON: %.200s", k->status);
+	return root;
+}
+
+/* The status entry of a fleet host "ADDR:PORT" (pool key "USER@ADDR:PORT"),
+ * or NULL. */
+static json_object *
+status_host(json_object *root, const char *host)
+{
+	json_object *hosts, *h, *name;
+	char suffix[80];
+	const char *s;
+	size_t i, n, ls, lh;
+
+	ck_assert_msg(json_object_object_get_ex(root, "hosts", &hosts) &&
+			  json_object_is_type(hosts, json_type_array),
+		      "status without hosts array");
+	snprintf(suffix, sizeof suffix, "@%s", host);
+	ls = strlen(suffix);
+	n = json_object_array_length(hosts);
+	for (i = 0; i < n; i++) {
+		h = json_object_array_get_idx(hosts, i);
+		if (!json_object_object_get_ex(h, "host", &name))
+			continue;
+		s = json_object_get_string(name);
+		lh = strlen(s);
+		if (lh >= ls && strcmp(s + lh - ls, suffix) == 0)
+			return h;
+	}
+	return NULL;
+}
+
+static long long
+jint(json_object *o, const char *key)
+{
+	json_object *v;
+
+	ck_assert_msg(json_object_object_get_ex(o, key, &v),
+		      "status host without %s", key);
+	return json_object_get_int64(v);
+}
+
+static const char *
+jstr(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) || v == NULL)
+		return "";
+	return json_object_get_string(v);
+}
+
+/* ---- Test set-up ---- */
+
+/* Undo the faults of a failed test and show the daemon's log. */
+static void
+ft_failed(void)
+{
+	char err[512];
+
+	if (failing++)
+		return;
+	if (killer_pid > 0) {
+		kill(killer_pid, SIGKILL);
+		waitpid(killer_pid, NULL, 0);
+		killer_pid = 0;
+	}
+	if (stopped.n > 0) {
+		fu_signal(&stopped, SIGKILL, 0);
+		fu_signal(&stopped, SIGCONT, 0);
+		stopped.n = 0;
+	}
+	if (instance_down[0] != '\0' &&
+	    fu_instance_start(fleet.dir, instance_down, err, sizeof err) == -1)
+		fprintf(stderr, "restarting the fleet: %s\n", err);
+	instance_down[0] = '\0';
+	if (daemon_.pid > 0) {
+		kill(daemon_.pid, SIGKILL);
+		waitpid(daemon_.pid, NULL, 0);
+		fprintf(stderr, "test failed; sshpoold's files are in %s\n",
+			daemon_.dir);
+		tdaemon_dump_log(&daemon_);
+		daemon_.pid = 0;
+	}
+}
+
+static void
+ft_load(void)
+{
+	struct passwd *pw;
+
+	ck_assert_msg(tfleet_load(&fleet, errbuf, sizeof errbuf) == 0, "%s",
+		      errbuf);
+	/* An earlier test that died half-way may have left faults behind. */
+	ck_assert_msg(fu_fleet_heal(fleet.dir, errbuf, sizeof errbuf) == 0,
+		      "%s", errbuf);
+	ck_assert_msg((pw = getpwnam(fleet.user)) != NULL, "no user %s",
+		      fleet.user);
+	fleet_uid = pw->pw_uid;
+}
+
+/* Start a daemon: the test's own lines first, since the first value of a
+ * keyword wins, then the common short timers. */
+static void
+ft_begin(const char *extra, const char *host_blocks, int max_sessions)
+{
+	struct tdaemon_opts o = {0};
+	char conf[4096];
+
+	ft_load();
+	snprintf(conf, sizeof conf, "%s%s%s", extra ? extra : "", FT_BASE_CONF,
+		 host_blocks ? host_blocks : "");
+	o.extra = conf;
+	o.max_sessions = max_sessions;
+	ck_assert_msg(
+	    tdaemon_prepare(&daemon_, &fleet, errbuf, sizeof errbuf) == 0, "%s",
+	    errbuf);
+	ck_assert_msg(
+	    tdaemon_start(&daemon_, &fleet, &o, errbuf, sizeof errbuf) == 0,
+	    "%s", errbuf);
+}
+
+static struct tclient *
+ft_connect(void)
+{
+	struct tclient *c = tclient_connect(daemon_.sock);
+
+	ck_assert_msg(c != NULL, "connect %s failed", daemon_.sock);
+	return c;
+}
+
+/* Stop the daemon, which must exit on its own with status 0. */
+static void
+ft_end(void)
+{
+	int st = tdaemon_stop(&daemon_);
+
+	if (!(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0))
+		tdaemon_dump_log(&daemon_);
+	ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		      "sshpoold did not exit cleanly on SIGTERM: status 0x%x",
+		      st);
+	tdaemon_cleanup(&daemon_);
+}
+
+static void ft_report(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+/* A measured value for the record, on a line of its own. */
+static void
+ft_report(const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("FAULTS: ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+}
+
+static int
+ft_cmp_ll(const void *a, const void *b)
+{
+	long long x = *(const long long *)a, y = *(const long long *)b;
+
+	return (x > y) - (x < y);
+}
+
+static long long
+ft_median(long long *v, size_t n)
+{
+	qsort(v, n, sizeof *v, ft_cmp_ll);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* The session trees of one fleet host; exactly want connections. */
+static void
+ft_host_tree(size_t host, struct fu_tree *t, size_t want)
+{
+	int n;
+
+	n = fu_host_tree(fleet.dir, fleet.addrs[host], fleet.port, t, errbuf,
+			 sizeof errbuf);
+	ck_assert_msg(n >= 0, "%s", errbuf);
+	ck_assert_msg((size_t)n == want && t->n >= 2,
+		      "%s: %d sshd connections (%zu processes), expected %zu",
+		      fleet.hosts[host], n, t->n, want);
+}
+
+/* ---- Tests ---- */
+
+/*
+ * A stalled server (its session's sshd processes stopped) is found by the
+ * keepalive; the other hosts keep their latency meanwhile; the host works
+ * again afterwards.
+ */
+START_TEST(test_keepalive_stall)
+{
+	const char *others[FT_STALL_OTHERS], *victim[1];
+	long long before[FT_ROUNDS_BEFORE], during[FT_MAX_ROUNDS], t_stop;
+	long long t_cont, detect, med_before, med_during;
+	size_t i, nd = 0, nr = 0;
+	char id[32], cmd[64];
+	struct tclient *c;
+	struct fcoll k;
+	struct freq *r, *rv;
+	struct fhost *hv;
+	json_object *st, *sh;
+
+	ft_begin(NULL, NULL, 1);
+	c = ft_connect();
+	fc_init(&k);
+	ck_assert_msg(fleet.nhosts > FT_STALL_OTHERS, "fleet too small");
+	victim[0] = fleet.hosts[0];
+	for (i = 0; i < FT_STALL_OTHERS; i++)
+		others[i] = fleet.hosts[i + 1];
+
+	r = fc_send(c, &k, "warm", victim, 1, NULL, NULL);
+	fc_wait_end(c, &k, r, FT_EVENT_MS);
+	assert_done(r, 1, 0, 0);
+	r = fc_send(c, &k, "warm2", others, FT_STALL_OTHERS, NULL, NULL);
+	fc_wait_end(c, &k, r, FT_EVENT_MS);
+	assert_done(r, FT_STALL_OTHERS, 0, 0);
+	for (i = 0; i < FT_ROUNDS_BEFORE; i++) {
+		snprintf(id, sizeof id, "b%zu", i);
+		r = fc_send(c, &k, id, others, FT_STALL_OTHERS, "true", NULL);
+		fc_wait_end(c, &k, r, FT_EVENT_MS);
+		assert_done(r, FT_STALL_OTHERS, 0, 0);
+		before[i] = r->t_done - r->t_sent;
+	}
+
+	snprintf(cmd, sizeof cmd, "exec sleep 1000.%ld1", (long)getpid());
+	rv = fc_send(c, &k, "victim", victim, 1, cmd, NULL);
+	hv = fc_wait_start(c, &k, rv, victim[0], FT_EVENT_MS);
+	ft_host_tree(0, &stopped, 1);
+	t_stop = tclient_now_ms();
+	ck_assert_msg(fu_signal(&stopped, SIGSTOP, 1) >= 2,
+		      "could not stop the session's sshd processes");
+
+	/* Rounds on the other hosts until the victim's job ends. */
+	while (hv->terminals == 0 &&
+	       tclient_now_ms() - t_stop < FT_MS(FT_DEAD_MS) + 2000) {
+		ck_assert_msg(nr < FT_MAX_ROUNDS, "%zu rounds", nr);
+		snprintf(id, sizeof id, "d%zu", nr++);
+		r = fc_send(c, &k, id, others, FT_STALL_OTHERS, "true", NULL);
+		fc_wait_end(c, &k, r, FT_EVENT_MS);
+		assert_done(r, FT_STALL_OTHERS, 0, 0);
+		if (hv->terminals == 0)
+			during[nd++] = r->t_done - r->t_sent;
+	}
+	fc_wait_end(c, &k, rv, FT_MS(FT_DEAD_MS));
+	detect = hv->t_term - t_stop;
+	med_before = ft_median(before, FT_ROUNDS_BEFORE);
+	med_during = nd ? ft_median(during, nd) : -1;
+	ft_report("keepalive: stalled session found dead %lld ms after "
+		  "SIGSTOP (interval %d ms x %d, limit %d ms)",
+		  detect, FT_ALIVE_MS, FT_ALIVE_COUNT, FT_MS(FT_DEAD_MS));
+	ft_report("keepalive: median run on %d other hosts %lld ms before, "
+		  "%lld ms during the stall (%zu rounds)",
+		  FT_STALL_OTHERS, med_before, med_during, nd);
+	assert_error(hv, PROTO_E_CONNECTION_LOST);
+	assert_done(rv, 0, 0, 1);
+	ck_assert_msg(detect <= FT_MS(FT_DEAD_MS),
+		      "dead session found after %lld ms", detect);
+	ck_assert_msg(detect >= FT_ALIVE_MS,
+		      "session declared dead after %lld ms, before one "
+		      "keepalive interval",
+		      detect);
+	ck_assert_msg(nd >= FT_MIN_ROUNDS_DURING,
+		      "only %zu rounds on other hosts during the stall", nd);
+	if (tclient_slowdown() <= 1)
+		ck_assert_msg(med_during < 3 * med_before + 50,
+			      "other hosts slowed down by the stall: median "
+			      "%lld ms before, %lld ms during",
+			      med_before, med_during);
+
+	st = ft_status(c, &k, "st");
+	sh = status_host(st, victim[0]);
+	ck_assert_msg(sh != NULL, "status lacks %s", victim[0]);
+	ck_assert_msg(jint(sh, "lost") == 1, "lost %lld", jint(sh, "lost"));
+	json_object_put(st);
+
+	/* Resume and kill what was stopped: the command goes with it. */
+	fu_signal(&stopped, SIGKILL, 0);
+	fu_signal(&stopped, SIGCONT, 0);
+	t_cont = tclient_now_ms();
+	ck_assert_msg(fu_wait_gone(&stopped, FT_MS(5000)) == 0,
+		      "stopped session processes still alive");
+	stopped.n = 0;
+	ck_assert_msg(fu_count_cmd(fleet_uid, cmd + 5) == 0, "'%s' still runs",
+		      cmd + 5);
+
+	r = fc_send(c, &k, "after", victim, 1, "echo back", NULL);
+	fc_wait_end(c, &k, r, FT_EVENT_MS);
+	assert_exit_out(&r->h[0], "back\n");
+	assert_done(r, 1, 0, 0);
+	ft_report("keepalive: stalled host ran a command again %lld ms after "
+		  "its sshd processes were killed",
+		  r->t_done - t_cont);
+	st = ft_status(c, &k, "st2");
+	sh = status_host(st, victim[0]);
+	ck_assert_ptr_nonnull(sh);
+	ck_assert_msg(jint(sh, "connects") == 2 && jint(sh, "lost") == 1,
+		      "connects %lld lost %lld", jint(sh, "connects"),
+		      jint(sh, "lost"));
+	ck_assert_str_eq(jstr(sh, "state"), "up");
+	json_object_put(st);
+	fc_check(&k);
+	fc_free(&k);
+	tclient_close(c);
+	ft_end();
+}
+END_TEST
+
+/* A session killed under a running command: connection_lost at once, and
+ * the next command runs on a fresh session. */
+START_TEST(test_kill_session)
+{
+	const char *host[1];
+	struct fu_tree t;
+	struct tclient *c;
+	struct fcoll k;
+	struct freq *r, *rl;
+	struct fhost *h;
+	json_object *st, *sh;
+	long long t_kill, lost_ms;
+	char cmd[64];
+
+	ft_begin(NULL, NULL, 1);
+	c = ft_connect();
+	fc_init(&k);
+	host[0] = fleet.hosts[1];
+	snprintf(cmd, sizeof cmd, "exec sleep 30.%ld2", (long)getpid());
+	rl = fc_send(c, &k, "long", host, 1, cmd, NULL);
+	h = fc_wait_start(c, &k, rl, host[0], FT_EVENT_MS);
+	ft_host_tree(1, &t, 1);
+	t_kill = tclient_now_ms();
+	ck_assert_msg(fu_signal(&t, SIGKILL, 1) >= 2,
+		      "could not kill the session's sshd processes");
+	fc_wait_end(c, &k, rl, FT_MS(FT_DEAD_MS));
+	lost_ms = h->t_term - t_kill;
+	ft_report("kill: job on a killed session ended %lld ms after SIGKILL",
+		  lost_ms);
+	assert_error(h, PROTO_E_CONNECTION_LOST);
+	assert_done(rl, 0, 0, 1);
+	ck_assert_msg(lost_ms < FT_MS(1000), "connection_lost after %lld ms",
+		      lost_ms);
+	/* The orphaned command is no longer the daemon's: end it here. */
+	fu_signal(&t, SIGKILL, 0);
+	ck_assert(fu_wait_gone(&t, FT_MS(5000)) == 0);
+
+	r = fc_send(c, &k, "next", host, 1, "echo again", NULL);
+	fc_wait_end(c, &k, r, FT_EVENT_MS);
+	assert_exit_out(&r->h[0], "again\n");
+	assert_done(r, 1, 0, 0);
+	st = ft_status(c, &k, "st");
+	sh = status_host(st, host[0]);
+	ck_assert_msg(sh != NULL, "status lacks %s", host[0]);
+	ck_assert_msg(jint(sh, "connects") == 2 && jint(sh, "lost") == 1,
+		      "connects %lld lost %lld (expected 2 and 1)",
+		      jint(sh, "connects"), jint(sh, "lost"));
+	ck_assert_msg(jint(sh, "sessions") == 1, "sessions %lld",
+		      jint(sh, "sessions"));
+	json_object_put(st);
+	fc_check(&k);
+	fc_free(&k);
+	tclient_close(c);
+	ft_end();
+}
+END_TEST
+
+static int
+ft_state_is(json_object *sh, const char *s)
+{
+	return sh != NULL && strcmp(jstr(sh, "state"), s) == 0;
+}
+
+/*
+ * A whole sshd instance dies and comes back: its hosts leave "up", then
+ * reconnect without any job, no faster than MaxHandshakeRate allows.
+ */
+START_TEST(test_restart_instance)
+{
+	const char *hosts[FT_MAX_HOSTS];
+	long long t_kill, t_lost = 0, t_restart, t_listen, t_first = 0;
+	long long t_last = 0, up_at[FT_MAX_HOSTS], connects, reconnects, lost;
+	char name[32], rate[128], seen[128] = "";
+	size_t i, n = 0, nup, nlost;
+	struct fu_tree t;
+	struct tclient *c;
+	struct fcoll k;
+	struct freq *r;
+	json_object *st, *sh;
+	int down_seen = 0;
+
+	snprintf(rate, sizeof rate,
+		 "MaxHandshakeRate %d\n"
+		 "ReconnectBaseDelay 50ms\n"
+		 "ReconnectMaxDelay 300ms\n",
+		 FT_RATE);
+	ft_begin(rate, NULL, 1);
+	c = ft_connect();
+	fc_init(&k);
+	ck_assert_msg(fu_instance_of(fleet.dir, fleet.addrs[fleet.nhosts / 2],
+				     name, sizeof name) == 0,
+		      "no sshd instance listens on %s",
+		      fleet.addrs[fleet.nhosts / 2]);
+	for (i = 0; i < fleet.nhosts && n < FT_MAX_HOSTS; i++) {
+		char other[32];
+
+		if (fu_instance_of(fleet.dir, fleet.addrs[i], other,
+				   sizeof other) == 0 &&
+		    strcmp(other, name) == 0)
+			hosts[n++] = fleet.hosts[i];
+	}
+	ck_assert_msg(n > 2 * FT_RATE, "instance %s serves only %zu hosts",
+		      name, n);
+	r = fc_send(c, &k, "warm", hosts, n, NULL, NULL);
+	fc_wait_end(c, &k, r, FT_EVENT_MS);
+	assert_done(r, n, 0, 0);
+	/* Let the handshake budget fill up again: a full burst. */
+	usleep(1500 * 1000);
+
+	ck_assert_msg(
+	    fu_instance_tree(fleet.dir, name, &t, errbuf, sizeof errbuf) == 0,
+	    "%s", errbuf);
+	ck_assert_msg(t.n >= 1 + 2 * n,
+		      "instance %s: %zu processes for %zu "
+		      "sessions",
+		      name, t.n, n);
+	snprintf(instance_down, sizeof instance_down, "%s", name);
+	t_kill = tclient_now_ms();
+	fu_signal(&t, SIGKILL, 0);
+	ck_assert_msg(fu_wait_gone(&t, FT_MS(5000)) == 0,
+		      "instance %s survived SIGKILL", name);
+
+	/* Every host leaves "up"; watch the states while the server is
+	 * away. */
+	while (tclient_now_ms() - t_kill < FT_MS(FT_DEAD_MS) + 1500) {
+		st = ft_status(c, &k, "s");
+		for (i = 0, nlost = 0; i < n; i++) {
+			sh = status_host(st, hosts[i]);
+			ck_assert_msg(sh != NULL, "status lacks %s", hosts[i]);
+			if (jint(sh, "sessions") == 0 &&
+			    !ft_state_is(sh, "up") &&
+			    !ft_state_is(sh, "degraded"))
+				nlost++;
+			if (strstr(seen, jstr(sh, "state")) == NULL &&
+			    strlen(seen) + 12 < sizeof seen) {
+				strcat(seen, " ");
+				strcat(seen, jstr(sh, "state"));
+			}
+			down_seen |= ft_state_is(sh, "down");
+		}
+		json_object_put(st);
+		if (nlost == n && t_lost == 0)
+			t_lost = tclient_now_ms();
+		/* Stay down long enough for HostDownAfter (3) failures. */
+		if (t_lost > 0 && down_seen)
+			break;
+		usleep(FT_POLL_MS * 1000);
+	}
+	ck_assert_msg(t_lost > 0, "hosts of the killed instance still up");
+	ft_report("restart: all %zu hosts of the killed sshd left \"up\" "
+		  "%lld ms after SIGKILL; states seen:%s",
+		  n, t_lost - t_kill, seen);
+	ck_assert_msg(t_lost - t_kill <= FT_MS(FT_DEAD_MS),
+		      "loss found after %lld ms", t_lost - t_kill);
+	ck_assert_msg(down_seen, "no host went down; states seen:%s", seen);
+
+	t_restart = tclient_now_ms();
+	ck_assert_msg(
+	    fu_instance_start(fleet.dir, name, errbuf, sizeof errbuf) == 0,
+	    "%s", errbuf);
+	instance_down[0] = '\0';
+	t_listen = tclient_now_ms();
+	for (i = 0; i < n; i++)
+		up_at[i] = 0;
+	for (nup = 0; nup < n;) {
+		ck_assert_msg(tclient_now_ms() - t_restart <
+				  FT_MS(FT_RESTART_UP_MS),
+			      "%zu of %zu hosts up %d ms after the restart",
+			      nup, n, FT_MS(FT_RESTART_UP_MS));
+		usleep(FT_POLL_MS * 1000);
+		st = ft_status(c, &k, "u");
+		for (i = 0; i < n; i++) {
+			sh = status_host(st, hosts[i]);
+			ck_assert_ptr_nonnull(sh);
+			if (up_at[i] == 0 && jint(sh, "sessions") == 1) {
+				up_at[i] = tclient_now_ms();
+				nup++;
+				if (t_first == 0)
+					t_first = up_at[i];
+				t_last = up_at[i];
+			}
+		}
+		json_object_put(st);
+	}
+	st = ft_status(c, &k, "f");
+	for (i = 0, connects = 0, reconnects = 0, lost = 0; i < n; i++) {
+		sh = status_host(st, hosts[i]);
+		connects += jint(sh, "connects");
+		reconnects += jint(sh, "reconnects");
+		lost += jint(sh, "lost");
+		ck_assert_msg(jint(sh, "jobs") == 0, "%s ran %lld jobs",
+			      hosts[i], jint(sh, "jobs"));
+	}
+	json_object_put(st);
+	ft_report("restart: sshd listening %lld ms after the restart; first "
+		  "host up after %lld ms, all %zu after %lld ms; handshakes "
+		  "%lld (rate limit %d/s, burst %d), reconnects %lld, lost "
+		  "%lld",
+		  t_listen - t_restart, t_first - t_restart, n,
+		  t_last - t_restart, connects, FT_RATE, FT_RATE, reconnects,
+		  lost);
+	ck_assert_msg(connects == (long long)(2 * n),
+		      "%lld handshakes for %zu hosts, expected %zu", connects,
+		      n, 2 * n);
+	ck_assert_msg(reconnects == (long long)n && lost == (long long)n,
+		      "reconnects %lld lost %lld for %zu hosts", reconnects,
+		      lost, n);
+	/* The bucket holds at most FT_RATE tokens at the restart: the rest
+	 * of the hosts come at FT_RATE per second.  Without the limit they
+	 * would all be back within one ReconnectMaxDelay. */
+	if (tclient_slowdown() <= 1)
+		ck_assert_msg(t_last - t_restart >=
+				  (long long)(n - FT_RATE) * 1000 / FT_RATE -
+				      500,
+			      "%zu hosts reconnected in %lld ms: faster than "
+			      "%d handshakes per second",
+			      n, t_last - t_restart, FT_RATE);
+	fc_check(&k);
+	fc_free(&k);
+	tclient_close(c);
+	ft_end();
+}
+END_TEST
+
+/* A listening socket on addr (port chosen by the kernel); returns the fd
+ * and sets *port. */
+static int
+ft_listen(const char *addr, int backlog, int *port)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof sin;
+	int fd;
+
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	ck_assert(inet_pton(AF_INET, addr, &sin.sin_addr) == 1);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_msg(fd != -1, "socket: %s", strerror(errno));
+	ck_assert_msg(bind(fd, (struct sockaddr *)&sin, sizeof sin) == 0,
+		      "bind %s: %s", addr, strerror(errno));
+	ck_assert_msg(listen(fd, backlog) == 0, "listen: %s", strerror(errno));
+	ck_assert(getsockname(fd, (struct sockaddr *)&sin, &len) == 0);
+	*port = ntohs(sin.sin_port);
+	return fd;
+}
+
+/*
+ * Fill the accept queue of a listener that never accepts: once it is full
+ * Linux drops further SYNs.  Returns when a connection attempt hangs.
+ */
+static void
+ft_fill_queue(const char *addr, int port, int *fds, size_t *nfds)
+{
+	struct sockaddr_in sin;
+	struct pollfd pfd;
+	int fd, rc, soerr;
+	socklen_t len;
+	size_t i;
+
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((unsigned short)port);
+	ck_assert(inet_pton(AF_INET, addr, &sin.sin_addr) == 1);
+	*nfds = 0;
+	for (i = 0; i < FT_FILL_TRIES; i++) {
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			    0);
+		ck_assert(fd != -1);
+		fds[(*nfds)++] = fd;
+		rc = connect(fd, (struct sockaddr *)&sin, sizeof sin);
+		ck_assert_msg(rc == 0 || errno == EINPROGRESS, "connect: %s",
+			      strerror(errno));
+		if (rc == 0)
+			continue;
+		pfd.fd = fd;
+		pfd.events = POLLOUT;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, FT_FILL_WAIT_MS) == 0)
+			return; /* the SYN went unanswered: the queue is full */
+		len = sizeof soerr;
+		ck_assert(getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) ==
+			  0);
+		ck_assert_msg(soerr == 0, "connect: %s", strerror(soerr));
+	}
+	ck_assert_msg(0, "the accept queue of %s:%d never filled", addr, port);
+}
+
+/* Refused, dropped and silent destinations fail with the right code in
+ * the right time. */
+START_TEST(test_connect_errors)
+{
+	const char *drop_addr = "127.0.0.250", *mute_addr = "127.0.0.251";
+	char hostbuf[3][64], blocks[256];
+	const char *hosts[3];
+	int lfd_drop, lfd_mute, port_drop, port_mute, fill[FT_FILL_TRIES];
+	long long ms[3];
+	size_t nfill, i;
+	struct tclient *c;
+	struct fcoll k;
+	struct freq *r;
+
+	snprintf(blocks, sizeof blocks, "Host %s %s\n\tConnectTimeout 1\n",
+		 drop_addr, mute_addr);
+	ft_begin(NULL, blocks, 0);
+	c = ft_connect();
+	fc_init(&k);
+	lfd_drop = ft_listen(drop_addr, 0, &port_drop);
+	ft_fill_queue(drop_addr, port_drop, fill, &nfill);
+	lfd_mute = ft_listen(mute_addr, 16, &port_mute);
+
+	snprintf(hostbuf[0], sizeof hostbuf[0], "%s", fleet.dead_host);
+	snprintf(hostbuf[1], sizeof hostbuf[1], "%s:%d", drop_addr, port_drop);
+	snprintf(hostbuf[2], sizeof hostbuf[2], "%s:%d", mute_addr, port_mute);
+	for (i = 0; i < 3; i++)
+		hosts[i] = hostbuf[i];
+	r = fc_send(c, &k, "bad", hosts, 3, "true", NULL);
+	fc_wait_end(c, &k, r, FT_EVENT_MS);
+	for (i = 0; i < 3; i++)
+		ms[i] = r->h[i].t_term - r->t_sent;
+	ft_report("connect: refused port failed in %lld ms (%s), dropped SYNs "
+		  "in %lld ms (%s), silent listener in %lld ms (%s); "
+		  "ConnectTimeout %d ms",
+		  ms[0], proto_code_name(r->h[0].code), ms[1],
+		  proto_code_name(r->h[1].code), ms[2],
+		  proto_code_name(r->h[2].code), FT_CONNECT_TIMEOUT_MS);
+	assert_error(&r->h[0], PROTO_E_CONNECT_FAILED);
+	assert_error(&r->h[1], PROTO_E_CONNECT_TIMEOUT);
+	assert_error(&r->h[2], PROTO_E_CONNECT_TIMEOUT);
+	assert_done(r, 0, 0, 3);
+	ck_assert_msg(ms[0] <= FT_MS(FT_FAST_FAIL_MS), "refused after %lld ms",
+		      ms[0]);
+	for (i = 1; i < 3; i++) {
+		ck_assert_msg(ms[i] <= FT_MS(FT_CONNECT_TIMEOUT_MS + 1000),
+			      "%s: timeout after %lld ms", hosts[i], ms[i]);
+		ck_assert_msg(ms[i] >= FT_CONNECT_TIMEOUT_MS - 100,
+			      "%s: timeout after %lld ms, before "
+			      "ConnectTimeout",
+			      hosts[i], ms[i]);
+	}
+	fc_check(&k);
+	for (i = 0; i < nfill; i++)
+		close(fill[i]);
+	close(lfd_drop);
+	close(lfd_mute);
+	fc_free(&k);
+	tclient_close(c);
+	ft_end();
+}
+END_TEST
+
+/* One stopped command of test_stop_commands. */
+struct ft_stop {
+	const char *id;
+	char cmd[96];     /* as sent */
+	char proc[64];    /* its process's command line */
+	const char *more; /* request members */
+	enum proto_code code;
+	int cancel_at; /* cancel once started (1) or after output (2) */
+	int cancelled;
+	int output;       /* must produce output before the end */
+	int ignores_term; /* only SIGKILL ends it */
+	struct freq *r;
+	long long gone_ms; /* after the terminal event; -1 while running */
+};
+
+/* timeout, idle_timeout and cancel stop the remote command for good. */
+START_TEST(test_stop_commands)
+{
+	struct ft_stop s[] = {
+	    {"t-sleep", "", "", ",\"timeout\":1", PROTO_E_TIMEOUT, 0, 0, 0, 0,
+	     NULL, -1},
+	    {"i-sleep", "", "", ",\"idle_timeout\":1", PROTO_E_TIMEOUT, 0, 0, 0,
+	     0, NULL, -1},
+	    {"c-sleep", "", "", NULL, PROTO_E_CANCELLED, 1, 0, 0, 0, NULL, -1},
+	    {"t-yes", "", "", ",\"timeout\":2,\"idle_timeout\":0.5",
+	     PROTO_E_TIMEOUT, 0, 0, 1, 0, NULL, -1},
+	    {"c-yes", "", "", NULL, PROTO_E_CANCELLED, 2, 0, 1, 0, NULL, -1},
+	    {"t-trap", "", "", ",\"timeout\":1", PROTO_E_TIMEOUT, 0, 0, 0, 1,
+	     NULL, -1},
+	};
+	const size_t ns = sizeof s / sizeof s[0];
+	const char *host[1];
+	struct tclient *c;
+	struct fcoll k;
+	struct fhost *h;
+	long long t0, now;
+	size_t i, left;
+	long pid = (long)getpid();
+
+	snprintf(s[0].proc, sizeof s[0].proc, "sleep 1000.%ld51", pid);
+	snprintf(s[1].proc, sizeof s[1].proc, "sleep 1000.%ld52", pid);
+	snprintf(s[2].proc, sizeof s[2].proc, "sleep 1000.%ld53", pid);
+	snprintf(s[3].proc, sizeof s[3].proc, "yes yes-%ld54", pid);
+	snprintf(s[4].proc, sizeof s[4].proc, "yes yes-%ld55", pid);
+	snprintf(s[5].proc, sizeof s[5].proc, "sleep 1000.%ld56", pid);
+	for (i = 0; i < ns; i++) {
+		/* Through a copy: gcc cannot tell the two members apart. */
+		char proc[sizeof s[i].proc];
+
+		memcpy(proc, s[i].proc, sizeof proc);
+		snprintf(s[i].cmd, sizeof s[i].cmd, "%sexec %s",
+			 s[i].ignores_term ? "trap '' TERM; " : "", proc);
+	}
+
+	ft_begin(NULL, NULL, 0);
+	c = ft_connect();
+	fc_init(&k);
+	t0 = tclient_now_ms();
+	for (i = 0; i < ns; i++) {
+		host[0] = fleet.hosts[i];
+		s[i].r = fc_send(c, &k, s[i].id, host, 1, s[i].cmd, s[i].more);
+	}
+	for (left = ns; left > 0;) {
+		now = tclient_now_ms();
+		ck_assert_msg(now - t0 < FT_MS(20000),
+			      "%zu commands not stopped after %lld ms", left,
+			      now - t0);
+		fc_poll(c, &k, FT_POLL_MS);
+		for (i = 0, left = 0; i < ns; i++) {
+			h = &s[i].r->h[0];
+			if (s[i].cancel_at && !s[i].cancelled &&
+			    h->starts > 0 &&
+			    (s[i].cancel_at == 1 || h->outbytes >= 65536)) {
+				ck_assert(
+				    tclient_send(c,
+						 "{\"v\":1,\"id\":\"x%zu\","
+						 "\"op\":\"cancel\","
+						 "\"target\":\"%s\"}",
+						 i, s[i].id) == 0);
+				s[i].cancelled = 1;
+			}
+			if (s[i].gone_ms < 0 && h->terminals > 0 &&
+			    fu_count_cmd(fleet_uid, s[i].proc) == 0)
+				s[i].gone_ms = tclient_now_ms() - h->t_term;
+			if (s[i].gone_ms < 0 || s[i].r->dones == 0)
+				left++;
+		}
+	}
+	for (i = 0; i < ns; i++) {
+		h = &s[i].r->h[0];
+		ft_report("stop: %-7s ended %s after %lld ms (%zu output "
+			  "bytes), process gone %lld ms later",
+			  s[i].id, proto_code_name(h->code),
+			  h->t_term - s[i].r->t_sent, h->outbytes,
+			  s[i].gone_ms);
+	}
+	for (i = 0; i < ns; i++) {
+		h = &s[i].r->h[0];
+		assert_error(h, s[i].code);
+		assert_done(s[i].r, 0, 0, 1);
+		ck_assert_msg(h->starts == 1, "%s: no start", s[i].id);
+		ck_assert_msg(s[i].gone_ms <= FT_MS(FT_GONE_MS),
+			      "%s: '%s' gone %lld ms after the terminal event",
+			      s[i].id, s[i].proc, s[i].gone_ms);
+		if (s[i].output)
+			ck_assert_msg(h->outbytes > 0 &&
+					  h->t_first_out <= h->t_term,
+				      "%s: no output before the end", s[i].id);
+		if (s[i].ignores_term)
+			ck_assert_msg(s[i].gone_ms >= FT_GRACE_MS / 2,
+				      "%s: TERM-proof command gone %lld ms "
+				      "after the stop began: killed before "
+				      "StopGraceTime",
+				      s[i].id, s[i].gone_ms);
+	}
+	/* idle_timeout fires for the silent command, not for "yes". */
+	ck_assert_msg(strstr(s[1].r->h[0].message, "idle") != NULL,
+		      "idle stop without 'idle' in its message: %s",
+		      s[1].r->h[0].message);
+	ck_assert_msg(s[3].r->h[0].t_term - s[3].r->t_sent >= 1800,
+		      "yes stopped after %lld ms: idle_timeout fired on a "
+		      "command that writes",
+		      s[3].r->h[0].t_term - s[3].r->t_sent);
+	ck_assert_msg(strstr(s[3].r->h[0].message, "idle") == NULL,
+		      "yes stopped as idle: %s", s[3].r->h[0].message);
+	ck_assert_msg(s[0].r->h[0].t_term - s[0].r->t_sent < FT_MS(1000 + 1500),
+		      "timeout 1 s fired after %lld ms",
+		      s[0].r->h[0].t_term - s[0].r->t_sent);
+	fc_check(&k);
+	fc_free(&k);
+	tclient_close(c);
+	ft_end();
+}
+END_TEST
+
+/* A client that goes away takes its remote commands with it, and no one
+ * else's. */
+START_TEST(test_client_gone)
+{
+	const char *three[3], *other[1];
+	struct tclient *a, *b;
+	struct fcoll ka, kb;
+	struct freq *ra, *rb;
+	long long t_close, gone, deadline;
+	char proc[64], cmd[80];
+	size_t i;
+
+	ft_begin(NULL, NULL, 0);
+	a = ft_connect();
+	b = ft_connect();
+	fc_init(&ka);
+	fc_init(&kb);
+	for (i = 0; i < 3; i++)
+		three[i] = fleet.hosts[i];
+	other[0] = fleet.hosts[3];
+	snprintf(proc, sizeof proc, "sleep 1000.%ld456", (long)getpid());
+	snprintf(cmd, sizeof cmd, "exec %s", proc);
+	ra = fc_send(a, &ka, "a", three, 3, cmd, NULL);
+	for (i = 0; i < 3; i++)
+		fc_wait_start(a, &ka, ra, three[i], FT_EVENT_MS);
+	deadline = tclient_now_ms() + FT_MS(5000);
+	while (fu_count_cmd(fleet_uid, proc) < 3) {
+		ck_assert_msg(tclient_now_ms() < deadline,
+			      "'%s' runs %d times, expected 3", proc,
+			      fu_count_cmd(fleet_uid, proc));
+		usleep(FT_POLL_MS * 1000);
+	}
+	rb = fc_send(b, &kb, "b", other, 1, "sleep 2; echo b-ok", NULL);
+	fc_wait_start(b, &kb, rb, other[0], FT_EVENT_MS);
+
+	tclient_close(a);
+	t_close = tclient_now_ms();
+	gone = fu_wait_cmd_gone(fleet_uid, proc, FT_MS(FT_GONE_MS + 5000));
+	ft_report("client gone: its 3 remote commands gone %lld ms after the "
+		  "client closed (limit %d ms)",
+		  gone < 0 ? -1 : tclient_now_ms() - t_close,
+		  FT_MS(FT_GONE_MS));
+	ck_assert_msg(gone >= 0, "'%s' still runs", proc);
+	ck_assert_msg(tclient_now_ms() - t_close <= FT_MS(FT_GONE_MS),
+		      "remote commands gone %lld ms after the client",
+		      tclient_now_ms() - t_close);
+
+	fc_wait_end(b, &kb, rb, FT_EVENT_MS);
+	assert_exit_out(&rb->h[0], "b-ok\n");
+	assert_done(rb, 1, 0, 0);
+	fc_check(&kb);
+	fc_check(&ka);
+	fc_free(&ka);
+	fc_free(&kb);
+	tclient_close(b);
+	ft_end();
+}
+END_TEST
+
+/* ---- Soak ---- */
+
+static volatile sig_atomic_t killer_stop;
+
+static void
+ft_killer_term(int sig)
+{
+	(void)sig;
+	killer_stop = 1;
+}
+
+/*
+ * The soak's fault source, a child process: at random moments it kills the
+ * sshd processes of an authenticated session of a random host, at most
+ * FT_SOAK_MAX_KILLS times.  Exits with the number of kills.
+ */
+static void
+ft_killer(pid_t parent, unsigned int seed)
+{
+	struct fu_tree t, one;
+	char err[256];
+	size_t i;
+	int kills = 0, host;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent)
+		_exit(0);
+	signal(SIGTERM, ft_killer_term);
+	srandom(seed);
+	while (!killer_stop && kills < FT_SOAK_MAX_KILLS) {
+		usleep((useconds_t)(FT_SOAK_KILL_MIN_MS +
+				    random() % FT_SOAK_KILL_SPAN_MS) *
+		       1000);
+		host = (int)(random() % FT_SOAK_HOSTS);
+		if (fu_host_tree(fleet.dir, fleet.addrs[host], fleet.port, &t,
+				 err, sizeof err) <= 0)
+			continue;
+		/* Only sessions past authentication: a handshake cut short
+		 * is another fault (connect errors), tested elsewhere. */
+		memset(&one, 0, sizeof one);
+		for (i = 0; i < t.n; i++) {
+			if (!t.is_sshd[i] || !t.authed[i])
+				continue;
+			one.pid[one.n] = t.pid[i];
+			one.is_sshd[one.n++] = 1;
+		}
+		if (one.n > 0 && fu_signal(&one, SIGKILL, 1) > 0)
+			kills++;
+	}
+	_exit(kills);
+}
+
+/* Results of the soak by kind: exit 0, then each error code. */
+struct ft_tally {
+	size_t ok;
+	size_t codes[PROTO_E_COUNT];
+	char first_bad[1024]; /* the first result that is neither */
+};
+
+/* Check a finished request of the soak and count its results. */
+static void
+ft_soak_check(struct freq *r, int num, struct ft_tally *t)
+{
+	char want[32];
+	size_t i, nok = 0, nerr = 0;
+	struct fhost *h;
+
+	snprintf(want, sizeof want, "%d\n", num);
+	assert_done(r, r->done.ok, 0, r->done.errors);
+	for (i = 0; i < r->nhosts; i++) {
+		h = &r->h[i];
+		ck_assert_msg(h->terminals == 1, "%s on %s: %d terminal events",
+			      r->id, h->name, h->terminals);
+		if (h->exited) {
+			assert_exit_out(h, want);
+			nok++;
+			continue;
+		}
+		nerr++;
+		ck_assert_msg(h->code > PROTO_E_NONE && h->code < PROTO_E_COUNT,
+			      "%s on %s: error code %d", r->id, h->name,
+			      (int)h->code);
+		t->codes[h->code]++;
+		if (h->code != PROTO_E_CONNECTION_LOST &&
+		    t->first_bad[0] == '\0')
+			snprintf(t->first_bad, sizeof t->first_bad,
+				 "%s on %s: error %s (%s)", r->id, h->name,
+				 proto_code_name(h->code), h->message);
+	}
+	ck_assert_msg(r->done.ok == nok && r->done.errors == nerr,
+		      "%s: done says ok %zu errors %zu, events say %zu/%zu",
+		      r->id, r->done.ok, r->done.errors, nok, nerr);
+	t->ok += nok;
+}
+
+/*
+ * 5,000 jobs over 50 hosts, several requests in flight on a few clients,
+ * while sessions are killed at random: every job ends exactly once, and
+ * the daemon is left clean.
+ */
+START_TEST(test_soak)
+{
+	struct tclient *c[FT_SOAK_CLIENTS];
+	struct fcoll k[FT_SOAK_CLIENTS];
+	struct freq *inflight[FT_SOAK_CLIENTS][FT_SOAK_WINDOW];
+	int num[FT_SOAK_CLIENTS][FT_SOAK_WINDOW];
+	struct pollfd pfd[FT_SOAK_CLIENTS];
+	const char *hosts[FT_SOAK_HOSTS];
+	size_t i, j, sent = 0, finished = 0, other = 0, total;
+	struct ft_tally tally;
+	char codes[512] = "";
+	long long t0, elapsed, busy, queued, lost, reconnects;
+	char id[32], cmd[32];
+	json_object *st, *sh;
+	int status, kills, clean;
+	pid_t parent = getpid();
+
+	memset(&tally, 0, sizeof tally);
+	ft_begin(FT_SOAK_CONF, NULL, 0);
+	ck_assert_msg(fleet.nhosts >= FT_SOAK_HOSTS, "fleet has %zu hosts",
+		      fleet.nhosts);
+	for (i = 0; i < FT_SOAK_HOSTS; i++)
+		hosts[i] = fleet.hosts[i];
+	for (i = 0; i < FT_SOAK_CLIENTS; i++) {
+		c[i] = ft_connect();
+		fc_init(&k[i]);
+		for (j = 0; j < FT_SOAK_WINDOW; j++)
+			inflight[i][j] = NULL;
+	}
+	killer_pid = fork();
+	ck_assert_msg(killer_pid != -1, "fork: %s", strerror(errno));
+	if (killer_pid == 0)
+		ft_killer(parent, (unsigned int)parent);
+
+	t0 = tclient_now_ms();
+	while (finished < FT_SOAK_REQUESTS) {
+		elapsed = tclient_now_ms() - t0;
+		ck_assert_msg(elapsed < FT_MS(FT_SOAK_LIMIT_MS),
+			      "soak: %zu of %d requests done after %lld ms",
+			      finished, FT_SOAK_REQUESTS, elapsed);
+		for (i = 0; i < FT_SOAK_CLIENTS; i++) {
+			for (j = 0; j < FT_SOAK_WINDOW; j++) {
+				struct freq *r = inflight[i][j];
+
+				if (r != NULL && r->dones > 0) {
+					ft_soak_check(r, num[i][j], &tally);
+					inflight[i][j] = r = NULL;
+					finished++;
+				}
+				if (r != NULL || sent == FT_SOAK_REQUESTS)
+					continue;
+				snprintf(id, sizeof id, "s%zu", sent);
+				snprintf(cmd, sizeof cmd, "echo %zu", sent);
+				num[i][j] = (int)sent++;
+				inflight[i][j] =
+				    fc_send(c[i], &k[i], id, hosts,
+					    FT_SOAK_HOSTS, cmd, NULL);
+			}
+			/* Take what is buffered, then wait on all. */
+			while (fc_poll(c[i], &k[i], 0) == 1)
+				;
+			fc_check(&k[i]);
+			pfd[i].fd = tclient_fd(c[i]);
+			pfd[i].events = POLLIN;
+		}
+		if (finished < FT_SOAK_REQUESTS)
+			poll(pfd, FT_SOAK_CLIENTS, 50);
+	}
+	elapsed = tclient_now_ms() - t0;
+	kill(killer_pid, SIGTERM);
+	ck_assert(waitpid(killer_pid, &status, 0) == killer_pid);
+	killer_pid = 0;
+	kills = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+
+	/* Channels are released and no job waits; wait for the last
+	 * channel closes to be counted. */
+	for (clean = 0; !clean;) {
+		st = ft_status(c[0], &k[0], "st");
+		busy = queued = lost = reconnects = 0;
+		for (i = 0; i < FT_SOAK_HOSTS; i++) {
+			sh = status_host(st, hosts[i]);
+			ck_assert_msg(sh != NULL, "status lacks %s", hosts[i]);
+			busy += jint(sh, "channels_busy");
+			queued += jint(sh, "queued");
+			lost += jint(sh, "lost");
+			reconnects += jint(sh, "reconnects");
+		}
+		json_object_put(st);
+		clean = busy == 0 && queued == 0;
+		if (!clean) {
+			ck_assert_msg(tclient_now_ms() - t0 - elapsed <
+					  FT_MS(3000),
+				      "after the soak: %lld channels busy, "
+				      "%lld jobs queued",
+				      busy, queued);
+			usleep(50 * 1000);
+		}
+	}
+	for (i = 0, total = tally.ok; i < PROTO_E_COUNT; i++) {
+		total += tally.codes[i];
+		if (tally.codes[i] == 0)
+			continue;
+		snprintf(codes + strlen(codes), sizeof codes - strlen(codes),
+			 ", %zu %s", tally.codes[i],
+			 proto_code_name((enum proto_code)i));
+		if (i != PROTO_E_CONNECTION_LOST)
+			other += tally.codes[i];
+	}
+	ft_report("soak: %d jobs in %lld ms: %zu exit 0%s; %d session kills, "
+		  "%lld sessions lost, %lld reconnects",
+		  FT_SOAK_REQUESTS * FT_SOAK_HOSTS, elapsed, tally.ok, codes,
+		  kills, lost, reconnects);
+	ck_assert_msg(total == FT_SOAK_REQUESTS * FT_SOAK_HOSTS,
+		      "%zu results for %d jobs", total,
+		      FT_SOAK_REQUESTS * FT_SOAK_HOSTS);
+	ck_assert_msg(other == 0,
+		      "%zu jobs ended neither with exit 0 nor "
+		      "connection_lost; first: %s",
+		      other, tally.first_bad);
+	ck_assert_msg(kills > 0, "the killer killed nothing (status 0x%x)",
+		      status);
+	ck_assert_msg(lost > 0, "no session lost in status after %d kills",
+		      kills);
+	for (i = 0; i < FT_SOAK_CLIENTS; i++) {
+		fc_check(&k[i]);
+		fc_free(&k[i]);
+		tclient_close(c[i]);
+	}
+	ft_end();
+}
+END_TEST
+
+static Suite *
+faults_suite(void)
+{
+	Suite *s = suite_create("faults");
+	struct {
+		const char *name;
+		const TTest *test;
+		int timeout_s;
+	} tests[] = {
+	    {"keepalive_stall", test_keepalive_stall, FT_TIMEOUT_S},
+	    {"kill_session", test_kill_session, FT_TIMEOUT_S},
+	    {"restart_instance", test_restart_instance, FT_TIMEOUT_S},
+	    {"connect_errors", test_connect_errors, FT_TIMEOUT_S},
+	    {"stop_commands", test_stop_commands, FT_TIMEOUT_S},
+	    {"client_gone", test_client_gone, FT_TIMEOUT_S},
+	    {"soak", test_soak, FT_SOAK_TIMEOUT_S},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof tests / sizeof tests[0]; i++) {
+		TCase *tc = tcase_create(tests[i].name);
+
+		tcase_set_timeout(tc, tests[i].timeout_s * tclient_slowdown());
+		tcase_add_test(tc, tests[i].test);
+		suite_add_tcase(s, tc);
+	}
+	return s;
+}
+
+int
+main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	return testutil_run(faults_suite());
+}
