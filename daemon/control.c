@@ -2,13 +2,16 @@
  * The control thread's plumbing: its event_base, the listening Unix socket
  * with its accept loop, and the control inbox through which the workers hand
  * back event lines and status replies.  Binding refuses to steal the socket
- * of a running daemon and removes the socket a dead one left behind.
+ * of a running daemon, removes the socket a dead one left behind, and refuses
+ * a socket directory that others could write to.  The configured limits are
+ * read here, with their defaults when the configuration leaves them 0.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 
 #include <errno.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +26,19 @@
 /* How long accepting stops when the process is out of descriptors. */
 #define CONTROL_ACCEPT_PAUSE_MS 1000
 
+/* getgrnam_r buffer: first size, and the most it grows to. */
+#define CONTROL_NSS_BUF 4096
+#define CONTROL_NSS_BUF_MAX (1024 * 1024)
+
+/* Who may reach the socket: its directory's and its own mode and group. */
+struct control_sockdir {
+	int has_group;
+	const char *group; /* SocketGroup as configured */
+	gid_t gid;
+	mode_t dir_mode;
+	mode_t sock_mode;
+};
+
 static struct event_base *control_evbase;
 static const struct config *control_cfg;
 static struct inbox control_inbox;
@@ -33,26 +49,82 @@ static struct event *control_accept_ev;
 static struct event *control_pause_ev;
 static int control_accept_warned;
 
-/* Create the missing directories above path, private to the daemon's user. */
+/* Resolve SocketGroup: a group name, or else a numeric gid. */
 static int
-control_mkdirs(const char *path, char *err, size_t errlen)
+control_group(const char *name, gid_t *gid, char *err, size_t errlen)
 {
-	char *dir, *p, c;
-	int rc = 0;
+	struct group gr, *res = NULL;
+	unsigned long long v;
+	size_t len = CONTROL_NSS_BUF;
+	char *buf, *end;
+	int rc;
 
-	dir = xstrdup(path);
-	if ((p = strrchr(dir, '/')) == NULL || p == dir) {
-		free(dir);
+	for (;;) {
+		buf = xmalloc(len);
+		rc = getgrnam_r(name, &gr, buf, len, &res);
+		if (rc != ERANGE || len >= CONTROL_NSS_BUF_MAX)
+			break;
+		free(buf);
+		len *= 2;
+	}
+	if (rc == 0 && res != NULL) {
+		*gid = gr.gr_gid;
+		free(buf);
 		return 0;
 	}
-	*p = '\0';
-	for (p = dir + 1;; p++) {
+	free(buf);
+	errno = 0;
+	v = strtoull(name, &end, 10);
+	if (name[0] >= '0' && name[0] <= '9' && *end == '\0' && errno == 0 &&
+	    v < (gid_t)-1) {
+		*gid = (gid_t)v;
+		return 0;
+	}
+	if (rc != 0)
+		snprintf(err, errlen, "SocketGroup %s: %s", name, strerror(rc));
+	else
+		snprintf(err, errlen, "SocketGroup %s: no such group", name);
+	return -1;
+}
+
+/* A directory we created gets its mode exactly, whatever the umask. */
+static int
+control_own_dir(const char *dir, const struct control_sockdir *sd, char *err,
+		size_t errlen)
+{
+	if (sd->has_group && chown(dir, (uid_t)-1, sd->gid) == -1) {
+		snprintf(err, errlen, "chown %s to group %s: %s", dir,
+			 sd->group, strerror(errno));
+		return -1;
+	}
+	if (chmod(dir, sd->dir_mode) == -1) {
+		snprintf(err, errlen, "chmod %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Create the missing directories up to and including dir. */
+static int
+control_mkdirs(const char *dir, const struct control_sockdir *sd, char *err,
+	       size_t errlen)
+{
+	char *d, *p, c;
+	int rc = 0;
+
+	d = xstrdup(dir);
+	for (p = d + 1;; p++) {
 		if (*p != '/' && *p != '\0')
 			continue;
 		c = *p;
 		*p = '\0';
-		if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
-			snprintf(err, errlen, "mkdir %s: %s", dir,
+		if (mkdir(d, sd->dir_mode) == 0) {
+			if (control_own_dir(d, sd, err, errlen) == -1) {
+				rc = -1;
+				break;
+			}
+		} else if (errno != EEXIST) {
+			snprintf(err, errlen, "mkdir %s: %s", d,
 				 strerror(errno));
 			rc = -1;
 			break;
@@ -61,6 +133,85 @@ control_mkdirs(const char *path, char *err, size_t errlen)
 		if (c == '\0')
 			break;
 	}
+	free(d);
+	return rc;
+}
+
+/*
+ * Whoever may write to the socket's directory may replace the socket with
+ * one of their own and collect the clients' requests: the directory must
+ * belong to us (or root) and be writable by nobody else.  Its ancestors are
+ * not checked, so a private directory under /tmp is fine.  With SocketGroup
+ * the group must be able to reach the socket through it.
+ */
+static int
+control_check_dir(const char *dir, const struct control_sockdir *sd, char *err,
+		  size_t errlen)
+{
+	struct stat st;
+	uid_t euid = geteuid();
+	mode_t mode;
+
+	if (stat(dir, &st) == -1) {
+		snprintf(err, errlen, "socket directory %s: %s", dir,
+			 strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "socket directory %s is not a directory",
+			 dir);
+		return -1;
+	}
+	if (st.st_uid != euid && st.st_uid != 0) {
+		snprintf(err, errlen,
+			 "socket directory %s belongs to uid %u, not to the "
+			 "daemon's user (uid %u) or root: refusing to use it",
+			 dir, (unsigned)st.st_uid, (unsigned)euid);
+		return -1;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		snprintf(err, errlen,
+			 "socket directory %s is writable by its group or by "
+			 "others (mode %04o): refusing to use it; choose a "
+			 "private directory or chmod go-w it",
+			 dir, (unsigned)(st.st_mode & 07777));
+		return -1;
+	}
+	if (!sd->has_group || st.st_uid != euid)
+		return 0;
+	if (st.st_gid != sd->gid && chown(dir, (uid_t)-1, sd->gid) == -1) {
+		snprintf(err, errlen, "chown %s to group %s: %s", dir,
+			 sd->group, strerror(errno));
+		return -1;
+	}
+	mode = (st.st_mode & 07777) | S_IRGRP | S_IXGRP;
+	if (mode != (st.st_mode & 07777) && chmod(dir, mode) == -1) {
+		snprintf(err, errlen, "chmod %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+control_prepare_dir(const char *path, struct control_sockdir *sd, char *err,
+		    size_t errlen)
+{
+	char *dir, *p;
+	int rc;
+
+	dir = xstrdup(path);
+	if ((p = strrchr(dir, '/')) == NULL) {
+		free(dir);
+		snprintf(err, errlen, "socket path %s is not absolute", path);
+		return -1;
+	}
+	if (p == dir)
+		p[1] = '\0';
+	else
+		*p = '\0';
+	rc = control_mkdirs(dir, sd, err, errlen);
+	if (rc == 0)
+		rc = control_check_dir(dir, sd, err, errlen);
 	free(dir);
 	return rc;
 }
@@ -111,7 +262,8 @@ control_clear_stale(const struct sockaddr_un *sun, char *err, size_t errlen)
 }
 
 static int
-control_bind(int fd, const struct sockaddr_un *sun, char *err, size_t errlen)
+control_bind(int fd, const struct sockaddr_un *sun,
+	     const struct control_sockdir *sd, char *err, size_t errlen)
 {
 	const char *path = sun->sun_path;
 	mode_t old;
@@ -125,7 +277,13 @@ control_bind(int fd, const struct sockaddr_un *sun, char *err, size_t errlen)
 		snprintf(err, errlen, "bind %s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (chmod(path, 0600) == -1) {
+	/* The group first: the mode then opens the socket to it alone. */
+	if (sd->has_group && chown(path, (uid_t)-1, sd->gid) == -1) {
+		snprintf(err, errlen, "chown %s to group %s: %s", path,
+			 sd->group, strerror(errno));
+		return -1;
+	}
+	if (chmod(path, sd->sock_mode) == -1) {
 		snprintf(err, errlen, "chmod %s: %s", path, strerror(errno));
 		return -1;
 	}
@@ -136,13 +294,30 @@ control_bind(int fd, const struct sockaddr_un *sun, char *err, size_t errlen)
 	return 0;
 }
 
-/* Bind and listen on path; returns the non-blocking listening socket. */
+/*
+ * Bind and listen on path; returns the non-blocking listening socket.  With
+ * a group (SocketGroup) the socket is 0660 in a 0750 directory of that
+ * group, else 0600 in a 0700 directory.
+ */
 int
-control_listen(const char *path, char *err, size_t errlen)
+control_listen(const char *path, const char *group, char *err, size_t errlen)
 {
+	struct control_sockdir sd;
 	struct sockaddr_un sun;
 	size_t len = strlen(path);
 	int fd;
+
+	memset(&sd, 0, sizeof(sd));
+	sd.dir_mode = 0700;
+	sd.sock_mode = 0600;
+	if (group != NULL && group[0] != '\0') {
+		if (control_group(group, &sd.gid, err, errlen) == -1)
+			return -1;
+		sd.has_group = 1;
+		sd.group = group;
+		sd.dir_mode = 0750;
+		sd.sock_mode = 0660;
+	}
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -153,7 +328,7 @@ control_listen(const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	memcpy(sun.sun_path, path, len + 1);
-	if (control_mkdirs(path, err, errlen) == -1 ||
+	if (control_prepare_dir(path, &sd, err, errlen) == -1 ||
 	    control_clear_stale(&sun, err, errlen) == -1)
 		return -1;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -161,7 +336,7 @@ control_listen(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return -1;
 	}
-	if (control_bind(fd, &sun, err, errlen) == -1) {
+	if (control_bind(fd, &sun, &sd, err, errlen) == -1) {
 		close(fd);
 		unlink(path);
 		return -1;
@@ -280,9 +455,71 @@ void
 control_limits(struct proto_limits *lim)
 {
 	proto_limits_default(lim);
-	lim->max_line = control_cfg->max_line;
-	lim->max_hosts = control_cfg->max_hosts;
-	lim->max_stdin = control_cfg->max_stdin;
+	if (control_cfg->max_line > 0)
+		lim->max_line = control_cfg->max_line;
+	if (control_cfg->max_hosts > 0)
+		lim->max_hosts = control_cfg->max_hosts;
+	if (control_cfg->max_stdin > 0)
+		lim->max_stdin = control_cfg->max_stdin;
+	if (control_cfg->max_env > 0)
+		lim->max_env = control_cfg->max_env;
+	if (control_cfg->max_json_depth > 0)
+		lim->max_depth = control_cfg->max_json_depth;
+}
+
+size_t
+control_max_requests(void)
+{
+	return control_cfg->max_requests_per_client > 0
+		   ? (size_t)control_cfg->max_requests_per_client
+		   : CONFIG_DEFAULT_MAX_REQUESTS_PER_CLIENT;
+}
+
+size_t
+control_max_jobs_per_client(void)
+{
+	return control_cfg->max_jobs_per_client > 0
+		   ? control_cfg->max_jobs_per_client
+		   : CONFIG_DEFAULT_MAX_JOBS_PER_CLIENT;
+}
+
+size_t
+control_max_jobs(void)
+{
+	return control_cfg->max_jobs > 0 ? control_cfg->max_jobs
+					 : CONFIG_DEFAULT_MAX_JOBS;
+}
+
+size_t
+control_max_connections_per_user(void)
+{
+	return control_cfg->max_connections_per_user > 0
+		   ? (size_t)control_cfg->max_connections_per_user
+		   : CONFIG_DEFAULT_MAX_CONNECTIONS_PER_USER;
+}
+
+size_t
+control_queue_hard(void)
+{
+	return control_cfg->client_queue_hard > 0
+		   ? control_cfg->client_queue_hard
+		   : CONFIG_DEFAULT_CLIENT_QUEUE_HARD;
+}
+
+int
+control_queue_hard_ms(void)
+{
+	return control_cfg->client_queue_hard_time_ms > 0
+		   ? control_cfg->client_queue_hard_time_ms
+		   : CONFIG_DEFAULT_CLIENT_QUEUE_HARD_TIME_MS;
+}
+
+size_t
+control_audit_command_max(void)
+{
+	return control_cfg->audit_command_max > 0
+		   ? control_cfg->audit_command_max
+		   : CONFIG_DEFAULT_AUDIT_COMMAND_LENGTH;
 }
 
 /* Stop accepting; the socket file stays until control_free. */

@@ -17,8 +17,20 @@
 struct bufferevent;
 struct evbuffer_cb_entry;
 
-/* Requests one client may have in flight at once. */
-#define PEER_MAX_REQUESTS 1024
+/* Status requests one client may have in flight at once: each reply can
+ * list every host of the pool, and they are built before the client shows
+ * that it reads them. */
+#define REQUEST_MAX_STATUS 8
+
+/* Bytes of a user or group name kept for messages. */
+#define PEER_MAX_NAME 64
+
+/* Supplementary groups looked up for one client, at most. */
+#define PEER_MAX_GROUPS 4096
+
+/* Input discarded from a refused client before its socket is closed, so
+ * the close does not turn into a reset that could hide the error line. */
+#define PEER_REFUSE_DRAIN 65536
 
 /* Work done for one client per callback before the loop serves others. */
 #define PEER_BUDGET_LINES 64
@@ -33,6 +45,13 @@ struct peer {
 	int fd;
 	uid_t uid;
 	pid_t pid;
+	char user[PEER_MAX_NAME]; /* login name, or the uid in decimal */
+	gid_t *gids;              /* primary and supplementary groups */
+	size_t ngids;
+	const char *policy_kind; /* rules naming the client, for messages */
+	size_t njobs;   /* hosts of its run/connect requests still pending */
+	size_t nstatus; /* status requests in flight */
+	struct event *hard_ev; /* output over the hard limit since armed */
 	struct bufferevent *bev;
 	struct evbuffer_cb_entry *drain_cb; /* output accounting */
 	struct event *yield_ev; /* continues input after the budget */
@@ -53,26 +72,37 @@ struct peer {
 
 struct request {
 	struct peer *peer; /* NULL once the client is gone */
+	uid_t uid;         /* the client's, kept for the audit log */
+	pid_t pid;
 	char id[PROTO_MAX_ID + 3];
 	enum proto_op op;
 	long long start_ms;
 	size_t hosts, pending;
 	size_t ok, failed, errors;
+	size_t forbidden;     /* hosts refused by UserHosts/GroupHosts */
 	struct msg **replies; /* status: MSG_STATUS_REPLY by arrival */
 	size_t nreplies;
 	struct event *timer; /* status: answer without stuck workers */
-	int answered; /* status: sent; only waiting to be freed */
+	int answered;        /* status: sent; only waiting to be freed */
 	TAILQ_ENTRY(request) peer_entry; /* in peer->requests */
 	TAILQ_ENTRY(request) all_entry;  /* in the list of every request */
 };
 
 /* control.c */
-int control_listen(const char *path, char *err, size_t errlen);
+int control_listen(const char *path, const char *group, char *err,
+		   size_t errlen);
 void control_init(struct event_base *, const struct config *, int fd,
 		  const char *path);
 struct event_base *control_base(void);
 const struct config *control_config(void);
 void control_limits(struct proto_limits *);
+size_t control_max_requests(void);
+size_t control_max_jobs_per_client(void);
+size_t control_max_jobs(void);
+size_t control_max_connections_per_user(void);
+size_t control_queue_hard(void);
+int control_queue_hard_ms(void);
+size_t control_audit_command_max(void);
 void control_close(void);
 void control_drain(void);
 void control_free(void);

@@ -200,7 +200,8 @@ main_serve(struct config *cfg, int foreground)
 	if ((ks = main_keystore(cfg, 0)) == NULL)
 		fatalx("cannot load the identity keys");
 	main_absolute_socket(cfg);
-	if ((fd = control_listen(cfg->socket_path, err, sizeof(err))) == -1)
+	if ((fd = control_listen(cfg->socket_path, cfg->socket_group, err,
+				 sizeof(err))) == -1)
 		fatalx("%s", err);
 	if (!foreground) {
 		log_init(LOG_TO_SYSLOG, cfg->log_level, "sshpoold");
@@ -211,8 +212,9 @@ main_serve(struct config *cfg, int foreground)
 		fatalx("cannot create the event loop");
 	control_init(base, cfg, fd, cfg->socket_path);
 	main_add_signals(base);
-	throttle_init(cfg->max_handshake_rate > 0 ? cfg->max_handshake_rate :
-	    CONFIG_DEFAULT_MAX_HANDSHAKE_RATE);
+	throttle_init(cfg->max_handshake_rate > 0
+			  ? cfg->max_handshake_rate
+			  : CONFIG_DEFAULT_MAX_HANDSHAKE_RATE);
 	if (offload_start(MAIN_OFFLOAD_THREADS) == -1)
 		fatalx("cannot start the offload threads");
 	n = main_workers(cfg);

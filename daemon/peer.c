@@ -5,16 +5,25 @@
  * and each callback handles a bounded amount of input so one busy client
  * cannot starve the others.  A client whose output is over the high water
  * mark is not read until it drains: it gets no new work while it does not
- * read its replies.  Closed peers are freed from the loop, never from the
- * middle of a callback that may still use them.
+ * read its replies; one whose output stays over the hard limit for the
+ * configured time is disconnected.  Closed peers are freed from the loop,
+ * never from the middle of a callback that may still use them.
+ *
+ * Admission happens at accept: the client's credentials (SO_PEERCRED) and
+ * groups are checked against AllowUsers/AllowGroups and the connection count
+ * of its uid against MaxConnectionsPerUser; a refused client gets one error
+ * line and is closed at once.
  */
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -24,12 +33,69 @@
 #include "log.h"
 #include "xmalloc.h"
 
+/* getpwuid_r buffer: first size, and the most it grows to. */
+#define PEER_NSS_BUF 4096
+#define PEER_NSS_BUF_MAX (1024 * 1024)
+/* First guess of a user's group count for getgrouplist. */
+#define PEER_GROUPS_GUESS 32
+
 TAILQ_HEAD(peer_list, peer);
 static struct peer_list peers = TAILQ_HEAD_INITIALIZER(peers);
 static struct peer_list peers_dead = TAILQ_HEAD_INITIALIZER(peers_dead);
 static struct event *peer_reap_ev;
 
+/* Open connections per uid, for MaxConnectionsPerUser.  Few distinct users
+ * connect to one daemon, so a short array does. */
+struct peer_uid_count {
+	uid_t uid;
+	size_t n;
+};
+static struct peer_uid_count *peer_uids;
+static size_t peer_nuids;
+
 static void peer_process(struct peer *);
+
+static struct peer_uid_count *
+peer_uid_find(uid_t uid, int create)
+{
+	size_t i;
+
+	for (i = 0; i < peer_nuids; i++) {
+		if (peer_uids[i].uid == uid)
+			return &peer_uids[i];
+	}
+	if (!create)
+		return NULL;
+	peer_uids =
+	    xreallocarray(peer_uids, peer_nuids + 1, sizeof(*peer_uids));
+	peer_uids[peer_nuids].uid = uid;
+	peer_uids[peer_nuids].n = 0;
+	return &peer_uids[peer_nuids++];
+}
+
+static size_t
+peer_uid_connections(uid_t uid)
+{
+	struct peer_uid_count *c = peer_uid_find(uid, 0);
+
+	return c != NULL ? c->n : 0;
+}
+
+static void
+peer_uid_release(uid_t uid)
+{
+	struct peer_uid_count *c = peer_uid_find(uid, 0);
+
+	if (c == NULL || c->n == 0)
+		return;
+	if (--c->n == 0) {
+		*c = peer_uids[--peer_nuids];
+		if (peer_nuids == 0) {
+			free(peer_uids);
+			peer_uids = NULL;
+		}
+	}
+}
 
 static void
 peer_unwatch(struct peer *peer)
@@ -48,7 +114,9 @@ peer_free(struct peer *peer)
 	peer_unwatch(peer);
 	bufferevent_free(peer->bev);
 	event_free(peer->yield_ev);
+	event_free(peer->hard_ev);
 	flow_unref(peer->flow);
+	free(peer->gids);
 	free(peer);
 }
 
@@ -74,6 +142,8 @@ peer_close(struct peer *peer, const char *why)
 	request_detach_all(peer);
 	bufferevent_disable(peer->bev, EV_READ | EV_WRITE);
 	event_del(peer->yield_ev);
+	event_del(peer->hard_ev);
+	peer_uid_release(peer->uid);
 	TAILQ_REMOVE(&peers, peer, entry);
 	TAILQ_INSERT_TAIL(&peers_dead, peer, entry);
 	event_active(peer_reap_ev, EV_TIMEOUT, 1);
@@ -81,12 +151,62 @@ peer_close(struct peer *peer, const char *why)
 		    (unsigned)peer->uid, (long)peer->pid, why);
 }
 
+/*
+ * Output over the hard limit arms a timer, output back under it disarms it:
+ * only a client that stays over it for ClientQueueHardTime is dropped.
+ */
+static void
+peer_check_hard(struct peer *peer, size_t queued)
+{
+	struct timeval tv;
+	int ms;
+
+	if (peer->dead)
+		return;
+	if (queued <= control_queue_hard()) {
+		if (evtimer_pending(peer->hard_ev, NULL))
+			evtimer_del(peer->hard_ev);
+		return;
+	}
+	if (evtimer_pending(peer->hard_ev, NULL))
+		return;
+	ms = control_queue_hard_ms();
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(peer->hard_ev, &tv);
+	log_verbose("client fd=%d uid=%u pid=%ld: %zu output bytes queued, "
+		    "over ClientQueueHardLimit %zu",
+		    peer->fd, (unsigned)peer->uid, (long)peer->pid, queued,
+		    control_queue_hard());
+}
+
+static void
+peer_hard_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct peer *peer = arg;
+	size_t queued = atomic_load(&peer->flow->queued);
+	char why[160];
+
+	if (peer->dead || queued <= control_queue_hard())
+		return;
+	snprintf(why, sizeof(why),
+		 "%zu output bytes queued, over ClientQueueHardLimit %zu for "
+		 "%d ms",
+		 queued, control_queue_hard(), control_queue_hard_ms());
+	log_info("client fd=%d uid=%u pid=%ld disconnected: %s", peer->fd,
+		 (unsigned)peer->uid, (long)peer->pid, why);
+	peer_close(peer, why);
+}
+
 /* Note a flow over high water so its draining below low water resumes it. */
 static void
 peer_check_high(struct peer *peer)
 {
-	if (atomic_load(&peer->flow->queued) >= peer->flow->high)
+	size_t queued = atomic_load(&peer->flow->queued);
+
+	if (queued >= peer->flow->high)
 		peer->paused = 1;
+	peer_check_hard(peer, queued);
 }
 
 static void
@@ -110,6 +230,7 @@ peer_drained(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 		return;
 	before = atomic_fetch_sub(&peer->flow->queued, info->n_deleted);
 	after = before - info->n_deleted;
+	peer_check_hard(peer, after);
 	/* Workers may have seen the high level before its message got here. */
 	if (before >= peer->flow->high)
 		peer->paused = 1;
@@ -332,20 +453,161 @@ peer_event(struct bufferevent *bev, short what, void *arg)
 	peer_close(arg, why);
 }
 
-static void
-peer_credentials(struct peer *peer)
+/* 0 with the client's uid, pid and gid, or -1. */
+static int
+peer_credentials(int fd, uid_t *uid, pid_t *pid, gid_t *gid)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 
-	peer->uid = (uid_t)-1;
-	peer->pid = -1;
-	if (getsockopt(peer->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
-		log_warn("client fd=%d: SO_PEERCRED", peer->fd);
-		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+		log_warn("client fd=%d: SO_PEERCRED", fd);
+		return -1;
 	}
-	peer->uid = cred.uid;
-	peer->pid = cred.pid;
+	*uid = cred.uid;
+	*pid = cred.pid;
+	*gid = cred.gid;
+	return 0;
+}
+
+static void
+peer_add_gid(struct peer *peer, gid_t gid)
+{
+	size_t i;
+
+	for (i = 0; i < peer->ngids; i++) {
+		if (peer->gids[i] == gid)
+			return;
+	}
+	peer->gids =
+	    xreallocarray(peer->gids, peer->ngids + 1, sizeof(*peer->gids));
+	peer->gids[peer->ngids++] = gid;
+}
+
+/* Groups of a user as the system knows them, at most PEER_MAX_GROUPS. */
+static void
+peer_grouplist(struct peer *peer, const char *name, gid_t primary)
+{
+	gid_t *g = NULL;
+	int n = PEER_GROUPS_GUESS, got, i;
+
+	for (;;) {
+		g = xreallocarray(g, n, sizeof(*g));
+		got = n;
+		if (getgrouplist(name, primary, g, &got) != -1)
+			break;
+		if (got <= n || n >= PEER_MAX_GROUPS) {
+			/* Truncated to what fits: the user is in more
+			 * groups than anyone should be. */
+			got = n;
+			break;
+		}
+		n = got < PEER_MAX_GROUPS ? got : PEER_MAX_GROUPS;
+	}
+	for (i = 0; i < got; i++)
+		peer_add_gid(peer, g[i]);
+	free(g);
+}
+
+/*
+ * The client's name and groups, looked up once per connection: its primary
+ * group, the supplementary groups of its passwd entry, and the gid its
+ * process runs with.  A uid without a passwd entry has only the latter.
+ */
+static void
+peer_identity(struct peer *peer, gid_t cred_gid)
+{
+	struct passwd pw, *res = NULL;
+	size_t len = PEER_NSS_BUF;
+	char *buf;
+	int rc;
+
+	for (;;) {
+		buf = xmalloc(len);
+		rc = getpwuid_r(peer->uid, &pw, buf, len, &res);
+		if (rc != ERANGE || len >= PEER_NSS_BUF_MAX)
+			break;
+		free(buf);
+		len *= 2;
+	}
+	if (rc == 0 && res != NULL) {
+		snprintf(peer->user, sizeof(peer->user), "%s", pw.pw_name);
+		peer_add_gid(peer, pw.pw_gid);
+		peer_grouplist(peer, pw.pw_name, pw.pw_gid);
+	} else
+		snprintf(peer->user, sizeof(peer->user), "%u",
+			 (unsigned)peer->uid);
+	free(buf);
+	peer_add_gid(peer, cred_gid);
+}
+
+/*
+ * Answer a client that may not be served with one error line and close.  The
+ * line goes straight to the fresh socket, whose buffer takes it whole; what
+ * the client already sent is read away first so the close is not a reset.
+ */
+static void
+peer_refuse(int fd, uid_t uid, pid_t pid, enum proto_code code, const char *fmt,
+	    ...)
+{
+	char message[PROTO_MAX_MESSAGE], sink[4096];
+	struct proto_buf b;
+	size_t drained = 0;
+	ssize_t n;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	log_info("client fd=%d uid=%u pid=%ld refused (%s): %s", fd,
+		 (unsigned)uid, (long)pid, proto_code_name(code), message);
+	proto_buf_init(&b);
+	if (proto_ev_error(&b, NULL, NULL, code, message, -1) == 0)
+		(void)send(fd, b.data, b.len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	proto_buf_free(&b);
+	shutdown(fd, SHUT_WR);
+	while (drained < PEER_REFUSE_DRAIN &&
+	       (n = recv(fd, sink, sizeof(sink), MSG_DONTWAIT)) > 0)
+		drained += (size_t)n;
+	close(fd);
+}
+
+/* 0 if the client may be served, else it was refused and closed. */
+static int
+peer_admit(struct peer *peer)
+{
+	const struct config *cfg = control_config();
+	size_t max = control_max_connections_per_user();
+
+	if (!config_access_allows(cfg, peer->uid, peer->gids, peer->ngids)) {
+		peer_refuse(peer->fd, peer->uid, peer->pid, PROTO_E_FORBIDDEN,
+			    "user %s (uid %u) may not use this daemon "
+			    "(AllowUsers/AllowGroups)",
+			    peer->user, (unsigned)peer->uid);
+		return -1;
+	}
+	if (peer_uid_connections(peer->uid) >= max) {
+		peer_refuse(peer->fd, peer->uid, peer->pid, PROTO_E_LIMIT,
+			    "user %s (uid %u) has too many connections "
+			    "(MaxConnectionsPerUser %zu)",
+			    peer->user, (unsigned)peer->uid, max);
+		return -1;
+	}
+	peer_uid_find(peer->uid, 1)->n++;
+	return 0;
+}
+
+static struct flow *
+peer_flow_new(void)
+{
+	const struct config *cfg = control_config();
+	size_t high, low;
+
+	high = cfg->client_queue_high > 0 ? cfg->client_queue_high
+					  : CONFIG_DEFAULT_CLIENT_QUEUE_HIGH;
+	low = cfg->client_queue_low > 0 ? cfg->client_queue_low
+					: CONFIG_DEFAULT_CLIENT_QUEUE_LOW;
+	return flow_new(high, low);
 }
 
 void
@@ -353,20 +615,36 @@ peer_accept(int fd)
 {
 	struct event_base *base = control_base();
 	struct peer *peer;
+	uid_t uid;
+	pid_t pid;
+	gid_t gid;
 
 	if (peer_reap_ev == NULL &&
 	    (peer_reap_ev = event_new(base, -1, 0, peer_reap, NULL)) == NULL)
 		fatalx("control: cannot create the reaper event");
+	if (peer_credentials(fd, &uid, &pid, &gid) == -1) {
+		peer_refuse(fd, (uid_t)-1, -1, PROTO_E_FORBIDDEN,
+			    "cannot identify the client (SO_PEERCRED)");
+		return;
+	}
 	peer = xcalloc(1, sizeof(*peer));
 	peer->fd = fd;
+	peer->uid = uid;
+	peer->pid = pid;
 	TAILQ_INIT(&peer->requests);
-	peer_credentials(peer);
+	peer_identity(peer, gid);
+	if (peer_admit(peer) == -1) {
+		free(peer->gids);
+		free(peer);
+		return;
+	}
 	peer->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
 	peer->yield_ev = event_new(base, -1, 0, peer_yield, peer);
-	if (peer->bev == NULL || peer->yield_ev == NULL)
+	peer->hard_ev = evtimer_new(base, peer_hard_timeout, peer);
+	if (peer->bev == NULL || peer->yield_ev == NULL ||
+	    peer->hard_ev == NULL)
 		fatalx("client fd=%d: cannot create its events", fd);
-	peer->flow = flow_new(CONFIG_DEFAULT_CLIENT_QUEUE_HIGH,
-	    CONFIG_DEFAULT_CLIENT_QUEUE_LOW);
+	peer->flow = peer_flow_new();
 	peer->drain_cb = evbuffer_add_cb(bufferevent_get_output(peer->bev),
 					 peer_drained, peer);
 	if (peer->drain_cb == NULL)
@@ -377,8 +655,8 @@ peer_accept(int fd)
 				 control_config()->max_line + 1);
 	bufferevent_enable(peer->bev, EV_READ | EV_WRITE);
 	TAILQ_INSERT_TAIL(&peers, peer, entry);
-	log_verbose("client fd=%d uid=%u pid=%ld connected", fd,
-		    (unsigned)peer->uid, (long)peer->pid);
+	log_verbose("client fd=%d uid=%u user=%s pid=%ld connected", fd,
+		    (unsigned)peer->uid, peer->user, (long)peer->pid);
 }
 
 /*
@@ -402,6 +680,7 @@ peer_shutdown_all(void)
 		       evbuffer_write(out, peer->fd) > 0)
 			;
 		atomic_store(&peer->flow->closed, 1);
+		peer_uid_release(peer->uid);
 		peer_free(peer);
 	}
 	peer_reap(-1, 0, NULL);

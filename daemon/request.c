@@ -5,17 +5,30 @@
  * client when it has to: it is freed only when the last terminal event of its
  * jobs (or the last status reply) has come back, because workers hold its
  * address as a token until then.
+ *
+ * Here too the per-request rules: the limits on requests and jobs in flight
+ * (per client and daemon-wide), the per-user host policy (UserHosts,
+ * GroupHosts), whose refused hosts end with "forbidden" without reaching a
+ * worker, and the audit log of every run and connect.
  */
-#include <event2/event.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <event2/event.h>
 
 #include "control.h"
 #include "log.h"
 #include "xmalloc.h"
 
+/* getgrnam_r buffer when naming the policy rules in a message. */
+#define REQUEST_NSS_BUF 16384
+
 static struct request_list requests_all = TAILQ_HEAD_INITIALIZER(requests_all);
+/* Host jobs handed to the workers whose terminal event has not come back,
+ * over every client (MaxJobs). */
+static size_t request_jobs_running;
 
 static int request_hello(struct peer *, struct proto_request *);
 static int request_run(struct peer *, struct proto_request *);
@@ -23,6 +36,7 @@ static int request_connect(struct peer *, struct proto_request *);
 static int request_cancel(struct peer *, struct proto_request *);
 static int request_status(struct peer *, struct proto_request *);
 static void request_status_timeout(evutil_socket_t, short, void *);
+static void request_done(struct request *);
 
 static const struct request_op {
 	enum proto_op op;
@@ -59,6 +73,8 @@ request_new(struct peer *peer, const struct proto_request *preq, size_t pending)
 
 	req = xcalloc(1, sizeof(*req));
 	req->peer = peer;
+	req->uid = peer->uid;
+	req->pid = peer->pid;
 	snprintf(req->id, sizeof(req->id), "%s", preq->id);
 	req->op = preq->op;
 	req->start_ms = now_ms();
@@ -67,6 +83,8 @@ request_new(struct peer *peer, const struct proto_request *preq, size_t pending)
 	TAILQ_INSERT_TAIL(&peer->requests, req, peer_entry);
 	peer->nrequests++;
 	TAILQ_INSERT_TAIL(&requests_all, req, all_entry);
+	if (req->op == PROTO_OP_STATUS)
+		peer->nstatus++;
 	return req;
 }
 
@@ -77,6 +95,10 @@ request_unlink_peer(struct request *req)
 		return;
 	TAILQ_REMOVE(&req->peer->requests, req, peer_entry);
 	req->peer->nrequests--;
+	if (req->op == PROTO_OP_STATUS)
+		req->peer->nstatus--;
+	else if (request_has_jobs(req))
+		req->peer->njobs -= req->pending;
 	req->peer = NULL;
 }
 
@@ -95,16 +117,27 @@ request_free(struct request *req)
 	free(req);
 }
 
-/* A new tracked request must fit under the client's limit. */
+/* A new tracked request must fit under the client's limits. */
 static int
 request_admit(struct peer *peer, const struct proto_request *preq)
 {
-	if (peer->nrequests < PEER_MAX_REQUESTS)
-		return 0;
-	peer_error(peer, preq->id, PROTO_E_LIMIT,
-		   "too many requests in flight (at most %d)",
-		   PEER_MAX_REQUESTS);
-	return -1;
+	size_t max = control_max_requests();
+
+	if (peer->nrequests >= max) {
+		peer_error(peer, preq->id, PROTO_E_LIMIT,
+			   "too many requests in flight (MaxRequestsPerClient "
+			   "%zu)",
+			   max);
+		return -1;
+	}
+	if (preq->op == PROTO_OP_STATUS &&
+	    peer->nstatus >= REQUEST_MAX_STATUS) {
+		peer_error(peer, preq->id, PROTO_E_LIMIT,
+			   "too many status requests in flight (at most %d)",
+			   REQUEST_MAX_STATUS);
+		return -1;
+	}
+	return 0;
 }
 
 void
@@ -251,25 +284,276 @@ request_post_job(struct request *req, const struct proto_request *preq,
 	workers_post(m->worker, m);
 }
 
+/*
+ * The command for the audit log: at most max bytes (not cutting a UTF-8
+ * sequence), "..." when cut, quotes, backslashes and control characters
+ * escaped so one request stays one parseable log line.
+ */
+static char *
+request_audit_command(const char *cmd, size_t max)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t len = strlen(cmd), n = len < max ? len : max, i;
+	unsigned char c;
+	char *out, *o;
+
+	while (n < len && n > 0 && ((unsigned char)cmd[n] & 0xc0) == 0x80)
+		n--;
+	o = out = xmalloc(n * 4 + sizeof("..."));
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)cmd[i];
+		if (c == '"' || c == '\\') {
+			*o++ = '\\';
+			*o++ = (char)c;
+		} else if (c == '\n' || c == '\r' || c == '\t') {
+			*o++ = '\\';
+			*o++ = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+		} else if (c < 0x20 || c == 0x7f) {
+			*o++ = '\\';
+			*o++ = 'x';
+			*o++ = hex[c >> 4];
+			*o++ = hex[c & 0xf];
+		} else
+			*o++ = (char)c;
+	}
+	if (n < len) {
+		memcpy(o, "...", 3);
+		o += 3;
+	}
+	*o = '\0';
+	return out;
+}
+
+/* Never the values of env or the bytes of stdin: only how many. */
+static void
+request_audit_start(const struct request *req, const struct proto_request *preq,
+		    size_t nforbidden)
+{
+	char *cmd;
+
+	if (preq->op != PROTO_OP_RUN || preq->command == NULL) {
+		log_info("audit: client uid=%u pid=%ld id=%s op=%s hosts=%zu "
+			 "forbidden=%zu",
+			 (unsigned)req->uid, (long)req->pid, req->id,
+			 proto_op_name(req->op), req->hosts, nforbidden);
+		return;
+	}
+	cmd = request_audit_command(preq->command, control_audit_command_max());
+	log_info("audit: client uid=%u pid=%ld id=%s op=%s hosts=%zu "
+		 "command=\"%s\" env=%zu stdin_bytes=%zu forbidden=%zu",
+		 (unsigned)req->uid, (long)req->pid, req->id,
+		 proto_op_name(req->op), req->hosts, cmd, preq->nenv,
+		 preq->stdin_data != NULL ? preq->stdin_len : 0, nforbidden);
+	free(cmd);
+}
+
+static void
+request_audit_refused(const struct peer *peer, const struct proto_request *preq,
+		      enum proto_code code)
+{
+	log_info("audit: refused uid=%u pid=%ld id=%s op=%s hosts=%zu code=%s",
+		 (unsigned)peer->uid, (long)peer->pid, preq->id,
+		 proto_op_name(preq->op), preq->nhosts, proto_code_name(code));
+}
+
+static void
+request_audit_done(const struct request *req, const struct proto_done *d,
+		   const char *end)
+{
+	log_info("audit: done uid=%u pid=%ld id=%s hosts=%zu ok=%zu "
+		 "failed=%zu errors=%zu forbidden=%zu duration_ms=%lld%s",
+		 (unsigned)req->uid, (long)req->pid, req->id, d->hosts, d->ok,
+		 d->failed, d->errors, req->forbidden, d->duration_ms, end);
+}
+
+/* Does a UserHosts/GroupHosts rule name this group (name or gid)? */
+static int
+request_policy_group(const struct peer *peer, const char *name)
+{
+	struct group gr, *res = NULL;
+	char *buf, *end;
+	unsigned long long v;
+	gid_t gid;
+	size_t i;
+	int rc;
+
+	buf = xmalloc(REQUEST_NSS_BUF);
+	rc = getgrnam_r(name, &gr, buf, REQUEST_NSS_BUF, &res);
+	if (rc == 0 && res != NULL)
+		gid = gr.gr_gid;
+	else {
+		v = strtoull(name, &end, 10);
+		if (name[0] < '0' || name[0] > '9' || *end != '\0' ||
+		    v >= (gid_t)-1) {
+			free(buf);
+			return 0;
+		}
+		gid = (gid_t)v;
+	}
+	free(buf);
+	for (i = 0; i < peer->ngids; i++) {
+		if (peer->gids[i] == gid)
+			return 1;
+	}
+	return 0;
+}
+
+/* Which kinds of rule limit this client, for "forbidden" messages; found
+ * once per connection, when first needed. */
+static const char *
+request_policy_kind(struct peer *peer)
+{
+	const struct config *cfg = control_config();
+	const struct config_host_policy *p;
+	char uid[32];
+	int user = 0, group = 0;
+	size_t i;
+
+	if (peer->policy_kind != NULL)
+		return peer->policy_kind;
+	snprintf(uid, sizeof(uid), "%u", (unsigned)peer->uid);
+	for (i = 0; i < cfg->n_policies; i++) {
+		p = &cfg->policies[i];
+		if (!p->is_group && !user)
+			user = strcmp(p->name, peer->user) == 0 ||
+			       strcmp(p->name, uid) == 0;
+		else if (p->is_group && !group)
+			group = request_policy_group(peer, p->name);
+	}
+	if (user && !group)
+		peer->policy_kind = "UserHosts";
+	else if (group && !user)
+		peer->policy_kind = "GroupHosts";
+	else
+		peer->policy_kind = "UserHosts/GroupHosts";
+	return peer->policy_kind;
+}
+
+/* Mark the hosts the client may not use; returns how many. */
+static size_t
+request_policy(struct peer *peer, const struct proto_request *preq,
+	       char *forbidden)
+{
+	const struct config *cfg = control_config();
+	struct proto_hostspec spec;
+	struct proto_error err;
+	size_t i, n = 0;
+
+	if (cfg->n_policies == 0)
+		return 0;
+	for (i = 0; i < preq->nhosts; i++) {
+		if (proto_hostspec_parse(preq->hosts[i], &spec, &err) == -1)
+			fatalx("hosts[%zu] of a checked request: %s", i,
+			       err.message);
+		if (config_policy_allows(cfg, peer->uid, peer->gids,
+					 peer->ngids, spec.host))
+			continue;
+		forbidden[i] = 1;
+		n++;
+	}
+	return n;
+}
+
+/* A refused host ends here, as if a worker had reported the error. */
+static void
+request_forbid(struct request *req, const struct proto_request *preq, size_t i)
+{
+	struct proto_hostspec spec;
+	struct proto_error err;
+	struct peer *peer = req->peer;
+	char message[PROTO_MAX_MESSAGE];
+	struct proto_buf b;
+
+	if (proto_hostspec_parse(preq->hosts[i], &spec, &err) == -1)
+		fatalx("hosts[%zu] of a checked request: %s", i, err.message);
+	snprintf(message, sizeof(message), "user %s may not %s %s (%s)",
+		 peer->user, req->op == PROTO_OP_RUN ? "run on" : "connect to",
+		 spec.host, request_policy_kind(peer));
+	proto_buf_init(&b);
+	if (proto_ev_error(&b, req->id, preq->hosts[i], PROTO_E_FORBIDDEN,
+			   message, 0) == -1)
+		fatalx("cannot encode an error event");
+	peer_write_buf(peer, &b);
+	log_verbose("client uid=%u pid=%ld id=%s host=%s forbidden: %s",
+		    (unsigned)peer->uid, (long)peer->pid, req->id, spec.host,
+		    message);
+	req->forbidden++;
+	req->errors++;
+	req->pending--;
+}
+
+/* The jobs must fit under MaxJobsPerClient and MaxJobs. */
+static int
+request_jobs_fit(struct peer *peer, const struct proto_request *preq,
+		 size_t njobs)
+{
+	size_t max;
+
+	max = control_max_jobs_per_client();
+	if (njobs > max || peer->njobs > max - njobs) {
+		peer_error(peer, preq->id, PROTO_E_LIMIT,
+			   "too many jobs: this request needs %zu, the client "
+			   "has %zu running (MaxJobsPerClient %zu)",
+			   njobs, peer->njobs, max);
+		return -1;
+	}
+	max = control_max_jobs();
+	if (njobs > max || request_jobs_running > max - njobs) {
+		peer_error(peer, preq->id, PROTO_E_LIMIT,
+			   "too many jobs: this request needs %zu, the daemon "
+			   "has %zu running (MaxJobs %zu)",
+			   njobs, request_jobs_running, max);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 request_jobs(struct peer *peer, struct proto_request *preq, enum job_kind kind)
 {
 	struct request *req;
 	struct job_input *input = NULL;
-	size_t i;
+	char *forbidden;
+	size_t i, nforbidden, njobs;
 
-	if (request_admit(peer, preq) == -1 ||
-	    request_check_hosts(peer, preq) == -1)
+	if (request_admit(peer, preq) == -1) {
+		request_audit_refused(peer, preq, PROTO_E_LIMIT);
 		return -1;
+	}
+	if (request_check_hosts(peer, preq) == -1) {
+		request_audit_refused(peer, preq, PROTO_E_BAD_REQUEST);
+		return -1;
+	}
+	forbidden = xcalloc(preq->nhosts, 1);
+	nforbidden = request_policy(peer, preq, forbidden);
+	njobs = preq->nhosts - nforbidden;
+	if (request_jobs_fit(peer, preq, njobs) == -1) {
+		request_audit_refused(peer, preq, PROTO_E_LIMIT);
+		free(forbidden);
+		return -1;
+	}
 	req = request_new(peer, preq, preq->nhosts);
+	request_audit_start(req, preq, nforbidden);
+	for (i = 0; i < preq->nhosts; i++) {
+		if (forbidden[i])
+			request_forbid(req, preq, i);
+	}
+	peer->njobs += njobs;
+	request_jobs_running += njobs;
 	/* One copy of command, env and stdin serves every host. */
-	if (kind == JOB_RUN)
+	if (kind == JOB_RUN && njobs > 0)
 		input = job_input_new(preq);
-	for (i = 0; i < preq->nhosts; i++)
-		request_post_job(req, preq, i, kind, input);
+	for (i = 0; i < preq->nhosts; i++) {
+		if (!forbidden[i])
+			request_post_job(req, preq, i, kind, input);
+	}
 	job_input_unref(input);
+	free(forbidden);
 	log_debug("client fd=%d id=%s %s hosts=%zu", peer->fd, req->id,
 		  proto_op_name(req->op), req->hosts);
+	/* Every host was refused: nothing will come back from the workers. */
+	if (req->pending == 0)
+		request_done(req);
 	return 0;
 }
 
@@ -315,8 +599,8 @@ request_status_send(struct request *req)
 static int
 request_status(struct peer *peer, struct proto_request *preq)
 {
-	struct timeval tv = { STATUS_WAIT_MS / 1000,
-		(STATUS_WAIT_MS % 1000) * 1000 };
+	struct timeval tv = {STATUS_WAIT_MS / 1000,
+			     (STATUS_WAIT_MS % 1000) * 1000};
 	struct request *req;
 	int n = workers_count();
 
@@ -382,8 +666,8 @@ request_status_stuck(struct request *req, struct proto_buf *workers)
 		request_join(workers, &b);
 		proto_buf_free(&b);
 		log_warnx("worker %d did not answer status within %d ms "
-		    "(heartbeat %lld ms old)", k, STATUS_WAIT_MS,
-		    sw.heartbeat_age_ms);
+			  "(heartbeat %lld ms old)",
+			  k, STATUS_WAIT_MS, sw.heartbeat_age_ms);
 	}
 }
 
@@ -458,9 +742,7 @@ request_done(struct request *req)
 	d.failed = req->failed;
 	d.errors = req->errors;
 	d.duration_ms = now_ms() - req->start_ms;
-	log_debug("request id=%s done hosts=%zu ok=%zu failed=%zu errors=%zu "
-		  "duration_ms=%lld",
-		  req->id, d.hosts, d.ok, d.failed, d.errors, d.duration_ms);
+	request_audit_done(req, &d, "");
 	if (req->peer != NULL) {
 		proto_buf_init(&b);
 		if (proto_ev_done(&b, req->id, &d) == -1)
@@ -511,6 +793,9 @@ request_event(struct msg *m)
 	if (!terminal)
 		return;
 	request_count(req, result);
+	if (req->peer != NULL)
+		req->peer->njobs--;
+	request_jobs_running--;
 	if (--req->pending == 0)
 		request_done(req);
 }
@@ -534,8 +819,18 @@ request_shutdown_all(void)
 {
 	struct request *req;
 
+	struct proto_done d;
+
 	TAILQ_FOREACH(req, &requests_all, all_entry)
 	{
+		if (request_has_jobs(req)) {
+			d.hosts = req->hosts;
+			d.ok = req->ok;
+			d.failed = req->failed;
+			d.errors = req->errors;
+			d.duration_ms = now_ms() - req->start_ms;
+			request_audit_done(req, &d, " ended=shutdown");
+		}
 		if (req->peer != NULL)
 			peer_error(req->peer, req->id, PROTO_E_SHUTDOWN,
 				   "sshpoold is shutting down");
