@@ -86,6 +86,8 @@ struct sp_client {
 struct sp_run_opts {
 	char **hosts;
 	size_t nhosts, hosts_cap;
+	char **exclude;
+	size_t nexclude, exclude_cap;
 	char *command;
 	char *user;
 	long long timeout_ms;
@@ -327,6 +329,12 @@ sp_server_max_hosts(const sp_client *c)
 	return c->server != NULL ? c->limits.max_hosts : 0;
 }
 
+size_t
+sp_server_max_stdin(const sp_client *c)
+{
+	return c->server != NULL ? c->limits.max_stdin : 0;
+}
+
 int
 sp_set_max_line(sp_client *c, size_t bytes)
 {
@@ -512,6 +520,8 @@ sp_send_run(sp_client *c, const sp_run_opts *o, uint64_t *request_id)
 	req.op = PROTO_OP_RUN;
 	req.hosts = o->hosts;
 	req.nhosts = o->nhosts;
+	req.exclude = o->exclude;
+	req.nexclude = o->nexclude;
 	req.user = o->user;
 	req.command = o->command;
 	req.timeout_ms = o->timeout_ms;
@@ -548,6 +558,51 @@ sp_send_connect(sp_client *c, const char *const *hosts, size_t nhosts,
 	req.hosts = (char **)(uintptr_t)hosts;
 	req.nhosts = nhosts;
 	req.user = (char *)(uintptr_t)user;
+	return client_send(c, &req, request_id);
+}
+
+/* connect and disconnect take hosts, exclude and user from run options. */
+static int
+client_send_hosts(sp_client *c, enum proto_op op, const sp_run_opts *o,
+		  uint64_t *request_id)
+{
+	struct proto_request req;
+
+	if (o == NULL || o->nhosts == 0) {
+		client_seterr(c, "%s: no hosts", proto_op_name(op));
+		return -1;
+	}
+	memset(&req, 0, sizeof req);
+	req.op = op;
+	req.hosts = o->hosts;
+	req.nhosts = o->nhosts;
+	req.exclude = o->exclude;
+	req.nexclude = o->nexclude;
+	req.user = o->user;
+	return client_send(c, &req, request_id);
+}
+
+int
+sp_send_connect_opts(sp_client *c, const sp_run_opts *o, uint64_t *request_id)
+{
+	return client_send_hosts(c, PROTO_OP_CONNECT, o, request_id);
+}
+
+int
+sp_send_disconnect(sp_client *c, const sp_run_opts *o, uint64_t *request_id)
+{
+	return client_send_hosts(c, PROTO_OP_DISCONNECT, o, request_id);
+}
+
+int
+sp_send_hello(sp_client *c, uint64_t *request_id)
+{
+	struct proto_request req;
+
+	memset(&req, 0, sizeof req);
+	req.op = PROTO_OP_HELLO;
+	req.version_min = req.version_max = PROTO_VERSION;
+	req.client = (char *)SP_CLIENT_NAME;
 	return client_send(c, &req, request_id);
 }
 
@@ -696,6 +751,8 @@ client_map_type(enum proto_event_type t)
 		return SP_EV_CANCEL;
 	case PROTO_EV_STATUS:
 		return SP_EV_STATUS;
+	case PROTO_EV_DISCONNECTED:
+		return SP_EV_DISCONNECTED;
 	case PROTO_EV_ERROR:
 	default:
 		return SP_EV_ERROR;
@@ -990,11 +1047,17 @@ sp_run_wait(sp_client *c, const sp_run_opts *o, sp_event_cb cb, void *arg)
 /* ---- Events ---- */
 
 static const char *sp_event_names[] = {
-    [SP_EV_HELLO] = "hello",         [SP_EV_START] = "start",
-    [SP_EV_STDOUT] = "stdout",       [SP_EV_STDERR] = "stderr",
-    [SP_EV_EXIT] = "exit",           [SP_EV_ERROR] = "error",
-    [SP_EV_CONNECTED] = "connected", [SP_EV_DONE] = "done",
-    [SP_EV_CANCEL] = "cancel",       [SP_EV_STATUS] = "status",
+    [SP_EV_HELLO] = "hello",
+    [SP_EV_START] = "start",
+    [SP_EV_STDOUT] = "stdout",
+    [SP_EV_STDERR] = "stderr",
+    [SP_EV_EXIT] = "exit",
+    [SP_EV_ERROR] = "error",
+    [SP_EV_CONNECTED] = "connected",
+    [SP_EV_DONE] = "done",
+    [SP_EV_CANCEL] = "cancel",
+    [SP_EV_STATUS] = "status",
+    [SP_EV_DISCONNECTED] = "disconnected",
 };
 
 const char *
@@ -1089,6 +1152,7 @@ sp_event_duration_ms(const sp_event *ev)
 	case SP_EV_EXIT:
 	case SP_EV_ERROR:
 	case SP_EV_CONNECTED:
+	case SP_EV_DISCONNECTED:
 	case SP_EV_DONE:
 		return ev->pe->duration_ms;
 	default:
@@ -1099,7 +1163,15 @@ sp_event_duration_ms(const sp_event *ev)
 int
 sp_event_sessions(const sp_event *ev)
 {
-	return ev->type == SP_EV_CONNECTED ? ev->pe->sessions : -1;
+	if (ev->type != SP_EV_CONNECTED && ev->type != SP_EV_DISCONNECTED)
+		return -1;
+	return ev->pe->sessions;
+}
+
+int
+sp_event_draining(const sp_event *ev)
+{
+	return ev->type == SP_EV_DISCONNECTED ? ev->pe->draining : -1;
 }
 
 int
@@ -1267,6 +1339,9 @@ sp_run_opts_free(sp_run_opts *o)
 	for (i = 0; i < o->nhosts; i++)
 		free(o->hosts[i]);
 	free(o->hosts);
+	for (i = 0; i < o->nexclude; i++)
+		free(o->exclude[i]);
+	free(o->exclude);
 	for (i = 0; i < o->nenv; i++) {
 		free(o->env[i].name);
 		free(o->env[i].value);
@@ -1284,44 +1359,70 @@ sp_run_opts_error(const sp_run_opts *o)
 	return o->err;
 }
 
+/* A comma outside brackets separates list items; inside it separates the
+ * items of a range ("web[1,3]"). */
+static const char *
+opts_list_end(const char *p)
+{
+	int depth = 0;
+
+	for (; *p != '\0'; p++) {
+		if (*p == '[')
+			depth++;
+		else if (*p == ']' && depth > 0)
+			depth--;
+		else if (*p == ',' && depth == 0)
+			return p;
+	}
+	return p;
+}
+
 static int
-opts_add_host_len(sp_run_opts *o, const char *host, size_t len)
+opts_push(sp_run_opts *o, char ***v, size_t *n, size_t *capp, const char *s,
+	  size_t len, const char *what)
 {
 	char **p, *copy;
 	size_t cap;
 
 	if (len == 0) {
-		opts_seterr(o, "empty host");
+		opts_seterr(o, "empty %s", what);
 		return -1;
 	}
-	if (len > PROTO_MAX_HOSTSPEC) {
-		opts_seterr(o, "host spec longer than %d bytes",
-			    PROTO_MAX_HOSTSPEC);
+	if (len > PROTO_MAX_HOSTPATTERN) {
+		opts_seterr(o, "%s longer than %d bytes", what,
+			    PROTO_MAX_HOSTPATTERN);
 		return -1;
 	}
-	if (memchr(host, '\0', len) != NULL || memchr(host, ',', len) != NULL) {
-		opts_seterr(o, "host spec contains a comma or NUL");
+	if (memchr(s, '\0', len) != NULL || opts_list_end(s) < s + len) {
+		opts_seterr(o, "%s contains a comma outside brackets", what);
 		return -1;
 	}
-	if (o->nhosts >= SP_MAX_HOSTS_OPTS) {
+	if (*n >= SP_MAX_HOSTS_OPTS) {
 		opts_seterr(o, "too many hosts");
 		return -1;
 	}
-	if (o->nhosts == o->hosts_cap) {
-		cap = o->hosts_cap == 0 ? 16 : o->hosts_cap * 2;
-		if ((p = realloc(o->hosts, cap * sizeof *p)) == NULL) {
+	if (*n == *capp) {
+		cap = *capp == 0 ? 16 : *capp * 2;
+		if ((p = realloc(*v, cap * sizeof *p)) == NULL) {
 			opts_seterr(o, "out of memory");
 			return -1;
 		}
-		o->hosts = p;
-		o->hosts_cap = cap;
+		*v = p;
+		*capp = cap;
 	}
-	if ((copy = strndup(host, len)) == NULL) {
+	if ((copy = strndup(s, len)) == NULL) {
 		opts_seterr(o, "out of memory");
 		return -1;
 	}
-	o->hosts[o->nhosts++] = copy;
+	(*v)[(*n)++] = copy;
 	return 0;
+}
+
+static int
+opts_add_host_len(sp_run_opts *o, const char *host, size_t len)
+{
+	return opts_push(o, &o->hosts, &o->nhosts, &o->hosts_cap, host, len,
+			 "host");
 }
 
 int
@@ -1345,8 +1446,7 @@ sp_run_opts_add_hosts(sp_run_opts *o, const char *list)
 		return -1;
 	}
 	for (p = list;; p = end + 1) {
-		if ((end = strchr(p, ',')) == NULL)
-			end = p + strlen(p);
+		end = opts_list_end(p);
 		for (s = p; s < end && (*s == ' ' || *s == '\t'); s++)
 			;
 		for (e = end; e > s && (e[-1] == ' ' || e[-1] == '\t'); e--)
@@ -1360,6 +1460,72 @@ sp_run_opts_add_hosts(sp_run_opts *o, const char *list)
 		if (*end == '\0')
 			return 0;
 	}
+}
+
+int
+sp_run_opts_add_exclude(sp_run_opts *o, const char *pattern)
+{
+	if (pattern == NULL) {
+		opts_seterr(o, "exclude pattern is NULL");
+		return -1;
+	}
+	return opts_push(o, &o->exclude, &o->nexclude, &o->exclude_cap, pattern,
+			 strlen(pattern), "exclude pattern");
+}
+
+size_t
+sp_run_opts_nexclude(const sp_run_opts *o)
+{
+	return o->nexclude;
+}
+
+/* ---- Host sets ---- */
+
+struct hostset_cb {
+	sp_host_cb cb;
+	void *arg;
+};
+
+static int
+hostset_emit(const char *host, void *arg)
+{
+	struct hostset_cb *h = arg;
+
+	return h->cb(host, h->arg);
+}
+
+long
+sp_hostset_expand(const char *pattern, sp_host_cb cb, void *arg, size_t max,
+		  char *err, size_t errlen)
+{
+	struct hostset_cb h;
+	struct proto_error perr;
+	int n;
+
+	if (pattern == NULL || cb == NULL) {
+		errbuf_set(err, errlen, "no pattern or callback");
+		return -1;
+	}
+	h.cb = cb;
+	h.arg = arg;
+	if ((n = proto_hostset_expand(pattern, hostset_emit, &h, max, &perr)) ==
+	    -1) {
+		errbuf_set(err, errlen, "%s",
+			   perr.code == PROTO_E_NONE ? "stopped by callback"
+						     : perr.message);
+		return -1;
+	}
+	return n;
+}
+
+int
+sp_host_excluded(const char *spec, const char *const *exclude, size_t n)
+{
+	if (spec == NULL || exclude == NULL)
+		return 0;
+	/* The codec only reads the strings. */
+	return proto_hostspec_excluded(spec, (char *const *)(uintptr_t)exclude,
+				       n);
 }
 
 size_t

@@ -97,6 +97,7 @@ const char *sp_client_error(const sp_client *);
 /* From the daemon's hello reply: NULL / 0 until it arrived. */
 const char *sp_server_name(const sp_client *);
 size_t sp_server_max_hosts(const sp_client *);
+size_t sp_server_max_stdin(const sp_client *); /* bytes of stdin per run */
 
 /*
  * Cap of one incoming event line (default and maximum 16 MiB).  A longer
@@ -113,10 +114,24 @@ int sp_set_max_line(sp_client *, size_t bytes);
 sp_run_opts *sp_run_opts_new(void);
 void sp_run_opts_free(sp_run_opts *);
 const char *sp_run_opts_error(const sp_run_opts *);
-/* One "[user@]host[:port]", "[user@][v6addr]:port" or bare IPv6 address. */
+/*
+ * One "[user@]host[:port]", "[user@][v6addr]:port" or bare IPv6 address, a
+ * host pattern with ranges ("web[01-20].example", "10.0.[0-3].[1-254]",
+ * expanded by the daemon; see sp_hostset_expand) or "@NAME", a host group
+ * of the daemon's configuration.
+ */
 int sp_run_opts_add_host(sp_run_opts *, const char *host);
-/* A comma-separated list of host specs; spaces around items are ignored. */
+/* A comma-separated list of the above; spaces around items are ignored and
+ * commas inside brackets belong to a range ("web[1,3],db1"). */
 int sp_run_opts_add_hosts(sp_run_opts *, const char *list);
+/*
+ * Leave out hosts matching this pattern (ranges allowed): it matches a host
+ * spec equal to it or whose host name equals it, or, holding '*' or '?',
+ * matching it as a shell glob.  The daemon applies it after expanding
+ * ranges and groups.
+ */
+int sp_run_opts_add_exclude(sp_run_opts *, const char *pattern);
+size_t sp_run_opts_nexclude(const sp_run_opts *);
 size_t sp_run_opts_nhosts(const sp_run_opts *);
 const char *sp_run_opts_host(const sp_run_opts *, size_t i);
 int sp_run_opts_set_command(sp_run_opts *, const char *command);
@@ -145,6 +160,18 @@ int sp_send_run(sp_client *, const sp_run_opts *, uint64_t *request_id);
 /* Warm up connections to hosts; user is the default user or NULL. */
 int sp_send_connect(sp_client *, const char *const *hosts, size_t nhosts,
 		    const char *user, uint64_t *request_id);
+/* The same with hosts, exclusions and user taken from run options (the
+ * command and the other options are ignored). */
+int sp_send_connect_opts(sp_client *, const sp_run_opts *,
+			 uint64_t *request_id);
+/*
+ * Close the pooled sessions to these hosts (hosts, exclusions and user from
+ * the options): idle sessions at once, busy ones when their running jobs
+ * end.  Each host gets an SP_EV_DISCONNECTED, then SP_EV_DONE.
+ */
+int sp_send_disconnect(sp_client *, const sp_run_opts *, uint64_t *request_id);
+/* A hello round trip (its reply is an SP_EV_HELLO): a liveness probe. */
+int sp_send_hello(sp_client *, uint64_t *request_id);
 /* Cancel a run or connect sent on this connection. */
 int sp_send_cancel(sp_client *, uint64_t target, uint64_t *request_id);
 int sp_send_status(sp_client *, uint64_t *request_id);
@@ -158,10 +185,11 @@ enum sp_event_type {
 	SP_EV_STDERR,
 	SP_EV_EXIT,  /* a host's command ended: status or signal */
 	SP_EV_ERROR, /* with a host: that host failed; without: the request */
-	SP_EV_CONNECTED, /* a host of a connect request is up */
-	SP_EV_DONE,      /* a run or connect finished: counters */
-	SP_EV_CANCEL,    /* reply to a cancel */
-	SP_EV_STATUS     /* reply to a status */
+	SP_EV_CONNECTED,   /* a host of a connect request is up */
+	SP_EV_DONE,        /* a run or connect finished: counters */
+	SP_EV_CANCEL,      /* reply to a cancel */
+	SP_EV_STATUS,      /* reply to a status */
+	SP_EV_DISCONNECTED /* a host of a disconnect request is done */
 };
 
 enum sp_event_type sp_event_type(const sp_event *);
@@ -184,8 +212,12 @@ const char *sp_event_error_code(const sp_event *);
 const char *sp_event_message(const sp_event *);
 /* exit, error, connected, done: elapsed milliseconds; else -1. */
 long long sp_event_duration_ms(const sp_event *);
-/* SP_EV_CONNECTED: open connections to the host; else -1. */
+/* SP_EV_CONNECTED: open connections to the host; SP_EV_DISCONNECTED:
+ * connections closed at once; else -1. */
 int sp_event_sessions(const sp_event *);
+/* SP_EV_DISCONNECTED: connections that close when their jobs end; else
+ * -1. */
+int sp_event_draining(const sp_event *);
 /* SP_EV_DONE: counters (any pointer may be NULL); -1 for other events. */
 int sp_event_done_counts(const sp_event *, size_t *hosts, size_t *ok,
 			 size_t *failed, size_t *errors);
@@ -212,6 +244,25 @@ const char *sp_status_host_str(const sp_event *, size_t i, const char *key);
 long long sp_status_host_int(const sp_event *, size_t i, const char *key);
 size_t sp_status_nworkers(const sp_event *);
 long long sp_status_worker_int(const sp_event *, size_t i, const char *key);
+
+/* ---- Host sets ---- */
+
+/* Called once per host; return 0 to go on, non-zero to stop. */
+typedef int (*sp_host_cb)(const char *host, void *arg);
+
+/*
+ * Expand a host pattern the way the daemon does: bracketed ranges
+ * "web[01-20]" (zero padding kept), lists "web[1,3,5-7]", several ranges
+ * "10.0.[0-3].[1-254]" (leftmost slowest); other brackets ("[::1]:22") are
+ * literal.  Returns the number of hosts, or -1 with a message in err when
+ * the pattern is malformed, expands to more than max hosts (then cb is
+ * never called) or cb stopped the expansion.
+ */
+long sp_hostset_expand(const char *pattern, sp_host_cb cb, void *arg,
+		       size_t max, char *err, size_t errlen);
+/* Does an expanded exclusion list name this host spec?  (The rules of
+ * sp_run_opts_add_exclude.) */
+int sp_host_excluded(const char *spec, const char *const *exclude, size_t n);
 
 /* ---- Blocking convenience ---- */
 

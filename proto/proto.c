@@ -14,6 +14,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -58,11 +59,17 @@ static const char *const proto_code_names[PROTO_E_COUNT] = {
 };
 
 static const char *const proto_event_names[PROTO_EV_COUNT] = {
-    [PROTO_EV_HELLO] = "hello",         [PROTO_EV_START] = "start",
-    [PROTO_EV_STDOUT] = "stdout",       [PROTO_EV_STDERR] = "stderr",
-    [PROTO_EV_EXIT] = "exit",           [PROTO_EV_ERROR] = "error",
-    [PROTO_EV_CONNECTED] = "connected", [PROTO_EV_DONE] = "done",
-    [PROTO_EV_CANCEL] = "cancel",       [PROTO_EV_STATUS] = "status",
+    [PROTO_EV_HELLO] = "hello",
+    [PROTO_EV_START] = "start",
+    [PROTO_EV_STDOUT] = "stdout",
+    [PROTO_EV_STDERR] = "stderr",
+    [PROTO_EV_EXIT] = "exit",
+    [PROTO_EV_ERROR] = "error",
+    [PROTO_EV_CONNECTED] = "connected",
+    [PROTO_EV_DONE] = "done",
+    [PROTO_EV_CANCEL] = "cancel",
+    [PROTO_EV_STATUS] = "status",
+    [PROTO_EV_DISCONNECTED] = "disconnected",
 };
 
 static int proto_fail(struct proto_error *, enum proto_code, const char *, ...)
@@ -753,6 +760,296 @@ proto_hostspec_parse(const char *spec, struct proto_hostspec *hs,
 	return 0;
 }
 
+/* ---- Host sets ---- */
+
+struct hostset_item {
+	unsigned long lo, hi;
+	int width; /* zero-pad to this many digits, 0 = none */
+};
+
+struct hostset_range {
+	const char *lit; /* literal text before the range */
+	size_t litlen;
+	size_t first, n; /* items[first .. first + n) */
+};
+
+struct hostset {
+	struct hostset_range ranges[PROTO_MAX_HOSTSET_RANGES];
+	size_t nranges;
+	struct hostset_item *items;
+	size_t nitems;
+	const char *tail; /* literal text after the last range */
+	size_t taillen;
+};
+
+/* A bracket is a range only when it holds nothing but digits, ',' and '-':
+ * an IPv6 literal always has a ':'. */
+static int
+hostset_is_range(const char *p, size_t n)
+{
+	size_t i;
+
+	if (n == 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (!((p[i] >= '0' && p[i] <= '9') || p[i] == ',' ||
+		      p[i] == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+static int
+hostset_number(const char *p, size_t n, unsigned long *v,
+	       struct proto_error *err)
+{
+	size_t i;
+
+	if (n == 0)
+		return proto_fail(err, PROTO_E_BAD_REQUEST,
+				  "empty number in a range");
+	if (n > PROTO_MAX_RANGE_DIGITS)
+		return proto_fail(err, PROTO_E_BAD_REQUEST,
+				  "range bound longer than %d digits",
+				  PROTO_MAX_RANGE_DIGITS);
+	*v = 0;
+	for (i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return proto_fail(err, PROTO_E_BAD_REQUEST,
+					  "malformed range bound \"%.*s\"",
+					  (int)n, p);
+		*v = *v * 10 + (unsigned long)(p[i] - '0');
+	}
+	return 0;
+}
+
+/* One "N" or "N-M" of a range list. */
+static int
+hostset_item_parse(const char *p, size_t n, struct hostset_item *it,
+		   struct proto_error *err)
+{
+	const char *dash = memchr(p, '-', n);
+	size_t lolen = dash != NULL ? (size_t)(dash - p) : n;
+
+	if (hostset_number(p, lolen, &it->lo, err) == -1)
+		return -1;
+	it->hi = it->lo;
+	if (dash != NULL &&
+	    hostset_number(dash + 1, n - lolen - 1, &it->hi, err) == -1)
+		return -1;
+	if (it->hi < it->lo)
+		return proto_fail(err, PROTO_E_BAD_REQUEST,
+				  "range %.*s goes down", (int)n, p);
+	it->width = lolen > 1 && p[0] == '0' ? (int)lolen : 0;
+	return 0;
+}
+
+static int
+hostset_parse(const char *pat, struct hostset *hs, struct proto_error *err)
+{
+	const char *p = pat, *lit = pat, *open, *close, *q, *comma, *end;
+	struct hostset_range *r;
+	size_t n, maxitems;
+
+	memset(hs, 0, sizeof *hs);
+	n = strlen(pat);
+	if (n == 0)
+		return proto_fail(err, PROTO_E_BAD_REQUEST, "empty host");
+	if (n > PROTO_MAX_HOSTPATTERN)
+		return proto_fail(err, PROTO_E_BAD_REQUEST,
+				  "host pattern too long (max %d)",
+				  PROTO_MAX_HOSTPATTERN);
+	/* Every item takes at least two bytes ("1,"). */
+	maxitems = n / 2 + 1;
+	while ((open = strchr(p, '[')) != NULL) {
+		if ((close = strchr(open + 1, ']')) == NULL)
+			break;
+		/* Not a range: a range may still sit inside, as in
+		 * "[2001:db8::[1-9]]:22". */
+		if (!hostset_is_range(open + 1, (size_t)(close - open - 1))) {
+			p = open + 1;
+			continue;
+		}
+		if (hs->nranges == PROTO_MAX_HOSTSET_RANGES) {
+			free(hs->items);
+			return proto_fail(err, PROTO_E_BAD_REQUEST,
+					  "more than %d ranges in a host",
+					  PROTO_MAX_HOSTSET_RANGES);
+		}
+		if (hs->items == NULL &&
+		    (hs->items = calloc(maxitems, sizeof *hs->items)) == NULL)
+			return proto_fail(err, PROTO_E_INTERNAL,
+					  "out of memory");
+		r = &hs->ranges[hs->nranges++];
+		r->lit = lit;
+		r->litlen = (size_t)(open - lit);
+		r->first = hs->nitems;
+		for (q = open + 1; q < close; q = end + 1) {
+			comma = memchr(q, ',', (size_t)(close - q));
+			end = comma != NULL ? comma : close;
+			if (hostset_item_parse(q, (size_t)(end - q),
+					       &hs->items[hs->nitems],
+					       err) == -1) {
+				free(hs->items);
+				hs->items = NULL;
+				return -1;
+			}
+			hs->nitems++;
+			r->n++;
+			if (end == close)
+				break;
+			if (end + 1 == close) {
+				free(hs->items);
+				hs->items = NULL;
+				return proto_fail(err, PROTO_E_BAD_REQUEST,
+						  "empty item in a range");
+			}
+		}
+		p = lit = close + 1;
+	}
+	hs->tail = lit;
+	hs->taillen = strlen(lit);
+	return 0;
+}
+
+int
+proto_hostset_has_range(const char *pattern)
+{
+	const char *p = pattern, *open, *close;
+
+	while ((open = strchr(p, '[')) != NULL &&
+	       (close = strchr(open + 1, ']')) != NULL) {
+		if (hostset_is_range(open + 1, (size_t)(close - open - 1)))
+			return 1;
+		p = open + 1;
+	}
+	return 0;
+}
+
+int
+proto_hostset_expand(const char *pattern,
+		     int (*emit)(const char *host, void *arg), void *arg,
+		     size_t max, struct proto_error *err)
+{
+	struct proto_error dummy;
+	struct hostset hs;
+	struct hostset_item *it;
+	size_t idx[PROTO_MAX_HOSTSET_RANGES];
+	unsigned long val[PROTO_MAX_HOSTSET_RANGES];
+	size_t i, k, total = 1, count, len, cap;
+	char *buf;
+	int r;
+
+	if (err == NULL)
+		err = &dummy;
+	proto_error_clear(err);
+	if (pattern == NULL)
+		return proto_fail(err, PROTO_E_BAD_REQUEST, "empty host");
+	if (hostset_parse(pattern, &hs, err) == -1)
+		return -1;
+	/* Count first so that an oversized set emits nothing. */
+	for (i = 0; i < hs.nranges; i++) {
+		count = 0;
+		for (k = 0; k < hs.ranges[i].n; k++) {
+			it = &hs.items[hs.ranges[i].first + k];
+			count += it->hi - it->lo + 1;
+			if (count > max)
+				break;
+		}
+		if (count > max || (count > 0 && total > max / count)) {
+			free(hs.items);
+			return proto_fail(err, PROTO_E_LIMIT,
+					  "\"%.*s\" expands to more than %zu "
+					  "hosts",
+					  PROTO_MSG_NAME, pattern, max);
+		}
+		total *= count;
+	}
+	if (total > max) {
+		free(hs.items);
+		return proto_fail(err, PROTO_E_LIMIT,
+				  "\"%.*s\" expands to more than %zu hosts",
+				  PROTO_MSG_NAME, pattern, max);
+	}
+	/* Each range adds at most PROTO_MAX_RANGE_DIGITS digits. */
+	cap = strlen(pattern) + hs.nranges * (PROTO_MAX_RANGE_DIGITS + 1) + 1;
+	if ((buf = malloc(cap)) == NULL) {
+		free(hs.items);
+		return proto_fail(err, PROTO_E_INTERNAL, "out of memory");
+	}
+	for (i = 0; i < hs.nranges; i++) {
+		idx[i] = 0;
+		val[i] = hs.items[hs.ranges[i].first].lo;
+	}
+	for (count = 0; count < total; count++) {
+		len = 0;
+		for (i = 0; i < hs.nranges; i++) {
+			it = &hs.items[hs.ranges[i].first + idx[i]];
+			memcpy(buf + len, hs.ranges[i].lit,
+			       hs.ranges[i].litlen);
+			len += hs.ranges[i].litlen;
+			len += (size_t)snprintf(buf + len, cap - len, "%0*lu",
+						it->width, val[i]);
+		}
+		memcpy(buf + len, hs.tail, hs.taillen);
+		buf[len + hs.taillen] = '\0';
+		if ((r = emit(buf, arg)) != 0)
+			break;
+		/* Odometer: the rightmost range moves fastest. */
+		for (i = hs.nranges; i-- > 0;) {
+			it = &hs.items[hs.ranges[i].first + idx[i]];
+			if (val[i] < it->hi) {
+				val[i]++;
+				break;
+			}
+			if (idx[i] + 1 < hs.ranges[i].n) {
+				idx[i]++;
+				val[i] =
+				    hs.items[hs.ranges[i].first + idx[i]].lo;
+				break;
+			}
+			idx[i] = 0;
+			val[i] = hs.items[hs.ranges[i].first].lo;
+		}
+	}
+	free(buf);
+	free(hs.items);
+	if (count < total) {
+		proto_error_clear(err);
+		return -1;
+	}
+	return (int)(total > INT_MAX ? INT_MAX : total);
+}
+
+static int
+hostset_glob(const char *s)
+{
+	return strpbrk(s, "*?") != NULL;
+}
+
+int
+proto_hostspec_excluded(const char *spec, char *const *exclude, size_t nexclude)
+{
+	struct proto_hostspec hs;
+	const char *host = spec;
+	size_t i;
+
+	if (nexclude == 0)
+		return 0;
+	if (proto_hostspec_parse(spec, &hs, NULL) == 0)
+		host = hs.host;
+	for (i = 0; i < nexclude; i++) {
+		if (hostset_glob(exclude[i])) {
+			if (fnmatch(exclude[i], spec, 0) == 0 ||
+			    fnmatch(exclude[i], host, 0) == 0)
+				return 1;
+		} else if (strcmp(exclude[i], spec) == 0 ||
+			   strcmp(exclude[i], host) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* ---- Ids ---- */
 
 static int
@@ -1362,8 +1659,12 @@ static const struct proto_key {
     {"op", ~0u},
     {"versions", OPF(PROTO_OP_HELLO)},
     {"client", OPF(PROTO_OP_HELLO)},
-    {"hosts", OPF(PROTO_OP_RUN) | OPF(PROTO_OP_CONNECT)},
-    {"user", OPF(PROTO_OP_RUN) | OPF(PROTO_OP_CONNECT)},
+    {"hosts",
+     OPF(PROTO_OP_RUN) | OPF(PROTO_OP_CONNECT) | OPF(PROTO_OP_DISCONNECT)},
+    {"user",
+     OPF(PROTO_OP_RUN) | OPF(PROTO_OP_CONNECT) | OPF(PROTO_OP_DISCONNECT)},
+    {"exclude",
+     OPF(PROTO_OP_RUN) | OPF(PROTO_OP_CONNECT) | OPF(PROTO_OP_DISCONNECT)},
     {"command", OPF(PROTO_OP_RUN)},
     {"timeout", OPF(PROTO_OP_RUN)},
     {"idle_timeout", OPF(PROTO_OP_RUN)},
@@ -1396,6 +1697,7 @@ static const struct proto_opdef proto_ops[PROTO_OP_COUNT] = {
     [PROTO_OP_CONNECT] = {"connect", proto_parse_connect},
     [PROTO_OP_CANCEL] = {"cancel", proto_parse_cancel},
     [PROTO_OP_STATUS] = {"status", proto_parse_status},
+    [PROTO_OP_DISCONNECT] = {"disconnect", proto_parse_connect},
 };
 
 const char *
@@ -1480,9 +1782,186 @@ proto_hostref_cmp(const void *a, const void *b)
 	return x->i < y->i ? -1 : x->i > y->i;
 }
 
-/* Exact duplicates would make the per-host events ambiguous. */
+/* "@NAME", NAME of [A-Za-z0-9._-]: one of the daemon's host groups. */
 static int
-proto_hosts_unique(struct proto_request *req, struct proto_error *err)
+proto_group_ref_ok(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len < 2 || len > PROTO_MAX_GROUP_NAME + 1 || s[0] != '@')
+		return 0;
+	for (i = 1; i < len; i++) {
+		char c = s[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+		      c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+/* What expanding the entries of "hosts" or "exclude" accumulates. */
+struct proto_hostacc {
+	char **v;
+	size_t n, cap;
+	size_t *origin; /* hosts: index of the entry each host came from */
+	size_t entry;   /* the entry being expanded */
+	size_t max;     /* bound on the expanded count */
+	size_t raw;     /* hosts expanded so far, excluded ones included */
+	int validate;   /* hosts: each must be a valid host spec */
+	char *const *exclude;
+	size_t nexclude;
+	struct proto_error *err;
+	const char *what; /* "hosts" or "exclude" */
+};
+
+static int
+proto_hostacc_push(struct proto_hostacc *a, const char *s)
+{
+	char **v;
+	size_t *o, cap;
+
+	if (a->n == a->cap) {
+		cap = a->cap == 0 ? 16 : a->cap * 2;
+		if ((v = realloc(a->v, cap * sizeof *v)) == NULL)
+			return proto_fail(a->err, PROTO_E_INTERNAL,
+					  "out of memory");
+		a->v = v;
+		if ((o = realloc(a->origin, cap * sizeof *o)) == NULL)
+			return proto_fail(a->err, PROTO_E_INTERNAL,
+					  "out of memory");
+		a->origin = o;
+		a->cap = cap;
+	}
+	if (proto_strdup(s, strlen(s), &a->v[a->n], a->err) == -1)
+		return -1;
+	a->origin[a->n++] = a->entry;
+	return 0;
+}
+
+static int
+proto_hostacc_emit(const char *host, void *arg)
+{
+	struct proto_hostacc *a = arg;
+	struct proto_hostspec hs;
+	struct proto_error herr;
+
+	a->raw++;
+	if (a->validate) {
+		if (proto_hostspec_parse(host, &hs, &herr) == -1)
+			return proto_fail(a->err, PROTO_E_BAD_REQUEST,
+					  "%s[%zu]: %s", a->what, a->entry,
+					  herr.message);
+		if (proto_hostspec_excluded(host, a->exclude, a->nexclude))
+			return 0;
+	} else if (strlen(host) > PROTO_MAX_HOSTSPEC)
+		return proto_fail(a->err, PROTO_E_BAD_REQUEST,
+				  "%s[%zu]: longer than %d bytes", a->what,
+				  a->entry, PROTO_MAX_HOSTSPEC);
+	return proto_hostacc_push(a, host);
+}
+
+static void
+proto_hostacc_free(struct proto_hostacc *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->n; i++)
+		free(a->v[i]);
+	free(a->v);
+	free(a->origin);
+}
+
+/* Expand one array entry into the accumulator, bounded by a->max. */
+static int
+proto_hostacc_entry(struct proto_hostacc *a, const char *s, size_t len,
+		    const char *limit_key)
+{
+	struct proto_error xerr;
+	size_t i;
+
+	if (len == 0)
+		return proto_fail(a->err, PROTO_E_BAD_REQUEST, "%s[%zu]: empty",
+				  a->what, a->entry);
+	if (len > PROTO_MAX_HOSTPATTERN)
+		return proto_fail(a->err, PROTO_E_BAD_REQUEST,
+				  "%s[%zu]: longer than %d bytes", a->what,
+				  a->entry, PROTO_MAX_HOSTPATTERN);
+	if (!proto_utf8_valid(s, len))
+		return proto_fail(a->err, PROTO_E_BAD_REQUEST,
+				  "%s[%zu]: not valid UTF-8", a->what,
+				  a->entry);
+	/* Hosts are checked as specs once expanded, for precise messages. */
+	for (i = 0; !a->validate && i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c <= 0x20 || c == 0x7f)
+			return proto_fail(a->err, PROTO_E_BAD_REQUEST,
+					  "%s[%zu]: contains a space or "
+					  "control character",
+					  a->what, a->entry);
+	}
+	if (proto_hostset_expand(s, proto_hostacc_emit, a, a->max - a->raw,
+				 &xerr) != -1)
+		return 0;
+	if (xerr.code == PROTO_E_NONE)
+		return -1; /* emit failed and said why */
+	if (xerr.code == PROTO_E_LIMIT)
+		return proto_fail(a->err, PROTO_E_LIMIT,
+				  "%s[%zu]: more than %zu hosts in the "
+				  "request (%s)",
+				  a->what, a->entry, a->max, limit_key);
+	return proto_fail(a->err, xerr.code, "%s[%zu]: %s", a->what, a->entry,
+			  xerr.message);
+}
+
+/* "exclude": optional array of host patterns, expanded. */
+static int
+proto_parse_exclude(json_object *root, const struct proto_limits *lim,
+		    struct proto_request *req, struct proto_error *err)
+{
+	struct proto_hostacc a;
+	json_object *arr, *o;
+	const char *s;
+	size_t n, i, len;
+
+	if (!json_object_object_get_ex(root, "exclude", &arr))
+		return 0;
+	if (!json_object_is_type(arr, json_type_array))
+		return proto_fail(err, PROTO_E_BAD_REQUEST,
+				  "exclude: expected an array of strings");
+	memset(&a, 0, sizeof a);
+	a.max = lim->max_hosts;
+	a.err = err;
+	a.what = "exclude";
+	n = json_object_array_length(arr);
+	for (i = 0; i < n; i++) {
+		o = json_object_array_get_idx(arr, i);
+		a.entry = i;
+		if (!json_object_is_type(o, json_type_string)) {
+			proto_hostacc_free(&a);
+			return proto_fail(err, PROTO_E_BAD_REQUEST,
+					  "exclude[%zu]: expected a string", i);
+		}
+		s = proto_str(o, &len);
+		if (proto_hostacc_entry(&a, s, len, "MaxHostsPerRequest") ==
+		    -1) {
+			proto_hostacc_free(&a);
+			return -1;
+		}
+	}
+	free(a.origin);
+	req->exclude = a.v;
+	req->nexclude = a.n;
+	return 0;
+}
+
+/* Exact duplicates would make the per-host events ambiguous.  origin maps
+ * each host to the array entry it was expanded from. */
+static int
+proto_hosts_unique(struct proto_request *req, const size_t *origin,
+		   struct proto_error *err)
 {
 	struct proto_hostref *refs;
 	size_t i, first = 0, later = SIZE_MAX;
@@ -1506,47 +1985,31 @@ proto_hosts_unique(struct proto_request *req, struct proto_error *err)
 	free(refs);
 	if (later == SIZE_MAX)
 		return 0;
-	/* first is the previous occurrence, not necessarily the first one;
-	 * any earlier index names the conflict precisely enough. */
+	if (origin[later] != origin[first])
+		return proto_fail(err, PROTO_E_BAD_REQUEST,
+				  "hosts[%zu]: duplicate of hosts[%zu]",
+				  origin[later], origin[first]);
 	return proto_fail(err, PROTO_E_BAD_REQUEST,
-			  "hosts[%zu]: duplicate of hosts[%zu]", later, first);
-}
-
-/* "@NAME", NAME of [A-Za-z0-9._-]: one of the daemon's host groups. */
-static int
-proto_group_ref_ok(const char *s, size_t len)
-{
-	size_t i;
-
-	if (len < 2 || len > PROTO_MAX_GROUP_NAME + 1 || s[0] != '@')
-		return 0;
-	for (i = 1; i < len; i++) {
-		char c = s[i];
-
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		      (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-		      c == '-'))
-			return 0;
-	}
-	return 1;
+			  "hosts[%zu]: \"%.*s\" appears twice", origin[later],
+			  PROTO_MSG_NAME, req->hosts[later]);
 }
 
 static int
 proto_parse_hosts(json_object *root, const struct proto_limits *lim,
 		  struct proto_request *req, struct proto_error *err)
 {
-	struct proto_hostspec hs;
-	struct proto_error herr;
-	json_object *a, *o;
+	struct proto_hostacc a;
+	json_object *arr, *o;
 	const char *s;
-	size_t n, i, len;
+	size_t n, i, len, ngroups = 0;
+	int rc = -1;
 
-	if (!json_object_object_get_ex(root, "hosts", &a))
+	if (!json_object_object_get_ex(root, "hosts", &arr))
 		return proto_fail(err, PROTO_E_BAD_REQUEST, "hosts: missing");
-	if (!json_object_is_type(a, json_type_array))
+	if (!json_object_is_type(arr, json_type_array))
 		return proto_fail(err, PROTO_E_BAD_REQUEST,
 				  "hosts: expected an array of strings");
-	n = json_object_array_length(a);
+	n = json_object_array_length(arr);
 	if (n == 0)
 		return proto_fail(err, PROTO_E_BAD_REQUEST, "hosts: empty");
 	if (n > lim->max_hosts)
@@ -1554,30 +2017,59 @@ proto_parse_hosts(json_object *root, const struct proto_limits *lim,
 				  "hosts: %zu hosts exceed MaxHostsPerRequest "
 				  "(%zu)",
 				  n, lim->max_hosts);
-	if ((req->hosts = calloc(n, sizeof *req->hosts)) == NULL)
-		return proto_fail(err, PROTO_E_INTERNAL, "out of memory");
+	/* Exclusions first: they filter the expansion as it happens. */
+	if (proto_parse_exclude(root, lim, req, err) == -1)
+		return -1;
+	memset(&a, 0, sizeof a);
+	a.max = lim->max_hosts;
+	a.validate = 1;
+	a.exclude = req->exclude;
+	a.nexclude = req->nexclude;
+	a.err = err;
+	a.what = "hosts";
 	for (i = 0; i < n; i++) {
-		o = json_object_array_get_idx(a, i);
-		if (!json_object_is_type(o, json_type_string))
-			return proto_fail(err, PROTO_E_BAD_REQUEST,
-					  "hosts[%zu]: expected a string", i);
+		o = json_object_array_get_idx(arr, i);
+		a.entry = i;
+		if (!json_object_is_type(o, json_type_string)) {
+			proto_fail(err, PROTO_E_BAD_REQUEST,
+				   "hosts[%zu]: expected a string", i);
+			goto out;
+		}
 		s = proto_str(o, &len);
 		if (len > 0 && s[0] == '@') {
-			if (!proto_group_ref_ok(s, len))
-				return proto_fail(
+			if (!proto_group_ref_ok(s, len)) {
+				proto_fail(
 				    err, PROTO_E_BAD_REQUEST,
 				    "hosts[%zu]: bad host group name (expected "
 				    "\"@\" and 1..%d letters, digits, \".\", "
 				    "\"_\" or \"-\")",
 				    i, PROTO_MAX_GROUP_NAME);
-		} else if (proto_hostspec_parse(s, &hs, &herr) == -1)
-			return proto_fail(err, PROTO_E_BAD_REQUEST,
-					  "hosts[%zu]: %s", i, herr.message);
-		if (proto_strdup(s, len, &req->hosts[i], err) == -1)
-			return -1;
-		req->nhosts = i + 1;
+				goto out;
+			}
+			/* A group counts as one host until the daemon
+			 * expands it. */
+			a.raw++;
+			if (proto_hostacc_push(&a, s) == -1)
+				goto out;
+			ngroups++;
+			continue;
+		}
+		if (proto_hostacc_entry(&a, s, len, "MaxHostsPerRequest") == -1)
+			goto out;
 	}
-	return proto_hosts_unique(req, err);
+	req->hosts = a.v;
+	req->nhosts = a.n;
+	a.v = NULL;
+	a.n = 0;
+	if (req->nhosts == 0 && ngroups == 0) {
+		proto_fail(err, PROTO_E_BAD_REQUEST,
+			   "hosts: every host is excluded");
+		goto out;
+	}
+	rc = proto_hosts_unique(req, a.origin, err);
+out:
+	proto_hostacc_free(&a);
+	return rc;
 }
 
 static int
@@ -1876,6 +2368,9 @@ proto_request_free(struct proto_request *req)
 	for (i = 0; i < req->nhosts; i++)
 		free(req->hosts[i]);
 	free(req->hosts);
+	for (i = 0; i < req->nexclude; i++)
+		free(req->exclude[i]);
+	free(req->exclude);
 	free(req->user);
 	free(req->command);
 	for (i = 0; i < req->nenv; i++) {
@@ -2003,6 +2498,15 @@ enc_hosts(struct enc *e, const struct proto_request *req)
 		enc_str(e, req->hosts[i], strlen(req->hosts[i]), 1);
 	}
 	enc_lit(e, "]");
+	if (req->nexclude > 0) {
+		enc_lit(e, ",\"exclude\":[");
+		for (i = 0; i < req->nexclude; i++) {
+			if (i > 0)
+				enc_lit(e, ",");
+			enc_str(e, req->exclude[i], strlen(req->exclude[i]), 1);
+		}
+		enc_lit(e, "]");
+	}
 	if (req->user != NULL) {
 		enc_key(e, "user");
 		enc_str(e, req->user, strlen(req->user), 1);
@@ -2101,6 +2605,7 @@ proto_request_encode(struct proto_buf *b, const struct proto_request *req)
 		}
 		break;
 	case PROTO_OP_CONNECT:
+	case PROTO_OP_DISCONNECT:
 		enc_hosts(&e, req);
 		break;
 	case PROTO_OP_CANCEL:
@@ -2247,6 +2752,25 @@ proto_ev_connected(struct proto_buf *b, const char *id, const char *host,
 	enc_host(&e, host);
 	enc_key(&e, "sessions");
 	enc_i64(&e, sessions);
+	enc_key(&e, "duration_ms");
+	enc_i64(&e, duration_ms < 0 ? 0 : duration_ms);
+	enc_lit(&e, "}\n");
+	return enc_end(&e);
+}
+
+int
+proto_ev_disconnected(struct proto_buf *b, const char *id, const char *host,
+		      int sessions, int draining, long long duration_ms)
+{
+	struct enc e;
+
+	enc_begin(&e, b);
+	enc_head(&e, id, "event", "disconnected");
+	enc_host(&e, host);
+	enc_key(&e, "sessions");
+	enc_i64(&e, sessions < 0 ? 0 : sessions);
+	enc_key(&e, "draining");
+	enc_i64(&e, draining < 0 ? 0 : draining);
 	enc_key(&e, "duration_ms");
 	enc_i64(&e, duration_ms < 0 ? 0 : duration_ms);
 	enc_lit(&e, "}\n");
@@ -2579,6 +3103,20 @@ proto_ev_members(json_object *root, struct proto_event *ev, const char *line,
 			return -1;
 		if (r == 1)
 			ev->sessions = (int)v;
+		break;
+	case PROTO_EV_DISCONNECTED:
+		if (proto_ev_str(root, "host", 1, &ev->host, err) == -1)
+			return -1;
+		if ((r = proto_ev_int(root, "sessions", 0, 0, INT_MAX, &v,
+				      err)) == -1)
+			return -1;
+		if (r == 1)
+			ev->sessions = (int)v;
+		if ((r = proto_ev_int(root, "draining", 0, 0, INT_MAX, &v,
+				      err)) == -1)
+			return -1;
+		if (r == 1)
+			ev->draining = (int)v;
 		break;
 	case PROTO_EV_DONE:
 		if (proto_ev_count(root, "hosts", &ev->done.hosts, err) == -1 ||

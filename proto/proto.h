@@ -90,6 +90,39 @@ struct proto_hostspec {
 int proto_hostspec_parse(const char *, struct proto_hostspec *,
     struct proto_error *);
 
+/*
+ * Host sets.  A host pattern is a host spec in which bracketed numeric
+ * ranges stand for many hosts: "web[01-20].example" (zero padding of the
+ * lower bound kept), "web[1,3,5-7]", "10.0.[0-3].[1-254]" (the leftmost
+ * range varies slowest).  Brackets holding anything but digits, ',' and '-'
+ * are literal text, so "[::1]:22" is not a range.
+ */
+#define PROTO_MAX_HOSTPATTERN 1024 /* bytes of a pattern before expansion */
+#define PROTO_MAX_HOSTSET_RANGES 16 /* bracketed ranges in one pattern */
+#define PROTO_MAX_RANGE_DIGITS 9 /* digits of one range bound */
+
+/*
+ * Call emit once per host of the pattern, in order.  Returns the number of
+ * hosts, or -1: a malformed pattern (PROTO_E_BAD_REQUEST), more than max
+ * hosts (PROTO_E_LIMIT; nothing is emitted then), or emit returned
+ * non-zero (err->code is then PROTO_E_NONE).  A pattern without ranges
+ * yields itself.  The emitted strings are not validated as host specs.
+ */
+int proto_hostset_expand(const char *pattern,
+    int (*emit)(const char *host, void *arg), void *arg, size_t max,
+    struct proto_error *);
+/* 1 if pattern holds at least one range (then it is not a plain spec). */
+int proto_hostset_has_range(const char *pattern);
+
+/*
+ * Does an exclusion list name this host spec?  An entry matches when it
+ * equals the whole spec or the spec's host name ("web1" excludes
+ * "root@web1:2222"); an entry holding '*' or '?' is a shell glob matched
+ * the same two ways.  Entries are already expanded (no ranges).
+ */
+int proto_hostspec_excluded(const char *spec, char *const *exclude,
+    size_t nexclude);
+
 /* Base64 (RFC 4648, with padding).  encode writes a NUL-terminated string of
  * proto_b64_len(n) bytes plus NUL; decode returns the byte count or -1 on
  * malformed input; dst needs proto_b64_maxdecoded(srclen) bytes. */
@@ -106,6 +139,7 @@ enum proto_op {
 	PROTO_OP_CONNECT,
 	PROTO_OP_CANCEL,
 	PROTO_OP_STATUS,
+	PROTO_OP_DISCONNECT,
 	PROTO_OP_COUNT
 };
 const char *proto_op_name(enum proto_op);
@@ -134,9 +168,15 @@ struct proto_request {
 	int version_min, version_max; /* from "versions": [..] */
 	char *client; /* optional client name, NULL if absent */
 
-	/* run, connect */
-	char **hosts; /* host spec strings as given */
+	/* run, connect, disconnect */
+	/* Host specs with ranges expanded, excluded hosts dropped; "@NAME"
+	 * group references are kept for the daemon to expand. */
+	char **hosts;
 	size_t nhosts;
+	/* "exclude", ranges expanded: the daemon applies it to the members
+	 * of groups (proto_hostspec_excluded); hosts is already filtered. */
+	char **exclude;
+	size_t nexclude;
 	char *user; /* default user, NULL if absent */
 	char *command; /* run only */
 	long long timeout_ms; /* 0 = none */
@@ -181,6 +221,7 @@ enum proto_event_type {
 	PROTO_EV_DONE,
 	PROTO_EV_CANCEL,
 	PROTO_EV_STATUS,
+	PROTO_EV_DISCONNECTED,
 	PROTO_EV_COUNT
 };
 const char *proto_event_name(enum proto_event_type);
@@ -205,6 +246,9 @@ int proto_ev_error(struct proto_buf *, const char *id, const char *host,
     enum proto_code, const char *message, long long duration_ms);
 int proto_ev_connected(struct proto_buf *, const char *id, const char *host,
     int sessions, long long duration_ms);
+/* sessions: closed at once (idle); draining: close when their jobs end. */
+int proto_ev_disconnected(struct proto_buf *, const char *id,
+    const char *host, int sessions, int draining, long long duration_ms);
 struct proto_done {
 	size_t hosts; /* hosts in the request */
 	size_t ok; /* exit status 0, or connected */
@@ -264,7 +308,8 @@ struct proto_event {
 	enum proto_code code; /* error */
 	char *message; /* error */
 	long long duration_ms; /* exit, error, connected, done; -1 absent */
-	int sessions; /* connected */
+	int sessions; /* connected, disconnected */
+	int draining; /* disconnected */
 	int version; /* hello */
 	char *server; /* hello */
 	struct proto_limits limits; /* hello */

@@ -1125,6 +1125,133 @@ START_TEST(test_connect_refused)
 }
 END_TEST
 
+/* ---- Host sets, exclusion, disconnect ---- */
+
+struct expand_acc {
+	char out[512];
+	size_t n;
+};
+
+static int
+expand_cb(const char *host, void *arg)
+{
+	struct expand_acc *a = arg;
+
+	if (a->n++ > 0)
+		strcat(a->out, ",");
+	strcat(a->out, host);
+	return a->n == 100; /* stop a runaway expansion */
+}
+
+START_TEST(test_hostsets)
+{
+	struct expand_acc a;
+	char err[256];
+	const char *const ex[] = {"web2", "db*"};
+	sp_run_opts *o = sp_run_opts_new();
+
+	memset(&a, 0, sizeof a);
+	ck_assert_int_eq(sp_hostset_expand("web[01-03],x", expand_cb, &a, 10,
+					   err, sizeof err),
+			 3);
+	ck_assert_str_eq(a.out, "web01,x,web02,x,web03,x");
+	memset(&a, 0, sizeof a);
+	ck_assert_int_eq(
+	    sp_hostset_expand("h[1-20]", expand_cb, &a, 10, err, sizeof err),
+	    -1);
+	ck_assert_ptr_nonnull(strstr(err, "more than 10"));
+	ck_assert_uint_eq(a.n, 0);
+	ck_assert_int_eq(
+	    sp_hostset_expand("h[2-1]", expand_cb, &a, 10, err, sizeof err),
+	    -1);
+	ck_assert_ptr_nonnull(strstr(err, "goes down"));
+
+	ck_assert_int_eq(sp_host_excluded("u@web2:22", ex, 2), 1);
+	ck_assert_int_eq(sp_host_excluded("db7", ex, 2), 1);
+	ck_assert_int_eq(sp_host_excluded("web1", ex, 2), 0);
+	ck_assert_int_eq(sp_host_excluded("web2", ex, 0), 0);
+
+	/* Commas inside brackets belong to the range. */
+	ck_assert_int_eq(sp_run_opts_add_hosts(o, "web[1,3],db1 , @grp"), 0);
+	ck_assert_uint_eq(sp_run_opts_nhosts(o), 3);
+	ck_assert_str_eq(sp_run_opts_host(o, 0), "web[1,3]");
+	ck_assert_str_eq(sp_run_opts_host(o, 2), "@grp");
+	ck_assert_int_eq(sp_run_opts_add_host(o, "a,b[1,2]"), -1);
+	ck_assert_int_eq(sp_run_opts_add_exclude(o, "web[3]"), 0);
+	ck_assert_int_eq(sp_run_opts_add_exclude(o, ""), -1);
+	ck_assert_int_eq(sp_run_opts_add_exclude(o, NULL), -1);
+	ck_assert_uint_eq(sp_run_opts_nexclude(o), 1);
+	sp_run_opts_free(o);
+}
+END_TEST
+
+START_TEST(test_disconnect_hello_exclude)
+{
+	static const char *const steps[] = {
+	    "<hello",
+	    hello_reply,
+	    "<disconnect",
+	    "<run",
+	    "<hello",
+	    ">{\"v\":1,\"id\":$2,\"event\":\"disconnected\",\"host\":\"a1\","
+	    "\"sessions\":2,\"draining\":1,\"duration_ms\":0}",
+	    ">{\"v\":1,\"id\":$2,\"event\":\"done\",\"hosts\":1,\"ok\":1,"
+	    "\"failed\":0,\"errors\":0,\"duration_ms\":1}",
+	    ">{\"v\":1,\"id\":$4,\"event\":\"hello\",\"version\":1,"
+	    "\"server\":\"fake/2\"}",
+	    NULL};
+	struct fake *f;
+	sp_client *c;
+	sp_event *ev;
+	sp_run_opts *o = sp_run_opts_new();
+	uint64_t id;
+
+	c = hello_client(&f, steps);
+	ck_assert_int_eq(sp_run_opts_add_hosts(o, "a[1-2],@g"), 0);
+	ck_assert_int_eq(sp_run_opts_add_exclude(o, "a2"), 0);
+	ck_assert_int_eq(sp_send_disconnect(c, o, &id), 0);
+	ck_assert_int_eq(sp_run_opts_set_command(o, "true"), 0);
+	ck_assert_int_eq(sp_send_run(c, o, &id), 0);
+	ck_assert_int_eq(sp_send_hello(c, &id), 0);
+	/* Every host excluded: refused locally, nothing sent. */
+	sp_run_opts_free(o);
+	o = sp_run_opts_new();
+	ck_assert_int_eq(sp_run_opts_add_hosts(o, "a[1-2]"), 0);
+	ck_assert_int_eq(sp_run_opts_add_exclude(o, "a*"), 0);
+	ck_assert_int_eq(sp_send_connect_opts(c, o, &id), -1);
+	ck_assert_ptr_nonnull(strstr(sp_client_error(c), "excluded"));
+	sp_run_opts_free(o);
+
+	fake_run_inline(f, f->nsteps);
+	ck_assert_ptr_nonnull(strstr(f->lines[1],
+				     "\"hosts\":[\"a[1-2]\","
+				     "\"@g\"],\"exclude\":[\"a2\"]"));
+	ck_assert_ptr_nonnull(strstr(f->lines[2], "\"op\":\"run\""));
+	ck_assert_ptr_nonnull(strstr(f->lines[2], "\"exclude\":[\"a2\"]"));
+
+	ev = next_event(c);
+	ck_assert_int_eq(sp_event_type(ev), SP_EV_DISCONNECTED);
+	ck_assert_str_eq(sp_event_type_name(SP_EV_DISCONNECTED),
+			 "disconnected");
+	ck_assert_str_eq(sp_event_host(ev), "a1");
+	ck_assert_int_eq(sp_event_sessions(ev), 2);
+	ck_assert_int_eq(sp_event_draining(ev), 1);
+	ck_assert_int_eq(sp_event_duration_ms(ev), 0);
+	ck_assert_int_eq(sp_event_is_final(ev), 0);
+	sp_event_free(ev);
+	ev = next_event(c);
+	ck_assert_int_eq(sp_event_type(ev), SP_EV_DONE);
+	sp_event_free(ev);
+	ev = next_event(c);
+	ck_assert_int_eq(sp_event_type(ev), SP_EV_HELLO);
+	ck_assert_str_eq(sp_event_server(ev), "fake/2");
+	ck_assert_int_eq(sp_event_draining(ev), -1);
+	sp_event_free(ev);
+	sp_close(c);
+	fake_free(f);
+}
+END_TEST
+
 static Suite *
 client_suite(void)
 {
@@ -1157,6 +1284,11 @@ client_suite(void)
 	tcase_add_test(tc, test_run_wait_stop_and_lost);
 	tcase_add_test(tc, test_connect_path);
 	tcase_add_test(tc, test_connect_refused);
+	tcase_add_test(tc, test_disconnect_hello_exclude);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("hostsets");
+	tcase_add_test(tc, test_hostsets);
 	suite_add_tcase(s, tc);
 	return s;
 }

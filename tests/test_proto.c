@@ -1700,6 +1700,318 @@ START_TEST(test_buf)
 }
 END_TEST
 
+/* ---- Host sets ---- */
+
+struct hs_collect {
+	char out[4096];
+	size_t n;
+	size_t stop_after; /* 0 = never stop */
+};
+
+static int
+hs_emit(const char *host, void *arg)
+{
+	struct hs_collect *c = arg;
+
+	if (c->n > 0)
+		strncat(c->out, " ", sizeof c->out - strlen(c->out) - 1);
+	strncat(c->out, host, sizeof c->out - strlen(c->out) - 1);
+	c->n++;
+	return c->stop_after != 0 && c->n >= c->stop_after;
+}
+
+static const struct {
+	const char *pattern;
+	const char *hosts;
+} hostset_good[] = {
+    {"web1", "web1"},
+    {"web[1-3]", "web1 web2 web3"},
+    {"web[01-03].example", "web01.example web02.example web03.example"},
+    {"web[08-11]", "web08 web09 web10 web11"},
+    {"n[1,3,5-7]", "n1 n3 n5 n6 n7"},
+    {"n[7,1]", "n7 n1"},
+    {"n[001-002]x", "n001x n002x"},
+    {"n[0-1]", "n0 n1"},
+    {"10.0.[0-1].[1-2]", "10.0.0.1 10.0.0.2 10.0.1.1 10.0.1.2"},
+    {"root@h[1-2]:22", "root@h1:22 root@h2:22"},
+    {"h:[2200-2201]", "h:2200 h:2201"},
+    {"[::1]:22", "[::1]:22"},
+    {"u@[2001:db8::[1-2]]:22", "u@[2001:db8::1]:22 u@[2001:db8::2]:22"},
+    {"a[5]b", "a5b"},
+    {"x[", "x["},
+};
+
+START_TEST(test_hostset_expand)
+{
+	struct hs_collect c;
+	struct proto_error err;
+	size_t i;
+	int n;
+
+	for (i = 0; i < sizeof hostset_good / sizeof hostset_good[0]; i++) {
+		memset(&c, 0, sizeof c);
+		n = proto_hostset_expand(hostset_good[i].pattern, hs_emit, &c,
+					 100, &err);
+		ck_assert_msg(n >= 0, "%s: %s", hostset_good[i].pattern,
+			      err.message);
+		ck_assert_int_eq((size_t)n, c.n);
+		ck_assert_msg(strcmp(c.out, hostset_good[i].hosts) == 0,
+			      "%s gave \"%s\"", hostset_good[i].pattern, c.out);
+	}
+	ck_assert_int_eq(proto_hostset_has_range("web[1-2]"), 1);
+	ck_assert_int_eq(proto_hostset_has_range("[::1]:22"), 0);
+	ck_assert_int_eq(proto_hostset_has_range("web1"), 0);
+}
+END_TEST
+
+static const struct {
+	const char *pattern;
+	const char *why;
+} hostset_bad[] = {
+    {"", "empty host"},
+    {"w[3-1]", "goes down"},
+    {"w[1-]", "empty number"},
+    {"w[-1]", "empty number"},
+    {"w[1,]", "empty item"},
+    {"w[,1]", "empty number"},
+    {"w[1--2]", "malformed range bound"},
+    {"w[1234567890]", "longer than 9 digits"},
+    {"[1][2][3][4][5][6][7][8][9][1][2][3][4][5][6][7][8]",
+     "more than 16 ranges"},
+};
+
+START_TEST(test_hostset_bad)
+{
+	struct hs_collect c;
+	struct proto_error err;
+	size_t i;
+
+	for (i = 0; i < sizeof hostset_bad / sizeof hostset_bad[0]; i++) {
+		memset(&c, 0, sizeof c);
+		ck_assert_int_eq(proto_hostset_expand(hostset_bad[i].pattern,
+						      hs_emit, &c, 100, &err),
+				 -1);
+		ck_assert_int_eq(err.code, PROTO_E_BAD_REQUEST);
+		ck_assert_msg(strstr(err.message, hostset_bad[i].why) != NULL,
+			      "%s: %s", hostset_bad[i].pattern, err.message);
+		ck_assert_uint_eq(c.n, 0);
+	}
+}
+END_TEST
+
+START_TEST(test_hostset_bounds)
+{
+	struct hs_collect c;
+	struct proto_error err;
+
+	/* 4 * 254 = 1016 hosts: over a bound of 1000 nothing is emitted. */
+	memset(&c, 0, sizeof c);
+	ck_assert_int_eq(
+	    proto_hostset_expand("10.0.[0-3].[1-254]", hs_emit, &c, 1000, &err),
+	    -1);
+	ck_assert_int_eq(err.code, PROTO_E_LIMIT);
+	ck_assert_uint_eq(c.n, 0);
+	ck_assert_int_eq(
+	    proto_hostset_expand("10.0.[0-3].[1-254]", hs_emit, &c, 1016, &err),
+	    1016);
+	ck_assert_uint_eq(c.n, 1016);
+	/* Products that overflow size_t are refused, not wrapped. */
+	memset(&c, 0, sizeof c);
+	ck_assert_int_eq(
+	    proto_hostset_expand("[0-999999999][0-999999999][0-999999999]",
+				 hs_emit, &c, SIZE_MAX, &err),
+	    -1);
+	ck_assert_int_eq(err.code, PROTO_E_LIMIT);
+	/* The callback may stop the expansion. */
+	memset(&c, 0, sizeof c);
+	c.stop_after = 2;
+	ck_assert_int_eq(proto_hostset_expand("h[1-9]", hs_emit, &c, 100, &err),
+			 -1);
+	ck_assert_int_eq(err.code, PROTO_E_NONE);
+	ck_assert_uint_eq(c.n, 2);
+}
+END_TEST
+
+START_TEST(test_hostspec_excluded)
+{
+	char *ex[] = {"web1", "root@db1:22", "cache*", "::1"};
+
+	ck_assert_int_eq(proto_hostspec_excluded("web1", ex, 4), 1);
+	ck_assert_int_eq(proto_hostspec_excluded("u@web1:2222", ex, 4), 1);
+	ck_assert_int_eq(proto_hostspec_excluded("web10", ex, 4), 0);
+	ck_assert_int_eq(proto_hostspec_excluded("root@db1:22", ex, 4), 1);
+	ck_assert_int_eq(proto_hostspec_excluded("db1", ex, 4), 0);
+	ck_assert_int_eq(proto_hostspec_excluded("u@cache7:1", ex, 4), 1);
+	ck_assert_int_eq(proto_hostspec_excluded("[::1]:22", ex, 4), 1);
+	ck_assert_int_eq(proto_hostspec_excluded("web1", ex, 0), 0);
+}
+END_TEST
+
+/* Ranges in "hosts" and "exclude" are expanded by the codec. */
+START_TEST(test_req_hostsets)
+{
+	struct proto_request *req, *back;
+	struct proto_limits lim;
+	struct proto_error err;
+	const char *line;
+
+	req = parse_ok(RUN_HEAD "\"hosts\":[\"w[01-03]\",\"@g\",\"x\"],"
+				"\"exclude\":[\"w02\",\"y[1-2]\"],"
+				"\"command\":\"c\"}");
+	ck_assert_uint_eq(req->nhosts, 4);
+	ck_assert_str_eq(req->hosts[0], "w01");
+	ck_assert_str_eq(req->hosts[1], "w03");
+	ck_assert_str_eq(req->hosts[2], "@g");
+	ck_assert_str_eq(req->hosts[3], "x");
+	ck_assert_uint_eq(req->nexclude, 3);
+	ck_assert_str_eq(req->exclude[0], "w02");
+	ck_assert_str_eq(req->exclude[2], "y2");
+	back = reencode(req);
+	ck_assert_uint_eq(back->nhosts, 4);
+	ck_assert_uint_eq(back->nexclude, 3);
+	ck_assert_str_eq(back->exclude[1], "y1");
+	proto_request_free(back);
+	proto_request_free(req);
+
+	/* The expansion counts against MaxHostsPerRequest. */
+	proto_limits_default(&lim);
+	lim.max_hosts = 5;
+	line = RUN_HEAD "\"hosts\":[\"a\",\"w[1-5]\"],\"command\":\"c\"}";
+	ck_assert_int_eq(
+	    proto_request_parse(line, strlen(line), &lim, &req, &err), -1);
+	ck_assert_int_eq(err.code, PROTO_E_LIMIT);
+	ck_assert_msg(strstr(err.message, "MaxHostsPerRequest") != NULL, "%s",
+		      err.message);
+	ck_assert_msg(strncmp(err.message, "hosts[1]: ", 10) == 0, "%s",
+		      err.message);
+	line = RUN_HEAD "\"hosts\":[\"w[1-5]\"],\"command\":\"c\"}";
+	ck_assert_int_eq(
+	    proto_request_parse(line, strlen(line), &lim, &req, &err), 0);
+	ck_assert_uint_eq(req->nhosts, 5);
+	proto_request_free(req);
+
+	/* Overlapping expansions are duplicates. */
+	line = RUN_HEAD "\"hosts\":[\"w[1-3]\",\"w2\"],\"command\":\"c\"}";
+	ck_assert_int_eq(
+	    proto_request_parse(line, strlen(line), NULL, &req, &err), -1);
+	ck_assert_str_eq(err.message, "hosts[1]: duplicate of hosts[0]");
+	line = RUN_HEAD "\"hosts\":[\"w[1,1]\"],\"command\":\"c\"}";
+	ck_assert_int_eq(
+	    proto_request_parse(line, strlen(line), NULL, &req, &err), -1);
+	ck_assert_str_eq(err.message, "hosts[0]: \"w1\" appears twice");
+
+	/* Every expanded host must be a valid spec. */
+	line = RUN_HEAD "\"hosts\":[\"u@w[1-2]:[0-1]\"],\"command\":\"c\"}";
+	ck_assert_int_eq(
+	    proto_request_parse(line, strlen(line), NULL, &req, &err), -1);
+	ck_assert_str_eq(err.message, "hosts[0]: port out of range (1..65535)");
+	line = RUN_HEAD "\"hosts\":[\"w[2-1]\"],\"command\":\"c\"}";
+	ck_assert_int_eq(
+	    proto_request_parse(line, strlen(line), NULL, &req, &err), -1);
+	ck_assert_int_eq(err.code, PROTO_E_BAD_REQUEST);
+	ck_assert_msg(strstr(err.message, "hosts[0]: range 2-1 goes down") !=
+			  NULL,
+		      "%s", err.message);
+
+	/* Excluding everything leaves nothing to run. */
+	line = RUN_HEAD "\"hosts\":[\"w[1-2]\"],\"exclude\":[\"w*\"],"
+			"\"command\":\"c\"}";
+	ck_assert_int_eq(
+	    proto_request_parse(line, strlen(line), NULL, &req, &err), -1);
+	ck_assert_str_eq(err.message, "hosts: every host is excluded");
+	/* ... unless a group may still bring hosts. */
+	line = RUN_HEAD "\"hosts\":[\"w1\",\"@g\"],\"exclude\":[\"w1\"],"
+			"\"command\":\"c\"}";
+	req = parse_ok(line);
+	ck_assert_uint_eq(req->nhosts, 1);
+	ck_assert_str_eq(req->hosts[0], "@g");
+	ck_assert_uint_eq(req->nexclude, 1);
+	proto_request_free(req);
+
+	/* exclude: type and content checks. */
+	line =
+	    RUN_HEAD "\"hosts\":[\"a\"],\"exclude\":\"a\",\"command\":\"c\"}";
+	ck_assert_int_eq(
+	    proto_request_parse(line, strlen(line), NULL, &req, &err), -1);
+	ck_assert_str_eq(err.message, "exclude: expected an array of strings");
+	line = RUN_HEAD "\"hosts\":[\"a\"],\"exclude\":[1],\"command\":\"c\"}";
+	ck_assert_int_eq(
+	    proto_request_parse(line, strlen(line), NULL, &req, &err), -1);
+	ck_assert_str_eq(err.message, "exclude[0]: expected a string");
+	line = RUN_HEAD "\"hosts\":[\"a\"],\"exclude\":[\"b\",\"\"],"
+			"\"command\":\"c\"}";
+	ck_assert_int_eq(
+	    proto_request_parse(line, strlen(line), NULL, &req, &err), -1);
+	ck_assert_str_eq(err.message, "exclude[1]: empty");
+	line = RUN_HEAD "\"hosts\":[\"a\"],\"exclude\":[\"b c\"],"
+			"\"command\":\"c\"}";
+	ck_assert_int_eq(
+	    proto_request_parse(line, strlen(line), NULL, &req, &err), -1);
+	ck_assert_str_eq(err.message,
+			 "exclude[0]: contains a space or control character");
+	line = "{\"v\":1,\"id\":1,\"op\":\"status\",\"exclude\":[\"a\"]}";
+	ck_assert_int_eq(
+	    proto_request_parse(line, strlen(line), NULL, &req, &err), -1);
+	ck_assert_str_eq(err.message, "exclude: not allowed in status");
+}
+END_TEST
+
+START_TEST(test_req_disconnect)
+{
+	struct proto_request *req, *back;
+	struct proto_error err;
+	const char *line;
+
+	req = parse_ok("{\"v\":1,\"id\":\"d\",\"op\":\"disconnect\","
+		       "\"hosts\":[\"a[1-2]\",\"@g\"],\"user\":\"u\","
+		       "\"exclude\":[\"a2\"]}");
+	ck_assert_int_eq(req->op, PROTO_OP_DISCONNECT);
+	ck_assert_str_eq(proto_op_name(req->op), "disconnect");
+	ck_assert_uint_eq(req->nhosts, 2);
+	ck_assert_str_eq(req->hosts[0], "a1");
+	ck_assert_str_eq(req->user, "u");
+	back = reencode(req);
+	ck_assert_int_eq(back->op, PROTO_OP_DISCONNECT);
+	ck_assert_str_eq(back->hosts[1], "@g");
+	ck_assert_str_eq(back->exclude[0], "a2");
+	proto_request_free(back);
+	proto_request_free(req);
+	line = "{\"v\":1,\"id\":\"d\",\"op\":\"disconnect\",\"hosts\":[\"a\"],"
+	       "\"command\":\"c\"}";
+	ck_assert_int_eq(
+	    proto_request_parse(line, strlen(line), NULL, &req, &err), -1);
+	ck_assert_str_eq(err.message, "command: not allowed in disconnect");
+	line = "{\"v\":1,\"id\":\"d\",\"op\":\"disconnect\"}";
+	ck_assert_int_eq(
+	    proto_request_parse(line, strlen(line), NULL, &req, &err), -1);
+	ck_assert_str_eq(err.message, "hosts: missing");
+}
+END_TEST
+
+START_TEST(test_ev_disconnected)
+{
+	struct proto_buf b;
+	struct proto_event *ev;
+
+	proto_buf_init(&b);
+	ck_assert_int_eq(proto_ev_disconnected(&b, "\"d\"", "h1", 2, 1, 5), 0);
+	ck_assert_str_eq(b.data,
+			 "{\"v\":1,\"id\":\"d\",\"event\":\"disconnected\","
+			 "\"host\":\"h1\",\"sessions\":2,\"draining\":1,"
+			 "\"duration_ms\":5}\n");
+	ev = event_ok(&b);
+	ck_assert_int_eq(ev->type, PROTO_EV_DISCONNECTED);
+	ck_assert_str_eq(ev->host, "h1");
+	ck_assert_int_eq(ev->sessions, 2);
+	ck_assert_int_eq(ev->draining, 1);
+	ck_assert_int_eq(ev->duration_ms, 5);
+	ck_assert_str_eq(proto_event_name(PROTO_EV_DISCONNECTED),
+			 "disconnected");
+	proto_event_free(ev);
+	proto_buf_free(&b);
+}
+END_TEST
+
 static Suite *
 proto_suite(void)
 {
@@ -1732,6 +2044,16 @@ proto_suite(void)
 	tcase_add_test(tc, test_hostspec_good);
 	tcase_add_test(tc, test_hostspec_bad);
 	tcase_add_test(tc, test_hostspec_lengths);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("hostset");
+	tcase_add_test(tc, test_hostset_expand);
+	tcase_add_test(tc, test_hostset_bad);
+	tcase_add_test(tc, test_hostset_bounds);
+	tcase_add_test(tc, test_hostspec_excluded);
+	tcase_add_test(tc, test_req_hostsets);
+	tcase_add_test(tc, test_req_disconnect);
+	tcase_add_test(tc, test_ev_disconnected);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("events");
