@@ -185,7 +185,10 @@ conn_close(struct conn *c, enum proto_code code, const char *why)
 
 	if (c->state == CONN_DEAD)
 		return;
-	if (was_ready)
+	if (code == PROTO_E_NONE)
+		log_verbose("host=%s conn=%llu: session closed: %s",
+		    h->params->key, c->id, why);
+	else if (was_ready)
 		log_info("host=%s conn=%llu: session closed: %s",
 		    h->params->key, c->id, why);
 	else
@@ -220,7 +223,8 @@ conn_close(struct conn *c, enum proto_code code, const char *why)
 		else
 			job_fail(j, code, why);
 	}
-	if (!was_ready)
+	/* PROTO_E_NONE: an orderly close (drained, disconnect request). */
+	if (!was_ready && code != PROTO_E_NONE)
 		host_conn_failed(h, c, code, why);
 	else if (code == PROTO_E_CONNECTION_LOST)
 		host_conn_lost(h, c, why);
@@ -254,6 +258,7 @@ conn_free(struct conn *c)
 		close(c->fd);
 	if (c->addrs != NULL)
 		freeaddrinfo(c->addrs);
+	keystore_unref(c->keys);
 	host_conn_gone(c->host, c);
 	free(c);
 	w->nsessions--;
@@ -637,6 +642,9 @@ conn_ready(struct conn *c)
 		return;
 	}
 	ssh_set_counters(c->session, NULL, &c->packets);
+	keystore_unref(c->keys);
+	c->keys = NULL;
+	c->key = NULL;
 	c->state = CONN_READY;
 	c->ready = 1;
 	c->ready_ms = c->last_rx_ms = now_ms();
@@ -659,6 +667,8 @@ conn_auth_step(struct conn *c)
 	char msg[1024];
 	int rc;
 
+	if (c->keys == NULL)
+		c->keys = keystore_ref(c->w->keys);
 	while (c->key == NULL) {
 		if (c->identity >= p->n_identity_files) {
 			snprintf(msg, sizeof(msg), "%s@%s refused every "
@@ -668,7 +678,7 @@ conn_auth_step(struct conn *c)
 			conn_close(c, PROTO_E_AUTH_FAILED, msg);
 			return;
 		}
-		c->key = keystore_find(c->w->keys,
+		c->key = keystore_find(c->keys,
 		    p->identity_files[c->identity++], &why);
 		if (c->key == NULL && c->auth_note[0] == '\0')
 			snprintf(c->auth_note, sizeof(c->auth_note), "%s", why);
@@ -761,6 +771,10 @@ conn_pump(struct conn *c)
 	/* Out of rounds with work left: continue after the others. */
 	if (progress)
 		event_active(c->kick, EV_TIMEOUT, 0);
+	if (c->draining && c->nchans == 0) {
+		conn_close(c, PROTO_E_NONE, "drained: its last job ended");
+		return;
+	}
 	if (freed || c->host->nqueued > 0)
 		host_dispatch(c->host);
 }
@@ -832,6 +846,21 @@ conn_alive_cb(evutil_socket_t fd, short what, void *arg)
 		conn_poke(c);
 	}
 	worker_timer_add(c->w, c->alive, conn_alive_tick(c), 1);
+}
+
+/*
+ * Take no new job; close once the last one has ended.  A connection still
+ * in its handshake has no job and closes at once.
+ */
+void
+conn_drain(struct conn *c)
+{
+	c->draining = 1;
+	if (c->nchans == 0) {
+		conn_close(c, PROTO_E_NONE, "drained");
+		/* Not from this conn's callbacks: free it from the loop. */
+		event_active(c->kick, EV_TIMEOUT, 0);
+	}
 }
 
 /* Pump outside of this connection's own callbacks (flow resumed). */

@@ -47,8 +47,11 @@ host_get(struct worker *w, const struct host_params *p)
 {
 	struct host *h;
 
-	if ((h = worker_find_host(w, p->key)) != NULL)
+	if ((h = worker_find_host(w, p->key)) != NULL) {
+		if (!host_params_equal(h->params, p))
+			host_set_params(h, p);
 		return h;
+	}
 	h = xcalloc(1, sizeof(*h));
 	h->w = w;
 	h->params = host_params_dup(p);
@@ -122,7 +125,7 @@ host_pick(struct host *h)
 	struct conn *c, *best = NULL;
 
 	TAILQ_FOREACH(c, &h->conns, entry) {
-		if (!conn_has_room(c))
+		if (!conn_has_room(c) || c->draining)
 			continue;
 		if (best == NULL || c->cap - c->nchans > best->cap - best->nchans)
 			best = c;
@@ -168,7 +171,8 @@ host_dispatch(struct host *h)
 	/* Channels that connections still in their handshake will bring. */
 	coming = 0;
 	TAILQ_FOREACH(c, &h->conns, entry)
-		if (c->state != CONN_READY && c->state != CONN_DEAD)
+		if (c->state != CONN_READY && c->state != CONN_DEAD &&
+		    !c->draining)
 			coming += c->cap;
 	/* Warm-ups need one connection; queued jobs need channels. */
 	need = h->nqueued > coming || (h->nconns == 0 &&
@@ -264,6 +268,57 @@ host_conn_lost(struct host *h, struct conn *c, const char *why)
 	    proto_code_name(PROTO_E_CONNECTION_LOST), why);
 	host_backoff(h);
 	h->reconnect = 1;
+}
+
+/*
+ * A client asked to close the host's sessions: idle ones close now, busy
+ * ones take no new job and close after their last; connections still in
+ * their handshake go on (queued jobs wait for them).  The host stops
+ * reconnecting by itself.
+ */
+void
+host_disconnect(struct worker *w, struct host *h, struct job *j)
+{
+	struct conn *c, *next;
+	int closed = 0, draining = 0;
+
+	(void)w;
+	if (h != NULL) {
+		h->reconnect = 0;
+		for (c = TAILQ_FIRST(&h->conns); c != NULL; c = next) {
+			next = TAILQ_NEXT(c, entry);
+			if (c->state != CONN_READY)
+				continue;
+			if (c->nchans > 0) {
+				conn_drain(c);
+				draining++;
+				continue;
+			}
+			conn_close(c, PROTO_E_NONE, "closed by a client's "
+			    "disconnect request");
+			conn_free(c);
+			closed++;
+		}
+	}
+	job_disconnected(j, closed, draining);
+}
+
+/*
+ * The host's settings changed (configuration reloaded): connections made
+ * with the old ones finish their jobs and close; new ones use the new.
+ */
+void
+host_set_params(struct host *h, const struct host_params *p)
+{
+	struct conn *c, *next;
+
+	host_params_free(h->params);
+	h->params = host_params_dup(p);
+	for (c = TAILQ_FIRST(&h->conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (c->state != CONN_DEAD)
+			conn_drain(c);
+	}
 }
 
 /* A connection is being freed: forget it, serve the queue elsewhere. */

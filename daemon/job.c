@@ -150,6 +150,18 @@ job_connected(struct job *j, int sessions)
 	job_free(j);
 }
 
+void
+job_disconnected(struct job *j, int closed, int draining)
+{
+	struct proto_buf b;
+
+	proto_buf_init(&b);
+	job_emit_check(proto_ev_disconnected(&b, j->spec->id, j->spec->hostarg,
+	    closed, draining, now_ms() - j->start_ms));
+	job_end(j, &b, JOB_RESULT_OK);
+	job_free(j);
+}
+
 static void
 job_emit_start(struct job *j)
 {

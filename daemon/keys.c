@@ -30,6 +30,7 @@ struct keystore_entry {
 struct keystore {
 	struct keystore_entry *entries;
 	size_t n;
+	int refs; /* a worker's copy: the worker and conns authenticating */
 };
 
 /*
@@ -182,6 +183,7 @@ keystore_dup(const struct keystore *src)
 	struct keystore_entry *e;
 	size_t i;
 
+	ks->refs = 1;
 	if (src->n == 0)
 		return ks;
 	ks->entries = xcalloc(src->n, sizeof(*ks->entries));
@@ -212,6 +214,21 @@ keystore_free(struct keystore *ks)
 	}
 	free(ks->entries);
 	free(ks);
+}
+
+/* References to a worker's copy; not atomic: one thread owns it. */
+struct keystore *
+keystore_ref(struct keystore *ks)
+{
+	ks->refs++;
+	return ks;
+}
+
+void
+keystore_unref(struct keystore *ks)
+{
+	if (ks != NULL && --ks->refs <= 0)
+		keystore_free(ks);
 }
 
 struct ssh_key_struct *

@@ -138,6 +138,38 @@ host_params_dup(const struct host_params *o)
 	return host_params_new(&opts, o->user, o->host, o->port);
 }
 
+static int
+host_params_streq(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) ||
+	    (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+int
+host_params_equal(const struct host_params *a, const struct host_params *b)
+{
+	size_t i;
+
+	if (a->n_identity_files != b->n_identity_files)
+		return 0;
+	for (i = 0; i < a->n_identity_files; i++)
+		if (strcmp(a->identity_files[i], b->identity_files[i]) != 0)
+			return 0;
+	return host_params_streq(a->key, b->key) &&
+	    host_params_streq(a->known_hosts_file, b->known_hosts_file) &&
+	    a->strict == b->strict &&
+	    a->connect_timeout_ms == b->connect_timeout_ms &&
+	    a->max_sessions == b->max_sessions &&
+	    a->max_channels == b->max_channels &&
+	    a->alive_interval_ms == b->alive_interval_ms &&
+	    a->alive_count_max == b->alive_count_max &&
+	    a->connection_attempts == b->connection_attempts &&
+	    a->reconnect_base_ms == b->reconnect_base_ms &&
+	    a->reconnect_max_ms == b->reconnect_max_ms &&
+	    a->host_down_after == b->host_down_after &&
+	    a->stop_grace_ms == b->stop_grace_ms;
+}
+
 void
 host_params_free(struct host_params *p)
 {
@@ -236,5 +268,7 @@ msg_free(struct msg *m)
 		flow_unref(m->flow);
 	proto_buf_free(&m->buf);
 	proto_buf_free(&m->buf2);
+	if (m->keys != NULL)
+		keystore_unref(m->keys);
 	free(m);
 }

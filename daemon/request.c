@@ -35,6 +35,7 @@ static int request_run(struct peer *, struct proto_request *);
 static int request_connect(struct peer *, struct proto_request *);
 static int request_cancel(struct peer *, struct proto_request *);
 static int request_status(struct peer *, struct proto_request *);
+static int request_disconnect(struct peer *, struct proto_request *);
 static void request_status_timeout(evutil_socket_t, short, void *);
 static void request_done(struct request *);
 
@@ -45,12 +46,14 @@ static const struct request_op {
     {PROTO_OP_HELLO, request_hello},     {PROTO_OP_RUN, request_run},
     {PROTO_OP_CONNECT, request_connect}, {PROTO_OP_CANCEL, request_cancel},
     {PROTO_OP_STATUS, request_status},
+    {PROTO_OP_DISCONNECT, request_disconnect},
 };
 
 static int
 request_has_jobs(const struct request *req)
 {
-	return req->op == PROTO_OP_RUN || req->op == PROTO_OP_CONNECT;
+	return req->op == PROTO_OP_RUN || req->op == PROTO_OP_CONNECT ||
+	    req->op == PROTO_OP_DISCONNECT;
 }
 
 static struct request *
@@ -467,7 +470,8 @@ request_forbid(struct request *req, const struct proto_request *preq, size_t i)
 	if (proto_hostspec_parse(preq->hosts[i], &spec, &err) == -1)
 		fatalx("hosts[%zu] of a checked request: %s", i, err.message);
 	snprintf(message, sizeof(message), "user %s may not %s %s (%s)",
-		 peer->user, req->op == PROTO_OP_RUN ? "run on" : "connect to",
+		 peer->user, req->op == PROTO_OP_RUN ? "run on" :
+		 req->op == PROTO_OP_CONNECT ? "connect to" : "disconnect from",
 		 spec.host, request_policy_kind(peer));
 	proto_buf_init(&b);
 	if (proto_ev_error(&b, req->id, preq->hosts[i], PROTO_E_FORBIDDEN,
@@ -483,6 +487,116 @@ request_forbid(struct request *req, const struct proto_request *preq, size_t i)
 }
 
 /* The jobs must fit under MaxJobsPerClient and MaxJobs. */
+static void
+request_hosts_push(char ***v, size_t *n, size_t *cap, const char *host)
+{
+	if (*n == *cap) {
+		*cap = *cap == 0 ? 64 : *cap * 2;
+		*v = xreallocarray(*v, *cap, sizeof(**v));
+	}
+	(*v)[(*n)++] = xstrdup(host);
+}
+
+static int
+request_cmp_hostp(const void *a, const void *b)
+{
+	const char *const *x = *(const char *const *const *)a;
+	const char *const *y = *(const char *const *const *)b;
+	int c = strcmp(*x, *y);
+
+	/* Equal names: the earlier one first, so it is the one kept. */
+	return c != 0 ? c : (x > y) - (x < y);
+}
+
+/* Drop later repeats of a host, keeping the order of first appearance. */
+static size_t
+request_hosts_dedup(char **v, size_t n)
+{
+	char ***p;
+	size_t i, k;
+
+	if (n < 2)
+		return n;
+	p = xcalloc(n, sizeof(*p));
+	for (i = 0; i < n; i++)
+		p[i] = &v[i];
+	qsort(p, n, sizeof(*p), request_cmp_hostp);
+	for (i = 1; i < n; i++) {
+		if (*p[i - 1] != NULL && *p[i] != NULL &&
+		    strcmp(*p[i - 1], *p[i]) == 0) {
+			free(*p[i]);
+			*p[i] = NULL;
+			p[i] = p[i - 1]; /* compare the next with the kept */
+		}
+	}
+	free(p);
+	for (i = k = 0; i < n; i++)
+		if (v[i] != NULL)
+			v[k++] = v[i];
+	return k;
+}
+
+/*
+ * "@NAME" stands for the members of HostGroup NAME, less the request's
+ * "exclude"; a member the request already names is not repeated.  The
+ * request's hosts are replaced by the expansion.
+ */
+static int
+request_expand_groups(struct peer *peer, struct proto_request *preq)
+{
+	const struct config *cfg = control_config();
+	const struct config_group *g;
+	char **v = NULL;
+	size_t i, k, n = 0, cap = 0, max;
+
+	for (i = 0; i < preq->nhosts; i++)
+		if (preq->hosts[i][0] == '@')
+			break;
+	if (i == preq->nhosts)
+		return 0;
+	for (i = 0; i < preq->nhosts; i++) {
+		if (preq->hosts[i][0] != '@') {
+			request_hosts_push(&v, &n, &cap, preq->hosts[i]);
+			continue;
+		}
+		if ((g = config_group_find(cfg, preq->hosts[i] + 1)) == NULL) {
+			peer_error(peer, preq->id, PROTO_E_BAD_REQUEST,
+			    "hosts[%zu]: unknown host group \"%s\"", i,
+			    preq->hosts[i] + 1);
+			goto fail;
+		}
+		for (k = 0; k < g->n_hosts; k++) {
+			if (!proto_hostspec_excluded(g->hosts[k],
+			    preq->exclude, preq->nexclude))
+				request_hosts_push(&v, &n, &cap, g->hosts[k]);
+		}
+	}
+	n = request_hosts_dedup(v, n);
+	max = cfg->max_hosts > 0 ? cfg->max_hosts : PROTO_DEFAULT_MAX_HOSTS;
+	if (n > max) {
+		peer_error(peer, preq->id, PROTO_E_LIMIT,
+		    "hosts: %zu hosts after group expansion exceed "
+		    "MaxHostsPerRequest (%zu)", n, max);
+		goto fail;
+	}
+	if (n == 0) {
+		peer_error(peer, preq->id, PROTO_E_BAD_REQUEST,
+		    "hosts: every host is excluded");
+		goto fail;
+	}
+	for (i = 0; i < preq->nhosts; i++)
+		free(preq->hosts[i]);
+	free(preq->hosts);
+	preq->hosts = v;
+	preq->nhosts = n;
+	return 0;
+fail:
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+	return -1;
+}
+
 static int
 request_jobs_fit(struct peer *peer, const struct proto_request *preq,
 		 size_t njobs)
@@ -518,6 +632,10 @@ request_jobs(struct peer *peer, struct proto_request *preq, enum job_kind kind)
 
 	if (request_admit(peer, preq) == -1) {
 		request_audit_refused(peer, preq, PROTO_E_LIMIT);
+		return -1;
+	}
+	if (request_expand_groups(peer, preq) == -1) {
+		request_audit_refused(peer, preq, PROTO_E_BAD_REQUEST);
 		return -1;
 	}
 	if (request_check_hosts(peer, preq) == -1) {
@@ -567,6 +685,12 @@ static int
 request_connect(struct peer *peer, struct proto_request *preq)
 {
 	return request_jobs(peer, preq, JOB_CONNECT);
+}
+
+static int
+request_disconnect(struct peer *peer, struct proto_request *preq)
+{
+	return request_jobs(peer, preq, JOB_DISCONNECT);
 }
 
 static int

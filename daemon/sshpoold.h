@@ -83,7 +83,8 @@ void host_params_free(struct host_params *);
 
 enum job_kind {
 	JOB_RUN, /* run a command */
-	JOB_CONNECT /* warm up: make sure a session is up */
+	JOB_CONNECT, /* warm up: make sure a session is up */
+	JOB_DISCONNECT /* close the host's sessions (busy ones when idle) */
 };
 
 /*
@@ -126,6 +127,9 @@ enum msg_type {
 	MSG_STATUS, /* req: report hosts */
 	MSG_SHUTDOWN, /* close everything and leave the loop */
 	MSG_OFFLOAD_DONE, /* offload thread -> worker: run done(arg) */
+	MSG_RELOAD, /* keys: the worker's new identities */
+	MSG_STOP_JOBS, /* stop every job (code shutdown): graceful stop */
+	MSG_STALL, /* test hook: block the worker's loop for arg ms */
 	/* worker -> control */
 	MSG_EVENT, /* buf: event lines of req; maybe terminal */
 	MSG_STATUS_REPLY /* buf: host objects, buf2: the worker object */
@@ -150,6 +154,8 @@ struct msg {
 	struct proto_buf buf2;
 	void (*done)(void *); /* MSG_OFFLOAD_DONE */
 	void *arg;
+	struct keystore *keys; /* MSG_RELOAD: ownership passes with it */
+	long long ms; /* MSG_STALL */
 };
 TAILQ_HEAD(msg_list, msg);
 struct msg *msg_new(enum msg_type);
@@ -175,8 +181,10 @@ void inbox_destroy(struct inbox *); /* frees undelivered messages */
 struct keystore;
 struct keystore *keystore_load(const struct config *,
     struct config_errors *warnings);
-struct keystore *keystore_dup(const struct keystore *);
+struct keystore *keystore_dup(const struct keystore *); /* one reference */
 void keystore_free(struct keystore *);
+struct keystore *keystore_ref(struct keystore *);
+void keystore_unref(struct keystore *);
 /* The key loaded from path, or NULL with the load error in *why. */
 struct ssh_key_struct *keystore_find(const struct keystore *, const char *path,
     const char **why);
@@ -189,6 +197,17 @@ void workers_post(int index, struct msg *);
 void workers_broadcast(enum msg_type, struct request *);
 long long workers_heartbeat_age_ms(int index);
 void workers_stop(void); /* MSG_SHUTDOWN to all, then join */
+/* Give every worker a copy of reloaded identities. */
+void workers_reload(const struct keystore *);
+/* Stop every job (TERM, then KILL): their terminal events say shutdown. */
+void workers_stop_jobs(void);
+/* Test hook: block worker index's loop for ms, as a stuck worker would. */
+void workers_stall(int index, long long ms);
+/* Hosts with a session up and jobs not yet ended, over all workers, as of
+ * the workers' last heartbeat. */
+void workers_stats(int *hosts_up, int *jobs);
+/* Settings of a pool key differ: its sessions must be replaced. */
+int host_params_equal(const struct host_params *, const struct host_params *);
 
 /* The control thread's inbox (control.c). */
 void control_post(struct msg *);

@@ -68,6 +68,19 @@ worker_cancel(struct worker *w, struct request *req)
 }
 
 static void
+worker_stop_jobs(struct worker *w)
+{
+	struct job *j, *next;
+
+	for (j = TAILQ_FIRST(&w->jobs); j != NULL; j = next) {
+		next = TAILQ_NEXT(j, wentry);
+		if (!j->ended)
+			job_stop(j, PROTO_E_SHUTDOWN,
+			    "the daemon is shutting down");
+	}
+}
+
+static void
 worker_resume(struct worker *w)
 {
 	struct host *h;
@@ -146,6 +159,9 @@ worker_inbox(struct msg_list *list, void *arg)
 			if (w->stopping)
 				job_fail(j, PROTO_E_SHUTDOWN,
 				    "the daemon is shutting down");
+			else if (j->spec->kind == JOB_DISCONNECT)
+				host_disconnect(w, worker_find_host(w,
+				    j->spec->params->key), j);
 			else
 				host_submit(host_get(w, j->spec->params), j);
 			break;
@@ -166,6 +182,20 @@ worker_inbox(struct msg_list *list, void *arg)
 			m->done(m->arg);
 			worker_maybe_exit(w);
 			break;
+		case MSG_RELOAD:
+			/* Conns authenticating keep the old copy alive. */
+			keystore_unref(w->keys);
+			w->keys = m->keys;
+			m->keys = NULL;
+			break;
+		case MSG_STOP_JOBS:
+			worker_stop_jobs(w);
+			break;
+		case MSG_STALL:
+			log_warnx("worker %d: stalling for %lld ms (test hook)",
+			    w->index, m->ms);
+			usleep((useconds_t)m->ms * 1000);
+			break;
 		default:
 			log_warnx("worker %d: unexpected message %d", w->index,
 			    m->type);
@@ -179,10 +209,18 @@ static void
 worker_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
+	struct host *h;
+	size_t i;
+	int up = 0;
 
 	(void)fd;
 	(void)what;
 	atomic_store(&w->heartbeat, now_ms());
+	for (i = 0; i < w->nbuckets; i++)
+		TAILQ_FOREACH(h, &w->buckets[i], entry)
+			up += h->nready > 0;
+	atomic_store(&w->stat_hosts_up, up);
+	atomic_store(&w->stat_jobs, w->njobs);
 }
 
 static void *
@@ -289,6 +327,49 @@ workers_broadcast(enum msg_type type, struct request *req)
 	}
 }
 
+void
+workers_reload(const struct keystore *keys)
+{
+	struct msg *m;
+	int k;
+
+	for (k = 0; k < nworkers; k++) {
+		m = msg_new(MSG_RELOAD);
+		m->keys = keystore_dup(keys);
+		workers_post(k, m);
+	}
+}
+
+void
+workers_stop_jobs(void)
+{
+	workers_broadcast(MSG_STOP_JOBS, NULL);
+}
+
+void
+workers_stall(int index, long long ms)
+{
+	struct msg *m;
+
+	if (index < 0 || index >= nworkers)
+		return;
+	m = msg_new(MSG_STALL);
+	m->ms = ms;
+	workers_post(index, m);
+}
+
+void
+workers_stats(int *hosts_up, int *jobs)
+{
+	int k;
+
+	*hosts_up = *jobs = 0;
+	for (k = 0; k < nworkers; k++) {
+		*hosts_up += atomic_load(&workers[k].stat_hosts_up);
+		*jobs += atomic_load(&workers[k].stat_jobs);
+	}
+}
+
 long long
 workers_heartbeat_age_ms(int index)
 {
@@ -307,7 +388,7 @@ workers_stop(void)
 		inbox_destroy(&workers[k].inbox);
 		event_free(workers[k].tick);
 		event_base_free(workers[k].base);
-		keystore_free(workers[k].keys);
+		keystore_unref(workers[k].keys);
 		free(workers[k].buckets);
 	}
 	free(workers);

@@ -46,6 +46,8 @@ struct worker {
 	int njobs; /* jobs not yet freed */
 	struct job_list jobs; /* every job of this worker */
 	int offloads; /* offload tasks not yet done */
+	atomic_int stat_hosts_up; /* published each heartbeat */
+	atomic_int stat_jobs;
 	struct {
 		int ms;
 		const struct timeval *tv;
@@ -111,6 +113,8 @@ void host_conn_failed(struct host *, struct conn *, enum proto_code,
     const char *);
 void host_conn_lost(struct host *, struct conn *, const char *);
 void host_conn_gone(struct host *, struct conn *);
+void host_disconnect(struct worker *, struct host *, struct job *);
+void host_set_params(struct host *, const struct host_params *);
 void host_status(struct host *, struct proto_buf *);
 void host_free_all(struct worker *);
 
@@ -154,7 +158,8 @@ struct conn {
 	 * some channel's buffers, so the pump goes on while this moves. */
 	struct ssh_counter_struct packets;
 	size_t identity; /* next identity file to try */
-	ssh_key key; /* borrowed from the worker's keystore */
+	struct keystore *keys; /* AUTH: a reference, kept across a reload */
+	ssh_key key; /* borrowed from keys */
 	char auth_note[256]; /* why an identity could not be used */
 	int ready; /* reached READY: counted in host->nready */
 
@@ -171,6 +176,7 @@ struct conn {
 	int nchans;
 	int cap; /* channels this connection may carry now */
 	int busy; /* inside conn_pump: do not free */
+	int draining; /* takes no new job; closed when its last one ends */
 };
 
 struct conn *conn_new(struct host *);
@@ -179,6 +185,7 @@ void conn_free(struct conn *);
 void conn_pump(struct conn *);
 void conn_resume(struct conn *);
 void conn_poke(struct conn *);
+void conn_drain(struct conn *);
 int conn_has_room(const struct conn *);
 
 /* ---- job.c: one command (or warm-up) for one host ---- */
@@ -232,5 +239,6 @@ void job_fail(struct job *, enum proto_code, const char *);
 void job_stop(struct job *, enum proto_code, const char *);
 void job_conn_lost(struct job *, const char *why);
 void job_connected(struct job *, int sessions);
+void job_disconnected(struct job *, int closed, int draining);
 
 #endif
