@@ -1848,6 +1848,13 @@ proto_hostacc_emit(const char *host, void *arg)
 	struct proto_error herr;
 
 	a->raw++;
+	/* An expansion is final: a result that is a pattern itself would
+	 * name other hosts when a client sends it back. */
+	if (proto_hostset_has_range(host))
+		return proto_fail(a->err, PROTO_E_BAD_REQUEST,
+				  "%s[%zu]: expands to \"%s\", itself a "
+				  "range pattern",
+				  a->what, a->entry, host);
 	if (a->validate) {
 		if (proto_hostspec_parse(host, &hs, &herr) == -1)
 			return proto_fail(a->err, PROTO_E_BAD_REQUEST,
@@ -1902,6 +1909,12 @@ proto_hostacc_entry(struct proto_hostacc *a, const char *s, size_t len,
 					  "control character",
 					  a->what, a->entry);
 	}
+	/* A full request takes no more: the bound must never wrap. */
+	if (a->raw >= a->max)
+		return proto_fail(a->err, PROTO_E_LIMIT,
+				  "%s[%zu]: more than %zu hosts in the "
+				  "request (%s)",
+				  a->what, a->entry, a->max, limit_key);
 	if (proto_hostset_expand(s, proto_hostacc_emit, a, a->max - a->raw,
 				 &xerr) != -1)
 		return 0;
@@ -2047,7 +2060,13 @@ proto_parse_hosts(json_object *root, const struct proto_limits *lim,
 				goto out;
 			}
 			/* A group counts as one host until the daemon
-			 * expands it. */
+			 * expands it (and checks the limit again). */
+			if (a.raw >= a.max) {
+				proto_fail(err, PROTO_E_LIMIT,
+				    "hosts[%zu]: more than %zu hosts in the "
+				    "request (MaxHostsPerRequest)", i, a.max);
+				goto out;
+			}
 			a.raw++;
 			if (proto_hostacc_push(&a, s) == -1)
 				goto out;

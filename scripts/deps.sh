@@ -8,4 +8,5 @@ apt-get install -y -qq --no-install-recommends \
 	build-essential cmake pkg-config \
 	libssh-dev libevent-dev libjson-c-dev libssl-dev check \
 	openssh-server openssh-client \
-	python3 procps iproute2 valgrind lintian mandoc tmux sudo >/dev/null
+	python3 procps iproute2 valgrind lintian mandoc tmux sudo \
+	clang libclang-rt-14-dev >/dev/null

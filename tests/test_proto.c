@@ -780,6 +780,42 @@ START_TEST(test_req_depth_limit)
 END_TEST
 
 /* "@NAME" names one of the daemon's host groups. */
+/* Found by fuzzing: a group reference must not let the expansion bound
+ * wrap around, and an expanded host must not be a pattern itself. */
+START_TEST(test_req_hostset_bounds)
+{
+	static const char *const lines[] = {
+	    RUN_HEAD "\"hosts\":[\"h[1-2]\",\"@g\"],\"command\":\"c\"}",
+	    RUN_HEAD "\"hosts\":[\"h[1-3]\",\"@g\",\"x[1-100000]\"],"
+		     "\"command\":\"c\"}",
+	};
+	struct proto_limits lim;
+	struct proto_request *req;
+	struct proto_error err;
+	const char *re = "{\"v\":1,\"id\":1,\"op\":\"connect\","
+			 "\"hosts\":[\"[[1]]:22\"]}";
+	size_t i;
+
+	proto_limits_default(&lim);
+	lim.max_hosts = 2;
+	for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		lim.max_hosts = 2 + i;
+		req = NULL;
+		ck_assert_int_eq(proto_request_parse(lines[i], strlen(lines[i]),
+						     &lim, &req, &err),
+				 -1);
+		ck_assert_int_eq(err.code, PROTO_E_LIMIT);
+		ck_assert_ptr_null(req);
+	}
+	req = NULL;
+	ck_assert_int_eq(proto_request_parse(re, strlen(re), NULL, &req, &err),
+			 -1);
+	ck_assert_int_eq(err.code, PROTO_E_BAD_REQUEST);
+	ck_assert_msg(strstr(err.message, "itself a range pattern") != NULL,
+		      "%s", err.message);
+}
+END_TEST
+
 START_TEST(test_req_group_refs)
 {
 	static const char *const bad[] = {
@@ -2030,6 +2066,7 @@ proto_suite(void)
 	tcase_add_test(tc, test_req_env_limit);
 	tcase_add_test(tc, test_req_depth_limit);
 	tcase_add_test(tc, test_req_group_refs);
+	tcase_add_test(tc, test_req_hostset_bounds);
 	tcase_add_test(tc, test_req_field_limits);
 	tcase_add_test(tc, test_id_helpers);
 	tcase_add_test(tc, test_names);
