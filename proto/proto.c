@@ -1619,6 +1619,7 @@ proto_get_int(json_object *o, const char *what, long long min, long long max,
 {
 	int64_t v;
 
+	*out = 0; /* defined on failure too */
 	if (!json_object_is_type(o, json_type_int))
 		return proto_fail(err, PROTO_E_BAD_REQUEST,
 				  "%s: expected an integer", what);

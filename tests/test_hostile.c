@@ -2232,7 +2232,7 @@ kh_drop(size_t n)
 	while (getline(&line, &cap, in) != -1) {
 		keep = 1;
 		for (i = 0; i < n; i++) {
-			snprintf(prefix, sizeof prefix, "[%s]:%d ",
+			snprintf(prefix, sizeof prefix, "[%.15s]:%d ",
 				 fleet.addrs[i], fleet.port);
 			if (strncmp(line, prefix, strlen(prefix)) == 0)
 				keep = 0;

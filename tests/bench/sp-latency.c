@@ -1,13 +1,15 @@
 /*
- * sp-latency: round-trip latency of one command on one host through
- * sshpoold, measured from a long-lived libsshpool client, the way a service
- * embedding the library sees it.  Runs are sequential: each sends a run
- * request and waits for its done event, so a sample is the full cost of one
- * command on a warm pooled session.  Any run that does not end with exit
- * status 0 on its host aborts the benchmark: a fast failure must never pass
- * for a fast run.
+ * sp-latency: round-trip latency of one command through sshpoold, measured
+ * from a long-lived libsshpool client, the way a service embedding the
+ * library sees it.  Runs are sequential: each sends one run request for all
+ * the hosts given and waits for its done event, so a sample is the full cost
+ * of one command on one host (or of one fan-out) on a warm pool.  Any run in
+ * which a host does not exit 0, or with -B does not write exactly that many
+ * bytes to standard output, aborts the benchmark: a fast failure must never
+ * pass for a fast run.
  *
- *	sp-latency -s SOCK -H host -n N [-w WARMUP] [-c command] [-q]
+ *	sp-latency -s SOCK (-H host[,host...] | -h hostfile) -n N
+ *	    [-w WARMUP] [-c command] [-B bytes] [-q]
  *
  * Prints one line per measured run (milliseconds, 3 decimals), or with -q
  * one summary line: n, median, min, max and p90 in milliseconds.
@@ -24,13 +26,16 @@
 #define LATENCY_DEFAULT_WARMUP 5
 #define LATENCY_DEFAULT_COMMAND "true"
 #define LATENCY_MAX_RUNS 1000000
+#define LATENCY_MAX_LINE 1024 /* of a host file */
 /* Daemon-side bound of one run: a hung host fails the benchmark instead of
  * stalling it. */
 #define LATENCY_RUN_TIMEOUT_S 60.0
 
 /* What the events of one run said. */
 struct latency_result {
-	int exits;     /* exit events seen */
+	size_t exits;  /* exit events seen */
+	int failed;    /* a non-zero status or a signal seen */
+	long long out; /* standard output bytes of all hosts */
 	int status;    /* exit status of the last one, -1 for a signal */
 	int done;      /* done event seen */
 	size_t ok;     /* done's ok counter */
@@ -40,19 +45,20 @@ struct latency_result {
 static void
 latency_usage(void)
 {
-	fprintf(stderr, "usage: sp-latency -s socket -H host -n runs "
-			"[-w warmup] [-c command] [-q]\n");
+	fprintf(stderr, "usage: sp-latency -s socket (-H hosts | -h file) "
+			"-n runs [-w warmup] [-c command] [-B bytes] "
+			"[-q]\n");
 	exit(2);
 }
 
 static int
-latency_number(const char *s, long min, long max, long *out)
+latency_number(const char *s, long long min, long long max, long long *out)
 {
 	char *end;
-	long v;
+	long long v;
 
 	errno = 0;
-	v = strtol(s, &end, 10);
+	v = strtoll(s, &end, 10);
 	if (errno != 0 || end == s || *end != '\0' || v < min || v > max)
 		return -1;
 	*out = v;
@@ -76,13 +82,20 @@ latency_event(const sp_event *ev, void *arg)
 {
 	struct latency_result *r = arg;
 	const char *sig, *code;
+	size_t len;
 
 	switch (sp_event_type(ev)) {
 	case SP_EV_EXIT:
 		r->exits++;
 		r->status = sp_event_exit_status(ev);
+		if (r->status != 0)
+			r->failed = 1;
 		if ((sig = sp_event_signal(ev)) != NULL && r->why[0] == '\0')
 			snprintf(r->why, sizeof r->why, "killed by SIG%s", sig);
+		break;
+	case SP_EV_STDOUT:
+		sp_event_data(ev, &len);
+		r->out += (long long)len;
 		break;
 	case SP_EV_ERROR:
 		code = sp_event_error_code(ev);
@@ -105,8 +118,10 @@ latency_event(const sp_event *ev, void *arg)
 
 /* One run, checked; returns its latency in milliseconds or exits. */
 static double
-latency_run(sp_client *c, const sp_run_opts *o, const char *what, long i)
+latency_run(sp_client *c, const sp_run_opts *o, long long want_bytes,
+	    const char *what, long i)
 {
+	size_t nhosts = sp_run_opts_nhosts(o);
 	struct latency_result r;
 	double t0, t1;
 
@@ -118,12 +133,19 @@ latency_run(sp_client *c, const sp_run_opts *o, const char *what, long i)
 		exit(1);
 	}
 	t1 = latency_now_ms();
-	if (!r.done || r.exits != 1 || r.status != 0 || r.ok != 1) {
-		if (r.why[0] == '\0' && r.exits == 1)
+	if (!r.done || r.exits != nhosts || r.failed || r.ok != nhosts) {
+		if (r.why[0] == '\0' && r.exits == nhosts)
 			snprintf(r.why, sizeof r.why, "exit status %d",
 				 r.status);
 		fprintf(stderr, "sp-latency: %s %ld failed: %s\n", what, i,
 			r.why[0] != '\0' ? r.why : "no exit event before done");
+		exit(1);
+	}
+	if (want_bytes >= 0 && r.out != want_bytes * (long long)nhosts) {
+		fprintf(stderr,
+			"sp-latency: %s %ld: %lld bytes of output, "
+			"expected %lld per host\n",
+			what, i, r.out, want_bytes);
 		exit(1);
 	}
 	return t1 - t0;
@@ -157,25 +179,61 @@ latency_summary(double *v, size_t n)
 	       v[0], v[n - 1], v[rank - 1]);
 }
 
+/* Adds every non-empty line of a host file to the options. */
+static int
+latency_hostfile(sp_run_opts *o, const char *path)
+{
+	char line[LATENCY_MAX_LINE];
+	FILE *f;
+	size_t len;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		fprintf(stderr, "sp-latency: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof line, f) != NULL) {
+		len = strcspn(line, "\r\n");
+		line[len] = '\0';
+		if (len == 0)
+			continue;
+		if (sp_run_opts_add_host(o, line) == -1) {
+			fprintf(stderr, "sp-latency: %s: %s\n", path,
+				sp_run_opts_error(o));
+			fclose(f);
+			return -1;
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
-	const char *sock = NULL, *host = NULL;
+	const char *sock = NULL, *host = NULL, *hostfile = NULL;
 	const char *command = LATENCY_DEFAULT_COMMAND;
-	long runs = 0, warmup = LATENCY_DEFAULT_WARMUP, i;
+	long long runs = 0, warmup = LATENCY_DEFAULT_WARMUP, want = -1;
+	long i;
 	int ch, quiet = 0;
 	char err[256];
 	sp_client *c;
 	sp_run_opts *o;
 	double *v;
 
-	while ((ch = getopt(argc, argv, "c:H:n:qs:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "B:c:H:h:n:qs:w:")) != -1) {
 		switch (ch) {
+		case 'B':
+			if (latency_number(optarg, 0, 1LL << 50, &want) == -1)
+				latency_usage();
+			break;
 		case 'c':
 			command = optarg;
 			break;
 		case 'H':
 			host = optarg;
+			break;
+		case 'h':
+			hostfile = optarg;
 			break;
 		case 'n':
 			if (latency_number(optarg, 1, LATENCY_MAX_RUNS,
@@ -197,7 +255,8 @@ main(int argc, char **argv)
 			latency_usage();
 		}
 	}
-	if (optind != argc || sock == NULL || host == NULL || runs == 0)
+	if (optind != argc || sock == NULL ||
+	    (host == NULL) == (hostfile == NULL) || runs == 0)
 		latency_usage();
 
 	if ((o = sp_run_opts_new()) == NULL ||
@@ -205,7 +264,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "sp-latency: out of memory\n");
 		return 1;
 	}
-	if (sp_run_opts_add_host(o, host) == -1 ||
+	if (hostfile != NULL && latency_hostfile(o, hostfile) == -1)
+		return 1;
+	if ((host != NULL && sp_run_opts_add_hosts(o, host) == -1) ||
 	    sp_run_opts_set_command(o, command) == -1 ||
 	    sp_run_opts_set_timeout(o, LATENCY_RUN_TIMEOUT_S) == -1) {
 		fprintf(stderr, "sp-latency: %s\n", sp_run_opts_error(o));
@@ -219,9 +280,9 @@ main(int argc, char **argv)
 	/* Warm-up runs open the pooled session and fault in both sides'
 	 * code paths; they are checked like the others but not timed. */
 	for (i = 0; i < warmup; i++)
-		latency_run(c, o, "warm-up run", i + 1);
+		latency_run(c, o, want, "warm-up run", i + 1);
 	for (i = 0; i < runs; i++)
-		v[i] = latency_run(c, o, "run", i + 1);
+		v[i] = latency_run(c, o, want, "run", i + 1);
 
 	if (quiet)
 		latency_summary(v, (size_t)runs);
