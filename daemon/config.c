@@ -87,6 +87,9 @@ static const char *const config_default_ids[] = {
 };
 #define CONFIG_N_DEFAULT_IDS                                                   \
 	(sizeof(config_default_ids) / sizeof(config_default_ids[0]))
+/* The credential directory's identities and the usual ones. */
+_Static_assert(2 * CONFIG_N_DEFAULT_IDS <= CONFIG_MAX_IDENTITY_FILES,
+	       "default identity list does not fit");
 
 enum config_scope {
 	CONFIG_SCOPE_GLOBAL, /* global section only */
@@ -568,6 +571,25 @@ config_whoami(char **user, char **home)
 		*home = xstrdup("/");
 }
 
+/*
+ * A directory systemd hands the service through the environment
+ * (CREDENTIALS_DIRECTORY, STATE_DIRECTORY): absolute, and only the first of
+ * a colon-separated list.  NULL when unset or unusable.
+ */
+static char *
+config_systemd_dir(const char *name)
+{
+	const char *s = getenv(name);
+	size_t len;
+
+	if (s == NULL || *s != '/')
+		return NULL;
+	len = strcspn(s, ":");
+	while (len > 1 && s[len - 1] == '/')
+		len--;
+	return xstrndup(s, len);
+}
+
 /* "~/rest" under home, without doubling the slash when home is "/". */
 static char *
 config_tilde(const char *home, const char *rest)
@@ -585,9 +607,9 @@ struct config *
 config_default(void)
 {
 	struct config *cfg;
-	char *user, *home, *dir;
+	char *user, *home, *dir, *sysdir;
 	const char *xdg;
-	size_t i;
+	size_t i, n;
 
 	cfg = xcalloc(1, sizeof(*cfg));
 	config_whoami(&user, &home);
@@ -638,12 +660,28 @@ config_default(void)
 	config_opts_init(&cfg->global);
 	cfg->global.user = user;
 	cfg->global.port = CONFIG_DEFAULT_PORT;
+	/* Under systemd the key comes as a credential (LoadCredential=): it
+	 * is tried first, the usual files after it. */
+	n = 0;
+	if ((sysdir = config_systemd_dir("CREDENTIALS_DIRECTORY")) != NULL) {
+		for (i = 0; i < CONFIG_N_DEFAULT_IDS; i++)
+			xasprintf(&cfg->global.identity_files[n++], "%s/%s",
+				  sysdir, config_default_ids[i]);
+		free(sysdir);
+	}
 	for (i = 0; i < CONFIG_N_DEFAULT_IDS; i++)
-		xasprintf(&cfg->global.identity_files[i], "%s/%s", dir,
+		xasprintf(&cfg->global.identity_files[n++], "%s/%s", dir,
 			  config_default_ids[i]);
-	cfg->global.n_identity_files = CONFIG_N_DEFAULT_IDS;
+	cfg->global.n_identity_files = n;
 	cfg->global.identity_passphrase_file = NULL;
-	xasprintf(&cfg->global.known_hosts_file, "%s/known_hosts", dir);
+	/* StateDirectory= is the service's only writable place for the host
+	 * keys it learns. */
+	if ((sysdir = config_systemd_dir("STATE_DIRECTORY")) != NULL) {
+		xasprintf(&cfg->global.known_hosts_file, "%s/known_hosts",
+			  sysdir);
+		free(sysdir);
+	} else
+		xasprintf(&cfg->global.known_hosts_file, "%s/known_hosts", dir);
 	cfg->global.strict = CONFIG_STRICT_YES;
 	cfg->global.connect_timeout_ms = CONFIG_DEFAULT_CONNECT_TIMEOUT_MS;
 	cfg->global.max_sessions = CONFIG_DEFAULT_MAX_SESSIONS_PER_HOST;

@@ -165,6 +165,8 @@ void config_errors_free(struct config_errors *);
  *   /tmp/sshpool-$UID/sshpoold.sock without XDG_RUNTIME_DIR),
  *   ~/.ssh/known_hosts, ~/.ssh/id_{ed25519,ecdsa,rsa};
  * - User: the login name of the daemon's uid.
+ * Under systemd, $CREDENTIALS_DIRECTORY/id_{ed25519,ecdsa,rsa} come first
+ * in the identity list, and known_hosts lives in $STATE_DIRECTORY.
  */
 struct config *config_default(void);
 

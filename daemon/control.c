@@ -3,7 +3,9 @@
  * with its accept loop, and the control inbox through which the workers hand
  * back event lines and status replies.  Binding refuses to steal the socket
  * of a running daemon, removes the socket a dead one left behind, and refuses
- * a socket directory that others could write to.  The configured limits are
+ * a socket directory that others could write to; a socket passed by the
+ * service manager is served as it is and left in place.  The configuration
+ * in force is held here (a reload swaps it), and the configured limits are
  * read here, with their defaults when the configuration leaves them 0.
  */
 #include <sys/socket.h>
@@ -45,6 +47,8 @@ static struct inbox control_inbox;
 static int control_inbox_ready;
 static int control_fd = -1;
 static char *control_path;
+static int control_owned; /* the socket file is ours to remove */
+static int control_stop;  /* graceful stop: no new requests */
 static struct event *control_accept_ev;
 static struct event *control_pause_ev;
 static int control_accept_warned;
@@ -422,12 +426,13 @@ control_accept(evutil_socket_t lfd, short what, void *arg)
 
 void
 control_init(struct event_base *base, const struct config *cfg, int fd,
-	     const char *path)
+	     const char *path, int owned)
 {
 	control_evbase = base;
 	control_cfg = cfg;
 	control_fd = fd;
 	control_path = xstrdup(path);
+	control_owned = owned;
 	inbox_init(&control_inbox, base, control_inbox_cb, NULL);
 	control_inbox_ready = 1;
 	control_accept_ev =
@@ -449,6 +454,32 @@ const struct config *
 control_config(void)
 {
 	return control_cfg;
+}
+
+/*
+ * Peers keep what they need of the configuration at accept (limits, flow
+ * thresholds) and requests copy host settings into their jobs, so once the
+ * pointer moves nothing refers to the old configuration any more.
+ */
+const struct config *
+control_set_config(const struct config *cfg)
+{
+	const struct config *old = control_cfg;
+
+	control_cfg = cfg;
+	return old;
+}
+
+void
+control_set_stopping(void)
+{
+	control_stop = 1;
+}
+
+int
+control_stopping(void)
+{
+	return control_stop;
 }
 
 void
@@ -567,7 +598,10 @@ control_free(void)
 		control_inbox_ready = 0;
 	}
 	if (control_path != NULL) {
-		if (unlink(control_path) == -1 && errno != ENOENT)
+		/* A passed socket belongs to the socket unit, which serves
+		 * it again while the daemon is not running. */
+		if (control_owned && unlink(control_path) == -1 &&
+		    errno != ENOENT)
 			log_warn("unlink %s", control_path);
 		free(control_path);
 		control_path = NULL;

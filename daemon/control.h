@@ -49,6 +49,10 @@ struct peer {
 	gid_t *gids;              /* primary and supplementary groups */
 	size_t ngids;
 	const char *policy_kind; /* rules naming the client, for messages */
+	/* Codec limits as configured when the client connected: a reload
+	 * applies to new connections, and the input watermark was set from
+	 * these. */
+	struct proto_limits limits;
 	size_t njobs;   /* hosts of its run/connect requests still pending */
 	size_t nstatus; /* status requests in flight */
 	struct event *hard_ev; /* output over the hard limit since armed */
@@ -91,10 +95,18 @@ struct request {
 /* control.c */
 int control_listen(const char *path, const char *group, char *err,
 		   size_t errlen);
+/* Serve the listening socket fd; path names it in messages and, when
+ * owned (the daemon bound it), is removed by control_free. */
 void control_init(struct event_base *, const struct config *, int fd,
-		  const char *path);
+		  const char *path, int owned);
 struct event_base *control_base(void);
 const struct config *control_config(void);
+/* Serve new requests and connections under cfg (a reload); returns the
+ * previous configuration, which nothing on the control thread still uses. */
+const struct config *control_set_config(const struct config *cfg);
+/* Graceful stop: from now on new requests get the error "shutdown". */
+void control_set_stopping(void);
+int control_stopping(void);
 void control_limits(struct proto_limits *);
 size_t control_max_requests(void);
 size_t control_max_jobs_per_client(void);
@@ -115,6 +127,8 @@ void peer_write_event(struct peer *, struct msg *);
 void peer_error(struct peer *, const char *id, enum proto_code, const char *fmt,
 		...) __attribute__((format(printf, 4, 5)));
 void peer_shutdown_all(void);
+size_t peer_count(void);          /* connected clients */
+size_t peer_output_pending(void); /* bytes not yet written to clients */
 
 /* request.c */
 void request_dispatch(struct peer *, struct proto_request *);
@@ -122,6 +136,9 @@ void request_event(struct msg *);
 void request_status_reply(struct msg *);
 void request_detach_all(struct peer *);
 void request_shutdown_all(void);
+/* Requests still owing their client a reply: jobs whose terminal event has
+ * not come back, or a status not yet answered. */
+size_t request_busy(void);
 void request_free_all(void);
 
 #endif

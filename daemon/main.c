@@ -1,9 +1,19 @@
 /*
- * sshpoold's entry point: options, configuration, start-up order and the
- * orderly shutdown.  The control socket is bound before the process leaves
- * the foreground, so a bad path or a running daemon is reported on stderr;
- * the threads start after the fork because fork(2) keeps only the calling
+ * sshpoold's entry point and its life as a service: options, configuration,
+ * start-up order, the systemd protocol (readiness, status, watchdog), reload
+ * on SIGHUP and the graceful stop on SIGTERM.  The control socket is bound
+ * (or taken from the service manager) before the process leaves the
+ * foreground, so a bad path or a running daemon is reported on stderr; the
+ * threads start after the fork because fork(2) keeps only the calling
  * thread.
+ *
+ * A stop goes through phases, each bounded: DRAINING (no new requests,
+ * running ones may finish for up to ShutdownTimeout), STOPPING_JOBS (every
+ * job is stopped and ends with "shutdown"; its terminal event and the
+ * request's done line still reach the client, for up to StopGraceTime plus
+ * MAIN_STOP_SLACK_MS), FLUSHING (what the clients were sent is written out,
+ * for up to MAIN_FLUSH_MS).  Then the workers close their sessions and the
+ * process exits 0.
  */
 #include <sys/resource.h>
 
@@ -12,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -19,17 +30,58 @@
 
 #include "control.h"
 #include "log.h"
+#include "notify.h"
 #include "xmalloc.h"
 
 /* Offload threads for blocking calls (name resolution, known_hosts). */
 #define MAIN_OFFLOAD_THREADS 2
 #define MAIN_MIN_WORKERS 2
 
-static struct event *main_signals[3];
+/* How often the STATUS= line is recomputed (sent when it changed). */
+#define MAIN_STATUS_MS 2000
+/* Bytes of the STATUS= text. */
+#define MAIN_STATUS_MAX 256
+/* While stopping: how often the phase's end is checked. */
+#define MAIN_STOP_POLL_MS 20
+/* Beyond StopGraceTime, for the last terminal events to come back. */
+#define MAIN_STOP_SLACK_MS 2000
+/* For the clients to read what they were sent before the exit. */
+#define MAIN_FLUSH_MS 2000
+/* The stuck-worker test hook (SSHPOOL_TEST_HOOKS=1, SIGUSR2): how long
+ * worker 0's loop is blocked; longer than WORKER_STUCK_MS. */
+#define MAIN_STALL_MS 8000
+
+enum main_phase {
+	MAIN_RUNNING,
+	MAIN_DRAINING,      /* running requests may finish */
+	MAIN_STOPPING_JOBS, /* jobs were told to stop */
+	MAIN_FLUSHING       /* every request ended: output to the clients */
+};
+
+static const int main_sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR2};
+#define MAIN_NSIGS (sizeof(main_sigs) / sizeof(main_sigs[0]))
+
+static struct {
+	struct event_base *base;
+	struct config *cfg;      /* in force; the control thread reads it */
+	const char *file;        /* -f, absolute; NULL = built-in defaults */
+	const char *socket_path; /* -s */
+	int activated;           /* the socket came from the service manager */
+	int test_hooks;          /* SSHPOOL_TEST_HOOKS=1 */
+	struct event *signals[MAIN_NSIGS];
+	struct event *status_ev;
+	char status[MAIN_STATUS_MAX]; /* last STATUS= sent */
+	struct event *watchdog_ev;
+	int watchdog_withheld; /* logged once per stuck episode */
+	enum main_phase phase;
+	long long stop_start_ms;
+	long long deadline_ms; /* end of the current phase */
+	struct event *stop_ev;
+} main_d;
 
 static void __attribute__((noreturn)) main_usage(FILE *f, int status)
 {
-	fprintf(f, "usage: sshpoold [-dhnV] [-f config] [-s socket]\n");
+	fprintf(f, "usage: sshpoold [-dhnSV] [-f config] [-s socket]\n");
 	exit(status);
 }
 
@@ -42,39 +94,50 @@ main_print_errors(const struct config_errors *errs)
 		fprintf(stderr, "%s\n", errs->lines[i]);
 }
 
-/* The socket path must survive the chdir("/") of daemon(3). */
-static void
-main_absolute_socket(struct config *cfg)
+/* Paths must survive the chdir("/") of daemon(3); "" stays "". */
+static char *
+main_absolute(const char *path)
 {
 	char cwd[4096], *abs;
 
-	if (cfg->socket_path[0] == '/')
-		return;
+	if (path[0] == '/' || path[0] == '\0')
+		return xstrdup(path);
 	if (getcwd(cwd, sizeof(cwd)) == NULL)
 		fatal("getcwd");
-	xasprintf(&abs, "%s/%s", cwd, cfg->socket_path);
+	xasprintf(&abs, "%s/%s", cwd, path);
+	return abs;
+}
+
+/* -s wins over Socket, and the result is absolute. */
+static void
+main_fix_socket(struct config *cfg)
+{
+	char *abs;
+
+	if (main_d.socket_path != NULL) {
+		free(cfg->socket_path);
+		cfg->socket_path = xstrdup(main_d.socket_path);
+	}
+	abs = main_absolute(cfg->socket_path);
 	free(cfg->socket_path);
 	cfg->socket_path = abs;
 }
 
 static struct config *
-main_config(const char *file, const char *socket_path)
+main_config(void)
 {
 	struct config_errors errs = {NULL, 0};
 	struct config *cfg;
 
-	if (file != NULL)
-		cfg = config_load(file, &errs);
+	if (main_d.file != NULL)
+		cfg = config_load(main_d.file, &errs);
 	else
 		cfg = config_default();
 	main_print_errors(&errs);
 	config_errors_free(&errs);
 	if (cfg == NULL)
 		exit(1);
-	if (socket_path != NULL) {
-		free(cfg->socket_path);
-		cfg->socket_path = xstrdup(socket_path);
-	}
+	main_fix_socket(cfg);
 	return cfg;
 }
 
@@ -128,53 +191,380 @@ main_workers(const struct config *cfg)
 }
 
 static void
-main_signal(evutil_socket_t sig, short what, void *arg)
+main_timer_add(struct event *ev, long long ms)
 {
-	struct event_base *base = arg;
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
 
-	if (sig == SIGHUP) {
-		log_info("reload is not supported yet; restart to apply "
-			 "configuration changes");
+	if (event_add(ev, &tv) == -1)
+		fatalx("cannot arm a timer");
+}
+
+static struct event *
+main_timer_new(void (*cb)(evutil_socket_t, short, void *), int persist)
+{
+	struct event *ev;
+
+	ev = event_new(main_d.base, -1, persist ? EV_PERSIST : 0, cb, NULL);
+	if (ev == NULL)
+		fatalx("cannot create a timer");
+	return ev;
+}
+
+/* ---- systemd: status and watchdog ---- */
+
+static void
+main_status_text(char *buf, size_t len)
+{
+	int up, jobs;
+
+	workers_stats(&up, &jobs);
+	snprintf(buf, len, "%s%d hosts up, %d jobs running, %zu clients",
+		 main_d.phase != MAIN_RUNNING ? "stopping: " : "", up, jobs,
+		 peer_count());
+}
+
+/* READY=1 (at start and after a reload) carries the current status. */
+static void
+main_notify_ready(void)
+{
+	main_status_text(main_d.status, sizeof(main_d.status));
+	if (notify_send("READY=1\nSTATUS=%s", main_d.status) == -1)
+		log_warn("sd_notify READY");
+}
+
+static void
+main_status_tick(evutil_socket_t fd, short what, void *arg)
+{
+	char text[MAIN_STATUS_MAX];
+
+	main_status_text(text, sizeof(text));
+	if (strcmp(text, main_d.status) == 0)
 		return;
-	}
-	log_info("received %s, shutting down", strsignal(sig));
-	event_base_loopbreak(base);
+	memcpy(main_d.status, text, sizeof(text));
+	if (notify_send("STATUS=%s", text) == -1)
+		log_warn("sd_notify STATUS");
 }
 
-static void
-main_add_signals(struct event_base *base)
+/* Index of a worker whose heartbeat is stale, or -1 if all are fresh. */
+static int
+main_stuck_worker(long long *age)
 {
-	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
-	size_t i;
+	int k, n = workers_count();
 
-	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
-		main_signals[i] =
-		    evsignal_new(base, sigs[i], main_signal, base);
-		if (main_signals[i] == NULL ||
-		    event_add(main_signals[i], NULL) == -1)
-			fatalx("cannot watch signal %d", sigs[i]);
+	for (k = 0; k < n; k++) {
+		*age = workers_heartbeat_age_ms(k);
+		if (*age >= WORKER_STUCK_MS)
+			return k;
 	}
-}
-
-static void
-main_free_signals(void)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(main_signals) / sizeof(main_signals[0]); i++) {
-		if (main_signals[i] != NULL)
-			event_free(main_signals[i]);
-		main_signals[i] = NULL;
-	}
+	return -1;
 }
 
 /*
- * Stop taking work, let the workers end every job with "shutdown" (signalling
- * running commands), deliver the events they left behind, then free
- * everything.
+ * The ping says "every worker loop turns", not merely "the control thread
+ * runs": while one worker is stuck it is withheld, and systemd restarts the
+ * service when the interval runs out.
  */
 static void
-main_shutdown(struct event_base *base)
+main_watchdog_tick(evutil_socket_t fd, short what, void *arg)
+{
+	long long age;
+	int k;
+
+	if ((k = main_stuck_worker(&age)) != -1) {
+		if (!main_d.watchdog_withheld)
+			log_warnx("worker %d heartbeat is %lld ms old: "
+				  "withholding the watchdog ping",
+				  k, age);
+		main_d.watchdog_withheld = 1;
+		return;
+	}
+	if (main_d.watchdog_withheld)
+		log_info("every worker heartbeat is fresh again: watchdog "
+			 "pings resume");
+	main_d.watchdog_withheld = 0;
+	if (notify_send("WATCHDOG=1") == -1)
+		log_warn("sd_notify WATCHDOG");
+}
+
+static void
+main_notify_start(void)
+{
+	uint64_t usec = notify_watchdog_usec();
+	long long ms;
+
+	if (!notify_enabled())
+		return;
+	main_notify_ready();
+	main_d.status_ev = main_timer_new(main_status_tick, 1);
+	main_timer_add(main_d.status_ev, MAIN_STATUS_MS);
+	if (usec == 0)
+		return;
+	ms = (long long)(usec / 2000);
+	if (ms < 1)
+		ms = 1;
+	main_d.watchdog_ev = main_timer_new(main_watchdog_tick, 1);
+	main_timer_add(main_d.watchdog_ev, ms);
+	/* The first ping now: the interval runs from READY=1. */
+	main_watchdog_tick(-1, 0, NULL);
+	log_info("watchdog: pinging every %lld ms while workers are fresh", ms);
+}
+
+/* ---- reload ---- */
+
+static int
+main_strdiff(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a != b;
+	return strcmp(a, b) != 0;
+}
+
+/* What a reload cannot change is kept, with a warning. */
+static void
+main_reload_fixed(const struct config *old, const struct config *cfg)
+{
+	if (strcmp(old->socket_path, cfg->socket_path) != 0)
+		log_warnx("reload: Socket %s ignored: the daemon keeps "
+			  "serving %s until it is restarted",
+			  cfg->socket_path, old->socket_path);
+	if (main_strdiff(old->socket_group, cfg->socket_group))
+		log_warnx("reload: SocketGroup change ignored until the "
+			  "daemon is restarted");
+	if (old->workers != cfg->workers)
+		log_warnx("reload: Workers change ignored until the daemon "
+			  "is restarted");
+}
+
+/*
+ * SIGHUP: read the file again.  A file with errors changes nothing.  Else
+ * the workers get the new identities, new connections and requests the new
+ * settings; hosts whose settings changed replace their sessions when their
+ * next job arrives, and running jobs are not touched.
+ */
+static void
+main_reload(void)
+{
+	struct config_errors errs = {NULL, 0};
+	struct config *cfg;
+	const struct config *old;
+	struct keystore *ks;
+	struct timespec ts;
+	size_t i;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (notify_send("RELOADING=1\nMONOTONIC_USEC=%llu",
+			(unsigned long long)ts.tv_sec * 1000000ULL +
+			    (unsigned long long)ts.tv_nsec / 1000) == -1)
+		log_warn("sd_notify RELOADING");
+	log_info("reloading %s",
+		 main_d.file != NULL ? main_d.file : "the built-in defaults");
+	cfg = main_d.file != NULL ? config_load(main_d.file, &errs)
+				  : config_default();
+	for (i = 0; i < errs.n; i++)
+		log_warnx("%s", errs.lines[i]);
+	config_errors_free(&errs);
+	if (cfg == NULL) {
+		log_warnx("reload failed: keeping the running configuration");
+		main_notify_ready();
+		return;
+	}
+	main_fix_socket(cfg);
+	if ((ks = main_keystore(cfg, 0)) == NULL) {
+		log_warnx("reload failed: cannot load the identity keys; "
+			  "keeping the running configuration");
+		config_free(cfg);
+		main_notify_ready();
+		return;
+	}
+	workers_reload(ks);
+	keystore_free(ks);
+	main_reload_fixed(main_d.cfg, cfg);
+	old = control_set_config(cfg);
+	if (old != main_d.cfg)
+		fatalx("reload: the control thread ran another configuration");
+	config_free(main_d.cfg);
+	main_d.cfg = cfg;
+	log_setlevel(cfg->log_level);
+	throttle_init(cfg->max_handshake_rate > 0
+			  ? cfg->max_handshake_rate
+			  : CONFIG_DEFAULT_MAX_HANDSHAKE_RATE);
+	log_info("reloaded %s",
+		 main_d.file != NULL ? main_d.file : "the built-in defaults");
+	main_notify_ready();
+}
+
+/* ---- graceful stop ---- */
+
+static void
+main_stop_phase(enum main_phase phase, long long ms)
+{
+	main_d.phase = phase;
+	main_d.deadline_ms = now_ms() + ms;
+}
+
+static void
+main_flush(void)
+{
+	log_info("stopping: every request and job ended after %lld ms; "
+		 "flushing client output",
+		 now_ms() - main_d.stop_start_ms);
+	main_stop_phase(MAIN_FLUSHING, MAIN_FLUSH_MS);
+}
+
+/* ShutdownTimeout ran out, or a second signal: stop what still runs. */
+static void
+main_stop_jobs(void)
+{
+	int grace = main_d.cfg->global.stop_grace_ms;
+
+	log_info("stopping: %zu requests still running after %lld ms; "
+		 "stopping their jobs (StopGraceTime %d ms)",
+		 request_busy(), now_ms() - main_d.stop_start_ms, grace);
+	workers_stop_jobs();
+	main_stop_phase(MAIN_STOPPING_JOBS,
+			(long long)grace + MAIN_STOP_SLACK_MS);
+}
+
+/*
+ * Every request has its reply, and no job is left on a worker.  A stopped
+ * or cancelled job reports its end at once but stays until its command is
+ * gone (TERM, then KILL after StopGraceTime): leaving earlier would close
+ * the session on a command that ignores TERM and leave it running.  The
+ * workers' job counts are as of their last heartbeat.
+ */
+static int
+main_idle(void)
+{
+	int up, jobs;
+
+	if (request_busy() > 0)
+		return 0;
+	workers_stats(&up, &jobs);
+	return jobs == 0;
+}
+
+static void
+main_stop_tick(evutil_socket_t fd, short what, void *arg)
+{
+	long long now = now_ms();
+
+	switch (main_d.phase) {
+	case MAIN_RUNNING:
+		break;
+	case MAIN_DRAINING:
+		if (main_idle())
+			main_flush();
+		else if (now >= main_d.deadline_ms)
+			main_stop_jobs();
+		break;
+	case MAIN_STOPPING_JOBS:
+		if (main_idle())
+			main_flush();
+		else if (now >= main_d.deadline_ms) {
+			log_warnx("stopping: %zu requests did not end in time; "
+				  "they end with error shutdown",
+				  request_busy());
+			event_base_loopbreak(main_d.base);
+		}
+		break;
+	case MAIN_FLUSHING:
+		if (peer_output_pending() == 0 || now >= main_d.deadline_ms)
+			event_base_loopbreak(main_d.base);
+		break;
+	}
+}
+
+static void
+main_stop_begin(int sig)
+{
+	int timeout = main_d.cfg->shutdown_timeout_ms;
+
+	main_d.stop_start_ms = now_ms();
+	if (notify_send("STOPPING=1") == -1)
+		log_warn("sd_notify STOPPING");
+	control_close();
+	control_set_stopping();
+	log_info("received %s: shutting down; %zu requests running, waiting "
+		 "up to %d ms for them (ShutdownTimeout)",
+		 strsignal(sig), request_busy(), timeout);
+	main_stop_phase(MAIN_DRAINING, timeout);
+	main_d.stop_ev = main_timer_new(main_stop_tick, 1);
+	main_timer_add(main_d.stop_ev, MAIN_STOP_POLL_MS);
+	main_stop_tick(-1, 0, NULL);
+}
+
+static void
+main_signal(evutil_socket_t sig, short what, void *arg)
+{
+	switch (sig) {
+	case SIGHUP:
+		if (main_d.phase != MAIN_RUNNING)
+			log_info("stopping: reload ignored");
+		else
+			main_reload();
+		break;
+	case SIGUSR2:
+		/* Test hook, enabled by SSHPOOL_TEST_HOOKS=1 only: block
+		 * worker 0 as a stuck worker would be, so the tests can see
+		 * the watchdog withhold its ping. */
+		if (main_d.test_hooks)
+			workers_stall(0, MAIN_STALL_MS);
+		break;
+	default:
+		if (main_d.phase == MAIN_RUNNING)
+			main_stop_begin(sig);
+		else if (main_d.phase == MAIN_DRAINING) {
+			log_info("received %s again: not waiting any longer",
+				 strsignal(sig));
+			main_stop_jobs();
+		}
+		break;
+	}
+}
+
+static void
+main_add_signals(void)
+{
+	size_t i;
+
+	for (i = 0; i < MAIN_NSIGS; i++) {
+		if (main_sigs[i] == SIGUSR2 && !main_d.test_hooks)
+			continue;
+		main_d.signals[i] =
+		    evsignal_new(main_d.base, main_sigs[i], main_signal, NULL);
+		if (main_d.signals[i] == NULL ||
+		    event_add(main_d.signals[i], NULL) == -1)
+			fatalx("cannot watch signal %d", main_sigs[i]);
+	}
+}
+
+static void
+main_free_event(struct event **ev)
+{
+	if (*ev != NULL)
+		event_free(*ev);
+	*ev = NULL;
+}
+
+static void
+main_free_events(void)
+{
+	size_t i;
+
+	for (i = 0; i < MAIN_NSIGS; i++)
+		main_free_event(&main_d.signals[i]);
+	main_free_event(&main_d.status_ev);
+	main_free_event(&main_d.watchdog_ev);
+	main_free_event(&main_d.stop_ev);
+}
+
+/*
+ * After the loop: the workers close their sessions politely (jobs still
+ * running end with "shutdown"), what they posted last is delivered, requests
+ * that are still open get an error, and everything is freed.
+ */
+static void
+main_shutdown(void)
 {
 	control_close();
 	workers_stop();
@@ -184,34 +574,70 @@ main_shutdown(struct event_base *base)
 	request_free_all();
 	peer_shutdown_all();
 	control_free();
-	main_free_signals();
-	event_base_free(base);
-	log_info("sshpoold stopped");
+	main_free_events();
+	event_base_free(main_d.base);
+	main_d.base = NULL;
+	if (main_d.stop_start_ms > 0)
+		log_info("sshpoold stopped after %lld ms",
+			 now_ms() - main_d.stop_start_ms);
+	else
+		log_info("sshpoold stopped");
+	notify_close();
 }
 
-static void
-main_serve(struct config *cfg, int foreground)
+/*
+ * The listening socket: the one systemd passed (socket activation), else one
+ * bound here.  Any other number of passed sockets is a configuration error.
+ */
+static int
+main_listener(const struct config *cfg)
 {
-	struct event_base *base;
-	struct keystore *ks;
+	struct notify_listen_fd fds[NOTIFY_MAX_LISTEN_FDS];
 	char err[512];
-	int fd, n;
+	int n, fd;
 
-	if ((ks = main_keystore(cfg, 0)) == NULL)
-		fatalx("cannot load the identity keys");
-	main_absolute_socket(cfg);
+	n = notify_listen_fds(fds, NOTIFY_MAX_LISTEN_FDS, err, sizeof(err));
+	if (n == -1)
+		fatalx("socket activation: %s", err);
+	if (n > 1)
+		fatalx("socket activation: %d sockets passed, sshpoold "
+		       "serves exactly one",
+		       n);
+	if (n == 1) {
+		main_d.activated = 1;
+		log_info("socket activation: serving fd %d (%s) as %s",
+			 fds[0].fd, fds[0].name, cfg->socket_path);
+		return fds[0].fd;
+	}
 	if ((fd = control_listen(cfg->socket_path, cfg->socket_group, err,
 				 sizeof(err))) == -1)
 		fatalx("%s", err);
+	return fd;
+}
+
+static void
+main_serve(int foreground, int use_syslog)
+{
+	struct config *cfg = main_d.cfg;
+	struct keystore *ks;
+	char err[NOTIFY_MAX_ERR];
+	int fd, n;
+
+	if (notify_init(err, sizeof(err)) == -1)
+		log_warnx("systemd notification disabled: %s", err);
+	if ((ks = main_keystore(cfg, 0)) == NULL)
+		fatalx("cannot load the identity keys");
+	fd = main_listener(cfg);
 	if (!foreground) {
-		log_init(LOG_TO_SYSLOG, cfg->log_level, "sshpoold");
+		if (!use_syslog)
+			log_init(LOG_TO_SYSLOG, cfg->log_level, "sshpoold");
 		if (daemon(0, 0) == -1)
 			fatal("daemon");
 	}
-	if ((base = event_base_new()) == NULL)
+	if ((main_d.base = event_base_new()) == NULL)
 		fatalx("cannot create the event loop");
-	control_init(base, cfg, fd, cfg->socket_path);
-	main_add_signals(base);
+	control_init(main_d.base, cfg, fd, cfg->socket_path, !main_d.activated);
+	main_add_signals();
 	throttle_init(cfg->max_handshake_rate > 0
 			  ? cfg->max_handshake_rate
 			  : CONFIG_DEFAULT_MAX_HANDSHAKE_RATE);
@@ -220,12 +646,14 @@ main_serve(struct config *cfg, int foreground)
 	n = main_workers(cfg);
 	if (workers_start(n, ks) == -1)
 		fatalx("cannot start %d workers", n);
+	/* Every worker has its own copy; a reload loads the keys anew. */
+	keystore_free(ks);
 	log_info("sshpoold %s listening on %s (%d workers)", SSHPOOL_VERSION,
 		 cfg->socket_path, n);
-	if (event_base_dispatch(base) == -1)
+	main_notify_start();
+	if (event_base_dispatch(main_d.base) == -1)
 		log_warnx("event loop failed");
-	main_shutdown(base);
-	keystore_free(ks);
+	main_shutdown();
 }
 
 /* Every pooled session holds a socket: take all the descriptors the hard
@@ -245,30 +673,34 @@ main_raise_nofile(void)
 int
 main(int argc, char **argv)
 {
-	const char *file = NULL, *socket_path = NULL;
-	struct config *cfg;
-	int ch, foreground = 0, check = 0;
+	const char *hooks;
+	char *file = NULL;
+	int ch, foreground = 0, check = 0, use_syslog = 0;
 
 	if (evthread_use_pthreads() == -1) {
 		fprintf(stderr, "sshpoold: libevent has no pthreads support\n");
 		return 1;
 	}
 	log_init(LOG_TO_STDERR, LOG_LEVEL_INFO, "sshpoold");
-	while ((ch = getopt(argc, argv, "df:hns:V")) != -1) {
+	while ((ch = getopt(argc, argv, "df:hnSs:V")) != -1) {
 		switch (ch) {
 		case 'd':
 			foreground = 1;
 			break;
 		case 'f':
-			file = optarg;
+			free(file);
+			file = main_absolute(optarg);
 			break;
 		case 'h':
 			main_usage(stdout, 0);
 		case 'n':
 			check = 1;
 			break;
+		case 'S':
+			use_syslog = 1;
+			break;
 		case 's':
-			socket_path = optarg;
+			main_d.socket_path = optarg;
 			break;
 		case 'V':
 			printf("sshpoold %s\n", SSHPOOL_VERSION);
@@ -279,14 +711,22 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		main_usage(stderr, 1);
+	main_d.file = file;
 
-	cfg = main_config(file, socket_path);
-	if (check)
-		return main_check(cfg);
-	log_setlevel(cfg->log_level);
+	main_d.cfg = main_config();
+	if (check) {
+		free(file);
+		return main_check(main_d.cfg);
+	}
+	if (use_syslog)
+		log_init(LOG_TO_SYSLOG, main_d.cfg->log_level, "sshpoold");
+	log_setlevel(main_d.cfg->log_level);
+	hooks = getenv("SSHPOOL_TEST_HOOKS");
+	main_d.test_hooks = hooks != NULL && strcmp(hooks, "1") == 0;
 	signal(SIGPIPE, SIG_IGN);
 	main_raise_nofile();
-	main_serve(cfg, foreground);
-	config_free(cfg);
+	main_serve(foreground, use_syslog);
+	config_free(main_d.cfg);
+	free(file);
 	return 0;
 }

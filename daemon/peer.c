@@ -7,7 +7,9 @@
  * mark is not read until it drains: it gets no new work while it does not
  * read its replies; one whose output stays over the hard limit for the
  * configured time is disconnected.  Closed peers are freed from the loop,
- * never from the middle of a callback that may still use them.
+ * never from the middle of a callback that may still use them.  A client's
+ * limits and flow thresholds are fixed when it connects, so a reload applies
+ * to new connections only.
  *
  * Admission happens at accept: the client's credentials (SO_PEERCRED) and
  * groups are checked against AllowUsers/AllowGroups and the connection count
@@ -347,7 +349,7 @@ peer_skip(struct peer *peer, struct evbuffer *in)
 static void
 peer_overlong(struct peer *peer)
 {
-	size_t max = control_config()->max_line;
+	size_t max = peer->limits.max_line;
 
 	log_debug("client fd=%d: line over %zu bytes", peer->fd, max);
 	peer_error(peer, NULL, PROTO_E_BAD_REQUEST,
@@ -360,13 +362,11 @@ peer_line(struct peer *peer, const char *line, size_t len)
 {
 	struct proto_request *req;
 	struct proto_error err;
-	struct proto_limits lim;
 
 	if (len == 0)
 		return;
-	control_limits(&lim);
 	memset(&err, 0, sizeof(err));
-	if (proto_request_parse(line, len, &lim, &req, &err) == -1) {
+	if (proto_request_parse(line, len, &peer->limits, &req, &err) == -1) {
 		log_debug("client fd=%d: %s", peer->fd, err.message);
 		if (err.code == PROTO_E_NONE)
 			err.code = PROTO_E_BAD_REQUEST;
@@ -389,7 +389,7 @@ static void
 peer_process(struct peer *peer)
 {
 	struct evbuffer *in = bufferevent_get_input(peer->bev);
-	size_t max = control_config()->max_line;
+	size_t max = peer->limits.max_line;
 	size_t lines = 0, bytes = 0;
 	ssize_t eol;
 
@@ -631,6 +631,7 @@ peer_accept(int fd)
 	peer->fd = fd;
 	peer->uid = uid;
 	peer->pid = pid;
+	control_limits(&peer->limits);
 	TAILQ_INIT(&peer->requests);
 	peer_identity(peer, gid);
 	if (peer_admit(peer) == -1) {
@@ -652,7 +653,7 @@ peer_accept(int fd)
 	bufferevent_setcb(peer->bev, peer_read, NULL, peer_event, peer);
 	/* Never buffer more than one maximal line and its newline. */
 	bufferevent_setwatermark(peer->bev, EV_READ, 0,
-				 control_config()->max_line + 1);
+				 peer->limits.max_line + 1);
 	bufferevent_enable(peer->bev, EV_READ | EV_WRITE);
 	TAILQ_INSERT_TAIL(&peers, peer, entry);
 	log_verbose("client fd=%d uid=%u user=%s pid=%ld connected", fd,
@@ -688,4 +689,31 @@ peer_shutdown_all(void)
 		event_free(peer_reap_ev);
 		peer_reap_ev = NULL;
 	}
+}
+
+size_t
+peer_count(void)
+{
+	struct peer *peer;
+	size_t n = 0;
+
+	TAILQ_FOREACH(peer, &peers, entry)
+	{
+		n++;
+	}
+	return n;
+}
+
+/* Output the clients have not read yet, for the flush before exit. */
+size_t
+peer_output_pending(void)
+{
+	struct peer *peer;
+	size_t n = 0;
+
+	TAILQ_FOREACH(peer, &peers, entry)
+	{
+		n += evbuffer_get_length(bufferevent_get_output(peer->bev));
+	}
+	return n;
 }

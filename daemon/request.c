@@ -43,8 +43,10 @@ static const struct request_op {
 	enum proto_op op;
 	int (*exec)(struct peer *, struct proto_request *);
 } request_ops[] = {
-    {PROTO_OP_HELLO, request_hello},     {PROTO_OP_RUN, request_run},
-    {PROTO_OP_CONNECT, request_connect}, {PROTO_OP_CANCEL, request_cancel},
+    {PROTO_OP_HELLO, request_hello},
+    {PROTO_OP_RUN, request_run},
+    {PROTO_OP_CONNECT, request_connect},
+    {PROTO_OP_CANCEL, request_cancel},
     {PROTO_OP_STATUS, request_status},
     {PROTO_OP_DISCONNECT, request_disconnect},
 };
@@ -53,7 +55,7 @@ static int
 request_has_jobs(const struct request *req)
 {
 	return req->op == PROTO_OP_RUN || req->op == PROTO_OP_CONNECT ||
-	    req->op == PROTO_OP_DISCONNECT;
+	       req->op == PROTO_OP_DISCONNECT;
 }
 
 static struct request *
@@ -152,6 +154,12 @@ request_dispatch(struct peer *peer, struct proto_request *preq)
 		peer_error(peer, preq->id, PROTO_E_BAD_REQUEST, "duplicate id");
 		return;
 	}
+	/* A cancel only makes a running request end sooner. */
+	if (control_stopping() && preq->op != PROTO_OP_CANCEL) {
+		peer_error(peer, preq->id, PROTO_E_SHUTDOWN,
+			   "sshpoold is shutting down");
+		return;
+	}
 	for (i = 0; i < sizeof(request_ops) / sizeof(request_ops[0]); i++) {
 		if (request_ops[i].op != preq->op)
 			continue;
@@ -169,7 +177,6 @@ request_dispatch(struct peer *peer, struct proto_request *preq)
 static int
 request_hello(struct peer *peer, struct proto_request *preq)
 {
-	struct proto_limits lim;
 	struct proto_buf b;
 
 	if (preq->version_min > PROTO_VERSION ||
@@ -178,10 +185,9 @@ request_hello(struct peer *peer, struct proto_request *preq)
 			   "supported protocol versions: %d", PROTO_VERSION);
 		return -1;
 	}
-	control_limits(&lim);
 	proto_buf_init(&b);
 	if (proto_ev_hello(&b, preq->id, PROTO_VERSION,
-			   "sshpoold/" SSHPOOL_VERSION, &lim) == -1)
+			   "sshpoold/" SSHPOOL_VERSION, &peer->limits) == -1)
 		fatalx("cannot encode a hello reply");
 	peer_write_buf(peer, &b);
 	return 0;
@@ -470,8 +476,10 @@ request_forbid(struct request *req, const struct proto_request *preq, size_t i)
 	if (proto_hostspec_parse(preq->hosts[i], &spec, &err) == -1)
 		fatalx("hosts[%zu] of a checked request: %s", i, err.message);
 	snprintf(message, sizeof(message), "user %s may not %s %s (%s)",
-		 peer->user, req->op == PROTO_OP_RUN ? "run on" :
-		 req->op == PROTO_OP_CONNECT ? "connect to" : "disconnect from",
+		 peer->user,
+		 req->op == PROTO_OP_RUN       ? "run on"
+		 : req->op == PROTO_OP_CONNECT ? "connect to"
+					       : "disconnect from",
 		 spec.host, request_policy_kind(peer));
 	proto_buf_init(&b);
 	if (proto_ev_error(&b, req->id, preq->hosts[i], PROTO_E_FORBIDDEN,
@@ -561,27 +569,28 @@ request_expand_groups(struct peer *peer, struct proto_request *preq)
 		}
 		if ((g = config_group_find(cfg, preq->hosts[i] + 1)) == NULL) {
 			peer_error(peer, preq->id, PROTO_E_BAD_REQUEST,
-			    "hosts[%zu]: unknown host group \"%s\"", i,
-			    preq->hosts[i] + 1);
+				   "hosts[%zu]: unknown host group \"%s\"", i,
+				   preq->hosts[i] + 1);
 			goto fail;
 		}
 		for (k = 0; k < g->n_hosts; k++) {
-			if (!proto_hostspec_excluded(g->hosts[k],
-			    preq->exclude, preq->nexclude))
+			if (!proto_hostspec_excluded(g->hosts[k], preq->exclude,
+						     preq->nexclude))
 				request_hosts_push(&v, &n, &cap, g->hosts[k]);
 		}
 	}
 	n = request_hosts_dedup(v, n);
-	max = cfg->max_hosts > 0 ? cfg->max_hosts : PROTO_DEFAULT_MAX_HOSTS;
+	max = peer->limits.max_hosts;
 	if (n > max) {
 		peer_error(peer, preq->id, PROTO_E_LIMIT,
-		    "hosts: %zu hosts after group expansion exceed "
-		    "MaxHostsPerRequest (%zu)", n, max);
+			   "hosts: %zu hosts after group expansion exceed "
+			   "MaxHostsPerRequest (%zu)",
+			   n, max);
 		goto fail;
 	}
 	if (n == 0) {
 		peer_error(peer, preq->id, PROTO_E_BAD_REQUEST,
-		    "hosts: every host is excluded");
+			   "hosts: every host is excluded");
 		goto fail;
 	}
 	for (i = 0; i < preq->nhosts; i++)
@@ -959,6 +968,21 @@ request_shutdown_all(void)
 			peer_error(req->peer, req->id, PROTO_E_SHUTDOWN,
 				   "sshpoold is shutting down");
 	}
+}
+
+size_t
+request_busy(void)
+{
+	struct request *req;
+	size_t n = 0;
+
+	TAILQ_FOREACH(req, &requests_all, all_entry)
+	{
+		if (request_has_jobs(req) ||
+		    (req->peer != NULL && !req->answered))
+			n++;
+	}
+	return n;
 }
 
 void

@@ -34,6 +34,10 @@ setup(void)
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_config.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
 	snprintf(conf_path, sizeof(conf_path), "%s/sshpoold.conf", tmpdir);
+	/* systemd's directories change the defaults: only the tests that
+	 * are about them set them. */
+	unsetenv("CREDENTIALS_DIRECTORY");
+	unsetenv("STATE_DIRECTORY");
 }
 
 static void
@@ -267,6 +271,81 @@ START_TEST(test_defaults_no_passwd_entry)
 	cfg = config_default();
 	ck_assert_str_eq(cfg->global.user, "54321");
 	config_free(cfg);
+}
+END_TEST
+
+/*
+ * Under systemd: the credential directory's keys come first in the default
+ * identities, and known_hosts lives in the state directory.  A file that
+ * sets neither keeps these defaults; one that sets them wins.
+ */
+START_TEST(test_defaults_systemd_dirs)
+{
+	struct config_errors errs = {NULL, 0};
+	struct config *cfg, *plain;
+	size_t i;
+
+	plain = config_default();
+	setenv("CREDENTIALS_DIRECTORY", "/run/credentials/sshpoold.service", 1);
+	setenv("STATE_DIRECTORY", "/var/lib/sshpool", 1);
+	cfg = config_default();
+	ck_assert_uint_eq(cfg->global.n_identity_files, 6);
+	ck_assert_str_eq(cfg->global.identity_files[0],
+			 "/run/credentials/sshpoold.service/id_ed25519");
+	ck_assert_str_eq(cfg->global.identity_files[1],
+			 "/run/credentials/sshpoold.service/id_ecdsa");
+	ck_assert_str_eq(cfg->global.identity_files[2],
+			 "/run/credentials/sshpoold.service/id_rsa");
+	for (i = 0; i < 3; i++)
+		ck_assert_str_eq(cfg->global.identity_files[3 + i],
+				 plain->global.identity_files[i]);
+	ck_assert_str_eq(cfg->global.known_hosts_file,
+			 "/var/lib/sshpool/known_hosts");
+	/* The rest does not depend on them. */
+	ck_assert_str_eq(cfg->socket_path, plain->socket_path);
+	config_free(cfg);
+
+	/* Several state directories: the first; a trailing slash is not
+	 * doubled. */
+	setenv("STATE_DIRECTORY", "/var/lib/sshpool/:/var/lib/other", 1);
+	cfg = config_default();
+	ck_assert_str_eq(cfg->global.known_hosts_file,
+			 "/var/lib/sshpool/known_hosts");
+	config_free(cfg);
+
+	/* Relative or empty values are not directories systemd made. */
+	setenv("CREDENTIALS_DIRECTORY", "credentials", 1);
+	setenv("STATE_DIRECTORY", "", 1);
+	cfg = config_default();
+	ck_assert_uint_eq(cfg->global.n_identity_files, 3);
+	ck_assert_str_eq(cfg->global.identity_files[0],
+			 plain->global.identity_files[0]);
+	ck_assert_str_eq(cfg->global.known_hosts_file,
+			 plain->global.known_hosts_file);
+	config_free(cfg);
+
+	/* A file builds on these defaults, and overrides them. */
+	setenv("CREDENTIALS_DIRECTORY", "/run/credentials/sshpoold.service", 1);
+	setenv("STATE_DIRECTORY", "/var/lib/sshpool", 1);
+	write_file(conf_path, "Port 2222\n", 10);
+	cfg = config_load(conf_path, &errs);
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_uint_eq(cfg->global.n_identity_files, 6);
+	ck_assert_str_eq(cfg->global.identity_files[0],
+			 "/run/credentials/sshpoold.service/id_ed25519");
+	ck_assert_str_eq(cfg->global.known_hosts_file,
+			 "/var/lib/sshpool/known_hosts");
+	config_free(cfg);
+	write_file(conf_path,
+		   "IdentityFile /k/id\nUserKnownHostsFile /k/known\n", 47);
+	cfg = config_load(conf_path, &errs);
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_uint_eq(cfg->global.n_identity_files, 1);
+	ck_assert_str_eq(cfg->global.identity_files[0], "/k/id");
+	ck_assert_str_eq(cfg->global.known_hosts_file, "/k/known");
+	config_free(cfg);
+	ck_assert_uint_eq(errs.n, 0);
+	config_free(plain);
 }
 END_TEST
 
@@ -1877,6 +1956,7 @@ config_suite(void)
 	tcase_add_test(tc, test_defaults_user_xdg);
 	tcase_add_test(tc, test_defaults_user_no_xdg);
 	tcase_add_test(tc, test_defaults_no_passwd_entry);
+	tcase_add_test(tc, test_defaults_systemd_dirs);
 	tcase_add_test(tc, test_every_keyword);
 	tcase_add_test(tc, test_loglevel_names);
 	tcase_add_test(tc, test_unset_takes_defaults);

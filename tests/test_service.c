@@ -1,0 +1,1209 @@
+/*
+ * sshpoold as a service, against the loopback fleet (the CTest fixture
+ * "fleet"): the systemd notification protocol seen from a fake service
+ * manager (a datagram socket named by NOTIFY_SOCKET), the watchdog withheld
+ * while a worker is stuck (the SSHPOOL_TEST_HOOKS=1 SIGUSR2 hook), socket
+ * activation through systemd-socket-activate, reload on SIGHUP with a
+ * changed and with a broken configuration while commands run, and the
+ * graceful stop on SIGTERM with running and with quick jobs.
+ *
+ * Every test starts its own daemon through tclient (the environment it sets
+ * is inherited by the daemon) and checks that it exits with status 0.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <check.h>
+#include <errno.h>
+#include <json-c/json.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tclient.h"
+#include "testutil.h"
+
+#define SV_MS(ms) tclient_scaled_ms(ms)
+#define SV_TIMEOUT_S 60          /* Check timeout of one test */
+#define SV_EVENT_MS SV_MS(15000) /* longest wait for one event */
+#define SV_NOTIFY_MS SV_MS(5000) /* longest wait for one notification */
+#define SV_MAX_NOTES 512         /* notifications kept */
+#define SV_MAX_RESULTS 64
+#define SV_MAX_DONE 16
+#define SV_OUT_MAX 256             /* output bytes kept per host */
+#define SV_WATCHDOG_USEC "1000000" /* pings every 500 ms */
+#define SV_PING_GAP_MS 900         /* longest gap between healthy pings */
+#define SV_STUCK_MS 5000           /* WORKER_STUCK_MS of the daemon */
+#define SV_STALL_MS 8000           /* how long the hook blocks worker 0 */
+#define SV_STOP_HOSTS 20
+#define SV_STATUS_MS SV_MS(8000) /* a STATUS= refresh must come by then */
+
+/* One datagram from the daemon, with its arrival time. */
+struct note {
+	long long t;
+	char text[512];
+};
+
+/* The fake service manager's end of NOTIFY_SOCKET. */
+struct notes {
+	int fd;
+	char path[PATH_MAX];
+	struct note v[SV_MAX_NOTES];
+	size_t n;
+};
+
+/* What one host of one request produced. */
+struct hres {
+	char id[PROTO_MAX_ID + 3];
+	char host[PROTO_MAX_HOSTSPEC + 1];
+	int starts, terminals, exited, status;
+	enum proto_code code;
+	char out[SV_OUT_MAX + 1];
+	size_t outlen;
+	long long t_terminal;
+};
+
+struct rdone {
+	char id[PROTO_MAX_ID + 3];
+	int count;
+	int reqerr;
+	enum proto_code code;
+	struct proto_done done;
+	long long t;
+};
+
+struct coll {
+	struct hres res[SV_MAX_RESULTS];
+	size_t nres;
+	struct rdone dones[SV_MAX_DONE];
+	size_t ndone;
+	int hellos;
+	size_t hello_max_hosts;
+	char *status; /* last status line */
+	char problem[PROTO_MAX_HOSTSPEC + PROTO_MAX_ID + 128];
+};
+
+static struct tfleet fleet;
+static struct tdaemon daemon_;
+static struct notes notes_;
+static char errbuf[2048];
+
+static void sv_failed(void);
+
+/* A failed assertion ends the test process at once: show the log first. */
+#undef ck_assert_msg
+#define ck_assert_msg(expr, ...)                                               \
+	((expr)                                                                \
+	     ? _mark_point(__FILE__, __LINE__)                                 \
+	     : (sv_failed(), _ck_assert_failed(__FILE__, __LINE__,             \
+					       "Assertion '" #expr "' failed", \
+					       ##__VA_ARGS__)))
+
+/* ---- the daemon ---- */
+
+static void
+sv_failed(void)
+{
+	if (daemon_.pid <= 0)
+		return;
+	kill(daemon_.pid, SIGKILL);
+	waitpid(daemon_.pid, NULL, 0);
+	fprintf(stderr, "test failed; sshpoold's files are in %s\n",
+		daemon_.dir);
+	tdaemon_dump_log(&daemon_);
+	daemon_.pid = 0;
+}
+
+static void
+sv_prepare(void)
+{
+	ck_assert_msg(tfleet_load(&fleet, errbuf, sizeof errbuf) == 0, "%s",
+		      errbuf);
+	ck_assert_msg(
+	    tdaemon_prepare(&daemon_, &fleet, errbuf, sizeof errbuf) == 0, "%s",
+	    errbuf);
+}
+
+static void
+sv_launch(const char *extra)
+{
+	struct tdaemon_opts o;
+
+	memset(&o, 0, sizeof o);
+	o.extra = extra;
+	ck_assert_msg(
+	    tdaemon_start(&daemon_, &fleet, &o, errbuf, sizeof errbuf) == 0,
+	    "%s", errbuf);
+}
+
+static struct tclient *
+sv_connect(void)
+{
+	struct tclient *c = tclient_connect(daemon_.sock);
+
+	ck_assert_msg(c != NULL, "connect %s failed", daemon_.sock);
+	return c;
+}
+
+/* Wait (bounded) for the daemon to exit on its own, without reaping it:
+ * tdaemon_stop then collects the status.  Returns the time it took. */
+static long long
+sv_wait_exit(int timeout_ms)
+{
+	long long start = tclient_now_ms();
+	siginfo_t si;
+
+	for (;;) {
+		memset(&si, 0, sizeof si);
+		ck_assert_msg(waitid(P_PID, (id_t)daemon_.pid, &si,
+				     WEXITED | WNOHANG | WNOWAIT) == 0,
+			      "waitid: %s", strerror(errno));
+		if (si.si_pid == daemon_.pid)
+			return tclient_now_ms() - start;
+		ck_assert_msg(tclient_now_ms() - start < timeout_ms,
+			      "sshpoold still runs %d ms after SIGTERM",
+			      timeout_ms);
+		usleep(5 * 1000);
+	}
+}
+
+/* Collect the exit status of a daemon that exited: it must be 0. */
+static void
+sv_assert_exit0(void)
+{
+	int st = tdaemon_stop(&daemon_);
+
+	ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		      "sshpoold exit status 0x%x", st);
+}
+
+static void
+sv_end(void)
+{
+	sv_assert_exit0();
+	tdaemon_cleanup(&daemon_);
+}
+
+/* 1 if the daemon's log has a line containing text. */
+static int
+sv_log_has(const char *text)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	int found = 0;
+	FILE *fp;
+
+	if ((fp = fopen(daemon_.log, "r")) == NULL)
+		return 0;
+	while (!found && getline(&line, &cap, fp) != -1)
+		found = strstr(line, text) != NULL;
+	free(line);
+	fclose(fp);
+	return found;
+}
+
+/* Append text to the daemon's configuration file. */
+static void
+sv_conf_append(const char *text)
+{
+	FILE *fp = fopen(daemon_.conf, "a");
+
+	ck_assert_ptr_nonnull(fp);
+	fputs(text, fp);
+	ck_assert_int_eq(fclose(fp), 0);
+}
+
+/* Remote processes of the fleet's user whose command line has pattern. */
+static int
+sv_remote_count(const char *pattern)
+{
+	char cmd[256];
+	FILE *p;
+	int n = -1;
+
+	snprintf(cmd, sizeof cmd, "pgrep -c -u %s -f '%s'", fleet.user,
+		 pattern);
+	p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	if (fscanf(p, "%d", &n) != 1)
+		n = -1;
+	pclose(p);
+	ck_assert_msg(n >= 0, "pgrep gave no count");
+	return n;
+}
+
+/* ---- the fake service manager ---- */
+
+static void
+notes_open(void)
+{
+	struct sockaddr_un sun;
+
+	memset(&notes_, 0, sizeof notes_);
+	snprintf(notes_.path, sizeof notes_.path, "%s/notify", daemon_.dir);
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	ck_assert(strlen(notes_.path) < sizeof sun.sun_path);
+	strcpy(sun.sun_path, notes_.path);
+	notes_.fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(notes_.fd, 0);
+	ck_assert_msg(bind(notes_.fd, (struct sockaddr *)&sun, sizeof sun) == 0,
+		      "bind %s: %s", notes_.path, strerror(errno));
+	setenv("NOTIFY_SOCKET", notes_.path, 1);
+}
+
+/* Receive one notification within timeout_ms; NULL on timeout. */
+static const struct note *
+notes_recv(int timeout_ms)
+{
+	struct pollfd pfd = {notes_.fd, POLLIN, 0};
+	struct note *nt;
+	ssize_t n;
+
+	ck_assert_msg(notes_.n < SV_MAX_NOTES, "too many notifications");
+	if (poll(&pfd, 1, timeout_ms < 0 ? 0 : timeout_ms) <= 0)
+		return NULL;
+	nt = &notes_.v[notes_.n];
+	n = recv(notes_.fd, nt->text, sizeof nt->text - 1, 0);
+	ck_assert_msg(n > 0, "recv notification: %s", strerror(errno));
+	nt->text[n] = '\0';
+	nt->t = tclient_now_ms();
+	notes_.n++;
+	return nt;
+}
+
+/* 1 if the datagram has the assignment line (e.g. "READY=1"), or a line
+ * starting with it when it ends with '='. */
+static int
+note_has(const struct note *nt, const char *line)
+{
+	size_t len = strlen(line);
+	const char *p = nt->text;
+
+	while (p != NULL && *p != '\0') {
+		if (strncmp(p, line, len) == 0 &&
+		    (line[len - 1] == '=' || p[len] == '\n' || p[len] == '\0'))
+			return 1;
+		if ((p = strchr(p, '\n')) != NULL)
+			p++;
+	}
+	return 0;
+}
+
+/* Receive until a notification with line arrives; it is returned. */
+static const struct note *
+notes_wait(const char *line, int timeout_ms)
+{
+	long long deadline = tclient_now_ms() + timeout_ms;
+	const struct note *nt;
+
+	for (;;) {
+		nt = notes_recv((int)(deadline - tclient_now_ms()));
+		ck_assert_msg(nt != NULL, "no %s from sshpoold within %d ms",
+			      line, timeout_ms);
+		if (note_has(nt, line))
+			return nt;
+	}
+}
+
+/* The value of STATUS= in a notification, or NULL. */
+static const char *
+note_status(const struct note *nt)
+{
+	const char *p = strstr(nt->text, "STATUS=");
+
+	if (p == NULL || (p != nt->text && p[-1] != '\n'))
+		return NULL;
+	return p + strlen("STATUS=");
+}
+
+/* ---- requests and events ---- */
+
+static struct hres *
+coll_host(struct coll *k, const char *id, const char *host, int create)
+{
+	struct hres *h;
+	size_t i;
+
+	for (i = 0; i < k->nres; i++) {
+		h = &k->res[i];
+		if (strcmp(h->id, id) == 0 && strcmp(h->host, host) == 0)
+			return h;
+	}
+	if (!create)
+		return NULL;
+	ck_assert_msg(k->nres < SV_MAX_RESULTS, "too many results");
+	h = &k->res[k->nres++];
+	memset(h, 0, sizeof *h);
+	snprintf(h->id, sizeof h->id, "%s", id);
+	snprintf(h->host, sizeof h->host, "%s", host);
+	h->status = -2;
+	return h;
+}
+
+static struct rdone *
+coll_done(struct coll *k, const char *id, int create)
+{
+	size_t i;
+
+	for (i = 0; i < k->ndone; i++)
+		if (strcmp(k->dones[i].id, id) == 0)
+			return &k->dones[i];
+	if (!create)
+		return NULL;
+	ck_assert_msg(k->ndone < SV_MAX_DONE, "too many requests");
+	memset(&k->dones[k->ndone], 0, sizeof k->dones[0]);
+	snprintf(k->dones[k->ndone].id, sizeof k->dones[0].id, "%s", id);
+	return &k->dones[k->ndone++];
+}
+
+static void
+coll_problem(struct coll *k, const char *what, const struct hres *h)
+{
+	if (k->problem[0] == '\0')
+		snprintf(k->problem, sizeof k->problem, "%s on %s (id %s)",
+			 what, h->host, h->id);
+}
+
+static void
+coll_host_event(struct coll *k, const struct proto_event *ev)
+{
+	struct hres *h = coll_host(k, ev->id, ev->host, 1);
+	size_t n;
+
+	if (h->terminals > 0)
+		coll_problem(k, "event after the terminal one", h);
+	switch (ev->type) {
+	case PROTO_EV_START:
+		if (h->starts++ > 0)
+			coll_problem(k, "second start", h);
+		break;
+	case PROTO_EV_STDOUT:
+		n = ev->len;
+		if (h->outlen + n > SV_OUT_MAX)
+			n = SV_OUT_MAX - h->outlen;
+		memcpy(h->out + h->outlen, ev->data, n);
+		h->outlen += n;
+		break;
+	case PROTO_EV_EXIT:
+		h->terminals++;
+		h->exited = 1;
+		h->status = ev->status;
+		h->t_terminal = tclient_now_ms();
+		break;
+	case PROTO_EV_ERROR:
+		h->terminals++;
+		h->code = ev->code;
+		h->t_terminal = tclient_now_ms();
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+coll_event(struct coll *k, const struct proto_event *ev)
+{
+	struct rdone *d;
+
+	switch (ev->type) {
+	case PROTO_EV_HELLO:
+		k->hellos++;
+		k->hello_max_hosts = ev->limits.max_hosts;
+		break;
+	case PROTO_EV_STATUS:
+		free(k->status);
+		k->status = strdup(ev->json);
+		ck_assert_ptr_nonnull(k->status);
+		break;
+	case PROTO_EV_DONE:
+	case PROTO_EV_ERROR:
+		if (ev->type == PROTO_EV_ERROR && ev->host != NULL) {
+			coll_host_event(k, ev);
+			break;
+		}
+		d = coll_done(k, ev->id, 1);
+		d->count++;
+		d->t = tclient_now_ms();
+		if (ev->type == PROTO_EV_DONE)
+			d->done = ev->done;
+		else {
+			d->reqerr = 1;
+			d->code = ev->code;
+		}
+		break;
+	default:
+		if (ev->host != NULL)
+			coll_host_event(k, ev);
+		break;
+	}
+}
+
+static void
+coll_read(struct tclient *c, struct coll *k, int timeout_ms)
+{
+	struct proto_event *ev;
+
+	ck_assert_msg(tclient_next(c, timeout_ms, &ev, NULL) == 0,
+		      "reading events: %s", tclient_error(c));
+	coll_event(k, ev);
+	proto_event_free(ev);
+}
+
+/* 1 if an event line arrived within timeout_ms (it is dropped). */
+static int
+sv_next_event(struct tclient *c, int timeout_ms)
+{
+	struct proto_event *ev;
+
+	if (tclient_next(c, timeout_ms, &ev, NULL) == -1)
+		return 0;
+	proto_event_free(ev);
+	return 1;
+}
+
+/* Read until request id (JSON text) ended. */
+static struct rdone *
+coll_wait_end(struct tclient *c, struct coll *k, const char *id, int timeout_ms)
+{
+	long long deadline = tclient_now_ms() + timeout_ms;
+	struct rdone *d;
+
+	while ((d = coll_done(k, id, 0)) == NULL || d->count == 0) {
+		ck_assert_msg(tclient_now_ms() < deadline,
+			      "request %s did not end within %d ms", id,
+			      timeout_ms);
+		coll_read(c, k, (int)(deadline - tclient_now_ms()));
+	}
+	ck_assert_msg(k->problem[0] == '\0', "protocol violation: %s",
+		      k->problem);
+	return d;
+}
+
+/* Read until every host of request id has started. */
+static void
+coll_wait_starts(struct tclient *c, struct coll *k, const char *id, size_t from,
+		 size_t n)
+{
+	long long deadline = tclient_now_ms() + SV_EVENT_MS;
+	struct hres *h;
+	size_t i;
+
+	for (i = from; i < from + n; i++) {
+		while ((h = coll_host(k, id, fleet.hosts[i], 0)) == NULL ||
+		       h->starts == 0) {
+			ck_assert_msg(h == NULL || h->terminals == 0,
+				      "%s ended before it started: %s",
+				      fleet.hosts[i], proto_code_name(h->code));
+			ck_assert_msg(tclient_now_ms() < deadline,
+				      "no start for %s on %s", id,
+				      fleet.hosts[i]);
+			coll_read(c, k, (int)(deadline - tclient_now_ms()));
+		}
+	}
+}
+
+static void
+coll_free(struct coll *k)
+{
+	free(k->status);
+	k->status = NULL;
+}
+
+static const char *
+q(const char *id)
+{
+	static char buf[4][PROTO_MAX_ID + 3];
+	static int n;
+
+	n = (n + 1) % 4;
+	snprintf(buf[n], sizeof buf[n], "\"%s\"", id);
+	return buf[n];
+}
+
+/* A JSON array of the fleet hosts [from, from + n). */
+static char *
+hosts_json(size_t from, size_t n)
+{
+	size_t i, cap = 4 + n * 40, o = 0;
+	char *out = malloc(cap);
+
+	ck_assert_ptr_nonnull(out);
+	ck_assert_msg(from + n <= fleet.nhosts, "fleet has %zu hosts, need %zu",
+		      fleet.nhosts, from + n);
+	out[o++] = '[';
+	for (i = 0; i < n; i++)
+		o += (size_t)snprintf(out + o, cap - o, "%s\"%s\"",
+				      i ? "," : "", fleet.hosts[from + i]);
+	out[o++] = ']';
+	out[o] = '\0';
+	return out;
+}
+
+/* Run command (no quotes or backslashes in it) on hosts [from, from+n). */
+static void
+send_run(struct tclient *c, const char *id, size_t from, size_t n,
+	 const char *command)
+{
+	char *hosts = hosts_json(from, n);
+
+	ck_assert_msg(tclient_send(c,
+				   "{\"v\":1,\"id\":\"%s\",\"op\":\"run\","
+				   "\"hosts\":%s,\"command\":\"%s\"}",
+				   id, hosts, command) == 0,
+		      "send: %s", tclient_error(c));
+	free(hosts);
+}
+
+/* Every host of the request exited with status 0 and printed want. */
+static void
+assert_all_ok(struct coll *k, const char *id, size_t from, size_t n,
+	      const char *want)
+{
+	struct rdone *d = coll_done(k, id, 0);
+	struct hres *h;
+	size_t i;
+
+	ck_assert_msg(d != NULL && d->count == 1 && !d->reqerr,
+		      "request %s: no single done", id);
+	ck_assert_msg(d->done.hosts == n && d->done.ok == n,
+		      "request %s: done hosts %zu ok %zu failed %zu errors "
+		      "%zu, expected %zu ok",
+		      id, d->done.hosts, d->done.ok, d->done.failed,
+		      d->done.errors, n);
+	for (i = from; i < from + n; i++) {
+		h = coll_host(k, id, fleet.hosts[i], 0);
+		ck_assert_msg(h != NULL, "%s: no events for %s", id,
+			      fleet.hosts[i]);
+		ck_assert_msg(h->starts == 1 && h->terminals == 1 &&
+				  h->exited && h->status == 0,
+			      "%s on %s: starts %d terminals %d exit %d "
+			      "status %d code %s",
+			      id, h->host, h->starts, h->terminals, h->exited,
+			      h->status, proto_code_name(h->code));
+		if (want != NULL)
+			ck_assert_msg(h->outlen == strlen(want) &&
+					  memcmp(h->out, want, h->outlen) == 0,
+				      "%s on %s: output '%.*s', expected '%s'",
+				      id, h->host, (int)h->outlen, h->out,
+				      want);
+	}
+}
+
+/* The max_hosts a new connection's hello announces. */
+static size_t
+hello_max_hosts(void)
+{
+	struct tclient *c = sv_connect();
+	struct coll k;
+	size_t v;
+
+	memset(&k, 0, sizeof k);
+	ck_assert(tclient_send(c, "{\"v\":1,\"id\":\"h\",\"op\":\"hello\"}") ==
+		  0);
+	while (k.hellos == 0)
+		coll_read(c, &k, SV_EVENT_MS);
+	v = k.hello_max_hosts;
+	tclient_close(c);
+	return v;
+}
+
+/* connects of fleet host i in a status reply. */
+static long long
+status_connects(const char *status, size_t i)
+{
+	json_object *root, *hosts, *h, *v;
+	char suffix[64];
+	const char *s;
+	long long connects = -1;
+	size_t j, n, ls, lh;
+
+	root = json_tokener_parse(status);
+	ck_assert_msg(root != NULL, "status is not JSON");
+	ck_assert(json_object_object_get_ex(root, "hosts", &hosts));
+	snprintf(suffix, sizeof suffix, "@%s", fleet.hosts[i]);
+	ls = strlen(suffix);
+	n = json_object_array_length(hosts);
+	for (j = 0; j < n; j++) {
+		h = json_object_array_get_idx(hosts, j);
+		if (!json_object_object_get_ex(h, "host", &v))
+			continue;
+		s = json_object_get_string(v);
+		lh = strlen(s);
+		if (lh < ls || strcmp(s + lh - ls, suffix) != 0)
+			continue;
+		ck_assert(json_object_object_get_ex(h, "connects", &v));
+		connects = json_object_get_int64(v);
+	}
+	json_object_put(root);
+	ck_assert_msg(connects >= 0, "status does not list %s", fleet.hosts[i]);
+	return connects;
+}
+
+static void
+get_status(struct tclient *c, struct coll *k, const char *id)
+{
+	free(k->status);
+	k->status = NULL;
+	ck_assert(tclient_send(c, "{\"v\":1,\"id\":\"%s\",\"op\":\"status\"}",
+			       id) == 0);
+	while (k->status == NULL)
+		coll_read(c, k, SV_EVENT_MS);
+}
+
+/* ---- tests ---- */
+
+/*
+ * READY=1 once the socket accepts, with a STATUS= line; STATUS= refreshed
+ * when hosts come up; WATCHDOG=1 at half of WATCHDOG_USEC; RELOADING=1 then
+ * READY=1 on SIGHUP; STOPPING=1 on SIGTERM.
+ */
+START_TEST(test_notify_protocol)
+{
+	const struct note *nt, *ready;
+	const char *st;
+	struct tclient *c, *probe;
+	struct coll k;
+	long long last, t0;
+	size_t i, first, pings = 0;
+	int reloading = 0;
+
+	sv_prepare();
+	notes_open();
+	setenv("WATCHDOG_USEC", SV_WATCHDOG_USEC, 1);
+	sv_launch(NULL);
+
+	ready = notes_wait("READY=1", SV_NOTIFY_MS);
+	/* Ready means ready: a client is served right away. */
+	probe = sv_connect();
+	st = note_status(ready);
+	ck_assert_msg(st != NULL &&
+			  strncmp(st, "0 hosts up, 0 jobs running, ", 28) == 0,
+		      "READY without the status line: %s", ready->text);
+	ck_assert_msg(!sv_log_has("socket activation"),
+		      "not socket-activated, yet the log says so");
+
+	/* Pings at 500 ms, never 900 ms apart. */
+	last = ready->t;
+	t0 = tclient_now_ms();
+	while (pings < 4) {
+		nt = notes_wait("WATCHDOG=1", SV_PING_GAP_MS);
+		ck_assert_msg(nt->t - last < SV_PING_GAP_MS,
+			      "watchdog pings %lld ms apart", nt->t - last);
+		last = nt->t;
+		pings++;
+	}
+	ck_assert_msg(last - t0 >= 1000, "4 pings in %lld ms: too fast",
+		      last - t0);
+
+	/* Three hosts come up: the status says so. */
+	c = sv_connect();
+	memset(&k, 0, sizeof k);
+	send_run(c, "r", 0, 3, "echo up");
+	coll_wait_end(c, &k, q("r"), SV_EVENT_MS);
+	assert_all_ok(&k, q("r"), 0, 3, "up\n");
+	t0 = tclient_now_ms();
+	for (;;) {
+		nt = notes_wait("STATUS=", SV_STATUS_MS);
+		if (strcmp(note_status(nt),
+			   "3 hosts up, 0 jobs running, 2 clients") == 0)
+			break;
+		ck_assert_msg(tclient_now_ms() - t0 < SV_STATUS_MS,
+			      "no status with 3 hosts up and 2 clients; last: "
+			      "%s",
+			      nt->text);
+	}
+
+	/* Reload: RELOADING=1, then READY=1 again. */
+	ck_assert_int_eq(kill(daemon_.pid, SIGHUP), 0);
+	for (;;) {
+		nt = notes_recv(SV_NOTIFY_MS);
+		ck_assert_msg(nt != NULL, "no READY=1 after the reload");
+		if (note_has(nt, "RELOADING=1")) {
+			ck_assert_msg(note_has(nt, "MONOTONIC_USEC="),
+				      "RELOADING=1 without MONOTONIC_USEC");
+			reloading = 1;
+		}
+		if (note_has(nt, "READY=1"))
+			break;
+	}
+	ck_assert_msg(reloading, "READY=1 without RELOADING=1 before it");
+	ck_assert_msg(sv_log_has("reloaded "), "no reload in the log");
+
+	/* Stop: STOPPING=1 first, and never READY=1 after it. */
+	ck_assert_int_eq(kill(daemon_.pid, SIGTERM), 0);
+	nt = notes_wait("STOPPING=1", SV_NOTIFY_MS);
+	first = (size_t)(nt - notes_.v);
+	sv_wait_exit(SV_MS(5000));
+	while (notes_recv(0) != NULL)
+		;
+	for (i = first + 1; i < notes_.n; i++)
+		ck_assert_msg(!note_has(&notes_.v[i], "READY=1"),
+			      "READY=1 after STOPPING=1");
+	tclient_close(probe);
+	tclient_close(c);
+	coll_free(&k);
+	sv_end();
+}
+END_TEST
+
+/*
+ * The watchdog speaks for the workers: while worker 0 is blocked (the test
+ * hook) its heartbeat goes stale after WORKER_STUCK_MS, the pings stop, and
+ * they resume when it runs again.
+ */
+START_TEST(test_watchdog_stuck_worker)
+{
+	const struct note *nt;
+	long long t0, last, gap = 0, gap_start = 0, gap_end = 0;
+	int before = 0;
+
+	sv_prepare();
+	notes_open();
+	setenv("WATCHDOG_USEC", SV_WATCHDOG_USEC, 1);
+	setenv("SSHPOOL_TEST_HOOKS", "1", 1);
+	sv_launch(NULL);
+	notes_wait("READY=1", SV_NOTIFY_MS);
+	last = notes_wait("WATCHDOG=1", SV_PING_GAP_MS)->t;
+
+	t0 = tclient_now_ms();
+	ck_assert_int_eq(kill(daemon_.pid, SIGUSR2), 0);
+	/* Collect pings until they came back after a long gap. */
+	while (gap_end == 0) {
+		nt = notes_recv(SV_STALL_MS);
+		ck_assert_msg(nt != NULL,
+			      "no watchdog ping for %d ms after the stall "
+			      "began %lld ms ago",
+			      SV_STALL_MS, tclient_now_ms() - t0);
+		if (!note_has(nt, "WATCHDOG=1"))
+			continue;
+		if (nt->t - last > 2 * SV_PING_GAP_MS) {
+			gap = nt->t - last;
+			gap_start = last - t0;
+			gap_end = nt->t - t0;
+		} else if (gap_end == 0)
+			before++;
+		last = nt->t;
+	}
+	/* Fresh until the heartbeat is WORKER_STUCK_MS old (the last beat
+	 * came up to a second before the stall), silent until the stall
+	 * ends, then pinging again. */
+	ck_assert_msg(gap_start >= SV_STUCK_MS - 1000 - SV_PING_GAP_MS &&
+			  gap_start <= SV_STUCK_MS + SV_PING_GAP_MS,
+		      "pings stopped %lld ms into the stall", gap_start);
+	/* The worker's heartbeat timer fires up to a tick after the stall. */
+	ck_assert_msg(gap_end >= SV_STALL_MS && gap_end <= SV_STALL_MS + 2500,
+		      "pings resumed %lld ms into an %d ms stall", gap_end,
+		      SV_STALL_MS);
+	ck_assert_msg(before >= 6, "only %d pings before the gap", before);
+	notes_wait("WATCHDOG=1", SV_PING_GAP_MS);
+	ck_assert_msg(sv_log_has("withholding the watchdog ping"),
+		      "withheld pings not logged");
+	ck_assert_msg(sv_log_has("watchdog pings resume"),
+		      "resumed pings not logged");
+	fprintf(stderr,
+		"watchdog: pings stopped %lld ms into the stall, resumed "
+		"after %lld ms (gap %lld ms)\n",
+		gap_start, gap_end, gap);
+	ck_assert_int_eq(kill(daemon_.pid, SIGTERM), 0);
+	sv_wait_exit(SV_MS(5000));
+	sv_end();
+}
+END_TEST
+
+/*
+ * systemd-socket-activate binds the socket and execs the daemon in place on
+ * the first connection.  The socket's directory is writable by anyone, which
+ * a self-binding daemon refuses: the daemon must serve the passed socket
+ * without touching the directory or the file, and leave it at exit.
+ */
+START_TEST(test_socket_activation)
+{
+	const char *activate = getenv("SSHPOOL_SOCKET_ACTIVATE");
+	char wrapper[PATH_MAX * 2], dir[TCLIENT_MAX_DIR + 16];
+	struct stat before, after;
+	struct tclient *c;
+	struct coll k;
+	pid_t pid;
+
+	ck_assert_msg(activate != NULL && *activate != '\0' &&
+			  access(activate, X_OK) == 0,
+		      "systemd-socket-activate not found (package systemd)");
+	sv_prepare();
+	snprintf(dir, sizeof dir, "%s/activated", daemon_.dir);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	ck_assert_int_eq(chmod(dir, 0777), 0);
+	snprintf(daemon_.sock, sizeof daemon_.sock, "%s/sock", dir);
+	snprintf(wrapper, sizeof wrapper, "%s -l %s", activate, daemon_.sock);
+	setenv("SSHPOOL_TEST_WRAPPER", wrapper, 1);
+	sv_launch(NULL);
+	pid = daemon_.pid;
+
+	c = sv_connect();
+	memset(&k, 0, sizeof k);
+	send_run(c, "r", 0, 1, "echo activated");
+	coll_wait_end(c, &k, q("r"), SV_EVENT_MS);
+	assert_all_ok(&k, q("r"), 0, 1, "activated\n");
+	ck_assert_msg(sv_log_has("socket activation: serving fd 3"),
+		      "the daemon did not take the passed socket");
+	ck_assert_msg(!sv_log_has("removed stale socket"),
+		      "the daemon removed the socket");
+	ck_assert_int_eq(daemon_.pid, pid);
+	ck_assert_int_eq(stat(daemon_.sock, &before), 0);
+	ck_assert(S_ISSOCK(before.st_mode));
+	tclient_close(c);
+
+	ck_assert_int_eq(kill(daemon_.pid, SIGTERM), 0);
+	sv_wait_exit(SV_MS(5000));
+	sv_assert_exit0();
+	/* The same socket file is still there; the directory as it was. */
+	ck_assert_msg(stat(daemon_.sock, &after) == 0,
+		      "the daemon removed %s at exit", daemon_.sock);
+	ck_assert(after.st_ino == before.st_ino);
+	ck_assert_int_eq(stat(dir, &after), 0);
+	ck_assert_int_eq(after.st_mode & 07777, 0777);
+	tdaemon_cleanup(&daemon_);
+}
+END_TEST
+
+/*
+ * SIGHUP with a changed configuration while commands run: they finish,
+ * later commands work, hosts whose settings changed get new sessions and
+ * the others keep theirs; new connections see new limits, an open one keeps
+ * its own.
+ */
+START_TEST(test_reload_changed)
+{
+	const struct note *nt;
+	struct tclient *c;
+	struct coll k;
+	char text[256];
+	long long t0;
+
+	sv_prepare();
+	notes_open();
+	sv_launch(NULL);
+	notes_wait("READY=1", SV_NOTIFY_MS);
+	c = sv_connect();
+	memset(&k, 0, sizeof k);
+
+	/* Sessions up on four hosts, then a command that outlives the
+	 * reload. */
+	send_run(c, "warm", 0, 4, "true");
+	coll_wait_end(c, &k, q("warm"), SV_EVENT_MS);
+	assert_all_ok(&k, q("warm"), 0, 4, NULL);
+	send_run(c, "long", 0, 4, "sleep 2; echo long");
+	coll_wait_starts(c, &k, q("long"), 0, 4);
+
+	snprintf(text, sizeof text,
+		 "MaxHostsPerRequest 3\n"
+		 "Host %s %s\n"
+		 "\tServerAliveInterval 7\n"
+		 "\tMaxChannelsPerSession 5\n",
+		 fleet.addrs[0], fleet.addrs[1]);
+	sv_conf_append(text);
+	t0 = tclient_now_ms();
+	ck_assert_int_eq(kill(daemon_.pid, SIGHUP), 0);
+	nt = notes_wait("READY=1", SV_NOTIFY_MS);
+	ck_assert_msg(sv_log_has("reloaded "), "reload not logged");
+	fprintf(stderr, "reload: READY=1 %lld ms after SIGHUP\n", nt->t - t0);
+
+	/* The running command was not touched. */
+	coll_wait_end(c, &k, q("long"), SV_EVENT_MS);
+	assert_all_ok(&k, q("long"), 0, 4, "long\n");
+
+	/* Later commands work; changed hosts reconnect, the others reuse
+	 * their sessions. */
+	send_run(c, "after", 0, 4, "echo after");
+	coll_wait_end(c, &k, q("after"), SV_EVENT_MS);
+	assert_all_ok(&k, q("after"), 0, 4, "after\n");
+	get_status(c, &k, "st");
+	ck_assert_int_eq(status_connects(k.status, 0), 2);
+	ck_assert_int_eq(status_connects(k.status, 1), 2);
+	ck_assert_int_eq(status_connects(k.status, 2), 1);
+	ck_assert_int_eq(status_connects(k.status, 3), 1);
+
+	/* MaxHostsPerRequest: new connections only. */
+	ck_assert_uint_eq(hello_max_hosts(), 3);
+	ck_assert(tclient_send(c, "{\"v\":1,\"id\":\"h\",\"op\":\"hello\"}") ==
+		  0);
+	k.hellos = 0;
+	while (k.hellos == 0)
+		coll_read(c, &k, SV_EVENT_MS);
+	ck_assert_uint_eq(k.hello_max_hosts, PROTO_DEFAULT_MAX_HOSTS);
+
+	tclient_close(c);
+	coll_free(&k);
+	ck_assert_int_eq(kill(daemon_.pid, SIGTERM), 0);
+	sv_wait_exit(SV_MS(5000));
+	sv_end();
+}
+END_TEST
+
+/*
+ * SIGHUP with a broken configuration while a command runs: the errors are
+ * logged with their lines, the running configuration stays, and commands
+ * keep working.
+ */
+START_TEST(test_reload_broken)
+{
+	const struct note *nt;
+	struct tclient *c;
+	struct coll k;
+	char want[PATH_MAX + 64];
+
+	sv_prepare();
+	notes_open();
+	sv_launch("MaxHostsPerRequest 3");
+	notes_wait("READY=1", SV_NOTIFY_MS);
+	c = sv_connect();
+	memset(&k, 0, sizeof k);
+	send_run(c, "long", 0, 2, "sleep 1; echo long");
+	coll_wait_starts(c, &k, q("long"), 0, 2);
+
+	sv_conf_append("MaxHostsPerRequest 7\nNoSuchKeyword yes\n"
+		       "Port notaport\n");
+	ck_assert_int_eq(kill(daemon_.pid, SIGHUP), 0);
+	notes_wait("RELOADING=1", SV_NOTIFY_MS);
+	nt = notes_wait("READY=1", SV_NOTIFY_MS);
+	ck_assert_msg(note_status(nt) != NULL, "READY=1 without STATUS=");
+	snprintf(want, sizeof want, "%s:", daemon_.conf);
+	ck_assert_msg(sv_log_has(want), "errors not logged as file:line");
+	ck_assert_msg(sv_log_has("NoSuchKeyword"), "unknown keyword not "
+						   "logged");
+	ck_assert_msg(sv_log_has("notaport"), "bad port not logged");
+	ck_assert_msg(sv_log_has("keeping the running configuration"),
+		      "failed reload not logged");
+
+	coll_wait_end(c, &k, q("long"), SV_EVENT_MS);
+	assert_all_ok(&k, q("long"), 0, 2, "long\n");
+	send_run(c, "after", 0, 2, "echo after");
+	coll_wait_end(c, &k, q("after"), SV_EVENT_MS);
+	assert_all_ok(&k, q("after"), 0, 2, "after\n");
+	/* The old settings are in force, for new connections too. */
+	ck_assert_uint_eq(hello_max_hosts(), 3);
+
+	tclient_close(c);
+	coll_free(&k);
+	ck_assert_int_eq(kill(daemon_.pid, SIGTERM), 0);
+	sv_wait_exit(SV_MS(5000));
+	sv_end();
+}
+END_TEST
+
+/*
+ * SIGTERM while a long command runs on 20 hosts, ShutdownTimeout 1s,
+ * StopGraceTime 1s: new requests get "shutdown", every host ends with error
+ * "shutdown", the requests get their done lines, and the daemon exits 0
+ * leaving no remote process, not even the commands of the second half that
+ * ignore TERM and need the KILL after StopGraceTime.
+ */
+START_TEST(test_stop_running_jobs)
+{
+	const struct note *stopping;
+	const size_t half = SV_STOP_HOSTS / 2;
+	struct tclient *c;
+	struct coll k;
+	struct rdone *d;
+	struct hres *h;
+	char cmd[64], stubborn[96];
+	const char *id;
+	long long t0, t_done = 0, t_exit;
+	size_t i;
+	int n;
+
+	sv_prepare();
+	notes_open();
+	sv_launch("ShutdownTimeout 1\nStopGraceTime 1");
+	notes_wait("READY=1", SV_NOTIFY_MS);
+	c = sv_connect();
+	memset(&k, 0, sizeof k);
+	snprintf(cmd, sizeof cmd, "sleep 1000.%ld", (long)getpid());
+	snprintf(stubborn, sizeof stubborn, "trap \\\"\\\" TERM; %s", cmd);
+	send_run(c, "long", 0, half, cmd);
+	send_run(c, "stubborn", half, SV_STOP_HOSTS - half, stubborn);
+	coll_wait_starts(c, &k, q("long"), 0, half);
+	coll_wait_starts(c, &k, q("stubborn"), half, SV_STOP_HOSTS - half);
+	n = sv_remote_count(cmd);
+	ck_assert_msg(n >= SV_STOP_HOSTS, "%d remote '%s' running", n, cmd);
+
+	t0 = tclient_now_ms();
+	ck_assert_int_eq(kill(daemon_.pid, SIGTERM), 0);
+	stopping = notes_wait("STOPPING=1", SV_NOTIFY_MS);
+	ck_assert(tclient_send(c,
+			       "{\"v\":1,\"id\":\"late\",\"op\":\"run\","
+			       "\"hosts\":[\"%s\"],\"command\":\"true\"}",
+			       fleet.hosts[0]) == 0);
+	d = coll_wait_end(c, &k, q("late"), SV_EVENT_MS);
+	ck_assert_msg(d->reqerr && d->code == PROTO_E_SHUTDOWN,
+		      "a request after SIGTERM got %s",
+		      d->reqerr ? proto_code_name(d->code) : "done");
+
+	for (i = 0; i < SV_STOP_HOSTS; i++) {
+		id = i < half ? q("long") : q("stubborn");
+		d = coll_wait_end(c, &k, id, SV_EVENT_MS);
+		ck_assert_msg(!d->reqerr && d->done.hosts == half &&
+				  d->done.errors == half,
+			      "done %s: hosts %zu errors %zu", id,
+			      d->done.hosts, d->done.errors);
+		if (d->t - t0 > t_done)
+			t_done = d->t - t0;
+		h = coll_host(&k, id, fleet.hosts[i], 0);
+		ck_assert_msg(h != NULL && h->terminals == 1 && !h->exited &&
+				  h->code == PROTO_E_SHUTDOWN,
+			      "%s did not end with error shutdown",
+			      fleet.hosts[i]);
+	}
+	/* Running requests were given ShutdownTimeout. */
+	ck_assert_msg(t_done >= 900 && t_done <= SV_MS(1000 + 1000 + 2000),
+		      "done %lld ms after SIGTERM", t_done);
+	sv_wait_exit(SV_MS(8000));
+	t_exit = tclient_now_ms() - t0;
+	sv_assert_exit0();
+	/* The daemon waited for the KILL of the stubborn commands. */
+	ck_assert_msg(t_exit >= 1900, "exit %lld ms after SIGTERM", t_exit);
+	/* The connection was closed after everything was written. */
+	ck_assert_msg(!sv_next_event(c, SV_EVENT_MS), "an event after done");
+	/* sshd may take a moment to reap what was killed. */
+	for (i = 0; i < 20 && (n = sv_remote_count(cmd)) > 0; i++)
+		usleep(100 * 1000);
+	ck_assert_msg(n == 0, "%d remote '%s' left", n, cmd);
+	fprintf(stderr,
+		"stop with %d running jobs: STOPPING=1 after %lld ms, done "
+		"after %lld ms, exit after %lld ms\n",
+		SV_STOP_HOSTS, stopping->t - t0, t_done, t_exit);
+	tclient_close(c);
+	coll_free(&k);
+	tdaemon_cleanup(&daemon_);
+}
+END_TEST
+
+/* SIGTERM with quick jobs: they complete normally, then the daemon exits
+ * without waiting for ShutdownTimeout. */
+START_TEST(test_stop_quick_jobs)
+{
+	struct tclient *c;
+	struct coll k;
+	struct rdone *d;
+	long long t0, t_done, t_exit;
+
+	sv_prepare();
+	notes_open();
+	sv_launch("ShutdownTimeout 20");
+	notes_wait("READY=1", SV_NOTIFY_MS);
+	c = sv_connect();
+	memset(&k, 0, sizeof k);
+	send_run(c, "quick", 0, 5, "sleep 1; echo finished");
+	coll_wait_starts(c, &k, q("quick"), 0, 5);
+	t0 = tclient_now_ms();
+	ck_assert_int_eq(kill(daemon_.pid, SIGTERM), 0);
+	notes_wait("STOPPING=1", SV_NOTIFY_MS);
+	d = coll_wait_end(c, &k, q("quick"), SV_EVENT_MS);
+	t_done = d->t - t0;
+	assert_all_ok(&k, q("quick"), 0, 5, "finished\n");
+	sv_wait_exit(SV_MS(5000));
+	t_exit = tclient_now_ms() - t0;
+	ck_assert_msg(t_exit < SV_MS(4000), "exit %lld ms after SIGTERM",
+		      t_exit);
+	sv_assert_exit0();
+	fprintf(stderr,
+		"stop with quick jobs: done after %lld ms, exit after %lld "
+		"ms\n",
+		t_done, t_exit);
+	tclient_close(c);
+	coll_free(&k);
+	tdaemon_cleanup(&daemon_);
+}
+END_TEST
+
+/* A second SIGTERM stops the jobs now instead of after ShutdownTimeout. */
+START_TEST(test_stop_second_signal)
+{
+	struct tclient *c;
+	struct coll k;
+	struct rdone *d;
+	char cmd[64];
+	long long t0, t_done;
+	int n, i;
+
+	sv_prepare();
+	notes_open();
+	sv_launch("ShutdownTimeout 30\nStopGraceTime 1");
+	notes_wait("READY=1", SV_NOTIFY_MS);
+	c = sv_connect();
+	memset(&k, 0, sizeof k);
+	snprintf(cmd, sizeof cmd, "sleep 1001.%ld", (long)getpid());
+	send_run(c, "long", 0, 2, cmd);
+	coll_wait_starts(c, &k, q("long"), 0, 2);
+	ck_assert_int_eq(kill(daemon_.pid, SIGTERM), 0);
+	notes_wait("STOPPING=1", SV_NOTIFY_MS);
+	/* Still running: ShutdownTimeout is 30 s. */
+	ck_assert(!sv_next_event(c, 500));
+	ck_assert(coll_done(&k, q("long"), 0) == NULL);
+	t0 = tclient_now_ms();
+	ck_assert_int_eq(kill(daemon_.pid, SIGTERM), 0);
+	d = coll_wait_end(c, &k, q("long"), SV_EVENT_MS);
+	t_done = d->t - t0;
+	ck_assert_msg(!d->reqerr && d->done.errors == 2, "done errors %zu",
+		      d->done.errors);
+	ck_assert_msg(t_done < SV_MS(3000),
+		      "done %lld ms after the second "
+		      "SIGTERM",
+		      t_done);
+	sv_wait_exit(SV_MS(5000));
+	sv_assert_exit0();
+	for (i = 0; i < 30 && (n = sv_remote_count(cmd)) > 0; i++)
+		usleep(100 * 1000);
+	ck_assert_msg(n == 0, "%d remote '%s' left", n, cmd);
+	ck_assert_msg(sv_log_has("again"), "second signal not logged");
+	tclient_close(c);
+	coll_free(&k);
+	tdaemon_cleanup(&daemon_);
+}
+END_TEST
+
+static Suite *
+service_suite(void)
+{
+	Suite *s = suite_create("service");
+	struct {
+		const char *name;
+		const TTest *test;
+	} tests[] = {
+	    {"notify_protocol", test_notify_protocol},
+	    {"watchdog_stuck_worker", test_watchdog_stuck_worker},
+	    {"socket_activation", test_socket_activation},
+	    {"reload_changed", test_reload_changed},
+	    {"reload_broken", test_reload_broken},
+	    {"stop_running_jobs", test_stop_running_jobs},
+	    {"stop_quick_jobs", test_stop_quick_jobs},
+	    {"stop_second_signal", test_stop_second_signal},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof tests / sizeof tests[0]; i++) {
+		TCase *tc = tcase_create(tests[i].name);
+
+		tcase_set_timeout(tc, SV_TIMEOUT_S * tclient_slowdown());
+		tcase_add_test(tc, tests[i].test);
+		suite_add_tcase(s, tc);
+	}
+	return s;
+}
+
+int
+main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	/* Only the tests that are about them set these. */
+	unsetenv("NOTIFY_SOCKET");
+	unsetenv("WATCHDOG_USEC");
+	unsetenv("SSHPOOL_TEST_HOOKS");
+	return testutil_run(service_suite());
+}
