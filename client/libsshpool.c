@@ -1581,39 +1581,36 @@ sp_run_opts_set_user(sp_run_opts *o, const char *user)
 	return opts_replace(o, &o->user, user);
 }
 
-int
-sp_run_opts_set_timeout(sp_run_opts *o, double seconds)
+/* Seconds (fractions allowed) to milliseconds; a positive value never
+ * rounds down to 0 ("none"). */
+static int
+opts_seconds(sp_run_opts *o, const char *what, double seconds, long long *out)
 {
 	double max = (double)PROTO_MAX_TIMEOUT_MS / 1000;
 	long long ms;
 
 	/* Written so that NaN fails too. */
 	if (!(seconds >= 0 && seconds <= max)) {
-		opts_seterr(o, "timeout must be 0..%.0f seconds", max);
+		opts_seterr(o, "%s must be 0..%.0f seconds", what, max);
 		return -1;
 	}
 	ms = (long long)(seconds * 1000 + 0.5);
 	if (seconds > 0 && ms == 0)
 		ms = 1;
-	o->timeout_ms = ms;
+	*out = ms;
 	return 0;
+}
+
+int
+sp_run_opts_set_timeout(sp_run_opts *o, double seconds)
+{
+	return opts_seconds(o, "timeout", seconds, &o->timeout_ms);
 }
 
 int
 sp_run_opts_set_idle_timeout(sp_run_opts *o, double seconds)
 {
-	double max = (double)PROTO_MAX_TIMEOUT_MS / 1000;
-	long long ms;
-
-	if (!(seconds >= 0 && seconds <= max)) {
-		opts_seterr(o, "idle timeout must be 0..%.0f seconds", max);
-		return -1;
-	}
-	ms = (long long)(seconds * 1000 + 0.5);
-	if (seconds > 0 && ms == 0)
-		ms = 1;
-	o->idle_timeout_ms = ms;
-	return 0;
+	return opts_seconds(o, "idle timeout", seconds, &o->idle_timeout_ms);
 }
 
 static int
