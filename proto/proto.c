@@ -448,132 +448,6 @@ enc_host(struct enc *e, const char *host)
 	}
 }
 
-/* ---- Base64 ---- */
-
-static const char proto_b64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-size_t
-proto_b64_len(size_t n)
-{
-	return (n + 2) / 3 * 4;
-}
-
-size_t
-proto_b64_maxdecoded(size_t n)
-{
-	return (n + 3) / 4 * 3;
-}
-
-void
-proto_b64_encode(char *dst, const unsigned char *src, size_t n)
-{
-	const char *t = proto_b64_alphabet;
-	size_t i;
-	unsigned long v;
-
-	for (i = 0; i + 3 <= n; i += 3) {
-		v = (unsigned long)src[i] << 16 |
-		    (unsigned long)src[i + 1] << 8 | src[i + 2];
-		*dst++ = t[v >> 18];
-		*dst++ = t[(v >> 12) & 63];
-		*dst++ = t[(v >> 6) & 63];
-		*dst++ = t[v & 63];
-	}
-	if (n - i == 1) {
-		v = (unsigned long)src[i] << 16;
-		*dst++ = t[v >> 18];
-		*dst++ = t[(v >> 12) & 63];
-		*dst++ = '=';
-		*dst++ = '=';
-	} else if (n - i == 2) {
-		v = (unsigned long)src[i] << 16 | (unsigned long)src[i + 1]
-						      << 8;
-		*dst++ = t[v >> 18];
-		*dst++ = t[(v >> 12) & 63];
-		*dst++ = t[(v >> 6) & 63];
-		*dst++ = '=';
-	}
-	*dst = '\0';
-}
-
-static int
-proto_b64_val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/* Exact decoded size of well-padded input, or -1 if the length is wrong. */
-static long
-proto_b64_decoded_len(const char *src, size_t n)
-{
-	size_t d;
-
-	if (n % 4 != 0 || n / 4 * 3 > LONG_MAX)
-		return -1;
-	d = n / 4 * 3;
-	if (n > 0 && src[n - 1] == '=')
-		d--;
-	if (n > 1 && src[n - 2] == '=')
-		d--;
-	return (long)d;
-}
-
-/*
- * Strict: padding is required, '=' appears only at the end, and the unused
- * bits before the padding must be zero, so every byte string has exactly one
- * accepted encoding.
- */
-long
-proto_b64_decode(unsigned char *dst, const char *src, size_t srclen)
-{
-	const unsigned char *s = (const unsigned char *)src;
-	unsigned char *o = dst;
-	size_t i;
-	int a, b, c, d, last;
-
-	if (srclen % 4 != 0 || srclen / 4 * 3 > LONG_MAX)
-		return -1;
-	for (i = 0; i < srclen; i += 4) {
-		last = i + 4 == srclen;
-		a = proto_b64_val(s[i]);
-		b = proto_b64_val(s[i + 1]);
-		if (a < 0 || b < 0)
-			return -1;
-		if (last && s[i + 2] == '=') {
-			if (s[i + 3] != '=' || (b & 0xf) != 0)
-				return -1;
-			*o++ = (unsigned char)(a << 2 | b >> 4);
-			break;
-		}
-		if ((c = proto_b64_val(s[i + 2])) < 0)
-			return -1;
-		if (last && s[i + 3] == '=') {
-			if ((c & 0x3) != 0)
-				return -1;
-			*o++ = (unsigned char)(a << 2 | b >> 4);
-			*o++ = (unsigned char)((b & 0xf) << 4 | c >> 2);
-			break;
-		}
-		if ((d = proto_b64_val(s[i + 3])) < 0)
-			return -1;
-		*o++ = (unsigned char)(a << 2 | b >> 4);
-		*o++ = (unsigned char)((b & 0xf) << 4 | c >> 2);
-		*o++ = (unsigned char)((c & 0x3) << 6 | d);
-	}
-	return (long)(o - dst);
-}
-
 /* ---- Host specs ---- */
 
 static int
@@ -3038,9 +2912,16 @@ proto_ev_limits(json_object *root, struct proto_limits *lim,
 	return 0;
 }
 
+/* An output event's base64 value when it was split off the line (see
+ * proto_event_parse); the line itself then holds an empty string. */
+struct proto_ev_b64 {
+	const char *text;
+	size_t len;
+};
+
 static int
 proto_ev_data(json_object *root, struct proto_event *ev,
-	      struct proto_error *err)
+	      const struct proto_ev_b64 *split, struct proto_error *err)
 {
 	json_object *o;
 	const char *s;
@@ -3053,6 +2934,10 @@ proto_ev_data(json_object *root, struct proto_event *ev,
 		return proto_fail(err, PROTO_E_BAD_REQUEST,
 				  "data: expected a base64 string");
 	s = proto_str(o, &len);
+	if (split != NULL) {
+		s = split->text;
+		len = split->len;
+	}
 	if ((ev->data = malloc(proto_b64_maxdecoded(len) + 1)) == NULL)
 		return proto_fail(err, PROTO_E_INTERNAL, "out of memory");
 	if ((n = proto_b64_decode(ev->data, s, len)) < 0)
@@ -3064,7 +2949,8 @@ proto_ev_data(json_object *root, struct proto_event *ev,
 
 static int
 proto_ev_members(json_object *root, struct proto_event *ev, const char *line,
-		 size_t len, struct proto_error *err)
+		 size_t len, const struct proto_ev_b64 *split,
+		 struct proto_error *err)
 {
 	json_object *o;
 	char *code = NULL;
@@ -3086,7 +2972,7 @@ proto_ev_members(json_object *root, struct proto_event *ev, const char *line,
 	case PROTO_EV_STDERR:
 		if (proto_ev_str(root, "host", 1, &ev->host, err) == -1)
 			return -1;
-		return proto_ev_data(root, ev, err);
+		return proto_ev_data(root, ev, split, err);
 	case PROTO_EV_EXIT:
 		if (proto_ev_str(root, "host", 1, &ev->host, err) == -1)
 			return -1;
@@ -3179,28 +3065,19 @@ proto_ev_members(json_object *root, struct proto_event *ev, const char *line,
 	return 0;
 }
 
-int
-proto_event_parse(const char *line, size_t len, struct proto_event **out,
-		  struct proto_error *err)
+/* Decodes one event line (length already checked, newline removed). */
+static int
+proto_event_decode(const char *line, size_t len,
+		   const struct proto_ev_b64 *split, struct proto_event **out,
+		   struct proto_error *err)
 {
-	struct proto_error dummy;
 	struct proto_event *ev = NULL;
 	json_object *root = NULL, *o;
 	const char *name;
 	size_t nlen;
 	int t;
 
-	if (err == NULL)
-		err = &dummy;
-	proto_error_clear(err);
 	*out = NULL;
-	/* Tolerate the line's own newline. */
-	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-		len--;
-	if (len > PROTO_MAX_LINE)
-		return proto_fail(err, PROTO_E_BAD_REQUEST,
-				  "line too long (max %u bytes)",
-				  PROTO_MAX_LINE);
 	if (proto_json_parse(line, len, PROTO_MAX_DEPTH, &root, err) != 0)
 		goto fail;
 	if ((ev = calloc(1, sizeof *ev)) == NULL) {
@@ -3237,7 +3114,7 @@ proto_event_parse(const char *line, size_t len, struct proto_event **out,
 	}
 	ev->type = (enum proto_event_type)t;
 	ev->status = -1;
-	if (proto_ev_members(root, ev, line, len, err) == -1)
+	if (proto_ev_members(root, ev, line, len, split, err) == -1)
 		goto fail;
 	json_object_put(root);
 	*out = ev;
@@ -3246,4 +3123,75 @@ fail:
 	proto_event_free(ev);
 	json_object_put(root);
 	return -1;
+}
+
+/*
+ * Output events carry nearly every byte a client reads, so their base64
+ * value is split off and decoded directly, and the JSON parsers see only the
+ * short rest of the line.  A line that ends in ,"data":"B64"} is decoded as
+ * the line with an empty value there ("head"), plus B64 as the value.  The
+ * split key can only be the real key: inside a JSON string every '"' is
+ * escaped, so ,"data":" cannot occur in one; if the head is valid JSON and
+ * B64 holds only base64 characters (no '"' or '\\'), the whole line is valid
+ * JSON with that value.  Anything else, including every error, takes the
+ * general path, which then gives the message.
+ */
+static int
+proto_event_parse_split(const char *line, size_t len,
+			struct proto_event **out)
+{
+	static const char key[] = ",\"data\":\"";
+	struct proto_error ignored;
+	struct proto_ev_b64 split;
+	const char *k, *q;
+	char stack[512], *head;
+	size_t start;
+	int r;
+
+	if ((k = memmem(line, len, key, sizeof key - 1)) == NULL)
+		return -1;
+	start = (size_t)(k - line) + sizeof key - 1;
+	q = memchr(line + start, '"', len - start);
+	if (q == NULL || (size_t)(q - line) + 2 != len || q[1] != '}')
+		return -1;
+	split.text = line + start;
+	split.len = (size_t)(q - split.text);
+	head = start + 2 <= sizeof stack ? stack : malloc(start + 2);
+	if (head == NULL)
+		return -1;
+	memcpy(head, line, start);
+	memcpy(head + start, "\"}", 2);
+	r = proto_event_decode(head, start + 2, &split, out, &ignored);
+	if (head != stack)
+		free(head);
+	if (r == 0 && (*out)->type != PROTO_EV_STDOUT &&
+	    (*out)->type != PROTO_EV_STDERR) {
+		/* Not an output event: its "data" is not ours to replace. */
+		proto_event_free(*out);
+		*out = NULL;
+		return -1;
+	}
+	return r;
+}
+
+int
+proto_event_parse(const char *line, size_t len, struct proto_event **out,
+		  struct proto_error *err)
+{
+	struct proto_error dummy;
+
+	if (err == NULL)
+		err = &dummy;
+	proto_error_clear(err);
+	*out = NULL;
+	/* Tolerate the line's own newline. */
+	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	if (len > PROTO_MAX_LINE)
+		return proto_fail(err, PROTO_E_BAD_REQUEST,
+				  "line too long (max %u bytes)",
+				  PROTO_MAX_LINE);
+	if (proto_event_parse_split(line, len, out) == 0)
+		return 0;
+	return proto_event_decode(line, len, NULL, out, err);
 }

@@ -123,13 +123,20 @@ int proto_hostset_has_range(const char *pattern);
 int proto_hostspec_excluded(const char *spec, char *const *exclude,
     size_t nexclude);
 
-/* Base64 (RFC 4648, with padding).  encode writes a NUL-terminated string of
- * proto_b64_len(n) bytes plus NUL; decode returns the byte count or -1 on
- * malformed input; dst needs proto_b64_maxdecoded(srclen) bytes. */
+/* Base64 (RFC 4648, with padding; proto_b64.c).  encode writes a
+ * NUL-terminated string of proto_b64_len(n) bytes plus NUL; decode returns
+ * the byte count or -1 on malformed input; dst needs
+ * proto_b64_maxdecoded(srclen) bytes.  decoded_len gives the exact size of
+ * well-padded input from its length and padding alone, or -1.  The _scalar
+ * variants never use vector instructions (the reference for tests). */
 size_t proto_b64_len(size_t n);
 size_t proto_b64_maxdecoded(size_t n);
+long proto_b64_decoded_len(const char *src, size_t srclen);
 void proto_b64_encode(char *dst, const unsigned char *src, size_t n);
 long proto_b64_decode(unsigned char *dst, const char *src, size_t srclen);
+void proto_b64_encode_scalar(char *dst, const unsigned char *src, size_t n);
+long proto_b64_decode_scalar(unsigned char *dst, const char *src,
+    size_t srclen);
 
 /* ---- Requests (client -> daemon) ---- */
 

@@ -4,6 +4,7 @@
  * that every emitted line is valid JSON whatever bytes went in.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1214,6 +1215,101 @@ START_TEST(test_b64)
 }
 END_TEST
 
+/* A fixed pseudo-random byte stream (xorshift), the same on every run. */
+static void
+b64_fill(unsigned char *p, size_t n, uint32_t seed)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		seed ^= seed << 13;
+		seed ^= seed >> 17;
+		seed ^= seed << 5;
+		p[i] = (unsigned char)(seed >> 11);
+	}
+}
+
+/* The vector coder (where the processor has one) against the scalar one,
+ * on every length up to 1 KiB and a few large ones: the same text, and
+ * decoding gives the input back. */
+START_TEST(test_b64_vector_matches_scalar)
+{
+	static const size_t big[] = {4095, 4096, 65535, 65536, 98303};
+	enum { MAXN = 98304 };
+	unsigned char *src = malloc(MAXN), *dec = malloc(MAXN + 8);
+	char *enc = malloc(MAXN / 3 * 4 + 8), *ref = malloc(MAXN / 3 * 4 + 8);
+	size_t n, k, len;
+	long got;
+
+	ck_assert_ptr_nonnull(src);
+	ck_assert_ptr_nonnull(dec);
+	ck_assert_ptr_nonnull(enc);
+	ck_assert_ptr_nonnull(ref);
+	b64_fill(src, MAXN, 2463534242u);
+	for (n = 0; n <= 1024 + sizeof big / sizeof big[0]; n++) {
+		len = n <= 1024 ? n : big[n - 1025];
+		proto_b64_encode(enc, src, len);
+		proto_b64_encode_scalar(ref, src, len);
+		ck_assert_uint_eq(strlen(enc), proto_b64_len(len));
+		ck_assert_msg(strcmp(enc, ref) == 0, "encodings differ at %zu",
+			      len);
+		got = proto_b64_decode(dec, enc, strlen(enc));
+		ck_assert_int_eq(got, (long)len);
+		ck_assert_msg(memcmp(dec, src, len) == 0, "round trip %zu",
+			      len);
+		got = proto_b64_decode_scalar(dec, enc, strlen(enc));
+		ck_assert_int_eq(got, (long)len);
+		ck_assert_msg(memcmp(dec, src, len) == 0, "scalar %zu", len);
+		ck_assert_int_eq(proto_b64_decoded_len(enc, strlen(enc)),
+				 (long)len);
+	}
+	/* Output bytes that are not part of the result stay untouched. */
+	memset(dec, 0xa5, MAXN + 8);
+	proto_b64_encode(enc, src, 300);
+	ck_assert_int_eq(proto_b64_decode(dec, enc, strlen(enc)), 300);
+	for (k = 300; k < 308; k++)
+		ck_assert_uint_eq(dec[k], 0xa5);
+	free(src);
+	free(dec);
+	free(enc);
+	free(ref);
+}
+END_TEST
+
+/* A character outside the alphabet (or a '=' before the end) at any
+ * position of any block is refused by both coders. */
+START_TEST(test_b64_rejects_every_position)
+{
+	static const char bad[] = {'=', '-', '_', ' ', '\n', '"', '\\', '@',
+				   '[', '`', '{', ':', 0, (char)0x80,
+				   (char)0xff};
+	unsigned char src[600], dec[600];
+	char enc[804], saved;
+	size_t len = 600, elen, pos, b;
+
+	b64_fill(src, len, 88172645u);
+	proto_b64_encode(enc, src, len);
+	elen = strlen(enc);
+	ck_assert_uint_eq(elen, 800);
+	for (pos = 0; pos < elen; pos++) {
+		saved = enc[pos];
+		for (b = 0; b < sizeof bad; b++) {
+			enc[pos] = bad[b];
+			ck_assert_msg(proto_b64_decode(dec, enc, elen) == -1,
+				      "accepted 0x%02x at %zu",
+				      (unsigned char)bad[b], pos);
+			ck_assert_msg(proto_b64_decode_scalar(dec, enc, elen) ==
+					  -1,
+				      "scalar accepted 0x%02x at %zu",
+				      (unsigned char)bad[b], pos);
+		}
+		enc[pos] = saved;
+	}
+	ck_assert_int_eq(proto_b64_decode(dec, enc, elen), (long)len);
+	ck_assert_mem_eq(dec, src, len);
+}
+END_TEST
+
 /* ---- Events ---- */
 
 START_TEST(test_ev_output_all_bytes)
@@ -1711,6 +1807,80 @@ START_TEST(test_ev_parse_rejects)
 }
 END_TEST
 
+/* Output lines take a split path (the base64 value is decoded apart from
+ * the JSON); lines that only look like output lines must decode exactly as
+ * the general parser decodes them. */
+START_TEST(test_ev_output_split_path)
+{
+	static const struct {
+		const char *line;
+		const char *host; /* NULL: must be refused */
+		const char *data;
+	} cases[] = {
+	    /* the daemon's own form */
+	    {"{\"v\":1,\"id\":1,\"event\":\"stdout\",\"host\":\"h\","
+	     "\"data\":\"QUJD\"}", "h", "ABC"},
+	    /* an escape inside the value: valid JSON, decoded in full */
+	    {"{\"v\":1,\"id\":1,\"event\":\"stdout\",\"host\":\"h\","
+	     "\"data\":\"\\u0051UJD\"}", "h", "ABC"},
+	    /* the key's text inside a string value (escaped quotes) */
+	    {"{\"v\":1,\"id\":1,\"event\":\"stderr\","
+	     "\"host\":\"a,\\\"data\\\":\\\"QQ==\",\"data\":\"Qg==\"}",
+	     "a,\"data\":\"QQ==", "B"},
+	    /* the key first, then another member */
+	    {"{\"v\":1,\"id\":1,\"event\":\"stdout\",\"data\":\"Qg==\","
+	     "\"host\":\"h\"}", "h", "B"},
+	    /* white space around the value */
+	    {"{\"v\":1,\"id\":1,\"event\":\"stdout\",\"host\":\"h\","
+	     "\"data\": \"Qg==\" }", "h", "B"},
+	    /* a duplicate key */
+	    {"{\"v\":1,\"id\":1,\"event\":\"stdout\",\"host\":\"h\","
+	     "\"data\":\"QQ==\",\"data\":\"Qg==\"}", NULL, NULL},
+	    {"{\"v\":1,\"id\":1,\"event\":\"stdout\",\"data\":\"\","
+	     "\"host\":\"h\",\"data\":\"Qg==\"}", NULL, NULL},
+	    /* a string that ends right before the key */
+	    {"{\"v\":1,\"id\":\"a,\"data\":\"Qg==\"}", NULL, NULL},
+	    /* the key inside a nested object */
+	    {"{\"v\":1,\"id\":1,\"event\":\"stdout\",\"host\":\"h\","
+	     "\"x\":{\"y\":1,\"data\":\"Qg==\"}", NULL, NULL},
+	    {"{\"v\":1,\"id\":1,\"event\":\"stdout\",\"host\":\"h\","
+	     "\"x\":{\"y\":1,\"data\":\"Qg==\"}}", NULL, NULL},
+	    /* bad base64, a bad version, a missing host */
+	    {"{\"v\":1,\"id\":1,\"event\":\"stdout\",\"host\":\"h\","
+	     "\"data\":\"Qg=\"}", NULL, NULL},
+	    {"{\"v\":2,\"id\":1,\"event\":\"stdout\",\"host\":\"h\","
+	     "\"data\":\"Qg==\"}", NULL, NULL},
+	    {"{\"v\":1,\"id\":1,\"event\":\"stdout\",\"data\":\"Qg==\"}", NULL,
+	     NULL},
+	    /* another event with a data member keeps its own meaning */
+	    {"{\"v\":1,\"id\":1,\"event\":\"start\",\"host\":\"h\","
+	     "\"data\":\"Qg==\"}", "h", ""},
+	};
+	struct proto_event *ev;
+	struct proto_error err;
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		r = proto_event_parse(cases[i].line, strlen(cases[i].line), &ev,
+				      &err);
+		if (cases[i].host == NULL) {
+			ck_assert_msg(r == -1, "accepted %s", cases[i].line);
+			ck_assert_ptr_null(ev);
+			ck_assert_str_ne(err.message, "");
+			continue;
+		}
+		ck_assert_msg(r == 0, "refused %s: %s", cases[i].line,
+			      err.message);
+		ck_assert_str_eq(ev->host, cases[i].host);
+		ck_assert_uint_eq(ev->len, strlen(cases[i].data));
+		if (ev->len > 0)
+			ck_assert_mem_eq(ev->data, cases[i].data, ev->len);
+		proto_event_free(ev);
+	}
+}
+END_TEST
+
 START_TEST(test_buf)
 {
 	struct proto_buf b;
@@ -2095,6 +2265,8 @@ proto_suite(void)
 
 	tc = tcase_create("events");
 	tcase_add_test(tc, test_b64);
+	tcase_add_test(tc, test_b64_vector_matches_scalar);
+	tcase_add_test(tc, test_b64_rejects_every_position);
 	tcase_add_test(tc, test_ev_output_all_bytes);
 	tcase_add_test(tc, test_ev_output_large_chunk);
 	tcase_add_test(tc, test_ev_roundtrip);
@@ -2103,6 +2275,7 @@ proto_suite(void)
 	tcase_add_test(tc, test_ev_invalid_utf8);
 	tcase_add_test(tc, test_ev_message_truncated);
 	tcase_add_test(tc, test_ev_parse_rejects);
+	tcase_add_test(tc, test_ev_output_split_path);
 	tcase_add_test(tc, test_buf);
 	suite_add_tcase(s, tc);
 	return s;
