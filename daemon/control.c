@@ -377,6 +377,12 @@ control_post(struct msg *m)
 	inbox_post(&control_inbox, m);
 }
 
+void
+control_post_list(struct msg_list *list)
+{
+	inbox_post_list(&control_inbox, list);
+}
+
 /*
  * Out of descriptors: the pending connection stays in the backlog and the
  * level-triggered listener would fire again at once, so stop listening for

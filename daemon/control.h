@@ -35,6 +35,9 @@ struct evbuffer_cb_entry;
 /* Work done for one client per callback before the loop serves others. */
 #define PEER_BUDGET_LINES 64
 #define PEER_BUDGET_BYTES (1024u * 1024)
+/* Bytes one write to a client may move (libevent's default is 16 KiB, a
+ * system call for every 12 KiB of output). */
+#define PEER_MAX_WRITE (1024 * 1024)
 
 /* Connections accepted per listener callback. */
 #define CONTROL_ACCEPT_BATCH 64

@@ -53,6 +53,21 @@ inbox_post(struct inbox *ib, struct msg *m)
 }
 
 void
+inbox_post_list(struct inbox *ib, struct msg_list *list)
+{
+	int was_empty;
+
+	if (TAILQ_EMPTY(list))
+		return;
+	pthread_mutex_lock(&ib->lock);
+	was_empty = TAILQ_EMPTY(&ib->msgs);
+	TAILQ_CONCAT(&ib->msgs, list, entry);
+	pthread_mutex_unlock(&ib->lock);
+	if (was_empty)
+		event_active(ib->ev, EV_READ, 0);
+}
+
+void
 inbox_destroy(struct inbox *ib)
 {
 	struct msg *m;

@@ -24,8 +24,10 @@
 #include "worker.h"
 #include "xmalloc.h"
 
-/* Bytes read from one stream per pump round: bounds one job's turn. */
-#define JOB_READ_CHUNK (32u * 1024)
+/* Bytes read from one stream at once: one output event (the protocol's
+ * largest chunk; fewer, longer lines cost less to move and to parse). */
+#define JOB_READ_CHUNK PROTO_MAX_CHUNK
+/* Reads per stream per pump round: bounds one job's turn. */
 #define JOB_READS_PER_STEP 4
 #define JOB_PTY_TERM "xterm"
 #define JOB_PTY_COLS 80

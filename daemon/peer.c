@@ -651,6 +651,8 @@ peer_accept(int fd)
 	if (peer->drain_cb == NULL)
 		fatalx("client fd=%d: cannot watch its output", fd);
 	bufferevent_setcb(peer->bev, peer_read, NULL, peer_event, peer);
+	if (bufferevent_set_max_single_write(peer->bev, PEER_MAX_WRITE) == -1)
+		fatalx("client fd=%d: cannot set its write size", fd);
 	/* Never buffer more than one maximal line and its newline. */
 	bufferevent_setwatermark(peer->bev, EV_READ, 0,
 				 peer->limits.max_line + 1);

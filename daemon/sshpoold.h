@@ -175,6 +175,7 @@ struct inbox {
 void inbox_init(struct inbox *, struct event_base *,
     void (*cb)(struct msg_list *, void *), void *arg);
 void inbox_post(struct inbox *, struct msg *);
+void inbox_post_list(struct inbox *, struct msg_list *); /* empties it */
 void inbox_destroy(struct inbox *); /* frees undelivered messages */
 
 /* Identity keys loaded once at start; each worker gets its own copy. */
@@ -211,6 +212,7 @@ int host_params_equal(const struct host_params *, const struct host_params *);
 
 /* The control thread's inbox (control.c). */
 void control_post(struct msg *);
+void control_post_list(struct msg_list *); /* in order; empties the list */
 
 /* Offload threads for blocking calls (offload.c). */
 int offload_start(int nthreads);

@@ -37,6 +37,25 @@ worker_post(struct worker *w, struct msg *m)
 	inbox_post(&w->inbox, m);
 }
 
+/* Queue a message for the control thread; order is kept. */
+static void
+worker_send(struct worker *w, struct msg *m)
+{
+	if (TAILQ_EMPTY(&w->outbox))
+		event_active(w->flush, EV_TIMEOUT, 0);
+	TAILQ_INSERT_TAIL(&w->outbox, m, entry);
+}
+
+static void
+worker_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker *w = arg;
+
+	(void)fd;
+	(void)what;
+	control_post_list(&w->outbox);
+}
+
 void
 worker_emit(struct worker *w, struct job_spec *spec, struct proto_buf *b,
     int terminal, enum job_result result)
@@ -52,7 +71,7 @@ worker_emit(struct worker *w, struct job_spec *spec, struct proto_buf *b,
 	m->buf = *b;
 	proto_buf_init(b);
 	atomic_fetch_add(&m->flow->queued, m->buf.len);
-	control_post(m);
+	worker_send(w, m);
 }
 
 static void
@@ -125,7 +144,7 @@ worker_status(struct worker *w, struct request *req)
 	sw.stuck = sw.heartbeat_age_ms > WORKER_STUCK_MS;
 	if (proto_status_worker(&m->buf2, &sw) == -1)
 		fatalx("%s: out of memory", __func__);
-	control_post(m);
+	worker_send(w, m);
 }
 
 void
@@ -234,6 +253,7 @@ worker_main(void *arg)
 	atomic_store(&w->heartbeat, now_ms());
 	log_debug("worker %d started", w->index);
 	event_base_dispatch(w->base);
+	control_post_list(&w->outbox);
 	log_debug("worker %d stopped", w->index);
 	return NULL;
 }
@@ -266,6 +286,10 @@ workers_start(int n, const struct keystore *keys)
 		for (i = 0; i < w->nbuckets; i++)
 			TAILQ_INIT(&w->buckets[i]);
 		TAILQ_INIT(&w->jobs);
+		TAILQ_INIT(&w->outbox);
+		w->flush = event_new(w->base, -1, 0, worker_flush, w);
+		if (w->flush == NULL)
+			fatalx("%s: event_new failed", __func__);
 		atomic_init(&w->heartbeat, now_ms());
 		w->tick = event_new(w->base, -1, EV_PERSIST, worker_tick, w);
 		event_add(w->tick, &tv);
@@ -387,6 +411,7 @@ workers_stop(void)
 	for (k = 0; k < nworkers; k++) {
 		inbox_destroy(&workers[k].inbox);
 		event_free(workers[k].tick);
+		event_free(workers[k].flush);
 		event_base_free(workers[k].base);
 		keystore_unref(workers[k].keys);
 		free(workers[k].buckets);

@@ -35,6 +35,10 @@ struct worker {
 	pthread_t thread;
 	struct event_base *base;
 	struct inbox inbox;
+	/* Messages for the control thread, posted together once the
+	 * current callback returns: one lock and one wake-up per batch. */
+	struct msg_list outbox;
+	struct event *flush;
 	struct keystore *keys;
 	atomic_llong heartbeat; /* now_ms() of the last tick */
 	struct event *tick;
