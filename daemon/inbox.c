@@ -39,20 +39,6 @@ inbox_init(struct inbox *ib, struct event_base *base,
 }
 
 void
-inbox_post(struct inbox *ib, struct msg *m)
-{
-	int was_empty;
-
-	pthread_mutex_lock(&ib->lock);
-	was_empty = TAILQ_EMPTY(&ib->msgs);
-	TAILQ_INSERT_TAIL(&ib->msgs, m, entry);
-	pthread_mutex_unlock(&ib->lock);
-	/* A non-empty inbox has already been rung and not yet drained. */
-	if (was_empty)
-		event_active(ib->ev, EV_READ, 0);
-}
-
-void
 inbox_post_list(struct inbox *ib, struct msg_list *list)
 {
 	int was_empty;
@@ -63,8 +49,19 @@ inbox_post_list(struct inbox *ib, struct msg_list *list)
 	was_empty = TAILQ_EMPTY(&ib->msgs);
 	TAILQ_CONCAT(&ib->msgs, list, entry);
 	pthread_mutex_unlock(&ib->lock);
+	/* A non-empty inbox has already been rung and not yet drained. */
 	if (was_empty)
 		event_active(ib->ev, EV_READ, 0);
+}
+
+void
+inbox_post(struct inbox *ib, struct msg *m)
+{
+	struct msg_list one;
+
+	TAILQ_INIT(&one);
+	TAILQ_INSERT_TAIL(&one, m, entry);
+	inbox_post_list(ib, &one);
 }
 
 void
