@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,16 @@
 /* Offload threads for blocking calls (name resolution, known_hosts). */
 #define MAIN_OFFLOAD_THREADS 2
 #define MAIN_MIN_WORKERS 2
+
+/*
+ * Output chunks are allocated on the worker threads and freed on the control
+ * thread once written.  With glibc's default trim threshold (128 KiB) the
+ * free top of a worker's heap goes back to the kernel after nearly every
+ * chunk and the next chunks fault the pages in again: a quarter of the
+ * daemon's CPU time while streaming.  Up to this much stays free at the top
+ * of each heap instead.
+ */
+#define MAIN_MALLOC_TRIM (16 * 1024 * 1024)
 
 /* How often the STATUS= line is recomputed (sent when it changed). */
 #define MAIN_STATUS_MS 2000
@@ -670,6 +681,15 @@ main_raise_nofile(void)
 		log_warn("setrlimit RLIMIT_NOFILE");
 }
 
+static void
+main_tune_malloc(void)
+{
+#ifdef M_TRIM_THRESHOLD
+	if (mallopt(M_TRIM_THRESHOLD, MAIN_MALLOC_TRIM) != 1)
+		log_warnx("mallopt M_TRIM_THRESHOLD failed");
+#endif
+}
+
 int
 main(int argc, char **argv)
 {
@@ -725,6 +745,7 @@ main(int argc, char **argv)
 	main_d.test_hooks = hooks != NULL && strcmp(hooks, "1") == 0;
 	signal(SIGPIPE, SIG_IGN);
 	main_raise_nofile();
+	main_tune_malloc();
 	main_serve(foreground, use_syslog);
 	config_free(main_d.cfg);
 	free(file);

@@ -3159,6 +3159,7 @@ proto_event_parse_split(const char *line, size_t len,
 	head = start + 2 <= sizeof stack ? stack : malloc(start + 2);
 	if (head == NULL)
 		return -1;
+	proto_error_clear(&ignored);
 	memcpy(head, line, start);
 	memcpy(head + start, "\"}", 2);
 	r = proto_event_decode(head, start + 2, &split, out, &ignored);
