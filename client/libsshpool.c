@@ -25,7 +25,10 @@
 #include "sshpool.h"
 
 #define SP_ERRLEN 512
-#define SP_READ_CHUNK (64u * 1024)
+/* Room for one read from the socket: several output events (about 88 KiB
+ * each at most) per system call, and fewer wake-ups of a daemon that
+ * waits for the socket to drain. */
+#define SP_READ_CHUNK (256u * 1024)
 /* Stop reading from the socket while this much complete input waits to be
  * claimed with sp_next_event. */
 #define SP_INBUF_HIGH (1024u * 1024)
