@@ -19,7 +19,10 @@ fanout      `true` on 10, 100, 500 and 1,000 hosts at once, several runs:
 throughput  `head -c 200M /dev/zero` from one host: sshpool's library, the
             floor, OpenSSH fresh and through a ControlMaster; 10 MB from
             each of 100 hosts: sshpool's library, paramiko and asyncssh on
-            warm connections.  Every byte is counted.
+            warm connections.  Every byte is counted.  For one stream
+            also the CPU time per stream on the client side of SSH: the
+            daemon plus the library's process, the floor's process, ssh
+            (plus its ControlMaster).
 memory      sshpoold's RSS with 1,000 idle pooled sessions, per session
             above the RSS of the idle daemon; peak and median RSS while 10
             library clients each stream 200 MB from a host of their own.
@@ -39,6 +42,7 @@ import datetime
 import json
 import os
 import platform
+import resource
 import signal
 import socket
 import statistics
@@ -238,6 +242,12 @@ ConnectTimeout 60
                     return int(line.split()[1])
         raise BenchError("no VmRSS for %d" % pid)
 
+    @staticmethod
+    def children_cpu_s():
+        """user+sys seconds of every waited-for child process so far."""
+        ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return ru.ru_utime + ru.ru_stime
+
     def cpu_s(self, pid):
         with open("/proc/%d/stat" % pid) as f:
             fields = f.read().rsplit(")", 1)[1].split()
@@ -404,31 +414,44 @@ ConnectTimeout 60
         size = p["stream_mb"] * MB
         cmd = "head -c %dM /dev/zero" % p["stream_mb"]
         runs = p["stream_runs"]
+        streams = runs + 1  # every tool streams once more to warm up
         sc = "stream_1"
         note("throughput: `%s` from %s, %d runs each" % (cmd, host, runs))
-        self.start_daemon()
+        # CPU per stream on the client side of the SSH connection: the
+        # daemon plus the library's process for sshpool, the one process
+        # of the floor, ssh (and its ControlMaster) for OpenSSH.  With the
+        # servers on the same two cores, this is what the tools compete
+        # for.
+        pid = self.start_daemon()
         try:
-            self.add(sc, "sshpool", "sshpool library (warm pool)", "ms",
-                     self.samples(self.splat_cmd(hosts=host, n=runs, w=1,
-                                                 cmd=cmd, nbytes=size)),
-                     bytes=size)
+            c0, d0 = self.children_cpu_s(), self.cpu_s(pid)
+            t = self.samples(self.splat_cmd(hosts=host, n=runs, w=1,
+                                            cmd=cmd, nbytes=size))
+            cpu = (self.children_cpu_s() - c0 + self.cpu_s(pid) - d0)
+            self.add(sc, "sshpool", "sshpool library (warm pool)", "ms", t,
+                     bytes=size, cpu_s=cpu / streams)
         finally:
             self.stop_daemon()
-        self.add(sc, "floor", "libssh floor (open session)", "ms",
-                 self.samples([self.floor, "-h", addr, "-p", port, "-l",
-                               self.a.user, "-i", self.a.key, "-k",
-                               self.a.known_hosts, "-n", str(runs), "-w",
-                               "1", "-c", cmd, "-B", str(size)]),
-                 bytes=size)
-        self.add(sc, "ssh_fresh", "OpenSSH fresh connection", "ms",
-                 self.ssh_stream(self.ssh_cmd(alias, cmd), size, runs),
-                 bytes=size)
+        c0 = self.children_cpu_s()
+        t = self.samples([self.floor, "-h", addr, "-p", port, "-l",
+                          self.a.user, "-i", self.a.key, "-k",
+                          self.a.known_hosts, "-n", str(runs), "-w", "1",
+                          "-c", cmd, "-B", str(size)])
+        self.add(sc, "floor", "libssh floor (open session)", "ms", t,
+                 bytes=size, cpu_s=(self.children_cpu_s() - c0) / streams)
+        c0 = self.children_cpu_s()
+        t = self.ssh_stream(self.ssh_cmd(alias, cmd), size, runs)
+        self.add(sc, "ssh_fresh", "OpenSSH fresh connection", "ms", t,
+                 bytes=size, cpu_s=(self.children_cpu_s() - c0) / streams)
         self.start_master(alias)
         try:
+            c0, m0 = self.children_cpu_s(), self.cpu_s(self.master[0])
+            t = self.ssh_stream(self.ssh_cmd("-S", self.ctl, alias, cmd),
+                                size, runs)
+            cpu = (self.children_cpu_s() - c0 +
+                   self.cpu_s(self.master[0]) - m0)
             self.add(sc, "ssh_control", "OpenSSH ControlMaster (ssh -S)",
-                     "ms", self.ssh_stream(self.ssh_cmd("-S", self.ctl,
-                                                        alias, cmd),
-                                           size, runs), bytes=size)
+                     "ms", t, bytes=size, cpu_s=cpu / streams)
         finally:
             self.stop_master()
 
@@ -662,8 +685,8 @@ ConnectTimeout 60
             out("### 3. Throughput (seconds, MB/s of the median)")
             out("")
             out("| Stream | Method | Runs | Median s | Min s | Max s "
-                "| MB/s | sshpool speed / this |")
-            out("|---|---|--:|--:|--:|--:|--:|--:|")
+                "| MB/s | sshpool speed / this | CPU s per stream |")
+            out("|---|---|--:|--:|--:|--:|--:|--:|--:|")
             for sc in streams:
                 t = r[sc]
                 n = int(sc.split("_")[1])
@@ -671,11 +694,13 @@ ConnectTimeout 60
                     if n == 1 else "%d MB from each of %d hosts" % (
                         t["sshpool"]["bytes"] // MB // n, n)
                 for k, s in t.items():
-                    out("| %s | %s | %d | %.3f | %.3f | %.3f | %.0f | %s |"
+                    out("| %s | %s | %d | %.3f | %.3f | %.3f | %.0f | %s "
+                        "| %s |"
                         % (what, s["label"], s["runs"], s["median"] / 1e3,
                            s["min"] / 1e3, s["max"] / 1e3,
                            s["bytes"] / MB / (s["median"] / 1e3),
-                           ratio(t, k, "sshpool")))
+                           ratio(t, k, "sshpool"),
+                           "%.3f" % s["cpu_s"] if "cpu_s" in s else ""))
         if "memory" in r:
             mm = r["memory"]
             out("")
