@@ -12,7 +12,7 @@
 # Scenarios (all by default): latency, fanout, throughput, memory, cpu; what
 # each measures is described in bench.py.  --quick runs every scenario with
 # small sizes (a CI smoke test, under two minutes); the full run takes about
-# half an hour.
+# 20 minutes.
 #
 # This script owns the set-up: it installs the peers that are missing from
 # Debian packages (openssh-client, pssh, pdsh, clustershell,
