@@ -49,6 +49,9 @@ struct sp_event {
 	uint64_t target;
 	char *line;
 	size_t linelen;
+	/* The base64 text of an output line is not copied into line until
+	 * sp_event_json asks for it: it is re-encoded from the data. */
+	int line_pending;
 	json_object *status;   /* SP_EV_STATUS: the parsed line */
 	struct sp_event *next; /* deferred queue */
 };
@@ -835,15 +838,21 @@ client_parse_next(sp_client *c, struct sp_event **out)
 		c->failed = 1;
 		return -1;
 	}
-	memcpy(ev->line, line, len);
-	ev->line[len] = '\0';
-	ev->linelen = len;
 	memset(&perr, 0, sizeof perr);
 	if (proto_event_parse(line, len, &ev->pe, &perr) == -1) {
 		client_seterr(c, "daemon sent a bad event: %s", perr.message);
 		c->failed = 1;
 		sp_event_free(ev);
 		return -1;
+	}
+	ev->linelen = len;
+	if (ev->pe->data_textlen > 0) {
+		/* Output carries nearly every byte: copy only the rest. */
+		memcpy(ev->line, line, ev->pe->data_off);
+		ev->line_pending = 1;
+	} else {
+		memcpy(ev->line, line, len);
+		ev->line[len] = '\0';
 	}
 	ev->type = client_map_type(ev->pe->type);
 	ev->id = client_parse_id(ev->pe->id);
@@ -1221,6 +1230,15 @@ sp_event_version(const sp_event *ev)
 const char *
 sp_event_json(const sp_event *ev, size_t *len)
 {
+	struct sp_event *e = (struct sp_event *)ev; /* filled in once */
+	const struct proto_event *pe = ev->pe;
+
+	if (e->line_pending) {
+		/* What was received: the text, then "} (see proto.h). */
+		proto_b64_encode(e->line + pe->data_off, pe->data, pe->len);
+		memcpy(e->line + pe->data_off + pe->data_textlen, "\"}", 3);
+		e->line_pending = 0;
+	}
 	if (len != NULL)
 		*len = ev->linelen;
 	return ev->line;

@@ -227,7 +227,9 @@ int sp_event_cancel_found(const sp_event *);
 /* SP_EV_HELLO: server name and protocol version. */
 const char *sp_event_server(const sp_event *);
 int sp_event_version(const sp_event *);
-/* The event's line as received, without the newline. */
+/* The event's line as received, without the newline.  For output events
+ * the first call rebuilds the line's base64 text from the data (the
+ * encoding is exact), so call it from the one thread using the event. */
 const char *sp_event_json(const sp_event *, size_t *len);
 void sp_event_free(sp_event *);
 

@@ -159,6 +159,28 @@ fuzz_check_event(const struct proto_event *ev)
 	}
 }
 
+/* The split path's promise (proto.h): the text it decoded is the data's
+ * one encoding and is followed by "} at the end of the line. */
+static void
+fuzz_check_split(const struct proto_event *ev, const char *line, size_t len)
+{
+	char *enc;
+
+	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	if (ev->data_textlen == 0)
+		return;
+	FUZZ_CHECK(ev->type == PROTO_EV_STDOUT || ev->type == PROTO_EV_STDERR);
+	FUZZ_CHECK(ev->data_off + ev->data_textlen + 2 == len);
+	FUZZ_CHECK(memcmp(line + len - 2, "\"}", 2) == 0);
+	enc = malloc(proto_b64_len(ev->len) + 1);
+	FUZZ_CHECK(enc != NULL);
+	proto_b64_encode(enc, ev->data, ev->len);
+	FUZZ_CHECK(strlen(enc) == ev->data_textlen);
+	FUZZ_CHECK(memcmp(enc, line + ev->data_off, ev->data_textlen) == 0);
+	free(enc);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -176,6 +198,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	FUZZ_CHECK(ev != NULL);
 	fuzz_check_event(ev);
+	fuzz_check_split(ev, (const char *)data, size);
 
 	proto_buf_init(&b);
 	if (fuzz_encode(&b, ev) == 0) {

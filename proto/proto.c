@@ -3165,14 +3165,18 @@ proto_event_parse_split(const char *line, size_t len,
 	r = proto_event_decode(head, start + 2, &split, out, &ignored);
 	if (head != stack)
 		free(head);
-	if (r == 0 && (*out)->type != PROTO_EV_STDOUT &&
+	if (r == -1)
+		return -1;
+	if ((*out)->type != PROTO_EV_STDOUT &&
 	    (*out)->type != PROTO_EV_STDERR) {
 		/* Not an output event: its "data" is not ours to replace. */
 		proto_event_free(*out);
 		*out = NULL;
 		return -1;
 	}
-	return r;
+	(*out)->data_off = start;
+	(*out)->data_textlen = split.len;
+	return 0;
 }
 
 int

@@ -310,6 +310,12 @@ struct proto_event {
 	char *host; /* NULL if absent */
 	unsigned char *data; /* stdout/stderr, decoded */
 	size_t len;
+	/* stdout/stderr decoded by the split path: the base64 text was
+	 * line[data_off, data_off + data_textlen), followed by "} and the
+	 * end of the line, and is exactly what proto_b64_encode gives for
+	 * data (the decoder accepts one encoding per byte string);
+	 * data_textlen is 0 otherwise. */
+	size_t data_off, data_textlen;
 	int status; /* exit; -1 if killed by a signal */
 	char *signal; /* exit; NULL if exited normally */
 	enum proto_code code; /* error */

@@ -556,6 +556,7 @@ START_TEST(test_run_events)
 	uint64_t id = 0;
 	size_t len, hosts, ok, failed, errors;
 	const void *data;
+	char want[256];
 
 	c = hello_client(&f, steps);
 	sp_run_opts_add_hosts(o, "web1,b:2222,c");
@@ -588,8 +589,13 @@ START_TEST(test_run_events)
 	data = sp_event_data(ev, &len);
 	ck_assert_uint_eq(len, sizeof bytes);
 	ck_assert_mem_eq(data, bytes, sizeof bytes);
-	ck_assert_ptr_nonnull(strstr(sp_event_json(ev, &len), "AP9oaQo="));
-	ck_assert_uint_eq(len, strlen(sp_event_json(ev, NULL)));
+	snprintf(want, sizeof want,
+		 "{\"v\":1,\"id\":%llu,\"event\":\"stdout\","
+		 "\"host\":\"web1\",\"data\":\"AP9oaQo=\"}",
+		 (unsigned long long)id);
+	ck_assert_str_eq(sp_event_json(ev, &len), want);
+	ck_assert_uint_eq(len, strlen(want));
+	ck_assert_str_eq(sp_event_json(ev, NULL), want); /* again */
 	sp_event_free(ev);
 
 	ev = next_event(c);

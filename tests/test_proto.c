@@ -1861,6 +1861,18 @@ START_TEST(test_ev_output_split_path)
 	size_t i;
 	int r;
 
+	/* The daemon's own form takes the split path. */
+	ck_assert_int_eq(proto_event_parse(cases[0].line,
+					   strlen(cases[0].line), &ev, &err),
+			 0);
+	ck_assert_uint_eq(ev->data_textlen, 4);
+	proto_event_free(ev);
+	/* A value with an escape takes the general path. */
+	ck_assert_int_eq(proto_event_parse(cases[1].line,
+					   strlen(cases[1].line), &ev, &err),
+			 0);
+	ck_assert_uint_eq(ev->data_textlen, 0);
+	proto_event_free(ev);
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		r = proto_event_parse(cases[i].line, strlen(cases[i].line), &ev,
 				      &err);
@@ -1876,6 +1888,19 @@ START_TEST(test_ev_output_split_path)
 		ck_assert_uint_eq(ev->len, strlen(cases[i].data));
 		if (ev->len > 0)
 			ck_assert_mem_eq(ev->data, cases[i].data, ev->len);
+		if (ev->data_textlen > 0) {
+			/* The split text is the data's one encoding, and the
+			 * line ends right after it with "}. */
+			char enc[64];
+
+			proto_b64_encode(enc, ev->data, ev->len);
+			ck_assert_uint_eq(strlen(enc), ev->data_textlen);
+			ck_assert_mem_eq(cases[i].line + ev->data_off, enc,
+					 ev->data_textlen);
+			ck_assert_str_eq(cases[i].line + ev->data_off +
+					     ev->data_textlen,
+					 "\"}");
+		}
 		proto_event_free(ev);
 	}
 }
