@@ -65,7 +65,7 @@ FULL = dict(
     fanout_runs={10: 5, 100: 5, 500: 3, 1000: 3},
     # pssh, pdsh and clush take a minute per run at 1,000 hosts.
     spawn_runs={10: 5, 100: 3, 500: 2, 1000: 2},
-    stream_mb=200, stream_runs=5,
+    stream_mb=200, stream_runs=9,
     multi_hosts=100, multi_mb=10, multi_runs=3,
     memory_hosts=1000, memory_clients=10, memory_mb=200,
     cpu_commands=10000, callgrind=(20, 220),
@@ -633,9 +633,18 @@ ConnectTimeout 60
             mem = int(f.readline().split()[1]) // 1024
         ssh = subprocess.run(["ssh", "-V"], capture_output=True,
                              text=True).stderr.strip()
+        # Every tool runs in a session of its own, as sshpoold (a service)
+        # and its clients do; with autogroup scheduling each session gets
+        # an equal share of the CPUs.
+        try:
+            with open("/proc/sys/kernel/sched_autogroup_enabled") as f:
+                autogroup = f.read().strip() == "1"
+        except OSError:
+            autogroup = False
         return {"nproc": os.cpu_count(), "cpu": cpu, "mem_mb": mem,
                 "kernel": platform.release(), "openssh": ssh,
-                "python": platform.python_version()}
+                "python": platform.python_version(),
+                "autogroup": autogroup}
 
     def report(self, meta):
         r = self.results
@@ -646,9 +655,11 @@ ConnectTimeout 60
                                           " (--quick)" if meta["quick"]
                                           else ""))
         out("")
-        out("Machine: %d CPUs (%s), %d MB RAM, Linux %s, %s; sshd on the "
-            "same machine. Load average before: %s, after: %s." %
-            (m["nproc"], m["cpu"], m["mem_mb"], m["kernel"], m["openssh"],
+        out("Machine: %d CPUs (%s), %d MB RAM, Linux %s (autogroup "
+            "scheduling %s), %s; sshd on the same machine. Load average "
+            "before: %s, after: %s." %
+            (m["nproc"], m["cpu"], m["mem_mb"], m["kernel"],
+             "on" if m.get("autogroup") else "off", m["openssh"],
              meta["load_before"], meta["load_after"]))
         if "latency" in r:
             t = r["latency"]
