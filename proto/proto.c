@@ -1,7 +1,7 @@
 /*
  * The sshpool v1 wire codec: strict request parsing on top of json-c, fast
- * hand-written event encoding, event decoding for clients, host specs and
- * base64.  json-c alone is too lenient for a protocol boundary (it keeps the
+ * hand-written event encoding, event decoding for clients and host specs
+ * (base64 is in proto_b64.c).  json-c alone is too lenient for a protocol boundary (it keeps the
  * last of duplicate keys, clamps huge numbers, accepts lone surrogates), so
  * every line first goes through a small strict scanner that checks the
  * grammar, UTF-8, depth and NUL escapes and counts the keys of each object;
