@@ -26,6 +26,7 @@
 
 #include "hostlist.h"
 #include "tclient.h"
+#define TESTUTIL_FAILURE_HOOK
 #include "testutil.h"
 
 #define CT_TIMEOUT_S 60 /* Check timeout of one test */
@@ -48,20 +49,8 @@ static struct tdaemon daemon_;
 static char errbuf[2048];
 static char port[16];
 
-static void ct_failed(void);
-
-/* Show the daemon's log when an assertion fails (the test process then
- * ends with _exit, so no teardown would run). */
-#undef ck_assert_msg
-#define ck_assert_msg(expr, ...)                                               \
-	((expr)                                                                \
-	     ? _mark_point(__FILE__, __LINE__)                                 \
-	     : (ct_failed(), _ck_assert_failed(__FILE__, __LINE__,             \
-					       "Assertion '" #expr "' failed", \
-					       ##__VA_ARGS__)))
-
-static void
-ct_failed(void)
+void
+testutil_failed(void)
 {
 	if (daemon_.pid > 0)
 		tdaemon_dump_log(&daemon_);

@@ -34,6 +34,8 @@
 
 #include "faultutil.h"
 #include "tclient.h"
+#include "tstatus.h"
+#define TESTUTIL_FAILURE_HOOK
 #include "testutil.h"
 
 #define FT_MS(ms) tclient_scaled_ms(ms)
@@ -140,20 +142,6 @@ static struct fu_tree stopped; /* SIGSTOPped, not yet resumed */
 static char instance_down[32]; /* an sshd instance killed, "" if none */
 static pid_t killer_pid;       /* the soak's killer process */
 static int failing;
-
-static void ft_failed(void);
-
-/*
- * In fork mode a failed assertion ends the test process at once: hook the
- * assertion to restore the fleet and show the daemon's log first.
- */
-#undef ck_assert_msg
-#define ck_assert_msg(expr, ...)                                               \
-	((expr)                                                                \
-	     ? _mark_point(__FILE__, __LINE__)                                 \
-	     : (ft_failed(), _ck_assert_failed(__FILE__, __LINE__,             \
-					       "Assertion '" #expr "' failed", \
-					       ##__VA_ARGS__)))
 
 static void
 fc_init(struct fcoll *k)
@@ -544,59 +532,11 @@ ft_status(struct tclient *c, struct fcoll *k, const char *id)
 	return root;
 }
 
-/* The status entry of a fleet host "ADDR:PORT" (pool key "USER@ADDR:PORT"),
- * or NULL. */
-static json_object *
-status_host(json_object *root, const char *host)
-{
-	json_object *hosts, *h, *name;
-	char suffix[80];
-	const char *s;
-	size_t i, n, ls, lh;
-
-	ck_assert_msg(json_object_object_get_ex(root, "hosts", &hosts) &&
-			  json_object_is_type(hosts, json_type_array),
-		      "status without hosts array");
-	snprintf(suffix, sizeof suffix, "@%s", host);
-	ls = strlen(suffix);
-	n = json_object_array_length(hosts);
-	for (i = 0; i < n; i++) {
-		h = json_object_array_get_idx(hosts, i);
-		if (!json_object_object_get_ex(h, "host", &name))
-			continue;
-		s = json_object_get_string(name);
-		lh = strlen(s);
-		if (lh >= ls && strcmp(s + lh - ls, suffix) == 0)
-			return h;
-	}
-	return NULL;
-}
-
-static long long
-jint(json_object *o, const char *key)
-{
-	json_object *v;
-
-	ck_assert_msg(json_object_object_get_ex(o, key, &v),
-		      "status host without %s", key);
-	return json_object_get_int64(v);
-}
-
-static const char *
-jstr(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) || v == NULL)
-		return "";
-	return json_object_get_string(v);
-}
-
 /* ---- Test set-up ---- */
 
 /* Undo the faults of a failed test and show the daemon's log. */
-static void
-ft_failed(void)
+void
+testutil_failed(void)
 {
 	char err[512];
 
@@ -819,9 +759,9 @@ START_TEST(test_keepalive_stall)
 			      med_before, med_during);
 
 	st = ft_status(c, &k, "st");
-	sh = status_host(st, victim[0]);
+	sh = tstatus_host(st, victim[0]);
 	ck_assert_msg(sh != NULL, "status lacks %s", victim[0]);
-	ck_assert_msg(jint(sh, "lost") == 1, "lost %lld", jint(sh, "lost"));
+	ck_assert_msg(tstatus_int(sh, "lost") == 1, "lost %lld", tstatus_int(sh, "lost"));
 	json_object_put(st);
 
 	/* Resume and kill what was stopped: the command goes with it. */
@@ -842,12 +782,12 @@ START_TEST(test_keepalive_stall)
 		  "its sshd processes were killed",
 		  r->t_done - t_cont);
 	st = ft_status(c, &k, "st2");
-	sh = status_host(st, victim[0]);
+	sh = tstatus_host(st, victim[0]);
 	ck_assert_ptr_nonnull(sh);
-	ck_assert_msg(jint(sh, "connects") == 2 && jint(sh, "lost") == 1,
-		      "connects %lld lost %lld", jint(sh, "connects"),
-		      jint(sh, "lost"));
-	ck_assert_str_eq(jstr(sh, "state"), "up");
+	ck_assert_msg(tstatus_int(sh, "connects") == 2 && tstatus_int(sh, "lost") == 1,
+		      "connects %lld lost %lld", tstatus_int(sh, "connects"),
+		      tstatus_int(sh, "lost"));
+	ck_assert_str_eq(tstatus_str(sh, "state"), "up");
 	json_object_put(st);
 	fc_check(&k);
 	fc_free(&k);
@@ -898,13 +838,13 @@ START_TEST(test_kill_session)
 	assert_exit_out(&r->h[0], "again\n");
 	assert_done(r, 1, 0, 0);
 	st = ft_status(c, &k, "st");
-	sh = status_host(st, host[0]);
+	sh = tstatus_host(st, host[0]);
 	ck_assert_msg(sh != NULL, "status lacks %s", host[0]);
-	ck_assert_msg(jint(sh, "connects") == 2 && jint(sh, "lost") == 1,
+	ck_assert_msg(tstatus_int(sh, "connects") == 2 && tstatus_int(sh, "lost") == 1,
 		      "connects %lld lost %lld (expected 2 and 1)",
-		      jint(sh, "connects"), jint(sh, "lost"));
-	ck_assert_msg(jint(sh, "sessions") == 1, "sessions %lld",
-		      jint(sh, "sessions"));
+		      tstatus_int(sh, "connects"), tstatus_int(sh, "lost"));
+	ck_assert_msg(tstatus_int(sh, "sessions") == 1, "sessions %lld",
+		      tstatus_int(sh, "sessions"));
 	json_object_put(st);
 	fc_check(&k);
 	fc_free(&k);
@@ -916,7 +856,7 @@ END_TEST
 static int
 ft_state_is(json_object *sh, const char *s)
 {
-	return sh != NULL && strcmp(jstr(sh, "state"), s) == 0;
+	return sh != NULL && strcmp(tstatus_str(sh, "state"), s) == 0;
 }
 
 /*
@@ -983,16 +923,16 @@ START_TEST(test_restart_instance)
 	while (tclient_now_ms() - t_kill < FT_MS(FT_DEAD_MS) + 1500) {
 		st = ft_status(c, &k, "s");
 		for (i = 0, nlost = 0; i < n; i++) {
-			sh = status_host(st, hosts[i]);
+			sh = tstatus_host(st, hosts[i]);
 			ck_assert_msg(sh != NULL, "status lacks %s", hosts[i]);
-			if (jint(sh, "sessions") == 0 &&
+			if (tstatus_int(sh, "sessions") == 0 &&
 			    !ft_state_is(sh, "up") &&
 			    !ft_state_is(sh, "degraded"))
 				nlost++;
-			if (strstr(seen, jstr(sh, "state")) == NULL &&
+			if (strstr(seen, tstatus_str(sh, "state")) == NULL &&
 			    strlen(seen) + 12 < sizeof seen) {
 				strcat(seen, " ");
-				strcat(seen, jstr(sh, "state"));
+				strcat(seen, tstatus_str(sh, "state"));
 			}
 			down_seen |= ft_state_is(sh, "down");
 		}
@@ -1028,9 +968,9 @@ START_TEST(test_restart_instance)
 		usleep(FT_POLL_MS * 1000);
 		st = ft_status(c, &k, "u");
 		for (i = 0; i < n; i++) {
-			sh = status_host(st, hosts[i]);
+			sh = tstatus_host(st, hosts[i]);
 			ck_assert_ptr_nonnull(sh);
-			if (up_at[i] == 0 && jint(sh, "sessions") == 1) {
+			if (up_at[i] == 0 && tstatus_int(sh, "sessions") == 1) {
 				up_at[i] = tclient_now_ms();
 				nup++;
 				if (t_first == 0)
@@ -1042,12 +982,12 @@ START_TEST(test_restart_instance)
 	}
 	st = ft_status(c, &k, "f");
 	for (i = 0, connects = 0, reconnects = 0, lost = 0; i < n; i++) {
-		sh = status_host(st, hosts[i]);
-		connects += jint(sh, "connects");
-		reconnects += jint(sh, "reconnects");
-		lost += jint(sh, "lost");
-		ck_assert_msg(jint(sh, "jobs") == 0, "%s ran %lld jobs",
-			      hosts[i], jint(sh, "jobs"));
+		sh = tstatus_host(st, hosts[i]);
+		connects += tstatus_int(sh, "connects");
+		reconnects += tstatus_int(sh, "reconnects");
+		lost += tstatus_int(sh, "lost");
+		ck_assert_msg(tstatus_int(sh, "jobs") == 0, "%s ran %lld jobs",
+			      hosts[i], tstatus_int(sh, "jobs"));
 	}
 	json_object_put(st);
 	ft_report("restart: sshd listening %lld ms after the restart; first "
@@ -1579,12 +1519,12 @@ START_TEST(test_soak)
 		st = ft_status(c[0], &k[0], "st");
 		busy = queued = lost = reconnects = 0;
 		for (i = 0; i < FT_SOAK_HOSTS; i++) {
-			sh = status_host(st, hosts[i]);
+			sh = tstatus_host(st, hosts[i]);
 			ck_assert_msg(sh != NULL, "status lacks %s", hosts[i]);
-			busy += jint(sh, "channels_busy");
-			queued += jint(sh, "queued");
-			lost += jint(sh, "lost");
-			reconnects += jint(sh, "reconnects");
+			busy += tstatus_int(sh, "channels_busy");
+			queued += tstatus_int(sh, "queued");
+			lost += tstatus_int(sh, "lost");
+			reconnects += tstatus_int(sh, "reconnects");
 		}
 		json_object_put(st);
 		clean = busy == 0 && queued == 0;

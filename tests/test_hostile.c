@@ -41,6 +41,8 @@
 #include <unistd.h>
 
 #include "tclient.h"
+#include "tstatus.h"
+#define TESTUTIL_FAILURE_HOOK
 #include "testutil.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -163,17 +165,6 @@ struct probe_result {
 static struct tfleet fleet;
 static struct tdaemon dmn;
 static char errbuf[4096];
-
-static void h_failed(void);
-
-/* Show the daemon's log before a failed assertion ends the test process. */
-#undef ck_assert_msg
-#define ck_assert_msg(expr, ...)                                               \
-	((expr)                                                                \
-	     ? _mark_point(__FILE__, __LINE__)                                 \
-	     : (h_failed(), _ck_assert_failed(__FILE__, __LINE__,              \
-					      "Assertion '" #expr "' failed",  \
-					      ##__VA_ARGS__)))
 
 /* ---- event collection ---- */
 
@@ -421,8 +412,8 @@ assert_clean(const struct coll *k)
 
 /* ---- daemon ---- */
 
-static void
-h_failed(void)
+void
+testutil_failed(void)
 {
 	if (dmn.pid <= 0)
 		return;
@@ -2197,23 +2188,11 @@ START_TEST(test_identity_mode)
 }
 END_TEST
 
-/* Lines of known_hosts that name this address. */
+/* Lines of the daemon's known_hosts that name this fleet address. */
 static int
 kh_count(const char *addr)
 {
-	char prefix[64], *line = NULL;
-	size_t cap = 0;
-	FILE *in;
-	int n = 0;
-
-	snprintf(prefix, sizeof prefix, "[%s]:%d ", addr, fleet.port);
-	ck_assert_ptr_nonnull(in = fopen(dmn.known_hosts, "r"));
-	while (getline(&line, &cap, in) != -1)
-		if (strncmp(line, prefix, strlen(prefix)) == 0)
-			n++;
-	free(line);
-	fclose(in);
-	return n;
+	return tstatus_known_hosts(dmn.known_hosts, addr, fleet.port);
 }
 
 /* Rewrite known_hosts without the lines of addresses [0, n); how many

@@ -24,6 +24,8 @@
 #include <unistd.h>
 
 #include "tclient.h"
+#include "tstatus.h"
+#define TESTUTIL_FAILURE_HOOK
 #include "testutil.h"
 
 /* A deadline of ms milliseconds at full speed. */
@@ -118,21 +120,6 @@ struct coll {
 static struct tfleet fleet;
 static struct tdaemon daemon_;
 static char errbuf[2048];
-
-static void it_failed(void);
-
-/*
- * In fork mode a failed assertion ends the test process with _exit(), so
- * neither teardown nor atexit would run: hook the assertion to show the
- * daemon's log first (every ck_assert_* expands to ck_assert_msg).
- */
-#undef ck_assert_msg
-#define ck_assert_msg(expr, ...)                                               \
-	((expr)                                                                \
-	     ? _mark_point(__FILE__, __LINE__)                                 \
-	     : (it_failed(), _ck_assert_failed(__FILE__, __LINE__,             \
-					       "Assertion '" #expr "' failed", \
-					       ##__VA_ARGS__)))
 
 /* ---- helpers ---- */
 
@@ -514,8 +501,8 @@ it_slowed(void)
 }
 
 /* Kill the daemon of a failed test and show its log; keep its files. */
-static void
-it_failed(void)
+void
+testutil_failed(void)
 {
 	if (daemon_.pid <= 0)
 		return;
@@ -636,54 +623,6 @@ assert_done(const struct rdone *d, size_t hosts, size_t ok, size_t failed,
 	ck_assert_msg(d->done.duration_ms >= 0, "done without duration");
 }
 
-/* The status entry of a fleet host ("user@addr:port" or as given). */
-static json_object *
-status_host(json_object *root, const char *host)
-{
-	json_object *hosts, *h, *name;
-	char suffix[64];
-	const char *s;
-	size_t i, n, ls, lh;
-
-	ck_assert_msg(json_object_object_get_ex(root, "hosts", &hosts) &&
-			  json_object_is_type(hosts, json_type_array),
-		      "status without hosts array");
-	snprintf(suffix, sizeof suffix, "@%s", host);
-	ls = strlen(suffix);
-	n = json_object_array_length(hosts);
-	for (i = 0; i < n; i++) {
-		h = json_object_array_get_idx(hosts, i);
-		if (!json_object_object_get_ex(h, "host", &name))
-			continue;
-		s = json_object_get_string(name);
-		lh = strlen(s);
-		if (strcmp(s, host) == 0 ||
-		    (lh >= ls && strcmp(s + lh - ls, suffix) == 0))
-			return h;
-	}
-	return NULL;
-}
-
-static long long
-jint(json_object *o, const char *key)
-{
-	json_object *v;
-
-	ck_assert_msg(json_object_object_get_ex(o, key, &v),
-		      "status host without %s", key);
-	return json_object_get_int64(v);
-}
-
-static const char *
-jstr(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) || v == NULL)
-		return "";
-	return json_object_get_string(v);
-}
-
 static json_object *
 get_status(struct tclient *c, struct coll *k, const char *id)
 {
@@ -723,23 +662,11 @@ kh_drop(const char *addr)
 	ck_assert_int_eq(rename(tmp, daemon_.known_hosts), 0);
 }
 
-/* Lines of known_hosts that name this address. */
+/* Lines of the daemon's known_hosts that name this fleet address. */
 static int
 kh_count(const char *addr)
 {
-	char prefix[64], *line = NULL;
-	size_t cap = 0;
-	FILE *in;
-	int n = 0;
-
-	snprintf(prefix, sizeof prefix, "[%s]:%d ", addr, fleet.port);
-	ck_assert_ptr_nonnull(in = fopen(daemon_.known_hosts, "r"));
-	while (getline(&line, &cap, in) != -1)
-		if (strncmp(line, prefix, strlen(prefix)) == 0)
-			n++;
-	free(line);
-	fclose(in);
-	return n;
+	return tstatus_known_hosts(daemon_.known_hosts, addr, fleet.port);
 }
 
 /* Append "[addr]:port type blob" for each unrelated host key. */
@@ -1098,11 +1025,11 @@ many_channels(int max_channels)
 	 * allow 16.  With the default 8 no cap ever exceeds 8.
 	 */
 	st = get_status(c, &k, "st");
-	sh = status_host(st, fleet.hosts[0]);
+	sh = tstatus_host(st, fleet.hosts[0]);
 	ck_assert_msg(sh != NULL, "status does not list %s: %.300s",
 		      fleet.hosts[0], k.status);
-	sessions = jint(sh, "sessions");
-	chmax = jint(sh, "channels_max");
+	sessions = tstatus_int(sh, "sessions");
+	chmax = tstatus_int(sh, "channels_max");
 	printf("pool of %s: %lld sessions, %lld channels allowed\n",
 	       fleet.hosts[0], sessions, chmax);
 	fflush(stdout);
@@ -1117,7 +1044,7 @@ many_channels(int max_channels)
 		ck_assert_msg(chmax <= sessions * cap,
 			      "%lld sessions allow %lld channels", sessions,
 			      chmax);
-	ck_assert_msg(jint(sh, "jobs") >= 30, "jobs %lld", jint(sh, "jobs"));
+	ck_assert_msg(tstatus_int(sh, "jobs") >= 30, "jobs %lld", tstatus_int(sh, "jobs"));
 	json_object_put(st);
 	free(hosts);
 	coll_free(&k);
@@ -1340,15 +1267,15 @@ START_TEST(test_pooled_session_reuse)
 			      second, first);
 
 	st = get_status(c, &k, "st");
-	sh = status_host(st, fleet.hosts[0]);
+	sh = tstatus_host(st, fleet.hosts[0]);
 	ck_assert_msg(sh != NULL, "status does not list %s: %.300s",
 		      fleet.hosts[0], k.status);
-	ck_assert_msg(jint(sh, "connects") == 1 && jint(sh, "jobs") == 2,
-		      "connects %lld jobs %lld", jint(sh, "connects"),
-		      jint(sh, "jobs"));
-	ck_assert_msg(jint(sh, "failures") == 0, "failures %lld",
-		      jint(sh, "failures"));
-	ck_assert_str_eq(jstr(sh, "state"), "up");
+	ck_assert_msg(tstatus_int(sh, "connects") == 1 && tstatus_int(sh, "jobs") == 2,
+		      "connects %lld jobs %lld", tstatus_int(sh, "connects"),
+		      tstatus_int(sh, "jobs"));
+	ck_assert_msg(tstatus_int(sh, "failures") == 0, "failures %lld",
+		      tstatus_int(sh, "failures"));
+	ck_assert_str_eq(tstatus_str(sh, "state"), "up");
 	json_object_put(st);
 	coll_check_order(&k);
 	free(hosts);
@@ -1525,15 +1452,15 @@ START_TEST(test_connect_and_status)
 
 	st = get_status(c, &k, "st");
 	for (i = 0; i < 5; i++) {
-		sh = status_host(st, fleet.hosts[i]);
+		sh = tstatus_host(st, fleet.hosts[i]);
 		ck_assert_msg(sh != NULL, "status does not list %s: %.300s",
 			      fleet.hosts[i], k.status);
-		ck_assert_str_eq(jstr(sh, "state"), "up");
-		ck_assert_msg(jint(sh, "sessions") >= 1, "no session");
-		ck_assert_msg(jint(sh, "connects") == 1, "connects %lld",
-			      jint(sh, "connects"));
+		ck_assert_str_eq(tstatus_str(sh, "state"), "up");
+		ck_assert_msg(tstatus_int(sh, "sessions") >= 1, "no session");
+		ck_assert_msg(tstatus_int(sh, "connects") == 1, "connects %lld",
+			      tstatus_int(sh, "connects"));
 	}
-	ck_assert_msg(status_host(st, fleet.hosts[5]) == NULL,
+	ck_assert_msg(tstatus_host(st, fleet.hosts[5]) == NULL,
 		      "status lists a host never used");
 	json_object_put(st);
 
@@ -1542,11 +1469,11 @@ START_TEST(test_connect_and_status)
 	d = coll_wait_end(c, &k, q("r"), IT_EVENT_MS);
 	assert_done(d, 5, 5, 0, 0);
 	st = get_status(c, &k, "st2");
-	sh = status_host(st, fleet.hosts[0]);
+	sh = tstatus_host(st, fleet.hosts[0]);
 	ck_assert_ptr_nonnull(sh);
-	ck_assert_msg(jint(sh, "connects") == 1 && jint(sh, "jobs") >= 1,
-		      "connects %lld jobs %lld", jint(sh, "connects"),
-		      jint(sh, "jobs"));
+	ck_assert_msg(tstatus_int(sh, "connects") == 1 && tstatus_int(sh, "jobs") >= 1,
+		      "connects %lld jobs %lld", tstatus_int(sh, "connects"),
+		      tstatus_int(sh, "jobs"));
 	json_object_put(st);
 	free(hosts);
 	coll_free(&k);
@@ -1736,12 +1663,12 @@ START_TEST(test_ipv6_run)
 	st = get_status(c, &k, "st");
 	snprintf(key, sizeof key, "%s@[%s]:%d", fleet.user, fleet.v6_addr,
 		 fleet.v6_port);
-	sh = status_host(st, key);
+	sh = tstatus_host(st, key);
 	ck_assert_msg(sh != NULL, "status does not list %s: %.300s", key,
 		      k.status);
-	ck_assert_str_eq(jstr(sh, "host"), key);
-	ck_assert_str_eq(jstr(sh, "state"), "up");
-	ck_assert_msg(jint(sh, "jobs") == 2, "jobs %lld", jint(sh, "jobs"));
+	ck_assert_str_eq(tstatus_str(sh, "host"), key);
+	ck_assert_str_eq(tstatus_str(sh, "state"), "up");
+	ck_assert_msg(tstatus_int(sh, "jobs") == 2, "jobs %lld", tstatus_int(sh, "jobs"));
 	ck_assert_msg(status_count(st, fleet.v6_addr) == 1,
 		      "%d status entries for %s: %.300s",
 		      status_count(st, fleet.v6_addr), fleet.v6_addr, k.status);
@@ -1794,11 +1721,11 @@ START_TEST(test_ipv6_host_block)
 	st = get_status(c, &k, "st");
 	snprintf(key, sizeof key, "%s@[%s]:%d", fleet.user, fleet.v6_addr,
 		 fleet.v6_port);
-	sh = status_host(st, key);
+	sh = tstatus_host(st, key);
 	ck_assert_msg(sh != NULL, "status does not list %s: %.300s", key,
 		      k.status);
-	ck_assert_str_eq(jstr(sh, "host"), key);
-	ck_assert_str_eq(jstr(sh, "state"), "up");
+	ck_assert_str_eq(tstatus_str(sh, "host"), key);
+	ck_assert_str_eq(tstatus_str(sh, "state"), "up");
 	json_object_put(st);
 	coll_free(&k);
 	tclient_close(c);

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "tclient.h"
+#define TESTUTIL_FAILURE_HOOK
 #include "testutil.h"
 
 #define SV_MS(ms) tclient_scaled_ms(ms)
@@ -94,21 +95,10 @@ static struct tdaemon daemon_;
 static struct notes notes_;
 static char errbuf[2048];
 
-static void sv_failed(void);
-
-/* A failed assertion ends the test process at once: show the log first. */
-#undef ck_assert_msg
-#define ck_assert_msg(expr, ...)                                               \
-	((expr)                                                                \
-	     ? _mark_point(__FILE__, __LINE__)                                 \
-	     : (sv_failed(), _ck_assert_failed(__FILE__, __LINE__,             \
-					       "Assertion '" #expr "' failed", \
-					       ##__VA_ARGS__)))
-
 /* ---- the daemon ---- */
 
-static void
-sv_failed(void)
+void
+testutil_failed(void)
 {
 	if (daemon_.pid <= 0)
 		return;

@@ -1,7 +1,8 @@
 /*
  * Shared main() for the Check test binaries: runs the suite in fork mode and
  * fails when no test ran at all, since Check reports "100%: Checks: 0" as a
- * success.
+ * success.  A binary that defines TESTUTIL_FAILURE_HOOK before including
+ * this also gets the assertion hook below.
  */
 #ifndef SSHPOOL_TESTUTIL_H
 #define SSHPOOL_TESTUTIL_H
@@ -26,5 +27,22 @@ testutil_run(Suite *s)
 	}
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
+
+#ifdef TESTUTIL_FAILURE_HOOK
+/*
+ * In fork mode a failed assertion ends the test process with _exit(), so
+ * neither teardown nor atexit runs.  Every ck_assert_* expands to
+ * ck_assert_msg, which here first calls testutil_failed(): the binary's own
+ * clean-up (restore what the test broke, show the daemon's log).
+ */
+void testutil_failed(void);
+#undef ck_assert_msg
+#define ck_assert_msg(expr, ...)                                               \
+	((expr) ? _mark_point(__FILE__, __LINE__)                              \
+		: (testutil_failed(),                                          \
+		   _ck_assert_failed(__FILE__, __LINE__,                       \
+				     "Assertion '" #expr "' failed",           \
+				     ##__VA_ARGS__)))
+#endif
 
 #endif
