@@ -7,7 +7,8 @@
 #include <stdlib.h>
 
 #include "log.h"
-#include "sshpoold.h"
+#include "inbox.h"
+#include "msg.h"
 
 static void
 inbox_ring(evutil_socket_t fd, short what, void *arg)

@@ -16,7 +16,8 @@
 #include <libssh/libssh.h>
 
 #include "log.h"
-#include "sshpoold.h"
+#include "keys.h"
+#include "msg.h"
 #include "xmalloc.h"
 
 #define KEYS_MAX_PASSPHRASE 1024

@@ -29,9 +29,15 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
-#include "control.h"
+#include "clock.h"
+#include "control/control.h"
+#include "keys.h"
 #include "log.h"
+#include "msg.h"
 #include "notify.h"
+#include "offload.h"
+#include "worker/throttle.h"
+#include "worker/workers.h"
 #include "xmalloc.h"
 
 /* Offload threads for blocking calls (name resolution, known_hosts). */
@@ -88,6 +94,7 @@ static struct {
 	long long stop_start_ms;
 	long long deadline_ms; /* end of the current phase */
 	struct event *stop_ev;
+	const struct shards *shards; /* the workers, once started */
 } main_d;
 
 static void __attribute__((noreturn)) main_usage(FILE *f, int status)
@@ -228,7 +235,7 @@ main_status_text(char *buf, size_t len)
 {
 	int up, jobs;
 
-	workers_stats(&up, &jobs);
+	shards_stats(main_d.shards, &up, &jobs);
 	snprintf(buf, len, "%s%d hosts up, %d jobs running, %zu clients",
 		 main_d.phase != MAIN_RUNNING ? "stopping: " : "", up, jobs,
 		 peer_count());
@@ -260,10 +267,10 @@ main_status_tick(evutil_socket_t fd, short what, void *arg)
 static int
 main_stuck_worker(long long *age)
 {
-	int k, n = workers_count();
+	int k;
 
-	for (k = 0; k < n; k++) {
-		*age = workers_heartbeat_age_ms(k);
+	for (k = 0; k < main_d.shards->n; k++) {
+		*age = shards_heartbeat_age_ms(main_d.shards, k);
 		if (*age >= WORKER_STUCK_MS)
 			return k;
 	}
@@ -346,6 +353,33 @@ main_reload_fixed(const struct config *old, const struct config *cfg)
 			  "is restarted");
 }
 
+/* Every worker gets its own copy of the reloaded identities. */
+static void
+main_reload_keys(const struct keystore *ks)
+{
+	struct msg *m;
+	int k;
+
+	for (k = 0; k < main_d.shards->n; k++) {
+		m = msg_new(MSG_RELOAD);
+		m->keys = keystore_dup(ks);
+		shards_post(main_d.shards, k, m);
+	}
+}
+
+/* Test hook: block worker index's loop for ms, as a stuck worker would. */
+static void
+main_stall_worker(int index, long long ms)
+{
+	struct msg *m;
+
+	if (index < 0 || index >= main_d.shards->n)
+		return;
+	m = msg_new(MSG_STALL);
+	m->ms = ms;
+	shards_post(main_d.shards, index, m);
+}
+
 /*
  * SIGHUP: read the file again.  A file with errors changes nothing.  Else
  * the workers get the new identities, new connections and requests the new
@@ -359,13 +393,10 @@ main_reload(void)
 	struct config *cfg;
 	const struct config *old;
 	struct keystore *ks;
-	struct timespec ts;
 	size_t i;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
 	if (notify_send("RELOADING=1\nMONOTONIC_USEC=%llu",
-			(unsigned long long)ts.tv_sec * 1000000ULL +
-			    (unsigned long long)ts.tv_nsec / 1000) == -1)
+			(unsigned long long)clock_us()) == -1)
 		log_warn("sd_notify RELOADING");
 	log_info("reloading %s",
 		 main_d.file != NULL ? main_d.file : "the built-in defaults");
@@ -387,7 +418,7 @@ main_reload(void)
 		main_notify_ready();
 		return;
 	}
-	workers_reload(ks);
+	main_reload_keys(ks);
 	keystore_free(ks);
 	main_reload_fixed(main_d.cfg, cfg);
 	old = control_set_config(cfg);
@@ -410,7 +441,7 @@ static void
 main_stop_phase(enum main_phase phase, long long ms)
 {
 	main_d.phase = phase;
-	main_d.deadline_ms = now_ms() + ms;
+	main_d.deadline_ms = clock_ms() + ms;
 }
 
 static void
@@ -418,7 +449,7 @@ main_flush(void)
 {
 	log_info("stopping: every request and job ended after %lld ms; "
 		 "flushing client output",
-		 now_ms() - main_d.stop_start_ms);
+		 clock_ms() - main_d.stop_start_ms);
 	main_stop_phase(MAIN_FLUSHING, MAIN_FLUSH_MS);
 }
 
@@ -430,8 +461,8 @@ main_stop_jobs(void)
 
 	log_info("stopping: %zu requests still running after %lld ms; "
 		 "stopping their jobs (StopGraceTime %d ms)",
-		 request_busy(), now_ms() - main_d.stop_start_ms, grace);
-	workers_stop_jobs();
+		 request_busy(), clock_ms() - main_d.stop_start_ms, grace);
+	shards_broadcast(main_d.shards, MSG_STOP_JOBS, NULL);
 	main_stop_phase(MAIN_STOPPING_JOBS,
 			(long long)grace + MAIN_STOP_SLACK_MS);
 }
@@ -450,14 +481,14 @@ main_idle(void)
 
 	if (request_busy() > 0)
 		return 0;
-	workers_stats(&up, &jobs);
+	shards_stats(main_d.shards, &up, &jobs);
 	return jobs == 0;
 }
 
 static void
 main_stop_tick(evutil_socket_t fd, short what, void *arg)
 {
-	long long now = now_ms();
+	long long now = clock_ms();
 
 	switch (main_d.phase) {
 	case MAIN_RUNNING:
@@ -490,7 +521,7 @@ main_stop_begin(int sig)
 {
 	int timeout = main_d.cfg->shutdown_timeout_ms;
 
-	main_d.stop_start_ms = now_ms();
+	main_d.stop_start_ms = clock_ms();
 	if (notify_send("STOPPING=1") == -1)
 		log_warn("sd_notify STOPPING");
 	control_close();
@@ -519,7 +550,7 @@ main_signal(evutil_socket_t sig, short what, void *arg)
 		 * worker 0 as a stuck worker would be, so the tests can see
 		 * the watchdog withhold its ping. */
 		if (main_d.test_hooks)
-			workers_stall(0, MAIN_STALL_MS);
+			main_stall_worker(0, MAIN_STALL_MS);
 		break;
 	default:
 		if (main_d.phase == MAIN_RUNNING)
@@ -590,7 +621,7 @@ main_shutdown(void)
 	main_d.base = NULL;
 	if (main_d.stop_start_ms > 0)
 		log_info("sshpoold stopped after %lld ms",
-			 now_ms() - main_d.stop_start_ms);
+			 clock_ms() - main_d.stop_start_ms);
 	else
 		log_info("sshpoold stopped");
 	notify_close();
@@ -655,8 +686,10 @@ main_serve(int foreground, int use_syslog)
 	if (offload_start(MAIN_OFFLOAD_THREADS) == -1)
 		fatalx("cannot start the offload threads");
 	n = main_workers(cfg);
-	if (workers_start(n, ks) == -1)
+	main_d.shards = workers_start(n, ks, control_reply_inbox());
+	if (main_d.shards == NULL)
 		fatalx("cannot start %d workers", n);
+	control_set_shards(main_d.shards);
 	/* Every worker has its own copy; a reload loads the keys anew. */
 	keystore_free(ks);
 	log_info("sshpoold %s listening on %s (%d workers)", SSHPOOL_VERSION,

@@ -1,22 +1,25 @@
 /*
  * Offload threads: a small pool that runs the blocking calls the workers
  * must never make on their loops (getaddrinfo, known_hosts file I/O).  A
- * task runs fn(arg) here, then travels back to its worker's inbox, where
- * done(arg) runs on the worker's own thread.
+ * task runs fn(arg) here, then travels back to the inbox it came with, where
+ * done(arg) runs on the submitting thread.
  */
 #include <signal.h>
 #include <stdlib.h>
 
+#include <pthread.h>
+
+#include "inbox.h"
 #include "log.h"
-#include "sshpoold.h"
-#include "worker.h"
+#include "msg.h"
+#include "offload.h"
 #include "xmalloc.h"
 
 #define OFFLOAD_MAX_THREADS 16
 
 struct offload_task {
 	TAILQ_ENTRY(offload_task) entry;
-	struct worker *w;
+	struct inbox *reply;
 	void (*fn)(void *);
 	void (*done)(void *);
 	void *arg;
@@ -54,7 +57,7 @@ offload_main(void *arg)
 		m = msg_new(MSG_OFFLOAD_DONE);
 		m->done = t->done;
 		m->arg = t->arg;
-		worker_post(t->w, m);
+		inbox_post(t->reply, m);
 		free(t);
 	}
 }
@@ -102,16 +105,15 @@ offload_stop(void)
 }
 
 void
-offload_submit(struct worker *w, void (*fn)(void *), void (*done)(void *),
-    void *arg)
+offload_submit(struct inbox *reply, void (*fn)(void *),
+    void (*done)(void *), void *arg)
 {
 	struct offload_task *t = xcalloc(1, sizeof(*t));
 
-	t->w = w;
+	t->reply = reply;
 	t->fn = fn;
 	t->done = done;
 	t->arg = arg;
-	w->offloads++;
 	pthread_mutex_lock(&offload.lock);
 	TAILQ_INSERT_TAIL(&offload.tasks, t, entry);
 	pthread_cond_signal(&offload.cond);

@@ -11,7 +11,11 @@
 #include <event2/event.h>
 
 #include "log.h"
-#include "sshpoold.h"
+#include "clock.h"
+#include "msg.h"
+#include "conn.h"
+#include "host.h"
+#include "job.h"
 #include "worker.h"
 #include "xmalloc.h"
 
@@ -71,7 +75,7 @@ static int
 host_fail_fast(struct host *h, struct job *j)
 {
 	char why[400];
-	long long wait = h->retry_at_ms - now_ms();
+	long long wait = h->retry_at_ms - clock_ms();
 
 	if (host_health(h) != HOST_DOWN || wait <= 0)
 		return 0;
@@ -85,10 +89,9 @@ host_fail_fast(struct host *h, struct job *j)
 void
 host_submit(struct host *h, struct job *j)
 {
-	j->host = h;
 	if (host_fail_fast(h, j))
 		return;
-	if (j->spec->kind == JOB_CONNECT) {
+	if (job_kind(j) == JOB_CONNECT) {
 		if (h->nready > 0) {
 			job_connected(j, h->nready);
 			return;
@@ -102,20 +105,40 @@ host_submit(struct host *h, struct job *j)
 	host_dispatch(h);
 }
 
+/* A job's connection was lost before its command was sent: it goes first. */
 void
 host_requeue(struct host *h, struct job *j)
 {
-	/* The next channel starts from scratch. */
-	j->state = JOB_QUEUED;
-	j->conn = NULL;
-	j->env_next = 0;
-	j->stdin_off = 0;
-	j->eof_sent = 0;
-	j->stop_signal_sent = 0;
-	j->exit_status = -1;
-	j->exit_signal[0] = '\0';
 	TAILQ_INSERT_HEAD(&h->queue, j, entry);
 	h->nqueued++;
+}
+
+/* The server refused the job's channel: it goes first, and it did not
+ * start. */
+void
+host_refused(struct host *h, struct job *j)
+{
+	h->jobs--;
+	host_requeue(h, j);
+}
+
+/* A queued job or warm-up leaves the host (cancelled, timed out). */
+void
+host_unqueue(struct host *h, struct job *j)
+{
+	if (job_kind(j) == JOB_CONNECT)
+		TAILQ_REMOVE(&h->waiters, j, entry);
+	else {
+		TAILQ_REMOVE(&h->queue, j, entry);
+		h->nqueued--;
+	}
+}
+
+/* The last keepalive round trip of any of its sessions. */
+void
+host_rtt(struct host *h, long long ms)
+{
+	h->rtt_ms = ms;
 }
 
 /* The ready connection with the most free channels, or NULL. */
@@ -136,7 +159,7 @@ host_pick(struct host *h)
 static void
 host_retry_arm(struct host *h)
 {
-	long long ms = h->retry_at_ms - now_ms();
+	long long ms = h->retry_at_ms - clock_ms();
 	struct timeval tv;
 
 	if (ms < 0)
@@ -159,12 +182,12 @@ host_dispatch(struct host *h)
 		TAILQ_REMOVE(&h->queue, j, entry);
 		h->nqueued--;
 		h->jobs++;
-		job_attach(j, c);
+		conn_attach(c, j);
 	}
 	if ((h->nqueued == 0 && TAILQ_EMPTY(&h->waiters) && !h->reconnect) ||
 	    h->w->stopping)
 		return;
-	if (now_ms() < h->retry_at_ms) {
+	if (clock_ms() < h->retry_at_ms) {
 		host_retry_arm(h);
 		return;
 	}
@@ -179,6 +202,8 @@ host_dispatch(struct host *h)
 	    (!TAILQ_EMPTY(&h->waiters) || h->reconnect));
 	while (need && h->nconns < h->params->max_sessions) {
 		c = conn_new(h);
+		TAILQ_INSERT_TAIL(&h->conns, c, entry);
+		h->nconns++;
 		coming += c->cap;
 		need = h->nqueued > coming;
 	}
@@ -217,7 +242,7 @@ host_backoff(struct host *h)
 	if (delay > h->params->reconnect_max_ms)
 		delay = h->params->reconnect_max_ms;
 	h->fail_streak++;
-	h->retry_at_ms = now_ms() + arc4random_uniform(delay + 1);
+	h->retry_at_ms = clock_ms() + arc4random_uniform(delay + 1);
 }
 
 /* Failures that another attempt cannot cure. */
@@ -345,8 +370,8 @@ host_status(struct host *h, struct proto_buf *b)
 	s.lost = h->lost;
 	s.reconnects = h->reconnects;
 	s.rtt_ms = h->rtt_ms;
-	s.retry_in_ms = h->retry_at_ms > now_ms() && h->nready == 0 ?
-	    h->retry_at_ms - now_ms() : -1;
+	s.retry_in_ms = h->retry_at_ms > clock_ms() && h->nready == 0 ?
+	    h->retry_at_ms - clock_ms() : -1;
 	s.worker = h->w->index;
 	TAILQ_FOREACH(c, &h->conns, entry) {
 		if (c->state == CONN_READY) {
@@ -365,37 +390,28 @@ host_status(struct host *h, struct proto_buf *b)
 		fatalx("%s: out of memory", __func__);
 }
 
-/* Shutdown: fail what waits, close every connection, free the hosts. */
+/* Fail what waits, close every connection, free the pool. */
 void
-host_free_all(struct worker *w)
+host_free(struct host *h, enum proto_code code, const char *why)
 {
-	struct host *h;
 	struct conn *c;
 	struct job *j;
-	size_t i;
 
-	for (i = 0; i < w->nbuckets; i++) {
-		while ((h = TAILQ_FIRST(&w->buckets[i])) != NULL) {
-			while ((j = TAILQ_FIRST(&h->waiters)) != NULL) {
-				TAILQ_REMOVE(&h->waiters, j, entry);
-				job_fail(j, PROTO_E_SHUTDOWN,
-				    "the daemon is shutting down");
-			}
-			while ((j = TAILQ_FIRST(&h->queue)) != NULL) {
-				TAILQ_REMOVE(&h->queue, j, entry);
-				h->nqueued--;
-				job_fail(j, PROTO_E_SHUTDOWN,
-				    "the daemon is shutting down");
-			}
-			while ((c = TAILQ_FIRST(&h->conns)) != NULL) {
-				conn_close(c, PROTO_E_SHUTDOWN,
-				    "the daemon is shutting down");
-				conn_free(c);
-			}
-			worker_remove_host(w, h);
-			event_free(h->retry);
-			host_params_free(h->params);
-			free(h);
-		}
+	while ((j = TAILQ_FIRST(&h->waiters)) != NULL) {
+		TAILQ_REMOVE(&h->waiters, j, entry);
+		job_fail(j, code, why);
 	}
+	while ((j = TAILQ_FIRST(&h->queue)) != NULL) {
+		TAILQ_REMOVE(&h->queue, j, entry);
+		h->nqueued--;
+		job_fail(j, code, why);
+	}
+	while ((c = TAILQ_FIRST(&h->conns)) != NULL) {
+		conn_close(c, code, why);
+		conn_free(c);
+	}
+	worker_remove_host(h->w, h);
+	event_free(h->retry);
+	host_params_free(h->params);
+	free(h);
 }

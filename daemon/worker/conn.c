@@ -33,7 +33,13 @@
 
 #include "knownhosts.h"
 #include "log.h"
-#include "sshpoold.h"
+#include "clock.h"
+#include "keys.h"
+#include "msg.h"
+#include "throttle.h"
+#include "conn.h"
+#include "host.h"
+#include "job.h"
 #include "worker.h"
 #include "xmalloc.h"
 
@@ -150,7 +156,7 @@ conn_new(struct host *h)
 	c->w = w;
 	c->id = ++w->next_conn_id;
 	c->state = CONN_RESOLVE;
-	c->started_ms = now_ms();
+	c->started_ms = clock_ms();
 	c->fd = -1;
 	c->cap = h->params->max_channels;
 	TAILQ_INIT(&c->jobs);
@@ -161,8 +167,6 @@ conn_new(struct host *h)
 	if (c->io == NULL || c->deadline == NULL || c->kick == NULL ||
 	    c->alive == NULL)
 		fatalx("%s: event_new failed", __func__);
-	TAILQ_INSERT_TAIL(&h->conns, c, entry);
-	h->nconns++;
 	w->nsessions++;
 	log_debug("host=%s conn=%llu: connecting", h->params->key, c->id);
 	/* Start from the loop, so that an early failure never runs inside
@@ -194,7 +198,7 @@ conn_close(struct conn *c, enum proto_code code, const char *why)
 	else
 		log_info("host=%s conn=%llu: %s failed after %lld ms: %s: %s",
 		    h->params->key, c->id, conn_state_names[c->state],
-		    now_ms() - c->started_ms, proto_code_name(code), why);
+		    clock_ms() - c->started_ms, proto_code_name(code), why);
 	c->state = CONN_DEAD;
 	evtimer_del(c->deadline);
 	evtimer_del(c->kick);
@@ -204,24 +208,7 @@ conn_close(struct conn *c, enum proto_code code, const char *why)
 		next = TAILQ_PREV(j, job_list, entry);
 		TAILQ_REMOVE(&c->jobs, j, entry);
 		c->nchans--;
-		/* Best effort: the session goes away right after. */
-		if (code == PROTO_E_SHUTDOWN && j->state == JOB_RUNNING &&
-		    !j->ended)
-			ssh_channel_request_send_signal(j->chan, "TERM");
-		if (j->chan != NULL) {
-			ssh_remove_channel_callbacks(j->chan, &j->cb);
-			j->chan = NULL; /* ssh_free frees it */
-		}
-		if (j->ended) {
-			job_free(j);
-		} else if (code == PROTO_E_CONNECTION_LOST &&
-		    !j->exec_sent && j->requeues < JOB_MAX_REQUEUES) {
-			j->requeues++;
-			host_requeue(h, j);
-		} else if (code == PROTO_E_CONNECTION_LOST)
-			job_conn_lost(j, why);
-		else
-			job_fail(j, code, why);
+		job_conn_closed(j, code, why);
 	}
 	/* PROTO_E_NONE: an orderly close (drained, disconnect request). */
 	if (!was_ready && code != PROTO_E_NONE)
@@ -347,7 +334,7 @@ conn_resolve(struct conn *c)
 	o->host = xstrdup(p->host);
 	memcpy(o->port, port, sizeof(o->port));
 	c->pending = o;
-	offload_submit(c->w, conn_resolve_run, conn_resolve_done, o);
+	worker_offload(c->w, conn_resolve_run, conn_resolve_done, o);
 }
 
 /* ---- TCP ---- */
@@ -528,7 +515,7 @@ conn_hostkey_submit(struct conn *c, struct conn_offload *o,
 	o->kind = kind;
 	o->conn = c;
 	c->pending = o;
-	offload_submit(c->w, conn_hostkey_run, conn_hostkey_done, o);
+	worker_offload(c->w, conn_hostkey_run, conn_hostkey_done, o);
 }
 
 static void
@@ -647,7 +634,7 @@ conn_ready(struct conn *c)
 	c->key = NULL;
 	c->state = CONN_READY;
 	c->ready = 1;
-	c->ready_ms = c->last_rx_ms = now_ms();
+	c->ready_ms = c->last_rx_ms = clock_ms();
 	c->rx_seen = c->packets.in_packets;
 	conn_watch_session(c);
 	/* A random first tick spreads thousands of sessions' keepalives. */
@@ -655,7 +642,7 @@ conn_ready(struct conn *c)
 		worker_timer_add(c->w, c->alive, arc4random_uniform(
 		    conn_alive_tick(c) + 1), 0);
 	log_verbose("host=%s conn=%llu: session up in %lld ms", h->params->key,
-	    c->id, now_ms() - c->started_ms);
+	    c->id, clock_ms() - c->started_ms);
 	host_conn_ready(h, c);
 }
 
@@ -787,11 +774,11 @@ conn_saw_packets(struct conn *c)
 
 	if (c->packets.in_packets == c->rx_seen)
 		return;
-	now = now_ms();
+	now = clock_ms();
 	c->rx_seen = c->packets.in_packets;
 	c->last_rx_ms = now;
 	if (c->ka_outstanding) {
-		c->host->rtt_ms = now - c->ka_sent_ms;
+		host_rtt(c->host, now - c->ka_sent_ms);
 		c->ka_outstanding = 0;
 	}
 }
@@ -814,7 +801,7 @@ conn_alive_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
 	struct host_params *p = c->host->params;
-	long long now = now_ms(), silence;
+	long long now = clock_ms(), silence;
 	uint64_t out;
 	char why[256];
 
@@ -861,6 +848,39 @@ conn_drain(struct conn *c)
 		/* Not from this conn's callbacks: free it from the loop. */
 		event_active(c->kick, EV_TIMEOUT, 0);
 	}
+}
+
+/* Carry job j: it opens its channel on the next pump. */
+void
+conn_attach(struct conn *c, struct job *j)
+{
+	TAILQ_INSERT_TAIL(&c->jobs, j, entry);
+	c->nchans++;
+	job_attach(j, c);
+	conn_poke(c);
+}
+
+/*
+ * The server refused to open j's channel: usually its MaxSessions.  Carry
+ * no more channels than the others it has now and let j go; 0 when there
+ * are no others, so the refusal is j's error.
+ */
+int
+conn_refused(struct conn *c, struct job *j)
+{
+	int others = c->nchans - 1;
+
+	if (others < 1)
+		return 0;
+	if (c->cap > others) {
+		log_info("host=%s conn=%llu: server refused channel %d; "
+		    "carrying at most %d channels on this connection",
+		    c->host->params->key, c->id, c->nchans, others);
+		c->cap = others;
+	}
+	TAILQ_REMOVE(&c->jobs, j, entry);
+	c->nchans--;
+	return 1;
 }
 
 /* Pump outside of this connection's own callbacks (flow resumed). */

@@ -18,6 +18,7 @@
 
 #include <event2/event.h>
 
+#include "clock.h"
 #include "control.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -71,6 +72,23 @@ request_find(struct peer *peer, const char *id)
 	return NULL;
 }
 
+/* MSG_CANCEL to the shards that still run jobs of req, and no other. */
+static void
+request_cancel_jobs(struct request *req)
+{
+	const struct shards *shards = control_shards();
+	struct msg *m;
+	int k;
+
+	for (k = 0; k < shards->n; k++) {
+		if (req->shard_jobs[k] == 0)
+			continue;
+		m = msg_new(MSG_CANCEL);
+		m->req = req;
+		shards_post(shards, k, m);
+	}
+}
+
 static struct request *
 request_new(struct peer *peer, const struct proto_request *preq, size_t pending)
 {
@@ -82,9 +100,12 @@ request_new(struct peer *peer, const struct proto_request *preq, size_t pending)
 	req->pid = peer->pid;
 	snprintf(req->id, sizeof(req->id), "%s", preq->id);
 	req->op = preq->op;
-	req->start_ms = now_ms();
+	req->start_ms = clock_ms();
 	req->hosts = preq->nhosts;
 	req->pending = pending;
+	if (request_has_jobs(req))
+		req->shard_jobs = xcalloc(control_shards()->n,
+		    sizeof(*req->shard_jobs));
 	TAILQ_INSERT_TAIL(&peer->requests, req, peer_entry);
 	peer->nrequests++;
 	TAILQ_INSERT_TAIL(&requests_all, req, all_entry);
@@ -96,14 +117,19 @@ request_new(struct peer *peer, const struct proto_request *preq, size_t pending)
 static void
 request_unlink_peer(struct request *req)
 {
+	int k;
+
 	if (req->peer == NULL)
 		return;
 	TAILQ_REMOVE(&req->peer->requests, req, peer_entry);
 	req->peer->nrequests--;
 	if (req->op == PROTO_OP_STATUS)
 		req->peer->nstatus--;
-	else if (request_has_jobs(req))
+	else if (request_has_jobs(req)) {
 		req->peer->njobs -= req->pending;
+		for (k = 0; k < control_shards()->n; k++)
+			req->peer->shard_jobs[k] -= req->shard_jobs[k];
+	}
 	req->peer = NULL;
 }
 
@@ -117,6 +143,7 @@ request_free(struct request *req)
 	for (i = 0; i < req->nreplies; i++)
 		msg_free(req->replies[i]);
 	free(req->replies);
+	free(req->shard_jobs);
 	if (req->timer != NULL)
 		event_free(req->timer);
 	free(req);
@@ -263,7 +290,7 @@ request_post_job(struct request *req, const struct proto_request *preq,
 	struct job_spec *job;
 	struct msg *m;
 	const char *user;
-	int port;
+	int port, k;
 
 	if (proto_hostspec_parse(preq->hosts[i], &spec, &err) == -1)
 		fatalx("hosts[%zu] of a checked request: %s", i, err.message);
@@ -281,6 +308,7 @@ request_post_job(struct request *req, const struct proto_request *preq,
 	job->req = req;
 	job->flow = flow_ref(req->peer->flow);
 	memcpy(job->id, req->id, sizeof(job->id));
+	job->uid = (unsigned)req->uid;
 	job->hostarg = xstrdup(preq->hosts[i]);
 	job->params = host_params_new(&opts, user, spec.host, port);
 	if (input != NULL)
@@ -289,8 +317,10 @@ request_post_job(struct request *req, const struct proto_request *preq,
 	m = msg_new(MSG_JOB);
 	m->req = req;
 	m->job = job;
-	m->worker = workers_shard(job->params->key);
-	workers_post(m->worker, m);
+	k = shards_index(control_shards(), job->params->key);
+	req->shard_jobs[k]++;
+	req->peer->shard_jobs[k]++;
+	shards_post(control_shards(), k, m);
 }
 
 /*
@@ -710,7 +740,7 @@ request_cancel(struct peer *peer, struct proto_request *preq)
 
 	target = request_find(peer, preq->target);
 	if (target != NULL && request_has_jobs(target))
-		workers_broadcast(MSG_CANCEL, target);
+		request_cancel_jobs(target);
 	proto_buf_init(&b);
 	if (proto_ev_cancel(&b, preq->id, preq->target, target != NULL) == -1)
 		fatalx("cannot encode a cancel reply");
@@ -735,7 +765,7 @@ request_status(struct peer *peer, struct proto_request *preq)
 	struct timeval tv = {STATUS_WAIT_MS / 1000,
 			     (STATUS_WAIT_MS % 1000) * 1000};
 	struct request *req;
-	int n = workers_count();
+	int n = control_shards()->n;
 
 	if (request_admit(peer, preq) == -1)
 		return -1;
@@ -746,7 +776,7 @@ request_status(struct peer *peer, struct proto_request *preq)
 		return 0;
 	}
 	req->replies = xcalloc(n, sizeof(*req->replies));
-	workers_broadcast(MSG_STATUS, req);
+	shards_broadcast(control_shards(), MSG_STATUS, req);
 	req->timer = evtimer_new(control_base(), request_status_timeout, req);
 	if (req->timer == NULL)
 		fatalx("cannot create a status timer");
@@ -782,7 +812,7 @@ request_status_stuck(struct request *req, struct proto_buf *workers)
 	size_t i;
 	int k, seen;
 
-	for (k = 0; k < workers_count(); k++) {
+	for (k = 0; k < control_shards()->n; k++) {
 		seen = 0;
 		for (i = 0; i < req->nreplies; i++)
 			seen |= req->replies[i]->worker == k;
@@ -791,7 +821,8 @@ request_status_stuck(struct request *req, struct proto_buf *workers)
 		memset(&sw, 0, sizeof(sw));
 		sw.index = k;
 		sw.hosts = sw.sessions = sw.jobs = -1;
-		sw.heartbeat_age_ms = workers_heartbeat_age_ms(k);
+		sw.heartbeat_age_ms =
+		    shards_heartbeat_age_ms(control_shards(), k);
 		sw.stuck = 1;
 		proto_buf_init(&b);
 		if (proto_status_worker(&b, &sw) == -1)
@@ -874,7 +905,7 @@ request_done(struct request *req)
 	d.ok = req->ok;
 	d.failed = req->failed;
 	d.errors = req->errors;
-	d.duration_ms = now_ms() - req->start_ms;
+	d.duration_ms = clock_ms() - req->start_ms;
 	request_audit_done(req, &d, "");
 	if (req->peer != NULL) {
 		proto_buf_init(&b);
@@ -908,6 +939,7 @@ request_event(struct msg *m)
 {
 	struct request *req = m->req;
 	int terminal = m->terminal;
+	int m_worker = m->worker;
 	enum job_result result = m->result;
 
 	if (req == NULL || !request_has_jobs(req) || req->pending == 0) {
@@ -926,8 +958,11 @@ request_event(struct msg *m)
 	if (!terminal)
 		return;
 	request_count(req, result);
-	if (req->peer != NULL)
+	req->shard_jobs[m_worker]--;
+	if (req->peer != NULL) {
 		req->peer->njobs--;
+		req->peer->shard_jobs[m_worker]--;
+	}
 	request_jobs_running--;
 	if (--req->pending == 0)
 		request_done(req);
@@ -941,7 +976,7 @@ request_detach_all(struct peer *peer)
 
 	while ((req = TAILQ_FIRST(&peer->requests)) != NULL) {
 		if (request_has_jobs(req))
-			workers_broadcast(MSG_CANCEL, req);
+			request_cancel_jobs(req);
 		request_unlink_peer(req);
 	}
 }
@@ -961,7 +996,7 @@ request_shutdown_all(void)
 			d.ok = req->ok;
 			d.failed = req->failed;
 			d.errors = req->errors;
-			d.duration_ms = now_ms() - req->start_ms;
+			d.duration_ms = clock_ms() - req->start_ms;
 			request_audit_done(req, &d, " ended=shutdown");
 		}
 		if (req->peer != NULL)

@@ -20,7 +20,11 @@
 #include <libssh/libssh.h>
 
 #include "log.h"
-#include "sshpoold.h"
+#include "clock.h"
+#include "msg.h"
+#include "conn.h"
+#include "host.h"
+#include "job.h"
 #include "worker.h"
 #include "xmalloc.h"
 
@@ -62,18 +66,19 @@ job_arm(struct job *j)
 	long long due = job_due(j);
 
 	if (due > 0)
-		worker_timer_add(j->w, j->timer, due - now_ms(), 0);
+		worker_timer_add(j->w, j->timer, due - clock_ms(), 0);
 }
 
 struct job *
-job_new(struct worker *w, struct job_spec *spec)
+job_new(struct worker *w, struct job_spec *spec, struct host *h)
 {
 	struct job *j = xcalloc(1, sizeof(*j));
 
 	j->w = w;
 	j->spec = spec;
+	j->host = h;
 	j->state = JOB_QUEUED;
-	j->start_ms = now_ms();
+	j->start_ms = clock_ms();
 	j->exit_status = -1;
 	if ((j->timer = evtimer_new(w->base, job_timer_cb, j)) == NULL)
 		fatalx("%s: evtimer_new failed", __func__);
@@ -81,6 +86,12 @@ job_new(struct worker *w, struct job_spec *spec)
 	TAILQ_INSERT_TAIL(&w->jobs, j, wentry);
 	w->njobs++;
 	return j;
+}
+
+enum job_kind
+job_kind(const struct job *j)
+{
+	return j->spec->kind;
 }
 
 void
@@ -119,10 +130,10 @@ job_emit_error(struct job *j, enum proto_code code, const char *why)
 
 	proto_buf_init(&b);
 	job_emit_check(proto_ev_error(&b, j->spec->id, j->spec->hostarg, code,
-	    why, now_ms() - j->start_ms));
+	    why, clock_ms() - j->start_ms));
 	job_end(j, &b, JOB_RESULT_ERROR);
-	log_verbose("host=%s job: %s: %s", j->spec->params->key,
-	    proto_code_name(code), why);
+	log_verbose("host=%s job=%s uid=%u: %s: %s", j->spec->params->key,
+	    j->spec->id, j->spec->uid, proto_code_name(code), why);
 }
 
 /* End a job that holds no channel, and free it. */
@@ -134,10 +145,45 @@ job_fail(struct job *j, enum proto_code code, const char *why)
 	job_free(j);
 }
 
-void
-job_conn_lost(struct job *j, const char *why)
+/* Back to its host's queue: the next channel starts from scratch. */
+static void
+job_requeue(struct job *j)
 {
-	job_fail(j, PROTO_E_CONNECTION_LOST, why);
+	j->state = JOB_QUEUED;
+	j->conn = NULL;
+	j->env_next = 0;
+	j->stdin_off = 0;
+	j->eof_sent = 0;
+	j->stop_signal_sent = 0;
+	j->exit_status = -1;
+	j->exit_signal[0] = '\0';
+}
+
+/*
+ * The job's connection closed under it (it has already left the
+ * connection's list) with code: a job whose command was never sent runs
+ * again on another connection, a few times at most, if the session was
+ * lost; any other ends with the error, or is freed if it already ended.
+ */
+void
+job_conn_closed(struct job *j, enum proto_code code, const char *why)
+{
+	/* Best effort: the session goes away right after. */
+	if (code == PROTO_E_SHUTDOWN && j->state == JOB_RUNNING && !j->ended)
+		ssh_channel_request_send_signal(j->chan, "TERM");
+	if (j->chan != NULL) {
+		ssh_remove_channel_callbacks(j->chan, &j->cb);
+		j->chan = NULL; /* ssh_free frees it */
+	}
+	if (j->ended)
+		job_free(j);
+	else if (code == PROTO_E_CONNECTION_LOST && !j->exec_sent &&
+	    j->requeues < JOB_MAX_REQUEUES) {
+		j->requeues++;
+		job_requeue(j);
+		host_requeue(j->host, j);
+	} else
+		job_fail(j, code, why);
 }
 
 void
@@ -147,7 +193,7 @@ job_connected(struct job *j, int sessions)
 
 	proto_buf_init(&b);
 	job_emit_check(proto_ev_connected(&b, j->spec->id, j->spec->hostarg,
-	    sessions, now_ms() - j->start_ms));
+	    sessions, clock_ms() - j->start_ms));
 	job_end(j, &b, JOB_RESULT_OK);
 	job_free(j);
 }
@@ -159,7 +205,7 @@ job_disconnected(struct job *j, int closed, int draining)
 
 	proto_buf_init(&b);
 	job_emit_check(proto_ev_disconnected(&b, j->spec->id, j->spec->hostarg,
-	    closed, draining, now_ms() - j->start_ms));
+	    closed, draining, clock_ms() - j->start_ms));
 	job_end(j, &b, JOB_RESULT_OK);
 	job_free(j);
 }
@@ -192,7 +238,7 @@ job_emit_exit(struct job *j)
 {
 	struct proto_buf b;
 	enum job_result result;
-	long long ms = now_ms() - j->start_ms;
+	long long ms = clock_ms() - j->start_ms;
 
 	proto_buf_init(&b);
 	if (j->exit_signal[0] != '\0') {
@@ -239,13 +285,12 @@ job_exit_signal_cb(ssh_session session, ssh_channel channel,
 
 /* ---- the channel ---- */
 
+/* The connection took the job (conn_attach): open its channel there. */
 void
 job_attach(struct job *j, struct conn *c)
 {
 	j->conn = c;
 	j->state = JOB_OPEN;
-	TAILQ_INSERT_TAIL(&c->jobs, j, entry);
-	c->nchans++;
 	if ((j->chan = ssh_channel_new(c->session)) == NULL)
 		fatalx("%s: ssh_channel_new failed", __func__);
 	memset(&j->cb, 0, sizeof(j->cb));
@@ -254,7 +299,6 @@ job_attach(struct job *j, struct conn *c)
 	j->cb.channel_exit_signal_function = job_exit_signal_cb;
 	ssh_callbacks_init(&j->cb);
 	ssh_set_channel_callbacks(j->chan, &j->cb);
-	conn_poke(c);
 }
 
 /* Forget the channel; libssh finishes the close with the server. */
@@ -309,26 +353,16 @@ static void
 job_open_refused(struct job *j)
 {
 	struct conn *c = j->conn;
-	struct host *h = j->host;
-	int others = c->nchans - 1;
 
-	if (j->ended || others < 1) {
+	if (j->ended || !conn_refused(c, j)) {
 		job_channel_error(j, "the server refused to open a channel", 0);
 		return;
-	}
-	if (c->cap > others) {
-		log_info("host=%s conn=%llu: server refused channel %d; "
-		    "carrying at most %d channels on this connection",
-		    h->params->key, c->id, c->nchans, others);
-		c->cap = others;
 	}
 	ssh_remove_channel_callbacks(j->chan, &j->cb);
 	ssh_channel_free(j->chan);
 	j->chan = NULL;
-	TAILQ_REMOVE(&c->jobs, j, entry);
-	c->nchans--;
-	h->jobs--;
-	host_requeue(h, j);
+	job_requeue(j);
+	host_refused(j->host, j);
 }
 
 static void
@@ -396,7 +430,7 @@ job_io(struct job *j)
 				break;
 			progress = 1;
 			if (!j->ended) {
-				j->output_ms = now_ms();
+				j->output_ms = clock_ms();
 				job_emit_output(j, stream, buf, n);
 			}
 		}
@@ -494,7 +528,7 @@ job_step(struct job *j)
 		else {
 			job_emit_start(j);
 			/* idle_timeout counts from here. */
-			j->output_ms = now_ms();
+			j->output_ms = clock_ms();
 			job_arm(j);
 		}
 		return 1;
@@ -527,12 +561,8 @@ job_stop(struct job *j, enum proto_code code, const char *why)
 		job_emit_error(j, code, why);
 	switch (j->state) {
 	case JOB_QUEUED:
-		if (h != NULL && j->spec->kind == JOB_CONNECT)
-			TAILQ_REMOVE(&h->waiters, j, entry);
-		else if (h != NULL) {
-			TAILQ_REMOVE(&h->queue, j, entry);
-			h->nqueued--;
-		}
+		if (h != NULL)
+			host_unqueue(h, j);
 		job_free(j);
 		return;
 	case JOB_RUNNING:
@@ -559,7 +589,7 @@ job_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (!j->ended) {
 		in = j->spec->input;
-		now = now_ms();
+		now = clock_ms();
 		if (in->timeout_ms > 0 && now >= j->start_ms + in->timeout_ms)
 			snprintf(why, sizeof(why), "the command did not finish "
 			    "within its timeout of %lld ms", in->timeout_ms);

@@ -45,6 +45,7 @@ static struct event_base *control_evbase;
 static const struct config *control_cfg;
 static struct inbox control_inbox;
 static int control_inbox_ready;
+static const struct shards *control_shards_v; /* the workers */
 static int control_fd = -1;
 static char *control_path;
 static int control_owned; /* the socket file is ours to remove */
@@ -371,16 +372,22 @@ control_inbox_cb(struct msg_list *msgs, void *arg)
 	}
 }
 
-void
-control_post(struct msg *m)
+struct inbox *
+control_reply_inbox(void)
 {
-	inbox_post(&control_inbox, m);
+	return &control_inbox;
 }
 
 void
-control_post_list(struct msg_list *list)
+control_set_shards(const struct shards *shards)
 {
-	inbox_post_list(&control_inbox, list);
+	control_shards_v = shards;
+}
+
+const struct shards *
+control_shards(void)
+{
+	return control_shards_v;
 }
 
 /*

@@ -118,6 +118,7 @@ peer_free(struct peer *peer)
 	event_free(peer->yield_ev);
 	event_free(peer->hard_ev);
 	flow_unref(peer->flow);
+	free(peer->shard_jobs);
 	free(peer->gids);
 	free(peer);
 }
@@ -220,6 +221,19 @@ peer_resume_input(struct peer *peer)
 	event_active(peer->yield_ev, EV_TIMEOUT, 1);
 }
 
+/* Output fell below the low water: the shards that run this client's jobs
+ * may read their channels again. */
+static void
+peer_resume_shards(struct peer *peer)
+{
+	const struct shards *shards = control_shards();
+	int k;
+
+	for (k = 0; k < shards->n; k++)
+		if (peer->shard_jobs[k] > 0)
+			shards_post(shards, k, msg_new(MSG_RESUME));
+}
+
 /* Bytes left the output buffer (written to the socket). */
 static void
 peer_drained(struct evbuffer *buf, const struct evbuffer_cb_info *info,
@@ -240,7 +254,7 @@ peer_drained(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 		return;
 	if (peer->paused) {
 		peer->paused = 0;
-		workers_broadcast(MSG_RESUME, NULL);
+		peer_resume_shards(peer);
 	}
 	if (peer->stalled && !peer->dead)
 		peer_resume_input(peer);
@@ -646,6 +660,8 @@ peer_accept(int fd)
 	    peer->hard_ev == NULL)
 		fatalx("client fd=%d: cannot create its events", fd);
 	peer->flow = peer_flow_new();
+	peer->shard_jobs = xcalloc(control_shards()->n,
+	    sizeof(*peer->shard_jobs));
 	peer->drain_cb = evbuffer_add_cb(bufferevent_get_output(peer->bev),
 					 peer_drained, peer);
 	if (peer->drain_cb == NULL)

@@ -13,13 +13,21 @@
 #include <event2/event.h>
 #include <libssh/libssh.h>
 
+#include "clock.h"
+#include "keys.h"
 #include "log.h"
-#include "sshpoold.h"
+#include "msg.h"
+#include "offload.h"
+#include "conn.h"
+#include "host.h"
+#include "job.h"
 #include "worker.h"
+#include "workers.h"
 #include "xmalloc.h"
 
 static struct worker *workers;
 static int nworkers;
+static struct shards worker_shards; /* handed to the control thread */
 
 /* libssh's log goes through ours; its level and callback are per thread. */
 static void
@@ -31,10 +39,13 @@ worker_ssh_log(int prio, const char *function, const char *buffer,
 	log_debug("libssh: %s: %s", function, buffer);
 }
 
+/* Run fn(arg) on an offload thread, then done(arg) here. */
 void
-worker_post(struct worker *w, struct msg *m)
+worker_offload(struct worker *w, void (*fn)(void *), void (*done)(void *),
+    void *arg)
 {
-	inbox_post(&w->inbox, m);
+	w->offloads++;
+	offload_submit(&w->inbox, fn, done, arg);
 }
 
 /* Queue a message for the control thread; order is kept. */
@@ -53,7 +64,7 @@ worker_flush(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	control_post_list(&w->outbox);
+	inbox_post_list(w->reply, &w->outbox);
 }
 
 void
@@ -140,7 +151,7 @@ worker_status(struct worker *w, struct request *req)
 	sw.hosts = w->nhosts;
 	sw.sessions = w->nsessions;
 	sw.jobs = w->njobs;
-	sw.heartbeat_age_ms = now_ms() - atomic_load(&w->heartbeat);
+	sw.heartbeat_age_ms = clock_ms() - atomic_load(&w->shard->heartbeat);
 	sw.stuck = sw.heartbeat_age_ms > WORKER_STUCK_MS;
 	if (proto_status_worker(&m->buf2, &sw) == -1)
 		fatalx("%s: out of memory", __func__);
@@ -154,12 +165,38 @@ worker_maybe_exit(struct worker *w)
 		event_base_loopexit(w->base, NULL);
 }
 
+/* Close every session, fail what waits, free every host. */
 static void
 worker_shutdown(struct worker *w)
 {
+	struct host *h;
+	size_t i;
+
 	w->stopping = 1;
-	host_free_all(w);
+	for (i = 0; i < w->nbuckets; i++)
+		while ((h = TAILQ_FIRST(&w->buckets[i])) != NULL)
+			host_free(h, PROTO_E_SHUTDOWN,
+			    "the daemon is shutting down");
 	worker_maybe_exit(w);
+}
+
+/* A job from the control thread: to its host, or refused while stopping. */
+static void
+worker_job(struct worker *w, struct job_spec *spec)
+{
+	struct host *h;
+	struct job *j;
+
+	if (w->stopping) {
+		j = job_new(w, spec, NULL);
+		job_fail(j, PROTO_E_SHUTDOWN, "the daemon is shutting down");
+	} else if (spec->kind == JOB_DISCONNECT) {
+		h = worker_find_host(w, spec->params->key);
+		host_disconnect(w, h, job_new(w, spec, h));
+	} else {
+		h = host_get(w, spec->params);
+		host_submit(h, job_new(w, spec, h));
+	}
 }
 
 static void
@@ -167,22 +204,13 @@ worker_inbox(struct msg_list *list, void *arg)
 {
 	struct worker *w = arg;
 	struct msg *m;
-	struct job *j;
 
 	while ((m = TAILQ_FIRST(list)) != NULL) {
 		TAILQ_REMOVE(list, m, entry);
 		switch (m->type) {
 		case MSG_JOB:
-			j = job_new(w, m->job);
+			worker_job(w, m->job);
 			m->job = NULL;
-			if (w->stopping)
-				job_fail(j, PROTO_E_SHUTDOWN,
-				    "the daemon is shutting down");
-			else if (j->spec->kind == JOB_DISCONNECT)
-				host_disconnect(w, worker_find_host(w,
-				    j->spec->params->key), j);
-			else
-				host_submit(host_get(w, j->spec->params), j);
 			break;
 		case MSG_CANCEL:
 			worker_cancel(w, m->req);
@@ -234,12 +262,12 @@ worker_tick(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	atomic_store(&w->heartbeat, now_ms());
+	atomic_store(&w->shard->heartbeat, clock_ms());
 	for (i = 0; i < w->nbuckets; i++)
 		TAILQ_FOREACH(h, &w->buckets[i], entry)
 			up += h->nready > 0;
-	atomic_store(&w->stat_hosts_up, up);
-	atomic_store(&w->stat_jobs, w->njobs);
+	atomic_store(&w->shard->hosts_up, up);
+	atomic_store(&w->shard->jobs, w->njobs);
 }
 
 static void *
@@ -250,16 +278,16 @@ worker_main(void *arg)
 	ssh_set_log_callback(worker_ssh_log);
 	ssh_set_log_level(log_getlevel() >= LOG_LEVEL_DEBUG ?
 	    SSH_LOG_PROTOCOL : SSH_LOG_WARNING);
-	atomic_store(&w->heartbeat, now_ms());
+	atomic_store(&w->shard->heartbeat, clock_ms());
 	log_debug("worker %d started", w->index);
 	event_base_dispatch(w->base);
-	control_post_list(&w->outbox);
+	inbox_post_list(w->reply, &w->outbox);
 	log_debug("worker %d stopped", w->index);
 	return NULL;
 }
 
-int
-workers_start(int n, const struct keystore *keys)
+const struct shards *
+workers_start(int n, const struct keystore *keys, struct inbox *reply)
 {
 	struct timeval tv = { WORKER_HEARTBEAT_MS / 1000,
 		(WORKER_HEARTBEAT_MS % 1000) * 1000 };
@@ -269,14 +297,19 @@ workers_start(int n, const struct keystore *keys)
 	int k;
 
 	if (n < 1 || n > CONFIG_MAX_WORKERS)
-		return -1;
+		return NULL;
 	if (ssh_init() != SSH_OK)
 		fatalx("ssh_init failed");
 	workers = xcalloc(n, sizeof(*workers));
 	nworkers = n;
+	worker_shards.v = xcalloc(n, sizeof(*worker_shards.v));
+	worker_shards.n = n;
 	for (k = 0; k < n; k++) {
 		w = &workers[k];
 		w->index = k;
+		w->shard = &worker_shards.v[k];
+		w->shard->inbox = &w->inbox;
+		w->reply = reply;
 		if ((w->base = event_base_new()) == NULL)
 			fatalx("%s: event_base_new failed", __func__);
 		inbox_init(&w->inbox, w->base, worker_inbox, w);
@@ -290,7 +323,7 @@ workers_start(int n, const struct keystore *keys)
 		w->flush = event_new(w->base, -1, 0, worker_flush, w);
 		if (w->flush == NULL)
 			fatalx("%s: event_new failed", __func__);
-		atomic_init(&w->heartbeat, now_ms());
+		atomic_init(&w->shard->heartbeat, clock_ms());
 		w->tick = event_new(w->base, -1, EV_PERSIST, worker_tick, w);
 		event_add(w->tick, &tv);
 	}
@@ -303,101 +336,7 @@ workers_start(int n, const struct keystore *keys)
 			fatalx("%s: pthread_create failed", __func__);
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return 0;
-}
-
-int
-workers_count(void)
-{
-	return nworkers;
-}
-
-/* FNV-1a: stable and cheap; the key is short. */
-static unsigned long long
-worker_hash(const char *key)
-{
-	unsigned long long h = 14695981039346656037ULL;
-
-	for (; *key != '\0'; key++) {
-		h ^= (unsigned char)*key;
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
-int
-workers_shard(const char *key)
-{
-	return (int)(worker_hash(key) % (unsigned long long)nworkers);
-}
-
-void
-workers_post(int index, struct msg *m)
-{
-	m->worker = index;
-	worker_post(&workers[index], m);
-}
-
-void
-workers_broadcast(enum msg_type type, struct request *req)
-{
-	struct msg *m;
-	int k;
-
-	for (k = 0; k < nworkers; k++) {
-		m = msg_new(type);
-		m->req = req;
-		workers_post(k, m);
-	}
-}
-
-void
-workers_reload(const struct keystore *keys)
-{
-	struct msg *m;
-	int k;
-
-	for (k = 0; k < nworkers; k++) {
-		m = msg_new(MSG_RELOAD);
-		m->keys = keystore_dup(keys);
-		workers_post(k, m);
-	}
-}
-
-void
-workers_stop_jobs(void)
-{
-	workers_broadcast(MSG_STOP_JOBS, NULL);
-}
-
-void
-workers_stall(int index, long long ms)
-{
-	struct msg *m;
-
-	if (index < 0 || index >= nworkers)
-		return;
-	m = msg_new(MSG_STALL);
-	m->ms = ms;
-	workers_post(index, m);
-}
-
-void
-workers_stats(int *hosts_up, int *jobs)
-{
-	int k;
-
-	*hosts_up = *jobs = 0;
-	for (k = 0; k < nworkers; k++) {
-		*hosts_up += atomic_load(&workers[k].stat_hosts_up);
-		*jobs += atomic_load(&workers[k].stat_jobs);
-	}
-}
-
-long long
-workers_heartbeat_age_ms(int index)
-{
-	return now_ms() - atomic_load(&workers[index].heartbeat);
+	return &worker_shards;
 }
 
 void
@@ -405,7 +344,8 @@ workers_stop(void)
 {
 	int k;
 
-	workers_broadcast(MSG_SHUTDOWN, NULL);
+	for (k = 0; k < nworkers; k++)
+		inbox_post(&workers[k].inbox, msg_new(MSG_SHUTDOWN));
 	for (k = 0; k < nworkers; k++)
 		pthread_join(workers[k].thread, NULL);
 	for (k = 0; k < nworkers; k++) {
@@ -419,6 +359,9 @@ workers_stop(void)
 	free(workers);
 	workers = NULL;
 	nworkers = 0;
+	free(worker_shards.v);
+	worker_shards.v = NULL;
+	worker_shards.n = 0;
 	ssh_finalize();
 }
 
@@ -452,6 +395,13 @@ worker_timer_add(struct worker *w, struct event *ev, long long ms, int common)
 }
 
 /* ---- the host table ---- */
+
+/* Bucket of a pool key.  The high bits: the low ones chose the shard. */
+static size_t
+worker_hash(const char *key)
+{
+	return (size_t)(shards_hash(key) >> 32);
+}
 
 static void
 worker_grow(struct worker *w)

@@ -8,7 +8,8 @@
  */
 #include <pthread.h>
 
-#include "sshpoold.h"
+#include "clock.h"
+#include "throttle.h"
 
 static struct {
 	pthread_mutex_t lock;
@@ -25,7 +26,7 @@ throttle_init(int per_second)
 	throttle.rate = per_second / 1000.0;
 	throttle.burst = per_second;
 	throttle.tokens = throttle.burst;
-	throttle.last_ms = now_ms();
+	throttle.last_ms = clock_ms();
 	pthread_mutex_unlock(&throttle.lock);
 }
 
@@ -33,7 +34,7 @@ throttle_init(int per_second)
 long long
 throttle_take(void)
 {
-	long long now = now_ms(), wait = 0;
+	long long now = clock_ms(), wait = 0;
 
 	pthread_mutex_lock(&throttle.lock);
 	if (throttle.rate <= 0) {

@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 
-#include "sshpoold.h"
+#include "msg.h"
 
 struct bufferevent;
 struct evbuffer_cb_entry;
@@ -57,6 +57,7 @@ struct peer {
 	 * these. */
 	struct proto_limits limits;
 	size_t njobs;   /* hosts of its run/connect requests still pending */
+	size_t *shard_jobs; /* the same per shard: where to send MSG_RESUME */
 	size_t nstatus; /* status requests in flight */
 	struct event *hard_ev; /* output over the hard limit since armed */
 	struct bufferevent *bev;
@@ -87,6 +88,7 @@ struct request {
 	size_t hosts, pending;
 	size_t ok, failed, errors;
 	size_t forbidden;     /* hosts refused by UserHosts/GroupHosts */
+	size_t *shard_jobs;   /* jobs not ended per shard: where to cancel */
 	struct msg **replies; /* status: MSG_STATUS_REPLY by arrival */
 	size_t nreplies;
 	struct event *timer; /* status: answer without stuck workers */
@@ -103,6 +105,10 @@ int control_listen(const char *path, const char *group, char *err,
 void control_init(struct event_base *, const struct config *, int fd,
 		  const char *path, int owned);
 struct event_base *control_base(void);
+/* The inbox the workers reply to, and their handle once they run. */
+struct inbox *control_reply_inbox(void);
+void control_set_shards(const struct shards *);
+const struct shards *control_shards(void);
 const struct config *control_config(void);
 /* Serve new requests and connections under cfg (a reload); returns the
  * previous configuration, which nothing on the control thread still uses. */

@@ -1,31 +1,35 @@
 /*
- * sshpoold's private interfaces between its threads.
+ * The boundary between sshpoold's threads: everything that crosses from the
+ * control thread to a worker or back, and nothing else.  Control code
+ * (control/) and worker code (worker/) include this header and never each
+ * other's.  They meet through:
  *
- * The control thread (main.c, control.c, peer.c, request.c) owns the client
- * socket, every client connection and request, and routes jobs.  Worker
- * threads (worker.c, host.c, conn.c, job.c) each own one event_base and a
- * shard of hosts with every libssh object of those hosts.  Blocking work
- * (name resolution, known_hosts file I/O) runs on the offload threads
- * (offload.c).  Threads share no mutable objects: they exchange struct msg
- * through inboxes (inbox.c); the only shared counters are the atomics of
- * struct flow.
+ *  - struct msg, posted to an inbox.  The control thread's inbox is given to
+ *    the workers when they start; the workers' inboxes reach the control
+ *    thread as a struct shards, the handle workers_start() returns.
+ *  - the objects a message carries (job specs with their host parameters and
+ *    shared input, keys, event bytes), each with one owner at a time;
+ *  - struct flow, the reference-counted counters of one client's output,
+ *    and the per-shard heartbeat and statistics, the only memory both sides
+ *    touch (atomics, each with one writing side).
+ *
+ * Files: msg.c (messages), job_spec.c (job specs and input), host_params.c,
+ * flow.c, shards.c (posting to the workers).
  */
-#ifndef SSHPOOL_SSHPOOLD_H
-#define SSHPOOL_SSHPOOLD_H
+#ifndef SSHPOOL_MSG_H
+#define SSHPOOL_MSG_H
 
 #include <sys/queue.h>
 
-#include <pthread.h>
 #include <stdatomic.h>
-#include <stdint.h>
+#include <stddef.h>
 
 #include "config.h"
+#include "inbox.h"
 #include "proto.h"
 
-struct event_base;
-struct event;
-struct request; /* control-owned, opaque to workers */
-
+struct keystore;
+struct request; /* control-owned, an opaque token to workers */
 
 /* How long a worker's heartbeat may be stale before status reports it. */
 #define WORKER_STUCK_MS 5000
@@ -80,6 +84,8 @@ struct host_params *host_params_new(const struct config_host_opts *,
     const char *user, const char *host, int port);
 struct host_params *host_params_dup(const struct host_params *);
 void host_params_free(struct host_params *);
+/* Settings of a pool key differ: its sessions must be replaced. */
+int host_params_equal(const struct host_params *, const struct host_params *);
 
 enum job_kind {
 	JOB_RUN, /* run a command */
@@ -113,6 +119,7 @@ struct job_spec {
 	struct request *req; /* opaque token, handed back in messages */
 	struct flow *flow; /* reference owned by the spec */
 	char id[PROTO_MAX_ID + 3]; /* request id, JSON text */
+	unsigned uid; /* the client's, for log lines joined to the audit */
 	char *hostarg; /* the host exactly as the client wrote it */
 	struct host_params *params;
 	struct job_input *input; /* JOB_RUN: a reference */
@@ -157,77 +164,35 @@ struct msg {
 	struct keystore *keys; /* MSG_RELOAD: ownership passes with it */
 	long long ms; /* MSG_STALL */
 };
-TAILQ_HEAD(msg_list, msg);
 struct msg *msg_new(enum msg_type);
 void msg_free(struct msg *);
 
 /*
- * A thread's mailbox: any thread posts, the owner drains the whole list in
- * its loop.  event_active() coalesces, so the callback must drain all.
+ * The workers as the control thread sees them: one inbox each, and what
+ * each worker publishes about itself.  Built by workers_start(), read-only
+ * in shape afterwards; each atomic is written by its worker only.
  */
-struct inbox {
-	pthread_mutex_t lock;
-	struct msg_list msgs;
-	struct event *ev;
-	void (*cb)(struct msg_list *, void *);
-	void *arg;
+struct shard {
+	struct inbox *inbox;
+	atomic_llong heartbeat; /* clock_ms() of the worker's last tick */
+	atomic_int hosts_up;    /* hosts with a session up, each heartbeat */
+	atomic_int jobs;        /* jobs not yet freed, each heartbeat */
 };
-void inbox_init(struct inbox *, struct event_base *,
-    void (*cb)(struct msg_list *, void *), void *arg);
-void inbox_post(struct inbox *, struct msg *);
-void inbox_post_list(struct inbox *, struct msg_list *); /* empties it */
-void inbox_destroy(struct inbox *); /* frees undelivered messages */
-
-/* Identity keys loaded once at start; each worker gets its own copy. */
-struct keystore;
-struct keystore *keystore_load(const struct config *,
-    struct config_errors *warnings);
-struct keystore *keystore_dup(const struct keystore *); /* one reference */
-void keystore_free(struct keystore *);
-struct keystore *keystore_ref(struct keystore *);
-void keystore_unref(struct keystore *);
-/* The key loaded from path, or NULL with the load error in *why. */
-struct ssh_key_struct *keystore_find(const struct keystore *, const char *path,
-    const char **why);
-
-/* Workers (worker.c).  Started by the control thread before it serves. */
-int workers_start(int n, const struct keystore *);
-int workers_count(void);
-int workers_shard(const char *key); /* worker index for a pool key */
-void workers_post(int index, struct msg *);
-void workers_broadcast(enum msg_type, struct request *);
-long long workers_heartbeat_age_ms(int index);
-void workers_stop(void); /* MSG_SHUTDOWN to all, then join */
-/* Give every worker a copy of reloaded identities. */
-void workers_reload(const struct keystore *);
-/* Stop every job (TERM, then KILL): their terminal events say shutdown. */
-void workers_stop_jobs(void);
-/* Test hook: block worker index's loop for ms, as a stuck worker would. */
-void workers_stall(int index, long long ms);
+struct shards {
+	int n;
+	struct shard *v;
+};
+/* Hash of a pool key: its low bits choose the shard. */
+unsigned long long shards_hash(const char *key);
+/* The shard that owns a pool key: the same key always goes to one worker. */
+int shards_index(const struct shards *, const char *key);
+/* Post m to shard index (sets m->worker). */
+void shards_post(const struct shards *, int index, struct msg *);
+/* One message of type (with req) to every shard. */
+void shards_broadcast(const struct shards *, enum msg_type, struct request *);
+long long shards_heartbeat_age_ms(const struct shards *, int index);
 /* Hosts with a session up and jobs not yet ended, over all workers, as of
- * the workers' last heartbeat. */
-void workers_stats(int *hosts_up, int *jobs);
-/* Settings of a pool key differ: its sessions must be replaced. */
-int host_params_equal(const struct host_params *, const struct host_params *);
-
-/* The control thread's inbox (control.c). */
-void control_post(struct msg *);
-void control_post_list(struct msg_list *); /* in order; empties the list */
-
-/* Offload threads for blocking calls (offload.c). */
-int offload_start(int nthreads);
-void offload_stop(void);
-/* Run fn(arg) on an offload thread, then done(arg) on the calling worker's
- * loop via its inbox.  The caller keeps arg alive until done runs. */
-struct worker;
-void offload_submit(struct worker *, void (*fn)(void *),
-    void (*done)(void *), void *arg);
-
-/* Daemon-wide handshake pacing (throttle.c). */
-void throttle_init(int per_second);
-long long throttle_take(void);
-
-/* Monotonic milliseconds. */
-long long now_ms(void);
+ * their last heartbeat. */
+void shards_stats(const struct shards *, int *hosts_up, int *jobs);
 
 #endif

@@ -1,0 +1,87 @@
+/*
+ * One SSH connection to a host and its state machine (conn.c).  Fields are
+ * written by conn.c only, but for the list entry its host keeps.
+ */
+#ifndef SSHPOOL_CONN_H
+#define SSHPOOL_CONN_H
+
+#include <stdint.h>
+
+#include <libssh/libssh.h>
+
+#include "worker.h"
+
+struct addrinfo;
+
+enum conn_state {
+	CONN_RESOLVE,
+	CONN_TCP,
+	CONN_KEX,
+	CONN_HOSTKEY,
+	CONN_AUTH,
+	CONN_READY,
+	CONN_DEAD /* torn down at the end of the current callback */
+};
+
+struct conn_offload; /* an offload task in flight for a conn */
+
+struct conn {
+	TAILQ_ENTRY(conn) entry; /* host.c: in host->conns */
+	struct host *host;
+	struct worker *w;
+	unsigned long long id;
+	enum conn_state state;
+	long long started_ms;
+
+	struct addrinfo *addrs; /* resolved addresses */
+	struct addrinfo *addr; /* the one being tried */
+	int fd; /* -1 when none, or closed by libssh */
+	int handed; /* fd given to libssh, which closes it */
+	struct event *io; /* on fd */
+	short io_flags;
+	struct event *deadline; /* of the current state */
+	struct event *kick; /* run a step from the loop */
+	struct conn_offload *pending; /* resolve or known_hosts in flight */
+	int timed_out; /* some address timed out */
+	char tcp_error[128];
+
+	ssh_session session;
+	ssh_event sevent;
+	/* Packets libssh has taken in: any call may read the socket and fill
+	 * some channel's buffers, so the pump goes on while this moves. */
+	struct ssh_counter_struct packets;
+	size_t identity; /* next identity file to try */
+	struct keystore *keys; /* AUTH: a reference, kept across a reload */
+	ssh_key key; /* borrowed from keys */
+	char auth_note[256]; /* why an identity could not be used */
+	int ready; /* reached READY: counted in host->nready */
+
+	/* Keepalive (ServerAliveInterval/CountMax): silence is measured from
+	 * the last packet received, on a tick of a quarter interval. */
+	struct event *alive;
+	uint64_t rx_seen; /* packets.in_packets at the last look */
+	long long last_rx_ms;
+	long long ka_sent_ms; /* last keepalive sent; 0 = none */
+	int ka_outstanding; /* sent, and nothing received since */
+	long long ready_ms;
+
+	struct job_list jobs; /* jobs holding a channel here */
+	int nchans;
+	int cap; /* channels this connection may carry now */
+	int busy; /* inside conn_pump: do not free */
+	int draining; /* takes no new job; closed when its last one ends */
+};
+
+/* A new connection of h, connecting from the loop; h lists it. */
+struct conn *conn_new(struct host *);
+void conn_attach(struct conn *, struct job *);
+int conn_refused(struct conn *, struct job *);
+void conn_close(struct conn *, enum proto_code, const char *why);
+void conn_free(struct conn *);
+void conn_pump(struct conn *);
+void conn_resume(struct conn *);
+void conn_poke(struct conn *);
+void conn_drain(struct conn *);
+int conn_has_room(const struct conn *);
+
+#endif

@@ -1,0 +1,68 @@
+/*
+ * One command (or warm-up, or disconnect) for one host (job.c).  Fields are
+ * written by job.c only, but for the list entry its host or connection
+ * keeps.
+ */
+#ifndef SSHPOOL_JOB_H
+#define SSHPOOL_JOB_H
+
+#include <libssh/callbacks.h>
+#include <libssh/libssh.h>
+
+#include "worker.h"
+
+/* A job whose connection dies before its exec request is sent runs again on
+ * another connection, this many times at most. */
+#define JOB_MAX_REQUEUES 3
+
+enum job_state {
+	JOB_QUEUED, /* in the host queue or waiters */
+	JOB_OPEN, /* channel open requested */
+	JOB_PTY,
+	JOB_ENV,
+	JOB_EXEC, /* exec requested, not confirmed */
+	JOB_RUNNING,
+	JOB_CLOSING, /* result known; driving the channel close */
+	JOB_CLOSED /* channel freed; the job is freed by its conn */
+};
+
+struct job {
+	TAILQ_ENTRY(job) wentry; /* worker's list */
+	/* host.c or conn.c: in the host's queue or waiters, or in the
+	 * connection's jobs, as the job's state says. */
+	TAILQ_ENTRY(job) entry;
+	struct worker *w;
+	struct job_spec *spec;
+	struct host *host;
+	struct conn *conn;
+	enum job_state state;
+	long long start_ms;
+	long long output_ms; /* last output, or the exec; 0 before it */
+	int ended; /* the terminal event was sent */
+	int stop_signal_sent; /* TERM sent, KILL pending */
+	int requeues; /* times its connection died before exec */
+	int exec_sent; /* the command may be running: never run it again */
+	size_t env_next;
+	size_t stdin_off;
+	int eof_sent;
+
+	ssh_channel chan;
+	struct ssh_channel_callbacks_struct cb;
+	int exit_status; /* -1 until received */
+	char exit_signal[32]; /* "" until received */
+
+	struct event *timer; /* timeout/idle_timeout, then the KILL grace */
+};
+
+struct job *job_new(struct worker *, struct job_spec *, struct host *);
+enum job_kind job_kind(const struct job *);
+void job_free(struct job *);
+void job_attach(struct job *, struct conn *);
+int job_step(struct job *); /* 1 if it made progress */
+void job_fail(struct job *, enum proto_code, const char *);
+void job_stop(struct job *, enum proto_code, const char *);
+void job_conn_closed(struct job *, enum proto_code, const char *why);
+void job_connected(struct job *, int sessions);
+void job_disconnected(struct job *, int closed, int draining);
+
+#endif

@@ -1,0 +1,84 @@
+/*
+ * The worker room: one worker thread and what it owns.  A worker holds the
+ * hosts whose pool key hashes to it (host.h), their SSH connections
+ * (conn.h) and the jobs running on them (job.h), with every libssh object
+ * of those hosts; everything here is created, used and freed on that
+ * worker's thread only, and reaches other threads only as messages
+ * (msg.h).
+ *
+ * Fields are written by worker.c unless their comment names another file.
+ */
+#ifndef SSHPOOL_WORKER_H
+#define SSHPOOL_WORKER_H
+
+#include <sys/queue.h>
+
+#include <pthread.h>
+
+#include "msg.h"
+
+struct event;
+struct event_base;
+struct host;
+struct conn;
+struct job;
+struct timeval;
+
+TAILQ_HEAD(job_list, job);
+TAILQ_HEAD(conn_list, conn);
+TAILQ_HEAD(host_list, host);
+
+/* Distinct timer durations a worker keeps in libevent common-timeout
+ * queues (O(1) instead of the heap for thousands of keepalive ticks). */
+#define WORKER_COMMON_TIMEOUTS 16
+
+/* Hosts per worker hash bucket before the table doubles. */
+#define WORKER_HOST_LOAD 2
+#define WORKER_HEARTBEAT_MS 1000
+
+struct worker {
+	int index;
+	pthread_t thread;
+	struct event_base *base;
+	struct inbox inbox;
+	struct inbox *reply; /* the control thread's */
+	struct shard *shard; /* what this worker publishes */
+	/* Messages for the control thread, posted together once the
+	 * current callback returns: one lock and one wake-up per batch. */
+	struct msg_list outbox;
+	struct event *flush;
+	struct keystore *keys;
+	struct event *tick;
+
+	struct host_list *buckets; /* hosts by pool key */
+	size_t nbuckets;
+	int nhosts;
+	int nsessions;        /* conn.c: open or opening connections */
+	unsigned long long next_conn_id; /* conn.c */
+	int njobs;            /* job.c: jobs not yet freed */
+	struct job_list jobs; /* job.c: every job of this worker */
+	int offloads;         /* offload tasks not yet done */
+	struct {
+		int ms;
+		const struct timeval *tv;
+	} common[WORKER_COMMON_TIMEOUTS]; /* shared timer queues */
+	int ncommon;
+	int stopping;
+};
+
+/* Run fn(arg) on an offload thread, then done(arg) on this worker. */
+void worker_offload(struct worker *, void (*fn)(void *), void (*done)(void *),
+    void *arg);
+struct host *worker_find_host(struct worker *, const char *key);
+void worker_add_host(struct worker *, struct host *);
+void worker_remove_host(struct worker *, struct host *);
+/* Leave the loop once stopping and nothing is left to wait for. */
+void worker_maybe_exit(struct worker *);
+void worker_timer_add(struct worker *, struct event *, long long ms,
+    int common);
+
+/* Send event lines of a job's request to the control thread. */
+void worker_emit(struct worker *, struct job_spec *, struct proto_buf *,
+    int terminal, enum job_result);
+
+#endif
