@@ -1,7 +1,8 @@
 /*
- * Event decoding (client side): the names of the event types and parsing
- * one line into a struct proto_event, with a fast path that decodes the
- * base64 of output events without a JSON parser.
+ * Event decoding (client side): the table of event types, one row per type
+ * with its name and decoder, and parsing one line into a struct
+ * proto_event, with a fast path that decodes the base64 of output events
+ * without a JSON parser.
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -11,28 +12,6 @@
 
 #include "proto.h"
 #include "proto_int.h"
-
-static const char *const proto_event_names[PROTO_EV_COUNT] = {
-    [PROTO_EV_HELLO] = "hello",
-    [PROTO_EV_START] = "start",
-    [PROTO_EV_STDOUT] = "stdout",
-    [PROTO_EV_STDERR] = "stderr",
-    [PROTO_EV_EXIT] = "exit",
-    [PROTO_EV_ERROR] = "error",
-    [PROTO_EV_CONNECTED] = "connected",
-    [PROTO_EV_DONE] = "done",
-    [PROTO_EV_CANCEL] = "cancel",
-    [PROTO_EV_STATUS] = "status",
-    [PROTO_EV_DISCONNECTED] = "disconnected",
-};
-
-const char *
-proto_event_name(enum proto_event_type type)
-{
-	if ((unsigned)type >= PROTO_EV_COUNT)
-		return "unknown";
-	return proto_event_names[type];
-}
 
 void
 proto_event_free(struct proto_event *ev)
@@ -171,122 +150,233 @@ proto_event_get_data(json_object *root, struct proto_event *ev,
 	return 0;
 }
 
+/* What a decoder may read besides the tree: the line itself (status keeps
+ * it) and the base64 split off an output event. */
+struct proto_event_src {
+	const char *line;
+	size_t len;
+	const struct proto_event_split *split;
+};
+
 static int
-proto_event_members(json_object *root, struct proto_event *ev, const char *line,
-		 size_t len, const struct proto_event_split *split,
-		 struct proto_error *err)
+proto_event_parse_hello(json_object *root, struct proto_event *ev,
+			const struct proto_event_src *src,
+			struct proto_error *err)
 {
-	json_object *o;
-	char *code = NULL;
+	long long v;
+
+	if (proto_event_get_int(root, "version", 1, 0, INT_MAX, &v, err) == -1)
+		return -1;
+	ev->version = (int)v;
+	if (proto_event_get_str(root, "server", 0, &ev->server, err) == -1)
+		return -1;
+	return proto_event_get_limits(root, &ev->limits, err);
+}
+
+static int
+proto_event_parse_start(json_object *root, struct proto_event *ev,
+			const struct proto_event_src *src,
+			struct proto_error *err)
+{
+	return proto_event_get_str(root, "host", 1, &ev->host, err) == -1 ? -1
+									   : 0;
+}
+
+/* stdout and stderr. */
+static int
+proto_event_parse_output(json_object *root, struct proto_event *ev,
+			 const struct proto_event_src *src,
+			 struct proto_error *err)
+{
+	if (proto_event_get_str(root, "host", 1, &ev->host, err) == -1)
+		return -1;
+	return proto_event_get_data(root, ev, src->split, err);
+}
+
+static int
+proto_event_parse_exit(json_object *root, struct proto_event *ev,
+		       const struct proto_event_src *src,
+		       struct proto_error *err)
+{
 	long long v;
 	int r;
 
-	switch (ev->type) {
-	case PROTO_EV_HELLO:
-		if (proto_event_get_int(root, "version", 1, 0, INT_MAX, &v, err) == -1)
+	if (proto_event_get_str(root, "host", 1, &ev->host, err) == -1)
+		return -1;
+	if ((r = proto_event_get_str(root, "signal", 0, &ev->signal, err)) ==
+	    -1)
+		return -1;
+	if (r == 0) {
+		if (proto_event_get_int(root, "status", 1, INT_MIN, INT_MAX,
+					&v, err) == -1)
 			return -1;
-		ev->version = (int)v;
-		if (proto_event_get_str(root, "server", 0, &ev->server, err) == -1)
-			return -1;
-		return proto_event_get_limits(root, &ev->limits, err);
-	case PROTO_EV_START:
-		return proto_event_get_str(root, "host", 1, &ev->host, err) == -1 ? -1
-									   : 0;
-	case PROTO_EV_STDOUT:
-	case PROTO_EV_STDERR:
-		if (proto_event_get_str(root, "host", 1, &ev->host, err) == -1)
-			return -1;
-		return proto_event_get_data(root, ev, split, err);
-	case PROTO_EV_EXIT:
-		if (proto_event_get_str(root, "host", 1, &ev->host, err) == -1)
-			return -1;
-		if ((r = proto_event_get_str(root, "signal", 0, &ev->signal, err)) ==
-		    -1)
-			return -1;
-		if (r == 0) {
-			if (proto_event_get_int(root, "status", 1, INT_MIN, INT_MAX,
-					 &v, err) == -1)
-				return -1;
-			ev->status = (int)v;
-		}
-		break;
-	case PROTO_EV_ERROR:
-		if (proto_event_get_str(root, "host", 0, &ev->host, err) == -1 ||
-		    proto_event_get_str(root, "code", 1, &code, err) == -1)
-			return -1;
-		/* Codes from a newer daemon are reported as internal. */
-		ev->code = proto_code_from_name(code);
-		if (ev->code == PROTO_E_NONE)
-			ev->code = PROTO_E_INTERNAL;
-		free(code);
-		if (proto_event_get_str(root, "message", 0, &ev->message, err) == -1)
-			return -1;
-		if (ev->message == NULL &&
-		    proto_json_strdup("", 0, &ev->message, err) == -1)
-			return -1;
-		break;
-	case PROTO_EV_CONNECTED:
-		if (proto_event_get_str(root, "host", 1, &ev->host, err) == -1)
-			return -1;
-		if ((r = proto_event_get_int(root, "sessions", 0, 0, INT_MAX, &v,
-				      err)) == -1)
-			return -1;
-		if (r == 1)
-			ev->sessions = (int)v;
-		break;
-	case PROTO_EV_DISCONNECTED:
-		if (proto_event_get_str(root, "host", 1, &ev->host, err) == -1)
-			return -1;
-		if ((r = proto_event_get_int(root, "sessions", 0, 0, INT_MAX, &v,
-				      err)) == -1)
-			return -1;
-		if (r == 1)
-			ev->sessions = (int)v;
-		if ((r = proto_event_get_int(root, "draining", 0, 0, INT_MAX, &v,
-				      err)) == -1)
-			return -1;
-		if (r == 1)
-			ev->draining = (int)v;
-		break;
-	case PROTO_EV_DONE:
-		if (proto_event_get_count(root, "hosts", &ev->done.hosts, err) == -1 ||
-		    proto_event_get_count(root, "ok", &ev->done.ok, err) == -1 ||
-		    proto_event_get_count(root, "failed", &ev->done.failed, err) ==
-			-1 ||
-		    proto_event_get_count(root, "errors", &ev->done.errors, err) == -1)
-			return -1;
-		break;
-	case PROTO_EV_CANCEL:
-		if (!json_object_object_get_ex(root, "target", &o))
-			return proto_error_set(err, PROTO_E_BAD_REQUEST,
-					  "target: missing");
-		if (proto_id_from_json(o, ev->target, "target", 1, err) == -1)
-			return -1;
-		if (!json_object_object_get_ex(root, "found", &o) ||
-		    !json_object_is_type(o, json_type_boolean))
-			return proto_error_set(err, PROTO_E_BAD_REQUEST,
-					  "found: expected true or false");
-		ev->found = json_object_get_boolean(o) ? 1 : 0;
-		return 0;
-	case PROTO_EV_STATUS:
-		if (!json_object_object_get_ex(root, "workers", &o) ||
-		    !json_object_is_type(o, json_type_array))
-			return proto_error_set(err, PROTO_E_BAD_REQUEST,
-					  "workers: expected an array");
-		if (!json_object_object_get_ex(root, "hosts", &o) ||
-		    !json_object_is_type(o, json_type_array))
-			return proto_error_set(err, PROTO_E_BAD_REQUEST,
-					  "hosts: expected an array");
-		return proto_json_strdup(line, len, &ev->json, err);
-	case PROTO_EV_COUNT:
-		break;
+		ev->status = (int)v;
 	}
-	if (proto_event_get_int(root, "duration_ms", 0, 0, PROTO_MAX_SAFE_INT, &v,
-			 err) == -1)
+	return 0;
+}
+
+static int
+proto_event_parse_error(json_object *root, struct proto_event *ev,
+			const struct proto_event_src *src,
+			struct proto_error *err)
+{
+	char *code = NULL;
+
+	if (proto_event_get_str(root, "host", 0, &ev->host, err) == -1 ||
+	    proto_event_get_str(root, "code", 1, &code, err) == -1)
+		return -1;
+	/* Codes from a newer daemon are reported as internal. */
+	ev->code = proto_code_from_name(code);
+	if (ev->code == PROTO_E_NONE)
+		ev->code = PROTO_E_INTERNAL;
+	free(code);
+	if (proto_event_get_str(root, "message", 0, &ev->message, err) == -1)
+		return -1;
+	if (ev->message == NULL &&
+	    proto_json_strdup("", 0, &ev->message, err) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+proto_event_parse_connected(json_object *root, struct proto_event *ev,
+			    const struct proto_event_src *src,
+			    struct proto_error *err)
+{
+	long long v;
+	int r;
+
+	if (proto_event_get_str(root, "host", 1, &ev->host, err) == -1)
+		return -1;
+	if ((r = proto_event_get_int(root, "sessions", 0, 0, INT_MAX, &v,
+				     err)) == -1)
+		return -1;
+	if (r == 1)
+		ev->sessions = (int)v;
+	return 0;
+}
+
+static int
+proto_event_parse_disconnected(json_object *root, struct proto_event *ev,
+			       const struct proto_event_src *src,
+			       struct proto_error *err)
+{
+	long long v;
+	int r;
+
+	if (proto_event_get_str(root, "host", 1, &ev->host, err) == -1)
+		return -1;
+	if ((r = proto_event_get_int(root, "sessions", 0, 0, INT_MAX, &v,
+				     err)) == -1)
+		return -1;
+	if (r == 1)
+		ev->sessions = (int)v;
+	if ((r = proto_event_get_int(root, "draining", 0, 0, INT_MAX, &v,
+				     err)) == -1)
+		return -1;
+	if (r == 1)
+		ev->draining = (int)v;
+	return 0;
+}
+
+static int
+proto_event_parse_done(json_object *root, struct proto_event *ev,
+		       const struct proto_event_src *src,
+		       struct proto_error *err)
+{
+	if (proto_event_get_count(root, "hosts", &ev->done.hosts, err) == -1 ||
+	    proto_event_get_count(root, "ok", &ev->done.ok, err) == -1 ||
+	    proto_event_get_count(root, "failed", &ev->done.failed, err) ==
+		-1 ||
+	    proto_event_get_count(root, "errors", &ev->done.errors, err) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+proto_event_parse_cancel(json_object *root, struct proto_event *ev,
+			 const struct proto_event_src *src,
+			 struct proto_error *err)
+{
+	json_object *o;
+
+	if (!json_object_object_get_ex(root, "target", &o))
+		return proto_error_set(err, PROTO_E_BAD_REQUEST,
+				       "target: missing");
+	if (proto_id_from_json(o, ev->target, "target", 1, err) == -1)
+		return -1;
+	if (!json_object_object_get_ex(root, "found", &o) ||
+	    !json_object_is_type(o, json_type_boolean))
+		return proto_error_set(err, PROTO_E_BAD_REQUEST,
+				       "found: expected true or false");
+	ev->found = json_object_get_boolean(o) ? 1 : 0;
+	return 0;
+}
+
+static int
+proto_event_parse_status(json_object *root, struct proto_event *ev,
+			 const struct proto_event_src *src,
+			 struct proto_error *err)
+{
+	json_object *o;
+
+	if (!json_object_object_get_ex(root, "workers", &o) ||
+	    !json_object_is_type(o, json_type_array))
+		return proto_error_set(err, PROTO_E_BAD_REQUEST,
+				       "workers: expected an array");
+	if (!json_object_object_get_ex(root, "hosts", &o) ||
+	    !json_object_is_type(o, json_type_array))
+		return proto_error_set(err, PROTO_E_BAD_REQUEST,
+				       "hosts: expected an array");
+	return proto_json_strdup(src->line, src->len, &ev->json, err);
+}
+
+/* The optional "duration_ms" member; ev->duration_ms stays -1 if absent. */
+static int
+proto_event_get_duration(json_object *root, struct proto_event *ev,
+			 struct proto_error *err)
+{
+	long long v;
+
+	if (proto_event_get_int(root, "duration_ms", 0, 0, PROTO_MAX_SAFE_INT,
+				&v, err) == -1)
 		return -1;
 	if (json_object_object_get_ex(root, "duration_ms", NULL))
 		ev->duration_ms = v;
 	return 0;
+}
+
+/*
+ * One row per event type: its wire name, the decoder of its own members,
+ * and whether it carries "duration_ms".  The decoder runs once the common
+ * members (v, id, event) are read.
+ */
+static const struct proto_event_def {
+	const char *name;
+	int (*parse)(json_object *, struct proto_event *,
+		     const struct proto_event_src *, struct proto_error *);
+	int duration;
+} proto_event_defs[PROTO_EV_COUNT] = {
+    [PROTO_EV_HELLO] = {"hello", proto_event_parse_hello, 0},
+    [PROTO_EV_START] = {"start", proto_event_parse_start, 0},
+    [PROTO_EV_STDOUT] = {"stdout", proto_event_parse_output, 0},
+    [PROTO_EV_STDERR] = {"stderr", proto_event_parse_output, 0},
+    [PROTO_EV_EXIT] = {"exit", proto_event_parse_exit, 1},
+    [PROTO_EV_ERROR] = {"error", proto_event_parse_error, 1},
+    [PROTO_EV_CONNECTED] = {"connected", proto_event_parse_connected, 1},
+    [PROTO_EV_DONE] = {"done", proto_event_parse_done, 1},
+    [PROTO_EV_CANCEL] = {"cancel", proto_event_parse_cancel, 0},
+    [PROTO_EV_STATUS] = {"status", proto_event_parse_status, 0},
+    [PROTO_EV_DISCONNECTED] = {"disconnected", proto_event_parse_disconnected,
+			       1},
+};
+
+const char *
+proto_event_name(enum proto_event_type type)
+{
+	if ((unsigned)type >= PROTO_EV_COUNT)
+		return "unknown";
+	return proto_event_defs[type].name;
 }
 
 /* Decodes one event line (length already checked, newline removed). */
@@ -295,6 +385,7 @@ proto_event_decode(const char *line, size_t len,
 		   const struct proto_event_split *split, struct proto_event **out,
 		   struct proto_error *err)
 {
+	struct proto_event_src src = {line, len, split};
 	struct proto_event *ev = NULL;
 	json_object *root = NULL, *o;
 	const char *name;
@@ -327,7 +418,7 @@ proto_event_decode(const char *line, size_t len,
 	}
 	name = proto_json_str(o, &nlen);
 	for (t = 0; t < PROTO_EV_COUNT; t++) {
-		if (strcmp(proto_event_names[t], name) == 0)
+		if (strcmp(proto_event_defs[t].name, name) == 0)
 			break;
 	}
 	if (t == PROTO_EV_COUNT) {
@@ -338,7 +429,10 @@ proto_event_decode(const char *line, size_t len,
 	}
 	ev->type = (enum proto_event_type)t;
 	ev->status = -1;
-	if (proto_event_members(root, ev, line, len, split, err) == -1)
+	if (proto_event_defs[t].parse(root, ev, &src, err) == -1)
+		goto fail;
+	if (proto_event_defs[t].duration &&
+	    proto_event_get_duration(root, ev, err) == -1)
 		goto fail;
 	json_object_put(root);
 	*out = ev;
