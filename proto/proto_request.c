@@ -1,7 +1,8 @@
 /*
- * Requests (client -> daemon): the table of operations, each with its
- * parser, the allowed keys per operation, parsing a line into a validated
- * struct proto_request and encoding one back into a line.
+ * Requests (client -> daemon): the table of operations, each with the
+ * parser and the encoder of its members, the allowed keys per operation,
+ * parsing a line into a validated struct proto_request and encoding one
+ * back into a line.
  */
 #include <errno.h>
 #include <limits.h>
@@ -41,10 +42,13 @@ static const struct proto_request_key {
     {"target", OPF(PROTO_OP_CANCEL)},
 };
 
+/* One row per operation: its wire name, the parser of its own members
+ * and the encoder of them (NULL: the operation has none). */
 struct proto_request_op {
 	const char *name;
 	int (*parse)(json_object *, const struct proto_limits *,
 		     struct proto_request *, struct proto_error *);
+	void (*encode)(struct proto_enc *, const struct proto_request *);
 };
 
 static int proto_request_parse_hello(json_object *, const struct proto_limits *,
@@ -58,13 +62,27 @@ static int proto_request_parse_cancel(json_object *, const struct proto_limits *
 static int proto_request_parse_status(json_object *, const struct proto_limits *,
 			      struct proto_request *, struct proto_error *);
 
+static void proto_request_encode_hello(struct proto_enc *,
+				       const struct proto_request *);
+static void proto_request_encode_run(struct proto_enc *,
+				     const struct proto_request *);
+static void proto_request_encode_hosts(struct proto_enc *,
+				       const struct proto_request *);
+static void proto_request_encode_cancel(struct proto_enc *,
+					const struct proto_request *);
+
 static const struct proto_request_op proto_request_ops[PROTO_OP_COUNT] = {
-    [PROTO_OP_HELLO] = {"hello", proto_request_parse_hello},
-    [PROTO_OP_RUN] = {"run", proto_request_parse_run},
-    [PROTO_OP_CONNECT] = {"connect", proto_request_parse_connect},
-    [PROTO_OP_CANCEL] = {"cancel", proto_request_parse_cancel},
-    [PROTO_OP_STATUS] = {"status", proto_request_parse_status},
-    [PROTO_OP_DISCONNECT] = {"disconnect", proto_request_parse_connect},
+    [PROTO_OP_HELLO] = {"hello", proto_request_parse_hello,
+			proto_request_encode_hello},
+    [PROTO_OP_RUN] = {"run", proto_request_parse_run,
+		      proto_request_encode_run},
+    [PROTO_OP_CONNECT] = {"connect", proto_request_parse_connect,
+			  proto_request_encode_hosts},
+    [PROTO_OP_CANCEL] = {"cancel", proto_request_parse_cancel,
+			 proto_request_encode_cancel},
+    [PROTO_OP_STATUS] = {"status", proto_request_parse_status, NULL},
+    [PROTO_OP_DISCONNECT] = {"disconnect", proto_request_parse_connect,
+			     proto_request_encode_hosts},
 };
 
 const char *
@@ -552,13 +570,95 @@ proto_request_put_seconds(struct proto_enc *e, const char *key, long long ms)
 	}
 }
 
+static void
+proto_request_encode_hello(struct proto_enc *e, const struct proto_request *req)
+{
+	int v, vmin, vmax;
+
+	vmin = req->version_min;
+	vmax = req->version_max;
+	if (vmin > 0 && vmax >= vmin) {
+		proto_enc_lit(e, ",\"versions\":[");
+		if (vmax - vmin >= PROTO_MAX_VERSIONS) {
+			/* The list form is bounded: send the ends. */
+			proto_enc_i64(e, vmin);
+			proto_enc_lit(e, ",");
+			proto_enc_i64(e, vmax);
+		} else {
+			for (v = vmin; v <= vmax; v++) {
+				if (v > vmin)
+					proto_enc_lit(e, ",");
+				proto_enc_i64(e, v);
+			}
+		}
+		proto_enc_lit(e, "]");
+	}
+	if (req->client != NULL) {
+		proto_enc_key(e, "client");
+		proto_enc_str(e, req->client, strlen(req->client), 1);
+	}
+}
+
+static void
+proto_request_encode_run(struct proto_enc *e, const struct proto_request *req)
+{
+	size_t i;
+	char *b64;
+
+	proto_request_put_hosts(e, req);
+	proto_enc_key(e, "command");
+	proto_enc_str(e, req->command != NULL ? req->command : "",
+		req->command != NULL ? strlen(req->command) : 0, 1);
+	proto_request_put_seconds(e, "timeout", req->timeout_ms);
+	proto_request_put_seconds(e, "idle_timeout", req->idle_timeout_ms);
+	if (req->nenv > 0) {
+		proto_enc_lit(e, ",\"env\":{");
+		for (i = 0; i < req->nenv; i++) {
+			if (i > 0)
+				proto_enc_lit(e, ",");
+			proto_enc_str(e, req->env[i].name,
+				strlen(req->env[i].name), 1);
+			proto_enc_lit(e, ":");
+			proto_enc_str(e, req->env[i].value,
+				strlen(req->env[i].value), 1);
+		}
+		proto_enc_lit(e, "}");
+	}
+	if (req->pty)
+		proto_enc_lit(e, ",\"pty\":true");
+	if (req->stdin_data != NULL) {
+		if ((b64 = malloc(proto_b64_len(req->stdin_len) + 1)) ==
+		    NULL) {
+			e->err = ENOMEM;
+			return;
+		}
+		proto_b64_encode(b64, req->stdin_data, req->stdin_len);
+		proto_enc_key(e, "stdin");
+		proto_enc_lit(e, "\"");
+		proto_enc_raw(e, b64, strlen(b64));
+		proto_enc_lit(e, "\"");
+		free(b64);
+	}
+}
+
+/* connect and disconnect. */
+static void
+proto_request_encode_hosts(struct proto_enc *e, const struct proto_request *req)
+{
+	proto_request_put_hosts(e, req);
+}
+
+static void
+proto_request_encode_cancel(struct proto_enc *e, const struct proto_request *req)
+{
+	proto_enc_key(e, "target");
+	proto_enc_raw(e, req->target, strlen(req->target));
+}
+
 int
 proto_request_encode(struct proto_buf *b, const struct proto_request *req)
 {
 	struct proto_enc e;
-	size_t i;
-	int v, vmin, vmax;
-	char *b64;
 
 	if ((unsigned)req->op >= PROTO_OP_COUNT || req->id[0] == '\0') {
 		errno = EINVAL;
@@ -566,79 +666,8 @@ proto_request_encode(struct proto_buf *b, const struct proto_request *req)
 	}
 	proto_enc_begin(&e, b);
 	proto_enc_head(&e, req->id, "op", proto_request_ops[req->op].name);
-	switch (req->op) {
-	case PROTO_OP_HELLO:
-		vmin = req->version_min;
-		vmax = req->version_max;
-		if (vmin > 0 && vmax >= vmin) {
-			proto_enc_lit(&e, ",\"versions\":[");
-			if (vmax - vmin >= PROTO_MAX_VERSIONS) {
-				/* The list form is bounded: send the ends. */
-				proto_enc_i64(&e, vmin);
-				proto_enc_lit(&e, ",");
-				proto_enc_i64(&e, vmax);
-			} else {
-				for (v = vmin; v <= vmax; v++) {
-					if (v > vmin)
-						proto_enc_lit(&e, ",");
-					proto_enc_i64(&e, v);
-				}
-			}
-			proto_enc_lit(&e, "]");
-		}
-		if (req->client != NULL) {
-			proto_enc_key(&e, "client");
-			proto_enc_str(&e, req->client, strlen(req->client), 1);
-		}
-		break;
-	case PROTO_OP_RUN:
-		proto_request_put_hosts(&e, req);
-		proto_enc_key(&e, "command");
-		proto_enc_str(&e, req->command != NULL ? req->command : "",
-			req->command != NULL ? strlen(req->command) : 0, 1);
-		proto_request_put_seconds(&e, "timeout", req->timeout_ms);
-		proto_request_put_seconds(&e, "idle_timeout", req->idle_timeout_ms);
-		if (req->nenv > 0) {
-			proto_enc_lit(&e, ",\"env\":{");
-			for (i = 0; i < req->nenv; i++) {
-				if (i > 0)
-					proto_enc_lit(&e, ",");
-				proto_enc_str(&e, req->env[i].name,
-					strlen(req->env[i].name), 1);
-				proto_enc_lit(&e, ":");
-				proto_enc_str(&e, req->env[i].value,
-					strlen(req->env[i].value), 1);
-			}
-			proto_enc_lit(&e, "}");
-		}
-		if (req->pty)
-			proto_enc_lit(&e, ",\"pty\":true");
-		if (req->stdin_data != NULL) {
-			if ((b64 = malloc(proto_b64_len(req->stdin_len) + 1)) ==
-			    NULL) {
-				e.err = ENOMEM;
-				break;
-			}
-			proto_b64_encode(b64, req->stdin_data, req->stdin_len);
-			proto_enc_key(&e, "stdin");
-			proto_enc_lit(&e, "\"");
-			proto_enc_raw(&e, b64, strlen(b64));
-			proto_enc_lit(&e, "\"");
-			free(b64);
-		}
-		break;
-	case PROTO_OP_CONNECT:
-	case PROTO_OP_DISCONNECT:
-		proto_request_put_hosts(&e, req);
-		break;
-	case PROTO_OP_CANCEL:
-		proto_enc_key(&e, "target");
-		proto_enc_raw(&e, req->target, strlen(req->target));
-		break;
-	case PROTO_OP_STATUS:
-	case PROTO_OP_COUNT:
-		break;
-	}
+	if (proto_request_ops[req->op].encode != NULL)
+		proto_request_ops[req->op].encode(&e, req);
 	proto_enc_lit(&e, "}\n");
 	return proto_enc_end(&e);
 }
