@@ -152,7 +152,8 @@ proto_enc_message(struct proto_enc *e, const char *s)
 
 /* {"v":1,"id":<id>,"event":"<name>" */
 void
-proto_enc_head(struct proto_enc *e, const char *id, const char *key, const char *name)
+proto_enc_head(struct proto_enc *e, const char *id, const char *key,
+	       const char *name)
 {
 	proto_enc_lit(e, "{\"v\":1,\"id\":");
 	if (id == NULL || *id == '\0')

@@ -32,7 +32,8 @@ static const char *const proto_code_names[PROTO_E_COUNT] = {
 };
 
 int
-proto_error_set(struct proto_error *err, enum proto_code code, const char *fmt, ...)
+proto_error_set(struct proto_error *err, enum proto_code code, const char *fmt,
+		...)
 {
 	va_list ap;
 

@@ -29,8 +29,8 @@ proto_event_free(struct proto_event *ev)
 
 /* Optional string member: 0 absent, 1 copied, -1 error. */
 static int
-proto_event_get_str(json_object *root, const char *key, int required, char **out,
-	     struct proto_error *err)
+proto_event_get_str(json_object *root, const char *key, int required,
+		    char **out, struct proto_error *err)
 {
 	json_object *o;
 	const char *s;
@@ -39,12 +39,12 @@ proto_event_get_str(json_object *root, const char *key, int required, char **out
 	if (!json_object_object_get_ex(root, key, &o)) {
 		if (required)
 			return proto_error_set(err, PROTO_E_BAD_REQUEST,
-					  "%s: missing", key);
+					       "%s: missing", key);
 		return 0;
 	}
 	if (!json_object_is_type(o, json_type_string))
 		return proto_error_set(err, PROTO_E_BAD_REQUEST,
-				  "%s: expected a string", key);
+				       "%s: expected a string", key);
 	s = proto_json_str(o, &len);
 	if (proto_json_strdup(s, len, out, err) == -1)
 		return -1;
@@ -53,15 +53,16 @@ proto_event_get_str(json_object *root, const char *key, int required, char **out
 
 /* Integer member; 0 absent (and not required), 1 set, -1 error. */
 static int
-proto_event_get_int(json_object *root, const char *key, int required, long long min,
-	     long long max, long long *out, struct proto_error *err)
+proto_event_get_int(json_object *root, const char *key, int required,
+		    long long min, long long max, long long *out,
+		    struct proto_error *err)
 {
 	json_object *o;
 
 	if (!json_object_object_get_ex(root, key, &o)) {
 		if (required)
 			return proto_error_set(err, PROTO_E_BAD_REQUEST,
-					  "%s: missing", key);
+					       "%s: missing", key);
 		return 0;
 	}
 	if (proto_json_int(o, key, min, max, out, err) == -1)
@@ -71,11 +72,12 @@ proto_event_get_int(json_object *root, const char *key, int required, long long 
 
 static int
 proto_event_get_count(json_object *root, const char *key, size_t *out,
-	       struct proto_error *err)
+		      struct proto_error *err)
 {
 	long long v;
 
-	if (proto_event_get_int(root, key, 1, 0, PROTO_MAX_SAFE_INT, &v, err) == -1)
+	if (proto_event_get_int(root, key, 1, 0, PROTO_MAX_SAFE_INT, &v, err) ==
+	    -1)
 		return -1;
 	*out = (size_t)v;
 	return 0;
@@ -83,7 +85,7 @@ proto_event_get_count(json_object *root, const char *key, size_t *out,
 
 static int
 proto_event_get_limits(json_object *root, struct proto_limits *lim,
-		struct proto_error *err)
+		       struct proto_error *err)
 {
 	json_object *o;
 	long long v;
@@ -93,7 +95,7 @@ proto_event_get_limits(json_object *root, struct proto_limits *lim,
 		return 0;
 	if (!json_object_is_type(o, json_type_object))
 		return proto_error_set(err, PROTO_E_BAD_REQUEST,
-				  "limits: expected an object");
+				       "limits: expected an object");
 	if (json_object_object_get_ex(o, "max_line", NULL) &&
 	    proto_event_get_count(o, "max_line", &lim->max_line, err) == -1)
 		return -1;
@@ -107,8 +109,8 @@ proto_event_get_limits(json_object *root, struct proto_limits *lim,
 	    proto_event_get_count(o, "max_env", &lim->max_env, err) == -1)
 		return -1;
 	if (json_object_object_get_ex(o, "max_depth", NULL)) {
-		if (proto_event_get_int(o, "max_depth", 1, 1, PROTO_MAX_DEPTH, &v,
-				 err) == -1)
+		if (proto_event_get_int(o, "max_depth", 1, 1, PROTO_MAX_DEPTH,
+					&v, err) == -1)
 			return -1;
 		lim->max_depth = (int)v;
 	}
@@ -124,7 +126,8 @@ struct proto_event_split {
 
 static int
 proto_event_get_data(json_object *root, struct proto_event *ev,
-	      const struct proto_event_split *split, struct proto_error *err)
+		     const struct proto_event_split *split,
+		     struct proto_error *err)
 {
 	json_object *o;
 	const char *s;
@@ -132,10 +135,11 @@ proto_event_get_data(json_object *root, struct proto_event *ev,
 	long n;
 
 	if (!json_object_object_get_ex(root, "data", &o))
-		return proto_error_set(err, PROTO_E_BAD_REQUEST, "data: missing");
+		return proto_error_set(err, PROTO_E_BAD_REQUEST,
+				       "data: missing");
 	if (!json_object_is_type(o, json_type_string))
 		return proto_error_set(err, PROTO_E_BAD_REQUEST,
-				  "data: expected a base64 string");
+				       "data: expected a base64 string");
 	s = proto_json_str(o, &len);
 	if (split != NULL) {
 		s = split->text;
@@ -145,7 +149,7 @@ proto_event_get_data(json_object *root, struct proto_event *ev,
 		return proto_error_set(err, PROTO_E_INTERNAL, "out of memory");
 	if ((n = proto_b64_decode(ev->data, s, len)) < 0)
 		return proto_error_set(err, PROTO_E_BAD_REQUEST,
-				  "data: invalid base64");
+				       "data: invalid base64");
 	ev->len = (size_t)n;
 	return 0;
 }
@@ -179,7 +183,7 @@ proto_event_parse_start(json_object *root, struct proto_event *ev,
 			struct proto_error *err)
 {
 	return proto_event_get_str(root, "host", 1, &ev->host, err) == -1 ? -1
-									   : 0;
+									  : 0;
 }
 
 /* stdout and stderr. */
@@ -207,8 +211,8 @@ proto_event_parse_exit(json_object *root, struct proto_event *ev,
 	    -1)
 		return -1;
 	if (r == 0) {
-		if (proto_event_get_int(root, "status", 1, INT_MIN, INT_MAX,
-					&v, err) == -1)
+		if (proto_event_get_int(root, "status", 1, INT_MIN, INT_MAX, &v,
+					err) == -1)
 			return -1;
 		ev->status = (int)v;
 	}
@@ -382,8 +386,8 @@ proto_event_name(enum proto_event_type type)
 /* Decodes one event line (length already checked, newline removed). */
 static int
 proto_event_decode(const char *line, size_t len,
-		   const struct proto_event_split *split, struct proto_event **out,
-		   struct proto_error *err)
+		   const struct proto_event_split *split,
+		   struct proto_event **out, struct proto_error *err)
 {
 	struct proto_event_src src = {line, len, split};
 	struct proto_event *ev = NULL;
@@ -413,7 +417,7 @@ proto_event_decode(const char *line, size_t len,
 	if (!json_object_object_get_ex(root, "event", &o) ||
 	    !json_object_is_type(o, json_type_string)) {
 		proto_error_set(err, PROTO_E_BAD_REQUEST,
-			   "event: expected a string");
+				"event: expected a string");
 		goto fail;
 	}
 	name = proto_json_str(o, &nlen);
@@ -423,8 +427,8 @@ proto_event_decode(const char *line, size_t len,
 	}
 	if (t == PROTO_EV_COUNT) {
 		proto_error_set(err, PROTO_E_BAD_REQUEST,
-			   "event: unknown event \"%.*s\"", PROTO_MSG_NAME,
-			   name);
+				"event: unknown event \"%.*s\"", PROTO_MSG_NAME,
+				name);
 		goto fail;
 	}
 	ev->type = (enum proto_event_type)t;
@@ -455,8 +459,7 @@ fail:
  * general path, which then gives the message.
  */
 static int
-proto_event_parse_split(const char *line, size_t len,
-			struct proto_event **out)
+proto_event_parse_split(const char *line, size_t len, struct proto_event **out)
 {
 	static const char key[] = ",\"data\":\"";
 	struct proto_error ignored;
@@ -512,8 +515,8 @@ proto_event_parse(const char *line, size_t len, struct proto_event **out,
 		len--;
 	if (len > PROTO_MAX_LINE)
 		return proto_error_set(err, PROTO_E_BAD_REQUEST,
-				  "line too long (max %u bytes)",
-				  PROTO_MAX_LINE);
+				       "line too long (max %u bytes)",
+				       PROTO_MAX_LINE);
 	if (proto_event_parse_split(line, len, out) == 0)
 		return 0;
 	return proto_event_decode(line, len, NULL, out, err);

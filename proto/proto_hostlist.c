@@ -73,11 +73,11 @@ proto_hostlist_push(struct proto_hostlist *a, const char *s)
 		cap = a->cap == 0 ? 16 : a->cap * 2;
 		if ((v = realloc(a->v, cap * sizeof *v)) == NULL)
 			return proto_error_set(a->err, PROTO_E_INTERNAL,
-					  "out of memory");
+					       "out of memory");
 		a->v = v;
 		if ((o = realloc(a->origin, cap * sizeof *o)) == NULL)
 			return proto_error_set(a->err, PROTO_E_INTERNAL,
-					  "out of memory");
+					       "out of memory");
 		a->origin = o;
 		a->cap = cap;
 	}
@@ -99,20 +99,20 @@ proto_hostlist_emit(const char *host, void *arg)
 	 * name other hosts when a client sends it back. */
 	if (proto_hostset_has_range(host))
 		return proto_error_set(a->err, PROTO_E_BAD_REQUEST,
-				  "%s[%zu]: expands to \"%s\", itself a "
-				  "range pattern",
-				  a->what, a->entry, host);
+				       "%s[%zu]: expands to \"%s\", itself a "
+				       "range pattern",
+				       a->what, a->entry, host);
 	if (a->validate) {
 		if (proto_hostspec_parse(host, &hs, &herr) == -1)
 			return proto_error_set(a->err, PROTO_E_BAD_REQUEST,
-					  "%s[%zu]: %s", a->what, a->entry,
-					  herr.message);
+					       "%s[%zu]: %s", a->what, a->entry,
+					       herr.message);
 		if (proto_hostspec_excluded(host, a->exclude, a->nexclude))
 			return 0;
 	} else if (strlen(host) > PROTO_MAX_HOSTSPEC)
 		return proto_error_set(a->err, PROTO_E_BAD_REQUEST,
-				  "%s[%zu]: longer than %d bytes", a->what,
-				  a->entry, PROTO_MAX_HOSTSPEC);
+				       "%s[%zu]: longer than %d bytes", a->what,
+				       a->entry, PROTO_MAX_HOSTSPEC);
 	return proto_hostlist_push(a, host);
 }
 
@@ -130,38 +130,38 @@ proto_hostlist_free(struct proto_hostlist *a)
 /* Expand one array entry into the accumulator, bounded by a->max. */
 static int
 proto_hostlist_entry(struct proto_hostlist *a, const char *s, size_t len,
-		    const char *limit_key)
+		     const char *limit_key)
 {
 	struct proto_error xerr;
 	size_t i;
 
 	if (len == 0)
-		return proto_error_set(a->err, PROTO_E_BAD_REQUEST, "%s[%zu]: empty",
-				  a->what, a->entry);
+		return proto_error_set(a->err, PROTO_E_BAD_REQUEST,
+				       "%s[%zu]: empty", a->what, a->entry);
 	if (len > PROTO_MAX_HOSTPATTERN)
 		return proto_error_set(a->err, PROTO_E_BAD_REQUEST,
-				  "%s[%zu]: longer than %d bytes", a->what,
-				  a->entry, PROTO_MAX_HOSTPATTERN);
+				       "%s[%zu]: longer than %d bytes", a->what,
+				       a->entry, PROTO_MAX_HOSTPATTERN);
 	if (!proto_utf8_valid(s, len))
 		return proto_error_set(a->err, PROTO_E_BAD_REQUEST,
-				  "%s[%zu]: not valid UTF-8", a->what,
-				  a->entry);
+				       "%s[%zu]: not valid UTF-8", a->what,
+				       a->entry);
 	/* Hosts are checked as specs once expanded, for precise messages. */
 	for (i = 0; !a->validate && i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 
 		if (c <= 0x20 || c == 0x7f)
 			return proto_error_set(a->err, PROTO_E_BAD_REQUEST,
-					  "%s[%zu]: contains a space or "
-					  "control character",
-					  a->what, a->entry);
+					       "%s[%zu]: contains a space or "
+					       "control character",
+					       a->what, a->entry);
 	}
 	/* A full request takes no more: the bound must never wrap. */
 	if (a->raw >= a->max)
 		return proto_error_set(a->err, PROTO_E_LIMIT,
-				  "%s[%zu]: more than %zu hosts in the "
-				  "request (%s)",
-				  a->what, a->entry, a->max, limit_key);
+				       "%s[%zu]: more than %zu hosts in the "
+				       "request (%s)",
+				       a->what, a->entry, a->max, limit_key);
 	if (proto_hostset_expand(s, proto_hostlist_emit, a, a->max - a->raw,
 				 &xerr) != -1)
 		return 0;
@@ -169,17 +169,17 @@ proto_hostlist_entry(struct proto_hostlist *a, const char *s, size_t len,
 		return -1; /* emit failed and said why */
 	if (xerr.code == PROTO_E_LIMIT)
 		return proto_error_set(a->err, PROTO_E_LIMIT,
-				  "%s[%zu]: more than %zu hosts in the "
-				  "request (%s)",
-				  a->what, a->entry, a->max, limit_key);
-	return proto_error_set(a->err, xerr.code, "%s[%zu]: %s", a->what, a->entry,
-			  xerr.message);
+				       "%s[%zu]: more than %zu hosts in the "
+				       "request (%s)",
+				       a->what, a->entry, a->max, limit_key);
+	return proto_error_set(a->err, xerr.code, "%s[%zu]: %s", a->what,
+			       a->entry, xerr.message);
 }
 
 /* "exclude": optional array of host patterns, expanded. */
 static int
 proto_hostlist_exclude(json_object *root, const struct proto_limits *lim,
-		    struct proto_request *req, struct proto_error *err)
+		       struct proto_request *req, struct proto_error *err)
 {
 	struct proto_hostlist a;
 	json_object *arr, *o;
@@ -190,7 +190,7 @@ proto_hostlist_exclude(json_object *root, const struct proto_limits *lim,
 		return 0;
 	if (!json_object_is_type(arr, json_type_array))
 		return proto_error_set(err, PROTO_E_BAD_REQUEST,
-				  "exclude: expected an array of strings");
+				       "exclude: expected an array of strings");
 	memset(&a, 0, sizeof a);
 	a.max = lim->max_hosts;
 	a.err = err;
@@ -201,8 +201,9 @@ proto_hostlist_exclude(json_object *root, const struct proto_limits *lim,
 		a.entry = i;
 		if (!json_object_is_type(o, json_type_string)) {
 			proto_hostlist_free(&a);
-			return proto_error_set(err, PROTO_E_BAD_REQUEST,
-					  "exclude[%zu]: expected a string", i);
+			return proto_error_set(
+			    err, PROTO_E_BAD_REQUEST,
+			    "exclude[%zu]: expected a string", i);
 		}
 		s = proto_json_str(o, &len);
 		if (proto_hostlist_entry(&a, s, len, "MaxHostsPerRequest") ==
@@ -221,7 +222,7 @@ proto_hostlist_exclude(json_object *root, const struct proto_limits *lim,
  * each host to the array entry it was expanded from. */
 static int
 proto_hostlist_unique(struct proto_request *req, const size_t *origin,
-		   struct proto_error *err)
+		      struct proto_error *err)
 {
 	struct proto_hostlist_ref *refs;
 	size_t i, first = 0, later = SIZE_MAX;
@@ -247,16 +248,16 @@ proto_hostlist_unique(struct proto_request *req, const size_t *origin,
 		return 0;
 	if (origin[later] != origin[first])
 		return proto_error_set(err, PROTO_E_BAD_REQUEST,
-				  "hosts[%zu]: duplicate of hosts[%zu]",
-				  origin[later], origin[first]);
-	return proto_error_set(err, PROTO_E_BAD_REQUEST,
-			  "hosts[%zu]: \"%.*s\" appears twice", origin[later],
-			  PROTO_MSG_NAME, req->hosts[later]);
+				       "hosts[%zu]: duplicate of hosts[%zu]",
+				       origin[later], origin[first]);
+	return proto_error_set(
+	    err, PROTO_E_BAD_REQUEST, "hosts[%zu]: \"%.*s\" appears twice",
+	    origin[later], PROTO_MSG_NAME, req->hosts[later]);
 }
 
 int
 proto_hostlist_parse(json_object *root, const struct proto_limits *lim,
-		  struct proto_request *req, struct proto_error *err)
+		     struct proto_request *req, struct proto_error *err)
 {
 	struct proto_hostlist a;
 	json_object *arr, *o;
@@ -265,18 +266,21 @@ proto_hostlist_parse(json_object *root, const struct proto_limits *lim,
 	int rc = -1;
 
 	if (!json_object_object_get_ex(root, "hosts", &arr))
-		return proto_error_set(err, PROTO_E_BAD_REQUEST, "hosts: missing");
+		return proto_error_set(err, PROTO_E_BAD_REQUEST,
+				       "hosts: missing");
 	if (!json_object_is_type(arr, json_type_array))
 		return proto_error_set(err, PROTO_E_BAD_REQUEST,
-				  "hosts: expected an array of strings");
+				       "hosts: expected an array of strings");
 	n = json_object_array_length(arr);
 	if (n == 0)
-		return proto_error_set(err, PROTO_E_BAD_REQUEST, "hosts: empty");
+		return proto_error_set(err, PROTO_E_BAD_REQUEST,
+				       "hosts: empty");
 	if (n > lim->max_hosts)
-		return proto_error_set(err, PROTO_E_LIMIT,
-				  "hosts: %zu hosts exceed MaxHostsPerRequest "
-				  "(%zu)",
-				  n, lim->max_hosts);
+		return proto_error_set(
+		    err, PROTO_E_LIMIT,
+		    "hosts: %zu hosts exceed MaxHostsPerRequest "
+		    "(%zu)",
+		    n, lim->max_hosts);
 	/* Exclusions first: they filter the expansion as it happens. */
 	if (proto_hostlist_exclude(root, lim, req, err) == -1)
 		return -1;
@@ -292,7 +296,7 @@ proto_hostlist_parse(json_object *root, const struct proto_limits *lim,
 		a.entry = i;
 		if (!json_object_is_type(o, json_type_string)) {
 			proto_error_set(err, PROTO_E_BAD_REQUEST,
-				   "hosts[%zu]: expected a string", i);
+					"hosts[%zu]: expected a string", i);
 			goto out;
 		}
 		s = proto_json_str(o, &len);
@@ -309,9 +313,11 @@ proto_hostlist_parse(json_object *root, const struct proto_limits *lim,
 			/* A group counts as one host until the daemon
 			 * expands it (and checks the limit again). */
 			if (a.raw >= a.max) {
-				proto_error_set(err, PROTO_E_LIMIT,
+				proto_error_set(
+				    err, PROTO_E_LIMIT,
 				    "hosts[%zu]: more than %zu hosts in the "
-				    "request (MaxHostsPerRequest)", i, a.max);
+				    "request (MaxHostsPerRequest)",
+				    i, a.max);
 				goto out;
 			}
 			a.raw++;
@@ -320,7 +326,8 @@ proto_hostlist_parse(json_object *root, const struct proto_limits *lim,
 			ngroups++;
 			continue;
 		}
-		if (proto_hostlist_entry(&a, s, len, "MaxHostsPerRequest") == -1)
+		if (proto_hostlist_entry(&a, s, len, "MaxHostsPerRequest") ==
+		    -1)
 			goto out;
 	}
 	req->hosts = a.v;
@@ -329,7 +336,7 @@ proto_hostlist_parse(json_object *root, const struct proto_limits *lim,
 	a.n = 0;
 	if (req->nhosts == 0 && ngroups == 0) {
 		proto_error_set(err, PROTO_E_BAD_REQUEST,
-			   "hosts: every host is excluded");
+				"hosts: every host is excluded");
 		goto out;
 	}
 	rc = proto_hostlist_unique(req, a.origin, err);

@@ -50,23 +50,23 @@ proto_hostset_is_range(const char *p, size_t n)
 
 static int
 proto_hostset_number(const char *p, size_t n, unsigned long *v,
-	       struct proto_error *err)
+		     struct proto_error *err)
 {
 	size_t i;
 
 	if (n == 0)
 		return proto_error_set(err, PROTO_E_BAD_REQUEST,
-				  "empty number in a range");
+				       "empty number in a range");
 	if (n > PROTO_MAX_RANGE_DIGITS)
 		return proto_error_set(err, PROTO_E_BAD_REQUEST,
-				  "range bound longer than %d digits",
-				  PROTO_MAX_RANGE_DIGITS);
+				       "range bound longer than %d digits",
+				       PROTO_MAX_RANGE_DIGITS);
 	*v = 0;
 	for (i = 0; i < n; i++) {
 		if (p[i] < '0' || p[i] > '9')
 			return proto_error_set(err, PROTO_E_BAD_REQUEST,
-					  "malformed range bound \"%.*s\"",
-					  (int)n, p);
+					       "malformed range bound \"%.*s\"",
+					       (int)n, p);
 		*v = *v * 10 + (unsigned long)(p[i] - '0');
 	}
 	return 0;
@@ -75,7 +75,7 @@ proto_hostset_number(const char *p, size_t n, unsigned long *v,
 /* One "N" or "N-M" of a range list. */
 static int
 proto_hostset_item_parse(const char *p, size_t n, struct proto_hostset_item *it,
-		   struct proto_error *err)
+			 struct proto_error *err)
 {
 	const char *dash = memchr(p, '-', n);
 	size_t lolen = dash != NULL ? (size_t)(dash - p) : n;
@@ -88,13 +88,14 @@ proto_hostset_item_parse(const char *p, size_t n, struct proto_hostset_item *it,
 		return -1;
 	if (it->hi < it->lo)
 		return proto_error_set(err, PROTO_E_BAD_REQUEST,
-				  "range %.*s goes down", (int)n, p);
+				       "range %.*s goes down", (int)n, p);
 	it->width = lolen > 1 && p[0] == '0' ? (int)lolen : 0;
 	return 0;
 }
 
 static int
-proto_hostset_parse(const char *pat, struct proto_hostset *hs, struct proto_error *err)
+proto_hostset_parse(const char *pat, struct proto_hostset *hs,
+		    struct proto_error *err)
 {
 	const char *p = pat, *lit = pat, *open, *close, *q, *comma, *end;
 	struct proto_hostset_range *r;
@@ -106,8 +107,8 @@ proto_hostset_parse(const char *pat, struct proto_hostset *hs, struct proto_erro
 		return proto_error_set(err, PROTO_E_BAD_REQUEST, "empty host");
 	if (n > PROTO_MAX_HOSTPATTERN)
 		return proto_error_set(err, PROTO_E_BAD_REQUEST,
-				  "host pattern too long (max %d)",
-				  PROTO_MAX_HOSTPATTERN);
+				       "host pattern too long (max %d)",
+				       PROTO_MAX_HOSTPATTERN);
 	/* Every item takes at least two bytes ("1,"). */
 	maxitems = n / 2 + 1;
 	while ((open = strchr(p, '[')) != NULL) {
@@ -115,20 +116,21 @@ proto_hostset_parse(const char *pat, struct proto_hostset *hs, struct proto_erro
 			break;
 		/* Not a range: a range may still sit inside, as in
 		 * "[2001:db8::[1-9]]:22". */
-		if (!proto_hostset_is_range(open + 1, (size_t)(close - open - 1))) {
+		if (!proto_hostset_is_range(open + 1,
+					    (size_t)(close - open - 1))) {
 			p = open + 1;
 			continue;
 		}
 		if (hs->nranges == PROTO_MAX_HOSTSET_RANGES) {
 			free(hs->items);
 			return proto_error_set(err, PROTO_E_BAD_REQUEST,
-					  "more than %d ranges in a host",
-					  PROTO_MAX_HOSTSET_RANGES);
+					       "more than %d ranges in a host",
+					       PROTO_MAX_HOSTSET_RANGES);
 		}
 		if (hs->items == NULL &&
 		    (hs->items = calloc(maxitems, sizeof *hs->items)) == NULL)
 			return proto_error_set(err, PROTO_E_INTERNAL,
-					  "out of memory");
+					       "out of memory");
 		r = &hs->ranges[hs->nranges++];
 		r->lit = lit;
 		r->litlen = (size_t)(open - lit);
@@ -137,8 +139,8 @@ proto_hostset_parse(const char *pat, struct proto_hostset *hs, struct proto_erro
 			comma = memchr(q, ',', (size_t)(close - q));
 			end = comma != NULL ? comma : close;
 			if (proto_hostset_item_parse(q, (size_t)(end - q),
-					       &hs->items[hs->nitems],
-					       err) == -1) {
+						     &hs->items[hs->nitems],
+						     err) == -1) {
 				free(hs->items);
 				hs->items = NULL;
 				return -1;
@@ -151,7 +153,7 @@ proto_hostset_parse(const char *pat, struct proto_hostset *hs, struct proto_erro
 				free(hs->items);
 				hs->items = NULL;
 				return proto_error_set(err, PROTO_E_BAD_REQUEST,
-						  "empty item in a range");
+						       "empty item in a range");
 			}
 		}
 		p = lit = close + 1;
@@ -168,7 +170,8 @@ proto_hostset_has_range(const char *pattern)
 
 	while ((open = strchr(p, '[')) != NULL &&
 	       (close = strchr(open + 1, ']')) != NULL) {
-		if (proto_hostset_is_range(open + 1, (size_t)(close - open - 1)))
+		if (proto_hostset_is_range(open + 1,
+					   (size_t)(close - open - 1)))
 			return 1;
 		p = open + 1;
 	}
@@ -207,18 +210,20 @@ proto_hostset_expand(const char *pattern,
 		}
 		if (count > max || (count > 0 && total > max / count)) {
 			free(hs.items);
-			return proto_error_set(err, PROTO_E_LIMIT,
-					  "\"%.*s\" expands to more than %zu "
-					  "hosts",
-					  PROTO_MSG_NAME, pattern, max);
+			return proto_error_set(
+			    err, PROTO_E_LIMIT,
+			    "\"%.*s\" expands to more than %zu "
+			    "hosts",
+			    PROTO_MSG_NAME, pattern, max);
 		}
 		total *= count;
 	}
 	if (total > max) {
 		free(hs.items);
-		return proto_error_set(err, PROTO_E_LIMIT,
-				  "\"%.*s\" expands to more than %zu hosts",
-				  PROTO_MSG_NAME, pattern, max);
+		return proto_error_set(
+		    err, PROTO_E_LIMIT,
+		    "\"%.*s\" expands to more than %zu hosts", PROTO_MSG_NAME,
+		    pattern, max);
 	}
 	/* Each range adds at most PROTO_MAX_RANGE_DIGITS digits. */
 	cap = strlen(pattern) + hs.nranges * (PROTO_MAX_RANGE_DIGITS + 1) + 1;

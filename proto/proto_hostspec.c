@@ -18,14 +18,15 @@ proto_hostspec_check_user(const char *u, size_t n, struct proto_error *err)
 	size_t i;
 
 	if (n == 0)
-		return proto_error_set(err, PROTO_E_BAD_REQUEST, "empty user name");
+		return proto_error_set(err, PROTO_E_BAD_REQUEST,
+				       "empty user name");
 	if (n > PROTO_MAX_USER)
 		return proto_error_set(err, PROTO_E_BAD_REQUEST,
-				  "user name too long (max %d)",
-				  PROTO_MAX_USER);
+				       "user name too long (max %d)",
+				       PROTO_MAX_USER);
 	if (u[0] == '-')
 		return proto_error_set(err, PROTO_E_BAD_REQUEST,
-				  "user name must not start with '-'");
+				       "user name must not start with '-'");
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)u[i];
 
@@ -36,7 +37,7 @@ proto_hostspec_check_user(const char *u, size_t n, struct proto_error *err)
 	}
 	if (!proto_utf8_valid(u, n))
 		return proto_error_set(err, PROTO_E_BAD_REQUEST,
-				  "user name is not valid UTF-8");
+				       "user name is not valid UTF-8");
 	return 0;
 }
 
@@ -54,12 +55,12 @@ proto_hostspec_check_ipv6(const char *h, size_t n, struct proto_error *err)
 	tmp[alen] = '\0';
 	if (inet_pton(AF_INET6, tmp, addr) != 1)
 		return proto_error_set(err, PROTO_E_BAD_REQUEST,
-				  "invalid IPv6 address \"%s\"", tmp);
+				       "invalid IPv6 address \"%s\"", tmp);
 	if (pct == NULL)
 		return 0;
 	if (alen + 1 == n)
 		return proto_error_set(err, PROTO_E_BAD_REQUEST,
-				  "empty IPv6 zone after '%%'");
+				       "empty IPv6 zone after '%%'");
 	for (i = alen + 1; i < n; i++) {
 		unsigned char c = (unsigned char)h[i];
 
@@ -67,7 +68,7 @@ proto_hostspec_check_ipv6(const char *h, size_t n, struct proto_error *err)
 		      (c >= '0' && c <= '9') || c == '_' || c == '.' ||
 		      c == '-'))
 			return proto_error_set(err, PROTO_E_BAD_REQUEST,
-					  "invalid IPv6 zone");
+					       "invalid IPv6 zone");
 	}
 	return 0;
 }
@@ -79,14 +80,15 @@ proto_hostspec_check_host(const char *h, size_t n, struct proto_error *err)
 	int colons = 0;
 
 	if (n == 0)
-		return proto_error_set(err, PROTO_E_BAD_REQUEST, "empty host name");
+		return proto_error_set(err, PROTO_E_BAD_REQUEST,
+				       "empty host name");
 	if (n > PROTO_MAX_HOST)
 		return proto_error_set(err, PROTO_E_BAD_REQUEST,
-				  "host name too long (max %d)",
-				  PROTO_MAX_HOST);
+				       "host name too long (max %d)",
+				       PROTO_MAX_HOST);
 	if (h[0] == '-')
 		return proto_error_set(err, PROTO_E_BAD_REQUEST,
-				  "host name must not start with '-'");
+				       "host name must not start with '-'");
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)h[i];
 
@@ -96,7 +98,7 @@ proto_hostspec_check_host(const char *h, size_t n, struct proto_error *err)
 			    "host name contains a space or control character");
 		if (c == '/' || c == '@' || c == '[' || c == ']')
 			return proto_error_set(err, PROTO_E_BAD_REQUEST,
-					  "host name contains '%c'", c);
+					       "host name contains '%c'", c);
 		if (c == ':')
 			colons++;
 	}
@@ -106,7 +108,8 @@ proto_hostspec_check_host(const char *h, size_t n, struct proto_error *err)
 }
 
 static int
-proto_hostspec_parse_port(const char *p, size_t n, int *port, struct proto_error *err)
+proto_hostspec_parse_port(const char *p, size_t n, int *port,
+			  struct proto_error *err)
 {
 	size_t i;
 	long v = 0;
@@ -115,16 +118,16 @@ proto_hostspec_parse_port(const char *p, size_t n, int *port, struct proto_error
 		return proto_error_set(err, PROTO_E_BAD_REQUEST, "empty port");
 	if (n > 5)
 		return proto_error_set(err, PROTO_E_BAD_REQUEST,
-				  "port out of range (1..65535)");
+				       "port out of range (1..65535)");
 	for (i = 0; i < n; i++) {
 		if (p[i] < '0' || p[i] > '9')
 			return proto_error_set(err, PROTO_E_BAD_REQUEST,
-					  "port is not a number");
+					       "port is not a number");
 		v = v * 10 + (p[i] - '0');
 	}
 	if (v < 1 || v > 65535)
 		return proto_error_set(err, PROTO_E_BAD_REQUEST,
-				  "port out of range (1..65535)");
+				       "port out of range (1..65535)");
 	*port = (int)v;
 	return 0;
 }
@@ -143,15 +146,16 @@ proto_hostspec_parse(const char *spec, struct proto_hostspec *hs,
 	proto_error_clear(err);
 	memset(hs, 0, sizeof *hs);
 	if (spec == NULL || *spec == '\0')
-		return proto_error_set(err, PROTO_E_BAD_REQUEST, "empty host spec");
+		return proto_error_set(err, PROTO_E_BAD_REQUEST,
+				       "empty host spec");
 	len = strlen(spec);
 	if (len > PROTO_MAX_HOSTSPEC)
 		return proto_error_set(err, PROTO_E_BAD_REQUEST,
-				  "host spec too long (max %d)",
-				  PROTO_MAX_HOSTSPEC);
+				       "host spec too long (max %d)",
+				       PROTO_MAX_HOSTSPEC);
 	if (!proto_utf8_valid(spec, len))
 		return proto_error_set(err, PROTO_E_BAD_REQUEST,
-				  "host spec is not valid UTF-8");
+				       "host spec is not valid UTF-8");
 	end = spec + len;
 	h = spec;
 	/* The last '@' splits, as in ssh(1): user names may contain '@'. */
@@ -165,13 +169,14 @@ proto_hostspec_parse(const char *spec, struct proto_hostspec *hs,
 	if (*h == '[') {
 		if ((close = memchr(h, ']', end - h)) == NULL)
 			return proto_error_set(err, PROTO_E_BAD_REQUEST,
-					  "missing ']' in host spec");
+					       "missing ']' in host spec");
 		hstart = h + 1;
 		hend = close;
 		if (close + 1 < end) {
 			if (close[1] != ':')
-				return proto_error_set(err, PROTO_E_BAD_REQUEST,
-						  "unexpected text after ']'");
+				return proto_error_set(
+				    err, PROTO_E_BAD_REQUEST,
+				    "unexpected text after ']'");
 			port = close + 2;
 		}
 	} else {

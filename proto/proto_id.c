@@ -17,12 +17,12 @@ proto_id_check_string(const char *s, size_t n, const char *what,
 	size_t i;
 
 	if (n == 0)
-		return proto_error_set(err, PROTO_E_BAD_REQUEST, "%s: empty string",
-				  what);
+		return proto_error_set(err, PROTO_E_BAD_REQUEST,
+				       "%s: empty string", what);
 	if (n > PROTO_MAX_ID)
 		return proto_error_set(err, PROTO_E_BAD_REQUEST,
-				  "%s: too long (max %d bytes)", what,
-				  PROTO_MAX_ID);
+				       "%s: too long (max %d bytes)", what,
+				       PROTO_MAX_ID);
 	for (i = 0; i < n; i++) {
 		if (s[i] < 0x20 || s[i] > 0x7e || s[i] == '"' || s[i] == '\\')
 			return proto_error_set(
@@ -99,5 +99,5 @@ proto_id_from_json(json_object *o, char id[PROTO_MAX_ID + 3], const char *what,
 		break;
 	}
 	return proto_error_set(err, PROTO_E_BAD_REQUEST,
-			  "%s: expected a string or an integer", what);
+			       "%s: expected a string or an integer", what);
 }

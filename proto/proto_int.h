@@ -61,7 +61,7 @@ void proto_enc_str(struct proto_enc *, const char *, size_t, int strict);
 void proto_enc_cstr(struct proto_enc *, const char *);
 void proto_enc_message(struct proto_enc *, const char *);
 void proto_enc_head(struct proto_enc *, const char *id, const char *key,
-    const char *name);
+		    const char *name);
 void proto_enc_key(struct proto_enc *, const char *);
 
 /* proto_hostspec.c: a user name as a host spec allows it. */
@@ -69,7 +69,7 @@ int proto_hostspec_check_user(const char *, size_t, struct proto_error *);
 
 /* proto_id.c: an id (or cancel target) member as canonical JSON text. */
 int proto_id_from_json(json_object *, char id[PROTO_MAX_ID + 3],
-    const char *what, int allow_null, struct proto_error *);
+		       const char *what, int allow_null, struct proto_error *);
 
 /* proto_json.c: outcome of proto_json_parse besides success. */
 enum {
@@ -78,15 +78,15 @@ enum {
 	PROTO_JSON_DUP_ID = -3 /* as above, and the key is the top "id" */
 };
 int proto_json_parse(const char *, size_t, int max_depth, json_object **,
-    struct proto_error *);
+		     struct proto_error *);
 const char *proto_json_str(json_object *, size_t *);
 int proto_json_int(json_object *, const char *what, long long min,
-    long long max, long long *, struct proto_error *);
+		   long long max, long long *, struct proto_error *);
 int proto_json_strdup(const char *, size_t, char **, struct proto_error *);
 int proto_json_check_v(json_object *, struct proto_error *);
 
 /* proto_hostlist.c: the "hosts" (and "exclude") members of a request. */
 int proto_hostlist_parse(json_object *, const struct proto_limits *,
-    struct proto_request *, struct proto_error *);
+			 struct proto_request *, struct proto_error *);
 
 #endif

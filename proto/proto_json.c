@@ -100,7 +100,8 @@ proto_json_scan_string(struct proto_json_scan *s)
 			return 0;
 		}
 		if (*s->p < 0x20)
-			return proto_json_scan_err(s, "control character in string");
+			return proto_json_scan_err(
+			    s, "control character in string");
 		if (*s->p >= 0x80) {
 			if ((l = proto_utf8_len(s->p, s->end - s->p)) == 0)
 				return proto_json_scan_err(s, "invalid UTF-8");
@@ -127,20 +128,25 @@ proto_json_scan_string(struct proto_json_scan *s)
 		case 'u':
 			break;
 		default:
-			return proto_json_scan_err(s, "invalid escape in string");
+			return proto_json_scan_err(s,
+						   "invalid escape in string");
 		}
-		if (s->end - s->p < 6 || proto_json_scan_hex4(s->p + 2, &u) == -1)
+		if (s->end - s->p < 6 ||
+		    proto_json_scan_hex4(s->p + 2, &u) == -1)
 			return proto_json_scan_err(s, "invalid \\u escape");
 		s->p += 6;
 		if (u == 0)
 			return proto_json_scan_err(s, "NUL in string");
 		if (u >= 0xdc00 && u <= 0xdfff)
-			return proto_json_scan_err(s, "lone surrogate in string");
+			return proto_json_scan_err(s,
+						   "lone surrogate in string");
 		if (u >= 0xd800 && u <= 0xdbff) {
 			if (s->end - s->p < 6 || s->p[0] != '\\' ||
-			    s->p[1] != 'u' || proto_json_scan_hex4(s->p + 2, &lo) == -1 ||
+			    s->p[1] != 'u' ||
+			    proto_json_scan_hex4(s->p + 2, &lo) == -1 ||
 			    lo < 0xdc00 || lo > 0xdfff)
-				return proto_json_scan_err(s, "lone surrogate in string");
+				return proto_json_scan_err(
+				    s, "lone surrogate in string");
 			s->p += 6;
 		}
 	}
@@ -195,7 +201,8 @@ proto_json_scan_word(struct proto_json_scan *s, const char *w)
 
 /* The duplicate search: decode one key with json-c and look it up. */
 static void
-proto_json_scan_dup_key(struct proto_json_scan *s, const unsigned char *k, size_t n)
+proto_json_scan_dup_key(struct proto_json_scan *s, const unsigned char *k,
+			size_t n)
 {
 	json_tokener *tok;
 	json_object *str;
@@ -243,7 +250,8 @@ proto_json_scan_object(struct proto_json_scan *s)
 	for (;;) {
 		proto_json_scan_ws(s);
 		if (s->p >= s->end || *s->p != '"')
-			return proto_json_scan_err(s, "expected a double-quoted key");
+			return proto_json_scan_err(
+			    s, "expected a double-quoted key");
 		k = s->p;
 		if (proto_json_scan_string(s) == -1)
 			return -1;
@@ -310,7 +318,8 @@ proto_json_scan_value(struct proto_json_scan *s)
 				s->too_deep = 1;
 			return proto_json_scan_err(s, "nesting too deep");
 		}
-		r = *s->p == '{' ? proto_json_scan_object(s) : proto_json_scan_array(s);
+		r = *s->p == '{' ? proto_json_scan_object(s)
+				 : proto_json_scan_array(s);
 		s->depth--;
 		return r;
 	case '"':
@@ -333,8 +342,8 @@ proto_json_scan_value(struct proto_json_scan *s)
 /* Pre-order walk comparing member counts; returns the first object whose
  * json-c member count is short, with its path for the message. */
 static int
-proto_json_scan_count_check(json_object *o, const size_t *keys, size_t n, size_t *i,
-		  char *path, size_t pathlen, size_t *bad)
+proto_json_scan_count_check(json_object *o, const size_t *keys, size_t n,
+			    size_t *i, char *path, size_t pathlen, size_t *bad)
 {
 	size_t plen = strlen(path), k, len;
 
@@ -351,8 +360,8 @@ proto_json_scan_count_check(json_object *o, const size_t *keys, size_t n, size_t
 		{
 			snprintf(path + plen, pathlen - plen, "%s%.*s",
 				 plen > 0 ? "." : "", PROTO_MSG_NAME, key);
-			if (proto_json_scan_count_check(val, keys, n, i, path, pathlen,
-					      bad) == -1)
+			if (proto_json_scan_count_check(val, keys, n, i, path,
+							pathlen, bad) == -1)
 				return -1;
 			path[plen] = '\0';
 		}
@@ -361,9 +370,9 @@ proto_json_scan_count_check(json_object *o, const size_t *keys, size_t n, size_t
 		len = json_object_array_length(o);
 		for (k = 0; k < len; k++) {
 			snprintf(path + plen, pathlen - plen, "[%zu]", k);
-			if (proto_json_scan_count_check(json_object_array_get_idx(o, k),
-					      keys, n, i, path, pathlen,
-					      bad) == -1)
+			if (proto_json_scan_count_check(
+				json_object_array_get_idx(o, k), keys, n, i,
+				path, pathlen, bad) == -1)
 				return -1;
 			path[plen] = '\0';
 		}
@@ -392,21 +401,22 @@ proto_json_parse(const char *line, size_t len, int max_depth, json_object **out,
 	proto_json_scan_ws(&s);
 	if (s.p >= s.end || *s.p != '{') {
 		proto_error_set(err, PROTO_E_BAD_REQUEST,
-			   "malformed line: expected a JSON object");
+				"malformed line: expected a JSON object");
 		goto out;
 	}
 	if (proto_json_scan_value(&s) == -1) {
 		if (s.too_deep)
-			proto_error_set(err, PROTO_E_BAD_REQUEST,
-				   "malformed JSON at byte %zu: nesting deeper "
-				   "than %d",
-				   (size_t)(s.p - s.base), max_depth);
+			proto_error_set(
+			    err, PROTO_E_BAD_REQUEST,
+			    "malformed JSON at byte %zu: nesting deeper "
+			    "than %d",
+			    (size_t)(s.p - s.base), max_depth);
 		else
 			proto_error_set(err,
-				   s.nomem ? PROTO_E_INTERNAL
-					   : PROTO_E_BAD_REQUEST,
-				   "malformed JSON at byte %zu: %s",
-				   (size_t)(s.p - s.base), s.why);
+					s.nomem ? PROTO_E_INTERNAL
+						: PROTO_E_BAD_REQUEST,
+					"malformed JSON at byte %zu: %s",
+					(size_t)(s.p - s.base), s.why);
 		goto out;
 	}
 	objlen = s.p - s.base;
@@ -438,8 +448,8 @@ proto_json_parse(const char *line, size_t len, int max_depth, json_object **out,
 	*out = root;
 
 	path[0] = '\0';
-	if (proto_json_scan_count_check(root, s.keys, s.nobj, &i, path, sizeof path,
-			      &bad) == 0)
+	if (proto_json_scan_count_check(root, s.keys, s.nobj, &i, path,
+					sizeof path, &bad) == 0)
 		goto done;
 	/* Second pass over the text to name the key. */
 	ret = PROTO_JSON_DUP;
@@ -452,11 +462,12 @@ proto_json_parse(const char *line, size_t len, int max_depth, json_object **out,
 		(void)proto_json_scan_value(&s);
 	json_object_put(s.dup_seen);
 	if (!s.dup_found)
-		proto_error_set(err, PROTO_E_BAD_REQUEST, "%s%sduplicate key", path,
-			   path[0] != '\0' ? ": " : "");
+		proto_error_set(err, PROTO_E_BAD_REQUEST, "%s%sduplicate key",
+				path, path[0] != '\0' ? ": " : "");
 	else {
-		proto_error_set(err, PROTO_E_BAD_REQUEST, "%s%sduplicate key \"%s\"",
-			   path, path[0] != '\0' ? ": " : "", s.dup_key);
+		proto_error_set(err, PROTO_E_BAD_REQUEST,
+				"%s%sduplicate key \"%s\"", path,
+				path[0] != '\0' ? ": " : "", s.dup_key);
 		if (bad == 0 && strcmp(s.dup_key, "id") == 0)
 			ret = PROTO_JSON_DUP_ID;
 	}
@@ -480,21 +491,21 @@ proto_json_str(json_object *o, size_t *len)
 /* An integer member in [min, max]; 0, or -1 with a message. */
 int
 proto_json_int(json_object *o, const char *what, long long min, long long max,
-	      long long *out, struct proto_error *err)
+	       long long *out, struct proto_error *err)
 {
 	int64_t v;
 
 	*out = 0; /* defined on failure too */
 	if (!json_object_is_type(o, json_type_int))
 		return proto_error_set(err, PROTO_E_BAD_REQUEST,
-				  "%s: expected an integer", what);
+				       "%s: expected an integer", what);
 	/* json-c saturates huge literals; the range check catches them as
 	 * long as max is below INT64_MAX. */
 	v = json_object_get_int64(o);
 	if (v < min || v > max)
 		return proto_error_set(err, PROTO_E_BAD_REQUEST,
-				  "%s: out of range (%lld..%lld)", what, min,
-				  max);
+				       "%s: out of range (%lld..%lld)", what,
+				       min, max);
 	*out = v;
 	return 0;
 }
@@ -522,7 +533,8 @@ proto_json_check_v(json_object *root, struct proto_error *err)
 
 	if (!json_object_object_get_ex(root, "v", &o))
 		return proto_error_set(err, PROTO_E_BAD_REQUEST,
-				  "v: missing (expected %d)", PROTO_VERSION);
+				       "v: missing (expected %d)",
+				       PROTO_VERSION);
 	if (proto_json_int(o, "v", 0, INT_MAX, &v, err) == -1)
 		return -1;
 	if (v != PROTO_VERSION)

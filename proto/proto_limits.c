@@ -17,8 +17,7 @@ proto_limits_default(struct proto_limits *lim)
 }
 
 void
-proto_limits_resolve(struct proto_limits *lim,
-		     const struct proto_limits *conf)
+proto_limits_resolve(struct proto_limits *lim, const struct proto_limits *conf)
 {
 	proto_limits_default(lim);
 	if (conf != NULL) {

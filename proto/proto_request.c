@@ -52,15 +52,23 @@ struct proto_request_op {
 };
 
 static int proto_request_parse_hello(json_object *, const struct proto_limits *,
-			     struct proto_request *, struct proto_error *);
+				     struct proto_request *,
+				     struct proto_error *);
 static int proto_request_parse_run(json_object *, const struct proto_limits *,
-			   struct proto_request *, struct proto_error *);
-static int proto_request_parse_connect(json_object *, const struct proto_limits *,
-			       struct proto_request *, struct proto_error *);
-static int proto_request_parse_cancel(json_object *, const struct proto_limits *,
-			      struct proto_request *, struct proto_error *);
-static int proto_request_parse_status(json_object *, const struct proto_limits *,
-			      struct proto_request *, struct proto_error *);
+				   struct proto_request *,
+				   struct proto_error *);
+static int proto_request_parse_connect(json_object *,
+				       const struct proto_limits *,
+				       struct proto_request *,
+				       struct proto_error *);
+static int proto_request_parse_cancel(json_object *,
+				      const struct proto_limits *,
+				      struct proto_request *,
+				      struct proto_error *);
+static int proto_request_parse_status(json_object *,
+				      const struct proto_limits *,
+				      struct proto_request *,
+				      struct proto_error *);
 
 static void proto_request_encode_hello(struct proto_enc *,
 				       const struct proto_request *);
@@ -74,8 +82,7 @@ static void proto_request_encode_cancel(struct proto_enc *,
 static const struct proto_request_op proto_request_ops[PROTO_OP_COUNT] = {
     [PROTO_OP_HELLO] = {"hello", proto_request_parse_hello,
 			proto_request_encode_hello},
-    [PROTO_OP_RUN] = {"run", proto_request_parse_run,
-		      proto_request_encode_run},
+    [PROTO_OP_RUN] = {"run", proto_request_parse_run, proto_request_encode_run},
     [PROTO_OP_CONNECT] = {"connect", proto_request_parse_connect,
 			  proto_request_encode_hosts},
     [PROTO_OP_CANCEL] = {"cancel", proto_request_parse_cancel,
@@ -95,7 +102,7 @@ proto_op_name(enum proto_op op)
 
 static int
 proto_request_parse_hello(json_object *root, const struct proto_limits *lim,
-		  struct proto_request *req, struct proto_error *err)
+			  struct proto_request *req, struct proto_error *err)
 {
 	json_object *o;
 	size_t n, i, len;
@@ -112,16 +119,17 @@ proto_request_parse_hello(json_object *root, const struct proto_limits *lim,
 			    "versions: expected an array of integers");
 		n = json_object_array_length(o);
 		if (n > PROTO_MAX_VERSIONS)
-			return proto_error_set(err, PROTO_E_BAD_REQUEST,
-					  "versions: too many entries (max %d)",
-					  PROTO_MAX_VERSIONS);
+			return proto_error_set(
+			    err, PROTO_E_BAD_REQUEST,
+			    "versions: too many entries (max %d)",
+			    PROTO_MAX_VERSIONS);
 		req->version_min = INT_MAX;
 		req->version_max = 0;
 		for (i = 0; i < n; i++) {
 			snprintf(what, sizeof what, "versions[%zu]", i);
-			if (proto_json_int(json_object_array_get_idx(o, i), what,
-					  1, PROTO_MAX_VERSION_NUM, &v,
-					  err) == -1)
+			if (proto_json_int(json_object_array_get_idx(o, i),
+					   what, 1, PROTO_MAX_VERSION_NUM, &v,
+					   err) == -1)
 				return -1;
 			if (v < req->version_min)
 				req->version_min = (int)v;
@@ -139,12 +147,13 @@ proto_request_parse_hello(json_object *root, const struct proto_limits *lim,
 	if (json_object_object_get_ex(root, "client", &o)) {
 		if (!json_object_is_type(o, json_type_string))
 			return proto_error_set(err, PROTO_E_BAD_REQUEST,
-					  "client: expected a string");
+					       "client: expected a string");
 		s = proto_json_str(o, &len);
 		if (len > PROTO_MAX_CLIENT)
-			return proto_error_set(err, PROTO_E_BAD_REQUEST,
-					  "client: too long (max %d bytes)",
-					  PROTO_MAX_CLIENT);
+			return proto_error_set(
+			    err, PROTO_E_BAD_REQUEST,
+			    "client: too long (max %d bytes)",
+			    PROTO_MAX_CLIENT);
 		if (proto_json_strdup(s, len, &req->client, err) == -1)
 			return -1;
 	}
@@ -153,7 +162,7 @@ proto_request_parse_hello(json_object *root, const struct proto_limits *lim,
 
 static int
 proto_request_parse_user(json_object *root, struct proto_request *req,
-		 struct proto_error *err)
+			 struct proto_error *err)
 {
 	struct proto_error uerr;
 	json_object *o;
@@ -164,17 +173,18 @@ proto_request_parse_user(json_object *root, struct proto_request *req,
 		return 0;
 	if (!json_object_is_type(o, json_type_string))
 		return proto_error_set(err, PROTO_E_BAD_REQUEST,
-				  "user: expected a string");
+				       "user: expected a string");
 	s = proto_json_str(o, &len);
 	if (proto_hostspec_check_user(s, len, &uerr) == -1)
 		return proto_error_set(err, PROTO_E_BAD_REQUEST, "user: %s",
-				  uerr.message);
+				       uerr.message);
 	return proto_json_strdup(s, len, &req->user, err);
 }
 
 static int
 proto_request_connect_members(json_object *root, const struct proto_limits *lim,
-		      struct proto_request *req, struct proto_error *err)
+			      struct proto_request *req,
+			      struct proto_error *err)
 {
 	if (proto_hostlist_parse(root, lim, req, err) == -1)
 		return -1;
@@ -183,7 +193,7 @@ proto_request_connect_members(json_object *root, const struct proto_limits *lim,
 
 static int
 proto_request_parse_connect(json_object *root, const struct proto_limits *lim,
-		    struct proto_request *req, struct proto_error *err)
+			    struct proto_request *req, struct proto_error *err)
 {
 	return proto_request_connect_members(root, lim, req, err);
 }
@@ -207,7 +217,7 @@ proto_request_env_name_ok(const char *s, size_t n)
 
 static int
 proto_request_parse_env(json_object *root, const struct proto_limits *lim,
-		struct proto_request *req, struct proto_error *err)
+			struct proto_request *req, struct proto_error *err)
 {
 	json_object *e;
 	struct json_object_iterator it, end;
@@ -218,12 +228,13 @@ proto_request_parse_env(json_object *root, const struct proto_limits *lim,
 		return 0;
 	if (!json_object_is_type(e, json_type_object))
 		return proto_error_set(err, PROTO_E_BAD_REQUEST,
-				  "env: expected an object of strings");
+				       "env: expected an object of strings");
 	n = (size_t)json_object_object_length(e);
 	if (n > lim->max_env)
-		return proto_error_set(err, PROTO_E_LIMIT,
-				  "env: %zu entries exceed MaxEnvEntries (%zu)",
-				  n, lim->max_env);
+		return proto_error_set(
+		    err, PROTO_E_LIMIT,
+		    "env: %zu entries exceed MaxEnvEntries (%zu)", n,
+		    lim->max_env);
 	if (n == 0)
 		return 0;
 	if ((req->env = calloc(n, sizeof *req->env)) == NULL)
@@ -244,7 +255,8 @@ proto_request_parse_env(json_object *root, const struct proto_limits *lim,
 			    PROTO_MSG_NAME, name, PROTO_MAX_ENV_NAME);
 		if (!json_object_is_type(v, json_type_string))
 			return proto_error_set(err, PROTO_E_BAD_REQUEST,
-					  "env.%s: expected a string", name);
+					       "env.%s: expected a string",
+					       name);
 		val = proto_json_str(v, &vlen);
 		if (vlen > PROTO_MAX_ENV_VALUE)
 			return proto_error_set(
@@ -279,7 +291,7 @@ proto_request_timeout_ms(double t)
  */
 static int
 proto_request_seconds(json_object *root, const char *key, long long *ms,
-		  struct proto_error *err)
+		      struct proto_error *err)
 {
 	json_object *o;
 	long long iv;
@@ -296,19 +308,20 @@ proto_request_seconds(json_object *root, const char *key, long long *ms,
 	}
 	if (!json_object_is_type(o, json_type_double))
 		return proto_error_set(err, PROTO_E_BAD_REQUEST,
-				  "%s: expected a number of seconds", key);
+				       "%s: expected a number of seconds", key);
 	dv = json_object_get_double(o);
 	if (!isfinite(dv) || dv <= 0 || dv > (double)PROTO_MAX_TIMEOUT_S)
-		return proto_error_set(err, PROTO_E_BAD_REQUEST,
-				  "%s: out of range (0 < %s <= %lld seconds)",
-				  key, key, PROTO_MAX_TIMEOUT_S);
+		return proto_error_set(
+		    err, PROTO_E_BAD_REQUEST,
+		    "%s: out of range (0 < %s <= %lld seconds)", key, key,
+		    PROTO_MAX_TIMEOUT_S);
 	*ms = proto_request_timeout_ms(dv);
 	return 0;
 }
 
 static int
 proto_request_parse_run(json_object *root, const struct proto_limits *lim,
-		struct proto_request *req, struct proto_error *err)
+			struct proto_request *req, struct proto_error *err)
 {
 	json_object *o;
 	const char *s;
@@ -318,23 +331,26 @@ proto_request_parse_run(json_object *root, const struct proto_limits *lim,
 	if (proto_request_connect_members(root, lim, req, err) == -1)
 		return -1;
 	if (!json_object_object_get_ex(root, "command", &o))
-		return proto_error_set(err, PROTO_E_BAD_REQUEST, "command: missing");
+		return proto_error_set(err, PROTO_E_BAD_REQUEST,
+				       "command: missing");
 	if (!json_object_is_type(o, json_type_string))
 		return proto_error_set(err, PROTO_E_BAD_REQUEST,
-				  "command: expected a string");
+				       "command: expected a string");
 	s = proto_json_str(o, &len);
 	if (len == 0)
-		return proto_error_set(err, PROTO_E_BAD_REQUEST, "command: empty");
+		return proto_error_set(err, PROTO_E_BAD_REQUEST,
+				       "command: empty");
 	if (len > PROTO_MAX_COMMAND)
 		return proto_error_set(err, PROTO_E_BAD_REQUEST,
-				  "command: too long (max %u bytes)",
-				  PROTO_MAX_COMMAND);
+				       "command: too long (max %u bytes)",
+				       PROTO_MAX_COMMAND);
 	if (proto_json_strdup(s, len, &req->command, err) == -1)
 		return -1;
 
-	if (proto_request_seconds(root, "timeout", &req->timeout_ms, err) == -1 ||
+	if (proto_request_seconds(root, "timeout", &req->timeout_ms, err) ==
+		-1 ||
 	    proto_request_seconds(root, "idle_timeout", &req->idle_timeout_ms,
-			      err) == -1)
+				  err) == -1)
 		return -1;
 
 	if (proto_request_parse_env(root, lim, req, err) == -1)
@@ -343,18 +359,19 @@ proto_request_parse_run(json_object *root, const struct proto_limits *lim,
 	if (json_object_object_get_ex(root, "pty", &o)) {
 		if (!json_object_is_type(o, json_type_boolean))
 			return proto_error_set(err, PROTO_E_BAD_REQUEST,
-					  "pty: expected true or false");
+					       "pty: expected true or false");
 		req->pty = json_object_get_boolean(o) ? 1 : 0;
 	}
 
 	if (json_object_object_get_ex(root, "stdin", &o)) {
 		if (!json_object_is_type(o, json_type_string))
-			return proto_error_set(err, PROTO_E_BAD_REQUEST,
-					  "stdin: expected a base64 string");
+			return proto_error_set(
+			    err, PROTO_E_BAD_REQUEST,
+			    "stdin: expected a base64 string");
 		s = proto_json_str(o, &len);
 		if ((dlen = proto_b64_decoded_len(s, len)) < 0)
 			return proto_error_set(err, PROTO_E_BAD_REQUEST,
-					  "stdin: invalid base64");
+					       "stdin: invalid base64");
 		if ((size_t)dlen > lim->max_stdin)
 			return proto_error_set(
 			    err, PROTO_E_LIMIT,
@@ -364,10 +381,10 @@ proto_request_parse_run(json_object *root, const struct proto_limits *lim,
 		if ((req->stdin_data = malloc(proto_b64_maxdecoded(len) + 1)) ==
 		    NULL)
 			return proto_error_set(err, PROTO_E_INTERNAL,
-					  "out of memory");
+					       "out of memory");
 		if ((dlen = proto_b64_decode(req->stdin_data, s, len)) < 0)
 			return proto_error_set(err, PROTO_E_BAD_REQUEST,
-					  "stdin: invalid base64");
+					       "stdin: invalid base64");
 		req->stdin_len = (size_t)dlen;
 	}
 	return 0;
@@ -375,42 +392,47 @@ proto_request_parse_run(json_object *root, const struct proto_limits *lim,
 
 static int
 proto_request_parse_cancel(json_object *root, const struct proto_limits *lim,
-		   struct proto_request *req, struct proto_error *err)
+			   struct proto_request *req, struct proto_error *err)
 {
 	json_object *o;
 
 	if (!json_object_object_get_ex(root, "target", &o))
-		return proto_error_set(err, PROTO_E_BAD_REQUEST, "target: missing");
+		return proto_error_set(err, PROTO_E_BAD_REQUEST,
+				       "target: missing");
 	return proto_id_from_json(o, req->target, "target", 0, err);
 }
 
 static int
 proto_request_parse_status(json_object *root, const struct proto_limits *lim,
-		   struct proto_request *req, struct proto_error *err)
+			   struct proto_request *req, struct proto_error *err)
 {
 	return 0;
 }
 
 static int
-proto_request_check_keys(json_object *root, enum proto_op op, struct proto_error *err)
+proto_request_check_keys(json_object *root, enum proto_op op,
+			 struct proto_error *err)
 {
 	size_t i;
 
 	json_object_object_foreach(root, key, val)
 	{
 		(void)val;
-		for (i = 0; i < sizeof proto_request_keys / sizeof proto_request_keys[0]; i++) {
+		for (i = 0; i < sizeof proto_request_keys /
+				    sizeof proto_request_keys[0];
+		     i++) {
 			if (strcmp(proto_request_keys[i].name, key) == 0)
 				break;
 		}
-		if (i == sizeof proto_request_keys / sizeof proto_request_keys[0])
+		if (i ==
+		    sizeof proto_request_keys / sizeof proto_request_keys[0])
 			return proto_error_set(err, PROTO_E_BAD_REQUEST,
-					  "unknown key \"%.*s\"",
-					  PROTO_MSG_NAME, key);
+					       "unknown key \"%.*s\"",
+					       PROTO_MSG_NAME, key);
 		if ((proto_request_keys[i].ops & OPF(op)) == 0)
 			return proto_error_set(err, PROTO_E_BAD_REQUEST,
-					  "%s: not allowed in %s", key,
-					  proto_request_ops[op].name);
+					       "%s: not allowed in %s", key,
+					       proto_request_ops[op].name);
 	}
 	return 0;
 }
@@ -460,8 +482,8 @@ proto_request_parse(const char *line, size_t len,
 	proto_limits_resolve(&lim, limits);
 	if (len > lim.max_line)
 		return proto_error_set(err, PROTO_E_BAD_REQUEST,
-				  "line too long (max %zu bytes)",
-				  lim.max_line);
+				       "line too long (max %zu bytes)",
+				       lim.max_line);
 
 	if ((jr = proto_json_parse(line, len, lim.max_depth, &root, err)) ==
 	    PROTO_JSON_BAD)
@@ -470,7 +492,8 @@ proto_request_parse(const char *line, size_t len,
 		goto fail;
 	if (!json_object_object_get_ex(root, "id", &o)) {
 		if (jr == 0)
-			proto_error_set(err, PROTO_E_BAD_REQUEST, "id: missing");
+			proto_error_set(err, PROTO_E_BAD_REQUEST,
+					"id: missing");
 		goto fail;
 	}
 	if (jr == 0) {
@@ -494,7 +517,8 @@ proto_request_parse(const char *line, size_t len,
 		goto fail;
 	}
 	if (!json_object_is_type(o, json_type_string)) {
-		proto_error_set(err, PROTO_E_BAD_REQUEST, "op: expected a string");
+		proto_error_set(err, PROTO_E_BAD_REQUEST,
+				"op: expected a string");
 		goto fail;
 	}
 	s = proto_json_str(o, &slen);
@@ -504,7 +528,8 @@ proto_request_parse(const char *line, size_t len,
 	}
 	if (op == PROTO_OP_COUNT) {
 		proto_error_set(err, PROTO_E_BAD_REQUEST,
-			   "op: unknown operation \"%.*s\"", PROTO_MSG_NAME, s);
+				"op: unknown operation \"%.*s\"",
+				PROTO_MSG_NAME, s);
 		goto fail;
 	}
 	if (proto_request_check_keys(root, (enum proto_op)op, err) == -1)
@@ -544,7 +569,8 @@ proto_request_put_hosts(struct proto_enc *e, const struct proto_request *req)
 		for (i = 0; i < req->nexclude; i++) {
 			if (i > 0)
 				proto_enc_lit(e, ",");
-			proto_enc_str(e, req->exclude[i], strlen(req->exclude[i]), 1);
+			proto_enc_str(e, req->exclude[i],
+				      strlen(req->exclude[i]), 1);
 		}
 		proto_enc_lit(e, "]");
 	}
@@ -608,7 +634,7 @@ proto_request_encode_run(struct proto_enc *e, const struct proto_request *req)
 	proto_request_put_hosts(e, req);
 	proto_enc_key(e, "command");
 	proto_enc_str(e, req->command != NULL ? req->command : "",
-		req->command != NULL ? strlen(req->command) : 0, 1);
+		      req->command != NULL ? strlen(req->command) : 0, 1);
 	proto_request_put_seconds(e, "timeout", req->timeout_ms);
 	proto_request_put_seconds(e, "idle_timeout", req->idle_timeout_ms);
 	if (req->nenv > 0) {
@@ -617,18 +643,17 @@ proto_request_encode_run(struct proto_enc *e, const struct proto_request *req)
 			if (i > 0)
 				proto_enc_lit(e, ",");
 			proto_enc_str(e, req->env[i].name,
-				strlen(req->env[i].name), 1);
+				      strlen(req->env[i].name), 1);
 			proto_enc_lit(e, ":");
 			proto_enc_str(e, req->env[i].value,
-				strlen(req->env[i].value), 1);
+				      strlen(req->env[i].value), 1);
 		}
 		proto_enc_lit(e, "}");
 	}
 	if (req->pty)
 		proto_enc_lit(e, ",\"pty\":true");
 	if (req->stdin_data != NULL) {
-		if ((b64 = malloc(proto_b64_len(req->stdin_len) + 1)) ==
-		    NULL) {
+		if ((b64 = malloc(proto_b64_len(req->stdin_len) + 1)) == NULL) {
 			e->err = ENOMEM;
 			return;
 		}
@@ -649,7 +674,8 @@ proto_request_encode_hosts(struct proto_enc *e, const struct proto_request *req)
 }
 
 static void
-proto_request_encode_cancel(struct proto_enc *e, const struct proto_request *req)
+proto_request_encode_cancel(struct proto_enc *e,
+			    const struct proto_request *req)
 {
 	proto_enc_key(e, "target");
 	proto_enc_raw(e, req->target, strlen(req->target));
