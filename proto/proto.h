@@ -19,10 +19,10 @@
 
 /* Codec limits.  The daemon may configure lower values (struct proto_limits)
  * but never higher ones. */
-#define PROTO_MAX_LINE (16u * 1024 * 1024) /* hard cap of a line */
+#define PROTO_MAX_LINE (16u * 1024 * 1024)    /* hard cap of a line */
 #define PROTO_DEFAULT_MAX_LINE (1024u * 1024) /* MaxLineLength */
-#define PROTO_MAX_DEPTH 16 /* JSON nesting depth */
-#define PROTO_MAX_ID 64 /* bytes of a string id */
+#define PROTO_MAX_DEPTH 16                    /* JSON nesting depth */
+#define PROTO_MAX_ID 64                       /* bytes of a string id */
 #define PROTO_MAX_HOSTSPEC 320 /* bytes of "[user@]host[:port]" */
 #define PROTO_MAX_USER 64
 #define PROTO_MAX_HOST 255
@@ -31,8 +31,8 @@
 #define PROTO_MAX_ENV_NAME 128
 #define PROTO_MAX_ENV_VALUE 4096
 #define PROTO_MAX_TIMEOUT_MS (7LL * 24 * 3600 * 1000)
-#define PROTO_MAX_MESSAGE 1024 /* bytes of an error message */
-#define PROTO_DEFAULT_MAX_HOSTS 10000 /* MaxHostsPerRequest */
+#define PROTO_MAX_MESSAGE 1024                 /* bytes of an error message */
+#define PROTO_DEFAULT_MAX_HOSTS 10000          /* MaxHostsPerRequest */
 #define PROTO_DEFAULT_MAX_STDIN (1024u * 1024) /* MaxStdinBytes */
 #define PROTO_MAX_CHUNK (64u * 1024) /* raw bytes in one output event */
 
@@ -59,7 +59,8 @@ enum proto_code {
 	PROTO_E_COUNT
 };
 const char *proto_code_name(enum proto_code); /* "bad_request", ... */
-enum proto_code proto_code_from_name(const char *); /* PROTO_E_NONE if unknown */
+enum proto_code
+proto_code_from_name(const char *); /* PROTO_E_NONE if unknown */
 
 struct proto_error {
 	enum proto_code code;
@@ -85,10 +86,10 @@ int proto_buf_append(struct proto_buf *, const void *, size_t);
 struct proto_hostspec {
 	char user[PROTO_MAX_USER + 1]; /* "" = not given */
 	char host[PROTO_MAX_HOST + 1]; /* brackets removed */
-	int port; /* 0 = not given */
+	int port;                      /* 0 = not given */
 };
 int proto_hostspec_parse(const char *, struct proto_hostspec *,
-    struct proto_error *);
+			 struct proto_error *);
 
 /*
  * Host sets.  A host pattern is a host spec in which bracketed numeric
@@ -97,9 +98,9 @@ int proto_hostspec_parse(const char *, struct proto_hostspec *,
  * range varies slowest).  Brackets holding anything but digits, ',' and '-'
  * are literal text, so "[::1]:22" is not a range.
  */
-#define PROTO_MAX_HOSTPATTERN 1024 /* bytes of a pattern before expansion */
+#define PROTO_MAX_HOSTPATTERN 1024  /* bytes of a pattern before expansion */
 #define PROTO_MAX_HOSTSET_RANGES 16 /* bracketed ranges in one pattern */
-#define PROTO_MAX_RANGE_DIGITS 9 /* digits of one range bound */
+#define PROTO_MAX_RANGE_DIGITS 9    /* digits of one range bound */
 
 /*
  * Call emit once per host of the pattern, in order.  Returns the number of
@@ -109,8 +110,8 @@ int proto_hostspec_parse(const char *, struct proto_hostspec *,
  * yields itself.  The emitted strings are not validated as host specs.
  */
 int proto_hostset_expand(const char *pattern,
-    int (*emit)(const char *host, void *arg), void *arg, size_t max,
-    struct proto_error *);
+			 int (*emit)(const char *host, void *arg), void *arg,
+			 size_t max, struct proto_error *);
 /* 1 if pattern holds at least one range (then it is not a plain spec). */
 int proto_hostset_has_range(const char *pattern);
 
@@ -121,7 +122,7 @@ int proto_hostset_has_range(const char *pattern);
  * the same two ways.  Entries are already expanded (no ranges).
  */
 int proto_hostspec_excluded(const char *spec, char *const *exclude,
-    size_t nexclude);
+			    size_t nexclude);
 
 /* Base64 (RFC 4648, with padding; proto_b64.c).  encode writes a
  * NUL-terminated string of proto_b64_len(n) bytes plus NUL; decode returns
@@ -136,7 +137,7 @@ void proto_b64_encode(char *dst, const unsigned char *src, size_t n);
 long proto_b64_decode(unsigned char *dst, const char *src, size_t srclen);
 void proto_b64_encode_scalar(char *dst, const unsigned char *src, size_t n);
 long proto_b64_decode_scalar(unsigned char *dst, const char *src,
-    size_t srclen);
+			     size_t srclen);
 
 /* ---- Requests (client -> daemon) ---- */
 
@@ -161,7 +162,7 @@ struct proto_limits {
 	size_t max_hosts;
 	size_t max_stdin;
 	size_t max_env; /* 0 = PROTO_MAX_ENV */
-	int max_depth; /* 0 = PROTO_MAX_DEPTH */
+	int max_depth;  /* 0 = PROTO_MAX_DEPTH */
 };
 void proto_limits_default(struct proto_limits *);
 
@@ -173,7 +174,7 @@ struct proto_request {
 
 	/* hello */
 	int version_min, version_max; /* from "versions": [..] */
-	char *client; /* optional client name, NULL if absent */
+	char *client;                 /* optional client name, NULL if absent */
 
 	/* run, connect, disconnect */
 	/* Host specs with ranges expanded, excluded hosts dropped; "@NAME"
@@ -184,9 +185,9 @@ struct proto_request {
 	 * of groups (proto_hostspec_excluded); hosts is already filtered. */
 	char **exclude;
 	size_t nexclude;
-	char *user; /* default user, NULL if absent */
-	char *command; /* run only */
-	long long timeout_ms; /* 0 = none */
+	char *user;                /* default user, NULL if absent */
+	char *command;             /* run only */
+	long long timeout_ms;      /* 0 = none */
 	long long idle_timeout_ms; /* 0 = none: "idle_timeout" */
 	int pty;
 	struct proto_env *env;
@@ -202,8 +203,8 @@ struct proto_request {
  * error, err->id holds the request id when it was readable so the reply can
  * name it. */
 int proto_request_parse(const char *line, size_t len,
-    const struct proto_limits *, struct proto_request **out,
-    struct proto_error *err);
+			const struct proto_limits *, struct proto_request **out,
+			struct proto_error *err);
 void proto_request_free(struct proto_request *);
 
 /* Encode a request as one line, newline included (client side).  The
@@ -213,7 +214,7 @@ int proto_request_encode(struct proto_buf *, const struct proto_request *);
 /* Build id text from a client value. */
 void proto_id_from_u64(char id[PROTO_MAX_ID + 3], uint64_t);
 int proto_id_from_string(char id[PROTO_MAX_ID + 3], const char *,
-    struct proto_error *);
+			 struct proto_error *);
 
 /* ---- Events (daemon -> client) ---- */
 
@@ -240,53 +241,54 @@ const char *proto_event_name(enum proto_event_type);
  * in messages is replaced by U+FFFD so every line is valid JSON.
  */
 int proto_ev_hello(struct proto_buf *, const char *id, int version,
-    const char *server, const struct proto_limits *);
+		   const char *server, const struct proto_limits *);
 int proto_ev_start(struct proto_buf *, const char *id, const char *host);
 int proto_ev_output(struct proto_buf *, const char *id, const char *host,
-    int is_stderr, const void *data, size_t len);
+		    int is_stderr, const void *data, size_t len);
 /* signal == NULL: normal exit with status; else killed by signal ("TERM",
  * without "SIG") and status is ignored. */
 int proto_ev_exit(struct proto_buf *, const char *id, const char *host,
-    int status, const char *signal, long long duration_ms);
+		  int status, const char *signal, long long duration_ms);
 /* host == NULL: a request-level error (ends the request). */
 int proto_ev_error(struct proto_buf *, const char *id, const char *host,
-    enum proto_code, const char *message, long long duration_ms);
+		   enum proto_code, const char *message, long long duration_ms);
 int proto_ev_connected(struct proto_buf *, const char *id, const char *host,
-    int sessions, long long duration_ms);
+		       int sessions, long long duration_ms);
 /* sessions: closed at once (idle); draining: close when their jobs end. */
-int proto_ev_disconnected(struct proto_buf *, const char *id,
-    const char *host, int sessions, int draining, long long duration_ms);
+int proto_ev_disconnected(struct proto_buf *, const char *id, const char *host,
+			  int sessions, int draining, long long duration_ms);
 struct proto_done {
-	size_t hosts; /* hosts in the request */
-	size_t ok; /* exit status 0, or connected */
+	size_t hosts;  /* hosts in the request */
+	size_t ok;     /* exit status 0, or connected */
 	size_t failed; /* exited non-zero or killed by a signal */
 	size_t errors; /* error events */
 	long long duration_ms;
 };
-int proto_ev_done(struct proto_buf *, const char *id, const struct proto_done *);
+int proto_ev_done(struct proto_buf *, const char *id,
+		  const struct proto_done *);
 int proto_ev_cancel(struct proto_buf *, const char *id, const char *target,
-    int found);
+		    int found);
 /*
  * status: the daemon builds the "hosts" and "workers" arrays itself (each
  * element a JSON object produced by proto_status_host / proto_status_worker)
  * and passes them joined by commas, without brackets.
  */
 struct proto_status_host {
-	const char *host; /* "user@host:port" pool key */
+	const char *host;  /* "user@host:port" pool key */
 	const char *state; /* idle, connecting, up, degraded, backoff, down */
 	int worker;
-	int sessions; /* open connections */
+	int sessions;   /* open connections */
 	int connecting; /* connections still in handshake */
 	int channels_busy;
-	int channels_max; /* sum of current caps of open sessions */
-	int queued; /* jobs waiting for a channel */
-	unsigned long long jobs; /* jobs started on this host, ever */
+	int channels_max;            /* sum of current caps of open sessions */
+	int queued;                  /* jobs waiting for a channel */
+	unsigned long long jobs;     /* jobs started on this host, ever */
 	unsigned long long connects; /* successful handshakes, ever */
 	unsigned long long failures; /* failed connection attempts, ever */
 	unsigned long long reconnects; /* sessions re-opened after a loss */
-	unsigned long long lost; /* sessions lost (dead peer, error) */
-	long long rtt_ms; /* last keepalive round trip, -1 = none yet */
-	long long retry_in_ms; /* backoff/down: next attempt in; -1 = none */
+	unsigned long long lost;       /* sessions lost (dead peer, error) */
+	long long rtt_ms;       /* last keepalive round trip, -1 = none yet */
+	long long retry_in_ms;  /* backoff/down: next attempt in; -1 = none */
 	const char *last_error; /* NULL if none */
 };
 int proto_status_host(struct proto_buf *, const struct proto_status_host *);
@@ -300,15 +302,15 @@ struct proto_status_worker {
 };
 int proto_status_worker(struct proto_buf *, const struct proto_status_worker *);
 int proto_ev_status(struct proto_buf *, const char *id, const char *hosts_json,
-    const char *workers_json);
+		    const char *workers_json);
 
 /* A decoded event (client side).  Pointers point into the event's own
  * storage and live until proto_event_free. */
 struct proto_event {
 	enum proto_event_type type;
 	char id[PROTO_MAX_ID + 3]; /* JSON text, "null" for null */
-	char *host; /* NULL if absent */
-	unsigned char *data; /* stdout/stderr, decoded */
+	char *host;                /* NULL if absent */
+	unsigned char *data;       /* stdout/stderr, decoded */
 	size_t len;
 	/* stdout/stderr decoded by the split path: the base64 text was
 	 * line[data_off, data_off + data_textlen), followed by "} and the
@@ -316,23 +318,23 @@ struct proto_event {
 	 * data (the decoder accepts one encoding per byte string);
 	 * data_textlen is 0 otherwise. */
 	size_t data_off, data_textlen;
-	int status; /* exit; -1 if killed by a signal */
-	char *signal; /* exit; NULL if exited normally */
-	enum proto_code code; /* error */
-	char *message; /* error */
+	int status;            /* exit; -1 if killed by a signal */
+	char *signal;          /* exit; NULL if exited normally */
+	enum proto_code code;  /* error */
+	char *message;         /* error */
 	long long duration_ms; /* exit, error, connected, done; -1 absent */
-	int sessions; /* connected, disconnected */
-	int draining; /* disconnected */
-	int version; /* hello */
-	char *server; /* hello */
-	struct proto_limits limits; /* hello */
-	struct proto_done done; /* done */
+	int sessions;          /* connected, disconnected */
+	int draining;          /* disconnected */
+	int version;           /* hello */
+	char *server;          /* hello */
+	struct proto_limits limits;    /* hello */
+	struct proto_done done;        /* done */
 	char target[PROTO_MAX_ID + 3]; /* cancel */
-	int found; /* cancel */
+	int found;                     /* cancel */
 	char *json; /* status: the whole line, for callers that want it */
 };
 int proto_event_parse(const char *line, size_t len, struct proto_event **out,
-    struct proto_error *err);
+		      struct proto_error *err);
 void proto_event_free(struct proto_event *);
 
 #endif

@@ -25,6 +25,7 @@ static const char proto_b64_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /* Character to 6-bit value; PROTO_B64_BAD elsewhere (including '='). */
+/* clang-format off */
 #define B64_X PROTO_B64_BAD
 #define B64_X16 B64_X, B64_X, B64_X, B64_X, B64_X, B64_X, B64_X, B64_X, \
     B64_X, B64_X, B64_X, B64_X, B64_X, B64_X, B64_X, B64_X
@@ -48,6 +49,7 @@ static const unsigned char proto_b64_values[256] = {
 	B64_X, B64_X, B64_X, B64_X, B64_X,
 	B64_X16, B64_X16, B64_X16, B64_X16, B64_X16, B64_X16, B64_X16, B64_X16,
 };
+/* clang-format on */
 #undef B64_X16
 #undef B64_X
 
@@ -83,7 +85,7 @@ proto_b64_decoded_len(const char *src, size_t n)
 /* Encodes whole 3-byte groups from src[*i]; returns the output pointer. */
 static char *
 proto_b64_encode_groups(char *dst, const unsigned char *src, size_t n,
-    size_t *i)
+			size_t *i)
 {
 	const char *t = proto_b64_alphabet;
 	uint32_t v;
@@ -139,8 +141,8 @@ proto_b64_encode_scalar(char *dst, const unsigned char *src, size_t n)
  * group) at a character outside the alphabet.  Returns the output pointer.
  */
 static unsigned char *
-proto_b64_decode_groups(unsigned char *dst, const unsigned char *src,
-    size_t n, size_t keep, size_t *i)
+proto_b64_decode_groups(unsigned char *dst, const unsigned char *src, size_t n,
+			size_t keep, size_t *i)
 {
 	const unsigned char *t = proto_b64_values;
 	unsigned a, b, c, d;
@@ -201,7 +203,7 @@ proto_b64_decode_last(unsigned char *dst, const unsigned char *s)
 /* Everything from src[i] (at a group boundary) to the end. */
 static long
 proto_b64_decode_rest(unsigned char *dst0, unsigned char *dst,
-    const unsigned char *src, size_t n, size_t i)
+		      const unsigned char *src, size_t n, size_t i)
 {
 	dst = proto_b64_decode_groups(dst, src, n, 4, &i);
 	if (n - i != 4)
@@ -225,7 +227,7 @@ proto_b64_decode_scalar(unsigned char *dst, const char *src, size_t n)
 	if (n == 0)
 		return 0;
 	return proto_b64_decode_rest(dst, dst, (const unsigned char *)src, n,
-	    0);
+				     0);
 }
 
 /* ---- AVX2 ---- */
@@ -243,6 +245,7 @@ proto_b64_decode_scalar(unsigned char *dst, const char *src, size_t n)
 __attribute__((target("avx2"))) static size_t
 proto_b64_encode_avx2(char *dst, const unsigned char *src, size_t n)
 {
+	/* clang-format off */
 	const __m256i spread = _mm256_setr_epi8(
 	    1, 0, 2, 1, 4, 3, 5, 4, 7, 6, 8, 7, 10, 9, 11, 10,
 	    1, 0, 2, 1, 4, 3, 5, 4, 7, 6, 8, 7, 10, 9, 11, 10);
@@ -259,6 +262,7 @@ proto_b64_encode_avx2(char *dst, const unsigned char *src, size_t n)
 	    'a' - 26, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52,
 	    '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '+' - 62,
 	    '/' - 63, 'A', 0, 0);
+	/* clang-format on */
 	const __m256i c51 = _mm256_set1_epi8(51);
 	const __m256i c26 = _mm256_set1_epi8(26);
 	const __m256i c13 = _mm256_set1_epi8(13);
@@ -276,8 +280,8 @@ proto_b64_encode_avx2(char *dst, const unsigned char *src, size_t n)
 		    _mm256_mullo_epi16(_mm256_and_si256(in, mask_bd), mul_bd));
 		/* 52..63 -> 1..12, 26..51 -> 0, 0..25 -> 13 */
 		range = _mm256_subs_epu8(v, c51);
-		range = _mm256_or_si256(range,
-		    _mm256_and_si256(_mm256_cmpgt_epi8(c26, v), c13));
+		range = _mm256_or_si256(
+		    range, _mm256_and_si256(_mm256_cmpgt_epi8(c26, v), c13));
 		v = _mm256_add_epi8(v, _mm256_shuffle_epi8(offsets, range));
 		_mm256_storeu_si256((__m256i *)dst, v);
 		dst += 32;
@@ -301,6 +305,7 @@ proto_b64_encode_avx2(char *dst, const unsigned char *src, size_t n)
 __attribute__((target("avx2"))) static size_t
 proto_b64_decode_avx2(unsigned char *dst, const unsigned char *src, size_t n)
 {
+	/* clang-format off */
 	const __m256i bad_lo = _mm256_setr_epi8(
 	    0x15, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x11,
 	    0x11, 0x11, 0x13, 0x1a, 0x1b, 0x1b, 0x1b, 0x1a,
@@ -324,6 +329,7 @@ proto_b64_decode_avx2(unsigned char *dst, const unsigned char *src, size_t n)
 	const __m256i gather = _mm256_setr_epi8(
 	    2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1,
 	    2, 1, 0, 6, 5, 4, 10, 9, 8, 14, 13, 12, -1, -1, -1, -1);
+	/* clang-format on */
 	__m256i in, hi, lo, v;
 	size_t i;
 
@@ -332,15 +338,17 @@ proto_b64_decode_avx2(unsigned char *dst, const unsigned char *src, size_t n)
 		hi = _mm256_and_si256(_mm256_srli_epi32(in, 4), nibble);
 		lo = _mm256_and_si256(in, nibble);
 		if (!_mm256_testz_si256(_mm256_shuffle_epi8(bad_lo, lo),
-		    _mm256_shuffle_epi8(bit_hi, hi)))
+					_mm256_shuffle_epi8(bit_hi, hi)))
 			break;
-		v = _mm256_add_epi8(in, _mm256_shuffle_epi8(shift,
-		    _mm256_add_epi8(_mm256_cmpeq_epi8(in, slash), hi)));
+		v = _mm256_add_epi8(
+		    in, _mm256_shuffle_epi8(
+			    shift,
+			    _mm256_add_epi8(_mm256_cmpeq_epi8(in, slash), hi)));
 		v = _mm256_madd_epi16(_mm256_maddubs_epi16(v, pair), quad);
 		v = _mm256_shuffle_epi8(v, gather);
 		_mm_storeu_si128((__m128i *)dst, _mm256_castsi256_si128(v));
 		_mm_storeu_si128((__m128i *)(dst + 12),
-		    _mm256_extracti128_si256(v, 1));
+				 _mm256_extracti128_si256(v, 1));
 		dst += 24;
 	}
 	return i;
