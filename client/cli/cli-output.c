@@ -51,7 +51,6 @@ cli_output_setup(struct cli *cli, const char *color, int no_progress)
 
 	if (color == NULL)
 		color = "auto";
-
 	if (strcmp(color, "always") == 0)
 		cli->color_out = cli->color_err = 1;
 	else if (strcmp(color, "auto") == 0) {
