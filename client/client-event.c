@@ -150,7 +150,8 @@ client_event_parse_next(sp_client *c, struct sp_event **out)
 	ev->id = client_event_parse_id(ev->pe->id);
 	if (ev->type == SP_EV_CANCEL)
 		ev->target = client_event_parse_id(ev->pe->target);
-	if (ev->type == SP_EV_STATUS && client_event_check_status(c, ev) == -1) {
+	if (ev->type == SP_EV_STATUS &&
+	    client_event_check_status(c, ev) == -1) {
 		c->failed = 1;
 		sp_event_free(ev);
 		return -1;

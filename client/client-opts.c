@@ -79,8 +79,8 @@ client_opts_list_end(const char *p)
 }
 
 static int
-client_opts_push(sp_run_opts *o, char ***v, size_t *n, size_t *capp, const char *s,
-	  size_t len, const char *what)
+client_opts_push(sp_run_opts *o, char ***v, size_t *n, size_t *capp,
+		 const char *s, size_t len, const char *what)
 {
 	char **p, *copy;
 	size_t cap;
@@ -91,11 +91,12 @@ client_opts_push(sp_run_opts *o, char ***v, size_t *n, size_t *capp, const char 
 	}
 	if (len > PROTO_MAX_HOSTPATTERN) {
 		client_opts_seterr(o, "%s longer than %d bytes", what,
-			    PROTO_MAX_HOSTPATTERN);
+				   PROTO_MAX_HOSTPATTERN);
 		return -1;
 	}
 	if (memchr(s, '\0', len) != NULL || client_opts_list_end(s) < s + len) {
-		client_opts_seterr(o, "%s contains a comma outside brackets", what);
+		client_opts_seterr(o, "%s contains a comma outside brackets",
+				   what);
 		return -1;
 	}
 	if (*n >= SP_MAX_HOSTS_OPTS) {
@@ -122,8 +123,8 @@ client_opts_push(sp_run_opts *o, char ***v, size_t *n, size_t *capp, const char 
 static int
 client_opts_add_host_len(sp_run_opts *o, const char *host, size_t len)
 {
-	return client_opts_push(o, &o->hosts, &o->nhosts, &o->hosts_cap, host, len,
-			 "host");
+	return client_opts_push(o, &o->hosts, &o->nhosts, &o->hosts_cap, host,
+				len, "host");
 }
 
 int
@@ -170,8 +171,8 @@ sp_run_opts_add_exclude(sp_run_opts *o, const char *pattern)
 		client_opts_seterr(o, "exclude pattern is NULL");
 		return -1;
 	}
-	return client_opts_push(o, &o->exclude, &o->nexclude, &o->exclude_cap, pattern,
-			 strlen(pattern), "exclude pattern");
+	return client_opts_push(o, &o->exclude, &o->nexclude, &o->exclude_cap,
+				pattern, strlen(pattern), "exclude pattern");
 }
 
 size_t
@@ -217,7 +218,7 @@ sp_run_opts_set_command(sp_run_opts *o, const char *command)
 	}
 	if (len > PROTO_MAX_COMMAND) {
 		client_opts_seterr(o, "command longer than %u bytes",
-			    PROTO_MAX_COMMAND);
+				   PROTO_MAX_COMMAND);
 		return -1;
 	}
 	return client_opts_replace(o, &o->command, command);
@@ -227,7 +228,8 @@ int
 sp_run_opts_set_user(sp_run_opts *o, const char *user)
 {
 	if (user != NULL && (*user == '\0' || strlen(user) > PROTO_MAX_USER)) {
-		client_opts_seterr(o, "user must be 1..%d bytes", PROTO_MAX_USER);
+		client_opts_seterr(o, "user must be 1..%d bytes",
+				   PROTO_MAX_USER);
 		return -1;
 	}
 	return client_opts_replace(o, &o->user, user);
@@ -236,7 +238,8 @@ sp_run_opts_set_user(sp_run_opts *o, const char *user)
 /* Seconds (fractions allowed) to milliseconds; a positive value never
  * rounds down to 0 ("none"). */
 static int
-client_opts_seconds(sp_run_opts *o, const char *what, double seconds, long long *out)
+client_opts_seconds(sp_run_opts *o, const char *what, double seconds,
+		    long long *out)
 {
 	double max = (double)PROTO_MAX_TIMEOUT_MS / 1000;
 	long long ms;
@@ -262,7 +265,8 @@ sp_run_opts_set_timeout(sp_run_opts *o, double seconds)
 int
 sp_run_opts_set_idle_timeout(sp_run_opts *o, double seconds)
 {
-	return client_opts_seconds(o, "idle timeout", seconds, &o->idle_timeout_ms);
+	return client_opts_seconds(o, "idle timeout", seconds,
+				   &o->idle_timeout_ms);
 }
 
 static int
@@ -290,14 +294,14 @@ sp_run_opts_add_env(sp_run_opts *o, const char *name, const char *value)
 
 	if (name == NULL || !client_opts_env_name_ok(name)) {
 		client_opts_seterr(o, "bad environment name \"%s\"",
-			    name != NULL ? name : "(null)");
+				   name != NULL ? name : "(null)");
 		return -1;
 	}
 	if (value == NULL || strlen(value) > PROTO_MAX_ENV_VALUE) {
 		client_opts_seterr(o,
-			    "environment value of %s missing or longer "
-			    "than %d bytes",
-			    name, PROTO_MAX_ENV_VALUE);
+				   "environment value of %s missing or longer "
+				   "than %d bytes",
+				   name, PROTO_MAX_ENV_VALUE);
 		return -1;
 	}
 	for (i = 0; i < o->nenv; i++) {
@@ -306,7 +310,7 @@ sp_run_opts_add_env(sp_run_opts *o, const char *name, const char *value)
 	}
 	if (o->nenv >= PROTO_MAX_ENV) {
 		client_opts_seterr(o, "more than %d environment variables",
-			    PROTO_MAX_ENV);
+				   PROTO_MAX_ENV);
 		return -1;
 	}
 	if ((p = realloc(o->env, (o->nenv + 1) * sizeof *p)) == NULL) {
@@ -341,7 +345,8 @@ sp_run_opts_set_stdin(sp_run_opts *o, const void *data, size_t len)
 	unsigned char *copy = NULL;
 
 	if (len > SP_MAX_STDIN) {
-		client_opts_seterr(o, "stdin larger than %u bytes", SP_MAX_STDIN);
+		client_opts_seterr(o, "stdin larger than %u bytes",
+				   SP_MAX_STDIN);
 		return -1;
 	}
 	if (len > 0) {

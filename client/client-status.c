@@ -5,7 +5,8 @@
 #include "client-int.h"
 
 static json_object *
-client_status_member(const sp_event *ev, const char *array, size_t i, const char *key)
+client_status_member(const sp_event *ev, const char *array, size_t i,
+		     const char *key)
 {
 	json_object *a, *o, *v;
 

@@ -58,7 +58,6 @@ sp_default_socket_path(char *buf, size_t size)
 
 /* ---- Client lifetime ---- */
 
-
 sp_client *
 sp_adopt_fd(int fd, char *err, size_t errlen)
 {
@@ -109,7 +108,8 @@ client_socket_path(const char *path, char *buf, size_t size, char *err,
 	else
 		n = sp_default_socket_path(buf, size);
 	if (n == 0 || n >= size) {
-		client_errbuf_set(err, errlen, "socket path is empty or too long");
+		client_errbuf_set(err, errlen,
+				  "socket path is empty or too long");
 		return -1;
 	}
 	return 0;
@@ -136,8 +136,8 @@ sp_connect_start(const char *path, char *err, size_t errlen)
 	while (connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
 		if (errno == EINTR)
 			continue;
-		client_errbuf_set(err, errlen, "connect to %s: %s", sun.sun_path,
-			   strerror(errno));
+		client_errbuf_set(err, errlen, "connect to %s: %s",
+				  sun.sun_path, strerror(errno));
 		close(fd);
 		return NULL;
 	}

@@ -77,7 +77,8 @@ cli_command_wrap(const struct cli_runopts *ro, char *cmd)
 	memset(&b, 0, sizeof b);
 	if (ro->sudo) {
 		cli_buf_add(&b, "sudo -n -u ", 11);
-		cli_command_quote(&b, ro->sudo_user != NULL ? ro->sudo_user : "root");
+		cli_command_quote(&b, ro->sudo_user != NULL ? ro->sudo_user
+							    : "root");
 		cli_buf_add(&b, " -- ", 4);
 	}
 	if (ro->shell != NULL)

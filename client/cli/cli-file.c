@@ -11,7 +11,8 @@
 #include "cli.h"
 
 int
-cli_file_read_fd(int fd, const char *name, size_t max, char **out, size_t *outlen)
+cli_file_read_fd(int fd, const char *name, size_t max, char **out,
+		 size_t *outlen)
 {
 	char *buf = NULL;
 	size_t len = 0, cap = 0;
@@ -59,7 +60,8 @@ cli_file_read(const char *path, size_t max, char **out, size_t *outlen)
 	int fd, rc;
 
 	if (strcmp(path, "-") == 0)
-		return cli_file_read_fd(STDIN_FILENO, "stdin", max, out, outlen);
+		return cli_file_read_fd(STDIN_FILENO, "stdin", max, out,
+					outlen);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		cli_warnx("%s: %s", path, strerror(errno));
 		return -1;

@@ -133,7 +133,8 @@ cli_host_set_error(struct cli_host *h, const sp_event *ev)
 }
 
 void
-cli_host_keep(struct cli_host *h, struct cli_buf *b, const void *data, size_t len)
+cli_host_keep(struct cli_host *h, struct cli_buf *b, const void *data,
+	      size_t len)
 {
 	if (h->out.len + h->err.len + len > CLI_MAX_KEPT) {
 		h->truncated = 1;

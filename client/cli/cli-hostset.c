@@ -14,7 +14,7 @@
  * trimmed, non-empty item. */
 int
 cli_hostset_split(const char *list, int (*fn)(struct cli *, const char *),
-	       struct cli *cli)
+		  struct cli *cli)
 {
 	char *copy = cli_xstrdup(list), *p = copy, *item, *end;
 	int depth = 0, last = 0, rc = 0;
@@ -66,8 +66,8 @@ cli_hostset_add(struct cli *cli, const char *item)
 		cli_strv_add(&cli->groups, item);
 		return 0;
 	}
-	if (sp_hostset_expand(item, cli_hostset_expand_one, cli, CLI_MAX_EXPAND, err,
-			      sizeof err) == -1) {
+	if (sp_hostset_expand(item, cli_hostset_expand_one, cli, CLI_MAX_EXPAND,
+			      err, sizeof err) == -1) {
 		cli_warnx("%s: %s", item, err);
 		return -1;
 	}
@@ -97,7 +97,8 @@ cli_hostset_read(struct cli *cli, const char *path)
 	char err[600];
 
 	err[0] = '\0';
-	if (hostfile_read(path, cli_hostset_file_add, cli, err, sizeof err) == -1) {
+	if (hostfile_read(path, cli_hostset_file_add, cli, err, sizeof err) ==
+	    -1) {
 		if (err[0] != '\0')
 			cli_warnx("%s", err);
 		return -1;
@@ -123,7 +124,8 @@ cli_hostset_exclude(struct cli *cli)
 	if (cli->exclude.n == 0)
 		return 0;
 	for (i = 0; i < cli->exclude.n; i++) {
-		if (sp_hostset_expand(cli->exclude.v[i], cli_hostset_exclude_one,
+		if (sp_hostset_expand(cli->exclude.v[i],
+				      cli_hostset_exclude_one,
 				      &cli->exclude_expanded, CLI_MAX_EXPAND,
 				      err, sizeof err) == -1) {
 			cli_warnx("-x %s: %s", cli->exclude.v[i], err);

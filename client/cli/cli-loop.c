@@ -56,8 +56,8 @@ cli_loop_event(struct cli *cli, const sp_event *ev)
 	case SP_EV_STDOUT:
 	case SP_EV_STDERR:
 		data = sp_event_data(ev, &len);
-		cli_output_data(cli, h, sp_event_type(ev) == SP_EV_STDERR,
-				data, len);
+		cli_output_data(cli, h, sp_event_type(ev) == SP_EV_STDERR, data,
+				len);
 		break;
 	case SP_EV_EXIT:
 		if (sp_event_signal(ev) != NULL) {

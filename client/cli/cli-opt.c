@@ -68,12 +68,14 @@ cli_opt_host(struct cli *cli, int ch, const char *arg)
 	switch (ch) {
 	case 'H':
 		return cli_hostset_split(arg, cli_hostset_add, cli) == -1 ? -1
-									 : 1;
+									  : 1;
 	case 'h':
 		return cli_hostset_read(cli, arg) == -1 ? -1 : 1;
 	case 'x':
-		return cli_hostset_split(arg, cli_hostset_add_exclude, cli) == -1 ? -1
-									    : 1;
+		return cli_hostset_split(arg, cli_hostset_add_exclude, cli) ==
+			       -1
+			   ? -1
+			   : 1;
 	case 'l':
 		cli->user = arg;
 		return 1;

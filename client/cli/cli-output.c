@@ -35,8 +35,8 @@ void
 cli_output_host(FILE *f, int color, const char *host)
 {
 	if (color)
-		fprintf(f, "%s%s%s", cli_output_colors[cli_hash(host) % 6], host,
-			CLI_COLOR_RESET);
+		fprintf(f, "%s%s%s", cli_output_colors[cli_hash(host) % 6],
+			host, CLI_COLOR_RESET);
 	else
 		fputs(host, f);
 }

@@ -20,8 +20,7 @@ const struct option cli_pool_longopts[] = {
     {NULL, 0, NULL, 0}};
 
 /* The request of the running subcommand: connect or disconnect. */
-static int (*cli_pool_request)(sp_client *, const sp_run_opts *,
-				uint64_t *);
+static int (*cli_pool_request)(sp_client *, const sp_run_opts *, uint64_t *);
 
 static int
 cli_pool_send(struct cli *cli, struct cli_req *r)
@@ -74,8 +73,8 @@ cli_pool_results(struct cli *cli)
 
 int
 cli_pool_exec(struct cli *cli, int argc, char **argv,
-	     int (*send)(sp_client *, const sp_run_opts *, uint64_t *),
-	     const char *okword)
+	      int (*send)(sp_client *, const sp_run_opts *, uint64_t *),
+	      const char *okword)
 {
 	size_t i, g;
 	int r;

@@ -43,7 +43,7 @@ static const struct option cli_run_longopts[] = {
 /* -I DIR: the host's input is the file DIR/HOST, which must exist. */
 static int
 cli_run_host_stdin(const char *dir, const char *host, unsigned char **data,
-	       size_t *len, size_t max)
+		   size_t *len, size_t max)
 {
 	char path[PATH_MAX];
 	char *buf;
@@ -135,7 +135,8 @@ cli_run_plan(struct cli *cli, const struct cli_runopts *ro, const char *tmpl,
 			cli_warnx("run: no argument for host %s", h->name);
 			return -1;
 		}
-		cmd = cli_command_wrap(ro, cli_command_render(tmpl, h->name, h->arg));
+		cmd = cli_command_wrap(
+		    ro, cli_command_render(tmpl, h->name, h->arg));
 		if (strlen(cmd) > CLI_MAX_COMMAND) {
 			cli_warnx("run: command for %s longer than %u bytes",
 				  h->name, CLI_MAX_COMMAND);
@@ -145,8 +146,8 @@ cli_run_plan(struct cli *cli, const struct cli_runopts *ro, const char *tmpl,
 		data = NULL;
 		len = 0;
 		if (ro->stdin_dir != NULL) {
-			if (cli_run_host_stdin(ro->stdin_dir, h->name, &data, &len,
-					   max_stdin) == -1) {
+			if (cli_run_host_stdin(ro->stdin_dir, h->name, &data,
+					       &len, max_stdin) == -1) {
 				free(cmd);
 				return -1;
 			}
@@ -179,7 +180,7 @@ cli_run_option(struct cli *cli, void *state, int ch, const char *arg)
 		return 1;
 	case OPT_IDLE_TIMEOUT:
 		if (cli_opt_seconds("--idle-timeout", arg,
-				&cli->idle_timeout) == -1)
+				    &cli->idle_timeout) == -1)
 			return -1;
 		return 1;
 	case 'E':
@@ -231,8 +232,7 @@ cli_run_option(struct cli *cli, void *state, int ch, const char *arg)
 		cli->errdir = arg;
 		return 1;
 	case OPT_COLOR:
-		if (strcmp(arg, "auto") != 0 &&
-		    strcmp(arg, "always") != 0 &&
+		if (strcmp(arg, "auto") != 0 && strcmp(arg, "always") != 0 &&
 		    strcmp(arg, "never") != 0) {
 			cli_warnx("--color %s: expected auto, always "
 				  "or never",
@@ -312,7 +312,7 @@ cli_run_stdin(const struct cli_runopts *ro, size_t max_stdin, char **data,
 			return -1;
 		}
 		if (cli_file_read_fd(STDIN_FILENO, "stdin", max_stdin, data,
-				datalen) == -1)
+				     datalen) == -1)
 			return -1;
 		*has_stdin = 1;
 	} else if (ro->stdin_file != NULL) {

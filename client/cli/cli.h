@@ -250,8 +250,7 @@ int cli_host_finished(const struct cli_host *);
 int cli_host_ok(const struct cli_host *);
 void cli_host_result(const struct cli_host *, char *, size_t);
 void cli_host_set_error(struct cli_host *, const sp_event *);
-void cli_host_keep(struct cli_host *, struct cli_buf *, const void *,
-		   size_t);
+void cli_host_keep(struct cli_host *, struct cli_buf *, const void *, size_t);
 
 /* cli-req.c */
 struct cli_req *cli_req_by_id(struct cli *, uint64_t);

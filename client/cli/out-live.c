@@ -12,7 +12,7 @@
 
 static void
 out_live_line(struct cli *cli, FILE *f, const char *host, const char *a,
-	       size_t alen, const char *b, size_t blen)
+	      size_t alen, const char *b, size_t blen)
 {
 	cli_progress_clear(cli);
 	cli_output_host(f, f == stdout ? cli->color_out : cli->color_err, host);
@@ -31,7 +31,7 @@ out_live_line(struct cli *cli, FILE *f, const char *host, const char *a,
  * until more data or the host's end. */
 static void
 out_live_print(struct cli *cli, FILE *f, const char *host, struct cli_buf *b,
-		const char *data, size_t len)
+	       const char *data, size_t len)
 {
 	const char *nl;
 	size_t n;
@@ -54,17 +54,17 @@ static void
 out_live_flush(struct cli *cli, struct cli_host *h)
 {
 	if (h->out.len > 0)
-		out_live_line(cli, stdout, h->name, h->out.data, h->out.len,
-			       "", 0);
+		out_live_line(cli, stdout, h->name, h->out.data, h->out.len, "",
+			      0);
 	if (h->err.len > 0)
-		out_live_line(cli, stderr, h->name, h->err.data, h->err.len,
-			       "", 0);
+		out_live_line(cli, stderr, h->name, h->err.data, h->err.len, "",
+			      0);
 	h->out.len = h->err.len = 0;
 }
 
 static void
-out_live_data(struct cli *cli, struct cli_host *h, int is_err,
-	      const void *data, size_t len)
+out_live_data(struct cli *cli, struct cli_host *h, int is_err, const void *data,
+	      size_t len)
 {
 	if ((is_err ? cli->errdir : cli->outdir) != NULL)
 		return;

@@ -22,8 +22,8 @@ out_outdir_path(char *buf, size_t size, const char *dir, const char *host)
 }
 
 static void
-out_outdir_write(const char *dir, const char *host, int create, const void *data,
-	       size_t len)
+out_outdir_write(const char *dir, const char *host, int create,
+		 const void *data, size_t len)
 {
 	char path[PATH_MAX];
 	const char *p = data;
