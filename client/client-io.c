@@ -1,0 +1,143 @@
+/*
+ * The connection's socket I/O: writing the queued requests without
+ * blocking, and reading into the bounded input buffer that is cut into
+ * lines only as events are claimed, so that unclaimed input stays in the
+ * socket instead of growing memory.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "client-int.h"
+
+/* ---- Output ---- */
+
+int
+sp_flush(sp_client *c)
+{
+	ssize_t n;
+
+	if (c->closed) {
+		if (c->err[0] == '\0')
+			client_seterr(c, "connection closed");
+		return -1;
+	}
+	while (c->out_off < c->out.len) {
+		n = send(c->fd, c->out.data + c->out_off,
+			 c->out.len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 1;
+			client_seterr(c, "write to daemon: %s",
+				      strerror(errno));
+			c->closed = 1;
+			return -1;
+		}
+		c->out_off += (size_t)n;
+	}
+	proto_buf_reset(&c->out);
+	c->out_off = 0;
+	return 0;
+}
+
+/* ---- Input ---- */
+
+/* Find the newline ending the first unclaimed line, scanning each byte
+ * once however the input arrives. */
+int
+client_io_have_line(sp_client *c)
+{
+	char *nl;
+
+	if (c->in_eol != SP_NONE)
+		return 1;
+	if (c->in_scan < c->in_len) {
+		nl = memchr(c->in + c->in_scan, '\n', c->in_len - c->in_scan);
+		if (nl != NULL) {
+			c->in_eol = (size_t)(nl - c->in);
+			return 1;
+		}
+		c->in_scan = c->in_len;
+	}
+	return 0;
+}
+
+static int
+client_io_make_room(sp_client *c)
+{
+	size_t used = c->in_len - c->in_off, cap;
+	char *p;
+
+	if (c->in_cap - c->in_len >= SP_READ_CHUNK)
+		return 0;
+	if (c->in_off > 0) {
+		memmove(c->in, c->in + c->in_off, used);
+		c->in_scan -= c->in_off;
+		if (c->in_eol != SP_NONE)
+			c->in_eol -= c->in_off;
+		c->in_len = used;
+		c->in_off = 0;
+		if (c->in_cap - c->in_len >= SP_READ_CHUNK)
+			return 0;
+	}
+	cap = c->in_cap == 0 ? 2 * SP_READ_CHUNK : c->in_cap * 2;
+	if ((p = realloc(c->in, cap)) == NULL) {
+		client_seterr(c, "out of memory");
+		return -1;
+	}
+	c->in = p;
+	c->in_cap = cap;
+	return 0;
+}
+
+int
+sp_consume(sp_client *c)
+{
+	ssize_t n;
+
+	if (c->failed || c->closed)
+		return -1;
+	for (;;) {
+		if (client_io_have_line(c)) {
+			/* Backpressure: leave input in the socket until the
+			 * caller claims what is buffered. */
+			if (c->in_len - c->in_off >= SP_INBUF_HIGH)
+				return 0;
+		} else if (c->in_len - c->in_off > c->max_line) {
+			client_seterr(c,
+				      "daemon sent a line longer than %zu "
+				      "bytes",
+				      c->max_line);
+			c->failed = 1;
+			return -1;
+		}
+		if (client_io_make_room(c) == -1) {
+			c->failed = 1;
+			return -1;
+		}
+		n = read(c->fd, c->in + c->in_len, c->in_cap - c->in_len);
+		if (n > 0) {
+			c->in_len += (size_t)n;
+			continue;
+		}
+		if (n == 0) {
+			client_seterr(
+			    c, c->in_len > c->in_off
+				   ? "daemon closed the connection mid-line"
+				   : "daemon closed the connection");
+			c->closed = 1;
+			return -1;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return 0;
+		client_seterr(c, "read from daemon: %s", strerror(errno));
+		c->closed = 1;
+		return -1;
+	}
+}
