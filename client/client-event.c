@@ -64,7 +64,7 @@ client_event_check_status(sp_client *c, struct sp_event *ev)
 	json_object *hosts, *workers;
 
 	if ((tok = json_tokener_new_ex(PROTO_MAX_DEPTH)) == NULL) {
-		client_seterr(c, "out of memory");
+		client_seterr(c->err, sizeof c->err, "out of memory");
 		return -1;
 	}
 	ev->status = json_tokener_parse_ex(tok, ev->line, (int)ev->linelen);
@@ -75,7 +75,8 @@ client_event_check_status(sp_client *c, struct sp_event *ev)
 	    !json_object_is_type(hosts, json_type_array) ||
 	    !json_object_object_get_ex(ev->status, "workers", &workers) ||
 	    !json_object_is_type(workers, json_type_array)) {
-		client_seterr(c, "daemon sent a malformed status event");
+		client_seterr(c->err, sizeof c->err,
+			      "daemon sent a malformed status event");
 		return -1;
 	}
 	return 0;
@@ -94,7 +95,8 @@ client_event_note(sp_client *c, struct sp_event *ev)
 			if (pe->limits.max_line > 0)
 				c->limits = pe->limits;
 		} else if (ev->type == SP_EV_ERROR && pe->host == NULL)
-			client_seterr(c, "daemon refused hello: %s: %s",
+			client_seterr(c->err, sizeof c->err,
+				      "daemon refused hello: %s: %s",
 				      proto_code_name(pe->code),
 				      pe->message != NULL ? pe->message : "");
 	}
@@ -126,13 +128,14 @@ client_event_parse_next(sp_client *c, struct sp_event **out)
 	if ((ev = calloc(1, sizeof *ev)) == NULL ||
 	    (ev->line = malloc(len + 1)) == NULL) {
 		free(ev);
-		client_seterr(c, "out of memory");
+		client_seterr(c->err, sizeof c->err, "out of memory");
 		c->failed = 1;
 		return -1;
 	}
 	memset(&perr, 0, sizeof perr);
 	if (proto_event_parse(line, len, &ev->pe, &perr) == -1) {
-		client_seterr(c, "daemon sent a bad event: %s", perr.message);
+		client_seterr(c->err, sizeof c->err,
+			      "daemon sent a bad event: %s", perr.message);
 		c->failed = 1;
 		sp_event_free(ev);
 		return -1;

@@ -29,17 +29,16 @@ sp_hostset_expand(const char *pattern, sp_host_cb cb, void *arg, size_t max,
 	int n;
 
 	if (pattern == NULL || cb == NULL) {
-		client_errbuf_set(err, errlen, "no pattern or callback");
+		client_seterr(err, errlen, "no pattern or callback");
 		return -1;
 	}
 	h.cb = cb;
 	h.arg = arg;
 	if ((n = proto_hostset_expand(pattern, client_hostset_emit, &h, max,
 				      &perr)) == -1) {
-		client_errbuf_set(err, errlen, "%s",
-				  perr.code == PROTO_E_NONE
-				      ? "stopped by callback"
-				      : perr.message);
+		client_seterr(err, errlen, "%s",
+			      perr.code == PROTO_E_NONE ? "stopped by callback"
+							: perr.message);
 		return -1;
 	}
 	return n;

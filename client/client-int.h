@@ -99,9 +99,8 @@ struct sp_run_opts {
 };
 
 /* client.c */
-void client_seterr(sp_client *, const char *, ...)
-    __attribute__((format(printf, 2, 3)));
-void client_errbuf_set(char *, size_t, const char *, ...)
+/* Set an error text (the handle's, a run option set's or a caller's). */
+void client_seterr(char *, size_t, const char *, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* client-io.c */

@@ -21,7 +21,8 @@ sp_flush(sp_client *c)
 
 	if (c->closed) {
 		if (c->err[0] == '\0')
-			client_seterr(c, "connection closed");
+			client_seterr(c->err, sizeof c->err,
+				      "connection closed");
 		return -1;
 	}
 	while (c->out_off < c->out.len) {
@@ -32,8 +33,8 @@ sp_flush(sp_client *c)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return 1;
-			client_seterr(c, "write to daemon: %s",
-				      strerror(errno));
+			client_seterr(c->err, sizeof c->err,
+				      "write to daemon: %s", strerror(errno));
 			c->closed = 1;
 			return -1;
 		}
@@ -86,7 +87,7 @@ client_io_make_room(sp_client *c)
 	}
 	cap = c->in_cap == 0 ? 2 * SP_READ_CHUNK : c->in_cap * 2;
 	if ((p = realloc(c->in, cap)) == NULL) {
-		client_seterr(c, "out of memory");
+		client_seterr(c->err, sizeof c->err, "out of memory");
 		return -1;
 	}
 	c->in = p;
@@ -108,7 +109,7 @@ sp_consume(sp_client *c)
 			if (c->in_len - c->in_off >= SP_INBUF_HIGH)
 				return 0;
 		} else if (c->in_len - c->in_off > c->max_line) {
-			client_seterr(c,
+			client_seterr(c->err, sizeof c->err,
 				      "daemon sent a line longer than %zu "
 				      "bytes",
 				      c->max_line);
@@ -126,9 +127,10 @@ sp_consume(sp_client *c)
 		}
 		if (n == 0) {
 			client_seterr(
-			    c, c->in_len > c->in_off
-				   ? "daemon closed the connection mid-line"
-				   : "daemon closed the connection");
+			    c->err, sizeof c->err,
+			    c->in_len > c->in_off
+				? "daemon closed the connection mid-line"
+				: "daemon closed the connection");
 			c->closed = 1;
 			return -1;
 		}
@@ -136,7 +138,8 @@ sp_consume(sp_client *c)
 			continue;
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			return 0;
-		client_seterr(c, "read from daemon: %s", strerror(errno));
+		client_seterr(c->err, sizeof c->err, "read from daemon: %s",
+			      strerror(errno));
 		c->closed = 1;
 		return -1;
 	}

@@ -11,19 +11,6 @@
 
 #include "client-int.h"
 
-static void client_opts_seterr(sp_run_opts *, const char *, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-client_opts_seterr(sp_run_opts *o, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(o->err, sizeof o->err, fmt, ap);
-	va_end(ap);
-}
-
 sp_run_opts *
 sp_run_opts_new(void)
 {
@@ -86,34 +73,34 @@ client_opts_push(sp_run_opts *o, char ***v, size_t *n, size_t *capp,
 	size_t cap;
 
 	if (len == 0) {
-		client_opts_seterr(o, "empty %s", what);
+		client_seterr(o->err, sizeof o->err, "empty %s", what);
 		return -1;
 	}
 	if (len > PROTO_MAX_HOSTPATTERN) {
-		client_opts_seterr(o, "%s longer than %d bytes", what,
-				   PROTO_MAX_HOSTPATTERN);
+		client_seterr(o->err, sizeof o->err, "%s longer than %d bytes",
+			      what, PROTO_MAX_HOSTPATTERN);
 		return -1;
 	}
 	if (memchr(s, '\0', len) != NULL || client_opts_list_end(s) < s + len) {
-		client_opts_seterr(o, "%s contains a comma outside brackets",
-				   what);
+		client_seterr(o->err, sizeof o->err,
+			      "%s contains a comma outside brackets", what);
 		return -1;
 	}
 	if (*n >= SP_MAX_HOSTS_OPTS) {
-		client_opts_seterr(o, "too many hosts");
+		client_seterr(o->err, sizeof o->err, "too many hosts");
 		return -1;
 	}
 	if (*n == *capp) {
 		cap = *capp == 0 ? 16 : *capp * 2;
 		if ((p = realloc(*v, cap * sizeof *p)) == NULL) {
-			client_opts_seterr(o, "out of memory");
+			client_seterr(o->err, sizeof o->err, "out of memory");
 			return -1;
 		}
 		*v = p;
 		*capp = cap;
 	}
 	if ((copy = strndup(s, len)) == NULL) {
-		client_opts_seterr(o, "out of memory");
+		client_seterr(o->err, sizeof o->err, "out of memory");
 		return -1;
 	}
 	(*v)[(*n)++] = copy;
@@ -131,7 +118,7 @@ int
 sp_run_opts_add_host(sp_run_opts *o, const char *host)
 {
 	if (host == NULL) {
-		client_opts_seterr(o, "host is NULL");
+		client_seterr(o->err, sizeof o->err, "host is NULL");
 		return -1;
 	}
 	return client_opts_add_host_len(o, host, strlen(host));
@@ -144,7 +131,7 @@ sp_run_opts_add_hosts(sp_run_opts *o, const char *list)
 	size_t before = o->nhosts;
 
 	if (list == NULL) {
-		client_opts_seterr(o, "host list is NULL");
+		client_seterr(o->err, sizeof o->err, "host list is NULL");
 		return -1;
 	}
 	for (p = list;; p = end + 1) {
@@ -168,7 +155,7 @@ int
 sp_run_opts_add_exclude(sp_run_opts *o, const char *pattern)
 {
 	if (pattern == NULL) {
-		client_opts_seterr(o, "exclude pattern is NULL");
+		client_seterr(o->err, sizeof o->err, "exclude pattern is NULL");
 		return -1;
 	}
 	return client_opts_push(o, &o->exclude, &o->nexclude, &o->exclude_cap,
@@ -199,7 +186,7 @@ client_opts_replace(sp_run_opts *o, char **slot, const char *s)
 	char *copy = NULL;
 
 	if (s != NULL && (copy = strdup(s)) == NULL) {
-		client_opts_seterr(o, "out of memory");
+		client_seterr(o->err, sizeof o->err, "out of memory");
 		return -1;
 	}
 	free(*slot);
@@ -213,12 +200,13 @@ sp_run_opts_set_command(sp_run_opts *o, const char *command)
 	size_t len;
 
 	if (command == NULL || (len = strlen(command)) == 0) {
-		client_opts_seterr(o, "empty command");
+		client_seterr(o->err, sizeof o->err, "empty command");
 		return -1;
 	}
 	if (len > PROTO_MAX_COMMAND) {
-		client_opts_seterr(o, "command longer than %u bytes",
-				   PROTO_MAX_COMMAND);
+		client_seterr(o->err, sizeof o->err,
+			      "command longer than %u bytes",
+			      PROTO_MAX_COMMAND);
 		return -1;
 	}
 	return client_opts_replace(o, &o->command, command);
@@ -228,8 +216,8 @@ int
 sp_run_opts_set_user(sp_run_opts *o, const char *user)
 {
 	if (user != NULL && (*user == '\0' || strlen(user) > PROTO_MAX_USER)) {
-		client_opts_seterr(o, "user must be 1..%d bytes",
-				   PROTO_MAX_USER);
+		client_seterr(o->err, sizeof o->err, "user must be 1..%d bytes",
+			      PROTO_MAX_USER);
 		return -1;
 	}
 	return client_opts_replace(o, &o->user, user);
@@ -246,7 +234,8 @@ client_opts_seconds(sp_run_opts *o, const char *what, double seconds,
 
 	/* Written so that NaN fails too. */
 	if (!(seconds >= 0 && seconds <= max)) {
-		client_opts_seterr(o, "%s must be 0..%.0f seconds", what, max);
+		client_seterr(o->err, sizeof o->err,
+			      "%s must be 0..%.0f seconds", what, max);
 		return -1;
 	}
 	ms = (long long)(seconds * 1000 + 0.5);
@@ -293,15 +282,16 @@ sp_run_opts_add_env(sp_run_opts *o, const char *name, const char *value)
 	size_t i;
 
 	if (name == NULL || !client_opts_env_name_ok(name)) {
-		client_opts_seterr(o, "bad environment name \"%s\"",
-				   name != NULL ? name : "(null)");
+		client_seterr(o->err, sizeof o->err,
+			      "bad environment name \"%s\"",
+			      name != NULL ? name : "(null)");
 		return -1;
 	}
 	if (value == NULL || strlen(value) > PROTO_MAX_ENV_VALUE) {
-		client_opts_seterr(o,
-				   "environment value of %s missing or longer "
-				   "than %d bytes",
-				   name, PROTO_MAX_ENV_VALUE);
+		client_seterr(o->err, sizeof o->err,
+			      "environment value of %s missing or longer "
+			      "than %d bytes",
+			      name, PROTO_MAX_ENV_VALUE);
 		return -1;
 	}
 	for (i = 0; i < o->nenv; i++) {
@@ -309,12 +299,13 @@ sp_run_opts_add_env(sp_run_opts *o, const char *name, const char *value)
 			return client_opts_replace(o, &o->env[i].value, value);
 	}
 	if (o->nenv >= PROTO_MAX_ENV) {
-		client_opts_seterr(o, "more than %d environment variables",
-				   PROTO_MAX_ENV);
+		client_seterr(o->err, sizeof o->err,
+			      "more than %d environment variables",
+			      PROTO_MAX_ENV);
 		return -1;
 	}
 	if ((p = realloc(o->env, (o->nenv + 1) * sizeof *p)) == NULL) {
-		client_opts_seterr(o, "out of memory");
+		client_seterr(o->err, sizeof o->err, "out of memory");
 		return -1;
 	}
 	o->env = p;
@@ -323,7 +314,7 @@ sp_run_opts_add_env(sp_run_opts *o, const char *name, const char *value)
 	if (n == NULL || v == NULL) {
 		free(n);
 		free(v);
-		client_opts_seterr(o, "out of memory");
+		client_seterr(o->err, sizeof o->err, "out of memory");
 		return -1;
 	}
 	o->env[o->nenv].name = n;
@@ -345,17 +336,18 @@ sp_run_opts_set_stdin(sp_run_opts *o, const void *data, size_t len)
 	unsigned char *copy = NULL;
 
 	if (len > SP_MAX_STDIN) {
-		client_opts_seterr(o, "stdin larger than %u bytes",
-				   SP_MAX_STDIN);
+		client_seterr(o->err, sizeof o->err,
+			      "stdin larger than %u bytes", SP_MAX_STDIN);
 		return -1;
 	}
 	if (len > 0) {
 		if (data == NULL) {
-			client_opts_seterr(o, "stdin data is NULL");
+			client_seterr(o->err, sizeof o->err,
+				      "stdin data is NULL");
 			return -1;
 		}
 		if ((copy = malloc(len)) == NULL) {
-			client_opts_seterr(o, "out of memory");
+			client_seterr(o->err, sizeof o->err, "out of memory");
 			return -1;
 		}
 		memcpy(copy, data, len);

@@ -21,7 +21,7 @@ client_send_add_pending(sp_client *c, uint64_t id, enum proto_op op)
 		cap = c->pending_cap == 0 ? 16 : c->pending_cap * 2;
 		p = realloc(c->pending, cap * sizeof *p);
 		if (p == NULL) {
-			client_seterr(c, "out of memory");
+			client_seterr(c->err, sizeof c->err, "out of memory");
 			return -1;
 		}
 		c->pending = p;
@@ -62,11 +62,12 @@ client_send_request(sp_client *c, struct proto_request *req,
 
 	if (c->failed || c->closed) {
 		if (c->err[0] == '\0')
-			client_seterr(c, "connection closed");
+			client_seterr(c->err, sizeof c->err,
+				      "connection closed");
 		return -1;
 	}
 	if (c->next_id > SP_MAX_ID) {
-		client_seterr(c, "request ids exhausted");
+		client_seterr(c->err, sizeof c->err, "request ids exhausted");
 		return -1;
 	}
 	id = c->next_id;
@@ -74,19 +75,21 @@ client_send_request(sp_client *c, struct proto_request *req,
 
 	proto_buf_init(&line);
 	if (proto_request_encode(&line, req) == -1) {
-		client_seterr(c, "cannot encode %s request: %s",
+		client_seterr(c->err, sizeof c->err,
+			      "cannot encode %s request: %s",
 			      proto_op_name(req->op), strerror(errno));
 		proto_buf_free(&line);
 		return -1;
 	}
 	if (line.len == 0 || line.data[line.len - 1] != '\n') {
-		client_seterr(c, "encoded %s request is not a line",
+		client_seterr(c->err, sizeof c->err,
+			      "encoded %s request is not a line",
 			      proto_op_name(req->op));
 		proto_buf_free(&line);
 		return -1;
 	}
 	if (line.len - 1 > c->limits.max_line) {
-		client_seterr(c,
+		client_seterr(c->err, sizeof c->err,
 			      "%s request is %zu bytes, the daemon accepts "
 			      "at most %zu",
 			      proto_op_name(req->op), line.len - 1,
@@ -97,7 +100,7 @@ client_send_request(sp_client *c, struct proto_request *req,
 	memset(&perr, 0, sizeof perr);
 	if (proto_request_parse(line.data, line.len - 1, &c->limits, &check,
 				&perr) == -1) {
-		client_seterr(c, "%s", perr.message);
+		client_seterr(c->err, sizeof c->err, "%s", perr.message);
 		proto_buf_free(&line);
 		return -1;
 	}
@@ -106,7 +109,7 @@ client_send_request(sp_client *c, struct proto_request *req,
 	if (client_send_add_pending(c, id, req->op) == -1 ||
 	    proto_buf_append(&c->out, line.data, line.len) == -1) {
 		client_send_remove_pending(c, id);
-		client_seterr(c, "out of memory");
+		client_seterr(c->err, sizeof c->err, "out of memory");
 		proto_buf_free(&line);
 		return -1;
 	}
@@ -140,7 +143,7 @@ sp_send_run(sp_client *c, const sp_run_opts *o, uint64_t *request_id)
 	struct proto_request req;
 
 	if (o == NULL) {
-		client_seterr(c, "no run options");
+		client_seterr(c->err, sizeof c->err, "no run options");
 		return -1;
 	}
 	memset(&req, 0, sizeof req);
@@ -159,11 +162,11 @@ sp_send_run(sp_client *c, const sp_run_opts *o, uint64_t *request_id)
 	req.stdin_data = o->stdin_data;
 	req.stdin_len = o->stdin_len;
 	if (o->nhosts == 0) {
-		client_seterr(c, "run: no hosts");
+		client_seterr(c->err, sizeof c->err, "run: no hosts");
 		return -1;
 	}
 	if (o->command == NULL) {
-		client_seterr(c, "run: no command");
+		client_seterr(c->err, sizeof c->err, "run: no command");
 		return -1;
 	}
 	return client_send_request(c, &req, request_id);
@@ -176,7 +179,7 @@ sp_send_connect(sp_client *c, const char *const *hosts, size_t nhosts,
 	struct proto_request req;
 
 	if (hosts == NULL || nhosts == 0) {
-		client_seterr(c, "connect: no hosts");
+		client_seterr(c->err, sizeof c->err, "connect: no hosts");
 		return -1;
 	}
 	memset(&req, 0, sizeof req);
@@ -196,7 +199,8 @@ client_send_hosts(sp_client *c, enum proto_op op, const sp_run_opts *o,
 	struct proto_request req;
 
 	if (o == NULL || o->nhosts == 0) {
-		client_seterr(c, "%s: no hosts", proto_op_name(op));
+		client_seterr(c->err, sizeof c->err, "%s: no hosts",
+			      proto_op_name(op));
 		return -1;
 	}
 	memset(&req, 0, sizeof req);
@@ -239,7 +243,8 @@ sp_send_cancel(sp_client *c, uint64_t target, uint64_t *request_id)
 	struct proto_request req;
 
 	if (target == 0) {
-		client_seterr(c, "cancel: invalid target id");
+		client_seterr(c->err, sizeof c->err,
+			      "cancel: invalid target id");
 		return -1;
 	}
 	memset(&req, 0, sizeof req);

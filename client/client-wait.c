@@ -71,7 +71,8 @@ client_wait_poll(sp_client *c, int timeout_ms, int deferred)
 		if (r == -1) {
 			if (errno == EINTR)
 				return 0;
-			client_seterr(c, "poll: %s", strerror(errno));
+			client_seterr(c->err, sizeof c->err, "poll: %s",
+				      strerror(errno));
 			return -1;
 		}
 		if (r == 0)
@@ -116,7 +117,8 @@ sp_request_wait(sp_client *c, uint64_t id, sp_event_cb cb, void *arg)
 	long long deadline = 0;
 
 	if (!client_wait_waitable(c, id)) {
-		client_seterr(c, "request %llu is not in flight",
+		client_seterr(c->err, sizeof c->err,
+			      "request %llu is not in flight",
 			      (unsigned long long)id);
 		return -1;
 	}
@@ -142,7 +144,7 @@ sp_request_wait(sp_client *c, uint64_t id, sp_event_cb cb, void *arg)
 			long long left = deadline - client_clock_ms();
 
 			if (left <= 0) {
-				client_seterr(c,
+				client_seterr(c->err, sizeof c->err,
 					      "no reply from daemon within "
 					      "%d ms",
 					      SP_HELLO_TIMEOUT_MS);
@@ -156,7 +158,8 @@ sp_request_wait(sp_client *c, uint64_t id, sp_event_cb cb, void *arg)
 			if (client_io_have_line(c) && !c->failed)
 				continue;
 			if (c->err[0] == '\0')
-				client_seterr(c, "connection closed");
+				client_seterr(c->err, sizeof c->err,
+					      "connection closed");
 			return -1;
 		}
 	}

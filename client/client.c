@@ -18,18 +18,10 @@
 
 #include "client-int.h"
 
+/* The one way an error text is set: the handle's, a run option set's or a
+ * caller's buffer. */
 void
-client_seterr(sp_client *c, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(c->err, sizeof c->err, fmt, ap);
-	va_end(ap);
-}
-
-void
-client_errbuf_set(char *err, size_t errlen, const char *fmt, ...)
+client_seterr(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -65,17 +57,17 @@ sp_adopt_fd(int fd, char *err, size_t errlen)
 	int flags;
 
 	if (fd < 0) {
-		client_errbuf_set(err, errlen, "invalid file descriptor");
+		client_seterr(err, errlen, "invalid file descriptor");
 		return NULL;
 	}
 	flags = fcntl(fd, F_GETFL);
 	if (flags == -1 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) == -1) {
-		client_errbuf_set(err, errlen, "fcntl: %s", strerror(errno));
+		client_seterr(err, errlen, "fcntl: %s", strerror(errno));
 		close(fd);
 		return NULL;
 	}
 	if ((c = calloc(1, sizeof *c)) == NULL) {
-		client_errbuf_set(err, errlen, "out of memory");
+		client_seterr(err, errlen, "out of memory");
 		close(fd);
 		return NULL;
 	}
@@ -86,7 +78,7 @@ sp_adopt_fd(int fd, char *err, size_t errlen)
 	proto_limits_default(&c->limits);
 	proto_buf_init(&c->out);
 	if (client_send_hello(c) == -1) {
-		client_errbuf_set(err, errlen, "%s", c->err);
+		client_seterr(err, errlen, "%s", c->err);
 		sp_close(c);
 		return NULL;
 	}
@@ -108,8 +100,7 @@ client_socket_path(const char *path, char *buf, size_t size, char *err,
 	else
 		n = sp_default_socket_path(buf, size);
 	if (n == 0 || n >= size) {
-		client_errbuf_set(err, errlen,
-				  "socket path is empty or too long");
+		client_seterr(err, errlen, "socket path is empty or too long");
 		return -1;
 	}
 	return 0;
@@ -128,7 +119,7 @@ sp_connect_start(const char *path, char *err, size_t errlen)
 		return NULL;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd == -1) {
-		client_errbuf_set(err, errlen, "socket: %s", strerror(errno));
+		client_seterr(err, errlen, "socket: %s", strerror(errno));
 		return NULL;
 	}
 	/* A Unix stream connect completes at once or fails; blocking here
@@ -136,8 +127,8 @@ sp_connect_start(const char *path, char *err, size_t errlen)
 	while (connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
 		if (errno == EINTR)
 			continue;
-		client_errbuf_set(err, errlen, "connect to %s: %s",
-				  sun.sun_path, strerror(errno));
+		client_seterr(err, errlen, "connect to %s: %s", sun.sun_path,
+			      strerror(errno));
 		close(fd);
 		return NULL;
 	}
@@ -159,7 +150,7 @@ sp_connect(const char *path, char *err, size_t errlen)
 		r = -1;
 	}
 	if (r != 0) {
-		client_errbuf_set(err, errlen, "hello: %s", c->err);
+		client_seterr(err, errlen, "hello: %s", c->err);
 		sp_close(c);
 		return NULL;
 	}
@@ -233,8 +224,9 @@ int
 sp_set_max_line(sp_client *c, size_t bytes)
 {
 	if (bytes < SP_MIN_MAX_LINE || bytes > PROTO_MAX_LINE) {
-		client_seterr(c, "max line must be %u..%u bytes",
-			      SP_MIN_MAX_LINE, PROTO_MAX_LINE);
+		client_seterr(c->err, sizeof c->err,
+			      "max line must be %u..%u bytes", SP_MIN_MAX_LINE,
+			      PROTO_MAX_LINE);
 		return -1;
 	}
 	c->max_line = bytes;
