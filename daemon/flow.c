@@ -39,6 +39,5 @@ flow_unref(struct flow *f)
 int
 flow_paused(struct flow *f)
 {
-	return atomic_load(&f->queued) >= f->high &&
-	    !atomic_load(&f->closed);
+	return atomic_load(&f->queued) >= f->high && !atomic_load(&f->closed);
 }

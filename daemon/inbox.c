@@ -28,7 +28,7 @@ inbox_ring(evutil_socket_t fd, short what, void *arg)
 
 void
 inbox_init(struct inbox *ib, struct event_base *base,
-    void (*cb)(struct msg_list *, void *), void *arg)
+	   void (*cb)(struct msg_list *, void *), void *arg)
 {
 	pthread_mutex_init(&ib->lock, NULL);
 	TAILQ_INIT(&ib->msgs);

@@ -23,7 +23,7 @@ struct inbox {
 	void *arg;
 };
 void inbox_init(struct inbox *, struct event_base *,
-    void (*cb)(struct msg_list *, void *), void *arg);
+		void (*cb)(struct msg_list *, void *), void *arg);
 void inbox_post(struct inbox *, struct msg *);
 void inbox_post_list(struct inbox *, struct msg_list *); /* empties it */
 void inbox_destroy(struct inbox *); /* frees undelivered messages */

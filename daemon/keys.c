@@ -25,7 +25,7 @@
 struct keystore_entry {
 	char *path;
 	ssh_key key; /* NULL if it could not be loaded */
-	char *why; /* load error, NULL if loaded */
+	char *why;   /* load error, NULL if loaded */
 };
 
 struct keystore {
@@ -53,9 +53,10 @@ keys_private(int fd, const char *what, const char *path, char **why)
 		return -1;
 	}
 	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-		xasprintf(why, "%s %s: permissions %04o are too open: it must "
-		    "not be accessible by others (chmod 600)", what, path,
-		    (unsigned)(st.st_mode & 07777));
+		xasprintf(why,
+			  "%s %s: permissions %04o are too open: it must "
+			  "not be accessible by others (chmod 600)",
+			  what, path, (unsigned)(st.st_mode & 07777));
 		return -1;
 	}
 	return 0;
@@ -88,7 +89,7 @@ keys_read_passphrase(const char *path, char *buf, size_t len, char **why)
 
 static void
 keys_add(struct keystore *ks, const char *path, const char *passfile,
-    int is_default, struct config_errors *warnings)
+	 int is_default, struct config_errors *warnings)
 {
 	struct keystore_entry *e;
 	char pass[KEYS_MAX_PASSPHRASE];
@@ -108,8 +109,8 @@ keys_add(struct keystore *ks, const char *path, const char *passfile,
 		xasprintf(&e->why, "identity %s: %s", path, strerror(errno));
 		/* Absent default identities are normal; named ones are not. */
 		if (!is_default && warnings != NULL) {
-			warnings->lines = xreallocarray(warnings->lines,
-			    warnings->n + 1, sizeof(char *));
+			warnings->lines = xreallocarray(
+			    warnings->lines, warnings->n + 1, sizeof(char *));
 			warnings->lines[warnings->n++] = xstrdup(e->why);
 		}
 		return;
@@ -127,39 +128,42 @@ keys_add(struct keystore *ks, const char *path, const char *passfile,
 	    keys_read_passphrase(passfile, pass, sizeof(pass), &e->why) == -1)
 		goto warn;
 	rc = ssh_pki_import_privkey_file(path, pass[0] != '\0' ? pass : NULL,
-	    NULL, NULL, &e->key);
+					 NULL, NULL, &e->key);
 	explicit_bzero(pass, sizeof(pass));
 	if (rc != SSH_OK) {
 		e->key = NULL;
 		xasprintf(&e->why, "identity %s: cannot load the private key%s",
-		    path, passfile == NULL ? " (encrypted? set "
-		    "IdentityPassphraseFile)" : " (wrong passphrase?)");
+			  path,
+			  passfile == NULL ? " (encrypted? set "
+					     "IdentityPassphraseFile)"
+					   : " (wrong passphrase?)");
 		goto warn;
 	}
 	log_verbose("identity %s loaded (%s)", path,
-	    ssh_key_type_to_char(ssh_key_type(e->key)));
+		    ssh_key_type_to_char(ssh_key_type(e->key)));
 	return;
 warn:
 	if (warnings != NULL) {
-		warnings->lines = xreallocarray(warnings->lines,
-		    warnings->n + 1, sizeof(char *));
+		warnings->lines = xreallocarray(
+		    warnings->lines, warnings->n + 1, sizeof(char *));
 		warnings->lines[warnings->n++] = xstrdup(e->why);
 	}
 }
 
 static void
 keys_add_scope(struct keystore *ks, const struct config_host_opts *o,
-    const char *fallback_passfile, int is_default,
-    struct config_errors *warnings)
+	       const char *fallback_passfile, int is_default,
+	       struct config_errors *warnings)
 {
 	const char *passfile;
 	size_t i;
 
-	passfile = o->identity_passphrase_file != NULL ?
-	    o->identity_passphrase_file : fallback_passfile;
+	passfile = o->identity_passphrase_file != NULL
+		       ? o->identity_passphrase_file
+		       : fallback_passfile;
 	for (i = 0; i < o->n_identity_files; i++)
 		keys_add(ks, o->identity_files[i], passfile, is_default,
-		    warnings);
+			 warnings);
 }
 
 struct keystore *
@@ -173,7 +177,8 @@ keystore_load(const struct config *cfg, struct config_errors *warnings)
 	keys_add_scope(ks, &cfg->global, NULL, cfg->path == NULL, warnings);
 	for (i = 0; i < cfg->n_blocks; i++)
 		keys_add_scope(ks, &cfg->blocks[i].opts,
-		    cfg->global.identity_passphrase_file, 0, warnings);
+			       cfg->global.identity_passphrase_file, 0,
+			       warnings);
 	return ks;
 }
 

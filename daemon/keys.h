@@ -12,13 +12,13 @@ struct keystore;
 struct ssh_key_struct;
 
 struct keystore *keystore_load(const struct config *,
-    struct config_errors *warnings);
+			       struct config_errors *warnings);
 struct keystore *keystore_dup(const struct keystore *); /* one reference */
 void keystore_free(struct keystore *);
 struct keystore *keystore_ref(struct keystore *);
 void keystore_unref(struct keystore *);
 /* The key loaded from path, or NULL with the load error in *why. */
 struct ssh_key_struct *keystore_find(const struct keystore *, const char *path,
-    const char **why);
+				     const char **why);
 
 #endif

@@ -15,12 +15,12 @@
 #include <stddef.h>
 
 enum knownhosts_result {
-	KNOWNHOSTS_OK, /* an entry for this host has exactly this key */
-	KNOWNHOSTS_UNKNOWN, /* no entry for this host (or no file) */
-	KNOWNHOSTS_MISMATCH, /* entries exist, with other keys of this type */
+	KNOWNHOSTS_OK,         /* an entry for this host has exactly this key */
+	KNOWNHOSTS_UNKNOWN,    /* no entry for this host (or no file) */
+	KNOWNHOSTS_MISMATCH,   /* entries exist, with other keys of this type */
 	KNOWNHOSTS_OTHER_TYPE, /* entries exist, only of other key types */
-	KNOWNHOSTS_REVOKED, /* the key is marked @revoked */
-	KNOWNHOSTS_ERROR /* the file could not be read */
+	KNOWNHOSTS_REVOKED,    /* the key is marked @revoked */
+	KNOWNHOSTS_ERROR       /* the file could not be read */
 };
 
 #define KNOWNHOSTS_MAX_ERR 256
@@ -32,8 +32,10 @@ enum knownhosts_result {
  * padding) of the first recorded key of that type; known_fp_len >= 64.
  */
 enum knownhosts_result knownhosts_check(const char *path, const char *host,
-    int port, const char *keytype, const char *b64, char *known_fp,
-    size_t known_fp_len, char *err, size_t errlen);
+					int port, const char *keytype,
+					const char *b64, char *known_fp,
+					size_t known_fp_len, char *err,
+					size_t errlen);
 
 /*
  * Append "host keytype b64" (host as "[host]:port" when port != 22) to path,
@@ -45,7 +47,9 @@ enum knownhosts_result knownhosts_check(const char *path, const char *host,
  * the key is recorded.
  */
 enum knownhosts_result knownhosts_add(const char *path, const char *host,
-    int port, const char *keytype, const char *b64, char *err, size_t errlen);
+				      int port, const char *keytype,
+				      const char *b64, char *err,
+				      size_t errlen);
 
 /* SHA256 fingerprint of a base64 key blob, "SHA256:" + unpadded base64. */
 int knownhosts_fingerprint(const char *b64, char *out, size_t outlen);

@@ -20,9 +20,9 @@ static const struct {
 	const char *name;
 	enum log_level level;
 } log_names[] = {
-	{ "ERROR", LOG_LEVEL_ERROR }, { "QUIET", LOG_LEVEL_ERROR },
-	{ "INFO", LOG_LEVEL_INFO },   { "VERBOSE", LOG_LEVEL_VERBOSE },
-	{ "DEBUG", LOG_LEVEL_DEBUG },
+    {"ERROR", LOG_LEVEL_ERROR}, {"QUIET", LOG_LEVEL_ERROR},
+    {"INFO", LOG_LEVEL_INFO},   {"VERBOSE", LOG_LEVEL_VERBOSE},
+    {"DEBUG", LOG_LEVEL_DEBUG},
 };
 
 void
@@ -94,16 +94,16 @@ log_vwrite(int prio, const char *fmt, va_list ap, const char *suffix)
 	(void)!write(STDERR_FILENO, line, off);
 }
 
-#define LOG_BODY(prio, minlevel, suffix)                                      \
-	do {                                                                  \
-		va_list ap;                                                   \
-		int saved = errno;                                            \
-		if (log_level < (minlevel))                                   \
-			break;                                                \
-		va_start(ap, fmt);                                            \
-		log_vwrite((prio), fmt, ap, (suffix));                        \
-		va_end(ap);                                                   \
-		errno = saved;                                                \
+#define LOG_BODY(prio, minlevel, suffix)                                       \
+	do {                                                                   \
+		va_list ap;                                                    \
+		int saved = errno;                                             \
+		if (log_level < (minlevel))                                    \
+			break;                                                 \
+		va_start(ap, fmt);                                             \
+		log_vwrite((prio), fmt, ap, (suffix));                         \
+		va_end(ap);                                                    \
+		errno = saved;                                                 \
 	} while (0)
 
 void

@@ -81,15 +81,16 @@ struct host_params {
 	int stop_grace_ms;
 };
 struct host_params *host_params_new(const struct config_host_opts *,
-    const char *user, const char *host, int port);
+				    const char *user, const char *host,
+				    int port);
 struct host_params *host_params_dup(const struct host_params *);
 void host_params_free(struct host_params *);
 /* Settings of a pool key differ: its sessions must be replaced. */
 int host_params_equal(const struct host_params *, const struct host_params *);
 
 enum job_kind {
-	JOB_RUN, /* run a command */
-	JOB_CONNECT, /* warm up: make sure a session is up */
+	JOB_RUN,       /* run a command */
+	JOB_CONNECT,   /* warm up: make sure a session is up */
 	JOB_DISCONNECT /* close the host's sessions (busy ones when idle) */
 };
 
@@ -100,7 +101,7 @@ enum job_kind {
 struct job_input {
 	atomic_int refs;
 	char *command;
-	long long timeout_ms; /* 0 = none */
+	long long timeout_ms;      /* 0 = none */
 	long long idle_timeout_ms; /* 0 = none */
 	int pty;
 	struct proto_env *env;
@@ -116,10 +117,10 @@ void job_input_unref(struct job_input *);
 /* One host's share of a request, handed from control to a worker. */
 struct job_spec {
 	enum job_kind kind;
-	struct request *req; /* opaque token, handed back in messages */
-	struct flow *flow; /* reference owned by the spec */
+	struct request *req;       /* opaque token, handed back in messages */
+	struct flow *flow;         /* reference owned by the spec */
 	char id[PROTO_MAX_ID + 3]; /* request id, JSON text */
-	unsigned uid; /* the client's, for log lines joined to the audit */
+	unsigned uid;  /* the client's, for log lines joined to the audit */
 	char *hostarg; /* the host exactly as the client wrote it */
 	struct host_params *params;
 	struct job_input *input; /* JOB_RUN: a reference */
@@ -128,24 +129,24 @@ void job_spec_free(struct job_spec *);
 
 enum msg_type {
 	/* control -> worker */
-	MSG_JOB, /* job: start it */
-	MSG_CANCEL, /* req: cancel its jobs */
-	MSG_RESUME, /* some flow fell below its low water */
-	MSG_STATUS, /* req: report hosts */
-	MSG_SHUTDOWN, /* close everything and leave the loop */
+	MSG_JOB,          /* job: start it */
+	MSG_CANCEL,       /* req: cancel its jobs */
+	MSG_RESUME,       /* some flow fell below its low water */
+	MSG_STATUS,       /* req: report hosts */
+	MSG_SHUTDOWN,     /* close everything and leave the loop */
 	MSG_OFFLOAD_DONE, /* offload thread -> worker: run done(arg) */
-	MSG_RELOAD, /* keys: the worker's new identities */
-	MSG_STOP_JOBS, /* stop every job (code shutdown): graceful stop */
-	MSG_STALL, /* test hook: block the worker's loop for arg ms */
+	MSG_RELOAD,       /* keys: the worker's new identities */
+	MSG_STOP_JOBS,    /* stop every job (code shutdown): graceful stop */
+	MSG_STALL,        /* test hook: block the worker's loop for arg ms */
 	/* worker -> control */
-	MSG_EVENT, /* buf: event lines of req; maybe terminal */
+	MSG_EVENT,       /* buf: event lines of req; maybe terminal */
 	MSG_STATUS_REPLY /* buf: host objects, buf2: the worker object */
 };
 
 enum job_result {
-	JOB_RESULT_OK, /* exit status 0, or connected */
+	JOB_RESULT_OK,     /* exit status 0, or connected */
 	JOB_RESULT_FAILED, /* non-zero exit or killed by a signal */
-	JOB_RESULT_ERROR /* an error event */
+	JOB_RESULT_ERROR   /* an error event */
 };
 
 struct msg {
@@ -153,16 +154,16 @@ struct msg {
 	enum msg_type type;
 	int worker; /* sender or recipient index */
 	struct request *req;
-	struct job_spec *job; /* MSG_JOB: ownership passes with it */
-	int terminal; /* MSG_EVENT: buf ends the job's events */
+	struct job_spec *job;   /* MSG_JOB: ownership passes with it */
+	int terminal;           /* MSG_EVENT: buf ends the job's events */
 	enum job_result result; /* MSG_EVENT when terminal */
-	struct flow *flow; /* MSG_EVENT: reference owned by the message */
+	struct flow *flow;      /* MSG_EVENT: reference owned by the message */
 	struct proto_buf buf;
 	struct proto_buf buf2;
 	void (*done)(void *); /* MSG_OFFLOAD_DONE */
 	void *arg;
 	struct keystore *keys; /* MSG_RELOAD: ownership passes with it */
-	long long ms; /* MSG_STALL */
+	long long ms;          /* MSG_STALL */
 };
 struct msg *msg_new(enum msg_type);
 void msg_free(struct msg *);

@@ -32,8 +32,8 @@ static struct {
 	pthread_t threads[OFFLOAD_MAX_THREADS];
 	int nthreads;
 	int stopping;
-} offload = { .lock = PTHREAD_MUTEX_INITIALIZER,
-	.cond = PTHREAD_COND_INITIALIZER };
+} offload = {.lock = PTHREAD_MUTEX_INITIALIZER,
+	     .cond = PTHREAD_COND_INITIALIZER};
 
 static void *
 offload_main(void *arg)
@@ -75,7 +75,7 @@ offload_start(int nthreads)
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	for (i = 0; i < nthreads; i++) {
 		if (pthread_create(&offload.threads[i], NULL, offload_main,
-		    NULL) != 0)
+				   NULL) != 0)
 			fatalx("%s: pthread_create failed", __func__);
 		offload.nthreads++;
 	}
@@ -105,8 +105,8 @@ offload_stop(void)
 }
 
 void
-offload_submit(struct inbox *reply, void (*fn)(void *),
-    void (*done)(void *), void *arg)
+offload_submit(struct inbox *reply, void (*fn)(void *), void (*done)(void *),
+	       void *arg)
 {
 	struct offload_task *t = xcalloc(1, sizeof(*t));
 

@@ -12,6 +12,6 @@ void offload_stop(void);
 /* Run fn(arg) on an offload thread, then post MSG_OFFLOAD_DONE to reply,
  * whose owner runs done(arg).  The caller keeps arg alive until done runs. */
 void offload_submit(struct inbox *reply, void (*fn)(void *),
-    void (*done)(void *), void *arg);
+		    void (*done)(void *), void *arg);
 
 #endif

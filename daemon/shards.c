@@ -36,7 +36,7 @@ shards_post(const struct shards *s, int index, struct msg *m)
 
 void
 shards_broadcast(const struct shards *s, enum msg_type type,
-    struct request *req)
+		 struct request *req)
 {
 	struct msg *m;
 	int k;

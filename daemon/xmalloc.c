@@ -29,7 +29,7 @@ xcalloc(size_t nmemb, size_t size)
 		fatalx("xcalloc: zero size");
 	if ((p = calloc(nmemb, size)) == NULL)
 		fatalx("xcalloc: allocating %zu * %zu bytes: out of memory",
-		    nmemb, size);
+		       nmemb, size);
 	return p;
 }
 
@@ -43,7 +43,8 @@ xreallocarray(void *ptr, size_t nmemb, size_t size)
 	if (size > SIZE_MAX / nmemb)
 		fatalx("xreallocarray: %zu * %zu overflows", nmemb, size);
 	if ((p = realloc(ptr, nmemb * size)) == NULL)
-		fatalx("xreallocarray: allocating %zu * %zu bytes: out of memory",
+		fatalx(
+		    "xreallocarray: allocating %zu * %zu bytes: out of memory",
 		    nmemb, size);
 	return p;
 }

@@ -51,11 +51,14 @@
 /* Pump rounds per callback before yielding to other connections. */
 #define CONN_PUMP_ROUNDS 64
 
-static const char *conn_state_names[] = { "resolve", "tcp", "kex", "hostkey",
-	"auth", "ready", "dead" };
+static const char *conn_state_names[] = {"resolve", "tcp",   "kex", "hostkey",
+					 "auth",    "ready", "dead"};
 
-enum conn_offload_kind { OFFLOAD_RESOLVE, OFFLOAD_HOSTKEY_CHECK,
-	OFFLOAD_HOSTKEY_ADD };
+enum conn_offload_kind {
+	OFFLOAD_RESOLVE,
+	OFFLOAD_HOSTKEY_CHECK,
+	OFFLOAD_HOSTKEY_ADD
+};
 
 struct conn_offload {
 	struct conn *conn; /* NULL once the conn is gone */
@@ -102,7 +105,7 @@ conn_has_room(const struct conn *c)
 static void
 conn_deadline(struct conn *c, int ms)
 {
-	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
 
 	evtimer_add(c->deadline, &tv);
 }
@@ -111,15 +114,15 @@ conn_deadline(struct conn *c, int ms)
 static void
 conn_watch(struct conn *c, short flags)
 {
-	if (c->io_flags == flags && (flags == 0 || event_pending(c->io,
-	    EV_READ | EV_WRITE, NULL)))
+	if (c->io_flags == flags &&
+	    (flags == 0 || event_pending(c->io, EV_READ | EV_WRITE, NULL)))
 		return;
 	event_del(c->io);
 	c->io_flags = flags;
 	if (flags == 0 || c->fd == -1)
 		return;
 	event_assign(c->io, c->w->base, c->fd, flags | EV_PERSIST, conn_io_cb,
-	    c);
+		     c);
 	event_add(c->io, NULL);
 }
 
@@ -191,14 +194,15 @@ conn_close(struct conn *c, enum proto_code code, const char *why)
 		return;
 	if (code == PROTO_E_NONE)
 		log_verbose("host=%s conn=%llu: session closed: %s",
-		    h->params->key, c->id, why);
+			    h->params->key, c->id, why);
 	else if (was_ready)
 		log_info("host=%s conn=%llu: session closed: %s",
-		    h->params->key, c->id, why);
+			 h->params->key, c->id, why);
 	else
 		log_info("host=%s conn=%llu: %s failed after %lld ms: %s: %s",
-		    h->params->key, c->id, conn_state_names[c->state],
-		    clock_ms() - c->started_ms, proto_code_name(code), why);
+			 h->params->key, c->id, conn_state_names[c->state],
+			 clock_ms() - c->started_ms, proto_code_name(code),
+			 why);
 	c->state = CONN_DEAD;
 	evtimer_del(c->deadline);
 	evtimer_del(c->kick);
@@ -293,7 +297,7 @@ conn_resolve_done(void *arg)
 	c->pending = NULL;
 	if (o->gai_error != 0) {
 		snprintf(why, sizeof(why), "cannot resolve %s: %s",
-		    c->host->params->host, gai_strerror(o->gai_error));
+			 c->host->params->host, gai_strerror(o->gai_error));
 		conn_close(c, PROTO_E_RESOLVE_FAILED, why);
 	} else {
 		c->addrs = o->res;
@@ -367,11 +371,12 @@ conn_tcp_next(struct conn *c)
 	int fd;
 
 	for (; (ai = c->addr) != NULL; c->addr = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, ai->ai_protocol);
+		fd = socket(ai->ai_family,
+			    ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			    ai->ai_protocol);
 		if (fd == -1) {
 			snprintf(c->tcp_error, sizeof(c->tcp_error),
-			    "socket: %s", strerror(errno));
+				 "socket: %s", strerror(errno));
 			continue;
 		}
 		conn_tcp_options(fd);
@@ -387,18 +392,20 @@ conn_tcp_next(struct conn *c)
 			return;
 		}
 		snprintf(c->tcp_error, sizeof(c->tcp_error), "%s",
-		    strerror(errno));
+			 strerror(errno));
 		close(fd);
 	}
 	if (c->timed_out && c->tcp_error[0] == '\0') {
-		snprintf(why, sizeof(why), "no TCP connection to %s port %d "
-		    "within %d ms", c->host->params->host,
-		    c->host->params->port, c->host->params->connect_timeout_ms);
+		snprintf(why, sizeof(why),
+			 "no TCP connection to %s port %d "
+			 "within %d ms",
+			 c->host->params->host, c->host->params->port,
+			 c->host->params->connect_timeout_ms);
 		conn_close(c, PROTO_E_CONNECT_TIMEOUT, why);
 	} else {
 		snprintf(why, sizeof(why), "connect to %s port %d: %s",
-		    c->host->params->host, c->host->params->port,
-		    c->tcp_error[0] != '\0' ? c->tcp_error : "no address");
+			 c->host->params->host, c->host->params->port,
+			 c->tcp_error[0] != '\0' ? c->tcp_error : "no address");
 		conn_close(c, PROTO_E_CONNECT_FAILED, why);
 	}
 }
@@ -421,7 +428,7 @@ conn_tcp_event(struct conn *c, short what)
 	}
 	if (err != ETIMEDOUT)
 		snprintf(c->tcp_error, sizeof(c->tcp_error), "%s",
-		    strerror(err));
+			 strerror(err));
 	close(c->fd);
 	c->fd = -1;
 	c->addr = c->addr->ai_next;
@@ -437,7 +444,7 @@ conn_ssh_error(struct conn *c, enum proto_code code, const char *what)
 	const char *msg = ssh_get_error(c->session);
 
 	snprintf(why, sizeof(why), "%s: %s", what,
-	    msg != NULL && *msg != '\0' ? msg : "connection closed");
+		 msg != NULL && *msg != '\0' ? msg : "connection closed");
 	conn_close(c, code, why);
 }
 
@@ -453,13 +460,13 @@ conn_kex_start(struct conn *c)
 	    ssh_options_set(c->session, SSH_OPTIONS_HOST, p->host) != 0 ||
 	    ssh_options_set(c->session, SSH_OPTIONS_PORT, &p->port) != 0 ||
 	    ssh_options_set(c->session, SSH_OPTIONS_USER, p->user) != 0 ||
-	    ssh_options_set(c->session, SSH_OPTIONS_PROCESS_CONFIG,
-	    &off) != 0 ||
+	    ssh_options_set(c->session, SSH_OPTIONS_PROCESS_CONFIG, &off) !=
+		0 ||
 	    /* Host keys are checked by knownhosts.c, off this thread. */
-	    ssh_options_set(c->session, SSH_OPTIONS_KNOWNHOSTS,
-	    "/dev/null") != 0 ||
+	    ssh_options_set(c->session, SSH_OPTIONS_KNOWNHOSTS, "/dev/null") !=
+		0 ||
 	    ssh_options_set(c->session, SSH_OPTIONS_GLOBAL_KNOWNHOSTS,
-	    "/dev/null") != 0) {
+			    "/dev/null") != 0) {
 		conn_ssh_error(c, PROTO_E_INTERNAL, "ssh_options_set");
 		return;
 	}
@@ -498,19 +505,20 @@ conn_hostkey_run(void *arg)
 	struct conn_offload *o = arg;
 
 	if (o->kind == OFFLOAD_HOSTKEY_ADD)
-		o->result = knownhosts_add(o->path, o->host, o->port_num,
-		    o->keytype, o->b64, o->err, sizeof(o->err));
+		o->result =
+		    knownhosts_add(o->path, o->host, o->port_num, o->keytype,
+				   o->b64, o->err, sizeof(o->err));
 	else
-		o->result = knownhosts_check(o->path, o->host, o->port_num,
-		    o->keytype, o->b64, o->known_fp, sizeof(o->known_fp),
-		    o->err, sizeof(o->err));
+		o->result = knownhosts_check(
+		    o->path, o->host, o->port_num, o->keytype, o->b64,
+		    o->known_fp, sizeof(o->known_fp), o->err, sizeof(o->err));
 }
 
 static void conn_hostkey_done(void *);
 
 static void
 conn_hostkey_submit(struct conn *c, struct conn_offload *o,
-    enum conn_offload_kind kind)
+		    enum conn_offload_kind kind)
 {
 	o->kind = kind;
 	o->conn = c;
@@ -556,32 +564,39 @@ conn_hostkey_refuse(struct conn *c, struct conn_offload *o)
 		snprintf(fp, sizeof(fp), "(unknown fingerprint)");
 	switch (o->result) {
 	case KNOWNHOSTS_MISMATCH:
-		snprintf(why, sizeof(why), "host key for %s has changed: the "
+		snprintf(
+		    why, sizeof(why),
+		    "host key for %s has changed: the "
 		    "server offers %s %s, %s records %s; refusing to connect",
 		    p->host, o->keytype, fp, p->known_hosts_file, o->known_fp);
 		conn_close(c, PROTO_E_HOSTKEY_MISMATCH, why);
 		break;
 	case KNOWNHOSTS_REVOKED:
-		snprintf(why, sizeof(why), "host key %s %s of %s is marked "
-		    "@revoked in %s", o->keytype, fp, p->host,
-		    p->known_hosts_file);
+		snprintf(why, sizeof(why),
+			 "host key %s %s of %s is marked "
+			 "@revoked in %s",
+			 o->keytype, fp, p->host, p->known_hosts_file);
 		conn_close(c, PROTO_E_HOSTKEY_MISMATCH, why);
 		break;
 	case KNOWNHOSTS_OTHER_TYPE:
-		snprintf(why, sizeof(why), "%s records another key type for "
-		    "%s; the server offers %s %s, which is not recorded",
-		    p->known_hosts_file, p->host, o->keytype, fp);
+		snprintf(why, sizeof(why),
+			 "%s records another key type for "
+			 "%s; the server offers %s %s, which is not recorded",
+			 p->known_hosts_file, p->host, o->keytype, fp);
 		conn_close(c, PROTO_E_HOSTKEY_UNKNOWN, why);
 		break;
 	case KNOWNHOSTS_ERROR:
-		snprintf(why, sizeof(why), "cannot verify the host key of %s: "
-		    "%s", p->host, o->err);
+		snprintf(why, sizeof(why),
+			 "cannot verify the host key of %s: "
+			 "%s",
+			 p->host, o->err);
 		conn_close(c, PROTO_E_HOSTKEY_UNKNOWN, why);
 		break;
 	default:
-		snprintf(why, sizeof(why), "host key %s %s of %s is not in %s "
-		    "(StrictHostKeyChecking yes)", o->keytype, fp, p->host,
-		    p->known_hosts_file);
+		snprintf(why, sizeof(why),
+			 "host key %s %s of %s is not in %s "
+			 "(StrictHostKeyChecking yes)",
+			 o->keytype, fp, p->host, p->known_hosts_file);
 		conn_close(c, PROTO_E_HOSTKEY_UNKNOWN, why);
 		break;
 	}
@@ -598,11 +613,11 @@ conn_hostkey_done(void *arg)
 		return;
 	}
 	c->pending = NULL;
-	if (o->result == KNOWNHOSTS_UNKNOWN && o->kind ==
-	    OFFLOAD_HOSTKEY_CHECK && c->host->params->strict ==
-	    CONFIG_STRICT_ACCEPT_NEW) {
+	if (o->result == KNOWNHOSTS_UNKNOWN &&
+	    o->kind == OFFLOAD_HOSTKEY_CHECK &&
+	    c->host->params->strict == CONFIG_STRICT_ACCEPT_NEW) {
 		log_info("host=%s: learning new host key %s (accept-new)",
-		    c->host->params->key, o->keytype);
+			 c->host->params->key, o->keytype);
 		conn_hostkey_submit(c, o, OFFLOAD_HOSTKEY_ADD);
 		return;
 	}
@@ -639,10 +654,10 @@ conn_ready(struct conn *c)
 	conn_watch_session(c);
 	/* A random first tick spreads thousands of sessions' keepalives. */
 	if (h->params->alive_interval_ms > 0)
-		worker_timer_add(c->w, c->alive, arc4random_uniform(
-		    conn_alive_tick(c) + 1), 0);
+		worker_timer_add(c->w, c->alive,
+				 arc4random_uniform(conn_alive_tick(c) + 1), 0);
 	log_verbose("host=%s conn=%llu: session up in %lld ms", h->params->key,
-	    c->id, clock_ms() - c->started_ms);
+		    c->id, clock_ms() - c->started_ms);
 	host_conn_ready(h, c);
 }
 
@@ -658,15 +673,17 @@ conn_auth_step(struct conn *c)
 		c->keys = keystore_ref(c->w->keys);
 	while (c->key == NULL) {
 		if (c->identity >= p->n_identity_files) {
-			snprintf(msg, sizeof(msg), "%s@%s refused every "
-			    "identity (%zu configured)%s%s", p->user, p->host,
-			    p->n_identity_files, c->auth_note[0] != '\0' ?
-			    "; " : "", c->auth_note);
+			snprintf(msg, sizeof(msg),
+				 "%s@%s refused every "
+				 "identity (%zu configured)%s%s",
+				 p->user, p->host, p->n_identity_files,
+				 c->auth_note[0] != '\0' ? "; " : "",
+				 c->auth_note);
 			conn_close(c, PROTO_E_AUTH_FAILED, msg);
 			return;
 		}
 		c->key = keystore_find(c->keys,
-		    p->identity_files[c->identity++], &why);
+				       p->identity_files[c->identity++], &why);
 		if (c->key == NULL && c->auth_note[0] == '\0')
 			snprintf(c->auth_note, sizeof(c->auth_note), "%s", why);
 	}
@@ -702,8 +719,8 @@ conn_lost(struct conn *c)
 	char why[512];
 
 	snprintf(why, sizeof(why), "connection to %s lost: %s",
-	    c->host->params->host,
-	    msg != NULL && *msg != '\0' ? msg : "closed by the server");
+		 c->host->params->host,
+		 msg != NULL && *msg != '\0' ? msg : "closed by the server");
 	conn_close(c, PROTO_E_CONNECTION_LOST, why);
 }
 
@@ -812,7 +829,9 @@ conn_alive_cb(evutil_socket_t fd, short what, void *arg)
 	conn_saw_packets(c);
 	silence = now - c->last_rx_ms;
 	if (silence >= (long long)p->alive_interval_ms * p->alive_count_max) {
-		snprintf(why, sizeof(why), "no answer from the server for %lld "
+		snprintf(
+		    why, sizeof(why),
+		    "no answer from the server for %lld "
 		    "ms (ServerAliveInterval %d ms, ServerAliveCountMax %d)",
 		    silence, p->alive_interval_ms, p->alive_count_max);
 		conn_close(c, PROTO_E_CONNECTION_LOST, why);
@@ -874,8 +893,8 @@ conn_refused(struct conn *c, struct job *j)
 		return 0;
 	if (c->cap > others) {
 		log_info("host=%s conn=%llu: server refused channel %d; "
-		    "carrying at most %d channels on this connection",
-		    c->host->params->key, c->id, c->nchans, others);
+			 "carrying at most %d channels on this connection",
+			 c->host->params->key, c->id, c->nchans, others);
 		c->cap = others;
 	}
 	TAILQ_REMOVE(&c->jobs, j, entry);
@@ -936,7 +955,8 @@ conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	snprintf(why, sizeof(why), "%s did not complete within %d ms",
-	    conn_state_names[c->state], c->host->params->connect_timeout_ms);
+		 conn_state_names[c->state],
+		 c->host->params->connect_timeout_ms);
 	switch (c->state) {
 	case CONN_RESOLVE:
 		conn_close(c, PROTO_E_RESOLVE_FAILED, why);

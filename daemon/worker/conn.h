@@ -34,15 +34,15 @@ struct conn {
 	long long started_ms;
 
 	struct addrinfo *addrs; /* resolved addresses */
-	struct addrinfo *addr; /* the one being tried */
-	int fd; /* -1 when none, or closed by libssh */
-	int handed; /* fd given to libssh, which closes it */
-	struct event *io; /* on fd */
+	struct addrinfo *addr;  /* the one being tried */
+	int fd;                 /* -1 when none, or closed by libssh */
+	int handed;             /* fd given to libssh, which closes it */
+	struct event *io;       /* on fd */
 	short io_flags;
-	struct event *deadline; /* of the current state */
-	struct event *kick; /* run a step from the loop */
+	struct event *deadline;       /* of the current state */
+	struct event *kick;           /* run a step from the loop */
 	struct conn_offload *pending; /* resolve or known_hosts in flight */
-	int timed_out; /* some address timed out */
+	int timed_out;                /* some address timed out */
 	char tcp_error[128];
 
 	ssh_session session;
@@ -50,11 +50,11 @@ struct conn {
 	/* Packets libssh has taken in: any call may read the socket and fill
 	 * some channel's buffers, so the pump goes on while this moves. */
 	struct ssh_counter_struct packets;
-	size_t identity; /* next identity file to try */
+	size_t identity;       /* next identity file to try */
 	struct keystore *keys; /* AUTH: a reference, kept across a reload */
-	ssh_key key; /* borrowed from keys */
-	char auth_note[256]; /* why an identity could not be used */
-	int ready; /* reached READY: counted in host->nready */
+	ssh_key key;           /* borrowed from keys */
+	char auth_note[256];   /* why an identity could not be used */
+	int ready;             /* reached READY: counted in host->nready */
 
 	/* Keepalive (ServerAliveInterval/CountMax): silence is measured from
 	 * the last packet received, on a tick of a quarter interval. */
@@ -62,13 +62,13 @@ struct conn {
 	uint64_t rx_seen; /* packets.in_packets at the last look */
 	long long last_rx_ms;
 	long long ka_sent_ms; /* last keepalive sent; 0 = none */
-	int ka_outstanding; /* sent, and nothing received since */
+	int ka_outstanding;   /* sent, and nothing received since */
 	long long ready_ms;
 
 	struct job_list jobs; /* jobs holding a channel here */
 	int nchans;
-	int cap; /* channels this connection may carry now */
-	int busy; /* inside conn_pump: do not free */
+	int cap;      /* channels this connection may carry now */
+	int busy;     /* inside conn_pump: do not free */
 	int draining; /* takes no new job; closed when its last one ends */
 };
 

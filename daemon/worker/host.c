@@ -19,8 +19,8 @@
 #include "worker.h"
 #include "xmalloc.h"
 
-static const char *host_health_names[] = { "idle", "connecting", "up",
-	"degraded", "backoff", "down" };
+static const char *host_health_names[] = {"idle",     "connecting", "up",
+					  "degraded", "backoff",    "down"};
 
 static enum host_health
 host_health(const struct host *h)
@@ -79,9 +79,10 @@ host_fail_fast(struct host *h, struct job *j)
 
 	if (host_health(h) != HOST_DOWN || wait <= 0)
 		return 0;
-	snprintf(why, sizeof(why), "host is down after %d failed attempts "
-	    "(last: %s); next attempt in %lld ms", h->fail_streak,
-	    h->last_error, wait);
+	snprintf(why, sizeof(why),
+		 "host is down after %d failed attempts "
+		 "(last: %s); next attempt in %lld ms",
+		 h->fail_streak, h->last_error, wait);
 	job_fail(j, PROTO_E_HOST_DOWN, why);
 	return 1;
 }
@@ -147,10 +148,12 @@ host_pick(struct host *h)
 {
 	struct conn *c, *best = NULL;
 
-	TAILQ_FOREACH(c, &h->conns, entry) {
+	TAILQ_FOREACH(c, &h->conns, entry)
+	{
 		if (!conn_has_room(c) || c->draining)
 			continue;
-		if (best == NULL || c->cap - c->nchans > best->cap - best->nchans)
+		if (best == NULL ||
+		    c->cap - c->nchans > best->cap - best->nchans)
 			best = c;
 	}
 	return best;
@@ -194,12 +197,11 @@ host_dispatch(struct host *h)
 	/* Channels that connections still in their handshake will bring. */
 	coming = 0;
 	TAILQ_FOREACH(c, &h->conns, entry)
-		if (c->state != CONN_READY && c->state != CONN_DEAD &&
-		    !c->draining)
-			coming += c->cap;
+	if (c->state != CONN_READY && c->state != CONN_DEAD && !c->draining)
+		coming += c->cap;
 	/* Warm-ups need one connection; queued jobs need channels. */
-	need = h->nqueued > coming || (h->nconns == 0 &&
-	    (!TAILQ_EMPTY(&h->waiters) || h->reconnect));
+	need = h->nqueued > coming ||
+	       (h->nconns == 0 && (!TAILQ_EMPTY(&h->waiters) || h->reconnect));
 	while (need && h->nconns < h->params->max_sessions) {
 		c = conn_new(h);
 		TAILQ_INSERT_TAIL(&h->conns, c, entry);
@@ -250,7 +252,7 @@ static int
 host_retryable(enum proto_code code)
 {
 	return code != PROTO_E_AUTH_FAILED && code != PROTO_E_HOSTKEY_UNKNOWN &&
-	    code != PROTO_E_HOSTKEY_MISMATCH;
+	       code != PROTO_E_HOSTKEY_MISMATCH;
 }
 
 /*
@@ -260,18 +262,18 @@ host_retryable(enum proto_code code)
  */
 void
 host_conn_failed(struct host *h, struct conn *c, enum proto_code code,
-    const char *why)
+		 const char *why)
 {
 	struct job *j;
 
 	h->failures++;
 	snprintf(h->last_error, sizeof(h->last_error), "%s: %s",
-	    proto_code_name(code), why);
+		 proto_code_name(code), why);
 	host_backoff(h);
 	if (!host_retryable(code))
 		h->reconnect = 0;
 	if (h->nconns > 1 || (host_retryable(code) &&
-	    h->fail_streak < h->params->connection_attempts))
+			      h->fail_streak < h->params->connection_attempts))
 		return;
 	while ((j = TAILQ_FIRST(&h->waiters)) != NULL) {
 		TAILQ_REMOVE(&h->waiters, j, entry);
@@ -290,7 +292,7 @@ host_conn_lost(struct host *h, struct conn *c, const char *why)
 {
 	h->lost++;
 	snprintf(h->last_error, sizeof(h->last_error), "%s: %s",
-	    proto_code_name(PROTO_E_CONNECTION_LOST), why);
+		 proto_code_name(PROTO_E_CONNECTION_LOST), why);
 	host_backoff(h);
 	h->reconnect = 1;
 }
@@ -319,8 +321,9 @@ host_disconnect(struct worker *w, struct host *h, struct job *j)
 				draining++;
 				continue;
 			}
-			conn_close(c, PROTO_E_NONE, "closed by a client's "
-			    "disconnect request");
+			conn_close(c, PROTO_E_NONE,
+				   "closed by a client's "
+				   "disconnect request");
 			conn_free(c);
 			closed++;
 		}
@@ -370,10 +373,12 @@ host_status(struct host *h, struct proto_buf *b)
 	s.lost = h->lost;
 	s.reconnects = h->reconnects;
 	s.rtt_ms = h->rtt_ms;
-	s.retry_in_ms = h->retry_at_ms > clock_ms() && h->nready == 0 ?
-	    h->retry_at_ms - clock_ms() : -1;
+	s.retry_in_ms = h->retry_at_ms > clock_ms() && h->nready == 0
+			    ? h->retry_at_ms - clock_ms()
+			    : -1;
 	s.worker = h->w->index;
-	TAILQ_FOREACH(c, &h->conns, entry) {
+	TAILQ_FOREACH(c, &h->conns, entry)
+	{
 		if (c->state == CONN_READY) {
 			s.sessions++;
 			s.channels_busy += c->nchans;

@@ -10,12 +10,12 @@
 
 /* What status reports; derived from the counters, never stored. */
 enum host_health {
-	HOST_IDLE, /* no session, nothing pending */
+	HOST_IDLE,       /* no session, nothing pending */
 	HOST_CONNECTING, /* handshakes under way, no session up */
-	HOST_UP, /* sessions up, no failure since the last success */
+	HOST_UP,         /* sessions up, no failure since the last success */
 	HOST_DEGRADED, /* sessions up, but an attempt failed or one was lost */
-	HOST_BACKOFF, /* no session: waiting before the next attempt */
-	HOST_DOWN /* HostDownAfter failures in a row: jobs fail fast */
+	HOST_BACKOFF,  /* no session: waiting before the next attempt */
+	HOST_DOWN      /* HostDownAfter failures in a row: jobs fail fast */
 };
 
 struct host {
@@ -28,17 +28,17 @@ struct host {
 	struct conn_list conns;
 	int nconns; /* every connection, in any state */
 	int nready;
-	unsigned long long jobs; /* ever started */
+	unsigned long long jobs;     /* ever started */
 	unsigned long long connects; /* successful handshakes */
 	unsigned long long failures; /* failed attempts */
 	char last_error[256];
-	unsigned long long lost; /* sessions that died */
+	unsigned long long lost;       /* sessions that died */
 	unsigned long long reconnects; /* sessions re-opened after a loss */
-	long long rtt_ms; /* last keepalive round trip, -1 = none */
-	int fail_streak; /* failures (attempts, losses) since a success */
+	long long rtt_ms;      /* last keepalive round trip, -1 = none */
+	int fail_streak;       /* failures (attempts, losses) since a success */
 	long long retry_at_ms; /* no new attempt before */
-	struct event *retry; /* dispatches again at retry_at_ms */
-	int reconnect; /* a session was lost: open one again */
+	struct event *retry;   /* dispatches again at retry_at_ms */
+	int reconnect;         /* a session was lost: open one again */
 };
 
 struct host *host_get(struct worker *, const struct host_params *);
@@ -50,7 +50,7 @@ void host_rtt(struct host *, long long ms);
 void host_dispatch(struct host *);
 void host_conn_ready(struct host *, struct conn *);
 void host_conn_failed(struct host *, struct conn *, enum proto_code,
-    const char *);
+		      const char *);
 void host_conn_lost(struct host *, struct conn *, const char *);
 void host_conn_gone(struct host *, struct conn *);
 void host_disconnect(struct worker *, struct host *, struct job *);

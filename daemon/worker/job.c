@@ -130,10 +130,10 @@ job_emit_error(struct job *j, enum proto_code code, const char *why)
 
 	proto_buf_init(&b);
 	job_emit_check(proto_ev_error(&b, j->spec->id, j->spec->hostarg, code,
-	    why, clock_ms() - j->start_ms));
+				      why, clock_ms() - j->start_ms));
 	job_end(j, &b, JOB_RESULT_ERROR);
 	log_verbose("host=%s job=%s uid=%u: %s: %s", j->spec->params->key,
-	    j->spec->id, j->spec->uid, proto_code_name(code), why);
+		    j->spec->id, j->spec->uid, proto_code_name(code), why);
 }
 
 /* End a job that holds no channel, and free it. */
@@ -178,7 +178,7 @@ job_conn_closed(struct job *j, enum proto_code code, const char *why)
 	if (j->ended)
 		job_free(j);
 	else if (code == PROTO_E_CONNECTION_LOST && !j->exec_sent &&
-	    j->requeues < JOB_MAX_REQUEUES) {
+		 j->requeues < JOB_MAX_REQUEUES) {
 		j->requeues++;
 		job_requeue(j);
 		host_requeue(j->host, j);
@@ -193,7 +193,7 @@ job_connected(struct job *j, int sessions)
 
 	proto_buf_init(&b);
 	job_emit_check(proto_ev_connected(&b, j->spec->id, j->spec->hostarg,
-	    sessions, clock_ms() - j->start_ms));
+					  sessions, clock_ms() - j->start_ms));
 	job_end(j, &b, JOB_RESULT_OK);
 	job_free(j);
 }
@@ -205,7 +205,8 @@ job_disconnected(struct job *j, int closed, int draining)
 
 	proto_buf_init(&b);
 	job_emit_check(proto_ev_disconnected(&b, j->spec->id, j->spec->hostarg,
-	    closed, draining, clock_ms() - j->start_ms));
+					     closed, draining,
+					     clock_ms() - j->start_ms));
 	job_end(j, &b, JOB_RESULT_OK);
 	job_free(j);
 }
@@ -228,7 +229,7 @@ job_emit_output(struct job *j, int is_stderr, const char *data, size_t len)
 
 	proto_buf_init(&b);
 	job_emit_check(proto_ev_output(&b, j->spec->id, j->spec->hostarg,
-	    is_stderr, data, len));
+				       is_stderr, data, len));
 	worker_emit(j->w, j->spec, &b, 0, JOB_RESULT_OK);
 	proto_buf_free(&b);
 }
@@ -243,13 +244,13 @@ job_emit_exit(struct job *j)
 	proto_buf_init(&b);
 	if (j->exit_signal[0] != '\0') {
 		job_emit_check(proto_ev_exit(&b, j->spec->id, j->spec->hostarg,
-		    -1, j->exit_signal, ms));
+					     -1, j->exit_signal, ms));
 		result = JOB_RESULT_FAILED;
 	} else {
 		job_emit_check(proto_ev_exit(&b, j->spec->id, j->spec->hostarg,
-		    j->exit_status, NULL, ms));
-		result = j->exit_status == 0 ? JOB_RESULT_OK :
-		    JOB_RESULT_FAILED;
+					     j->exit_status, NULL, ms));
+		result =
+		    j->exit_status == 0 ? JOB_RESULT_OK : JOB_RESULT_FAILED;
 	}
 	job_end(j, &b, result);
 }
@@ -258,7 +259,7 @@ job_emit_exit(struct job *j)
 
 static void
 job_exit_status_cb(ssh_session session, ssh_channel channel, int status,
-    void *userdata)
+		   void *userdata)
 {
 	struct job *j = userdata;
 
@@ -268,9 +269,9 @@ job_exit_status_cb(ssh_session session, ssh_channel channel, int status,
 }
 
 static void
-job_exit_signal_cb(ssh_session session, ssh_channel channel,
-    const char *signal, int core, const char *errmsg, const char *lang,
-    void *userdata)
+job_exit_signal_cb(ssh_session session, ssh_channel channel, const char *signal,
+		   int core, const char *errmsg, const char *lang,
+		   void *userdata)
 {
 	struct job *j = userdata;
 
@@ -280,7 +281,7 @@ job_exit_signal_cb(ssh_session session, ssh_channel channel,
 	(void)errmsg;
 	(void)lang;
 	snprintf(j->exit_signal, sizeof(j->exit_signal), "%s",
-	    signal != NULL ? signal : "UNKNOWN");
+		 signal != NULL ? signal : "UNKNOWN");
 }
 
 /* ---- the channel ---- */
@@ -333,7 +334,7 @@ job_channel_error(struct job *j, const char *what, int opened)
 	char why[512];
 
 	snprintf(why, sizeof(why), "%s: %s", what,
-	    ssh_get_error(j->conn->session));
+		 ssh_get_error(j->conn->session));
 	if (!j->ended)
 		job_emit_error(j, PROTO_E_CHANNEL_FAILED, why);
 	/* An open channel must see its close through, or the server keeps
@@ -384,7 +385,8 @@ job_finish(struct job *j)
 	else if (j->exit_signal[0] != '\0' || j->exit_status >= 0)
 		job_emit_exit(j);
 	else
-		job_emit_error(j, PROTO_E_CHANNEL_FAILED,
+		job_emit_error(
+		    j, PROTO_E_CHANNEL_FAILED,
 		    "the server closed the channel without an exit status");
 	j->state = JOB_CLOSING;
 }
@@ -399,7 +401,7 @@ job_io(struct job *j)
 
 	if (s->stdin_len > j->stdin_off) {
 		n = ssh_channel_write(j->chan, s->stdin_data + j->stdin_off,
-		    s->stdin_len - j->stdin_off);
+				      s->stdin_len - j->stdin_off);
 		if (n == SSH_ERROR) {
 			/* The command stopped reading (or the channel is
 			 * closing): drop the rest, collect its output.  The
@@ -421,7 +423,7 @@ job_io(struct job *j)
 	for (stream = 0; stream < 2; stream++) {
 		for (i = 0; i < JOB_READS_PER_STEP; i++) {
 			n = ssh_channel_read_nonblocking(j->chan, buf,
-			    sizeof(buf), stream);
+							 sizeof(buf), stream);
 			if (n == SSH_EOF) {
 				eof++;
 				break;
@@ -436,7 +438,7 @@ job_io(struct job *j)
 		}
 	}
 	if (eof == 2 && (j->exit_status >= 0 || j->exit_signal[0] != '\0' ||
-	    ssh_channel_is_closed(j->chan))) {
+			 ssh_channel_is_closed(j->chan))) {
 		job_finish(j);
 		progress = 1;
 	}
@@ -476,7 +478,7 @@ job_step(struct job *j)
 		return 1;
 	case JOB_PTY:
 		rc = ssh_channel_request_pty_size(j->chan, JOB_PTY_TERM,
-		    JOB_PTY_COLS, JOB_PTY_ROWS);
+						  JOB_PTY_COLS, JOB_PTY_ROWS);
 		if (rc == SSH_AGAIN)
 			return 0;
 		if (rc == SSH_ERROR && job_session_gone(j))
@@ -485,8 +487,9 @@ job_step(struct job *j)
 			job_channel_error(j, "pty request", 1);
 			return 1;
 		}
-		j->state = j->ended ? JOB_CLOSING : j->spec->input->nenv > 0 ?
-		    JOB_ENV : JOB_EXEC;
+		j->state = j->ended                   ? JOB_CLOSING
+			   : j->spec->input->nenv > 0 ? JOB_ENV
+						      : JOB_EXEC;
 		return 1;
 	case JOB_ENV:
 		e = &j->spec->input->env[j->env_next];
@@ -496,9 +499,11 @@ job_step(struct job *j)
 		if (rc == SSH_ERROR && job_session_gone(j))
 			return 1;
 		if (rc == SSH_ERROR) {
-			snprintf(why, sizeof(why), "the server refused "
-			    "environment variable %s (see AcceptEnv in "
-			    "sshd_config)", e->name);
+			snprintf(why, sizeof(why),
+				 "the server refused "
+				 "environment variable %s (see AcceptEnv in "
+				 "sshd_config)",
+				 e->name);
 			if (!j->ended)
 				job_emit_error(j, PROTO_E_CHANNEL_FAILED, why);
 			j->state = JOB_CLOSING;
@@ -591,12 +596,16 @@ job_timer_cb(evutil_socket_t fd, short what, void *arg)
 		in = j->spec->input;
 		now = clock_ms();
 		if (in->timeout_ms > 0 && now >= j->start_ms + in->timeout_ms)
-			snprintf(why, sizeof(why), "the command did not finish "
-			    "within its timeout of %lld ms", in->timeout_ms);
+			snprintf(why, sizeof(why),
+				 "the command did not finish "
+				 "within its timeout of %lld ms",
+				 in->timeout_ms);
 		else if (in->idle_timeout_ms > 0 && j->output_ms > 0 &&
-		    now >= j->output_ms + in->idle_timeout_ms)
-			snprintf(why, sizeof(why), "the command wrote no output "
-			    "for %lld ms (idle_timeout)", in->idle_timeout_ms);
+			 now >= j->output_ms + in->idle_timeout_ms)
+			snprintf(why, sizeof(why),
+				 "the command wrote no output "
+				 "for %lld ms (idle_timeout)",
+				 in->idle_timeout_ms);
 		else {
 			job_arm(j); /* output came since: not due yet */
 			return;

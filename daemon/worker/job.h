@@ -17,13 +17,13 @@
 
 enum job_state {
 	JOB_QUEUED, /* in the host queue or waiters */
-	JOB_OPEN, /* channel open requested */
+	JOB_OPEN,   /* channel open requested */
 	JOB_PTY,
 	JOB_ENV,
 	JOB_EXEC, /* exec requested, not confirmed */
 	JOB_RUNNING,
 	JOB_CLOSING, /* result known; driving the channel close */
-	JOB_CLOSED /* channel freed; the job is freed by its conn */
+	JOB_CLOSED   /* channel freed; the job is freed by its conn */
 };
 
 struct job {
@@ -37,10 +37,10 @@ struct job {
 	struct conn *conn;
 	enum job_state state;
 	long long start_ms;
-	long long output_ms; /* last output, or the exec; 0 before it */
-	int ended; /* the terminal event was sent */
+	long long output_ms;  /* last output, or the exec; 0 before it */
+	int ended;            /* the terminal event was sent */
 	int stop_signal_sent; /* TERM sent, KILL pending */
-	int requeues; /* times its connection died before exec */
+	int requeues;         /* times its connection died before exec */
 	int exec_sent; /* the command may be running: never run it again */
 	size_t env_next;
 	size_t stdin_off;
@@ -48,7 +48,7 @@ struct job {
 
 	ssh_channel chan;
 	struct ssh_channel_callbacks_struct cb;
-	int exit_status; /* -1 until received */
+	int exit_status;      /* -1 until received */
 	char exit_signal[32]; /* "" until received */
 
 	struct event *timer; /* timeout/idle_timeout, then the KILL grace */

@@ -17,7 +17,7 @@ static struct {
 	double burst;
 	double tokens;
 	long long last_ms;
-} throttle = { .lock = PTHREAD_MUTEX_INITIALIZER };
+} throttle = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 void
 throttle_init(int per_second)

@@ -32,7 +32,7 @@ static struct shards worker_shards; /* handed to the control thread */
 /* libssh's log goes through ours; its level and callback are per thread. */
 static void
 worker_ssh_log(int prio, const char *function, const char *buffer,
-    void *userdata)
+	       void *userdata)
 {
 	(void)prio;
 	(void)userdata;
@@ -42,7 +42,7 @@ worker_ssh_log(int prio, const char *function, const char *buffer,
 /* Run fn(arg) on an offload thread, then done(arg) here. */
 void
 worker_offload(struct worker *w, void (*fn)(void *), void (*done)(void *),
-    void *arg)
+	       void *arg)
 {
 	w->offloads++;
 	offload_submit(&w->inbox, fn, done, arg);
@@ -69,7 +69,7 @@ worker_flush(evutil_socket_t fd, short what, void *arg)
 
 void
 worker_emit(struct worker *w, struct job_spec *spec, struct proto_buf *b,
-    int terminal, enum job_result result)
+	    int terminal, enum job_result result)
 {
 	struct msg *m = msg_new(MSG_EVENT);
 
@@ -93,7 +93,8 @@ worker_cancel(struct worker *w, struct request *req)
 	for (j = TAILQ_FIRST(&w->jobs); j != NULL; j = next) {
 		next = TAILQ_NEXT(j, wentry);
 		if (j->spec->req == req && !j->ended)
-			job_stop(j, PROTO_E_CANCELLED, "cancelled by the client");
+			job_stop(j, PROTO_E_CANCELLED,
+				 "cancelled by the client");
 	}
 }
 
@@ -106,7 +107,7 @@ worker_stop_jobs(struct worker *w)
 		next = TAILQ_NEXT(j, wentry);
 		if (!j->ended)
 			job_stop(j, PROTO_E_SHUTDOWN,
-			    "the daemon is shutting down");
+				 "the daemon is shutting down");
 	}
 }
 
@@ -118,7 +119,8 @@ worker_resume(struct worker *w)
 	size_t i;
 
 	for (i = 0; i < w->nbuckets; i++) {
-		TAILQ_FOREACH(h, &w->buckets[i], entry) {
+		TAILQ_FOREACH(h, &w->buckets[i], entry)
+		{
 			for (c = TAILQ_FIRST(&h->conns); c != NULL; c = cnext) {
 				cnext = TAILQ_NEXT(c, entry);
 				if (c->state == CONN_READY && c->nchans > 0)
@@ -139,7 +141,8 @@ worker_status(struct worker *w, struct request *req)
 	m->worker = w->index;
 	m->req = req;
 	for (i = 0; i < w->nbuckets; i++) {
-		TAILQ_FOREACH(h, &w->buckets[i], entry) {
+		TAILQ_FOREACH(h, &w->buckets[i], entry)
+		{
 			if (m->buf.len > 0 &&
 			    proto_buf_append(&m->buf, ",", 1) == -1)
 				fatalx("%s: out of memory", __func__);
@@ -176,7 +179,7 @@ worker_shutdown(struct worker *w)
 	for (i = 0; i < w->nbuckets; i++)
 		while ((h = TAILQ_FIRST(&w->buckets[i])) != NULL)
 			host_free(h, PROTO_E_SHUTDOWN,
-			    "the daemon is shutting down");
+				  "the daemon is shutting down");
 	worker_maybe_exit(w);
 }
 
@@ -240,12 +243,12 @@ worker_inbox(struct msg_list *list, void *arg)
 			break;
 		case MSG_STALL:
 			log_warnx("worker %d: stalling for %lld ms (test hook)",
-			    w->index, m->ms);
+				  w->index, m->ms);
 			usleep((useconds_t)m->ms * 1000);
 			break;
 		default:
 			log_warnx("worker %d: unexpected message %d", w->index,
-			    m->type);
+				  m->type);
 			break;
 		}
 		msg_free(m);
@@ -265,7 +268,7 @@ worker_tick(evutil_socket_t fd, short what, void *arg)
 	atomic_store(&w->shard->heartbeat, clock_ms());
 	for (i = 0; i < w->nbuckets; i++)
 		TAILQ_FOREACH(h, &w->buckets[i], entry)
-			up += h->nready > 0;
+	up += h->nready > 0;
 	atomic_store(&w->shard->hosts_up, up);
 	atomic_store(&w->shard->jobs, w->njobs);
 }
@@ -276,8 +279,8 @@ worker_main(void *arg)
 	struct worker *w = arg;
 
 	ssh_set_log_callback(worker_ssh_log);
-	ssh_set_log_level(log_getlevel() >= LOG_LEVEL_DEBUG ?
-	    SSH_LOG_PROTOCOL : SSH_LOG_WARNING);
+	ssh_set_log_level(log_getlevel() >= LOG_LEVEL_DEBUG ? SSH_LOG_PROTOCOL
+							    : SSH_LOG_WARNING);
 	atomic_store(&w->shard->heartbeat, clock_ms());
 	log_debug("worker %d started", w->index);
 	event_base_dispatch(w->base);
@@ -289,8 +292,8 @@ worker_main(void *arg)
 const struct shards *
 workers_start(int n, const struct keystore *keys, struct inbox *reply)
 {
-	struct timeval tv = { WORKER_HEARTBEAT_MS / 1000,
-		(WORKER_HEARTBEAT_MS % 1000) * 1000 };
+	struct timeval tv = {WORKER_HEARTBEAT_MS / 1000,
+			     (WORKER_HEARTBEAT_MS % 1000) * 1000};
 	sigset_t all, old;
 	struct worker *w;
 	size_t i;
@@ -332,7 +335,7 @@ workers_start(int n, const struct keystore *keys, struct inbox *reply)
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	for (k = 0; k < n; k++) {
 		if (pthread_create(&workers[k].thread, NULL, worker_main,
-		    &workers[k]) != 0)
+				   &workers[k]) != 0)
 			fatalx("%s: pthread_create failed", __func__);
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -373,7 +376,7 @@ workers_stop(void)
 void
 worker_timer_add(struct worker *w, struct event *ev, long long ms, int common)
 {
-	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
 	const struct timeval *ctv = NULL;
 	int i;
 
@@ -417,7 +420,7 @@ worker_grow(struct worker *w)
 		while ((h = TAILQ_FIRST(&w->buckets[i])) != NULL) {
 			TAILQ_REMOVE(&w->buckets[i], h, entry);
 			TAILQ_INSERT_TAIL(&nb[worker_hash(h->params->key) % n],
-			    h, entry);
+					  h, entry);
 		}
 	}
 	free(w->buckets);
@@ -431,8 +434,8 @@ worker_find_host(struct worker *w, const char *key)
 	struct host *h;
 
 	TAILQ_FOREACH(h, &w->buckets[worker_hash(key) % w->nbuckets], entry)
-		if (strcmp(h->params->key, key) == 0)
-			return h;
+	if (strcmp(h->params->key, key) == 0)
+		return h;
 	return NULL;
 }
 
@@ -441,15 +444,15 @@ worker_add_host(struct worker *w, struct host *h)
 {
 	if ((size_t)w->nhosts >= w->nbuckets * WORKER_HOST_LOAD)
 		worker_grow(w);
-	TAILQ_INSERT_TAIL(&w->buckets[worker_hash(h->params->key) %
-	    w->nbuckets], h, entry);
+	TAILQ_INSERT_TAIL(
+	    &w->buckets[worker_hash(h->params->key) % w->nbuckets], h, entry);
 	w->nhosts++;
 }
 
 void
 worker_remove_host(struct worker *w, struct host *h)
 {
-	TAILQ_REMOVE(&w->buckets[worker_hash(h->params->key) % w->nbuckets],
-	    h, entry);
+	TAILQ_REMOVE(&w->buckets[worker_hash(h->params->key) % w->nbuckets], h,
+		     entry);
 	w->nhosts--;
 }

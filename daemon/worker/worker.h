@@ -53,11 +53,11 @@ struct worker {
 	struct host_list *buckets; /* hosts by pool key */
 	size_t nbuckets;
 	int nhosts;
-	int nsessions;        /* conn.c: open or opening connections */
+	int nsessions; /* conn.c: open or opening connections */
 	unsigned long long next_conn_id; /* conn.c */
-	int njobs;            /* job.c: jobs not yet freed */
-	struct job_list jobs; /* job.c: every job of this worker */
-	int offloads;         /* offload tasks not yet done */
+	int njobs;                       /* job.c: jobs not yet freed */
+	struct job_list jobs;            /* job.c: every job of this worker */
+	int offloads;                    /* offload tasks not yet done */
 	struct {
 		int ms;
 		const struct timeval *tv;
@@ -68,17 +68,17 @@ struct worker {
 
 /* Run fn(arg) on an offload thread, then done(arg) on this worker. */
 void worker_offload(struct worker *, void (*fn)(void *), void (*done)(void *),
-    void *arg);
+		    void *arg);
 struct host *worker_find_host(struct worker *, const char *key);
 void worker_add_host(struct worker *, struct host *);
 void worker_remove_host(struct worker *, struct host *);
 /* Leave the loop once stopping and nothing is left to wait for. */
 void worker_maybe_exit(struct worker *);
 void worker_timer_add(struct worker *, struct event *, long long ms,
-    int common);
+		      int common);
 
 /* Send event lines of a job's request to the control thread. */
 void worker_emit(struct worker *, struct job_spec *, struct proto_buf *,
-    int terminal, enum job_result);
+		 int terminal, enum job_result);
 
 #endif

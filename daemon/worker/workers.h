@@ -13,7 +13,7 @@ struct shards;
 
 /* NULL if n is out of range. */
 const struct shards *workers_start(int n, const struct keystore *,
-    struct inbox *reply);
+				   struct inbox *reply);
 /* MSG_SHUTDOWN to all, then join and free them. */
 void workers_stop(void);
 
