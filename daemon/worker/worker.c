@@ -89,13 +89,20 @@ static void
 worker_cancel(struct worker *w, struct request *req)
 {
 	struct job *j, *next;
+	char id[PROTO_MAX_ID + 3] = "";
+	int n = 0;
 
 	for (j = TAILQ_FIRST(&w->jobs); j != NULL; j = next) {
 		next = TAILQ_NEXT(j, wentry);
-		if (j->spec->req == req && !j->ended)
-			job_stop(j, PROTO_E_CANCELLED,
-				 "cancelled by the client");
+		if (j->spec->req != req || j->ended)
+			continue;
+		memcpy(id, j->spec->id, sizeof(id));
+		job_stop(j, PROTO_E_CANCELLED, "cancelled by the client");
+		n++;
 	}
+	/* Only the shards that run jobs of the request are asked. */
+	log_verbose("worker %d: cancel of id=%s stopped %d jobs", w->index,
+		    n > 0 ? id : "?", n);
 }
 
 static void
