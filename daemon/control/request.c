@@ -8,10 +8,10 @@
  *
  * Here too the per-request rules: the limits on requests and jobs in flight
  * (per client and daemon-wide), the per-user host policy (UserHosts,
- * GroupHosts), whose refused hosts end with "forbidden" without reaching a
- * worker, and the audit log of every run and connect.
+ * GroupHosts, decided by policy.c), whose refused hosts end with
+ * "forbidden" without reaching a worker, and the audit log of every run and
+ * connect.
  */
-#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,10 +21,8 @@
 #include "clock.h"
 #include "control.h"
 #include "log.h"
+#include "policy.h"
 #include "xmalloc.h"
-
-/* getgrnam_r buffer when naming the policy rules in a message. */
-#define REQUEST_NSS_BUF 16384
 
 static struct request_list requests_all = TAILQ_HEAD_INITIALIZER(requests_all);
 /* Host jobs handed to the workers whose terminal event has not come back,
@@ -405,87 +403,24 @@ request_audit_done(const struct request *req, const struct proto_done *d,
 		 d->failed, d->errors, req->forbidden, d->duration_ms, end);
 }
 
-/* Does a UserHosts/GroupHosts rule name this group (name or gid)? */
-static int
-request_policy_group(const struct peer *peer, const char *name)
-{
-	struct group gr, *res = NULL;
-	char *buf, *end;
-	unsigned long long v;
-	gid_t gid;
-	size_t i;
-	int rc;
-
-	buf = xmalloc(REQUEST_NSS_BUF);
-	rc = getgrnam_r(name, &gr, buf, REQUEST_NSS_BUF, &res);
-	if (rc == 0 && res != NULL)
-		gid = gr.gr_gid;
-	else {
-		v = strtoull(name, &end, 10);
-		if (name[0] < '0' || name[0] > '9' || *end != '\0' ||
-		    v >= (gid_t)-1) {
-			free(buf);
-			return 0;
-		}
-		gid = (gid_t)v;
-	}
-	free(buf);
-	for (i = 0; i < peer->ngids; i++) {
-		if (peer->gids[i] == gid)
-			return 1;
-	}
-	return 0;
-}
-
-/* Which kinds of rule limit this client, for "forbidden" messages; found
- * once per connection, when first needed. */
-static const char *
-request_policy_kind(struct peer *peer)
-{
-	const struct config *cfg = control_config();
-	const struct config_host_policy *p;
-	char uid[32];
-	int user = 0, group = 0;
-	size_t i;
-
-	if (peer->policy_kind != NULL)
-		return peer->policy_kind;
-	snprintf(uid, sizeof(uid), "%u", (unsigned)peer->uid);
-	for (i = 0; i < cfg->n_policies; i++) {
-		p = &cfg->policies[i];
-		if (!p->is_group && !user)
-			user = strcmp(p->name, peer->user) == 0 ||
-			       strcmp(p->name, uid) == 0;
-		else if (p->is_group && !group)
-			group = request_policy_group(peer, p->name);
-	}
-	if (user && !group)
-		peer->policy_kind = "UserHosts";
-	else if (group && !user)
-		peer->policy_kind = "GroupHosts";
-	else
-		peer->policy_kind = "UserHosts/GroupHosts";
-	return peer->policy_kind;
-}
-
 /* Mark the hosts the client may not use; returns how many. */
 static size_t
 request_policy(struct peer *peer, const struct proto_request *preq,
 	       char *forbidden)
 {
-	const struct config *cfg = control_config();
+	const struct policy *pol = control_policy();
+	const struct policy_view *view = peer_policy(peer);
 	struct proto_hostspec spec;
 	struct proto_error err;
 	size_t i, n = 0;
 
-	if (cfg->n_policies == 0)
+	if (!policy_view_limited(view))
 		return 0;
 	for (i = 0; i < preq->nhosts; i++) {
 		if (proto_hostspec_parse(preq->hosts[i], &spec, &err) == -1)
 			fatalx("hosts[%zu] of a checked request: %s", i,
 			       err.message);
-		if (config_policy_allows(cfg, peer->uid, peer->gids,
-					 peer->ngids, spec.host))
+		if (policy_allows(pol, view, spec.host))
 			continue;
 		forbidden[i] = 1;
 		n++;
@@ -510,7 +445,7 @@ request_forbid(struct request *req, const struct proto_request *preq, size_t i)
 		 req->op == PROTO_OP_RUN       ? "run on"
 		 : req->op == PROTO_OP_CONNECT ? "connect to"
 					       : "disconnect from",
-		 spec.host, request_policy_kind(peer));
+		 spec.host, policy_view_kind(peer_policy(peer)));
 	proto_buf_init(&b);
 	if (proto_ev_error(&b, req->id, preq->hosts[i], PROTO_E_FORBIDDEN,
 			   message, 0) == -1)
