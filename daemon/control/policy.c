@@ -234,14 +234,17 @@ policy_view_new(const struct policy *pol, uid_t uid, const gid_t *gids,
 {
 	struct policy_view *view;
 	int user = 0, group = 0;
-	size_t i;
+	size_t i, n = 0;
 
 	view = xcalloc(1, sizeof(*view));
 	view->generation = pol->generation;
 	view->privileged = policy_privileged(uid);
-	if (pol->n_rules > 0)
-		view->rules = xcalloc(pol->n_rules, sizeof(*view->rules));
-	for (i = 0; i < pol->n_rules; i++) {
+	/* Counted first: a client is named by few of many rules. */
+	for (i = 0; i < pol->n_rules; i++)
+		n += policy_rule_names(&pol->rules[i], uid, gids, ngids);
+	if (n > 0)
+		view->rules = xcalloc(n, sizeof(*view->rules));
+	for (i = 0; i < pol->n_rules && view->n_rules < n; i++) {
 		if (!policy_rule_names(&pol->rules[i], uid, gids, ngids))
 			continue;
 		view->rules[view->n_rules++] = i;
