@@ -95,8 +95,8 @@ allows(const struct policy *pol, uid_t uid, const gid_t *gids, size_t ngids,
 	struct policy_view *view = NULL;
 	int ok;
 
-	ok = policy_allows(pol, policy_view_update(&view, pol, uid, gids, ngids),
-			   host);
+	ok = policy_allows(
+	    pol, policy_view_update(&view, pol, uid, gids, ngids), host);
 	policy_view_free(view);
 	return ok;
 }
@@ -231,15 +231,12 @@ START_TEST(test_access_allows)
 	if ((gr = getgrnam("nogroup")) != NULL) {
 		gid_t ng[] = {1, gr->gr_gid};
 
-		ck_assert_int_eq(access_allows("AllowGroups nogroup\n", 5000,
-					       ng, 2),
-				 1);
-		ck_assert_int_eq(access_allows("AllowGroups nogroup\n", 5000,
-					       ng, 1),
-				 0);
-		ck_assert_int_eq(access_allows("AllowGroups nogroup\n", nobody,
-					       NULL, 0),
-				 0);
+		ck_assert_int_eq(
+		    access_allows("AllowGroups nogroup\n", 5000, ng, 2), 1);
+		ck_assert_int_eq(
+		    access_allows("AllowGroups nogroup\n", 5000, ng, 1), 0);
+		ck_assert_int_eq(
+		    access_allows("AllowGroups nogroup\n", nobody, NULL, 0), 0);
 	}
 
 	/* Names that do not resolve let nobody in. */
@@ -271,8 +268,8 @@ load_unknown_groups(void)
 
 	ck_assert_ptr_nonnull(text);
 	for (i = 0; i < TEST_UNKNOWN_GROUPS; i++)
-		off += (size_t)sprintf(text + off,
-				       "GroupHosts no-such-group-%zu web*\n", i);
+		off += (size_t)sprintf(
+		    text + off, "GroupHosts no-such-group-%zu web*\n", i);
 	sprintf(text + off, "GroupHosts ops cache*\n");
 	cfg = load_ok(text);
 	free(text);

@@ -60,9 +60,9 @@ struct peer {
 	 * applies to new connections, and the input watermark was set from
 	 * these. */
 	struct proto_limits limits;
-	size_t njobs;   /* hosts of its run/connect requests still pending */
+	size_t njobs; /* hosts of its run/connect requests still pending */
 	size_t *shard_jobs; /* the same per shard: where to send MSG_RESUME */
-	size_t nstatus; /* status requests in flight */
+	size_t nstatus;     /* status requests in flight */
 	struct event *hard_ev; /* output over the hard limit since armed */
 	struct bufferevent *bev;
 	struct evbuffer_cb_entry *drain_cb; /* output accounting */

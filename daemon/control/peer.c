@@ -663,8 +663,8 @@ peer_accept(int fd)
 	    peer->hard_ev == NULL)
 		fatalx("client fd=%d: cannot create its events", fd);
 	peer->flow = peer_flow_new();
-	peer->shard_jobs = xcalloc(control_shards()->n,
-	    sizeof(*peer->shard_jobs));
+	peer->shard_jobs =
+	    xcalloc(control_shards()->n, sizeof(*peer->shard_jobs));
 	peer->drain_cb = evbuffer_add_cb(bufferevent_get_output(peer->bev),
 					 peer_drained, peer);
 	if (peer->drain_cb == NULL)

@@ -158,8 +158,9 @@ policy_new(const struct config *cfg, policy_lookup_fn *lookup)
 	pol->allow_all = cfg->n_allow_users == 0 && cfg->n_allow_groups == 0;
 	pol->n_allow_uids = policy_resolve_list(
 	    lookup, cfg->allow_users, cfg->n_allow_users, 0, &pol->allow_uids);
-	pol->n_allow_gids = policy_resolve_list(
-	    lookup, cfg->allow_groups, cfg->n_allow_groups, 1, &pol->allow_gids);
+	pol->n_allow_gids =
+	    policy_resolve_list(lookup, cfg->allow_groups, cfg->n_allow_groups,
+				1, &pol->allow_gids);
 	return pol;
 }
 

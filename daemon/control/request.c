@@ -121,8 +121,8 @@ request_new(struct peer *peer, const struct proto_request *preq, size_t pending)
 	req->hosts = preq->nhosts;
 	req->pending = pending;
 	if (request_has_jobs(req))
-		req->shard_jobs = xcalloc(control_shards()->n,
-		    sizeof(*req->shard_jobs));
+		req->shard_jobs =
+		    xcalloc(control_shards()->n, sizeof(*req->shard_jobs));
 	TAILQ_INSERT_TAIL(&peer->requests, req, peer_entry);
 	peer->nrequests++;
 	TAILQ_INSERT_TAIL(&requests_all, req, all_entry);
