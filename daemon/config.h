@@ -190,17 +190,6 @@ void config_host(const struct config *, const char *host,
 const struct config_group *config_group_find(const struct config *,
     const char *name);
 
-/* 1 if a client (uid, its gids) may run on host under UserHosts and
- * GroupHosts, 0 if a rule names the client and no pattern of those rules
- * matches the host. */
-int config_policy_allows(const struct config *, uid_t uid, const gid_t *gids,
-    size_t ngids, const char *host);
-
-/* 1 if a client may connect under AllowUsers and AllowGroups; root and
- * the daemon's own user always may. */
-int config_access_allows(const struct config *, uid_t uid, const gid_t *gids,
-    size_t ngids);
-
 /* ssh_config pattern matching: "*", "?", comma lists, "!" negation. */
 int config_match_patterns(char *const *patterns, size_t n, const char *host);
 

@@ -5,8 +5,9 @@
  * of a running daemon, removes the socket a dead one left behind, and refuses
  * a socket directory that others could write to; a socket passed by the
  * service manager is served as it is and left in place.  The configuration
- * in force is held here (a reload swaps it), and the configured limits are
- * read here, with their defaults when the configuration leaves them 0.
+ * in force is held here with its compiled access policy (a reload swaps
+ * both), and the configured limits are read here, with their defaults when
+ * the configuration leaves them 0.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -23,6 +24,7 @@
 
 #include "control.h"
 #include "log.h"
+#include "policy.h"
 #include "xmalloc.h"
 
 /* How long accepting stops when the process is out of descriptors. */
@@ -43,6 +45,7 @@ struct control_sockdir {
 
 static struct event_base *control_evbase;
 static const struct config *control_cfg;
+static struct policy *control_pol; /* control_cfg's, freed before it */
 static struct inbox control_inbox;
 static int control_inbox_ready;
 static const struct shards *control_shards_v; /* the workers */
@@ -443,6 +446,7 @@ control_init(struct event_base *base, const struct config *cfg, int fd,
 {
 	control_evbase = base;
 	control_cfg = cfg;
+	control_pol = policy_new(cfg, NULL);
 	control_fd = fd;
 	control_path = xstrdup(path);
 	control_owned = owned;
@@ -469,16 +473,26 @@ control_config(void)
 	return control_cfg;
 }
 
+const struct policy *
+control_policy(void)
+{
+	return control_pol;
+}
+
 /*
  * Peers keep what they need of the configuration at accept (limits, flow
  * thresholds) and requests copy host settings into their jobs, so once the
- * pointer moves nothing refers to the old configuration any more.
+ * pointer moves nothing refers to the old configuration any more.  A
+ * peer's view of the old policy is made again under the new one when the
+ * peer next needs it (peer_policy).
  */
 const struct config *
 control_set_config(const struct config *cfg)
 {
 	const struct config *old = control_cfg;
 
+	policy_free(control_pol);
+	control_pol = policy_new(cfg, NULL);
 	control_cfg = cfg;
 	return old;
 }
@@ -606,6 +620,8 @@ void
 control_free(void)
 {
 	control_close();
+	policy_free(control_pol);
+	control_pol = NULL;
 	if (control_inbox_ready) {
 		inbox_destroy(&control_inbox);
 		control_inbox_ready = 0;

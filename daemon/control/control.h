@@ -16,6 +16,8 @@
 
 struct bufferevent;
 struct evbuffer_cb_entry;
+struct policy;
+struct policy_view;
 
 /* Status requests one client may have in flight at once: each reply can
  * list every host of the pool, and they are built before the client shows
@@ -51,14 +53,16 @@ struct peer {
 	char user[PEER_MAX_NAME]; /* login name, or the uid in decimal */
 	gid_t *gids;              /* primary and supplementary groups */
 	size_t ngids;
-	const char *policy_kind; /* rules naming the client, for messages */
+	/* What the access policy says about the client; written by
+	 * peer_policy, made again after a reload. */
+	struct policy_view *policy;
 	/* Codec limits as configured when the client connected: a reload
 	 * applies to new connections, and the input watermark was set from
 	 * these. */
 	struct proto_limits limits;
-	size_t njobs;   /* hosts of its run/connect requests still pending */
+	size_t njobs; /* hosts of its run/connect requests still pending */
 	size_t *shard_jobs; /* the same per shard: where to send MSG_RESUME */
-	size_t nstatus; /* status requests in flight */
+	size_t nstatus;     /* status requests in flight */
 	struct event *hard_ev; /* output over the hard limit since armed */
 	struct bufferevent *bev;
 	struct evbuffer_cb_entry *drain_cb; /* output accounting */
@@ -110,6 +114,8 @@ struct inbox *control_reply_inbox(void);
 void control_set_shards(const struct shards *);
 const struct shards *control_shards(void);
 const struct config *control_config(void);
+/* The access policy compiled from control_config(). */
+const struct policy *control_policy(void);
 /* Serve new requests and connections under cfg (a reload); returns the
  * previous configuration, which nothing on the control thread still uses. */
 const struct config *control_set_config(const struct config *cfg);
@@ -135,6 +141,8 @@ void peer_write_buf(struct peer *, struct proto_buf *);
 void peer_write_event(struct peer *, struct msg *);
 void peer_error(struct peer *, const char *id, enum proto_code, const char *fmt,
 		...) __attribute__((format(printf, 4, 5)));
+/* The client's view of control_policy(), made again after a reload. */
+const struct policy_view *peer_policy(struct peer *);
 void peer_shutdown_all(void);
 size_t peer_count(void);          /* connected clients */
 size_t peer_output_pending(void); /* bytes not yet written to clients */

@@ -14,7 +14,8 @@
  * Admission happens at accept: the client's credentials (SO_PEERCRED) and
  * groups are checked against AllowUsers/AllowGroups and the connection count
  * of its uid against MaxConnectionsPerUser; a refused client gets one error
- * line and is closed at once.
+ * line and is closed at once.  Its name and groups are looked up once, here;
+ * the access policy's view of it is made once per policy.
  */
 #include <sys/socket.h>
 
@@ -33,6 +34,7 @@
 
 #include "control.h"
 #include "log.h"
+#include "policy.h"
 #include "xmalloc.h"
 
 /* getpwuid_r buffer: first size, and the most it grows to. */
@@ -120,6 +122,7 @@ peer_free(struct peer *peer)
 	flow_unref(peer->flow);
 	free(peer->shard_jobs);
 	free(peer->gids);
+	policy_view_free(peer->policy);
 	free(peer);
 }
 
@@ -590,10 +593,10 @@ peer_refuse(int fd, uid_t uid, pid_t pid, enum proto_code code, const char *fmt,
 static int
 peer_admit(struct peer *peer)
 {
-	const struct config *cfg = control_config();
 	size_t max = control_max_connections_per_user();
 
-	if (!config_access_allows(cfg, peer->uid, peer->gids, peer->ngids)) {
+	if (!policy_access_allows(control_policy(), peer->uid, peer->gids,
+				  peer->ngids)) {
 		peer_refuse(peer->fd, peer->uid, peer->pid, PROTO_E_FORBIDDEN,
 			    "user %s (uid %u) may not use this daemon "
 			    "(AllowUsers/AllowGroups)",
@@ -660,8 +663,8 @@ peer_accept(int fd)
 	    peer->hard_ev == NULL)
 		fatalx("client fd=%d: cannot create its events", fd);
 	peer->flow = peer_flow_new();
-	peer->shard_jobs = xcalloc(control_shards()->n,
-	    sizeof(*peer->shard_jobs));
+	peer->shard_jobs =
+	    xcalloc(control_shards()->n, sizeof(*peer->shard_jobs));
 	peer->drain_cb = evbuffer_add_cb(bufferevent_get_output(peer->bev),
 					 peer_drained, peer);
 	if (peer->drain_cb == NULL)
@@ -676,6 +679,13 @@ peer_accept(int fd)
 	TAILQ_INSERT_TAIL(&peers, peer, entry);
 	log_verbose("client fd=%d uid=%u user=%s pid=%ld connected", fd,
 		    (unsigned)peer->uid, peer->user, (long)peer->pid);
+}
+
+const struct policy_view *
+peer_policy(struct peer *peer)
+{
+	return policy_view_update(&peer->policy, control_policy(), peer->uid,
+				  peer->gids, peer->ngids);
 }
 
 /*

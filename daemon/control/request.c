@@ -8,10 +8,10 @@
  *
  * Here too the per-request rules: the limits on requests and jobs in flight
  * (per client and daemon-wide), the per-user host policy (UserHosts,
- * GroupHosts), whose refused hosts end with "forbidden" without reaching a
- * worker, and the audit log of every run and connect.
+ * GroupHosts, decided by policy.c), whose refused hosts end with
+ * "forbidden" without reaching a worker, and the audit log of every run and
+ * connect.
  */
-#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,10 +21,27 @@
 #include "clock.h"
 #include "control.h"
 #include "log.h"
+#include "policy.h"
 #include "xmalloc.h"
 
-/* getgrnam_r buffer when naming the policy rules in a message. */
-#define REQUEST_NSS_BUF 16384
+/*
+ * The hosts of one request, each spec parsed once and read by the checks,
+ * the policy and the posting of jobs.  The parts are copied into one buffer
+ * the size of the specs' own text, which is bounded by MaxHostsPerRequest
+ * specs of PROTO_MAX_HOSTSPEC bytes, rather than one struct proto_hostspec
+ * per host.
+ */
+struct request_host {
+	const char *user; /* "" = not given */
+	const char *host;
+	int port; /* 0 = not given */
+};
+
+struct request_hosts {
+	struct request_host *v; /* in the order of preq->hosts */
+	char *text;
+	size_t n;
+};
 
 static struct request_list requests_all = TAILQ_HEAD_INITIALIZER(requests_all);
 /* Host jobs handed to the workers whose terminal event has not come back,
@@ -104,8 +121,8 @@ request_new(struct peer *peer, const struct proto_request *preq, size_t pending)
 	req->hosts = preq->nhosts;
 	req->pending = pending;
 	if (request_has_jobs(req))
-		req->shard_jobs = xcalloc(control_shards()->n,
-		    sizeof(*req->shard_jobs));
+		req->shard_jobs =
+		    xcalloc(control_shards()->n, sizeof(*req->shard_jobs));
 	TAILQ_INSERT_TAIL(&peer->requests, req, peer_entry);
 	peer->nrequests++;
 	TAILQ_INSERT_TAIL(&requests_all, req, all_entry);
@@ -256,52 +273,100 @@ request_check_duplicates(struct peer *peer, const struct proto_request *preq)
 	return -1;
 }
 
-/* Every host must be valid before any job is sent. */
+static void
+request_hosts_free(struct request_hosts *hosts)
+{
+	free(hosts->v);
+	free(hosts->text);
+	memset(hosts, 0, sizeof(*hosts));
+}
+
+/* Copy s and its NUL to the buffer; a spec's parts never outgrow it. */
+static const char *
+request_hosts_copy(struct request_hosts *hosts, size_t *off, size_t size,
+		   const char *s)
+{
+	size_t len = strlen(s) + 1;
+	char *p = hosts->text + *off;
+
+	if (len > size - *off)
+		fatalx("a host spec's parts are longer than the spec");
+	memcpy(p, s, len);
+	*off += len;
+	return p;
+}
+
+/* Parse every host of preq, or answer the first bad one and return -1. */
 static int
-request_check_hosts(struct peer *peer, const struct proto_request *preq)
+request_hosts_parse(struct peer *peer, const struct proto_request *preq,
+		    struct request_hosts *hosts)
 {
 	struct proto_hostspec spec;
 	struct proto_error err;
-	size_t i;
+	struct request_host *h;
+	size_t i, off = 0, size = 0;
 
+	for (i = 0; i < preq->nhosts; i++)
+		size += strlen(preq->hosts[i]) + 2;
+	hosts->v = xcalloc(preq->nhosts, sizeof(*hosts->v));
+	hosts->text = xmalloc(size);
+	hosts->n = 0;
+	for (i = 0; i < preq->nhosts; i++) {
+		if (proto_hostspec_parse(preq->hosts[i], &spec, &err) == -1) {
+			peer_error(peer, preq->id, PROTO_E_BAD_REQUEST,
+				   "hosts[%zu]: %s", i, err.message);
+			request_hosts_free(hosts);
+			return -1;
+		}
+		h = &hosts->v[hosts->n++];
+		h->user = request_hosts_copy(hosts, &off, size, spec.user);
+		h->host = request_hosts_copy(hosts, &off, size, spec.host);
+		h->port = spec.port;
+	}
+	return 0;
+}
+
+/* Every host must be valid before any job is sent; on success hosts holds
+ * them parsed, for the caller to free. */
+static int
+request_check_hosts(struct peer *peer, const struct proto_request *preq,
+		    struct request_hosts *hosts)
+{
 	if (preq->nhosts == 0) {
 		peer_error(peer, preq->id, PROTO_E_BAD_REQUEST,
 			   "hosts: expected at least one host");
 		return -1;
 	}
-	for (i = 0; i < preq->nhosts; i++) {
-		if (proto_hostspec_parse(preq->hosts[i], &spec, &err) == 0)
-			continue;
-		peer_error(peer, preq->id, PROTO_E_BAD_REQUEST,
-			   "hosts[%zu]: %s", i, err.message);
+	if (request_hosts_parse(peer, preq, hosts) == -1)
+		return -1;
+	if (request_check_duplicates(peer, preq) == -1) {
+		request_hosts_free(hosts);
 		return -1;
 	}
-	return request_check_duplicates(peer, preq);
+	return 0;
 }
 
 /* Resolve the host's settings and hand its job to the owning worker. */
 static void
 request_post_job(struct request *req, const struct proto_request *preq,
-		 size_t i, enum job_kind kind, struct job_input *input)
+		 const struct request_hosts *hosts, size_t i,
+		 enum job_kind kind, struct job_input *input)
 {
-	struct proto_hostspec spec;
-	struct proto_error err;
+	const struct request_host *spec = &hosts->v[i];
 	struct config_host_opts opts;
 	struct job_spec *job;
 	struct msg *m;
 	const char *user;
 	int port, k;
 
-	if (proto_hostspec_parse(preq->hosts[i], &spec, &err) == -1)
-		fatalx("hosts[%zu] of a checked request: %s", i, err.message);
-	config_host(control_config(), spec.host, &opts);
-	if (spec.user[0] != '\0')
-		user = spec.user;
+	config_host(control_config(), spec->host, &opts);
+	if (spec->user[0] != '\0')
+		user = spec->user;
 	else if (preq->user != NULL)
 		user = preq->user;
 	else
 		user = opts.user;
-	port = spec.port != 0 ? spec.port : opts.port;
+	port = spec->port != 0 ? spec->port : opts.port;
 
 	job = xcalloc(1, sizeof(*job));
 	job->kind = kind;
@@ -310,7 +375,7 @@ request_post_job(struct request *req, const struct proto_request *preq,
 	memcpy(job->id, req->id, sizeof(job->id));
 	job->uid = (unsigned)req->uid;
 	job->hostarg = xstrdup(preq->hosts[i]);
-	job->params = host_params_new(&opts, user, spec.host, port);
+	job->params = host_params_new(&opts, user, spec->host, port);
 	if (input != NULL)
 		job->input = job_input_ref(input);
 
@@ -405,87 +470,19 @@ request_audit_done(const struct request *req, const struct proto_done *d,
 		 d->failed, d->errors, req->forbidden, d->duration_ms, end);
 }
 
-/* Does a UserHosts/GroupHosts rule name this group (name or gid)? */
-static int
-request_policy_group(const struct peer *peer, const char *name)
-{
-	struct group gr, *res = NULL;
-	char *buf, *end;
-	unsigned long long v;
-	gid_t gid;
-	size_t i;
-	int rc;
-
-	buf = xmalloc(REQUEST_NSS_BUF);
-	rc = getgrnam_r(name, &gr, buf, REQUEST_NSS_BUF, &res);
-	if (rc == 0 && res != NULL)
-		gid = gr.gr_gid;
-	else {
-		v = strtoull(name, &end, 10);
-		if (name[0] < '0' || name[0] > '9' || *end != '\0' ||
-		    v >= (gid_t)-1) {
-			free(buf);
-			return 0;
-		}
-		gid = (gid_t)v;
-	}
-	free(buf);
-	for (i = 0; i < peer->ngids; i++) {
-		if (peer->gids[i] == gid)
-			return 1;
-	}
-	return 0;
-}
-
-/* Which kinds of rule limit this client, for "forbidden" messages; found
- * once per connection, when first needed. */
-static const char *
-request_policy_kind(struct peer *peer)
-{
-	const struct config *cfg = control_config();
-	const struct config_host_policy *p;
-	char uid[32];
-	int user = 0, group = 0;
-	size_t i;
-
-	if (peer->policy_kind != NULL)
-		return peer->policy_kind;
-	snprintf(uid, sizeof(uid), "%u", (unsigned)peer->uid);
-	for (i = 0; i < cfg->n_policies; i++) {
-		p = &cfg->policies[i];
-		if (!p->is_group && !user)
-			user = strcmp(p->name, peer->user) == 0 ||
-			       strcmp(p->name, uid) == 0;
-		else if (p->is_group && !group)
-			group = request_policy_group(peer, p->name);
-	}
-	if (user && !group)
-		peer->policy_kind = "UserHosts";
-	else if (group && !user)
-		peer->policy_kind = "GroupHosts";
-	else
-		peer->policy_kind = "UserHosts/GroupHosts";
-	return peer->policy_kind;
-}
-
 /* Mark the hosts the client may not use; returns how many. */
 static size_t
-request_policy(struct peer *peer, const struct proto_request *preq,
+request_policy(struct peer *peer, const struct request_hosts *hosts,
 	       char *forbidden)
 {
-	const struct config *cfg = control_config();
-	struct proto_hostspec spec;
-	struct proto_error err;
+	const struct policy *pol = control_policy();
+	const struct policy_view *view = peer_policy(peer);
 	size_t i, n = 0;
 
-	if (cfg->n_policies == 0)
+	if (!policy_view_limited(view))
 		return 0;
-	for (i = 0; i < preq->nhosts; i++) {
-		if (proto_hostspec_parse(preq->hosts[i], &spec, &err) == -1)
-			fatalx("hosts[%zu] of a checked request: %s", i,
-			       err.message);
-		if (config_policy_allows(cfg, peer->uid, peer->gids,
-					 peer->ngids, spec.host))
+	for (i = 0; i < hosts->n; i++) {
+		if (policy_allows(pol, view, hosts->v[i].host))
 			continue;
 		forbidden[i] = 1;
 		n++;
@@ -495,29 +492,27 @@ request_policy(struct peer *peer, const struct proto_request *preq,
 
 /* A refused host ends here, as if a worker had reported the error. */
 static void
-request_forbid(struct request *req, const struct proto_request *preq, size_t i)
+request_forbid(struct request *req, const struct proto_request *preq,
+	       const struct request_hosts *hosts, size_t i)
 {
-	struct proto_hostspec spec;
-	struct proto_error err;
+	const char *host = hosts->v[i].host;
 	struct peer *peer = req->peer;
 	char message[PROTO_MAX_MESSAGE];
 	struct proto_buf b;
 
-	if (proto_hostspec_parse(preq->hosts[i], &spec, &err) == -1)
-		fatalx("hosts[%zu] of a checked request: %s", i, err.message);
 	snprintf(message, sizeof(message), "user %s may not %s %s (%s)",
 		 peer->user,
 		 req->op == PROTO_OP_RUN       ? "run on"
 		 : req->op == PROTO_OP_CONNECT ? "connect to"
 					       : "disconnect from",
-		 spec.host, request_policy_kind(peer));
+		 host, policy_view_kind(peer_policy(peer)));
 	proto_buf_init(&b);
 	if (proto_ev_error(&b, req->id, preq->hosts[i], PROTO_E_FORBIDDEN,
 			   message, 0) == -1)
 		fatalx("cannot encode an error event");
 	peer_write_buf(peer, &b);
 	log_verbose("client uid=%u pid=%ld id=%s host=%s forbidden: %s",
-		    (unsigned)peer->uid, (long)peer->pid, req->id, spec.host,
+		    (unsigned)peer->uid, (long)peer->pid, req->id, host,
 		    message);
 	req->forbidden++;
 	req->errors++;
@@ -665,6 +660,7 @@ static int
 request_jobs(struct peer *peer, struct proto_request *preq, enum job_kind kind)
 {
 	struct request *req;
+	struct request_hosts hosts;
 	struct job_input *input = NULL;
 	char *forbidden;
 	size_t i, nforbidden, njobs;
@@ -677,15 +673,16 @@ request_jobs(struct peer *peer, struct proto_request *preq, enum job_kind kind)
 		request_audit_refused(peer, preq, PROTO_E_BAD_REQUEST);
 		return -1;
 	}
-	if (request_check_hosts(peer, preq) == -1) {
+	if (request_check_hosts(peer, preq, &hosts) == -1) {
 		request_audit_refused(peer, preq, PROTO_E_BAD_REQUEST);
 		return -1;
 	}
 	forbidden = xcalloc(preq->nhosts, 1);
-	nforbidden = request_policy(peer, preq, forbidden);
+	nforbidden = request_policy(peer, &hosts, forbidden);
 	njobs = preq->nhosts - nforbidden;
 	if (request_jobs_fit(peer, preq, njobs) == -1) {
 		request_audit_refused(peer, preq, PROTO_E_LIMIT);
+		request_hosts_free(&hosts);
 		free(forbidden);
 		return -1;
 	}
@@ -693,7 +690,7 @@ request_jobs(struct peer *peer, struct proto_request *preq, enum job_kind kind)
 	request_audit_start(req, preq, nforbidden);
 	for (i = 0; i < preq->nhosts; i++) {
 		if (forbidden[i])
-			request_forbid(req, preq, i);
+			request_forbid(req, preq, &hosts, i);
 	}
 	peer->njobs += njobs;
 	request_jobs_running += njobs;
@@ -702,9 +699,10 @@ request_jobs(struct peer *peer, struct proto_request *preq, enum job_kind kind)
 		input = job_input_new(preq);
 	for (i = 0; i < preq->nhosts; i++) {
 		if (!forbidden[i])
-			request_post_job(req, preq, i, kind, input);
+			request_post_job(req, preq, &hosts, i, kind, input);
 	}
 	job_input_unref(input);
+	request_hosts_free(&hosts);
 	free(forbidden);
 	log_debug("client fd=%d id=%s %s hosts=%zu", peer->fd, req->id,
 		  proto_op_name(req->op), req->hosts);
