@@ -1,7 +1,8 @@
 /*
  * sshpoold configuration: defaults, the sshd_config-style file parser and the
- * per-host lookup through Host blocks.  A struct config is immutable once
- * loaded and may be read from any thread; it is replaced whole on reload.
+ * per-host lookup through Host blocks.  A loaded struct config holds every
+ * default the file did not override, is immutable and may be read from any
+ * thread; it is replaced whole on reload.
  */
 #ifndef SSHPOOL_CONFIG_H
 #define SSHPOOL_CONFIG_H
@@ -10,31 +11,13 @@
 
 #include <stddef.h>
 
-/* Defaults, documented in conf/sshpoold.conf and sshpoold.conf(5). */
-#define CONFIG_DEFAULT_PORT 22
-#define CONFIG_DEFAULT_CONNECT_TIMEOUT_MS 10000
-#define CONFIG_DEFAULT_MAX_SESSIONS_PER_HOST 4
-#define CONFIG_DEFAULT_MAX_CHANNELS_PER_SESSION 8
+/*
+ * Limits the keyword table and its readers share.  Each keyword's default
+ * and range are in its row (config_table.c), documented in
+ * conf/sshpoold.conf and sshpoold.conf(5).
+ */
 #define CONFIG_MAX_SESSIONS_PER_HOST 64
 #define CONFIG_MAX_CHANNELS_PER_SESSION 64
-#define CONFIG_DEFAULT_SERVER_ALIVE_INTERVAL_MS 15000
-#define CONFIG_DEFAULT_SERVER_ALIVE_COUNT_MAX 3
-#define CONFIG_DEFAULT_CONNECTION_ATTEMPTS 1
-#define CONFIG_DEFAULT_RECONNECT_BASE_DELAY_MS 1000
-#define CONFIG_DEFAULT_RECONNECT_MAX_DELAY_MS 60000
-#define CONFIG_DEFAULT_HOST_DOWN_AFTER 3
-#define CONFIG_DEFAULT_STOP_GRACE_MS 2000
-#define CONFIG_DEFAULT_MAX_HANDSHAKE_RATE 100
-#define CONFIG_DEFAULT_MAX_CONNECTIONS_PER_USER 64
-#define CONFIG_DEFAULT_MAX_REQUESTS_PER_CLIENT 1024
-#define CONFIG_DEFAULT_MAX_JOBS_PER_CLIENT 100000
-#define CONFIG_DEFAULT_MAX_JOBS 1000000
-#define CONFIG_DEFAULT_CLIENT_QUEUE_LOW (1u * 1024 * 1024)
-#define CONFIG_DEFAULT_CLIENT_QUEUE_HIGH (4u * 1024 * 1024)
-#define CONFIG_DEFAULT_CLIENT_QUEUE_HARD (64u * 1024 * 1024)
-#define CONFIG_DEFAULT_CLIENT_QUEUE_HARD_TIME_MS 30000
-#define CONFIG_DEFAULT_AUDIT_COMMAND_LENGTH 200
-#define CONFIG_DEFAULT_SHUTDOWN_TIMEOUT_MS 30000
 #define CONFIG_MAX_ALLOW 256 /* names on AllowUsers / AllowGroups */
 #define CONFIG_MAX_POLICIES 1024
 #define CONFIG_MAX_GROUPS 1024
@@ -52,8 +35,9 @@ enum config_strict {
 };
 
 /*
- * Per-host settings.  In the global section and in Host blocks each member
- * may be unset; config_host() resolves them to a complete set.
+ * Per-host settings.  In a Host block each member may be unset (as noted
+ * below); the global section of a loaded config has every member set, and
+ * config_host() resolves a host's blocks over it to a complete set.
  */
 struct config_host_opts {
 	char *user; /* NULL = unset */
