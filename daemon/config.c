@@ -26,7 +26,6 @@
 #include <limits.h>
 #include <pwd.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,9 +56,6 @@ static const char *const config_default_ids[] = {
 /* The credential directory's identities and the usual ones. */
 _Static_assert(2 * CONFIG_N_DEFAULT_IDS <= CONFIG_MAX_IDENTITY_FILES,
 	       "default identity list does not fit");
-
-static void config_check_delays(struct config_parser *);
-static void config_check_queue(struct config_parser *);
 
 static void
 config_errors_add(struct config_errors *errs, char *line)
