@@ -601,7 +601,6 @@ config_account_ok(struct config_parser *p, const struct config_keyword *kw,
 	return 0;
 }
 
-
 /*
  * IdentityFile: one path a line.  The first line of a scope replaces the
  * list it had (the built-in one in the global section).

@@ -123,7 +123,7 @@ struct config_parser {
 	char *argv[CONFIG_MAX_ARGS];
 };
 
-/* Shared by the kinds' parsers (config.c) and the rows' own (config_table.c). */
+/* Shared by the kinds' parsers and the rows' own. */
 void config_error(struct config_parser *, const char *, ...)
     __attribute__((format(printf, 2, 3)));
 void *config_grow(void *, size_t n, size_t size);

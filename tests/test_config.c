@@ -3,7 +3,8 @@
  * the keyword table (order, defaults within range, scopes, first value
  * wins, the manual naming every keyword), every keyword and its range
  * limits, the exact text of every error, Host block resolution and pattern
- * matching, and the shipped conf/sshpoold.conf.  Test files live in a fresh mkdtemp directory.
+ * matching, and the shipped conf/sshpoold.conf.  Test files live in a
+ * fresh mkdtemp directory.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
