@@ -512,9 +512,9 @@ config_set_string(struct config_parser *p, const struct config_keyword *kw,
 		free(value);
 		return;
 	}
-	member = (char **)(void *)((char *)config_table_base(kw, p->cfg,
-							     p->scope) +
-				   kw->offset);
+	member =
+	    (char **)(void *)((char *)config_table_base(kw, p->cfg, p->scope) +
+			      kw->offset);
 	free(*member);
 	*member = value;
 }
@@ -674,10 +674,9 @@ config_parse_kind(struct config_parser *p, const struct config_keyword *kw,
 		config_set_number(p, kw, v, apply);
 		return 0;
 	case CONFIG_KIND_TIME:
-		if (config_time_range(p, kw, argv[0],
-				      (kw->flags & CONFIG_F_ZERO_OFF) != 0,
-				      (long long)kw->min, (long long)kw->max,
-				      &ms) != 0)
+		if (config_time_range(
+			p, kw, argv[0], (kw->flags & CONFIG_F_ZERO_OFF) != 0,
+			(long long)kw->min, (long long)kw->max, &ms) != 0)
 			return -1;
 		config_set_number(p, kw, (unsigned long long)ms, apply);
 		return 0;

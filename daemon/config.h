@@ -27,10 +27,10 @@
 #define CONFIG_MAX_PATTERNS 64 /* patterns on one Host line */
 #define CONFIG_MAX_HOST_BLOCKS 4096
 #define CONFIG_MAX_ERRORS 100 /* errors collected before giving up */
-#define CONFIG_MAX_LINE 4096 /* bytes of one config line */
+#define CONFIG_MAX_LINE 4096  /* bytes of one config line */
 
 enum config_strict {
-	CONFIG_STRICT_YES, /* unknown and changed keys refused */
+	CONFIG_STRICT_YES,        /* unknown and changed keys refused */
 	CONFIG_STRICT_ACCEPT_NEW, /* unknown keys learnt, changed refused */
 };
 
@@ -40,23 +40,23 @@ enum config_strict {
  * config_host() resolves a host's blocks over it to a complete set.
  */
 struct config_host_opts {
-	char *user; /* NULL = unset */
-	int port; /* 0 = unset */
+	char *user;                                      /* NULL = unset */
+	int port;                                        /* 0 = unset */
 	char *identity_files[CONFIG_MAX_IDENTITY_FILES]; /* absolute paths */
-	size_t n_identity_files; /* 0 = unset */
+	size_t n_identity_files;                         /* 0 = unset */
 	char *identity_passphrase_file; /* NULL = unset / none */
-	char *known_hosts_file; /* UserKnownHostsFile; NULL = unset */
-	int strict; /* enum config_strict, -1 = unset */
-	int connect_timeout_ms; /* 0 = unset */
-	int max_sessions; /* MaxSessionsPerHost, 0 = unset */
-	int max_channels; /* MaxChannelsPerSession, 0 = unset */
+	char *known_hosts_file;         /* UserKnownHostsFile; NULL = unset */
+	int strict;                     /* enum config_strict, -1 = unset */
+	int connect_timeout_ms;         /* 0 = unset */
+	int max_sessions;               /* MaxSessionsPerHost, 0 = unset */
+	int max_channels;               /* MaxChannelsPerSession, 0 = unset */
 	int server_alive_interval_ms; /* ServerAliveInterval; -1 unset, 0 off */
-	int server_alive_count_max; /* ServerAliveCountMax, 0 = unset */
-	int connection_attempts; /* ConnectionAttempts, 0 = unset */
-	int reconnect_base_delay_ms; /* ReconnectBaseDelay, 0 = unset */
-	int reconnect_max_delay_ms; /* ReconnectMaxDelay, 0 = unset */
-	int host_down_after; /* HostDownAfter, 0 = unset */
-	int stop_grace_ms; /* StopGraceTime, 0 = unset */
+	int server_alive_count_max;   /* ServerAliveCountMax, 0 = unset */
+	int connection_attempts;      /* ConnectionAttempts, 0 = unset */
+	int reconnect_base_delay_ms;  /* ReconnectBaseDelay, 0 = unset */
+	int reconnect_max_delay_ms;   /* ReconnectMaxDelay, 0 = unset */
+	int host_down_after;          /* HostDownAfter, 0 = unset */
+	int stop_grace_ms;            /* StopGraceTime, 0 = unset */
 };
 
 struct config_host_block {
@@ -67,13 +67,13 @@ struct config_host_block {
 };
 
 struct config {
-	char *path; /* file read, NULL when running on defaults */
-	char *socket_path; /* Socket */
-	int workers; /* Workers; 0 = number of CPUs, at least 2 */
-	int log_level; /* LogLevel, enum log_level */
-	size_t max_line; /* MaxLineLength, bytes */
-	size_t max_hosts; /* MaxHostsPerRequest */
-	size_t max_stdin; /* MaxStdinBytes */
+	char *path;             /* file read, NULL when running on defaults */
+	char *socket_path;      /* Socket */
+	int workers;            /* Workers; 0 = number of CPUs, at least 2 */
+	int log_level;          /* LogLevel, enum log_level */
+	size_t max_line;        /* MaxLineLength, bytes */
+	size_t max_hosts;       /* MaxHostsPerRequest */
+	size_t max_stdin;       /* MaxStdinBytes */
 	int max_handshake_rate; /* MaxHandshakeRate, per second */
 
 	/* Who may use the socket (AllowUsers, AllowGroups: names or numeric
@@ -85,10 +85,10 @@ struct config {
 	size_t n_allow_groups;
 	char *socket_group; /* SocketGroup: group of the socket and its dir */
 	int max_connections_per_user; /* MaxConnectionsPerUser */
-	int max_requests_per_client; /* MaxRequestsPerClient, in flight */
-	size_t max_jobs_per_client; /* MaxJobsPerClient: host jobs running */
-	size_t max_jobs; /* MaxJobs: host jobs running, daemon-wide */
-	size_t max_env; /* MaxEnvEntries */
+	int max_requests_per_client;  /* MaxRequestsPerClient, in flight */
+	size_t max_jobs_per_client;   /* MaxJobsPerClient: host jobs running */
+	size_t max_jobs;    /* MaxJobs: host jobs running, daemon-wide */
+	size_t max_env;     /* MaxEnvEntries */
 	int max_json_depth; /* MaxJsonDepth */
 	/* Output queued for one client (ClientQueueLowWater/HighWater/
 	 * HardLimit): reading its channels stops above high water, resumes
@@ -120,7 +120,7 @@ struct config {
  */
 struct config_host_policy {
 	int is_group;
-	char *name; /* user or group: name or numeric id */
+	char *name;      /* user or group: name or numeric id */
 	char **patterns; /* ssh_config patterns, "!" negation */
 	size_t n_patterns;
 	int line;
@@ -168,11 +168,11 @@ void config_free(struct config *);
  * value.  Pointers in out borrow from the config.
  */
 void config_host(const struct config *, const char *host,
-    struct config_host_opts *out);
+		 struct config_host_opts *out);
 
 /* The HostGroup named name, or NULL. */
 const struct config_group *config_group_find(const struct config *,
-    const char *name);
+					     const char *name);
 
 /* 1 if a client (uid, its gids) may run on host under UserHosts and
  * GroupHosts, 0 if a rule names the client and no pattern of those rules

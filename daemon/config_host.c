@@ -44,15 +44,16 @@ config_host_fill_one(const struct config_keyword *kw,
 	char *to = (char *)out + kw->offset;
 	const char *from = (const char *)o + kw->offset;
 	size_t *n = (size_t *)(void *)((char *)out + kw->count);
-	const size_t *on = (const size_t *)(const void *)((const char *)o +
-							  kw->count);
+	const size_t *on =
+	    (const size_t *)(const void *)((const char *)o + kw->count);
 
 	switch (kw->kind) {
 	case CONFIG_KIND_PATH:
 	case CONFIG_KIND_STRING:
 	case CONFIG_KIND_NAME:
 		if (*(char **)(void *)to == NULL)
-			*(char **)(void *)to = *(char *const *)(const void *)from;
+			*(char **)(void *)to =
+			    *(char *const *)(const void *)from;
 		break;
 	case CONFIG_KIND_PATHS:
 		/* A list comes whole from one place, never mixed. */

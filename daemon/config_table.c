@@ -52,8 +52,10 @@
 #define CONFIG_MB (1024ULL * 1024)
 
 #define CONFIG_CTYPE(m)                                                        \
-	_Generic((m), int: CONFIG_CTYPE_INT, size_t: CONFIG_CTYPE_SIZE,        \
-		 default: CONFIG_CTYPE_OTHER)
+	_Generic((m), int                                                      \
+		 : CONFIG_CTYPE_INT, size_t                                    \
+		 : CONFIG_CTYPE_SIZE, default                                  \
+		 : CONFIG_CTYPE_OTHER)
 /* The member m of struct config (G) or struct config_host_opts (H), and of
  * a list with its length n. */
 #define G(m)                                                                   \
@@ -127,8 +129,8 @@ const struct config_keyword config_table[] = {
      G(max_handshake_rate), NULL},
     {"MaxHostsPerRequest", GLOBAL, NUMBER, 0, 1, CONFIG_MAX_MAX_HOSTS,
      PROTO_DEFAULT_MAX_HOSTS, G(max_hosts), NULL},
-    {"MaxJobs", GLOBAL, NUMBER, 0, 1, CONFIG_MAX_MAX_JOBS, 1000000,
-     G(max_jobs), NULL},
+    {"MaxJobs", GLOBAL, NUMBER, 0, 1, CONFIG_MAX_MAX_JOBS, 1000000, G(max_jobs),
+     NULL},
     {"MaxJobsPerClient", GLOBAL, NUMBER, 0, 1, CONFIG_MAX_JOBS_PER_CLIENT,
      100000, G(max_jobs_per_client), NULL},
     {"MaxJsonDepth", GLOBAL, NUMBER, 0, CONFIG_MIN_JSON_DEPTH, PROTO_MAX_DEPTH,
@@ -425,8 +427,8 @@ config_table_group_name(struct config_parser *p,
 
 /* A new HostGroup, or NULL after an error. */
 static struct config_group *
-config_table_group_new(struct config_parser *p,
-		       const struct config_keyword *kw, const char *name)
+config_table_group_new(struct config_parser *p, const struct config_keyword *kw,
+		       const char *name)
 {
 	struct config *cfg = p->cfg;
 	struct config_group *g;
@@ -447,9 +449,8 @@ config_table_group_new(struct config_parser *p,
 
 /* One host of a HostGroup line.  Returns 0, or -1 after an error. */
 static int
-config_table_group_add(struct config_parser *p,
-		       const struct config_keyword *kw, struct config_group *g,
-		       const char *piece, int *full)
+config_table_group_add(struct config_parser *p, const struct config_keyword *kw,
+		       struct config_group *g, const char *piece, int *full)
 {
 	struct proto_hostspec hs;
 	struct proto_error perr;

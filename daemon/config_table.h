@@ -42,11 +42,7 @@ enum config_kind {
 };
 
 /* C type of the member a number, size, time or enum keyword sets. */
-enum config_ctype {
-	CONFIG_CTYPE_OTHER,
-	CONFIG_CTYPE_INT,
-	CONFIG_CTYPE_SIZE
-};
+enum config_ctype { CONFIG_CTYPE_OTHER, CONFIG_CTYPE_INT, CONFIG_CTYPE_SIZE };
 
 /* A time keyword that also takes 0, which turns its feature off. */
 #define CONFIG_F_ZERO_OFF 0x1
@@ -93,8 +89,7 @@ int config_table_numeric(const struct config_keyword *);
 void *config_table_base(const struct config_keyword *, struct config *cfg,
 			struct config_host_opts *opts);
 /* Write / read a numeric member of base. */
-void config_table_store(const struct config_keyword *, void *base,
-			long long v);
+void config_table_store(const struct config_keyword *, void *base, long long v);
 long long config_table_load(const struct config_keyword *, const void *base);
 /* Free the string or list a row's member of base holds, and clear it. */
 void config_table_release(const struct config_keyword *, void *base);

@@ -2004,14 +2004,16 @@ START_TEST(test_table_defaults)
 				      "%s: default %llu not in %llu..%llu",
 				      kw->name, kw->def, kw->min, kw->max);
 		}
-		ck_assert_msg(config_table_load(kw, config_table_base(
-							kw, def, &def->global)) ==
-				  (long long)kw->def,
-			      "%s: config_default has another value", kw->name);
-		ck_assert_msg(config_table_load(kw, config_table_base(
-							kw, cfg, &cfg->global)) ==
-				  (long long)kw->def,
-			      "%s: config_load has another value", kw->name);
+		ck_assert_msg(
+		    config_table_load(
+			kw, config_table_base(kw, def, &def->global)) ==
+			(long long)kw->def,
+		    "%s: config_default has another value", kw->name);
+		ck_assert_msg(
+		    config_table_load(
+			kw, config_table_base(kw, cfg, &cfg->global)) ==
+			(long long)kw->def,
+		    "%s: config_load has another value", kw->name);
 	}
 	config_free(cfg);
 	config_free(def);
@@ -2109,7 +2111,8 @@ START_TEST(test_table_first_value_wins)
 	for (i = 0; i < config_table_n; i++) {
 		kw = &config_table[i];
 		if (kw->kind != CONFIG_KIND_NUMBER &&
-		    kw->kind != CONFIG_KIND_SIZE && kw->kind != CONFIG_KIND_TIME)
+		    kw->kind != CONFIG_KIND_SIZE &&
+		    kw->kind != CONFIG_KIND_TIME)
 			continue;
 		v = table_other_value(kw, other, sizeof(other));
 		snprintf(def, sizeof(def), "%llu%s", kw->def,
@@ -2117,15 +2120,15 @@ START_TEST(test_table_first_value_wins)
 		snprintf(text, sizeof(text), "%s %s\n%s %s\n", kw->name, other,
 			 kw->name, def);
 		cfg = load_ok(text);
-		ck_assert_msg(config_table_load(kw, config_table_base(
-							kw, cfg, &cfg->global)) ==
-				  v,
-			      "%s: first value lost", kw->name);
+		ck_assert_msg(
+		    config_table_load(
+			kw, config_table_base(kw, cfg, &cfg->global)) == v,
+		    "%s: first value lost", kw->name);
 		config_free(cfg);
 		if (kw->scope != CONFIG_SCOPE_BOTH)
 			continue;
-		snprintf(text, sizeof(text), "Host h\n%s %s\n%s %s\n",
-			 kw->name, other, kw->name, def);
+		snprintf(text, sizeof(text), "Host h\n%s %s\n%s %s\n", kw->name,
+			 other, kw->name, def);
 		cfg = load_ok(text);
 		config_host(cfg, "h", &o);
 		ck_assert_msg(config_table_load(kw, &o) == v,
