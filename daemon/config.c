@@ -1,11 +1,13 @@
 /*
  * sshpoold configuration: the built-in defaults for the running user, the
- * sshd_config-style file parser and the per-host resolution through Host
- * blocks.  The parser reads lines of bounded length, splits them into
- * arguments (double quotes group words, "#" at the start of an argument
- * begins a comment), finds the keyword in a sorted table with bsearch and
- * hands the arguments to the keyword's parse function.  Every error is
- * collected as "path:line: message" so one run reports them all.
+ * sshd_config-style file reader and the parsers of the keyword kinds.  The
+ * reader takes lines of bounded length, splits them into arguments (double
+ * quotes group words, "#" at the start of an argument begins a comment),
+ * finds the keyword's row in the table (config_table.c) with bsearch and
+ * parses the arguments by the row's kind, or with the row's own function.
+ * Every error is collected as "path:line: message" so one run reports them
+ * all.  The loaded struct config starts from every row's default, so it is
+ * complete: readers take its members as they are.
  *
  * Within one scope (the global section or one Host block) the first value of
  * a keyword wins, as in ssh_config; IdentityFile, AllowUsers, AllowGroups,
@@ -17,7 +19,6 @@
  * file parses the same whether or not the accounts exist yet.
  */
 #include <sys/types.h>
-#include <sys/un.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -25,7 +26,6 @@
 #include <limits.h>
 #include <pwd.h>
 #include <stdarg.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,45 +33,11 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "config_table.h"
 #include "log.h"
 #include "xmalloc.h"
-#include "../proto/proto.h"
 
-#define CONFIG_MIN_MAX_LINE 1024
-#define CONFIG_MAX_MAX_HOSTS 100000
-#define CONFIG_MAX_MAX_STDIN (64u * 1024 * 1024)
-#define CONFIG_MS_PER_S 1000
-#define CONFIG_MS_PER_M (60 * CONFIG_MS_PER_S)
-#define CONFIG_MS_PER_H (60 * CONFIG_MS_PER_M)
-#define CONFIG_MAX_TIME_MS (24LL * CONFIG_MS_PER_H) /* any time value */
-#define CONFIG_MIN_CONNECT_TIMEOUT_MS CONFIG_MS_PER_S
-#define CONFIG_MAX_CONNECT_TIMEOUT_MS CONFIG_MS_PER_H
-#define CONFIG_MIN_SERVER_ALIVE_MS 100 /* when not 0 (off) */
-#define CONFIG_MAX_SERVER_ALIVE_MS CONFIG_MS_PER_H
-#define CONFIG_MAX_SERVER_ALIVE_COUNT 1000
-#define CONFIG_MAX_CONNECTION_ATTEMPTS 100
-#define CONFIG_MIN_RECONNECT_DELAY_MS 1
-#define CONFIG_MAX_RECONNECT_DELAY_MS CONFIG_MS_PER_H
-#define CONFIG_MAX_HOST_DOWN_AFTER 1000
-#define CONFIG_MIN_STOP_GRACE_MS 100
-#define CONFIG_MAX_STOP_GRACE_MS CONFIG_MS_PER_H
-#define CONFIG_MAX_HANDSHAKE_RATE 100000
 #define CONFIG_TIME_FORM "500ms, 15, 1.5s, 2m or 1h"
-#define CONFIG_MAX_USER 64 /* bytes of a User name */
-#define CONFIG_MAX_ARGS (CONFIG_MAX_LINE / 2 + 1)
-#define CONFIG_MAX_CONNECTIONS_PER_USER 100000
-#define CONFIG_MAX_REQUESTS_PER_CLIENT 100000
-#define CONFIG_MAX_JOBS_PER_CLIENT 10000000
-#define CONFIG_MAX_MAX_JOBS 100000000
-#define CONFIG_MIN_JSON_DEPTH 2 /* the request object and one level */
-#define CONFIG_MIN_CLIENT_QUEUE (64ULL * 1024)
-#define CONFIG_MAX_CLIENT_QUEUE                                                \
-	(SIZE_MAX > 4ULL * 1024 * 1024 * 1024 ? 4ULL * 1024 * 1024 * 1024      \
-					      : (unsigned long long)SIZE_MAX)
-#define CONFIG_MAX_QUEUE_HARD_TIME_MS CONFIG_MS_PER_H
-#define CONFIG_MAX_AUDIT_LENGTH 65536
-#define CONFIG_MAX_SHUTDOWN_TIMEOUT_MS CONFIG_MS_PER_H
-#define CONFIG_MAX_NAME 64 /* bytes of a user, group or HostGroup name */
 #define CONFIG_MAX_ID 4294967294ULL /* (uid_t)-1 is never an id */
 
 #define CONFIG_ROOT_SOCKET "/run/sshpool/sshpoold.sock"
@@ -88,323 +54,6 @@ static const char *const config_default_ids[] = {
 /* The credential directory's identities and the usual ones. */
 _Static_assert(2 * CONFIG_N_DEFAULT_IDS <= CONFIG_MAX_IDENTITY_FILES,
 	       "default identity list does not fit");
-
-enum config_scope {
-	CONFIG_SCOPE_GLOBAL, /* global section only */
-	CONFIG_SCOPE_HOST,   /* global section and Host blocks */
-	CONFIG_SCOPE_ANY     /* Host itself */
-};
-
-/* Indexes into config_keywords, in its (sorted) order. */
-enum config_kw {
-	CONFIG_KW_ALLOWGROUPS,
-	CONFIG_KW_ALLOWUSERS,
-	CONFIG_KW_AUDITCOMMANDLENGTH,
-	CONFIG_KW_CLIENTQUEUEHARDLIMIT,
-	CONFIG_KW_CLIENTQUEUEHARDTIME,
-	CONFIG_KW_CLIENTQUEUEHIGHWATER,
-	CONFIG_KW_CLIENTQUEUELOWWATER,
-	CONFIG_KW_CONNECTIONATTEMPTS,
-	CONFIG_KW_CONNECTTIMEOUT,
-	CONFIG_KW_GROUPHOSTS,
-	CONFIG_KW_HOST,
-	CONFIG_KW_HOSTDOWNAFTER,
-	CONFIG_KW_HOSTGROUP,
-	CONFIG_KW_IDENTITYFILE,
-	CONFIG_KW_IDENTITYPASSPHRASEFILE,
-	CONFIG_KW_LOGLEVEL,
-	CONFIG_KW_MAXCHANNELSPERSESSION,
-	CONFIG_KW_MAXCONNECTIONSPERUSER,
-	CONFIG_KW_MAXENVENTRIES,
-	CONFIG_KW_MAXHANDSHAKERATE,
-	CONFIG_KW_MAXHOSTSPERREQUEST,
-	CONFIG_KW_MAXJOBS,
-	CONFIG_KW_MAXJOBSPERCLIENT,
-	CONFIG_KW_MAXJSONDEPTH,
-	CONFIG_KW_MAXLINELENGTH,
-	CONFIG_KW_MAXREQUESTSPERCLIENT,
-	CONFIG_KW_MAXSESSIONSPERHOST,
-	CONFIG_KW_MAXSTDINBYTES,
-	CONFIG_KW_PORT,
-	CONFIG_KW_RECONNECTBASEDELAY,
-	CONFIG_KW_RECONNECTMAXDELAY,
-	CONFIG_KW_SERVERALIVECOUNTMAX,
-	CONFIG_KW_SERVERALIVEINTERVAL,
-	CONFIG_KW_SHUTDOWNTIMEOUT,
-	CONFIG_KW_SOCKET,
-	CONFIG_KW_SOCKETGROUP,
-	CONFIG_KW_STOPGRACETIME,
-	CONFIG_KW_STRICTHOSTKEYCHECKING,
-	CONFIG_KW_USER,
-	CONFIG_KW_USERHOSTS,
-	CONFIG_KW_USERKNOWNHOSTSFILE,
-	CONFIG_KW_WORKERS,
-	CONFIG_N_KEYWORDS
-};
-
-struct config_parser;
-struct config_keyword {
-	const char *name;
-	enum config_scope scope;
-	int many; /* takes several arguments (Host) */
-	int (*parse)(struct config_parser *, const struct config_keyword *,
-		     char **, int, int);
-};
-
-struct config_parser {
-	const char *path;
-	int line;
-	struct config *cfg;
-	struct config_errors *errs;
-	size_t nerrors;
-	int stop; /* too many errors: give up */
-
-	char *home;                     /* "~/" expands to this */
-	struct config_host_opts *scope; /* global, a block or discard */
-	int in_host;
-	uint64_t global_seen; /* keywords given in the global section */
-	uint64_t block_seen;  /* keywords given in the current Host block */
-	struct config_host_opts discard; /* a Host block over the limit */
-	int blocks_full;
-	/* Lines of ReconnectBaseDelay / ReconnectMaxDelay in the current
-	 * scope (0 = not there), checked when the scope ends. */
-	int base_delay_line, max_delay_line;
-	/* Lines of the ClientQueue* sizes (0 = not given), checked once when
-	 * the global section ends. */
-	int queue_low_line, queue_high_line, queue_hard_line;
-	int global_done;
-
-	char buf[CONFIG_MAX_LINE + 1];
-	char *argv[CONFIG_MAX_ARGS];
-};
-
-static int config_parse_host(struct config_parser *,
-			     const struct config_keyword *, char **, int, int);
-static int config_parse_socket(struct config_parser *,
-			       const struct config_keyword *, char **, int,
-			       int);
-static int config_parse_workers(struct config_parser *,
-				const struct config_keyword *, char **, int,
-				int);
-static int config_parse_loglevel(struct config_parser *,
-				 const struct config_keyword *, char **, int,
-				 int);
-static int config_parse_maxline(struct config_parser *,
-				const struct config_keyword *, char **, int,
-				int);
-static int config_parse_maxhosts(struct config_parser *,
-				 const struct config_keyword *, char **, int,
-				 int);
-static int config_parse_maxstdin(struct config_parser *,
-				 const struct config_keyword *, char **, int,
-				 int);
-static int config_parse_user(struct config_parser *,
-			     const struct config_keyword *, char **, int, int);
-static int config_parse_port(struct config_parser *,
-			     const struct config_keyword *, char **, int, int);
-static int config_parse_identity(struct config_parser *,
-				 const struct config_keyword *, char **, int,
-				 int);
-static int config_parse_passphrase(struct config_parser *,
-				   const struct config_keyword *, char **, int,
-				   int);
-static int config_parse_knownhosts(struct config_parser *,
-				   const struct config_keyword *, char **, int,
-				   int);
-static int config_parse_strict(struct config_parser *,
-			       const struct config_keyword *, char **, int,
-			       int);
-static int config_parse_timeout(struct config_parser *,
-				const struct config_keyword *, char **, int,
-				int);
-static int config_parse_sessions(struct config_parser *,
-				 const struct config_keyword *, char **, int,
-				 int);
-static int config_parse_channels(struct config_parser *,
-				 const struct config_keyword *, char **, int,
-				 int);
-static int config_parse_alive_interval(struct config_parser *,
-				       const struct config_keyword *, char **,
-				       int, int);
-static int config_parse_alive_count(struct config_parser *,
-				    const struct config_keyword *, char **, int,
-				    int);
-static int config_parse_attempts(struct config_parser *,
-				 const struct config_keyword *, char **, int,
-				 int);
-static int config_parse_base_delay(struct config_parser *,
-				   const struct config_keyword *, char **, int,
-				   int);
-static int config_parse_max_delay(struct config_parser *,
-				  const struct config_keyword *, char **, int,
-				  int);
-static int config_parse_down_after(struct config_parser *,
-				   const struct config_keyword *, char **, int,
-				   int);
-static int config_parse_stop_grace(struct config_parser *,
-				   const struct config_keyword *, char **, int,
-				   int);
-static int config_parse_handshake_rate(struct config_parser *,
-				       const struct config_keyword *, char **,
-				       int, int);
-
-static int config_parse_allow_groups(struct config_parser *,
-				     const struct config_keyword *, char **,
-				     int, int);
-static int config_parse_allow_users(struct config_parser *,
-				    const struct config_keyword *, char **, int,
-				    int);
-static int config_parse_audit_length(struct config_parser *,
-				     const struct config_keyword *, char **,
-				     int, int);
-static int config_parse_queue_hard(struct config_parser *,
-				   const struct config_keyword *, char **, int,
-				   int);
-static int config_parse_queue_hard_time(struct config_parser *,
-					const struct config_keyword *, char **,
-					int, int);
-static int config_parse_queue_high(struct config_parser *,
-				   const struct config_keyword *, char **, int,
-				   int);
-static int config_parse_queue_low(struct config_parser *,
-				  const struct config_keyword *, char **, int,
-				  int);
-static int config_parse_group_hosts(struct config_parser *,
-				    const struct config_keyword *, char **, int,
-				    int);
-static int config_parse_host_group(struct config_parser *,
-				   const struct config_keyword *, char **, int,
-				   int);
-static int config_parse_max_conns(struct config_parser *,
-				  const struct config_keyword *, char **, int,
-				  int);
-static int config_parse_max_env(struct config_parser *,
-				const struct config_keyword *, char **, int,
-				int);
-static int config_parse_max_jobs(struct config_parser *,
-				 const struct config_keyword *, char **, int,
-				 int);
-static int config_parse_max_client_jobs(struct config_parser *,
-					const struct config_keyword *, char **,
-					int, int);
-static int config_parse_max_depth(struct config_parser *,
-				  const struct config_keyword *, char **, int,
-				  int);
-static int config_parse_max_requests(struct config_parser *,
-				     const struct config_keyword *, char **,
-				     int, int);
-static int config_parse_shutdown_timeout(struct config_parser *,
-					 const struct config_keyword *, char **,
-					 int, int);
-static int config_parse_socket_group(struct config_parser *,
-				     const struct config_keyword *, char **,
-				     int, int);
-static int config_parse_user_hosts(struct config_parser *,
-				   const struct config_keyword *, char **, int,
-				   int);
-
-/*
- * Sorted case-insensitively (searched with bsearch); the seen masks in
- * struct config_parser need at most 64 entries.
- */
-static const struct config_keyword config_keywords[CONFIG_N_KEYWORDS] = {
-    [CONFIG_KW_ALLOWGROUPS] = {"AllowGroups", CONFIG_SCOPE_GLOBAL, 1,
-			       config_parse_allow_groups},
-    [CONFIG_KW_ALLOWUSERS] = {"AllowUsers", CONFIG_SCOPE_GLOBAL, 1,
-			      config_parse_allow_users},
-    [CONFIG_KW_AUDITCOMMANDLENGTH] = {"AuditCommandLength", CONFIG_SCOPE_GLOBAL,
-				      0, config_parse_audit_length},
-    [CONFIG_KW_CLIENTQUEUEHARDLIMIT] = {"ClientQueueHardLimit",
-					CONFIG_SCOPE_GLOBAL, 0,
-					config_parse_queue_hard},
-    [CONFIG_KW_CLIENTQUEUEHARDTIME] = {"ClientQueueHardTime",
-				       CONFIG_SCOPE_GLOBAL, 0,
-				       config_parse_queue_hard_time},
-    [CONFIG_KW_CLIENTQUEUEHIGHWATER] = {"ClientQueueHighWater",
-					CONFIG_SCOPE_GLOBAL, 0,
-					config_parse_queue_high},
-    [CONFIG_KW_CLIENTQUEUELOWWATER] = {"ClientQueueLowWater",
-				       CONFIG_SCOPE_GLOBAL, 0,
-				       config_parse_queue_low},
-    [CONFIG_KW_CONNECTIONATTEMPTS] = {"ConnectionAttempts", CONFIG_SCOPE_HOST,
-				      0, config_parse_attempts},
-    [CONFIG_KW_CONNECTTIMEOUT] = {"ConnectTimeout", CONFIG_SCOPE_HOST, 0,
-				  config_parse_timeout},
-    [CONFIG_KW_GROUPHOSTS] = {"GroupHosts", CONFIG_SCOPE_GLOBAL, 1,
-			      config_parse_group_hosts},
-    [CONFIG_KW_HOST] = {"Host", CONFIG_SCOPE_ANY, 1, config_parse_host},
-    [CONFIG_KW_HOSTDOWNAFTER] = {"HostDownAfter", CONFIG_SCOPE_HOST, 0,
-				 config_parse_down_after},
-    [CONFIG_KW_HOSTGROUP] = {"HostGroup", CONFIG_SCOPE_GLOBAL, 1,
-			     config_parse_host_group},
-    [CONFIG_KW_IDENTITYFILE] = {"IdentityFile", CONFIG_SCOPE_HOST, 0,
-				config_parse_identity},
-    [CONFIG_KW_IDENTITYPASSPHRASEFILE] = {"IdentityPassphraseFile",
-					  CONFIG_SCOPE_HOST, 0,
-					  config_parse_passphrase},
-    [CONFIG_KW_LOGLEVEL] = {"LogLevel", CONFIG_SCOPE_GLOBAL, 0,
-			    config_parse_loglevel},
-    [CONFIG_KW_MAXCHANNELSPERSESSION] = {"MaxChannelsPerSession",
-					 CONFIG_SCOPE_HOST, 0,
-					 config_parse_channels},
-    [CONFIG_KW_MAXCONNECTIONSPERUSER] = {"MaxConnectionsPerUser",
-					 CONFIG_SCOPE_GLOBAL, 0,
-					 config_parse_max_conns},
-    [CONFIG_KW_MAXENVENTRIES] = {"MaxEnvEntries", CONFIG_SCOPE_GLOBAL, 0,
-				 config_parse_max_env},
-    [CONFIG_KW_MAXHANDSHAKERATE] = {"MaxHandshakeRate", CONFIG_SCOPE_GLOBAL, 0,
-				    config_parse_handshake_rate},
-    [CONFIG_KW_MAXHOSTSPERREQUEST] = {"MaxHostsPerRequest", CONFIG_SCOPE_GLOBAL,
-				      0, config_parse_maxhosts},
-    [CONFIG_KW_MAXJOBS] = {"MaxJobs", CONFIG_SCOPE_GLOBAL, 0,
-			   config_parse_max_jobs},
-    [CONFIG_KW_MAXJOBSPERCLIENT] = {"MaxJobsPerClient", CONFIG_SCOPE_GLOBAL, 0,
-				    config_parse_max_client_jobs},
-    [CONFIG_KW_MAXJSONDEPTH] = {"MaxJsonDepth", CONFIG_SCOPE_GLOBAL, 0,
-				config_parse_max_depth},
-    [CONFIG_KW_MAXLINELENGTH] = {"MaxLineLength", CONFIG_SCOPE_GLOBAL, 0,
-				 config_parse_maxline},
-    [CONFIG_KW_MAXREQUESTSPERCLIENT] = {"MaxRequestsPerClient",
-					CONFIG_SCOPE_GLOBAL, 0,
-					config_parse_max_requests},
-    [CONFIG_KW_MAXSESSIONSPERHOST] = {"MaxSessionsPerHost", CONFIG_SCOPE_HOST,
-				      0, config_parse_sessions},
-    [CONFIG_KW_MAXSTDINBYTES] = {"MaxStdinBytes", CONFIG_SCOPE_GLOBAL, 0,
-				 config_parse_maxstdin},
-    [CONFIG_KW_PORT] = {"Port", CONFIG_SCOPE_HOST, 0, config_parse_port},
-    [CONFIG_KW_RECONNECTBASEDELAY] = {"ReconnectBaseDelay", CONFIG_SCOPE_HOST,
-				      0, config_parse_base_delay},
-    [CONFIG_KW_RECONNECTMAXDELAY] = {"ReconnectMaxDelay", CONFIG_SCOPE_HOST, 0,
-				     config_parse_max_delay},
-    [CONFIG_KW_SERVERALIVECOUNTMAX] = {"ServerAliveCountMax", CONFIG_SCOPE_HOST,
-				       0, config_parse_alive_count},
-    [CONFIG_KW_SERVERALIVEINTERVAL] = {"ServerAliveInterval", CONFIG_SCOPE_HOST,
-				       0, config_parse_alive_interval},
-    [CONFIG_KW_SHUTDOWNTIMEOUT] = {"ShutdownTimeout", CONFIG_SCOPE_GLOBAL, 0,
-				   config_parse_shutdown_timeout},
-    [CONFIG_KW_SOCKET] = {"Socket", CONFIG_SCOPE_GLOBAL, 0,
-			  config_parse_socket},
-    [CONFIG_KW_SOCKETGROUP] = {"SocketGroup", CONFIG_SCOPE_GLOBAL, 0,
-			       config_parse_socket_group},
-    [CONFIG_KW_STOPGRACETIME] = {"StopGraceTime", CONFIG_SCOPE_HOST, 0,
-				 config_parse_stop_grace},
-    [CONFIG_KW_STRICTHOSTKEYCHECKING] = {"StrictHostKeyChecking",
-					 CONFIG_SCOPE_HOST, 0,
-					 config_parse_strict},
-    [CONFIG_KW_USER] = {"User", CONFIG_SCOPE_HOST, 0, config_parse_user},
-    [CONFIG_KW_USERHOSTS] = {"UserHosts", CONFIG_SCOPE_GLOBAL, 1,
-			     config_parse_user_hosts},
-    [CONFIG_KW_USERKNOWNHOSTSFILE] = {"UserKnownHostsFile", CONFIG_SCOPE_HOST,
-				      0, config_parse_knownhosts},
-    [CONFIG_KW_WORKERS] = {"Workers", CONFIG_SCOPE_GLOBAL, 0,
-			   config_parse_workers},
-};
-_Static_assert(CONFIG_N_KEYWORDS <= 64, "seen masks are 64 bits");
-
-static void config_error(struct config_parser *, const char *, ...)
-    __attribute__((format(printf, 2, 3)));
-static void config_check_delays(struct config_parser *);
-static void config_check_queue(struct config_parser *);
 
 static void
 config_errors_add(struct config_errors *errs, char *line)
@@ -432,7 +81,7 @@ config_errors_free(struct config_errors *errs)
 	errs->n = 0;
 }
 
-static void
+void
 config_error(struct config_parser *p, const char *fmt, ...)
 {
 	va_list ap;
@@ -460,32 +109,11 @@ config_error(struct config_parser *p, const char *fmt, ...)
 	p->nerrors++;
 }
 
-static void
-config_opts_init(struct config_host_opts *o)
-{
-	memset(o, 0, sizeof(*o));
-	o->strict = -1;
-	o->server_alive_interval_ms = -1; /* 0 means off */
-}
-
-static void
-config_opts_free(struct config_host_opts *o)
-{
-	size_t i;
-
-	free(o->user);
-	for (i = 0; i < o->n_identity_files; i++)
-		free(o->identity_files[i]);
-	free(o->identity_passphrase_file);
-	free(o->known_hosts_file);
-	config_opts_init(o);
-}
-
 /*
  * Room for element n of an array that holds n: the capacity is the next
  * power of two, so long lists (HostGroup hosts) grow in O(n) copies.
  */
-static void *
+void *
 config_grow(void *v, size_t n, size_t size)
 {
 	if (n != 0 && (n & (n - 1)) != 0)
@@ -511,10 +139,10 @@ config_free(struct config *cfg)
 	if (cfg == NULL)
 		return;
 	free(cfg->path);
-	free(cfg->socket_path);
-	config_strings_free(cfg->allow_users, cfg->n_allow_users);
-	config_strings_free(cfg->allow_groups, cfg->n_allow_groups);
-	free(cfg->socket_group);
+	for (i = 0; i < config_table_n; i++) {
+		if (config_table[i].scope == CONFIG_SCOPE_GLOBAL)
+			config_table_release(&config_table[i], cfg);
+	}
 	for (i = 0; i < cfg->n_policies; i++) {
 		free(cfg->policies[i].name);
 		config_strings_free(cfg->policies[i].patterns,
@@ -527,12 +155,12 @@ config_free(struct config *cfg)
 				    cfg->groups[i].n_hosts);
 	}
 	free(cfg->groups);
-	config_opts_free(&cfg->global);
+	config_host_opts_free(&cfg->global);
 	for (i = 0; i < cfg->n_blocks; i++) {
 		for (j = 0; j < cfg->blocks[i].n_patterns; j++)
 			free(cfg->blocks[i].patterns[j]);
 		free(cfg->blocks[i].patterns);
-		config_opts_free(&cfg->blocks[i].opts);
+		config_host_opts_free(&cfg->blocks[i].opts);
 	}
 	free(cfg->blocks);
 	free(cfg);
@@ -589,7 +217,7 @@ config_systemd_dir(const char *name)
 }
 
 /* "~/rest" under home, without doubling the slash when home is "/". */
-static char *
+char *
 config_tilde(const char *home, const char *rest)
 {
 	size_t len = strlen(home);
@@ -601,17 +229,18 @@ config_tilde(const char *home, const char *rest)
 	return out;
 }
 
-struct config *
-config_default(void)
+/*
+ * The defaults that depend on the running user and its environment:
+ * Socket, User, IdentityFile and UserKnownHostsFile.
+ */
+static void
+config_default_env(struct config *cfg)
 {
-	struct config *cfg;
 	char *user, *home, *dir, *sysdir;
 	const char *xdg;
 	size_t i, n;
 
-	cfg = xcalloc(1, sizeof(*cfg));
 	config_whoami(&user, &home);
-
 	if (geteuid() == 0) {
 		cfg->socket_path = xstrdup(CONFIG_ROOT_SOCKET);
 		dir = xstrdup(CONFIG_ROOT_DIR);
@@ -628,36 +257,7 @@ config_default(void)
 		dir = config_tilde(home, ".ssh");
 	}
 
-	cfg->workers = 0;
-	cfg->log_level = LOG_LEVEL_INFO;
-	cfg->max_line = PROTO_DEFAULT_MAX_LINE;
-	cfg->max_hosts = PROTO_DEFAULT_MAX_HOSTS;
-	cfg->max_stdin = PROTO_DEFAULT_MAX_STDIN;
-	cfg->max_handshake_rate = CONFIG_DEFAULT_MAX_HANDSHAKE_RATE;
-	cfg->allow_users = cfg->allow_groups = NULL;
-	cfg->n_allow_users = cfg->n_allow_groups = 0;
-	cfg->socket_group = NULL;
-	cfg->max_connections_per_user = CONFIG_DEFAULT_MAX_CONNECTIONS_PER_USER;
-	cfg->max_requests_per_client = CONFIG_DEFAULT_MAX_REQUESTS_PER_CLIENT;
-	cfg->max_jobs_per_client = CONFIG_DEFAULT_MAX_JOBS_PER_CLIENT;
-	cfg->max_jobs = CONFIG_DEFAULT_MAX_JOBS;
-	cfg->max_env = PROTO_MAX_ENV;
-	cfg->max_json_depth = PROTO_MAX_DEPTH;
-	cfg->client_queue_low = CONFIG_DEFAULT_CLIENT_QUEUE_LOW;
-	cfg->client_queue_high = CONFIG_DEFAULT_CLIENT_QUEUE_HIGH;
-	cfg->client_queue_hard = CONFIG_DEFAULT_CLIENT_QUEUE_HARD;
-	cfg->client_queue_hard_time_ms =
-	    CONFIG_DEFAULT_CLIENT_QUEUE_HARD_TIME_MS;
-	cfg->audit_command_max = CONFIG_DEFAULT_AUDIT_COMMAND_LENGTH;
-	cfg->policies = NULL;
-	cfg->n_policies = 0;
-	cfg->shutdown_timeout_ms = CONFIG_DEFAULT_SHUTDOWN_TIMEOUT_MS;
-	cfg->groups = NULL;
-	cfg->n_groups = 0;
-
-	config_opts_init(&cfg->global);
 	cfg->global.user = user;
-	cfg->global.port = CONFIG_DEFAULT_PORT;
 	/* Under systemd the key comes as a credential (LoadCredential=): it
 	 * is tried first, the usual files after it. */
 	n = 0;
@@ -671,7 +271,6 @@ config_default(void)
 		xasprintf(&cfg->global.identity_files[n++], "%s/%s", dir,
 			  config_default_ids[i]);
 	cfg->global.n_identity_files = n;
-	cfg->global.identity_passphrase_file = NULL;
 	/* StateDirectory= is the service's only writable place for the host
 	 * keys it learns. */
 	if ((sysdir = config_systemd_dir("STATE_DIRECTORY")) != NULL) {
@@ -680,24 +279,29 @@ config_default(void)
 		free(sysdir);
 	} else
 		xasprintf(&cfg->global.known_hosts_file, "%s/known_hosts", dir);
-	cfg->global.strict = CONFIG_STRICT_YES;
-	cfg->global.connect_timeout_ms = CONFIG_DEFAULT_CONNECT_TIMEOUT_MS;
-	cfg->global.max_sessions = CONFIG_DEFAULT_MAX_SESSIONS_PER_HOST;
-	cfg->global.max_channels = CONFIG_DEFAULT_MAX_CHANNELS_PER_SESSION;
-	cfg->global.server_alive_interval_ms =
-	    CONFIG_DEFAULT_SERVER_ALIVE_INTERVAL_MS;
-	cfg->global.server_alive_count_max =
-	    CONFIG_DEFAULT_SERVER_ALIVE_COUNT_MAX;
-	cfg->global.connection_attempts = CONFIG_DEFAULT_CONNECTION_ATTEMPTS;
-	cfg->global.reconnect_base_delay_ms =
-	    CONFIG_DEFAULT_RECONNECT_BASE_DELAY_MS;
-	cfg->global.reconnect_max_delay_ms =
-	    CONFIG_DEFAULT_RECONNECT_MAX_DELAY_MS;
-	cfg->global.host_down_after = CONFIG_DEFAULT_HOST_DOWN_AFTER;
-	cfg->global.stop_grace_ms = CONFIG_DEFAULT_STOP_GRACE_MS;
 
 	free(dir);
 	free(home);
+}
+
+/* Every row's default, then those of the environment. */
+struct config *
+config_default(void)
+{
+	const struct config_keyword *kw;
+	struct config *cfg;
+	size_t i;
+
+	cfg = xcalloc(1, sizeof(*cfg));
+	config_host_opts_init(&cfg->global);
+	for (i = 0; i < config_table_n; i++) {
+		kw = &config_table[i];
+		if (kw->scope != CONFIG_SCOPE_ANY && config_table_numeric(kw))
+			config_table_store(
+			    kw, config_table_base(kw, cfg, &cfg->global),
+			    (long long)kw->def);
+	}
+	config_default_env(cfg);
 	return cfg;
 }
 
@@ -862,7 +466,7 @@ config_time_range(struct config_parser *p, const struct config_keyword *kw,
 }
 
 /* An absolute path, or "~/..." under the daemon user's home. */
-static char *
+char *
 config_path(struct config_parser *p, const struct config_keyword *kw,
 	    const char *arg)
 {
@@ -887,21 +491,37 @@ config_path(struct config_parser *p, const struct config_keyword *kw,
 	return path;
 }
 
-/* Store a string member if it is the first in its scope. */
-static void
-config_set_string(char **member, char *value, int apply)
+void
+config_set_number(struct config_parser *p, const struct config_keyword *kw,
+		  unsigned long long v, int apply)
 {
-	if (apply && *member == NULL)
-		*member = value;
-	else
+	if (apply)
+		config_table_store(kw, config_table_base(kw, p->cfg, p->scope),
+				   (long long)v);
+}
+
+void
+config_set_string(struct config_parser *p, const struct config_keyword *kw,
+		  char *value, int apply)
+{
+	char **member;
+
+	if (!apply) {
 		free(value);
+		return;
+	}
+	member =
+	    (char **)(void *)((char *)config_table_base(kw, p->cfg, p->scope) +
+			      kw->offset);
+	free(*member);
+	*member = value;
 }
 
 /*
  * Append the ssh_config patterns of argv, separated by whitespace and/or
  * commas, to *patterns.  Returns 0, or -1 after reporting an error.
  */
-static int
+int
 config_add_patterns(struct config_parser *p, const struct config_keyword *kw,
 		    char **argv, int argc, char ***patterns, size_t *n)
 {
@@ -936,420 +556,13 @@ config_add_patterns(struct config_parser *p, const struct config_keyword *kw,
 	return rc;
 }
 
-static int
-config_parse_host(struct config_parser *p, const struct config_keyword *kw,
-		  char **argv, int argc, int apply)
-{
-	struct config *cfg = p->cfg;
-	struct config_host_block *b;
-	int rc;
-
-	/* A Host block lasts until the next Host line; the first one ends
-	 * the global section. */
-	config_check_delays(p);
-	config_check_queue(p);
-	p->in_host = 1;
-	p->block_seen = 0;
-	if (cfg->n_blocks >= CONFIG_MAX_HOST_BLOCKS) {
-		if (!p->blocks_full)
-			config_error(p, "too many Host blocks (max %d)",
-				     CONFIG_MAX_HOST_BLOCKS);
-		p->blocks_full = 1;
-		config_opts_free(&p->discard);
-		p->scope = &p->discard;
-		return -1;
-	}
-	cfg->blocks =
-	    xreallocarray(cfg->blocks, cfg->n_blocks + 1, sizeof(*cfg->blocks));
-	b = &cfg->blocks[cfg->n_blocks++];
-	memset(b, 0, sizeof(*b));
-	b->line = p->line;
-	config_opts_init(&b->opts);
-	p->scope = &b->opts;
-
-	rc = config_add_patterns(p, kw, argv, argc, &b->patterns,
-				 &b->n_patterns);
-	if (b->n_patterns == 0 && rc == 0) {
-		config_error(p, "%s: missing value", kw->name);
-		rc = -1;
-	}
-	return rc;
-}
-
-static int
-config_parse_socket(struct config_parser *p, const struct config_keyword *kw,
-		    char **argv, int argc, int apply)
-{
-	struct sockaddr_un sa;
-	char *path;
-
-	if ((path = config_path(p, kw, argv[0])) == NULL)
-		return -1;
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		config_error(
-		    p, "%s: path too long for a Unix socket (max %zu bytes)",
-		    kw->name, sizeof(sa.sun_path) - 1);
-		free(path);
-		return -1;
-	}
-	config_set_string(&p->cfg->socket_path, path, apply);
-	return 0;
-}
-
-static int
-config_parse_workers(struct config_parser *p, const struct config_keyword *kw,
-		     char **argv, int argc, int apply)
-{
-	unsigned long long v;
-
-	if (config_range(p, kw, argv[0], 0, 0, CONFIG_MAX_WORKERS, &v) != 0)
-		return -1;
-	if (apply)
-		p->cfg->workers = (int)v;
-	return 0;
-}
-
-static int
-config_parse_loglevel(struct config_parser *p, const struct config_keyword *kw,
-		      char **argv, int argc, int apply)
-{
-	enum log_level level;
-
-	if (log_level_from_name(argv[0], &level) != 0) {
-		config_error(p,
-			     "%s: unknown level \"%s\" "
-			     "(QUIET, ERROR, INFO, VERBOSE or DEBUG)",
-			     kw->name, argv[0]);
-		return -1;
-	}
-	if (apply)
-		p->cfg->log_level = level;
-	return 0;
-}
-
-static int
-config_parse_maxline(struct config_parser *p, const struct config_keyword *kw,
-		     char **argv, int argc, int apply)
-{
-	unsigned long long v;
-
-	if (config_range(p, kw, argv[0], 1, CONFIG_MIN_MAX_LINE, PROTO_MAX_LINE,
-			 &v) != 0)
-		return -1;
-	if (apply)
-		p->cfg->max_line = v;
-	return 0;
-}
-
-static int
-config_parse_maxhosts(struct config_parser *p, const struct config_keyword *kw,
-		      char **argv, int argc, int apply)
-{
-	unsigned long long v;
-
-	if (config_range(p, kw, argv[0], 0, 1, CONFIG_MAX_MAX_HOSTS, &v) != 0)
-		return -1;
-	if (apply)
-		p->cfg->max_hosts = v;
-	return 0;
-}
-
-static int
-config_parse_maxstdin(struct config_parser *p, const struct config_keyword *kw,
-		      char **argv, int argc, int apply)
-{
-	unsigned long long v;
-
-	if (config_range(p, kw, argv[0], 1, 0, CONFIG_MAX_MAX_STDIN, &v) != 0)
-		return -1;
-	if (apply)
-		p->cfg->max_stdin = v;
-	return 0;
-}
-
-static int
-config_parse_user(struct config_parser *p, const struct config_keyword *kw,
-		  char **argv, int argc, int apply)
-{
-	const char *cp;
-
-	if (*argv[0] == '\0') {
-		config_error(p, "%s: empty value", kw->name);
-		return -1;
-	}
-	if (strlen(argv[0]) > CONFIG_MAX_USER) {
-		config_error(p, "%s: name too long (max %d bytes)", kw->name,
-			     CONFIG_MAX_USER);
-		return -1;
-	}
-	for (cp = argv[0]; *cp != '\0'; cp++) {
-		if (iscntrl((unsigned char)*cp) ||
-		    isspace((unsigned char)*cp)) {
-			config_error(p, "%s: bad character in \"%s\"", kw->name,
-				     argv[0]);
-			return -1;
-		}
-	}
-	config_set_string(&p->scope->user, xstrdup(argv[0]), apply);
-	return 0;
-}
-
-static int
-config_parse_port(struct config_parser *p, const struct config_keyword *kw,
-		  char **argv, int argc, int apply)
-{
-	unsigned long long v;
-
-	if (config_range(p, kw, argv[0], 0, 1, 65535, &v) != 0)
-		return -1;
-	if (apply && p->scope->port == 0)
-		p->scope->port = (int)v;
-	return 0;
-}
-
-static int
-config_parse_identity(struct config_parser *p, const struct config_keyword *kw,
-		      char **argv, int argc, int apply)
-{
-	struct config_host_opts *o = p->scope;
-	char *path;
-
-	if ((path = config_path(p, kw, argv[0])) == NULL)
-		return -1;
-	if (o->n_identity_files >= CONFIG_MAX_IDENTITY_FILES) {
-		config_error(p, "%s: too many files (max %d)", kw->name,
-			     CONFIG_MAX_IDENTITY_FILES);
-		free(path);
-		return -1;
-	}
-	o->identity_files[o->n_identity_files++] = path;
-	return 0;
-}
-
-static int
-config_parse_passphrase(struct config_parser *p,
-			const struct config_keyword *kw, char **argv, int argc,
-			int apply)
-{
-	char *path;
-
-	if ((path = config_path(p, kw, argv[0])) == NULL)
-		return -1;
-	config_set_string(&p->scope->identity_passphrase_file, path, apply);
-	return 0;
-}
-
-static int
-config_parse_knownhosts(struct config_parser *p,
-			const struct config_keyword *kw, char **argv, int argc,
-			int apply)
-{
-	char *path;
-
-	if ((path = config_path(p, kw, argv[0])) == NULL)
-		return -1;
-	config_set_string(&p->scope->known_hosts_file, path, apply);
-	return 0;
-}
-
-static int
-config_parse_strict(struct config_parser *p, const struct config_keyword *kw,
-		    char **argv, int argc, int apply)
-{
-	int v;
-
-	if (strcasecmp(argv[0], "yes") == 0)
-		v = CONFIG_STRICT_YES;
-	else if (strcasecmp(argv[0], "accept-new") == 0)
-		v = CONFIG_STRICT_ACCEPT_NEW;
-	else if (strcasecmp(argv[0], "no") == 0 ||
-		 strcasecmp(argv[0], "off") == 0) {
-		config_error(
-		    p,
-		    "%s: \"%s\" is not supported: sshpoold never accepts "
-		    "unknown host keys silently; use accept-new to learn the "
-		    "keys of new hosts",
-		    kw->name, argv[0]);
-		return -1;
-	} else {
-		config_error(p, "%s: bad value \"%s\" (yes or accept-new)",
-			     kw->name, argv[0]);
-		return -1;
-	}
-	if (apply && p->scope->strict == -1)
-		p->scope->strict = v;
-	return 0;
-}
-
-static int
-config_parse_timeout(struct config_parser *p, const struct config_keyword *kw,
-		     char **argv, int argc, int apply)
-{
-	int v;
-
-	if (config_time_range(p, kw, argv[0], 0, CONFIG_MIN_CONNECT_TIMEOUT_MS,
-			      CONFIG_MAX_CONNECT_TIMEOUT_MS, &v) != 0)
-		return -1;
-	if (apply && p->scope->connect_timeout_ms == 0)
-		p->scope->connect_timeout_ms = v;
-	return 0;
-}
-
-static int
-config_parse_sessions(struct config_parser *p, const struct config_keyword *kw,
-		      char **argv, int argc, int apply)
-{
-	unsigned long long v;
-
-	if (config_range(p, kw, argv[0], 0, 1, CONFIG_MAX_SESSIONS_PER_HOST,
-			 &v) != 0)
-		return -1;
-	if (apply && p->scope->max_sessions == 0)
-		p->scope->max_sessions = (int)v;
-	return 0;
-}
-
-static int
-config_parse_channels(struct config_parser *p, const struct config_keyword *kw,
-		      char **argv, int argc, int apply)
-{
-	unsigned long long v;
-
-	if (config_range(p, kw, argv[0], 0, 1, CONFIG_MAX_CHANNELS_PER_SESSION,
-			 &v) != 0)
-		return -1;
-	if (apply && p->scope->max_channels == 0)
-		p->scope->max_channels = (int)v;
-	return 0;
-}
-
-static int
-config_parse_alive_interval(struct config_parser *p,
-			    const struct config_keyword *kw, char **argv,
-			    int argc, int apply)
-{
-	int v;
-
-	if (config_time_range(p, kw, argv[0], 1, CONFIG_MIN_SERVER_ALIVE_MS,
-			      CONFIG_MAX_SERVER_ALIVE_MS, &v) != 0)
-		return -1;
-	if (apply && p->scope->server_alive_interval_ms == -1)
-		p->scope->server_alive_interval_ms = v;
-	return 0;
-}
-
-/* An integer member of the current scope in min..max; 0 means unset. */
-static int
-config_parse_count(struct config_parser *p, const struct config_keyword *kw,
-		   const char *arg, unsigned long long max, int apply,
-		   int *member)
-{
-	unsigned long long v;
-
-	if (config_range(p, kw, arg, 0, 1, max, &v) != 0)
-		return -1;
-	if (apply && *member == 0)
-		*member = (int)v;
-	return 0;
-}
-
-static int
-config_parse_alive_count(struct config_parser *p,
-			 const struct config_keyword *kw, char **argv, int argc,
-			 int apply)
-{
-	return config_parse_count(p, kw, argv[0], CONFIG_MAX_SERVER_ALIVE_COUNT,
-				  apply, &p->scope->server_alive_count_max);
-}
-
-static int
-config_parse_attempts(struct config_parser *p, const struct config_keyword *kw,
-		      char **argv, int argc, int apply)
-{
-	return config_parse_count(p, kw, argv[0],
-				  CONFIG_MAX_CONNECTION_ATTEMPTS, apply,
-				  &p->scope->connection_attempts);
-}
-
-static int
-config_parse_down_after(struct config_parser *p,
-			const struct config_keyword *kw, char **argv, int argc,
-			int apply)
-{
-	return config_parse_count(p, kw, argv[0], CONFIG_MAX_HOST_DOWN_AFTER,
-				  apply, &p->scope->host_down_after);
-}
-
-static int
-config_parse_base_delay(struct config_parser *p,
-			const struct config_keyword *kw, char **argv, int argc,
-			int apply)
-{
-	int v;
-
-	if (config_time_range(p, kw, argv[0], 0, CONFIG_MIN_RECONNECT_DELAY_MS,
-			      CONFIG_MAX_RECONNECT_DELAY_MS, &v) != 0)
-		return -1;
-	if (apply && p->scope->reconnect_base_delay_ms == 0) {
-		p->scope->reconnect_base_delay_ms = v;
-		p->base_delay_line = p->line;
-	}
-	return 0;
-}
-
-static int
-config_parse_max_delay(struct config_parser *p, const struct config_keyword *kw,
-		       char **argv, int argc, int apply)
-{
-	int v;
-
-	if (config_time_range(p, kw, argv[0], 0, CONFIG_MIN_RECONNECT_DELAY_MS,
-			      CONFIG_MAX_RECONNECT_DELAY_MS, &v) != 0)
-		return -1;
-	if (apply && p->scope->reconnect_max_delay_ms == 0) {
-		p->scope->reconnect_max_delay_ms = v;
-		p->max_delay_line = p->line;
-	}
-	return 0;
-}
-
-static int
-config_parse_stop_grace(struct config_parser *p,
-			const struct config_keyword *kw, char **argv, int argc,
-			int apply)
-{
-	int v;
-
-	if (config_time_range(p, kw, argv[0], 0, CONFIG_MIN_STOP_GRACE_MS,
-			      CONFIG_MAX_STOP_GRACE_MS, &v) != 0)
-		return -1;
-	if (apply && p->scope->stop_grace_ms == 0)
-		p->scope->stop_grace_ms = v;
-	return 0;
-}
-
-static int
-config_parse_handshake_rate(struct config_parser *p,
-			    const struct config_keyword *kw, char **argv,
-			    int argc, int apply)
-{
-	unsigned long long v;
-
-	if (config_range(p, kw, argv[0], 0, 1, CONFIG_MAX_HANDSHAKE_RATE, &v) !=
-	    0)
-		return -1;
-	if (apply)
-		p->cfg->max_handshake_rate = (int)v;
-	return 0;
-}
-
 /*
  * A user or group as AllowUsers, AllowGroups, SocketGroup, UserHosts and
  * GroupHosts take it: a name of letters, digits, ".", "_" and "-", or a
  * numeric id.  Names are not looked up here: the file must load the same
  * whether or not the accounts exist yet.
  */
-static int
+int
 config_account_ok(struct config_parser *p, const struct config_keyword *kw,
 		  const char *arg)
 {
@@ -1386,11 +599,40 @@ config_account_ok(struct config_parser *p, const struct config_keyword *kw,
 	return 0;
 }
 
+/*
+ * IdentityFile: one path a line.  The first line of a scope replaces the
+ * list it had (the built-in one in the global section).
+ */
+static int
+config_parse_paths(struct config_parser *p, const struct config_keyword *kw,
+		   const char *arg, int apply)
+{
+	char *base = config_table_base(kw, p->cfg, p->scope), *path;
+	char **list = (char **)(void *)(base + kw->offset);
+	size_t *n = (size_t *)(void *)(base + kw->count);
+
+	if ((path = config_path(p, kw, arg)) == NULL)
+		return -1;
+	if (apply)
+		config_table_release(kw, base);
+	if (*n >= kw->max) {
+		config_error(p, "%s: too many files (max %d)", kw->name,
+			     (int)kw->max);
+		free(path);
+		return -1;
+	}
+	list[(*n)++] = path;
+	return 0;
+}
+
 /* AllowUsers / AllowGroups: every line adds its names to the list. */
 static int
-config_parse_allow(struct config_parser *p, const struct config_keyword *kw,
-		   char **argv, int argc, char ***list, size_t *n)
+config_parse_names(struct config_parser *p, const struct config_keyword *kw,
+		   char **argv, int argc)
 {
+	char *base = config_table_base(kw, p->cfg, p->scope);
+	char ***list = (char ***)(void *)(base + kw->offset);
+	size_t *n = (size_t *)(void *)(base + kw->count);
 	int i, rc = 0;
 
 	if (argc == 0) {
@@ -1402,9 +644,9 @@ config_parse_allow(struct config_parser *p, const struct config_keyword *kw,
 			rc = -1;
 			continue;
 		}
-		if (*n >= CONFIG_MAX_ALLOW) {
+		if (*n >= kw->max) {
 			config_error(p, "%s: too many names (max %d)", kw->name,
-				     CONFIG_MAX_ALLOW);
+				     (int)kw->max);
 			return -1;
 		}
 		*list = config_grow(*list, *n, sizeof(**list));
@@ -1413,370 +655,47 @@ config_parse_allow(struct config_parser *p, const struct config_keyword *kw,
 	return rc;
 }
 
-static int
-config_parse_allow_users(struct config_parser *p,
-			 const struct config_keyword *kw, char **argv, int argc,
-			 int apply)
-{
-	return config_parse_allow(p, kw, argv, argc, &p->cfg->allow_users,
-				  &p->cfg->n_allow_users);
-}
-
-static int
-config_parse_allow_groups(struct config_parser *p,
-			  const struct config_keyword *kw, char **argv,
-			  int argc, int apply)
-{
-	return config_parse_allow(p, kw, argv, argc, &p->cfg->allow_groups,
-				  &p->cfg->n_allow_groups);
-}
-
-static int
-config_parse_socket_group(struct config_parser *p,
-			  const struct config_keyword *kw, char **argv,
-			  int argc, int apply)
-{
-	if (config_account_ok(p, kw, argv[0]) != 0)
-		return -1;
-	config_set_string(&p->cfg->socket_group, xstrdup(argv[0]), apply);
-	return 0;
-}
-
-static int
-config_parse_max_conns(struct config_parser *p, const struct config_keyword *kw,
-		       char **argv, int argc, int apply)
+int
+config_parse_kind(struct config_parser *p, const struct config_keyword *kw,
+		  char **argv, int argc, int apply)
 {
 	unsigned long long v;
+	char *s;
+	int ms;
 
-	if (config_range(p, kw, argv[0], 0, 1, CONFIG_MAX_CONNECTIONS_PER_USER,
-			 &v) != 0)
-		return -1;
-	if (apply)
-		p->cfg->max_connections_per_user = (int)v;
-	return 0;
-}
-
-static int
-config_parse_max_requests(struct config_parser *p,
-			  const struct config_keyword *kw, char **argv,
-			  int argc, int apply)
-{
-	unsigned long long v;
-
-	if (config_range(p, kw, argv[0], 0, 1, CONFIG_MAX_REQUESTS_PER_CLIENT,
-			 &v) != 0)
-		return -1;
-	if (apply)
-		p->cfg->max_requests_per_client = (int)v;
-	return 0;
-}
-
-static int
-config_parse_max_client_jobs(struct config_parser *p,
-			     const struct config_keyword *kw, char **argv,
-			     int argc, int apply)
-{
-	unsigned long long v;
-
-	if (config_range(p, kw, argv[0], 0, 1, CONFIG_MAX_JOBS_PER_CLIENT,
-			 &v) != 0)
-		return -1;
-	if (apply)
-		p->cfg->max_jobs_per_client = (size_t)v;
-	return 0;
-}
-
-static int
-config_parse_max_jobs(struct config_parser *p, const struct config_keyword *kw,
-		      char **argv, int argc, int apply)
-{
-	unsigned long long v;
-
-	if (config_range(p, kw, argv[0], 0, 1, CONFIG_MAX_MAX_JOBS, &v) != 0)
-		return -1;
-	if (apply)
-		p->cfg->max_jobs = (size_t)v;
-	return 0;
-}
-
-static int
-config_parse_max_env(struct config_parser *p, const struct config_keyword *kw,
-		     char **argv, int argc, int apply)
-{
-	unsigned long long v;
-
-	if (config_range(p, kw, argv[0], 0, 0, PROTO_MAX_ENV, &v) != 0)
-		return -1;
-	if (apply)
-		p->cfg->max_env = (size_t)v;
-	return 0;
-}
-
-static int
-config_parse_max_depth(struct config_parser *p, const struct config_keyword *kw,
-		       char **argv, int argc, int apply)
-{
-	unsigned long long v;
-
-	if (config_range(p, kw, argv[0], 0, CONFIG_MIN_JSON_DEPTH,
-			 PROTO_MAX_DEPTH, &v) != 0)
-		return -1;
-	if (apply)
-		p->cfg->max_json_depth = (int)v;
-	return 0;
-}
-
-/* One of the ClientQueue sizes; *line records where it was set. */
-static int
-config_parse_queue_size(struct config_parser *p,
-			const struct config_keyword *kw, const char *arg,
-			int apply, size_t *member, int *line)
-{
-	unsigned long long v;
-
-	if (config_range(p, kw, arg, 1, CONFIG_MIN_CLIENT_QUEUE,
-			 CONFIG_MAX_CLIENT_QUEUE, &v) != 0)
-		return -1;
-	if (apply) {
-		*member = (size_t)v;
-		*line = p->line;
-	}
-	return 0;
-}
-
-static int
-config_parse_queue_low(struct config_parser *p, const struct config_keyword *kw,
-		       char **argv, int argc, int apply)
-{
-	return config_parse_queue_size(p, kw, argv[0], apply,
-				       &p->cfg->client_queue_low,
-				       &p->queue_low_line);
-}
-
-static int
-config_parse_queue_high(struct config_parser *p,
-			const struct config_keyword *kw, char **argv, int argc,
-			int apply)
-{
-	return config_parse_queue_size(p, kw, argv[0], apply,
-				       &p->cfg->client_queue_high,
-				       &p->queue_high_line);
-}
-
-static int
-config_parse_queue_hard(struct config_parser *p,
-			const struct config_keyword *kw, char **argv, int argc,
-			int apply)
-{
-	return config_parse_queue_size(p, kw, argv[0], apply,
-				       &p->cfg->client_queue_hard,
-				       &p->queue_hard_line);
-}
-
-static int
-config_parse_queue_hard_time(struct config_parser *p,
-			     const struct config_keyword *kw, char **argv,
-			     int argc, int apply)
-{
-	int v;
-
-	if (config_time_range(p, kw, argv[0], 0, 0,
-			      CONFIG_MAX_QUEUE_HARD_TIME_MS, &v) != 0)
-		return -1;
-	if (apply)
-		p->cfg->client_queue_hard_time_ms = v;
-	return 0;
-}
-
-static int
-config_parse_audit_length(struct config_parser *p,
-			  const struct config_keyword *kw, char **argv,
-			  int argc, int apply)
-{
-	unsigned long long v;
-
-	if (config_range(p, kw, argv[0], 1, 0, CONFIG_MAX_AUDIT_LENGTH, &v) !=
-	    0)
-		return -1;
-	if (apply)
-		p->cfg->audit_command_max = (size_t)v;
-	return 0;
-}
-
-static int
-config_parse_shutdown_timeout(struct config_parser *p,
-			      const struct config_keyword *kw, char **argv,
-			      int argc, int apply)
-{
-	int v;
-
-	if (config_time_range(p, kw, argv[0], 0, 0,
-			      CONFIG_MAX_SHUTDOWN_TIMEOUT_MS, &v) != 0)
-		return -1;
-	if (apply)
-		p->cfg->shutdown_timeout_ms = v;
-	return 0;
-}
-
-/* "UserHosts NAME pattern..." and "GroupHosts NAME pattern...". */
-static int
-config_parse_policy(struct config_parser *p, const struct config_keyword *kw,
-		    char **argv, int argc, int is_group)
-{
-	struct config *cfg = p->cfg;
-	struct config_host_policy *pol;
-	int rc;
-
-	if (argc == 0) {
-		config_error(p, "%s: missing value", kw->name);
-		return -1;
-	}
-	if (config_account_ok(p, kw, argv[0]) != 0)
-		return -1;
-	if (argc == 1) {
-		config_error(p, "%s: missing host patterns for \"%s\"",
-			     kw->name, argv[0]);
-		return -1;
-	}
-	if (cfg->n_policies >= CONFIG_MAX_POLICIES) {
-		config_error(p,
-			     "too many UserHosts and GroupHosts lines (max %d)",
-			     CONFIG_MAX_POLICIES);
-		return -1;
-	}
-	cfg->policies =
-	    config_grow(cfg->policies, cfg->n_policies, sizeof(*cfg->policies));
-	pol = &cfg->policies[cfg->n_policies++];
-	memset(pol, 0, sizeof(*pol));
-	pol->is_group = is_group;
-	pol->name = xstrdup(argv[0]);
-	pol->line = p->line;
-	rc = config_add_patterns(p, kw, argv + 1, argc - 1, &pol->patterns,
-				 &pol->n_patterns);
-	if (pol->n_patterns == 0 && rc == 0) {
-		config_error(p, "%s: missing host patterns for \"%s\"",
-			     kw->name, argv[0]);
-		rc = -1;
-	}
-	return rc;
-}
-
-static int
-config_parse_user_hosts(struct config_parser *p,
-			const struct config_keyword *kw, char **argv, int argc,
-			int apply)
-{
-	return config_parse_policy(p, kw, argv, argc, 0);
-}
-
-static int
-config_parse_group_hosts(struct config_parser *p,
-			 const struct config_keyword *kw, char **argv, int argc,
-			 int apply)
-{
-	return config_parse_policy(p, kw, argv, argc, 1);
-}
-
-/*
- * "HostGroup NAME host...": a repeated NAME appends.  Hosts are separated
- * by whitespace and/or commas (a comma is never part of a host name) and
- * each must be a valid host spec; a group cannot name another group.
- */
-static int
-config_parse_host_group(struct config_parser *p,
-			const struct config_keyword *kw, char **argv, int argc,
-			int apply)
-{
-	struct config *cfg = p->cfg;
-	struct config_group *g;
-	struct proto_hostspec hs;
-	struct proto_error perr;
-	const char *cp;
-	char *rest, *piece;
-	size_t i;
-	int rc = 0, full = 0, n;
-
-	if (argc == 0) {
-		config_error(p, "%s: missing value", kw->name);
-		return -1;
-	}
-	if (strlen(argv[0]) > CONFIG_MAX_NAME) {
-		config_error(p, "%s: name too long (max %d bytes)", kw->name,
-			     CONFIG_MAX_NAME);
-		return -1;
-	}
-	for (cp = argv[0]; *cp != '\0'; cp++) {
-		if (!isalnum((unsigned char)*cp) && *cp != '.' && *cp != '_' &&
-		    *cp != '-')
-			break;
-	}
-	if (*argv[0] == '\0' || *cp != '\0') {
-		config_error(p,
-			     "%s: bad name \"%s\" (letters, digits, \".\", "
-			     "\"_\" and \"-\")",
-			     kw->name, argv[0]);
-		return -1;
-	}
-	if (argc == 1) {
-		config_error(p, "%s: missing hosts for \"%s\"", kw->name,
-			     argv[0]);
-		return -1;
-	}
-	g = NULL;
-	for (i = 0; i < cfg->n_groups; i++) {
-		if (strcmp(cfg->groups[i].name, argv[0]) == 0) {
-			g = &cfg->groups[i];
-			break;
-		}
-	}
-	if (g == NULL) {
-		if (cfg->n_groups >= CONFIG_MAX_GROUPS) {
-			config_error(p, "%s: too many groups (max %d)",
-				     kw->name, CONFIG_MAX_GROUPS);
+	switch (kw->kind) {
+	case CONFIG_KIND_NUMBER:
+	case CONFIG_KIND_SIZE:
+		if (config_range(p, kw, argv[0], kw->kind == CONFIG_KIND_SIZE,
+				 kw->min, kw->max, &v) != 0)
 			return -1;
-		}
-		cfg->groups = config_grow(cfg->groups, cfg->n_groups,
-					  sizeof(*cfg->groups));
-		g = &cfg->groups[cfg->n_groups++];
-		memset(g, 0, sizeof(*g));
-		g->name = xstrdup(argv[0]);
-		g->line = p->line;
+		config_set_number(p, kw, v, apply);
+		return 0;
+	case CONFIG_KIND_TIME:
+		if (config_time_range(
+			p, kw, argv[0], (kw->flags & CONFIG_F_ZERO_OFF) != 0,
+			(long long)kw->min, (long long)kw->max, &ms) != 0)
+			return -1;
+		config_set_number(p, kw, (unsigned long long)ms, apply);
+		return 0;
+	case CONFIG_KIND_PATH:
+		if ((s = config_path(p, kw, argv[0])) == NULL)
+			return -1;
+		config_set_string(p, kw, s, apply);
+		return 0;
+	case CONFIG_KIND_NAME:
+		if (config_account_ok(p, kw, argv[0]) != 0)
+			return -1;
+		config_set_string(p, kw, xstrdup(argv[0]), apply);
+		return 0;
+	case CONFIG_KIND_PATHS:
+		return config_parse_paths(p, kw, argv[0], apply);
+	case CONFIG_KIND_NAMES:
+		return config_parse_names(p, kw, argv, argc);
+	default:
+		fatalx("%s: %s has no parser", __func__, kw->name);
 	}
-	for (n = 1; n < argc; n++) {
-		rest = argv[n];
-		while ((piece = strsep(&rest, ",")) != NULL) {
-			if (*piece == '\0')
-				continue;
-			if (*piece == '@') {
-				config_error(p,
-					     "%s %s: \"%s\": a group cannot "
-					     "contain a group",
-					     kw->name, g->name, piece);
-				rc = -1;
-				continue;
-			}
-			if (proto_hostspec_parse(piece, &hs, &perr) != 0) {
-				config_error(p, "%s %s: \"%s\": %s", kw->name,
-					     g->name, piece, perr.message);
-				rc = -1;
-				continue;
-			}
-			if (g->n_hosts >= CONFIG_MAX_GROUP_HOSTS) {
-				if (!full)
-					config_error(
-					    p, "%s %s: too many hosts (max %d)",
-					    kw->name, g->name,
-					    CONFIG_MAX_GROUP_HOSTS);
-				full = 1;
-				rc = -1;
-				continue;
-			}
-			g->hosts = config_grow(g->hosts, g->n_hosts,
-					       sizeof(*g->hosts));
-			g->hosts[g->n_hosts++] = xstrdup(piece);
-		}
-	}
-	return rc;
+	return -1;
 }
 
 /* Bytes in the largest unit (G, M, K) that shows them exactly. */
@@ -1797,10 +716,21 @@ config_size_str(unsigned long long v, char *buf, size_t size)
 	return buf;
 }
 
+/* Where the named keyword was taken in a scope (0 = not given there). */
+static int
+config_line_of(const int *lines, const char *name)
+{
+	const struct config_keyword *kw = config_table_find(name);
+
+	if (kw == NULL)
+		fatalx("%s: no keyword %s", __func__, name);
+	return lines[kw - config_table];
+}
+
 /*
  * When the global section ends (the first Host line or the end of the
- * file): the client queue thresholds, completed from the defaults, must
- * rise strictly.  The error names the last line that set one of them.
+ * file): the client queue thresholds must rise strictly.  The error names
+ * the last line that set one of them.
  */
 static void
 config_check_queue(struct config_parser *p)
@@ -1808,24 +738,24 @@ config_check_queue(struct config_parser *p)
 	const struct config *cfg = p->cfg;
 	unsigned long long low, high, hard;
 	char l[32], h[32], x[32];
-	int line, saved = p->line;
+	int line, saved = p->line, low_line, high_line, hard_line;
 
 	if (p->global_done)
 		return;
 	p->global_done = 1;
-	low = p->queue_low_line != 0 ? cfg->client_queue_low
-				     : CONFIG_DEFAULT_CLIENT_QUEUE_LOW;
-	high = p->queue_high_line != 0 ? cfg->client_queue_high
-				       : CONFIG_DEFAULT_CLIENT_QUEUE_HIGH;
-	hard = p->queue_hard_line != 0 ? cfg->client_queue_hard
-				       : CONFIG_DEFAULT_CLIENT_QUEUE_HARD;
+	low = cfg->client_queue_low;
+	high = cfg->client_queue_high;
+	hard = cfg->client_queue_hard;
 	if (low < high && high < hard)
 		return;
-	line = p->queue_low_line;
-	if (p->queue_high_line > line)
-		line = p->queue_high_line;
-	if (p->queue_hard_line > line)
-		line = p->queue_hard_line;
+	low_line = config_line_of(p->global_lines, "ClientQueueLowWater");
+	high_line = config_line_of(p->global_lines, "ClientQueueHighWater");
+	hard_line = config_line_of(p->global_lines, "ClientQueueHardLimit");
+	line = low_line;
+	if (high_line > line)
+		line = high_line;
+	if (hard_line > line)
+		line = hard_line;
 	p->line = line;
 	config_error(p,
 		     "ClientQueueLowWater < ClientQueueHighWater < "
@@ -1838,34 +768,31 @@ config_check_queue(struct config_parser *p)
 
 /*
  * When a scope (the global section or a Host block) ends: its reconnect
- * delays, completed from the global section or the defaults, must not be
- * reversed.  The error names the later line of the scope that set one.
- * Hosts that match several blocks may still combine a base from one block
- * with a maximum from another; the daemon bounds the base by the maximum.
+ * delays, completed from the global section, must not be reversed.  The
+ * error names the later line of the scope that set one.  Hosts that match
+ * several blocks may still combine a base from one block with a maximum
+ * from another; the daemon bounds the base by the maximum.
  */
 static void
 config_check_delays(struct config_parser *p)
 {
 	const struct config_host_opts *g = &p->cfg->global, *o = p->scope;
+	const int *lines = p->in_host ? p->block_lines : p->global_lines;
 	long long base, max;
 	char b[32], m[32];
-	int line, saved = p->line;
+	int line, saved = p->line, base_line, max_line;
 
-	if (p->base_delay_line == 0 && p->max_delay_line == 0)
+	base_line = config_line_of(lines, "ReconnectBaseDelay");
+	max_line = config_line_of(lines, "ReconnectMaxDelay");
+	if (base_line == 0 && max_line == 0)
 		return;
 	base = o->reconnect_base_delay_ms;
 	max = o->reconnect_max_delay_ms;
 	if (base == 0)
-		base = g->reconnect_base_delay_ms != 0
-			   ? g->reconnect_base_delay_ms
-			   : CONFIG_DEFAULT_RECONNECT_BASE_DELAY_MS;
+		base = g->reconnect_base_delay_ms;
 	if (max == 0)
-		max = g->reconnect_max_delay_ms != 0
-			  ? g->reconnect_max_delay_ms
-			  : CONFIG_DEFAULT_RECONNECT_MAX_DELAY_MS;
-	line = p->base_delay_line > p->max_delay_line ? p->base_delay_line
-						      : p->max_delay_line;
-	p->base_delay_line = p->max_delay_line = 0;
+		max = g->reconnect_max_delay_ms;
+	line = base_line > max_line ? base_line : max_line;
 	if (base <= max)
 		return;
 	p->line = line;
@@ -1877,12 +804,11 @@ config_check_delays(struct config_parser *p)
 	p->line = saved;
 }
 
-static int
-config_keyword_cmp(const void *key, const void *entry)
+void
+config_scope_end(struct config_parser *p)
 {
-	const struct config_keyword *kw = entry;
-
-	return strcasecmp(key, kw->name);
+	config_check_delays(p);
+	config_check_queue(p);
 }
 
 /*
@@ -1958,14 +884,13 @@ static void
 config_line(struct config_parser *p, char *line)
 {
 	const struct config_keyword *kw;
-	uint64_t bit, *seen;
-	int argc;
+	config_parse_fn *parse;
+	int argc, *lines;
+	size_t i;
 
 	if ((argc = config_split(p, line, p->argv)) <= 0)
 		return;
-	kw = bsearch(p->argv[0], config_keywords, CONFIG_N_KEYWORDS,
-		     sizeof(config_keywords[0]), config_keyword_cmp);
-	if (kw == NULL) {
+	if ((kw = config_table_find(p->argv[0])) == NULL) {
 		config_error(p, "unknown keyword \"%s\"", p->argv[0]);
 		return;
 	}
@@ -1973,19 +898,21 @@ config_line(struct config_parser *p, char *line)
 		config_error(p, "%s is not allowed in a Host block", kw->name);
 		return;
 	}
-	if (argc < 2 && !kw->many) {
+	if (argc < 2 && !config_table_many(kw)) {
 		config_error(p, "%s: missing value", kw->name);
 		return;
 	}
-	if (argc > 2 && !kw->many) {
+	if (argc > 2 && !config_table_many(kw)) {
 		config_error(p, "%s: extra argument \"%s\"", kw->name,
 			     p->argv[2]);
 		return;
 	}
-	bit = UINT64_C(1) << (kw - config_keywords);
-	seen = p->in_host ? &p->block_seen : &p->global_seen;
-	if (kw->parse(p, kw, p->argv + 1, argc - 1, !(*seen & bit)) == 0)
-		*seen |= bit;
+	i = (size_t)(kw - config_table);
+	lines = p->in_host ? p->block_lines : p->global_lines;
+	parse = kw->parse != NULL ? kw->parse : config_parse_kind;
+	if (parse(p, kw, p->argv + 1, argc - 1, lines[i] == 0) == 0 &&
+	    lines[i] == 0)
+		lines[i] = p->line;
 }
 
 /*
@@ -2042,154 +969,26 @@ config_parse_file(struct config_parser *p, FILE *f)
 	}
 }
 
-/* Fill every global member the file left unset from the defaults. */
-static void
-config_merge_defaults(struct config *cfg, struct config *def, uint64_t seen)
-{
-	struct config_host_opts *g = &cfg->global, *d = &def->global;
-	size_t i;
-
-#define CONFIG_SEEN(kw) ((seen >> (kw)) & 1U)
-	if (cfg->socket_path == NULL) {
-		cfg->socket_path = def->socket_path;
-		def->socket_path = NULL;
-	}
-	if (!CONFIG_SEEN(CONFIG_KW_WORKERS))
-		cfg->workers = def->workers;
-	if (!CONFIG_SEEN(CONFIG_KW_LOGLEVEL))
-		cfg->log_level = def->log_level;
-	if (!CONFIG_SEEN(CONFIG_KW_MAXLINELENGTH))
-		cfg->max_line = def->max_line;
-	if (!CONFIG_SEEN(CONFIG_KW_MAXHOSTSPERREQUEST))
-		cfg->max_hosts = def->max_hosts;
-	if (!CONFIG_SEEN(CONFIG_KW_MAXSTDINBYTES))
-		cfg->max_stdin = def->max_stdin;
-	if (!CONFIG_SEEN(CONFIG_KW_MAXHANDSHAKERATE))
-		cfg->max_handshake_rate = def->max_handshake_rate;
-	if (!CONFIG_SEEN(CONFIG_KW_MAXCONNECTIONSPERUSER))
-		cfg->max_connections_per_user = def->max_connections_per_user;
-	if (!CONFIG_SEEN(CONFIG_KW_MAXREQUESTSPERCLIENT))
-		cfg->max_requests_per_client = def->max_requests_per_client;
-	if (!CONFIG_SEEN(CONFIG_KW_MAXJOBSPERCLIENT))
-		cfg->max_jobs_per_client = def->max_jobs_per_client;
-	if (!CONFIG_SEEN(CONFIG_KW_MAXJOBS))
-		cfg->max_jobs = def->max_jobs;
-	if (!CONFIG_SEEN(CONFIG_KW_MAXENVENTRIES))
-		cfg->max_env = def->max_env;
-	if (!CONFIG_SEEN(CONFIG_KW_MAXJSONDEPTH))
-		cfg->max_json_depth = def->max_json_depth;
-	if (!CONFIG_SEEN(CONFIG_KW_CLIENTQUEUELOWWATER))
-		cfg->client_queue_low = def->client_queue_low;
-	if (!CONFIG_SEEN(CONFIG_KW_CLIENTQUEUEHIGHWATER))
-		cfg->client_queue_high = def->client_queue_high;
-	if (!CONFIG_SEEN(CONFIG_KW_CLIENTQUEUEHARDLIMIT))
-		cfg->client_queue_hard = def->client_queue_hard;
-	if (!CONFIG_SEEN(CONFIG_KW_CLIENTQUEUEHARDTIME))
-		cfg->client_queue_hard_time_ms = def->client_queue_hard_time_ms;
-	if (!CONFIG_SEEN(CONFIG_KW_AUDITCOMMANDLENGTH))
-		cfg->audit_command_max = def->audit_command_max;
-	if (!CONFIG_SEEN(CONFIG_KW_SHUTDOWNTIMEOUT))
-		cfg->shutdown_timeout_ms = def->shutdown_timeout_ms;
-#undef CONFIG_SEEN
-
-	if (g->user == NULL) {
-		g->user = d->user;
-		d->user = NULL;
-	}
-	if (g->port == 0)
-		g->port = d->port;
-	if (g->n_identity_files == 0) {
-		for (i = 0; i < d->n_identity_files; i++) {
-			g->identity_files[i] = d->identity_files[i];
-			d->identity_files[i] = NULL;
-		}
-		g->n_identity_files = d->n_identity_files;
-		d->n_identity_files = 0;
-	}
-	if (g->known_hosts_file == NULL) {
-		g->known_hosts_file = d->known_hosts_file;
-		d->known_hosts_file = NULL;
-	}
-	if (g->strict == -1)
-		g->strict = d->strict;
-	if (g->connect_timeout_ms == 0)
-		g->connect_timeout_ms = d->connect_timeout_ms;
-	if (g->max_sessions == 0)
-		g->max_sessions = d->max_sessions;
-	if (g->max_channels == 0)
-		g->max_channels = d->max_channels;
-	if (g->server_alive_interval_ms == -1)
-		g->server_alive_interval_ms = d->server_alive_interval_ms;
-	if (g->server_alive_count_max == 0)
-		g->server_alive_count_max = d->server_alive_count_max;
-	if (g->connection_attempts == 0)
-		g->connection_attempts = d->connection_attempts;
-	if (g->reconnect_base_delay_ms == 0)
-		g->reconnect_base_delay_ms = d->reconnect_base_delay_ms;
-	if (g->reconnect_max_delay_ms == 0)
-		g->reconnect_max_delay_ms = d->reconnect_max_delay_ms;
-	if (g->host_down_after == 0)
-		g->host_down_after = d->host_down_after;
-	if (g->stop_grace_ms == 0)
-		g->stop_grace_ms = d->stop_grace_ms;
-}
-
-/* Fill every unset member of out from o (one step of config_host). */
-static void
-config_host_fill(struct config_host_opts *out, const struct config_host_opts *o)
-{
-	if (out->user == NULL)
-		out->user = o->user;
-	if (out->port == 0)
-		out->port = o->port;
-	if (out->identity_passphrase_file == NULL)
-		out->identity_passphrase_file = o->identity_passphrase_file;
-	if (out->known_hosts_file == NULL)
-		out->known_hosts_file = o->known_hosts_file;
-	if (out->strict == -1)
-		out->strict = o->strict;
-	if (out->connect_timeout_ms == 0)
-		out->connect_timeout_ms = o->connect_timeout_ms;
-	if (out->max_sessions == 0)
-		out->max_sessions = o->max_sessions;
-	if (out->max_channels == 0)
-		out->max_channels = o->max_channels;
-	if (out->server_alive_interval_ms == -1)
-		out->server_alive_interval_ms = o->server_alive_interval_ms;
-	if (out->server_alive_count_max == 0)
-		out->server_alive_count_max = o->server_alive_count_max;
-	if (out->connection_attempts == 0)
-		out->connection_attempts = o->connection_attempts;
-	if (out->reconnect_base_delay_ms == 0)
-		out->reconnect_base_delay_ms = o->reconnect_base_delay_ms;
-	if (out->reconnect_max_delay_ms == 0)
-		out->reconnect_max_delay_ms = o->reconnect_max_delay_ms;
-	if (out->host_down_after == 0)
-		out->host_down_after = o->host_down_after;
-	if (out->stop_grace_ms == 0)
-		out->stop_grace_ms = o->stop_grace_ms;
-}
-
 struct config *
 config_load(const char *path, struct config_errors *errs)
 {
 	struct config_parser *p;
-	struct config *cfg, *def;
+	struct config *cfg;
 	FILE *f;
 	char *user;
 	size_t nerrors;
 
-	def = config_default();
-	cfg = xcalloc(1, sizeof(*cfg));
+	cfg = config_default();
 	cfg->path = xstrdup(path);
-	config_opts_init(&cfg->global);
 
 	p = xcalloc(1, sizeof(*p));
 	p->path = path;
 	p->cfg = cfg;
 	p->errs = errs;
 	p->scope = &cfg->global;
-	config_opts_init(&p->discard);
+	p->global_lines = xcalloc(config_table_n, sizeof(*p->global_lines));
+	p->block_lines = xcalloc(config_table_n, sizeof(*p->block_lines));
+	config_host_opts_init(&p->discard);
 	config_whoami(&user, &p->home);
 	free(user);
 
@@ -2199,52 +998,20 @@ config_load(const char *path, struct config_errors *errs)
 		config_parse_file(p, f);
 		fclose(f);
 		p->line = 0;
-		config_check_delays(p);
-		config_check_queue(p);
+		config_scope_end(p);
 	}
 
-	config_merge_defaults(cfg, def, p->global_seen);
 	nerrors = p->nerrors;
-	config_opts_free(&p->discard);
+	config_host_opts_free(&p->discard);
+	free(p->global_lines);
+	free(p->block_lines);
 	free(p->home);
 	free(p);
-	config_free(def);
 	if (nerrors > 0) {
 		config_free(cfg);
 		return NULL;
 	}
 	return cfg;
-}
-
-void
-config_host(const struct config *cfg, const char *host,
-	    struct config_host_opts *out)
-{
-	const struct config_host_opts *g = &cfg->global, *o;
-	size_t i, j;
-	int have_ids = 0;
-
-	config_opts_init(out);
-	for (i = 0; i < cfg->n_blocks; i++) {
-		if (!config_match_patterns(cfg->blocks[i].patterns,
-					   cfg->blocks[i].n_patterns, host))
-			continue;
-		o = &cfg->blocks[i].opts;
-		if (!have_ids && o->n_identity_files > 0) {
-			for (j = 0; j < o->n_identity_files; j++)
-				out->identity_files[j] = o->identity_files[j];
-			out->n_identity_files = o->n_identity_files;
-			have_ids = 1;
-		}
-		config_host_fill(out, o);
-	}
-
-	if (!have_ids) {
-		for (j = 0; j < g->n_identity_files; j++)
-			out->identity_files[j] = g->identity_files[j];
-		out->n_identity_files = g->n_identity_files;
-	}
-	config_host_fill(out, g);
 }
 
 /*

@@ -1,7 +1,8 @@
 /*
  * sshpoold configuration: defaults, the sshd_config-style file parser and the
- * per-host lookup through Host blocks.  A struct config is immutable once
- * loaded and may be read from any thread; it is replaced whole on reload.
+ * per-host lookup through Host blocks.  A loaded struct config holds every
+ * default the file did not override, is immutable and may be read from any
+ * thread; it is replaced whole on reload.
  */
 #ifndef SSHPOOL_CONFIG_H
 #define SSHPOOL_CONFIG_H
@@ -10,31 +11,13 @@
 
 #include <stddef.h>
 
-/* Defaults, documented in conf/sshpoold.conf and sshpoold.conf(5). */
-#define CONFIG_DEFAULT_PORT 22
-#define CONFIG_DEFAULT_CONNECT_TIMEOUT_MS 10000
-#define CONFIG_DEFAULT_MAX_SESSIONS_PER_HOST 4
-#define CONFIG_DEFAULT_MAX_CHANNELS_PER_SESSION 8
+/*
+ * Limits the keyword table and its readers share.  Each keyword's default
+ * and range are in its row (config_table.c), documented in
+ * conf/sshpoold.conf and sshpoold.conf(5).
+ */
 #define CONFIG_MAX_SESSIONS_PER_HOST 64
 #define CONFIG_MAX_CHANNELS_PER_SESSION 64
-#define CONFIG_DEFAULT_SERVER_ALIVE_INTERVAL_MS 15000
-#define CONFIG_DEFAULT_SERVER_ALIVE_COUNT_MAX 3
-#define CONFIG_DEFAULT_CONNECTION_ATTEMPTS 1
-#define CONFIG_DEFAULT_RECONNECT_BASE_DELAY_MS 1000
-#define CONFIG_DEFAULT_RECONNECT_MAX_DELAY_MS 60000
-#define CONFIG_DEFAULT_HOST_DOWN_AFTER 3
-#define CONFIG_DEFAULT_STOP_GRACE_MS 2000
-#define CONFIG_DEFAULT_MAX_HANDSHAKE_RATE 100
-#define CONFIG_DEFAULT_MAX_CONNECTIONS_PER_USER 64
-#define CONFIG_DEFAULT_MAX_REQUESTS_PER_CLIENT 1024
-#define CONFIG_DEFAULT_MAX_JOBS_PER_CLIENT 100000
-#define CONFIG_DEFAULT_MAX_JOBS 1000000
-#define CONFIG_DEFAULT_CLIENT_QUEUE_LOW (1u * 1024 * 1024)
-#define CONFIG_DEFAULT_CLIENT_QUEUE_HIGH (4u * 1024 * 1024)
-#define CONFIG_DEFAULT_CLIENT_QUEUE_HARD (64u * 1024 * 1024)
-#define CONFIG_DEFAULT_CLIENT_QUEUE_HARD_TIME_MS 30000
-#define CONFIG_DEFAULT_AUDIT_COMMAND_LENGTH 200
-#define CONFIG_DEFAULT_SHUTDOWN_TIMEOUT_MS 30000
 #define CONFIG_MAX_ALLOW 256 /* names on AllowUsers / AllowGroups */
 #define CONFIG_MAX_POLICIES 1024
 #define CONFIG_MAX_GROUPS 1024
@@ -44,35 +27,36 @@
 #define CONFIG_MAX_PATTERNS 64 /* patterns on one Host line */
 #define CONFIG_MAX_HOST_BLOCKS 4096
 #define CONFIG_MAX_ERRORS 100 /* errors collected before giving up */
-#define CONFIG_MAX_LINE 4096 /* bytes of one config line */
+#define CONFIG_MAX_LINE 4096  /* bytes of one config line */
 
 enum config_strict {
-	CONFIG_STRICT_YES, /* unknown and changed keys refused */
+	CONFIG_STRICT_YES,        /* unknown and changed keys refused */
 	CONFIG_STRICT_ACCEPT_NEW, /* unknown keys learnt, changed refused */
 };
 
 /*
- * Per-host settings.  In the global section and in Host blocks each member
- * may be unset; config_host() resolves them to a complete set.
+ * Per-host settings.  In a Host block each member may be unset (as noted
+ * below); the global section of a loaded config has every member set, and
+ * config_host() resolves a host's blocks over it to a complete set.
  */
 struct config_host_opts {
-	char *user; /* NULL = unset */
-	int port; /* 0 = unset */
+	char *user;                                      /* NULL = unset */
+	int port;                                        /* 0 = unset */
 	char *identity_files[CONFIG_MAX_IDENTITY_FILES]; /* absolute paths */
-	size_t n_identity_files; /* 0 = unset */
+	size_t n_identity_files;                         /* 0 = unset */
 	char *identity_passphrase_file; /* NULL = unset / none */
-	char *known_hosts_file; /* UserKnownHostsFile; NULL = unset */
-	int strict; /* enum config_strict, -1 = unset */
-	int connect_timeout_ms; /* 0 = unset */
-	int max_sessions; /* MaxSessionsPerHost, 0 = unset */
-	int max_channels; /* MaxChannelsPerSession, 0 = unset */
+	char *known_hosts_file;         /* UserKnownHostsFile; NULL = unset */
+	int strict;                     /* enum config_strict, -1 = unset */
+	int connect_timeout_ms;         /* 0 = unset */
+	int max_sessions;               /* MaxSessionsPerHost, 0 = unset */
+	int max_channels;               /* MaxChannelsPerSession, 0 = unset */
 	int server_alive_interval_ms; /* ServerAliveInterval; -1 unset, 0 off */
-	int server_alive_count_max; /* ServerAliveCountMax, 0 = unset */
-	int connection_attempts; /* ConnectionAttempts, 0 = unset */
-	int reconnect_base_delay_ms; /* ReconnectBaseDelay, 0 = unset */
-	int reconnect_max_delay_ms; /* ReconnectMaxDelay, 0 = unset */
-	int host_down_after; /* HostDownAfter, 0 = unset */
-	int stop_grace_ms; /* StopGraceTime, 0 = unset */
+	int server_alive_count_max;   /* ServerAliveCountMax, 0 = unset */
+	int connection_attempts;      /* ConnectionAttempts, 0 = unset */
+	int reconnect_base_delay_ms;  /* ReconnectBaseDelay, 0 = unset */
+	int reconnect_max_delay_ms;   /* ReconnectMaxDelay, 0 = unset */
+	int host_down_after;          /* HostDownAfter, 0 = unset */
+	int stop_grace_ms;            /* StopGraceTime, 0 = unset */
 };
 
 struct config_host_block {
@@ -83,13 +67,13 @@ struct config_host_block {
 };
 
 struct config {
-	char *path; /* file read, NULL when running on defaults */
-	char *socket_path; /* Socket */
-	int workers; /* Workers; 0 = number of CPUs, at least 2 */
-	int log_level; /* LogLevel, enum log_level */
-	size_t max_line; /* MaxLineLength, bytes */
-	size_t max_hosts; /* MaxHostsPerRequest */
-	size_t max_stdin; /* MaxStdinBytes */
+	char *path;             /* file read, NULL when running on defaults */
+	char *socket_path;      /* Socket */
+	int workers;            /* Workers; 0 = number of CPUs, at least 2 */
+	int log_level;          /* LogLevel, enum log_level */
+	size_t max_line;        /* MaxLineLength, bytes */
+	size_t max_hosts;       /* MaxHostsPerRequest */
+	size_t max_stdin;       /* MaxStdinBytes */
 	int max_handshake_rate; /* MaxHandshakeRate, per second */
 
 	/* Who may use the socket (AllowUsers, AllowGroups: names or numeric
@@ -101,10 +85,10 @@ struct config {
 	size_t n_allow_groups;
 	char *socket_group; /* SocketGroup: group of the socket and its dir */
 	int max_connections_per_user; /* MaxConnectionsPerUser */
-	int max_requests_per_client; /* MaxRequestsPerClient, in flight */
-	size_t max_jobs_per_client; /* MaxJobsPerClient: host jobs running */
-	size_t max_jobs; /* MaxJobs: host jobs running, daemon-wide */
-	size_t max_env; /* MaxEnvEntries */
+	int max_requests_per_client;  /* MaxRequestsPerClient, in flight */
+	size_t max_jobs_per_client;   /* MaxJobsPerClient: host jobs running */
+	size_t max_jobs;    /* MaxJobs: host jobs running, daemon-wide */
+	size_t max_env;     /* MaxEnvEntries */
 	int max_json_depth; /* MaxJsonDepth */
 	/* Output queued for one client (ClientQueueLowWater/HighWater/
 	 * HardLimit): reading its channels stops above high water, resumes
@@ -136,7 +120,7 @@ struct config {
  */
 struct config_host_policy {
 	int is_group;
-	char *name; /* user or group: name or numeric id */
+	char *name;      /* user or group: name or numeric id */
 	char **patterns; /* ssh_config patterns, "!" negation */
 	size_t n_patterns;
 	int line;
@@ -184,11 +168,11 @@ void config_free(struct config *);
  * value.  Pointers in out borrow from the config.
  */
 void config_host(const struct config *, const char *host,
-    struct config_host_opts *out);
+		 struct config_host_opts *out);
 
 /* The HostGroup named name, or NULL. */
 const struct config_group *config_group_find(const struct config *,
-    const char *name);
+					     const char *name);
 
 /* ssh_config pattern matching: "*", "?", comma lists, "!" negation. */
 int config_match_patterns(char *const *patterns, size_t n, const char *host);

@@ -38,31 +38,19 @@ host_params_new(const struct config_host_opts *o, const char *user,
 	}
 	p->known_hosts_file = xstrdup(o->known_hosts_file != NULL ?
 	    o->known_hosts_file : "/dev/null");
-	p->strict = o->strict < 0 ? CONFIG_STRICT_YES : o->strict;
-	p->connect_timeout_ms = o->connect_timeout_ms > 0 ?
-	    o->connect_timeout_ms : CONFIG_DEFAULT_CONNECT_TIMEOUT_MS;
-	p->max_sessions = o->max_sessions > 0 ? o->max_sessions :
-	    CONFIG_DEFAULT_MAX_SESSIONS_PER_HOST;
-	p->max_channels = o->max_channels > 0 ? o->max_channels :
-	    CONFIG_DEFAULT_MAX_CHANNELS_PER_SESSION;
-	p->alive_interval_ms = o->server_alive_interval_ms >= 0 ?
-	    o->server_alive_interval_ms :
-	    CONFIG_DEFAULT_SERVER_ALIVE_INTERVAL_MS;
-	p->alive_count_max = o->server_alive_count_max > 0 ?
-	    o->server_alive_count_max : CONFIG_DEFAULT_SERVER_ALIVE_COUNT_MAX;
-	p->connection_attempts = o->connection_attempts > 0 ?
-	    o->connection_attempts : CONFIG_DEFAULT_CONNECTION_ATTEMPTS;
-	p->reconnect_base_ms = o->reconnect_base_delay_ms > 0 ?
-	    o->reconnect_base_delay_ms :
-	    CONFIG_DEFAULT_RECONNECT_BASE_DELAY_MS;
-	p->reconnect_max_ms = o->reconnect_max_delay_ms > 0 ?
-	    o->reconnect_max_delay_ms : CONFIG_DEFAULT_RECONNECT_MAX_DELAY_MS;
+	p->strict = o->strict;
+	p->connect_timeout_ms = o->connect_timeout_ms;
+	p->max_sessions = o->max_sessions;
+	p->max_channels = o->max_channels;
+	p->alive_interval_ms = o->server_alive_interval_ms;
+	p->alive_count_max = o->server_alive_count_max;
+	p->connection_attempts = o->connection_attempts;
+	p->reconnect_base_ms = o->reconnect_base_delay_ms;
+	p->reconnect_max_ms = o->reconnect_max_delay_ms;
 	if (p->reconnect_max_ms < p->reconnect_base_ms)
 		p->reconnect_max_ms = p->reconnect_base_ms;
-	p->host_down_after = o->host_down_after > 0 ? o->host_down_after :
-	    CONFIG_DEFAULT_HOST_DOWN_AFTER;
-	p->stop_grace_ms = o->stop_grace_ms > 0 ? o->stop_grace_ms :
-	    CONFIG_DEFAULT_STOP_GRACE_MS;
+	p->host_down_after = o->host_down_after;
+	p->stop_grace_ms = o->stop_grace_ms;
 	host_params_key(p);
 	return p;
 }

@@ -427,9 +427,7 @@ main_reload(void)
 	config_free(main_d.cfg);
 	main_d.cfg = cfg;
 	log_setlevel(cfg->log_level);
-	throttle_init(cfg->max_handshake_rate > 0
-			  ? cfg->max_handshake_rate
-			  : CONFIG_DEFAULT_MAX_HANDSHAKE_RATE);
+	throttle_init(cfg->max_handshake_rate);
 	log_info("reloaded %s",
 		 main_d.file != NULL ? main_d.file : "the built-in defaults");
 	main_notify_ready();
@@ -680,9 +678,7 @@ main_serve(int foreground, int use_syslog)
 		fatalx("cannot create the event loop");
 	control_init(main_d.base, cfg, fd, cfg->socket_path, !main_d.activated);
 	main_add_signals();
-	throttle_init(cfg->max_handshake_rate > 0
-			  ? cfg->max_handshake_rate
-			  : CONFIG_DEFAULT_MAX_HANDSHAKE_RATE);
+	throttle_init(cfg->max_handshake_rate);
 	if (offload_start(MAIN_OFFLOAD_THREADS) == -1)
 		fatalx("cannot start the offload threads");
 	n = main_workers(cfg);

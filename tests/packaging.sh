@@ -33,10 +33,10 @@ need() {
 	}
 }
 
-# Keywords of the parser's table: [CONFIG_KW_X] = {"Keyword", ...
+# Keywords of the parser's table, one row each: {"Keyword", ...
 parser_keywords() {
-	sed -n 's/.*\[CONFIG_KW_[A-Z]*\] *= *{"\([A-Za-z]*\)".*/\1/p' \
-	    "$1/daemon/config.c" | sort -u
+	sed -n 's/^[[:space:]]*{"\([A-Za-z]*\)",.*/\1/p' \
+	    "$1/daemon/config_table.c" | sort -u
 }
 
 # Units with ExecStart pointing at a given binary, in a scratch directory.
@@ -80,7 +80,7 @@ docs() {
 
 	parser_keywords "$src" >"$build/kw.parser"
 	[ "$(wc -l <"$build/kw.parser")" -ge 40 ] ||
-	    fail "found only $(wc -l <"$build/kw.parser") keywords in config.c"
+	    fail "found only $(wc -l <"$build/kw.parser") keywords in config_table.c"
 	sed -n 's/^\.It Cm \([A-Z][A-Za-z]*\).*/\1/p' \
 	    "$src/man/sshpoold.conf.5" | sort -u >"$build/kw.man"
 	# The manual may name the values yes / accept-new too: only keywords

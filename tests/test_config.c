@@ -1,8 +1,10 @@
 /*
  * Tests of the configuration module: defaults for root and other users,
- * every keyword and its range limits, the exact text of every error, Host
- * block resolution and pattern matching, and the shipped
- * conf/sshpoold.conf.  Test files live in a fresh mkdtemp directory.
+ * the keyword table (order, defaults within range, scopes, first value
+ * wins, the manual naming every keyword), every keyword and its range
+ * limits, the exact text of every error, Host block resolution and pattern
+ * matching, and the shipped conf/sshpoold.conf.  Test files live in a
+ * fresh mkdtemp directory.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -15,9 +17,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "config_table.h"
 #include "log.h"
 #include "testutil.h"
 #include "../proto/proto.h"
@@ -1375,25 +1379,32 @@ START_TEST(test_strict_name)
 }
 END_TEST
 
-/* conf/sshpoold.conf in the source tree. */
+/* rel (e.g. "conf/sshpoold.conf") in the source tree. */
 static void
-shipped_conf_path(char *buf, size_t size)
+source_file(const char *rel, char *buf, size_t size)
 {
 	const char *src = getenv("SSHPOOL_SOURCE_DIR");
 	const char *file = __FILE__, *slash;
 
 	if (src != NULL && *src != '\0') {
-		snprintf(buf, size, "%s/conf/sshpoold.conf", src);
+		snprintf(buf, size, "%s/%s", src, rel);
 		return;
 	}
 	/* __FILE__ is ".../tests/test_config.c" when CMake passes it whole. */
 	if (file[0] == '/' && (slash = strrchr(file, '/')) != NULL) {
-		snprintf(buf, size, "%.*s/../conf/sshpoold.conf",
-			 (int)(slash - file), file);
+		snprintf(buf, size, "%.*s/../%s", (int)(slash - file), file,
+			 rel);
 		return;
 	}
 	/* ctest runs the binary in <build>/tests. */
-	snprintf(buf, size, "../../conf/sshpoold.conf");
+	snprintf(buf, size, "../../%s", rel);
+}
+
+/* conf/sshpoold.conf in the source tree. */
+static void
+shipped_conf_path(char *buf, size_t size)
+{
+	source_file("conf/sshpoold.conf", buf, size);
 }
 
 START_TEST(test_shipped_conf)
@@ -1811,6 +1822,218 @@ START_TEST(test_host_groups)
 }
 END_TEST
 
+/* The table is sorted for bsearch and finds every row in any case. */
+START_TEST(test_table_sorted)
+{
+	char name[64];
+	size_t i, j;
+
+	ck_assert_uint_ge(config_table_n, 40);
+	for (i = 0; i < config_table_n; i++) {
+		if (i > 0)
+			ck_assert_int_lt(strcasecmp(config_table[i - 1].name,
+						    config_table[i].name),
+					 0);
+		ck_assert_ptr_eq(config_table_find(config_table[i].name),
+				 &config_table[i]);
+		for (j = 0; config_table[i].name[j] != '\0'; j++)
+			name[j] = (char)toupper(
+			    (unsigned char)config_table[i].name[j]);
+		name[j] = '\0';
+		ck_assert_ptr_eq(config_table_find(name), &config_table[i]);
+		/* Rows without a member describe themselves. */
+		if (config_table[i].kind == CONFIG_KIND_CUSTOM ||
+		    config_table[i].kind == CONFIG_KIND_ENUM ||
+		    config_table[i].kind == CONFIG_KIND_STRING)
+			ck_assert_ptr_nonnull(config_table[i].parse);
+	}
+	ck_assert_ptr_null(config_table_find("Portt"));
+	ck_assert_ptr_null(config_table_find(""));
+}
+END_TEST
+
+/* Every default lies in its row's range, and is what the config holds. */
+START_TEST(test_table_defaults)
+{
+	const struct config_keyword *kw;
+	struct config *def, *cfg;
+	size_t i;
+
+	def = config_default();
+	cfg = load_ok("# nothing\n");
+	for (i = 0; i < config_table_n; i++) {
+		kw = &config_table[i];
+		if (kw->scope == CONFIG_SCOPE_ANY || !config_table_numeric(kw))
+			continue;
+		if (kw->def != 0 || !(kw->flags & CONFIG_F_ZERO_OFF)) {
+			ck_assert_msg(kw->min <= kw->def && kw->def <= kw->max,
+				      "%s: default %llu not in %llu..%llu",
+				      kw->name, kw->def, kw->min, kw->max);
+		}
+		ck_assert_msg(
+		    config_table_load(
+			kw, config_table_base(kw, def, &def->global)) ==
+			(long long)kw->def,
+		    "%s: config_default has another value", kw->name);
+		ck_assert_msg(
+		    config_table_load(
+			kw, config_table_base(kw, cfg, &cfg->global)) ==
+			(long long)kw->def,
+		    "%s: config_load has another value", kw->name);
+	}
+	config_free(cfg);
+	config_free(def);
+}
+END_TEST
+
+/* sshpoold.conf(5) has an entry for every keyword and for no other. */
+START_TEST(test_table_man_page)
+{
+	char path[PATH_MAX], line[512], name[128];
+	FILE *f;
+	size_t i, n = 0;
+	int *seen;
+
+	source_file("man/sshpoold.conf.5", path, sizeof(path));
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	seen = calloc(config_table_n, sizeof(*seen));
+	ck_assert_ptr_nonnull(seen);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, ".It Cm %127[A-Za-z]", name) != 1 ||
+		    !isupper((unsigned char)name[0]))
+			continue;
+		for (i = 0; i < config_table_n; i++) {
+			if (strcmp(config_table[i].name, name) == 0)
+				break;
+		}
+		ck_assert_msg(i < config_table_n,
+			      "sshpoold.conf.5 documents unknown %s", name);
+		seen[i] = 1;
+		n++;
+	}
+	fclose(f);
+	for (i = 0; i < config_table_n; i++)
+		ck_assert_msg(seen[i], "sshpoold.conf.5 lacks %s",
+			      config_table[i].name);
+	ck_assert_uint_ge(n, config_table_n);
+	free(seen);
+}
+END_TEST
+
+/* Scope and argument count are checked from the rows, for every keyword. */
+START_TEST(test_table_scope_and_arguments)
+{
+	const struct config_keyword *kw;
+	char text[256], want[256];
+	size_t i;
+
+	for (i = 0; i < config_table_n; i++) {
+		kw = &config_table[i];
+		snprintf(text, sizeof(text), "%s\n", kw->name);
+		snprintf(want, sizeof(want), "1: %s: missing value", kw->name);
+		assert_one_error(text, want);
+		if (kw->scope == CONFIG_SCOPE_GLOBAL) {
+			snprintf(text, sizeof(text), "Host h\n%s x\n",
+				 kw->name);
+			snprintf(want, sizeof(want),
+				 "2: %s is not allowed in a Host block",
+				 kw->name);
+			assert_one_error(text, want);
+		}
+		if (!config_table_many(kw)) {
+			snprintf(text, sizeof(text), "%s a b\n", kw->name);
+			snprintf(want, sizeof(want),
+				 "1: %s: extra argument \"b\"", kw->name);
+			assert_one_error(text, want);
+		}
+	}
+}
+END_TEST
+
+/* A value near the default of a number, size or time row, as written. */
+static long long
+table_other_value(const struct config_keyword *kw, char *buf, size_t size)
+{
+	long long v = (long long)kw->def + 1;
+
+	if ((unsigned long long)v > kw->max)
+		v = (long long)kw->def - 1;
+	snprintf(buf, size, "%lld%s", v,
+		 kw->kind == CONFIG_KIND_TIME ? "ms" : "");
+	return v;
+}
+
+/* For every number, size and time row: the first value of a scope wins. */
+START_TEST(test_table_first_value_wins)
+{
+	const struct config_keyword *kw;
+	struct config_host_opts o;
+	struct config *cfg;
+	char text[256], other[64], def[64];
+	long long v;
+	size_t i;
+
+	for (i = 0; i < config_table_n; i++) {
+		kw = &config_table[i];
+		if (kw->kind != CONFIG_KIND_NUMBER &&
+		    kw->kind != CONFIG_KIND_SIZE &&
+		    kw->kind != CONFIG_KIND_TIME)
+			continue;
+		v = table_other_value(kw, other, sizeof(other));
+		snprintf(def, sizeof(def), "%llu%s", kw->def,
+			 kw->kind == CONFIG_KIND_TIME ? "ms" : "");
+		snprintf(text, sizeof(text), "%s %s\n%s %s\n", kw->name, other,
+			 kw->name, def);
+		cfg = load_ok(text);
+		ck_assert_msg(
+		    config_table_load(
+			kw, config_table_base(kw, cfg, &cfg->global)) == v,
+		    "%s: first value lost", kw->name);
+		config_free(cfg);
+		if (kw->scope != CONFIG_SCOPE_BOTH)
+			continue;
+		snprintf(text, sizeof(text), "Host h\n%s %s\n%s %s\n", kw->name,
+			 other, kw->name, def);
+		cfg = load_ok(text);
+		config_host(cfg, "h", &o);
+		ck_assert_msg(config_table_load(kw, &o) == v,
+			      "%s: first value lost in a Host block", kw->name);
+		config_host(cfg, "other", &o);
+		ck_assert_msg(config_table_load(kw, &o) == (long long)kw->def,
+			      "%s: a Host block leaked", kw->name);
+		ck_assert_msg(config_table_load(kw, &cfg->blocks[0].opts) == v,
+			      "%s: block value", kw->name);
+		config_free(cfg);
+	}
+}
+END_TEST
+
+/* A Host block leaves every member it does not set unset. */
+START_TEST(test_table_block_unset)
+{
+	const struct config_keyword *kw;
+	struct config *cfg;
+	size_t i;
+
+	cfg = load_ok("Host h\n");
+	ck_assert_uint_eq(cfg->n_blocks, 1);
+	for (i = 0; i < config_table_n; i++) {
+		kw = &config_table[i];
+		if (kw->scope == CONFIG_SCOPE_BOTH && config_table_numeric(kw))
+			ck_assert_int_eq(
+			    config_table_load(kw, &cfg->blocks[0].opts),
+			    config_table_unset(kw));
+	}
+	ck_assert_int_eq(cfg->blocks[0].opts.port, 0);
+	ck_assert_int_eq(cfg->blocks[0].opts.strict, -1);
+	ck_assert_int_eq(cfg->blocks[0].opts.server_alive_interval_ms, -1);
+	ck_assert_ptr_null(cfg->blocks[0].opts.user);
+	ck_assert_uint_eq(cfg->blocks[0].opts.n_identity_files, 0);
+	config_free(cfg);
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -1851,6 +2074,12 @@ config_suite(void)
 	tcase_add_test(tc, test_account_names);
 	tcase_add_test(tc, test_policies);
 	tcase_add_test(tc, test_host_groups);
+	tcase_add_test(tc, test_table_sorted);
+	tcase_add_test(tc, test_table_defaults);
+	tcase_add_test(tc, test_table_man_page);
+	tcase_add_test(tc, test_table_scope_and_arguments);
+	tcase_add_test(tc, test_table_first_value_wins);
+	tcase_add_test(tc, test_table_block_unset);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -528,56 +528,43 @@ control_limits(struct proto_limits *lim)
 size_t
 control_max_requests(void)
 {
-	return control_cfg->max_requests_per_client > 0
-		   ? (size_t)control_cfg->max_requests_per_client
-		   : CONFIG_DEFAULT_MAX_REQUESTS_PER_CLIENT;
+	return (size_t)control_cfg->max_requests_per_client;
 }
 
 size_t
 control_max_jobs_per_client(void)
 {
-	return control_cfg->max_jobs_per_client > 0
-		   ? control_cfg->max_jobs_per_client
-		   : CONFIG_DEFAULT_MAX_JOBS_PER_CLIENT;
+	return control_cfg->max_jobs_per_client;
 }
 
 size_t
 control_max_jobs(void)
 {
-	return control_cfg->max_jobs > 0 ? control_cfg->max_jobs
-					 : CONFIG_DEFAULT_MAX_JOBS;
+	return control_cfg->max_jobs;
 }
 
 size_t
 control_max_connections_per_user(void)
 {
-	return control_cfg->max_connections_per_user > 0
-		   ? (size_t)control_cfg->max_connections_per_user
-		   : CONFIG_DEFAULT_MAX_CONNECTIONS_PER_USER;
+	return (size_t)control_cfg->max_connections_per_user;
 }
 
 size_t
 control_queue_hard(void)
 {
-	return control_cfg->client_queue_hard > 0
-		   ? control_cfg->client_queue_hard
-		   : CONFIG_DEFAULT_CLIENT_QUEUE_HARD;
+	return control_cfg->client_queue_hard;
 }
 
 int
 control_queue_hard_ms(void)
 {
-	return control_cfg->client_queue_hard_time_ms > 0
-		   ? control_cfg->client_queue_hard_time_ms
-		   : CONFIG_DEFAULT_CLIENT_QUEUE_HARD_TIME_MS;
+	return control_cfg->client_queue_hard_time_ms;
 }
 
 size_t
 control_audit_command_max(void)
 {
-	return control_cfg->audit_command_max > 0
-		   ? control_cfg->audit_command_max
-		   : CONFIG_DEFAULT_AUDIT_COMMAND_LENGTH;
+	return control_cfg->audit_command_max;
 }
 
 /* Stop accepting; the socket file stays until control_free. */

@@ -618,13 +618,8 @@ static struct flow *
 peer_flow_new(void)
 {
 	const struct config *cfg = control_config();
-	size_t high, low;
 
-	high = cfg->client_queue_high > 0 ? cfg->client_queue_high
-					  : CONFIG_DEFAULT_CLIENT_QUEUE_HIGH;
-	low = cfg->client_queue_low > 0 ? cfg->client_queue_low
-					: CONFIG_DEFAULT_CLIENT_QUEUE_LOW;
-	return flow_new(high, low);
+	return flow_new(cfg->client_queue_high, cfg->client_queue_low);
 }
 
 void
