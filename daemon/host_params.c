@@ -22,7 +22,7 @@ host_params_key(struct host_params *p)
 
 struct host_params *
 host_params_new(const struct config_host_opts *o, const char *user,
-    const char *host, int port)
+		const char *host, int port)
 {
 	struct host_params *p = xcalloc(1, sizeof(*p));
 	size_t i;
@@ -32,12 +32,13 @@ host_params_new(const struct config_host_opts *o, const char *user,
 	p->port = port;
 	p->n_identity_files = o->n_identity_files;
 	if (p->n_identity_files > 0) {
-		p->identity_files = xcalloc(p->n_identity_files, sizeof(char *));
+		p->identity_files =
+		    xcalloc(p->n_identity_files, sizeof(char *));
 		for (i = 0; i < p->n_identity_files; i++)
 			p->identity_files[i] = xstrdup(o->identity_files[i]);
 	}
-	p->known_hosts_file = xstrdup(o->known_hosts_file != NULL ?
-	    o->known_hosts_file : "/dev/null");
+	p->known_hosts_file = xstrdup(
+	    o->known_hosts_file != NULL ? o->known_hosts_file : "/dev/null");
 	p->strict = o->strict;
 	p->connect_timeout_ms = o->connect_timeout_ms;
 	p->max_sessions = o->max_sessions;
@@ -64,7 +65,7 @@ host_params_dup(const struct host_params *o)
 	if (o->n_identity_files > CONFIG_MAX_IDENTITY_FILES)
 		fatalx("%s: too many identity files", __func__);
 	memcpy(opts.identity_files, o->identity_files,
-	    o->n_identity_files * sizeof(char *));
+	       o->n_identity_files * sizeof(char *));
 	opts.n_identity_files = o->n_identity_files;
 	opts.known_hosts_file = o->known_hosts_file;
 	opts.strict = o->strict;
@@ -85,7 +86,7 @@ static int
 host_params_streq(const char *a, const char *b)
 {
 	return (a == NULL && b == NULL) ||
-	    (a != NULL && b != NULL && strcmp(a, b) == 0);
+	       (a != NULL && b != NULL && strcmp(a, b) == 0);
 }
 
 int
@@ -99,18 +100,18 @@ host_params_equal(const struct host_params *a, const struct host_params *b)
 		if (strcmp(a->identity_files[i], b->identity_files[i]) != 0)
 			return 0;
 	return host_params_streq(a->key, b->key) &&
-	    host_params_streq(a->known_hosts_file, b->known_hosts_file) &&
-	    a->strict == b->strict &&
-	    a->connect_timeout_ms == b->connect_timeout_ms &&
-	    a->max_sessions == b->max_sessions &&
-	    a->max_channels == b->max_channels &&
-	    a->alive_interval_ms == b->alive_interval_ms &&
-	    a->alive_count_max == b->alive_count_max &&
-	    a->connection_attempts == b->connection_attempts &&
-	    a->reconnect_base_ms == b->reconnect_base_ms &&
-	    a->reconnect_max_ms == b->reconnect_max_ms &&
-	    a->host_down_after == b->host_down_after &&
-	    a->stop_grace_ms == b->stop_grace_ms;
+	       host_params_streq(a->known_hosts_file, b->known_hosts_file) &&
+	       a->strict == b->strict &&
+	       a->connect_timeout_ms == b->connect_timeout_ms &&
+	       a->max_sessions == b->max_sessions &&
+	       a->max_channels == b->max_channels &&
+	       a->alive_interval_ms == b->alive_interval_ms &&
+	       a->alive_count_max == b->alive_count_max &&
+	       a->connection_attempts == b->connection_attempts &&
+	       a->reconnect_base_ms == b->reconnect_base_ms &&
+	       a->reconnect_max_ms == b->reconnect_max_ms &&
+	       a->host_down_after == b->host_down_after &&
+	       a->stop_grace_ms == b->stop_grace_ms;
 }
 
 void
