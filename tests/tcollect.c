@@ -139,7 +139,7 @@ tcollect_expect(struct tcollect *k, const char *id, const char *const *hosts,
 	r->expected = 1;
 	for (i = 0; i < n; i++)
 		tcollect_host_new(k, r, hosts[i]);
-	r->t_sent = tclient_now_ms();
+	r->t_sent = testutil_now_ms();
 	return r;
 }
 
@@ -194,7 +194,7 @@ tcollect_host_event(struct tcollect *k, struct tcollect_req *r,
 					 name, ev->host, r->id);
 		if (ev->type == PROTO_EV_STDOUT) {
 			if (h->outbytes == 0)
-				h->t_first_out = tclient_now_ms();
+				h->t_first_out = testutil_now_ms();
 			h->outbytes += ev->len;
 			tcollect_keep(k, &h->out, &h->outlen, ev->data,
 				      ev->len);
@@ -214,7 +214,7 @@ tcollect_host_event(struct tcollect *k, struct tcollect_req *r,
 		if (ev->signal != NULL)
 			snprintf(h->signal, sizeof h->signal, "%s", ev->signal);
 		h->duration_ms = ev->duration_ms;
-		h->t_terminal = tclient_now_ms();
+		h->t_terminal = testutil_now_ms();
 		break;
 	case PROTO_EV_ERROR:
 		h->terminals++;
@@ -222,14 +222,14 @@ tcollect_host_event(struct tcollect *k, struct tcollect_req *r,
 		snprintf(h->message, sizeof h->message, "%s",
 			 ev->message ? ev->message : "");
 		h->duration_ms = ev->duration_ms;
-		h->t_terminal = tclient_now_ms();
+		h->t_terminal = testutil_now_ms();
 		break;
 	case PROTO_EV_CONNECTED:
 		h->terminals++;
 		h->connected = 1;
 		h->sessions = ev->sessions;
 		h->duration_ms = ev->duration_ms;
-		h->t_terminal = tclient_now_ms();
+		h->t_terminal = testutil_now_ms();
 		break;
 	default:
 		break;
@@ -246,7 +246,7 @@ tcollect_end(struct tcollect *k, struct tcollect_req *r,
 	if (r->ends++ > 0)
 		tcollect_problem(k, "second end of %s", r->id);
 	k->nends++;
-	r->t_end = tclient_now_ms();
+	r->t_end = testutil_now_ms();
 	if (ev->type == PROTO_EV_ERROR) {
 		r->reqerr = 1;
 		r->code = ev->code;
@@ -401,11 +401,11 @@ struct tcollect_req *
 tcollect_wait_end(struct tclient *c, struct tcollect *k, const char *id,
 		  int timeout_ms)
 {
-	long long deadline = tclient_now_ms() + timeout_ms, left;
+	long long deadline = testutil_now_ms() + timeout_ms, left;
 	struct tcollect_req *r;
 
 	while ((r = tcollect_req(k, id)) == NULL || r->ends == 0) {
-		left = deadline - tclient_now_ms();
+		left = deadline - testutil_now_ms();
 		ck_assert_msg(left > 0, "request %s did not end within %d ms",
 			      id, timeout_ms);
 		tcollect_read(c, k, tcollect_next_ms(k, left));
@@ -417,7 +417,7 @@ struct tcollect_host *
 tcollect_wait_start(struct tclient *c, struct tcollect *k, const char *id,
 		    const char *host, int timeout_ms)
 {
-	long long deadline = tclient_now_ms() + timeout_ms, left;
+	long long deadline = testutil_now_ms() + timeout_ms, left;
 	const struct tcollect_req *r;
 	struct tcollect_host *h;
 
@@ -428,7 +428,7 @@ tcollect_wait_start(struct tclient *c, struct tcollect *k, const char *id,
 		ck_assert_msg(h == NULL || h->terminals == 0,
 			      "%s on %s ended before starting: %s (%s)", id,
 			      host, proto_code_name(h->code), h->message);
-		left = deadline - tclient_now_ms();
+		left = deadline - testutil_now_ms();
 		ck_assert_msg(left > 0, "no start for %s on %s", id, host);
 		tcollect_read(c, k, tcollect_next_ms(k, left));
 	}
@@ -439,13 +439,13 @@ void
 tcollect_wait_status(struct tclient *c, struct tcollect *k, const char *id,
 		     int timeout_ms)
 {
-	long long deadline = tclient_now_ms() + timeout_ms, left;
+	long long deadline = testutil_now_ms() + timeout_ms, left;
 
 	free(k->status);
 	k->status = NULL;
 	while (k->status == NULL ||
 	       (id != NULL && strcmp(k->status_id, id) != 0)) {
-		left = deadline - tclient_now_ms();
+		left = deadline - testutil_now_ms();
 		ck_assert_msg(left > 0, "no status reply");
 		tcollect_read(c, k, tcollect_next_ms(k, left));
 	}

@@ -414,13 +414,13 @@ START_TEST(test_keepalive_stall)
 	rv = fc_send(c, &k, "victim", victim, 1, cmd, NULL);
 	hv = tcollect_wait_start(c, &k, rv->id, victim[0], FT_EVENT_MS);
 	ft_host_tree(0, &stopped, 1);
-	t_stop = tclient_now_ms();
+	t_stop = testutil_now_ms();
 	ck_assert_msg(fu_signal(&stopped, SIGSTOP, 1) >= 2,
 		      "could not stop the session's sshd processes");
 
 	/* Rounds on the other hosts until the victim's job ends. */
 	while (hv->terminals == 0 &&
-	       tclient_now_ms() - t_stop < FT_MS(FT_DEAD_MS) + 2000) {
+	       testutil_now_ms() - t_stop < FT_MS(FT_DEAD_MS) + 2000) {
 		ck_assert_msg(nr < FT_MAX_ROUNDS, "%zu rounds", nr);
 		snprintf(id, sizeof id, "d%zu", nr++);
 		r = fc_send(c, &k, id, others, FT_STALL_OTHERS, "true", NULL);
@@ -464,7 +464,7 @@ START_TEST(test_keepalive_stall)
 	/* Resume and kill what was stopped: the command goes with it. */
 	fu_signal(&stopped, SIGKILL, 0);
 	fu_signal(&stopped, SIGCONT, 0);
-	t_cont = tclient_now_ms();
+	t_cont = testutil_now_ms();
 	ck_assert_msg(fu_wait_gone(&stopped, FT_MS(5000)) == 0,
 		      "stopped session processes still alive");
 	stopped.n = 0;
@@ -515,7 +515,7 @@ START_TEST(test_kill_session)
 	rl = fc_send(c, &k, "long", host, 1, cmd, NULL);
 	h = tcollect_wait_start(c, &k, rl->id, host[0], FT_EVENT_MS);
 	ft_host_tree(1, &t, 1);
-	t_kill = tclient_now_ms();
+	t_kill = testutil_now_ms();
 	ck_assert_msg(fu_signal(&t, SIGKILL, 1) >= 2,
 		      "could not kill the session's sshd processes");
 	tcollect_wait_end(c, &k, rl->id, FT_MS(FT_DEAD_MS));
@@ -610,14 +610,14 @@ START_TEST(test_restart_instance)
 		      "sessions",
 		      name, t.n, n);
 	snprintf(instance_down, sizeof instance_down, "%s", name);
-	t_kill = tclient_now_ms();
+	t_kill = testutil_now_ms();
 	fu_signal(&t, SIGKILL, 0);
 	ck_assert_msg(fu_wait_gone(&t, FT_MS(5000)) == 0,
 		      "instance %s survived SIGKILL", name);
 
 	/* Every host leaves "up"; watch the states while the server is
 	 * away. */
-	while (tclient_now_ms() - t_kill < FT_MS(FT_DEAD_MS) + 1500) {
+	while (testutil_now_ms() - t_kill < FT_MS(FT_DEAD_MS) + 1500) {
 		st = ft_status(c, &k, "s");
 		for (i = 0, nlost = 0; i < n; i++) {
 			sh = tstatus_host(st, hosts[i]);
@@ -635,7 +635,7 @@ START_TEST(test_restart_instance)
 		}
 		json_object_put(st);
 		if (nlost == n && t_lost == 0)
-			t_lost = tclient_now_ms();
+			t_lost = testutil_now_ms();
 		/* Stay down long enough for HostDownAfter (3) failures. */
 		if (t_lost > 0 && down_seen)
 			break;
@@ -649,16 +649,16 @@ START_TEST(test_restart_instance)
 		      "loss found after %lld ms", t_lost - t_kill);
 	ck_assert_msg(down_seen, "no host went down; states seen:%s", seen);
 
-	t_restart = tclient_now_ms();
+	t_restart = testutil_now_ms();
 	ck_assert_msg(
 	    fu_instance_start(fleet.dir, name, errbuf, sizeof errbuf) == 0,
 	    "%s", errbuf);
 	instance_down[0] = '\0';
-	t_listen = tclient_now_ms();
+	t_listen = testutil_now_ms();
 	for (i = 0; i < n; i++)
 		up_at[i] = 0;
 	for (nup = 0; nup < n;) {
-		ck_assert_msg(tclient_now_ms() - t_restart <
+		ck_assert_msg(testutil_now_ms() - t_restart <
 				  FT_MS(FT_RESTART_UP_MS),
 			      "%zu of %zu hosts up %d ms after the restart",
 			      nup, n, FT_MS(FT_RESTART_UP_MS));
@@ -668,7 +668,7 @@ START_TEST(test_restart_instance)
 			sh = tstatus_host(st, hosts[i]);
 			ck_assert_ptr_nonnull(sh);
 			if (up_at[i] == 0 && tstatus_int(sh, "sessions") == 1) {
-				up_at[i] = tclient_now_ms();
+				up_at[i] = testutil_now_ms();
 				nup++;
 				if (t_first == 0)
 					t_first = up_at[i];
@@ -900,13 +900,13 @@ START_TEST(test_stop_commands)
 	ft_begin(NULL, NULL, 0);
 	c = ft_connect();
 	fc_init(&k);
-	t0 = tclient_now_ms();
+	t0 = testutil_now_ms();
 	for (i = 0; i < ns; i++) {
 		host[0] = fleet.hosts[i];
 		s[i].r = fc_send(c, &k, s[i].id, host, 1, s[i].cmd, s[i].more);
 	}
 	for (left = ns; left > 0;) {
-		now = tclient_now_ms();
+		now = testutil_now_ms();
 		ck_assert_msg(now - t0 < FT_MS(20000),
 			      "%zu commands not stopped after %lld ms", left,
 			      now - t0);
@@ -926,7 +926,7 @@ START_TEST(test_stop_commands)
 			}
 			if (s[i].gone_ms < 0 && h->terminals > 0 &&
 			    fu_count_cmd(fleet_uid, s[i].proc) == 0)
-				s[i].gone_ms = tclient_now_ms() - h->t_terminal;
+				s[i].gone_ms = testutil_now_ms() - h->t_terminal;
 			if (s[i].gone_ms < 0 || s[i].r->ends == 0)
 				left++;
 		}
@@ -1003,9 +1003,9 @@ START_TEST(test_client_gone)
 	ra = fc_send(a, &ka, "a", three, 3, cmd, NULL);
 	for (i = 0; i < 3; i++)
 		tcollect_wait_start(a, &ka, ra->id, three[i], FT_EVENT_MS);
-	deadline = tclient_now_ms() + FT_MS(5000);
+	deadline = testutil_now_ms() + FT_MS(5000);
 	while (fu_count_cmd(fleet_uid, proc) < 3) {
-		ck_assert_msg(tclient_now_ms() < deadline,
+		ck_assert_msg(testutil_now_ms() < deadline,
 			      "'%s' runs %d times, expected 3", proc,
 			      fu_count_cmd(fleet_uid, proc));
 		usleep(FT_POLL_MS * 1000);
@@ -1014,16 +1014,16 @@ START_TEST(test_client_gone)
 	tcollect_wait_start(b, &kb, rb->id, other[0], FT_EVENT_MS);
 
 	tclient_close(a);
-	t_close = tclient_now_ms();
+	t_close = testutil_now_ms();
 	gone = fu_wait_cmd_gone(fleet_uid, proc, FT_MS(FT_GONE_MS + 5000));
 	ft_report("client gone: its 3 remote commands gone %lld ms after the "
 		  "client closed (limit %d ms)",
-		  gone < 0 ? -1 : tclient_now_ms() - t_close,
+		  gone < 0 ? -1 : testutil_now_ms() - t_close,
 		  FT_MS(FT_GONE_MS));
 	ck_assert_msg(gone >= 0, "'%s' still runs", proc);
-	ck_assert_msg(tclient_now_ms() - t_close <= FT_MS(FT_GONE_MS),
+	ck_assert_msg(testutil_now_ms() - t_close <= FT_MS(FT_GONE_MS),
 		      "remote commands gone %lld ms after the client",
-		      tclient_now_ms() - t_close);
+		      testutil_now_ms() - t_close);
 
 	tcollect_wait_end(b, &kb, rb->id, FT_EVENT_MS);
 	assert_exit_out(rb->hosts[0], "b-ok\n");
@@ -1170,9 +1170,9 @@ START_TEST(test_soak)
 	if (killer_pid == 0)
 		ft_killer(parent, (unsigned int)parent);
 
-	t0 = tclient_now_ms();
+	t0 = testutil_now_ms();
 	while (finished < FT_SOAK_REQUESTS) {
-		elapsed = tclient_now_ms() - t0;
+		elapsed = testutil_now_ms() - t0;
 		ck_assert_msg(elapsed < FT_MS(FT_SOAK_LIMIT_MS),
 			      "soak: %zu of %d requests done after %lld ms",
 			      finished, FT_SOAK_REQUESTS, elapsed);
@@ -1204,7 +1204,7 @@ START_TEST(test_soak)
 		if (finished < FT_SOAK_REQUESTS)
 			poll(pfd, FT_SOAK_CLIENTS, 50);
 	}
-	elapsed = tclient_now_ms() - t0;
+	elapsed = testutil_now_ms() - t0;
 	kill(killer_pid, SIGTERM);
 	ck_assert(waitpid(killer_pid, &status, 0) == killer_pid);
 	killer_pid = 0;
@@ -1226,7 +1226,7 @@ START_TEST(test_soak)
 		json_object_put(st);
 		clean = busy == 0 && queued == 0;
 		if (!clean) {
-			ck_assert_msg(tclient_now_ms() - t0 - elapsed <
+			ck_assert_msg(testutil_now_ms() - t0 - elapsed <
 					  FT_MS(3000),
 				      "after the soak: %lld channels busy, "
 				      "%lld jobs queued",

@@ -332,12 +332,12 @@ assert_works(struct tclient *c, struct tcollect *k, const char *id)
 static void
 assert_hello(struct tclient *c, struct tcollect *k)
 {
-	long long deadline = tclient_now_ms() + H_EVENT_MS;
+	long long deadline = testutil_now_ms() + H_EVENT_MS;
 	int before = k->hellos;
 
 	h_send(c, "{\"v\":1,\"id\":\"hi\",\"op\":\"hello\"}");
 	while (k->hellos == before) {
-		ck_assert_msg(tclient_now_ms() < deadline, "no hello reply");
+		ck_assert_msg(testutil_now_ms() < deadline, "no hello reply");
 		tcollect_read(c, k, H_EVENT_MS);
 	}
 }
@@ -364,7 +364,7 @@ log_read(void)
 static int
 log_wait(const char *text, int ms)
 {
-	long long deadline = tclient_now_ms() + ms;
+	long long deadline = testutil_now_ms() + ms;
 	char *log;
 	int found;
 
@@ -372,7 +372,7 @@ log_wait(const char *text, int ms)
 		log = log_read();
 		found = strstr(log, text) != NULL;
 		free(log);
-		if (found || tclient_now_ms() > deadline)
+		if (found || testutil_now_ms() > deadline)
 			return found;
 		usleep(20000);
 	}
@@ -532,7 +532,7 @@ probe_cmp(const void *a, const void *b)
 static long long
 probe_once(struct tclient *c, int n, const char *host, char *why, size_t whylen)
 {
-	long long t0 = tclient_now_ms(), deadline = t0 + H_PROBE_RUN_MS;
+	long long t0 = testutil_now_ms(), deadline = t0 + H_PROBE_RUN_MS;
 	struct proto_event *ev;
 	char id[32];
 	int exited = 0, left;
@@ -546,7 +546,7 @@ probe_once(struct tclient *c, int n, const char *host, char *why, size_t whylen)
 		return -1;
 	}
 	for (;;) {
-		left = (int)(deadline - tclient_now_ms());
+		left = (int)(deadline - testutil_now_ms());
 		if (left <= 0 || tclient_next(c, left, &ev, NULL) == -1) {
 			snprintf(why, whylen, "run %d: %s", n,
 				 left <= 0 ? "too slow" : tclient_error(c));
@@ -574,7 +574,7 @@ probe_once(struct tclient *c, int n, const char *host, char *why, size_t whylen)
 					 n);
 				return -1;
 			}
-			return tclient_now_ms() - t0;
+			return testutil_now_ms() - t0;
 		}
 		proto_event_free(ev);
 	}
@@ -837,8 +837,8 @@ START_TEST(test_max_connections_per_user)
 
 	/* A closed connection frees its place (once the daemon saw it). */
 	tclient_close(a);
-	deadline = tclient_now_ms() + H_EVENT_MS;
-	while (!served && tclient_now_ms() < deadline) {
+	deadline = testutil_now_ms() + H_EVENT_MS;
+	while (!served && testutil_now_ms() < deadline) {
 		struct proto_event *ev;
 
 		c = must_connect_as(&t1);
@@ -948,9 +948,9 @@ daemon_run(const char *conf, const char *sock, char *out, size_t outlen)
 		execl(path, path, "-d", "-f", conf, "-s", sock, (char *)NULL);
 		_exit(127);
 	}
-	deadline = tclient_now_ms() + H_EVENT_MS;
+	deadline = testutil_now_ms() + H_EVENT_MS;
 	while (waitpid(pid, &st, WNOHANG) != pid) {
-		if (tclient_now_ms() > deadline) {
+		if (testutil_now_ms() > deadline) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &st, 0);
 			ck_abort_msg("sshpoold did not exit on a bad socket "
@@ -1189,7 +1189,7 @@ static void
 bad_line(struct tclient *c, struct tcollect *k, const void *line, size_t len,
 	 const char *what, const char *msg_part)
 {
-	long long deadline = tclient_now_ms() + H_EVENT_MS;
+	long long deadline = testutil_now_ms() + H_EVENT_MS;
 	int before = k->nullerrors, hellos = k->hellos;
 	struct tcollect_req *r;
 
@@ -1198,7 +1198,7 @@ bad_line(struct tclient *c, struct tcollect *k, const void *line, size_t len,
 		      "%s: send: %s", what, tclient_error(c));
 	h_send(c, "{\"v\":1,\"id\":\"hi\",\"op\":\"hello\"}");
 	while (k->hellos == hellos) {
-		ck_assert_msg(tclient_now_ms() < deadline, "%s: no reply",
+		ck_assert_msg(testutil_now_ms() < deadline, "%s: no reply",
 			      what);
 		tcollect_read(c, k, H_EVENT_MS);
 	}
@@ -1508,7 +1508,7 @@ tally_feed(struct tally *t, const char *buf, size_t n)
 static void
 pump(int fd, const char *out, size_t len, long replies, struct tally *t, int ms)
 {
-	long long deadline = tclient_now_ms() + ms;
+	long long deadline = testutil_now_ms() + ms;
 	struct pollfd pfd = {.fd = fd};
 	char buf[65536];
 	size_t off = 0;
@@ -1516,7 +1516,7 @@ pump(int fd, const char *out, size_t len, long replies, struct tally *t, int ms)
 	int left;
 
 	while (off < len || t->lines < replies) {
-		left = (int)(deadline - tclient_now_ms());
+		left = (int)(deadline - testutil_now_ms());
 		ck_assert_msg(left > 0,
 			      "attack stalled: %zu of %zu bytes sent, %ld of "
 			      "%ld replies",
@@ -1560,16 +1560,16 @@ START_TEST(test_attack_long_line)
 	ck_assert_ptr_nonnull(big);
 	memset(big, 'x', H_BIG_LINE);
 	probe_start(&p, probe_host());
-	t0 = tclient_now_ms();
+	t0 = testutil_now_ms();
 	/* One endless line: 10 MB, then 10 MB more now and then. */
-	while (lines < 1 || tclient_now_ms() - t0 < H_ATTACK_MS) {
+	while (lines < 1 || testutil_now_ms() - t0 < H_ATTACK_MS) {
 		ck_assert(tclient_send_raw(c, big, H_BIG_LINE) == 0);
 		lines++;
 		usleep(H_BIG_LINE_PAUSE_US);
 	}
 	probe_stop(&p, &r);
 	printf("HOSTILE: long line: %d MB without a newline in %lld ms\n",
-	       lines * 10, tclient_now_ms() - t0);
+	       lines * 10, testutil_now_ms() - t0);
 	free(big);
 	ck_assert(tclient_send_raw(c, "\n", 1) == 0);
 	assert_hello(c, &k);
@@ -1612,15 +1612,15 @@ START_TEST(test_attack_deep_nesting)
 	for (i = 0, len = 0; i < per; i++, len += n)
 		memcpy(batch + len, line, n);
 	probe_start(&p, probe_host());
-	t0 = tclient_now_ms();
-	while (tclient_now_ms() - t0 < H_ATTACK_MS) {
+	t0 = testutil_now_ms();
+	while (testutil_now_ms() - t0 < H_ATTACK_MS) {
 		sent += (long)per;
 		pump(tclient_fd(c), batch, len, sent, &t, H_EVENT_MS);
 		usleep(H_DEEP_PAUSE_US);
 	}
 	probe_stop(&p, &r);
 	printf("HOSTILE: deep nesting: %ld lines of %d levels in %lld ms\n",
-	       sent, H_DEEP, tclient_now_ms() - t0);
+	       sent, H_DEEP, testutil_now_ms() - t0);
 	ck_assert_msg(t.bad == sent, "%ld bad_request for %ld lines", t.bad,
 		      sent);
 	h_coll(&k);
@@ -1667,19 +1667,19 @@ START_TEST(test_attack_burst)
 					kinds[(size_t)i % nkinds]);
 	probe_start(&p, probe_host());
 	/* Bursts, one after the other, for as long as a quick attack. */
-	t0 = tclient_now_ms();
+	t0 = testutil_now_ms();
 	do {
-		t1 = tclient_now_ms();
+		t1 = testutil_now_ms();
 		memset(&t, 0, sizeof t);
 		pump(tclient_fd(c), buf, len, H_BURST, &t, H_MS(60000));
 		printf("HOSTILE: burst %d: %d requests (%zu bytes) answered "
 		       "in %lld ms\n",
-		       ++bursts, H_BURST, len, tclient_now_ms() - t1);
+		       ++bursts, H_BURST, len, testutil_now_ms() - t1);
 		ck_assert_msg(t.lines == H_BURST && t.hellos == H_BURST / 5 &&
 				  t.bad == H_BURST - H_BURST / 5,
 			      "%ld replies: %ld hello, %ld bad_request",
 			      t.lines, t.hellos, t.bad);
-	} while (tclient_now_ms() - t0 < H_ATTACK_MS);
+	} while (testutil_now_ms() - t0 < H_ATTACK_MS);
 	probe_stop(&p, &r);
 	h_coll(&k);
 	assert_works(c, &k, "after");
@@ -1744,7 +1744,7 @@ START_TEST(test_attack_connection_churn)
 	ck_assert(fds0 > 0);
 	probe_start(&p, probe_host());
 	/* In rounds at full speed, spread over a quick attack's time. */
-	t0 = tclient_now_ms();
+	t0 = testutil_now_ms();
 	for (i = 0; i < H_CHURN; i++) {
 		c = h_connect();
 		if (i % 3 == 1)
@@ -1753,9 +1753,9 @@ START_TEST(test_attack_connection_churn)
 			(void)tclient_send_raw(c, whole, sizeof whole - 1);
 		tclient_close(c);
 		if ((i + 1) % H_CHURN_ROUND == 0) {
-			busy += tclient_now_ms() - t0;
+			busy += testutil_now_ms() - t0;
 			usleep(H_ATTACK_MS * 1000 / (H_CHURN / H_CHURN_ROUND));
-			t0 = tclient_now_ms();
+			t0 = testutil_now_ms();
 		}
 	}
 	probe_stop(&p, &r);
@@ -1766,8 +1766,8 @@ START_TEST(test_attack_connection_churn)
 		      H_CHURN, busy);
 	/* Every one of them is gone from the daemon (one more is the
 	 * probe's connection, closed as well). */
-	deadline = tclient_now_ms() + H_MS(H_FD_SETTLE_MS);
-	while ((fds = fd_count(dmn.pid)) > fds0 && tclient_now_ms() < deadline)
+	deadline = testutil_now_ms() + H_MS(H_FD_SETTLE_MS);
+	while ((fds = fd_count(dmn.pid)) > fds0 && testutil_now_ms() < deadline)
 		usleep(20000);
 	ck_assert_msg(fds <= fds0, "sshpoold holds %d descriptors, %d before",
 		      fds, fds0);
@@ -1817,18 +1817,18 @@ remote_procs(const char *marker, pid_t *pids, int max)
 static long long
 remote_gone(const char *marker)
 {
-	long long t0 = tclient_now_ms();
+	long long t0 = testutil_now_ms();
 	pid_t pids[64];
 	int n;
 
 	while ((n = remote_procs(marker, pids, 64)) > 0) {
-		ck_assert_msg(tclient_now_ms() - t0 < H_GONE_MS,
+		ck_assert_msg(testutil_now_ms() - t0 < H_GONE_MS,
 			      "%d remote processes of the slow reader still "
 			      "run (pid %ld ...)",
 			      n, (long)pids[0]);
 		usleep(50000);
 	}
-	return tclient_now_ms() - t0;
+	return testutil_now_ms() - t0;
 }
 
 /* A client starts head -c 500M /dev/zero on 10 hosts and reads nothing. */
@@ -1838,16 +1838,16 @@ slow_reader_start(char *marker, size_t markerlen)
 	struct tclient *c = h_connect();
 	char more[128], *hosts = hosts_json(0, H_SLOW_HOSTS);
 	pid_t pids[64];
-	long long deadline = tclient_now_ms() + H_SLOW_START_MS;
+	long long deadline = testutil_now_ms() + H_SLOW_START_MS;
 
 	snprintf(marker, markerlen, "HOSTILE_SLOW=%ld-%lld", (long)getpid(),
-		 tclient_now_ms());
+		 testutil_now_ms());
 	snprintf(more, sizeof more, ",\"env\":{\"HOSTILE_SLOW\":\"%s\"}",
 		 strchr(marker, '=') + 1);
 	send_run(c, "slow", hosts, "head -c 500M /dev/zero", more);
 	free(hosts);
 	while (remote_procs(marker, pids, 64) < H_SLOW_HOSTS) {
-		ck_assert_msg(tclient_now_ms() < deadline,
+		ck_assert_msg(testutil_now_ms() < deadline,
 			      "the slow reader's commands did not start");
 		usleep(20000);
 	}
@@ -1871,8 +1871,8 @@ START_TEST(test_slow_reader_memory)
 	rss0 = tdaemon_rss_kb(dmn.pid);
 	probe_start(&p, probe_host());
 	c = slow_reader_start(marker, sizeof marker);
-	t0 = tclient_now_ms();
-	while (tclient_now_ms() - t0 < H_SLOW_HOLD_MS) {
+	t0 = testutil_now_ms();
+	while (testutil_now_ms() - t0 < H_SLOW_HOLD_MS) {
 		rss = tdaemon_rss_kb(dmn.pid);
 		if (rss > peak)
 			peak = rss;
@@ -1927,11 +1927,11 @@ START_TEST(test_slow_reader_hard_limit)
 		     &base);
 	probe_start(&p, probe_host());
 	c = slow_reader_start(marker, sizeof marker);
-	t0 = tclient_now_ms();
+	t0 = testutil_now_ms();
 	ck_assert_msg(log_wait("over ClientQueueHardLimit 1048577 for 1000 ms",
 			       H_HARD_DROP_MS),
 		      "the slow reader was not disconnected");
-	dropped = tclient_now_ms() - t0;
+	dropped = testutil_now_ms() - t0;
 	gone = remote_gone(marker);
 	probe_stop(&p, &r);
 	printf("HOSTILE: slow reader over ClientQueueHardLimit 1M+1 for 1 "
@@ -1941,9 +1941,9 @@ START_TEST(test_slow_reader_hard_limit)
 	/* What the socket still held, then end of file. */
 	pfd.fd = tclient_fd(c);
 	pfd.events = POLLIN;
-	deadline = tclient_now_ms() + H_EVENT_MS;
+	deadline = testutil_now_ms() + H_EVENT_MS;
 	for (;;) {
-		ck_assert_msg(tclient_now_ms() < deadline,
+		ck_assert_msg(testutil_now_ms() < deadline,
 			      "no end of file for the dropped client");
 		if (poll(&pfd, 1, 1000) <= 0)
 			continue;

@@ -84,14 +84,14 @@ it_on_event(struct tcollect *k, struct tclient *c, void *arg)
 	long rss;
 
 	(void)k;
-	if (rd->rss_pid > 0 && (now = tclient_now_ms()) >= rd->rss_next) {
+	if (rd->rss_pid > 0 && (now = testutil_now_ms()) >= rd->rss_next) {
 		rss = tdaemon_rss_kb(rd->rss_pid);
 		if (rss > rd->rss_peak_kb)
 			rd->rss_peak_kb = rss;
 		rd->rss_next = now + IT_RSS_SAMPLE_MS;
 	}
 	if (rd->slow_until > 0) {
-		if (tclient_now_ms() < rd->slow_until) {
+		if (testutil_now_ms() < rd->slow_until) {
 			usleep(IT_SLOW_SLEEP_US);
 		} else {
 			rd->slow_until = 0;
@@ -608,7 +608,7 @@ big_output(int slow)
 	k->arg = &rd;
 	hosts = hosts_json(0, 1);
 	snprintf(cmd, sizeof cmd, "head -c %lld /dev/zero", bytes);
-	t0 = tclient_now_ms();
+	t0 = testutil_now_ms();
 	if (slow) {
 		rd.slow_until = t0 + IT_SLOW_MS;
 		tclient_set_read_size(c, IT_SLOW_READ);
@@ -618,7 +618,7 @@ big_output(int slow)
 	printf("%s: %lld bytes in %lld ms, sshpoold peak RSS %ld KiB "
 	       "(limit %ld)\n",
 	       slow ? "slow reader" : "fast reader", bytes,
-	       tclient_now_ms() - t0, rd.rss_peak_kb, IT_RSS_LIMIT_KB);
+	       testutil_now_ms() - t0, rd.rss_peak_kb, IT_RSS_LIMIT_KB);
 	fflush(stdout);
 	assert_done(d, 1, 1, 0, 0);
 	tcollect_check(k);
@@ -671,7 +671,7 @@ many_channels(int max_channels)
 	c = it_connect();
 	coll_init(&k, 1);
 	hosts = hosts_json(0, 1);
-	t0 = tclient_now_ms();
+	t0 = testutil_now_ms();
 	for (i = 0; i < 30; i++) {
 		snprintf(id, sizeof id, "c%d", i);
 		snprintf(cmd, sizeof cmd, "sleep 0.5; echo %d", i);
@@ -691,7 +691,7 @@ many_channels(int max_channels)
 	}
 	printf("30 x sleep 0.5 with MaxChannelsPerSession %d: %lld ms\n",
 	       max_channels ? max_channels : IT_DEFAULT_CHANNELS,
-	       tclient_now_ms() - t0);
+	       testutil_now_ms() - t0);
 	fflush(stdout);
 	tcollect_check(&k);
 
@@ -754,7 +754,7 @@ START_TEST(test_connect_failed)
 	coll_init(&k, 1);
 	snprintf(hosts, sizeof hosts, "[\"%s\",\"%s\",\"%s\"]", fleet.hosts[0],
 		 fleet.dead_host, fleet.hosts[1]);
-	t0 = tclient_now_ms();
+	t0 = testutil_now_ms();
 	send_run(c, "dead", hosts, "echo alive", NULL);
 	d = tcollect_wait_end(c, &k, q("dead"), IT_EVENT_MS);
 	assert_done(d, 3, 2, 0, 1);
@@ -921,15 +921,15 @@ START_TEST(test_pooled_session_reuse)
 	c = it_connect();
 	coll_init(&k, 1);
 	hosts = hosts_json(0, 1);
-	t0 = tclient_now_ms();
+	t0 = testutil_now_ms();
 	send_run(c, "first", hosts, "true", NULL);
 	d = tcollect_wait_end(c, &k, q("first"), IT_EVENT_MS);
-	first = tclient_now_ms() - t0;
+	first = testutil_now_ms() - t0;
 	assert_done(d, 1, 1, 0, 0);
-	t0 = tclient_now_ms();
+	t0 = testutil_now_ms();
 	send_run(c, "second", hosts, "true", NULL);
 	d = tcollect_wait_end(c, &k, q("second"), IT_EVENT_MS);
-	second = tclient_now_ms() - t0;
+	second = testutil_now_ms() - t0;
 	assert_done(d, 1, 1, 0, 0);
 	printf("first run %lld ms (with handshake), second %lld ms\n", first,
 	       second);
@@ -1174,14 +1174,14 @@ START_TEST(test_cancel)
 	send_run(c, "long", hosts, "sleep 30", NULL);
 	for (i = 0; i < 2; i++)
 		tcollect_wait_start(c, &k, q("long"), fleet.hosts[i], IT_EVENT_MS);
-	t0 = tclient_now_ms();
+	t0 = testutil_now_ms();
 	ck_assert(tclient_send(c, "{\"v\":1,\"id\":\"c\",\"op\":\"cancel\","
 				  "\"target\":\"long\"}") == 0);
 	d = tcollect_wait_end(c, &k, q("long"), IT_EVENT_MS);
-	printf("cancel took %lld ms\n", tclient_now_ms() - t0);
+	printf("cancel took %lld ms\n", testutil_now_ms() - t0);
 	fflush(stdout);
-	ck_assert_msg(tclient_now_ms() - t0 < IT_MS(IT_CANCEL_MS),
-		      "cancel took %lld ms", tclient_now_ms() - t0);
+	ck_assert_msg(testutil_now_ms() - t0 < IT_MS(IT_CANCEL_MS),
+		      "cancel took %lld ms", testutil_now_ms() - t0);
 	assert_done(d, 2, 0, 0, 2);
 	for (i = 0; i < 2; i++)
 		assert_error(tcollect_host(&k, q("long"), fleet.hosts[i]),
@@ -1224,12 +1224,12 @@ START_TEST(test_timeout_and_signal)
 	c = it_connect();
 	coll_init(&k, 1);
 	hosts = hosts_json(0, 1);
-	t0 = tclient_now_ms();
+	t0 = testutil_now_ms();
 	send_run(c, "slow", hosts, "sleep 30", ",\"timeout\":1");
 	d = tcollect_wait_end(c, &k, q("slow"), IT_EVENT_MS);
-	ck_assert_msg(tclient_now_ms() - t0 <
+	ck_assert_msg(testutil_now_ms() - t0 <
 			  1000 + IT_MS(IT_KILL_GRACE_MS + 2000),
-		      "timeout 1 s took %lld ms", tclient_now_ms() - t0);
+		      "timeout 1 s took %lld ms", testutil_now_ms() - t0);
 	assert_done(d, 1, 0, 0, 1);
 	assert_error(tcollect_host(&k, q("slow"), fleet.hosts[0]),
 		     PROTO_E_TIMEOUT);

@@ -114,7 +114,7 @@ sv_connect(void)
 static long long
 sv_wait_exit(int timeout_ms)
 {
-	long long start = tclient_now_ms();
+	long long start = testutil_now_ms();
 	siginfo_t si;
 
 	for (;;) {
@@ -123,8 +123,8 @@ sv_wait_exit(int timeout_ms)
 				     WEXITED | WNOHANG | WNOWAIT) == 0,
 			      "waitid: %s", strerror(errno));
 		if (si.si_pid == daemon_.pid)
-			return tclient_now_ms() - start;
-		ck_assert_msg(tclient_now_ms() - start < timeout_ms,
+			return testutil_now_ms() - start;
+		ck_assert_msg(testutil_now_ms() - start < timeout_ms,
 			      "sshpoold still runs %d ms after SIGTERM",
 			      timeout_ms);
 		usleep(5 * 1000);
@@ -231,7 +231,7 @@ notes_recv(int timeout_ms)
 	n = recv(notes_.fd, nt->text, sizeof nt->text - 1, 0);
 	ck_assert_msg(n > 0, "recv notification: %s", strerror(errno));
 	nt->text[n] = '\0';
-	nt->t = tclient_now_ms();
+	nt->t = testutil_now_ms();
 	notes_.n++;
 	return nt;
 }
@@ -258,11 +258,11 @@ note_has(const struct note *nt, const char *line)
 static const struct note *
 notes_wait(const char *line, int timeout_ms)
 {
-	long long deadline = tclient_now_ms() + timeout_ms;
+	long long deadline = testutil_now_ms() + timeout_ms;
 	const struct note *nt;
 
 	for (;;) {
-		nt = notes_recv((int)(deadline - tclient_now_ms()));
+		nt = notes_recv((int)(deadline - testutil_now_ms()));
 		ck_assert_msg(nt != NULL, "no %s from sshpoold within %d ms",
 			      line, timeout_ms);
 		if (note_has(nt, line))
@@ -318,12 +318,12 @@ static void
 sv_wait_starts(struct tclient *c, struct tcollect *k, const char *id,
 		 size_t from, size_t n)
 {
-	long long deadline = tclient_now_ms() + SV_EVENT_MS;
+	long long deadline = testutil_now_ms() + SV_EVENT_MS;
 	size_t i;
 
 	for (i = from; i < from + n; i++)
 		tcollect_wait_start(c, k, id, fleet.hosts[i],
-				    (int)(deadline - tclient_now_ms()));
+				    (int)(deadline - testutil_now_ms()));
 }
 
 static const char *
@@ -499,7 +499,7 @@ START_TEST(test_notify_protocol)
 
 	/* Pings at 500 ms, never 900 ms apart. */
 	last = ready->t;
-	t0 = tclient_now_ms();
+	t0 = testutil_now_ms();
 	while (pings < 4) {
 		nt = notes_wait("WATCHDOG=1", SV_PING_GAP_MS);
 		ck_assert_msg(nt->t - last < SV_PING_GAP_MS,
@@ -516,13 +516,13 @@ START_TEST(test_notify_protocol)
 	send_run(c, "r", 0, 3, "echo up");
 	sv_wait_end(c, &k, q("r"), SV_EVENT_MS);
 	assert_all_ok(&k, q("r"), 0, 3, "up\n");
-	t0 = tclient_now_ms();
+	t0 = testutil_now_ms();
 	for (;;) {
 		nt = notes_wait("STATUS=", SV_STATUS_MS);
 		if (strcmp(note_status(nt),
 			   "3 hosts up, 0 jobs running, 2 clients") == 0)
 			break;
-		ck_assert_msg(tclient_now_ms() - t0 < SV_STATUS_MS,
+		ck_assert_msg(testutil_now_ms() - t0 < SV_STATUS_MS,
 			      "no status with 3 hosts up and 2 clients; last: "
 			      "%s",
 			      nt->text);
@@ -580,7 +580,7 @@ START_TEST(test_watchdog_stuck_worker)
 	notes_wait("READY=1", SV_NOTIFY_MS);
 	last = notes_wait("WATCHDOG=1", SV_PING_GAP_MS)->t;
 
-	t0 = tclient_now_ms();
+	t0 = testutil_now_ms();
 	ck_assert_int_eq(kill(daemon_.pid, SIGUSR2), 0);
 	/* Collect pings until they came back after a long gap. */
 	while (gap_end == 0) {
@@ -588,7 +588,7 @@ START_TEST(test_watchdog_stuck_worker)
 		ck_assert_msg(nt != NULL,
 			      "no watchdog ping for %d ms after the stall "
 			      "began %lld ms ago",
-			      SV_STALL_MS, tclient_now_ms() - t0);
+			      SV_STALL_MS, testutil_now_ms() - t0);
 		if (!note_has(nt, "WATCHDOG=1"))
 			continue;
 		if (nt->t - last > 2 * SV_PING_GAP_MS) {
@@ -717,7 +717,7 @@ START_TEST(test_reload_changed)
 		 "\tMaxChannelsPerSession 5\n",
 		 fleet.addrs[0], fleet.addrs[1]);
 	sv_conf_append(text);
-	t0 = tclient_now_ms();
+	t0 = testutil_now_ms();
 	ck_assert_int_eq(kill(daemon_.pid, SIGHUP), 0);
 	nt = notes_wait("READY=1", SV_NOTIFY_MS);
 	ck_assert_msg(sv_log_has("reloaded "), "reload not logged");
@@ -842,7 +842,7 @@ START_TEST(test_stop_running_jobs)
 	n = sv_remote_count(cmd);
 	ck_assert_msg(n >= SV_STOP_HOSTS, "%d remote '%s' running", n, cmd);
 
-	t0 = tclient_now_ms();
+	t0 = testutil_now_ms();
 	ck_assert_int_eq(kill(daemon_.pid, SIGTERM), 0);
 	stopping = notes_wait("STOPPING=1", SV_NOTIFY_MS);
 	ck_assert(tclient_send(c,
@@ -873,7 +873,7 @@ START_TEST(test_stop_running_jobs)
 	ck_assert_msg(t_done >= 900 && t_done <= SV_MS(1000 + 1000 + 2000),
 		      "done %lld ms after SIGTERM", t_done);
 	sv_wait_exit(SV_MS(8000));
-	t_exit = tclient_now_ms() - t0;
+	t_exit = testutil_now_ms() - t0;
 	sv_assert_exit0();
 	/* The daemon waited for the KILL of the stubborn commands. */
 	ck_assert_msg(t_exit >= 1900, "exit %lld ms after SIGTERM", t_exit);
@@ -910,14 +910,14 @@ START_TEST(test_stop_quick_jobs)
 	sv_coll(&k);
 	send_run(c, "quick", 0, 5, "sleep 1; echo finished");
 	sv_wait_starts(c, &k, q("quick"), 0, 5);
-	t0 = tclient_now_ms();
+	t0 = testutil_now_ms();
 	ck_assert_int_eq(kill(daemon_.pid, SIGTERM), 0);
 	notes_wait("STOPPING=1", SV_NOTIFY_MS);
 	d = sv_wait_end(c, &k, q("quick"), SV_EVENT_MS);
 	t_done = d->t_end - t0;
 	assert_all_ok(&k, q("quick"), 0, 5, "finished\n");
 	sv_wait_exit(SV_MS(5000));
-	t_exit = tclient_now_ms() - t0;
+	t_exit = testutil_now_ms() - t0;
 	ck_assert_msg(t_exit < SV_MS(4000), "exit %lld ms after SIGTERM",
 		      t_exit);
 	sv_assert_exit0();
@@ -956,7 +956,7 @@ START_TEST(test_stop_second_signal)
 	ck_assert(!sv_next_event(c, 500));
 	d = tcollect_req(&k, q("long"));
 	ck_assert(d == NULL || d->ends == 0);
-	t0 = tclient_now_ms();
+	t0 = testutil_now_ms();
 	ck_assert_int_eq(kill(daemon_.pid, SIGTERM), 0);
 	d = sv_wait_end(c, &k, q("long"), SV_EVENT_MS);
 	t_done = d->t_end - t0;
