@@ -104,8 +104,7 @@ tcollect_req_new(struct tcollect *k, const char *id)
 }
 
 static struct tcollect_host *
-tcollect_host_new(struct tcollect *k, struct tcollect_req *r,
-		  const char *host)
+tcollect_host_new(struct tcollect *k, struct tcollect_req *r, const char *host)
 {
 	struct tcollect_host *h;
 

@@ -69,11 +69,12 @@ struct tcollect_req {
 
 struct tcollect {
 	/* Options, set after tcollect_init. */
-	size_t keep;     /* output bytes kept per stream and host */
-	int event_ms;    /* longest wait for one event in waits, 0: no bound */
-	int known_ids;   /* events of unannounced ids are violations */
+	size_t keep;   /* output bytes kept per stream and host */
+	int event_ms;  /* longest wait for one event in waits, 0: no bound */
+	int known_ids; /* events of unannounced ids are violations */
+	/* Runs after each event read, with arg. */
 	void (*on_event)(struct tcollect *, struct tclient *, void *arg);
-	void *arg;       /* on_event runs after each event read */
+	void *arg;
 
 	struct tcollect_req **reqs;
 	size_t nreqs, capreqs;

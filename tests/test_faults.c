@@ -176,7 +176,8 @@ fc_send(struct tclient *c, struct tcollect *k, const char *id,
 }
 
 static void
-assert_done(const struct tcollect_req *r, size_t ok, size_t failed, size_t errors)
+assert_done(const struct tcollect_req *r, size_t ok, size_t failed,
+	    size_t errors)
 {
 	ck_assert_msg(!r->reqerr, "request %s failed: %s (%s)", r->id,
 		      proto_code_name(r->code), r->message);
@@ -458,7 +459,8 @@ START_TEST(test_keepalive_stall)
 	st = ft_status(c, &k, "st");
 	sh = tstatus_host(st, victim[0]);
 	ck_assert_msg(sh != NULL, "status lacks %s", victim[0]);
-	ck_assert_msg(tstatus_int(sh, "lost") == 1, "lost %lld", tstatus_int(sh, "lost"));
+	ck_assert_msg(tstatus_int(sh, "lost") == 1, "lost %lld",
+		      tstatus_int(sh, "lost"));
 	json_object_put(st);
 
 	/* Resume and kill what was stopped: the command goes with it. */
@@ -481,7 +483,8 @@ START_TEST(test_keepalive_stall)
 	st = ft_status(c, &k, "st2");
 	sh = tstatus_host(st, victim[0]);
 	ck_assert_ptr_nonnull(sh);
-	ck_assert_msg(tstatus_int(sh, "connects") == 2 && tstatus_int(sh, "lost") == 1,
+	ck_assert_msg(tstatus_int(sh, "connects") == 2 &&
+			  tstatus_int(sh, "lost") == 1,
 		      "connects %lld lost %lld", tstatus_int(sh, "connects"),
 		      tstatus_int(sh, "lost"));
 	ck_assert_str_eq(tstatus_str(sh, "state"), "up");
@@ -537,7 +540,8 @@ START_TEST(test_kill_session)
 	st = ft_status(c, &k, "st");
 	sh = tstatus_host(st, host[0]);
 	ck_assert_msg(sh != NULL, "status lacks %s", host[0]);
-	ck_assert_msg(tstatus_int(sh, "connects") == 2 && tstatus_int(sh, "lost") == 1,
+	ck_assert_msg(tstatus_int(sh, "connects") == 2 &&
+			  tstatus_int(sh, "lost") == 1,
 		      "connects %lld lost %lld (expected 2 and 1)",
 		      tstatus_int(sh, "connects"), tstatus_int(sh, "lost"));
 	ck_assert_msg(tstatus_int(sh, "sessions") == 1, "sessions %lld",
@@ -926,7 +930,8 @@ START_TEST(test_stop_commands)
 			}
 			if (s[i].gone_ms < 0 && h->terminals > 0 &&
 			    fu_count_cmd(fleet_uid, s[i].proc) == 0)
-				s[i].gone_ms = testutil_now_ms() - h->t_terminal;
+				s[i].gone_ms =
+				    testutil_now_ms() - h->t_terminal;
 			if (s[i].gone_ms < 0 || s[i].r->ends == 0)
 				left++;
 		}
@@ -968,7 +973,8 @@ START_TEST(test_stop_commands)
 		      s[3].r->hosts[0]->t_terminal - s[3].r->t_sent);
 	ck_assert_msg(strstr(s[3].r->hosts[0]->message, "idle") == NULL,
 		      "yes stopped as idle: %s", s[3].r->hosts[0]->message);
-	ck_assert_msg(s[0].r->hosts[0]->t_terminal - s[0].r->t_sent < FT_MS(1000 + 1500),
+	ck_assert_msg(s[0].r->hosts[0]->t_terminal - s[0].r->t_sent <
+			  FT_MS(1000 + 1500),
 		      "timeout 1 s fired after %lld ms",
 		      s[0].r->hosts[0]->t_terminal - s[0].r->t_sent);
 	tcollect_check(&k);

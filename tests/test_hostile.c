@@ -161,8 +161,8 @@ q(const char *id)
 }
 
 static void
-assert_done(const struct tcollect_req *r, size_t hosts, size_t ok, size_t failed,
-	    size_t errors)
+assert_done(const struct tcollect_req *r, size_t hosts, size_t ok,
+	    size_t failed, size_t errors)
 {
 	ck_assert_msg(!r->reqerr, "request %s refused: %s (%s)", r->id,
 		      proto_code_name(r->code), r->message);
@@ -178,7 +178,8 @@ assert_done(const struct tcollect_req *r, size_t hosts, size_t ok, size_t failed
 
 /* A request refused whole with code, its message naming what. */
 static void
-assert_refused(const struct tcollect_req *r, enum proto_code code, const char *what)
+assert_refused(const struct tcollect_req *r, enum proto_code code,
+	       const char *what)
 {
 	ck_assert_msg(r->reqerr && r->code == code,
 		      "request %s: expected error %s, got %s%s (%s)", r->id,
@@ -1350,8 +1351,7 @@ START_TEST(test_limits_request)
 
 	send_run(c, "env", hosts, "true",
 		 ",\"env\":{\"A\":\"1\",\"B\":\"2\",\"C\":\"3\"}");
-	assert_refused(h_wait(c, &k, q("env")), PROTO_E_LIMIT,
-		       "MaxEnvEntries");
+	assert_refused(h_wait(c, &k, q("env")), PROTO_E_LIMIT, "MaxEnvEntries");
 	send_run(c, "env2", hosts, "true",
 		 ",\"env\":{\"A\":\"1\",\"B\":\"2\"}");
 	assert_done(h_wait(c, &k, q("env2")), 1, 1, 0, 0);
@@ -1400,8 +1400,7 @@ START_TEST(test_limits_inflight)
 		       "MaxRequestsPerClient");
 	/* 3 jobs of a running: another client's 2 cross MaxJobs, 1 fits. */
 	send_run(b, "b2", h5, "true", NULL);
-	assert_refused(h_wait(b, &kb, q("b2")), PROTO_E_LIMIT,
-		       "(MaxJobs 4)");
+	assert_refused(h_wait(b, &kb, q("b2")), PROTO_E_LIMIT, "(MaxJobs 4)");
 	send_run(b, "b1", h1, "true", NULL);
 	assert_done(h_wait(b, &kb, q("b1")), 1, 1, 0, 0);
 	assert_done(h_wait(a, &ka, q("s2")), 2, 2, 0, 0);

@@ -280,8 +280,8 @@ assert_error(const struct tcollect_host *h, enum proto_code code)
 }
 
 static void
-assert_done(const struct tcollect_req *d, size_t hosts, size_t ok, size_t failed,
-	    size_t errors)
+assert_done(const struct tcollect_req *d, size_t hosts, size_t ok,
+	    size_t failed, size_t errors)
 {
 	ck_assert_msg(!d->reqerr, "request %s failed: %s (%s)", d->id,
 		      proto_code_name(d->code), d->message);
@@ -720,7 +720,8 @@ many_channels(int max_channels)
 		ck_assert_msg(chmax <= sessions * cap,
 			      "%lld sessions allow %lld channels", sessions,
 			      chmax);
-	ck_assert_msg(tstatus_int(sh, "jobs") >= 30, "jobs %lld", tstatus_int(sh, "jobs"));
+	ck_assert_msg(tstatus_int(sh, "jobs") >= 30, "jobs %lld",
+		      tstatus_int(sh, "jobs"));
 	json_object_put(st);
 	free(hosts);
 	tcollect_free(&k);
@@ -946,7 +947,8 @@ START_TEST(test_pooled_session_reuse)
 	sh = tstatus_host(st, fleet.hosts[0]);
 	ck_assert_msg(sh != NULL, "status does not list %s: %.300s",
 		      fleet.hosts[0], k.status);
-	ck_assert_msg(tstatus_int(sh, "connects") == 1 && tstatus_int(sh, "jobs") == 2,
+	ck_assert_msg(tstatus_int(sh, "connects") == 1 &&
+			  tstatus_int(sh, "jobs") == 2,
 		      "connects %lld jobs %lld", tstatus_int(sh, "connects"),
 		      tstatus_int(sh, "jobs"));
 	ck_assert_msg(tstatus_int(sh, "failures") == 0, "failures %lld",
@@ -1147,7 +1149,8 @@ START_TEST(test_connect_and_status)
 	st = get_status(c, &k, "st2");
 	sh = tstatus_host(st, fleet.hosts[0]);
 	ck_assert_ptr_nonnull(sh);
-	ck_assert_msg(tstatus_int(sh, "connects") == 1 && tstatus_int(sh, "jobs") >= 1,
+	ck_assert_msg(tstatus_int(sh, "connects") == 1 &&
+			  tstatus_int(sh, "jobs") >= 1,
 		      "connects %lld jobs %lld", tstatus_int(sh, "connects"),
 		      tstatus_int(sh, "jobs"));
 	json_object_put(st);
@@ -1173,7 +1176,8 @@ START_TEST(test_cancel)
 	hosts = hosts_json(0, 2);
 	send_run(c, "long", hosts, "sleep 30", NULL);
 	for (i = 0; i < 2; i++)
-		tcollect_wait_start(c, &k, q("long"), fleet.hosts[i], IT_EVENT_MS);
+		tcollect_wait_start(c, &k, q("long"), fleet.hosts[i],
+				    IT_EVENT_MS);
 	t0 = testutil_now_ms();
 	ck_assert(tclient_send(c, "{\"v\":1,\"id\":\"c\",\"op\":\"cancel\","
 				  "\"target\":\"long\"}") == 0);
@@ -1344,7 +1348,8 @@ START_TEST(test_ipv6_run)
 		      k.status);
 	ck_assert_str_eq(tstatus_str(sh, "host"), key);
 	ck_assert_str_eq(tstatus_str(sh, "state"), "up");
-	ck_assert_msg(tstatus_int(sh, "jobs") == 2, "jobs %lld", tstatus_int(sh, "jobs"));
+	ck_assert_msg(tstatus_int(sh, "jobs") == 2, "jobs %lld",
+		      tstatus_int(sh, "jobs"));
 	ck_assert_msg(status_count(st, fleet.v6_addr) == 1,
 		      "%d status entries for %s: %.300s",
 		      status_count(st, fleet.v6_addr), fleet.v6_addr, k.status);

@@ -32,10 +32,10 @@
 #include "testutil.h"
 
 #define SV_MS(ms) tclient_scaled_ms(ms)
-#define SV_TIMEOUT_S 60          /* Check timeout of one test */
-#define SV_EVENT_MS SV_MS(15000) /* longest wait for one event */
-#define SV_NOTIFY_MS SV_MS(5000) /* longest wait for one notification */
-#define SV_MAX_NOTES 512         /* notifications kept */
+#define SV_TIMEOUT_S 60            /* Check timeout of one test */
+#define SV_EVENT_MS SV_MS(15000)   /* longest wait for one event */
+#define SV_NOTIFY_MS SV_MS(5000)   /* longest wait for one notification */
+#define SV_MAX_NOTES 512           /* notifications kept */
 #define SV_OUT_MAX 256             /* output bytes kept per host */
 #define SV_WATCHDOG_USEC "1000000" /* pings every 500 ms */
 #define SV_PING_GAP_MS 900         /* longest gap between healthy pings */
@@ -305,7 +305,7 @@ sv_next_event(struct tclient *c, int timeout_ms)
 /* Read until request id (JSON text) ended; the wire rules must hold. */
 static struct tcollect_req *
 sv_wait_end(struct tclient *c, struct tcollect *k, const char *id,
-	      int timeout_ms)
+	    int timeout_ms)
 {
 	struct tcollect_req *d = tcollect_wait_end(c, k, id, timeout_ms);
 
@@ -316,7 +316,7 @@ sv_wait_end(struct tclient *c, struct tcollect *k, const char *id,
 /* Read until every host of request id has started. */
 static void
 sv_wait_starts(struct tclient *c, struct tcollect *k, const char *id,
-		 size_t from, size_t n)
+	       size_t from, size_t n)
 {
 	long long deadline = testutil_now_ms() + SV_EVENT_MS;
 	size_t i;
