@@ -3,7 +3,7 @@
 # it.  They signal the fleet's own sshd processes, so they run alone.
 
 sshpool_test(test_faults TIMEOUT 300
-	SOURCES test_faults.c faultutil.c tclient.c tstatus.c
+	SOURCES test_faults.c faultutil.c tclient.c tcollect.c tstatus.c
 	LIBS sshpool_proto
 	FIXTURES fleet)
 add_dependencies(test_faults sshpoold)

@@ -20,10 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "faultutil.h"
+#include "testutil.h"
 
 #define FU_SSHD "/usr/sbin/sshd"
 #define FU_MAX_DEPTH 64   /* ancestors walked up from one process */
@@ -47,15 +47,6 @@ struct fu_snap {
 	struct fu_proc *p;
 	size_t n;
 };
-
-static long long
-fu_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Read a small file whole; -1 if it cannot be read. */
 static ssize_t
@@ -481,7 +472,7 @@ fu_alive(pid_t pid)
 int
 fu_wait_gone(const struct fu_tree *t, int timeout_ms)
 {
-	long long deadline = fu_now_ms() + timeout_ms;
+	long long deadline = testutil_now_ms() + timeout_ms;
 	size_t i;
 	int alive;
 
@@ -492,7 +483,7 @@ fu_wait_gone(const struct fu_tree *t, int timeout_ms)
 				alive++;
 		if (alive == 0)
 			return 0;
-		if (fu_now_ms() > deadline)
+		if (testutil_now_ms() > deadline)
 			return -1;
 		usleep(FU_POLL_MS * 1000);
 	}
@@ -606,13 +597,13 @@ fu_instance_start(const char *dir, const char *n, char *err, size_t errlen)
 			 FU_SSHD, conf, st, log);
 		return -1;
 	}
-	deadline = fu_now_ms() + FU_START_WAIT_MS;
+	deadline = testutil_now_ms() + FU_START_WAIT_MS;
 	for (;;) {
 		for (i = 0, ready = 0; i < na; i++)
 			ready += fu_accepts(addrs[i], port);
 		if (ready == na)
 			return 0;
-		if (fu_now_ms() > deadline) {
+		if (testutil_now_ms() > deadline) {
 			snprintf(err, errlen,
 				 "sshd instance %s: %zu of %zu addresses "
 				 "accept after %d ms, see %s",
@@ -686,12 +677,12 @@ fu_count_cmd(uid_t uid, const char *cmd)
 long long
 fu_wait_cmd_gone(uid_t uid, const char *cmd, int timeout_ms)
 {
-	long long t0 = fu_now_ms(), deadline = t0 + timeout_ms;
+	long long t0 = testutil_now_ms(), deadline = t0 + timeout_ms;
 
 	for (;;) {
 		if (fu_count_cmd(uid, cmd) == 0)
-			return fu_now_ms() - t0;
-		if (fu_now_ms() > deadline)
+			return testutil_now_ms() - t0;
+		if (testutil_now_ms() > deadline)
 			return -1;
 		usleep(FU_POLL_MS * 1000);
 	}

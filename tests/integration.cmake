@@ -14,7 +14,7 @@ add_test(NAME fleet_stop
 set_tests_properties(fleet_stop PROPERTIES FIXTURES_CLEANUP fleet TIMEOUT 60)
 
 sshpool_test(test_integration TIMEOUT 300
-	SOURCES test_integration.c tclient.c tstatus.c
+	SOURCES test_integration.c tclient.c tcollect.c tstatus.c
 	LIBS sshpool_proto
 	FIXTURES fleet)
 # The tests run the daemon binary: build it with them.

@@ -9,7 +9,7 @@ if(NOT SSHPOOL_SOCKET_ACTIVATE)
 	set(SSHPOOL_SOCKET_ACTIVATE "")
 endif()
 sshpool_test(test_service TIMEOUT 180
-	SOURCES test_service.c tclient.c
+	SOURCES test_service.c tclient.c tcollect.c
 	LIBS sshpool_proto
 	FIXTURES fleet)
 add_dependencies(test_service sshpoold)

@@ -20,10 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "tclient.h"
+#include "testutil.h"
 
 #define TCLIENT_READ_CHUNK (256u * 1024)
 #define TCLIENT_ERR 512
@@ -39,15 +39,6 @@ struct tclient {
 	size_t read_size; /* 0 = TCLIENT_READ_CHUNK */
 	char err[TCLIENT_ERR];
 };
-
-long long
-tclient_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 const char *
 tclient_wrapper(void)
@@ -212,7 +203,7 @@ tclient_fill(struct tclient *c, long long deadline)
 	int rc;
 
 	for (;;) {
-		left = deadline - tclient_now_ms();
+		left = deadline - testutil_now_ms();
 		if (left < 0)
 			left = 0;
 		rc = poll(&pfd, 1, (int)left);
@@ -263,7 +254,7 @@ int
 tclient_next(struct tclient *c, int timeout_ms, struct proto_event **ev,
 	     char **linep)
 {
-	long long deadline = tclient_now_ms() + timeout_ms;
+	long long deadline = testutil_now_ms() + timeout_ms;
 	struct proto_error perr;
 	size_t scanned = 0, linelen;
 	char *nl;
@@ -639,7 +630,7 @@ tdaemon_start(struct tdaemon *d, const struct tfleet *f,
 	d->pid = pid;
 	tdaemon_track(d, 1);
 
-	deadline = tclient_now_ms() + wait_ms;
+	deadline = testutil_now_ms() + wait_ms;
 	for (;;) {
 		if ((fd = tclient_unix_connect(d->sock)) != -1) {
 			close(fd);
@@ -655,7 +646,7 @@ tdaemon_start(struct tdaemon *d, const struct tfleet *f,
 			tdaemon_dump_log(d);
 			return -1;
 		}
-		if (tclient_now_ms() > deadline) {
+		if (testutil_now_ms() > deadline) {
 			snprintf(err, errlen,
 				 "sshpoold socket %s not accepting "
 				 "after %d ms, log %s",
@@ -678,12 +669,12 @@ tdaemon_stop(struct tdaemon *d)
 	if (d->pid <= 0)
 		return -1;
 	kill(d->pid, SIGTERM);
-	deadline = tclient_now_ms() + wait_ms;
+	deadline = testutil_now_ms() + wait_ms;
 	for (;;) {
 		rc = waitpid(d->pid, &status, WNOHANG);
 		if (rc == d->pid || (rc == -1 && errno != EINTR))
 			break;
-		if (tclient_now_ms() > deadline) {
+		if (testutil_now_ms() > deadline) {
 			fprintf(stderr,
 				"sshpoold %ld ignored SIGTERM for %d "
 				"ms: killing it\n",

@@ -130,9 +130,6 @@ long tdaemon_rss_kb(pid_t);
 /* Print the last lines of the daemon's log to stderr. */
 void tdaemon_dump_log(const struct tdaemon *);
 
-/* Milliseconds of CLOCK_MONOTONIC. */
-long long tclient_now_ms(void);
-
 /* SSHPOOL_TEST_WRAPPER, or NULL when the daemon runs directly. */
 const char *tclient_wrapper(void);
 /* SSHPOOL_TEST_SLOWDOWN: 1 unless set to a larger number. */

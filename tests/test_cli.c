@@ -148,7 +148,7 @@ ct_exec(struct ct_result *r, const char *in_path, const char *const *argv)
 	int outp[2], errp[2], in, st, open_fds;
 	struct pollfd pfd[2];
 	char buf[65536];
-	long long t0 = tclient_now_ms(), left;
+	long long t0 = testutil_now_ms(), left;
 	ssize_t n;
 	size_t i;
 	pid_t pid;
@@ -179,7 +179,7 @@ ct_exec(struct ct_result *r, const char *in_path, const char *const *argv)
 	pfd[0].events = pfd[1].events = POLLIN;
 	open_fds = 2;
 	while (open_fds > 0) {
-		left = t0 + tclient_scaled_ms(CT_RUN_MS) - tclient_now_ms();
+		left = t0 + tclient_scaled_ms(CT_RUN_MS) - testutil_now_ms();
 		if (left <= 0) {
 			kill(pid, SIGKILL);
 			break;
@@ -210,7 +210,7 @@ ct_exec(struct ct_result *r, const char *in_path, const char *const *argv)
 	while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
 		;
 	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-	r->ms = tclient_now_ms() - t0;
+	r->ms = testutil_now_ms() - t0;
 }
 
 static void
@@ -1017,8 +1017,8 @@ START_TEST(test_progress_tty)
 				     "-x", "100", "-y", "20", cmd, NULL},
 		    NULL);
 	ck_assert_int_eq(started, 0);
-	deadline = tclient_now_ms() + tclient_scaled_ms(CT_TMUX_WAIT_MS);
-	while (tclient_now_ms() < deadline) {
+	deadline = testutil_now_ms() + tclient_scaled_ms(CT_TMUX_WAIT_MS);
+	while (testutil_now_ms() < deadline) {
 		free(pane);
 		pane = NULL;
 		ct_tmux(sock,

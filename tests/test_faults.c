@@ -34,6 +34,7 @@
 
 #include "faultutil.h"
 #include "tclient.h"
+#include "tcollect.h"
 #include "tstatus.h"
 #define TESTUTIL_FAILURE_HOOK
 #include "testutil.h"
@@ -42,7 +43,7 @@
 #define FT_TIMEOUT_S 60 /* Check timeout of one test */
 #define FT_SOAK_TIMEOUT_S 120
 #define FT_EVENT_MS FT_MS(15000) /* longest wait for a single event */
-#define FT_OUT_KEEP 64           /* stdout bytes kept per host */
+#define FT_OUT_KEEP 63           /* stdout bytes kept per host */
 #define FT_MAX_HOSTS 64          /* hosts of one request */
 #define FT_POLL_MS 20
 
@@ -91,47 +92,6 @@
 
 /* ---- Event collection ---- */
 
-struct fhost {
-	char name[64];
-	int starts;
-	int terminals;
-	int exited;
-	int connected;
-	int status;
-	char signal[16];
-	enum proto_code code;
-	char message[200];
-	size_t outbytes;
-	char out[FT_OUT_KEEP];
-	size_t outlen;
-	long long t_first_out;
-	long long t_term;
-};
-
-struct freq {
-	char id[PROTO_MAX_ID + 3]; /* JSON text */
-	size_t nhosts;
-	struct fhost *h;
-	int dones;
-	int reqerr;
-	enum proto_code reqcode;
-	char reqmsg[200];
-	struct proto_done done;
-	long long t_sent;
-	long long t_done;
-};
-
-struct fcoll {
-	struct freq **reqs;
-	size_t nreqs;
-	size_t cap;
-	char problem[300]; /* first protocol violation */
-	char *status;      /* last status line */
-	char status_id[PROTO_MAX_ID + 3];
-	int cancels;
-	int cancel_found;
-};
-
 static struct tfleet fleet;
 static struct tdaemon daemon_;
 static char errbuf[2048];
@@ -144,38 +104,11 @@ static pid_t killer_pid;       /* the soak's killer process */
 static int failing;
 
 static void
-fc_init(struct fcoll *k)
+fc_init(struct tcollect *k)
 {
-	memset(k, 0, sizeof *k);
-}
-
-static void
-fc_free(struct fcoll *k)
-{
-	size_t i;
-
-	for (i = 0; i < k->nreqs; i++) {
-		free(k->reqs[i]->h);
-		free(k->reqs[i]);
-	}
-	free(k->reqs);
-	free(k->status);
-	memset(k, 0, sizeof *k);
-}
-
-static void fc_problem(struct fcoll *, const char *, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-fc_problem(struct fcoll *k, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (k->problem[0] != '\0')
-		return;
-	va_start(ap, fmt);
-	vsnprintf(k->problem, sizeof k->problem, fmt, ap);
-	va_end(ap);
+	tcollect_init(k);
+	k->keep = FT_OUT_KEEP;
+	k->known_ids = 1;
 }
 
 static const char *
@@ -187,28 +120,6 @@ q(const char *id)
 	n = (n + 1) % 4;
 	snprintf(buf[n], sizeof buf[n], "\"%s\"", id);
 	return buf[n];
-}
-
-static struct freq *
-fc_req(struct fcoll *k, const char *idjson)
-{
-	size_t i;
-
-	for (i = k->nreqs; i-- > 0;)
-		if (strcmp(k->reqs[i]->id, idjson) == 0)
-			return k->reqs[i];
-	return NULL;
-}
-
-static struct fhost *
-fc_host(struct freq *r, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < r->nhosts; i++)
-		if (strcmp(r->h[i].name, name) == 0)
-			return &r->h[i];
-	return NULL;
 }
 
 /* A JSON string body: the commands here need only quotes escaped. */
@@ -229,40 +140,24 @@ json_str(const char *s)
 }
 
 /* Send a run (or a connect when command is NULL) and record it. */
-static struct freq *
-fc_send(struct tclient *c, struct fcoll *k, const char *id,
+static struct tcollect_req *
+fc_send(struct tclient *c, struct tcollect *k, const char *id,
 	const char *const *hosts, size_t n, const char *command,
 	const char *more)
 {
 	char list[FT_MAX_HOSTS * 72], *cmd;
-	struct freq *r;
+	struct tcollect_req *r;
 	size_t i, o = 0;
 	int rc;
 
 	ck_assert_msg(n > 0 && n <= FT_MAX_HOSTS, "%zu hosts", n);
-	ck_assert_msg(fc_req(k, q(id)) == NULL, "id %s reused", id);
-	if (k->nreqs == k->cap) {
-		k->cap = k->cap ? k->cap * 2 : 16;
-		k->reqs = realloc(k->reqs, k->cap * sizeof *k->reqs);
-		ck_assert_ptr_nonnull(k->reqs);
-	}
-	r = calloc(1, sizeof *r);
-	ck_assert_ptr_nonnull(r);
-	r->h = calloc(n, sizeof *r->h);
-	ck_assert_ptr_nonnull(r->h);
-	k->reqs[k->nreqs++] = r;
-	snprintf(r->id, sizeof r->id, "%s", q(id));
-	r->nhosts = n;
 	list[o++] = '[';
-	for (i = 0; i < n; i++) {
-		snprintf(r->h[i].name, sizeof r->h[i].name, "%s", hosts[i]);
-		r->h[i].status = -2;
+	for (i = 0; i < n; i++)
 		o += (size_t)snprintf(list + o, sizeof list - o, "%s\"%s\"",
 				      i ? "," : "", hosts[i]);
-	}
 	list[o++] = ']';
 	list[o] = '\0';
-	r->t_sent = tclient_now_ms();
+	r = tcollect_expect(k, q(id), hosts, n);
 	if (command == NULL) {
 		rc = tclient_send(c,
 				  "{\"v\":1,\"id\":\"%s\",\"op\":\"connect\","
@@ -281,203 +176,12 @@ fc_send(struct tclient *c, struct fcoll *k, const char *id,
 }
 
 static void
-fc_host_event(struct fcoll *k, struct freq *r, const struct proto_event *ev)
-{
-	struct fhost *h = fc_host(r, ev->host);
-	size_t n;
-
-	if (h == NULL) {
-		fc_problem(k, "%s for unknown host %s of %s",
-			   proto_event_name(ev->type), ev->host, r->id);
-		return;
-	}
-	if (h->terminals > 0) {
-		fc_problem(k, "%s after the terminal event on %s of %s",
-			   proto_event_name(ev->type), ev->host, r->id);
-		return;
-	}
-	switch (ev->type) {
-	case PROTO_EV_START:
-		if (h->starts++ > 0)
-			fc_problem(k, "second start on %s", ev->host);
-		break;
-	case PROTO_EV_STDOUT:
-	case PROTO_EV_STDERR:
-		if (h->starts == 0)
-			fc_problem(k, "output before start on %s", ev->host);
-		if (ev->type == PROTO_EV_STDERR)
-			break;
-		if (h->outbytes == 0)
-			h->t_first_out = tclient_now_ms();
-		h->outbytes += ev->len;
-		n = ev->len;
-		if (n > FT_OUT_KEEP - 1 - h->outlen)
-			n = FT_OUT_KEEP - 1 - h->outlen;
-		memcpy(h->out + h->outlen, ev->data, n);
-		h->outlen += n;
-		h->out[h->outlen] = '\0';
-		break;
-	case PROTO_EV_EXIT:
-		if (h->starts == 0)
-			fc_problem(k, "exit before start on %s", ev->host);
-		h->terminals++;
-		h->exited = 1;
-		h->status = ev->status;
-		if (ev->signal != NULL)
-			snprintf(h->signal, sizeof h->signal, "%s", ev->signal);
-		h->t_term = tclient_now_ms();
-		break;
-	case PROTO_EV_ERROR:
-		h->terminals++;
-		h->code = ev->code;
-		snprintf(h->message, sizeof h->message, "%s",
-			 ev->message ? ev->message : "");
-		h->t_term = tclient_now_ms();
-		break;
-	case PROTO_EV_CONNECTED:
-		h->terminals++;
-		h->connected = 1;
-		h->t_term = tclient_now_ms();
-		break;
-	default:
-		break;
-	}
-}
-
-static void
-fc_event(struct fcoll *k, const struct proto_event *ev, const char *line)
-{
-	struct freq *r;
-	size_t i;
-
-	switch (ev->type) {
-	case PROTO_EV_STATUS:
-		free(k->status);
-		k->status = strdup(ev->json ? ev->json : line);
-		snprintf(k->status_id, sizeof k->status_id, "%s", ev->id);
-		return;
-	case PROTO_EV_CANCEL:
-		k->cancels++;
-		k->cancel_found = ev->found;
-		return;
-	default:
-		break;
-	}
-	if ((r = fc_req(k, ev->id)) == NULL) {
-		fc_problem(k, "%s for unknown id %s: %.200s",
-			   proto_event_name(ev->type), ev->id, line);
-		return;
-	}
-	if (r->dones > 0) {
-		fc_problem(k, "%s after the end of %s",
-			   proto_event_name(ev->type), r->id);
-		return;
-	}
-	switch (ev->type) {
-	case PROTO_EV_START:
-	case PROTO_EV_STDOUT:
-	case PROTO_EV_STDERR:
-	case PROTO_EV_EXIT:
-	case PROTO_EV_CONNECTED:
-	case PROTO_EV_ERROR:
-		if (ev->host != NULL) {
-			fc_host_event(k, r, ev);
-			break;
-		}
-		if (ev->type != PROTO_EV_ERROR) {
-			fc_problem(k, "%s without host in %s",
-				   proto_event_name(ev->type), r->id);
-			break;
-		}
-		r->dones++;
-		r->reqerr = 1;
-		r->reqcode = ev->code;
-		snprintf(r->reqmsg, sizeof r->reqmsg, "%s",
-			 ev->message ? ev->message : "");
-		r->t_done = tclient_now_ms();
-		break;
-	case PROTO_EV_DONE:
-		r->dones++;
-		r->done = ev->done;
-		r->t_done = tclient_now_ms();
-		for (i = 0; i < r->nhosts; i++)
-			if (r->h[i].terminals != 1)
-				fc_problem(k, "done of %s before the end of %s",
-					   r->id, r->h[i].name);
-		break;
-	default:
-		fc_problem(k, "unexpected event %s for %s",
-			   proto_event_name(ev->type), r->id);
-		break;
-	}
-}
-
-/*
- * Read and record one event within timeout_ms: 1 if one came, 0 on timeout.
- * End of file and undecodable lines fail the test.
- */
-static int
-fc_poll(struct tclient *c, struct fcoll *k, int timeout_ms)
-{
-	struct proto_event *ev;
-	char *line;
-
-	if (tclient_next(c, timeout_ms, &ev, &line) == -1) {
-		ck_assert_msg(strstr(tclient_error(c), "timeout") != NULL,
-			      "reading events: %s", tclient_error(c));
-		return 0;
-	}
-	fc_event(k, ev, line);
-	proto_event_free(ev);
-	free(line);
-	return 1;
-}
-
-static void
-fc_wait_end(struct tclient *c, struct fcoll *k, struct freq *r, int timeout_ms)
-{
-	long long deadline = tclient_now_ms() + timeout_ms, left;
-
-	while (r->dones == 0) {
-		left = deadline - tclient_now_ms();
-		ck_assert_msg(left > 0, "request %s did not end within %d ms",
-			      r->id, timeout_ms);
-		fc_poll(c, k, (int)left);
-	}
-}
-
-static struct fhost *
-fc_wait_start(struct tclient *c, struct fcoll *k, struct freq *r,
-	      const char *host, int timeout_ms)
-{
-	long long deadline = tclient_now_ms() + timeout_ms, left;
-	struct fhost *h = fc_host(r, host);
-
-	ck_assert_ptr_nonnull(h);
-	while (h->starts == 0) {
-		ck_assert_msg(h->terminals == 0,
-			      "%s on %s ended before starting: %s (%s)", r->id,
-			      host, proto_code_name(h->code), h->message);
-		left = deadline - tclient_now_ms();
-		ck_assert_msg(left > 0, "no start for %s on %s", r->id, host);
-		fc_poll(c, k, (int)left);
-	}
-	return h;
-}
-
-static void
-fc_check(const struct fcoll *k)
-{
-	ck_assert_msg(k->problem[0] == '\0', "protocol violation: %s",
-		      k->problem);
-}
-
-static void
-assert_done(const struct freq *r, size_t ok, size_t failed, size_t errors)
+assert_done(const struct tcollect_req *r, size_t ok, size_t failed,
+	    size_t errors)
 {
 	ck_assert_msg(!r->reqerr, "request %s failed: %s (%s)", r->id,
-		      proto_code_name(r->reqcode), r->reqmsg);
-	ck_assert_msg(r->dones == 1, "%d ends of %s", r->dones, r->id);
+		      proto_code_name(r->code), r->message);
+	ck_assert_msg(r->ends == 1, "%d ends of %s", r->ends, r->id);
 	ck_assert_msg(r->done.hosts == r->nhosts && r->done.ok == ok &&
 			  r->done.failed == failed && r->done.errors == errors,
 		      "done %s: hosts %zu ok %zu failed %zu errors %zu, "
@@ -487,25 +191,25 @@ assert_done(const struct freq *r, size_t ok, size_t failed, size_t errors)
 }
 
 static void
-assert_exit_out(const struct fhost *h, const char *out)
+assert_exit_out(const struct tcollect_host *h, const char *out)
 {
-	ck_assert_msg(h->terminals == 1, "%s: %d terminal events", h->name,
+	ck_assert_msg(h->terminals == 1, "%s: %d terminal events", h->host,
 		      h->terminals);
 	ck_assert_msg(h->exited && h->status == 0,
-		      "%s: expected exit 0, got %s %d %s (%s)", h->name,
+		      "%s: expected exit 0, got %s %d %s (%s)", h->host,
 		      h->exited ? "exit" : proto_code_name(h->code), h->status,
 		      h->signal, h->message);
 	ck_assert_msg(strcmp(h->out, out) == 0,
-		      "%s: stdout '%s', expected '%s'", h->name, h->out, out);
+		      "%s: stdout '%s', expected '%s'", h->host, h->out, out);
 }
 
 static void
-assert_error(const struct fhost *h, enum proto_code code)
+assert_error(const struct tcollect_host *h, enum proto_code code)
 {
-	ck_assert_msg(h->terminals == 1, "%s: %d terminal events", h->name,
+	ck_assert_msg(h->terminals == 1, "%s: %d terminal events", h->host,
 		      h->terminals);
 	ck_assert_msg(!h->exited && !h->connected && h->code == code,
-		      "%s: expected error %s, got %s (%s)", h->name,
+		      "%s: expected error %s, got %s (%s)", h->host,
 		      proto_code_name(code),
 		      h->exited ? "exit" : proto_code_name(h->code),
 		      h->message);
@@ -514,19 +218,13 @@ assert_error(const struct fhost *h, enum proto_code code)
 /* ---- Status ---- */
 
 static json_object *
-ft_status(struct tclient *c, struct fcoll *k, const char *id)
+ft_status(struct tclient *c, struct tcollect *k, const char *id)
 {
-	long long deadline = tclient_now_ms() + FT_EVENT_MS;
 	json_object *root;
 
 	ck_assert(tclient_send(c, "{\"v\":1,\"id\":\"%s\",\"op\":\"status\"}",
 			       id) == 0);
-	free(k->status);
-	k->status = NULL;
-	while (k->status == NULL || strcmp(k->status_id, q(id)) != 0) {
-		ck_assert_msg(tclient_now_ms() < deadline, "no status reply");
-		fc_poll(c, k, FT_EVENT_MS);
-	}
+	tcollect_wait_status(c, k, q(id), FT_EVENT_MS);
 	root = json_tokener_parse(k->status);
 	ck_assert_msg(root != NULL, "status is not JSON: %.200s", k->status);
 	return root;
@@ -686,9 +384,9 @@ START_TEST(test_keepalive_stall)
 	size_t i, nd = 0, nr = 0;
 	char id[32], cmd[64];
 	struct tclient *c;
-	struct fcoll k;
-	struct freq *r, *rv;
-	struct fhost *hv;
+	struct tcollect k;
+	struct tcollect_req *r, *rv;
+	struct tcollect_host *hv;
 	json_object *st, *sh;
 
 	ft_begin(NULL, NULL, 1);
@@ -700,40 +398,40 @@ START_TEST(test_keepalive_stall)
 		others[i] = fleet.hosts[i + 1];
 
 	r = fc_send(c, &k, "warm", victim, 1, NULL, NULL);
-	fc_wait_end(c, &k, r, FT_EVENT_MS);
+	tcollect_wait_end(c, &k, r->id, FT_EVENT_MS);
 	assert_done(r, 1, 0, 0);
 	r = fc_send(c, &k, "warm2", others, FT_STALL_OTHERS, NULL, NULL);
-	fc_wait_end(c, &k, r, FT_EVENT_MS);
+	tcollect_wait_end(c, &k, r->id, FT_EVENT_MS);
 	assert_done(r, FT_STALL_OTHERS, 0, 0);
 	for (i = 0; i < FT_ROUNDS_BEFORE; i++) {
 		snprintf(id, sizeof id, "b%zu", i);
 		r = fc_send(c, &k, id, others, FT_STALL_OTHERS, "true", NULL);
-		fc_wait_end(c, &k, r, FT_EVENT_MS);
+		tcollect_wait_end(c, &k, r->id, FT_EVENT_MS);
 		assert_done(r, FT_STALL_OTHERS, 0, 0);
-		before[i] = r->t_done - r->t_sent;
+		before[i] = r->t_end - r->t_sent;
 	}
 
 	snprintf(cmd, sizeof cmd, "exec sleep 1000.%ld1", (long)getpid());
 	rv = fc_send(c, &k, "victim", victim, 1, cmd, NULL);
-	hv = fc_wait_start(c, &k, rv, victim[0], FT_EVENT_MS);
+	hv = tcollect_wait_start(c, &k, rv->id, victim[0], FT_EVENT_MS);
 	ft_host_tree(0, &stopped, 1);
-	t_stop = tclient_now_ms();
+	t_stop = testutil_now_ms();
 	ck_assert_msg(fu_signal(&stopped, SIGSTOP, 1) >= 2,
 		      "could not stop the session's sshd processes");
 
 	/* Rounds on the other hosts until the victim's job ends. */
 	while (hv->terminals == 0 &&
-	       tclient_now_ms() - t_stop < FT_MS(FT_DEAD_MS) + 2000) {
+	       testutil_now_ms() - t_stop < FT_MS(FT_DEAD_MS) + 2000) {
 		ck_assert_msg(nr < FT_MAX_ROUNDS, "%zu rounds", nr);
 		snprintf(id, sizeof id, "d%zu", nr++);
 		r = fc_send(c, &k, id, others, FT_STALL_OTHERS, "true", NULL);
-		fc_wait_end(c, &k, r, FT_EVENT_MS);
+		tcollect_wait_end(c, &k, r->id, FT_EVENT_MS);
 		assert_done(r, FT_STALL_OTHERS, 0, 0);
 		if (hv->terminals == 0)
-			during[nd++] = r->t_done - r->t_sent;
+			during[nd++] = r->t_end - r->t_sent;
 	}
-	fc_wait_end(c, &k, rv, FT_MS(FT_DEAD_MS));
-	detect = hv->t_term - t_stop;
+	tcollect_wait_end(c, &k, rv->id, FT_MS(FT_DEAD_MS));
+	detect = hv->t_terminal - t_stop;
 	med_before = ft_median(before, FT_ROUNDS_BEFORE);
 	med_during = nd ? ft_median(during, nd) : -1;
 	ft_report("keepalive: stalled session found dead %lld ms after "
@@ -761,13 +459,14 @@ START_TEST(test_keepalive_stall)
 	st = ft_status(c, &k, "st");
 	sh = tstatus_host(st, victim[0]);
 	ck_assert_msg(sh != NULL, "status lacks %s", victim[0]);
-	ck_assert_msg(tstatus_int(sh, "lost") == 1, "lost %lld", tstatus_int(sh, "lost"));
+	ck_assert_msg(tstatus_int(sh, "lost") == 1, "lost %lld",
+		      tstatus_int(sh, "lost"));
 	json_object_put(st);
 
 	/* Resume and kill what was stopped: the command goes with it. */
 	fu_signal(&stopped, SIGKILL, 0);
 	fu_signal(&stopped, SIGCONT, 0);
-	t_cont = tclient_now_ms();
+	t_cont = testutil_now_ms();
 	ck_assert_msg(fu_wait_gone(&stopped, FT_MS(5000)) == 0,
 		      "stopped session processes still alive");
 	stopped.n = 0;
@@ -775,22 +474,23 @@ START_TEST(test_keepalive_stall)
 		      cmd + 5);
 
 	r = fc_send(c, &k, "after", victim, 1, "echo back", NULL);
-	fc_wait_end(c, &k, r, FT_EVENT_MS);
-	assert_exit_out(&r->h[0], "back\n");
+	tcollect_wait_end(c, &k, r->id, FT_EVENT_MS);
+	assert_exit_out(r->hosts[0], "back\n");
 	assert_done(r, 1, 0, 0);
 	ft_report("keepalive: stalled host ran a command again %lld ms after "
 		  "its sshd processes were killed",
-		  r->t_done - t_cont);
+		  r->t_end - t_cont);
 	st = ft_status(c, &k, "st2");
 	sh = tstatus_host(st, victim[0]);
 	ck_assert_ptr_nonnull(sh);
-	ck_assert_msg(tstatus_int(sh, "connects") == 2 && tstatus_int(sh, "lost") == 1,
+	ck_assert_msg(tstatus_int(sh, "connects") == 2 &&
+			  tstatus_int(sh, "lost") == 1,
 		      "connects %lld lost %lld", tstatus_int(sh, "connects"),
 		      tstatus_int(sh, "lost"));
 	ck_assert_str_eq(tstatus_str(sh, "state"), "up");
 	json_object_put(st);
-	fc_check(&k);
-	fc_free(&k);
+	tcollect_check(&k);
+	tcollect_free(&k);
 	tclient_close(c);
 	ft_end();
 }
@@ -803,9 +503,9 @@ START_TEST(test_kill_session)
 	const char *host[1];
 	struct fu_tree t;
 	struct tclient *c;
-	struct fcoll k;
-	struct freq *r, *rl;
-	struct fhost *h;
+	struct tcollect k;
+	struct tcollect_req *r, *rl;
+	struct tcollect_host *h;
 	json_object *st, *sh;
 	long long t_kill, lost_ms;
 	char cmd[64];
@@ -816,13 +516,13 @@ START_TEST(test_kill_session)
 	host[0] = fleet.hosts[1];
 	snprintf(cmd, sizeof cmd, "exec sleep 30.%ld2", (long)getpid());
 	rl = fc_send(c, &k, "long", host, 1, cmd, NULL);
-	h = fc_wait_start(c, &k, rl, host[0], FT_EVENT_MS);
+	h = tcollect_wait_start(c, &k, rl->id, host[0], FT_EVENT_MS);
 	ft_host_tree(1, &t, 1);
-	t_kill = tclient_now_ms();
+	t_kill = testutil_now_ms();
 	ck_assert_msg(fu_signal(&t, SIGKILL, 1) >= 2,
 		      "could not kill the session's sshd processes");
-	fc_wait_end(c, &k, rl, FT_MS(FT_DEAD_MS));
-	lost_ms = h->t_term - t_kill;
+	tcollect_wait_end(c, &k, rl->id, FT_MS(FT_DEAD_MS));
+	lost_ms = h->t_terminal - t_kill;
 	ft_report("kill: job on a killed session ended %lld ms after SIGKILL",
 		  lost_ms);
 	assert_error(h, PROTO_E_CONNECTION_LOST);
@@ -834,20 +534,21 @@ START_TEST(test_kill_session)
 	ck_assert(fu_wait_gone(&t, FT_MS(5000)) == 0);
 
 	r = fc_send(c, &k, "next", host, 1, "echo again", NULL);
-	fc_wait_end(c, &k, r, FT_EVENT_MS);
-	assert_exit_out(&r->h[0], "again\n");
+	tcollect_wait_end(c, &k, r->id, FT_EVENT_MS);
+	assert_exit_out(r->hosts[0], "again\n");
 	assert_done(r, 1, 0, 0);
 	st = ft_status(c, &k, "st");
 	sh = tstatus_host(st, host[0]);
 	ck_assert_msg(sh != NULL, "status lacks %s", host[0]);
-	ck_assert_msg(tstatus_int(sh, "connects") == 2 && tstatus_int(sh, "lost") == 1,
+	ck_assert_msg(tstatus_int(sh, "connects") == 2 &&
+			  tstatus_int(sh, "lost") == 1,
 		      "connects %lld lost %lld (expected 2 and 1)",
 		      tstatus_int(sh, "connects"), tstatus_int(sh, "lost"));
 	ck_assert_msg(tstatus_int(sh, "sessions") == 1, "sessions %lld",
 		      tstatus_int(sh, "sessions"));
 	json_object_put(st);
-	fc_check(&k);
-	fc_free(&k);
+	tcollect_check(&k);
+	tcollect_free(&k);
 	tclient_close(c);
 	ft_end();
 }
@@ -872,8 +573,8 @@ START_TEST(test_restart_instance)
 	size_t i, n = 0, nup, nlost;
 	struct fu_tree t;
 	struct tclient *c;
-	struct fcoll k;
-	struct freq *r;
+	struct tcollect k;
+	struct tcollect_req *r;
 	json_object *st, *sh;
 	int down_seen = 0;
 
@@ -900,7 +601,7 @@ START_TEST(test_restart_instance)
 	ck_assert_msg(n > 2 * FT_RATE, "instance %s serves only %zu hosts",
 		      name, n);
 	r = fc_send(c, &k, "warm", hosts, n, NULL, NULL);
-	fc_wait_end(c, &k, r, FT_EVENT_MS);
+	tcollect_wait_end(c, &k, r->id, FT_EVENT_MS);
 	assert_done(r, n, 0, 0);
 	/* Let the handshake budget fill up again: a full burst. */
 	usleep(1500 * 1000);
@@ -913,14 +614,14 @@ START_TEST(test_restart_instance)
 		      "sessions",
 		      name, t.n, n);
 	snprintf(instance_down, sizeof instance_down, "%s", name);
-	t_kill = tclient_now_ms();
+	t_kill = testutil_now_ms();
 	fu_signal(&t, SIGKILL, 0);
 	ck_assert_msg(fu_wait_gone(&t, FT_MS(5000)) == 0,
 		      "instance %s survived SIGKILL", name);
 
 	/* Every host leaves "up"; watch the states while the server is
 	 * away. */
-	while (tclient_now_ms() - t_kill < FT_MS(FT_DEAD_MS) + 1500) {
+	while (testutil_now_ms() - t_kill < FT_MS(FT_DEAD_MS) + 1500) {
 		st = ft_status(c, &k, "s");
 		for (i = 0, nlost = 0; i < n; i++) {
 			sh = tstatus_host(st, hosts[i]);
@@ -938,7 +639,7 @@ START_TEST(test_restart_instance)
 		}
 		json_object_put(st);
 		if (nlost == n && t_lost == 0)
-			t_lost = tclient_now_ms();
+			t_lost = testutil_now_ms();
 		/* Stay down long enough for HostDownAfter (3) failures. */
 		if (t_lost > 0 && down_seen)
 			break;
@@ -952,16 +653,16 @@ START_TEST(test_restart_instance)
 		      "loss found after %lld ms", t_lost - t_kill);
 	ck_assert_msg(down_seen, "no host went down; states seen:%s", seen);
 
-	t_restart = tclient_now_ms();
+	t_restart = testutil_now_ms();
 	ck_assert_msg(
 	    fu_instance_start(fleet.dir, name, errbuf, sizeof errbuf) == 0,
 	    "%s", errbuf);
 	instance_down[0] = '\0';
-	t_listen = tclient_now_ms();
+	t_listen = testutil_now_ms();
 	for (i = 0; i < n; i++)
 		up_at[i] = 0;
 	for (nup = 0; nup < n;) {
-		ck_assert_msg(tclient_now_ms() - t_restart <
+		ck_assert_msg(testutil_now_ms() - t_restart <
 				  FT_MS(FT_RESTART_UP_MS),
 			      "%zu of %zu hosts up %d ms after the restart",
 			      nup, n, FT_MS(FT_RESTART_UP_MS));
@@ -971,7 +672,7 @@ START_TEST(test_restart_instance)
 			sh = tstatus_host(st, hosts[i]);
 			ck_assert_ptr_nonnull(sh);
 			if (up_at[i] == 0 && tstatus_int(sh, "sessions") == 1) {
-				up_at[i] = tclient_now_ms();
+				up_at[i] = testutil_now_ms();
 				nup++;
 				if (t_first == 0)
 					t_first = up_at[i];
@@ -1013,8 +714,8 @@ START_TEST(test_restart_instance)
 			      "%zu hosts reconnected in %lld ms: faster than "
 			      "%d handshakes per second",
 			      n, t_last - t_restart, FT_RATE);
-	fc_check(&k);
-	fc_free(&k);
+	tcollect_check(&k);
+	tcollect_free(&k);
 	tclient_close(c);
 	ft_end();
 }
@@ -1094,8 +795,8 @@ START_TEST(test_connect_errors)
 	long long ms[3];
 	size_t nfill, i;
 	struct tclient *c;
-	struct fcoll k;
-	struct freq *r;
+	struct tcollect k;
+	struct tcollect_req *r;
 
 	snprintf(blocks, sizeof blocks, "Host %s %s\n\tConnectTimeout 1\n",
 		 drop_addr, mute_addr);
@@ -1112,18 +813,18 @@ START_TEST(test_connect_errors)
 	for (i = 0; i < 3; i++)
 		hosts[i] = hostbuf[i];
 	r = fc_send(c, &k, "bad", hosts, 3, "true", NULL);
-	fc_wait_end(c, &k, r, FT_EVENT_MS);
+	tcollect_wait_end(c, &k, r->id, FT_EVENT_MS);
 	for (i = 0; i < 3; i++)
-		ms[i] = r->h[i].t_term - r->t_sent;
+		ms[i] = r->hosts[i]->t_terminal - r->t_sent;
 	ft_report("connect: refused port failed in %lld ms (%s), dropped SYNs "
 		  "in %lld ms (%s), silent listener in %lld ms (%s); "
 		  "ConnectTimeout %d ms",
-		  ms[0], proto_code_name(r->h[0].code), ms[1],
-		  proto_code_name(r->h[1].code), ms[2],
-		  proto_code_name(r->h[2].code), FT_CONNECT_TIMEOUT_MS);
-	assert_error(&r->h[0], PROTO_E_CONNECT_FAILED);
-	assert_error(&r->h[1], PROTO_E_CONNECT_TIMEOUT);
-	assert_error(&r->h[2], PROTO_E_CONNECT_TIMEOUT);
+		  ms[0], proto_code_name(r->hosts[0]->code), ms[1],
+		  proto_code_name(r->hosts[1]->code), ms[2],
+		  proto_code_name(r->hosts[2]->code), FT_CONNECT_TIMEOUT_MS);
+	assert_error(r->hosts[0], PROTO_E_CONNECT_FAILED);
+	assert_error(r->hosts[1], PROTO_E_CONNECT_TIMEOUT);
+	assert_error(r->hosts[2], PROTO_E_CONNECT_TIMEOUT);
 	assert_done(r, 0, 0, 3);
 	ck_assert_msg(ms[0] <= FT_MS(FT_FAST_FAIL_MS), "refused after %lld ms",
 		      ms[0]);
@@ -1135,12 +836,12 @@ START_TEST(test_connect_errors)
 			      "ConnectTimeout",
 			      hosts[i], ms[i]);
 	}
-	fc_check(&k);
+	tcollect_check(&k);
 	for (i = 0; i < nfill; i++)
 		close(fill[i]);
 	close(lfd_drop);
 	close(lfd_mute);
-	fc_free(&k);
+	tcollect_free(&k);
 	tclient_close(c);
 	ft_end();
 }
@@ -1157,7 +858,7 @@ struct ft_stop {
 	int cancelled;
 	int output;       /* must produce output before the end */
 	int ignores_term; /* only SIGKILL ends it */
-	struct freq *r;
+	struct tcollect_req *r;
 	long long gone_ms; /* after the terminal event; -1 while running */
 };
 
@@ -1179,8 +880,8 @@ START_TEST(test_stop_commands)
 	const size_t ns = sizeof s / sizeof s[0];
 	const char *host[1];
 	struct tclient *c;
-	struct fcoll k;
-	struct fhost *h;
+	struct tcollect k;
+	struct tcollect_host *h;
 	long long t0, now;
 	size_t i, left;
 	long pid = (long)getpid();
@@ -1203,19 +904,19 @@ START_TEST(test_stop_commands)
 	ft_begin(NULL, NULL, 0);
 	c = ft_connect();
 	fc_init(&k);
-	t0 = tclient_now_ms();
+	t0 = testutil_now_ms();
 	for (i = 0; i < ns; i++) {
 		host[0] = fleet.hosts[i];
 		s[i].r = fc_send(c, &k, s[i].id, host, 1, s[i].cmd, s[i].more);
 	}
 	for (left = ns; left > 0;) {
-		now = tclient_now_ms();
+		now = testutil_now_ms();
 		ck_assert_msg(now - t0 < FT_MS(20000),
 			      "%zu commands not stopped after %lld ms", left,
 			      now - t0);
-		fc_poll(c, &k, FT_POLL_MS);
+		tcollect_poll(c, &k, FT_POLL_MS);
 		for (i = 0, left = 0; i < ns; i++) {
-			h = &s[i].r->h[0];
+			h = s[i].r->hosts[0];
 			if (s[i].cancel_at && !s[i].cancelled &&
 			    h->starts > 0 &&
 			    (s[i].cancel_at == 1 || h->outbytes >= 65536)) {
@@ -1229,21 +930,22 @@ START_TEST(test_stop_commands)
 			}
 			if (s[i].gone_ms < 0 && h->terminals > 0 &&
 			    fu_count_cmd(fleet_uid, s[i].proc) == 0)
-				s[i].gone_ms = tclient_now_ms() - h->t_term;
-			if (s[i].gone_ms < 0 || s[i].r->dones == 0)
+				s[i].gone_ms =
+				    testutil_now_ms() - h->t_terminal;
+			if (s[i].gone_ms < 0 || s[i].r->ends == 0)
 				left++;
 		}
 	}
 	for (i = 0; i < ns; i++) {
-		h = &s[i].r->h[0];
+		h = s[i].r->hosts[0];
 		ft_report("stop: %-7s ended %s after %lld ms (%zu output "
 			  "bytes), process gone %lld ms later",
 			  s[i].id, proto_code_name(h->code),
-			  h->t_term - s[i].r->t_sent, h->outbytes,
+			  h->t_terminal - s[i].r->t_sent, h->outbytes,
 			  s[i].gone_ms);
 	}
 	for (i = 0; i < ns; i++) {
-		h = &s[i].r->h[0];
+		h = s[i].r->hosts[0];
 		assert_error(h, s[i].code);
 		assert_done(s[i].r, 0, 0, 1);
 		ck_assert_msg(h->starts == 1, "%s: no start", s[i].id);
@@ -1252,7 +954,7 @@ START_TEST(test_stop_commands)
 			      s[i].id, s[i].proc, s[i].gone_ms);
 		if (s[i].output)
 			ck_assert_msg(h->outbytes > 0 &&
-					  h->t_first_out <= h->t_term,
+					  h->t_first_out <= h->t_terminal,
 				      "%s: no output before the end", s[i].id);
 		if (s[i].ignores_term)
 			ck_assert_msg(s[i].gone_ms >= FT_GRACE_MS / 2,
@@ -1262,20 +964,21 @@ START_TEST(test_stop_commands)
 				      s[i].id, s[i].gone_ms);
 	}
 	/* idle_timeout fires for the silent command, not for "yes". */
-	ck_assert_msg(strstr(s[1].r->h[0].message, "idle") != NULL,
+	ck_assert_msg(strstr(s[1].r->hosts[0]->message, "idle") != NULL,
 		      "idle stop without 'idle' in its message: %s",
-		      s[1].r->h[0].message);
-	ck_assert_msg(s[3].r->h[0].t_term - s[3].r->t_sent >= 1800,
+		      s[1].r->hosts[0]->message);
+	ck_assert_msg(s[3].r->hosts[0]->t_terminal - s[3].r->t_sent >= 1800,
 		      "yes stopped after %lld ms: idle_timeout fired on a "
 		      "command that writes",
-		      s[3].r->h[0].t_term - s[3].r->t_sent);
-	ck_assert_msg(strstr(s[3].r->h[0].message, "idle") == NULL,
-		      "yes stopped as idle: %s", s[3].r->h[0].message);
-	ck_assert_msg(s[0].r->h[0].t_term - s[0].r->t_sent < FT_MS(1000 + 1500),
+		      s[3].r->hosts[0]->t_terminal - s[3].r->t_sent);
+	ck_assert_msg(strstr(s[3].r->hosts[0]->message, "idle") == NULL,
+		      "yes stopped as idle: %s", s[3].r->hosts[0]->message);
+	ck_assert_msg(s[0].r->hosts[0]->t_terminal - s[0].r->t_sent <
+			  FT_MS(1000 + 1500),
 		      "timeout 1 s fired after %lld ms",
-		      s[0].r->h[0].t_term - s[0].r->t_sent);
-	fc_check(&k);
-	fc_free(&k);
+		      s[0].r->hosts[0]->t_terminal - s[0].r->t_sent);
+	tcollect_check(&k);
+	tcollect_free(&k);
 	tclient_close(c);
 	ft_end();
 }
@@ -1287,8 +990,8 @@ START_TEST(test_client_gone)
 {
 	const char *three[3], *other[1];
 	struct tclient *a, *b;
-	struct fcoll ka, kb;
-	struct freq *ra, *rb;
+	struct tcollect ka, kb;
+	struct tcollect_req *ra, *rb;
 	long long t_close, gone, deadline;
 	char proc[64], cmd[80];
 	size_t i;
@@ -1305,36 +1008,36 @@ START_TEST(test_client_gone)
 	snprintf(cmd, sizeof cmd, "exec %s", proc);
 	ra = fc_send(a, &ka, "a", three, 3, cmd, NULL);
 	for (i = 0; i < 3; i++)
-		fc_wait_start(a, &ka, ra, three[i], FT_EVENT_MS);
-	deadline = tclient_now_ms() + FT_MS(5000);
+		tcollect_wait_start(a, &ka, ra->id, three[i], FT_EVENT_MS);
+	deadline = testutil_now_ms() + FT_MS(5000);
 	while (fu_count_cmd(fleet_uid, proc) < 3) {
-		ck_assert_msg(tclient_now_ms() < deadline,
+		ck_assert_msg(testutil_now_ms() < deadline,
 			      "'%s' runs %d times, expected 3", proc,
 			      fu_count_cmd(fleet_uid, proc));
 		usleep(FT_POLL_MS * 1000);
 	}
 	rb = fc_send(b, &kb, "b", other, 1, "sleep 2; echo b-ok", NULL);
-	fc_wait_start(b, &kb, rb, other[0], FT_EVENT_MS);
+	tcollect_wait_start(b, &kb, rb->id, other[0], FT_EVENT_MS);
 
 	tclient_close(a);
-	t_close = tclient_now_ms();
+	t_close = testutil_now_ms();
 	gone = fu_wait_cmd_gone(fleet_uid, proc, FT_MS(FT_GONE_MS + 5000));
 	ft_report("client gone: its 3 remote commands gone %lld ms after the "
 		  "client closed (limit %d ms)",
-		  gone < 0 ? -1 : tclient_now_ms() - t_close,
+		  gone < 0 ? -1 : testutil_now_ms() - t_close,
 		  FT_MS(FT_GONE_MS));
 	ck_assert_msg(gone >= 0, "'%s' still runs", proc);
-	ck_assert_msg(tclient_now_ms() - t_close <= FT_MS(FT_GONE_MS),
+	ck_assert_msg(testutil_now_ms() - t_close <= FT_MS(FT_GONE_MS),
 		      "remote commands gone %lld ms after the client",
-		      tclient_now_ms() - t_close);
+		      testutil_now_ms() - t_close);
 
-	fc_wait_end(b, &kb, rb, FT_EVENT_MS);
-	assert_exit_out(&rb->h[0], "b-ok\n");
+	tcollect_wait_end(b, &kb, rb->id, FT_EVENT_MS);
+	assert_exit_out(rb->hosts[0], "b-ok\n");
 	assert_done(rb, 1, 0, 0);
-	fc_check(&kb);
-	fc_check(&ka);
-	fc_free(&ka);
-	fc_free(&kb);
+	tcollect_check(&kb);
+	tcollect_check(&ka);
+	tcollect_free(&ka);
+	tcollect_free(&kb);
 	tclient_close(b);
 	ft_end();
 }
@@ -1400,18 +1103,18 @@ struct ft_tally {
 
 /* Check a finished request of the soak and count its results. */
 static void
-ft_soak_check(struct freq *r, int num, struct ft_tally *t)
+ft_soak_check(struct tcollect_req *r, int num, struct ft_tally *t)
 {
 	char want[32];
 	size_t i, nok = 0, nerr = 0;
-	struct fhost *h;
+	struct tcollect_host *h;
 
 	snprintf(want, sizeof want, "%d\n", num);
 	assert_done(r, r->done.ok, 0, r->done.errors);
 	for (i = 0; i < r->nhosts; i++) {
-		h = &r->h[i];
+		h = r->hosts[i];
 		ck_assert_msg(h->terminals == 1, "%s on %s: %d terminal events",
-			      r->id, h->name, h->terminals);
+			      r->id, h->host, h->terminals);
 		if (h->exited) {
 			assert_exit_out(h, want);
 			nok++;
@@ -1419,13 +1122,13 @@ ft_soak_check(struct freq *r, int num, struct ft_tally *t)
 		}
 		nerr++;
 		ck_assert_msg(h->code > PROTO_E_NONE && h->code < PROTO_E_COUNT,
-			      "%s on %s: error code %d", r->id, h->name,
+			      "%s on %s: error code %d", r->id, h->host,
 			      (int)h->code);
 		t->codes[h->code]++;
 		if (h->code != PROTO_E_CONNECTION_LOST &&
 		    t->first_bad[0] == '\0')
 			snprintf(t->first_bad, sizeof t->first_bad,
-				 "%s on %s: error %s (%s)", r->id, h->name,
+				 "%s on %s: error %s (%.200s)", r->id, h->host,
 				 proto_code_name(h->code), h->message);
 	}
 	ck_assert_msg(r->done.ok == nok && r->done.errors == nerr,
@@ -1442,8 +1145,8 @@ ft_soak_check(struct freq *r, int num, struct ft_tally *t)
 START_TEST(test_soak)
 {
 	struct tclient *c[FT_SOAK_CLIENTS];
-	struct fcoll k[FT_SOAK_CLIENTS];
-	struct freq *inflight[FT_SOAK_CLIENTS][FT_SOAK_WINDOW];
+	struct tcollect k[FT_SOAK_CLIENTS];
+	struct tcollect_req *inflight[FT_SOAK_CLIENTS][FT_SOAK_WINDOW];
 	int num[FT_SOAK_CLIENTS][FT_SOAK_WINDOW];
 	struct pollfd pfd[FT_SOAK_CLIENTS];
 	const char *hosts[FT_SOAK_HOSTS];
@@ -1473,17 +1176,17 @@ START_TEST(test_soak)
 	if (killer_pid == 0)
 		ft_killer(parent, (unsigned int)parent);
 
-	t0 = tclient_now_ms();
+	t0 = testutil_now_ms();
 	while (finished < FT_SOAK_REQUESTS) {
-		elapsed = tclient_now_ms() - t0;
+		elapsed = testutil_now_ms() - t0;
 		ck_assert_msg(elapsed < FT_MS(FT_SOAK_LIMIT_MS),
 			      "soak: %zu of %d requests done after %lld ms",
 			      finished, FT_SOAK_REQUESTS, elapsed);
 		for (i = 0; i < FT_SOAK_CLIENTS; i++) {
 			for (j = 0; j < FT_SOAK_WINDOW; j++) {
-				struct freq *r = inflight[i][j];
+				struct tcollect_req *r = inflight[i][j];
 
-				if (r != NULL && r->dones > 0) {
+				if (r != NULL && r->ends > 0) {
 					ft_soak_check(r, num[i][j], &tally);
 					inflight[i][j] = r = NULL;
 					finished++;
@@ -1498,16 +1201,16 @@ START_TEST(test_soak)
 					    FT_SOAK_HOSTS, cmd, NULL);
 			}
 			/* Take what is buffered, then wait on all. */
-			while (fc_poll(c[i], &k[i], 0) == 1)
+			while (tcollect_poll(c[i], &k[i], 0) == 1)
 				;
-			fc_check(&k[i]);
+			tcollect_check(&k[i]);
 			pfd[i].fd = tclient_fd(c[i]);
 			pfd[i].events = POLLIN;
 		}
 		if (finished < FT_SOAK_REQUESTS)
 			poll(pfd, FT_SOAK_CLIENTS, 50);
 	}
-	elapsed = tclient_now_ms() - t0;
+	elapsed = testutil_now_ms() - t0;
 	kill(killer_pid, SIGTERM);
 	ck_assert(waitpid(killer_pid, &status, 0) == killer_pid);
 	killer_pid = 0;
@@ -1529,7 +1232,7 @@ START_TEST(test_soak)
 		json_object_put(st);
 		clean = busy == 0 && queued == 0;
 		if (!clean) {
-			ck_assert_msg(tclient_now_ms() - t0 - elapsed <
+			ck_assert_msg(testutil_now_ms() - t0 - elapsed <
 					  FT_MS(3000),
 				      "after the soak: %lld channels busy, "
 				      "%lld jobs queued",
@@ -1563,8 +1266,8 @@ START_TEST(test_soak)
 	ck_assert_msg(lost > 0, "no session lost in status after %d kills",
 		      kills);
 	for (i = 0; i < FT_SOAK_CLIENTS; i++) {
-		fc_check(&k[i]);
-		fc_free(&k[i]);
+		tcollect_check(&k[i]);
+		tcollect_free(&k[i]);
 		tclient_close(c[i]);
 	}
 	ft_end();

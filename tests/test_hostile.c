@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "tclient.h"
+#include "tcollect.h"
 #include "tstatus.h"
 #define TESTUTIL_FAILURE_HOOK
 #include "testutil.h"
@@ -62,9 +63,7 @@
 #define H_TIMEOUT_S 60         /* Check timeout of one test */
 #define H_EVENT_MS H_MS(15000) /* longest wait for one event */
 #define H_EOF_MS H_MS(5000)    /* a refused client sees EOF by then */
-#define H_MAX_HOSTS 64         /* results kept per collector */
-#define H_MAX_REQS 64
-#define H_MSG 1100
+#define H_OUT_KEEP 255         /* stdout bytes kept per host */
 
 /* The throwaway users and groups of the access tests. */
 #define H_USER1 "sshpool-t1"
@@ -108,39 +107,6 @@
 #define H_GONE_MS H_MS(10000)      /* remote commands gone by then */
 #define H_SLOW_DRAIN_MAX (64u * 1024 * 1024)
 
-/* What one host of one request produced. */
-struct hrec {
-	char id[PROTO_MAX_ID + 3];
-	char host[PROTO_MAX_HOSTSPEC + 1];
-	int starts, terminals, exited, status, connected;
-	enum proto_code code;
-	char message[H_MSG];
-	size_t outbytes;
-	char out[256]; /* start of stdout */
-};
-
-/* How one request ended: done, or a request-level error. */
-struct rrec {
-	char id[PROTO_MAX_ID + 3];
-	int ended, reqerr;
-	enum proto_code code;
-	char message[H_MSG];
-	struct proto_done done;
-};
-
-struct coll {
-	struct hrec h[H_MAX_HOSTS];
-	size_t nh;
-	struct rrec r[H_MAX_REQS];
-	size_t nr;
-	int hellos;
-	int nullerrors; /* connection-level or unreadable-request errors */
-	enum proto_code nullcode;
-	char nullmsg[H_MSG];
-	int statuses;
-	char problem[300];
-};
-
 struct tuser {
 	char name[32];
 	uid_t uid;
@@ -168,181 +134,19 @@ static char errbuf[4096];
 
 /* ---- event collection ---- */
 
-static void h_problem(struct coll *, const char *, ...)
-    __attribute__((format(printf, 2, 3)));
-
 static void
-h_problem(struct coll *k, const char *fmt, ...)
+h_coll(struct tcollect *k)
 {
-	va_list ap;
-
-	if (k->problem[0] != '\0')
-		return;
-	va_start(ap, fmt);
-	vsnprintf(k->problem, sizeof k->problem, fmt, ap);
-	va_end(ap);
-}
-
-static struct hrec *
-coll_host(struct coll *k, const char *id, const char *host, int create)
-{
-	size_t i;
-
-	for (i = 0; i < k->nh; i++)
-		if (strcmp(k->h[i].id, id) == 0 &&
-		    strcmp(k->h[i].host, host) == 0)
-			return &k->h[i];
-	if (!create)
-		return NULL;
-	ck_assert_msg(k->nh < H_MAX_HOSTS, "too many host results");
-	memset(&k->h[k->nh], 0, sizeof k->h[0]);
-	snprintf(k->h[k->nh].id, sizeof k->h[0].id, "%s", id);
-	snprintf(k->h[k->nh].host, sizeof k->h[0].host, "%s", host);
-	k->h[k->nh].status = -2;
-	return &k->h[k->nh++];
-}
-
-static struct rrec *
-coll_req(struct coll *k, const char *id, int create)
-{
-	size_t i;
-
-	for (i = 0; i < k->nr; i++)
-		if (strcmp(k->r[i].id, id) == 0)
-			return &k->r[i];
-	if (!create)
-		return NULL;
-	ck_assert_msg(k->nr < H_MAX_REQS, "too many requests");
-	memset(&k->r[k->nr], 0, sizeof k->r[0]);
-	snprintf(k->r[k->nr].id, sizeof k->r[0].id, "%s", id);
-	return &k->r[k->nr++];
-}
-
-static void
-coll_host_event(struct coll *k, const struct proto_event *ev)
-{
-	struct hrec *h = coll_host(k, ev->id, ev->host, 1);
-	size_t n;
-
-	if (h->terminals > 0) {
-		h_problem(k, "%s after the terminal event on %s",
-			  proto_event_name(ev->type), ev->host);
-		return;
-	}
-	switch (ev->type) {
-	case PROTO_EV_START:
-		if (h->starts++ > 0)
-			h_problem(k, "second start on %s", ev->host);
-		break;
-	case PROTO_EV_STDOUT:
-		if (h->starts == 0)
-			h_problem(k, "stdout before start on %s", ev->host);
-		n = sizeof h->out - 1 - h->outbytes;
-		if (h->outbytes < sizeof h->out - 1)
-			memcpy(h->out + h->outbytes, ev->data,
-			       ev->len < n ? ev->len : n);
-		h->outbytes += ev->len;
-		break;
-	case PROTO_EV_EXIT:
-		if (h->starts == 0)
-			h_problem(k, "exit before start on %s", ev->host);
-		h->terminals++;
-		h->exited = 1;
-		h->status = ev->status;
-		break;
-	case PROTO_EV_ERROR:
-		h->terminals++;
-		h->code = ev->code;
-		snprintf(h->message, sizeof h->message, "%s",
-			 ev->message ? ev->message : "");
-		break;
-	case PROTO_EV_CONNECTED:
-		h->terminals++;
-		h->connected = 1;
-		break;
-	default:
-		break;
-	}
-}
-
-static void
-coll_event(struct coll *k, const struct proto_event *ev)
-{
-	struct rrec *r;
-
-	switch (ev->type) {
-	case PROTO_EV_HELLO:
-		k->hellos++;
-		break;
-	case PROTO_EV_STATUS:
-		k->statuses++;
-		break;
-	case PROTO_EV_DONE:
-		r = coll_req(k, ev->id, 1);
-		if (r->ended++ > 0)
-			h_problem(k, "second end of %s", ev->id);
-		r->done = ev->done;
-		break;
-	case PROTO_EV_ERROR:
-		if (ev->host != NULL) {
-			coll_host_event(k, ev);
-			break;
-		}
-		if (strcmp(ev->id, "null") == 0) {
-			k->nullerrors++;
-			k->nullcode = ev->code;
-			snprintf(k->nullmsg, sizeof k->nullmsg, "%s",
-				 ev->message ? ev->message : "");
-			break;
-		}
-		r = coll_req(k, ev->id, 1);
-		if (r->ended++ > 0)
-			h_problem(k, "second end of %s", ev->id);
-		r->reqerr = 1;
-		r->code = ev->code;
-		snprintf(r->message, sizeof r->message, "%s",
-			 ev->message ? ev->message : "");
-		break;
-	case PROTO_EV_START:
-	case PROTO_EV_STDOUT:
-	case PROTO_EV_STDERR:
-	case PROTO_EV_EXIT:
-	case PROTO_EV_CONNECTED:
-		if (ev->host == NULL)
-			h_problem(k, "%s without host",
-				  proto_event_name(ev->type));
-		else
-			coll_host_event(k, ev);
-		break;
-	default:
-		break;
-	}
-}
-
-static void
-coll_read(struct tclient *c, struct coll *k, int timeout_ms)
-{
-	struct proto_event *ev;
-
-	ck_assert_msg(tclient_next(c, timeout_ms, &ev, NULL) == 0,
-		      "reading events: %s", tclient_error(c));
-	coll_event(k, ev);
-	proto_event_free(ev);
+	tcollect_init(k);
+	k->keep = H_OUT_KEEP;
+	k->event_ms = H_EVENT_MS;
 }
 
 /* Read until request id (JSON text) ended; returns its record. */
-static struct rrec *
-coll_wait(struct tclient *c, struct coll *k, const char *id)
+static struct tcollect_req *
+h_wait(struct tclient *c, struct tcollect *k, const char *id)
 {
-	long long deadline = tclient_now_ms() + H_EVENT_MS;
-	struct rrec *r;
-
-	while ((r = coll_req(k, id, 0)) == NULL || r->ended == 0) {
-		ck_assert_msg(tclient_now_ms() < deadline,
-			      "request %s did not end", id);
-		coll_read(c, k, H_EVENT_MS);
-	}
-	return r;
+	return tcollect_wait_end(c, k, id, H_EVENT_MS);
 }
 
 static const char *
@@ -357,13 +161,13 @@ q(const char *id)
 }
 
 static void
-assert_done(const struct rrec *r, size_t hosts, size_t ok, size_t failed,
-	    size_t errors)
+assert_done(const struct tcollect_req *r, size_t hosts, size_t ok,
+	    size_t failed, size_t errors)
 {
 	ck_assert_msg(!r->reqerr, "request %s refused: %s (%s)", r->id,
 		      proto_code_name(r->code), r->message);
-	ck_assert_msg(r->ended == 1, "request %s ended %d times", r->id,
-		      r->ended);
+	ck_assert_msg(r->ends == 1, "request %s ended %d times", r->id,
+		      r->ends);
 	ck_assert_msg(r->done.hosts == hosts && r->done.ok == ok &&
 			  r->done.failed == failed && r->done.errors == errors,
 		      "done %s: hosts %zu ok %zu failed %zu errors %zu, "
@@ -374,7 +178,8 @@ assert_done(const struct rrec *r, size_t hosts, size_t ok, size_t failed,
 
 /* A request refused whole with code, its message naming what. */
 static void
-assert_refused(const struct rrec *r, enum proto_code code, const char *what)
+assert_refused(const struct tcollect_req *r, enum proto_code code,
+	       const char *what)
 {
 	ck_assert_msg(r->reqerr && r->code == code,
 		      "request %s: expected error %s, got %s%s (%s)", r->id,
@@ -386,28 +191,16 @@ assert_refused(const struct rrec *r, enum proto_code code, const char *what)
 }
 
 static void
-assert_exit0(const struct coll *k, const char *id, const char *host)
+assert_exit0(const struct tcollect *k, const char *id, const char *host)
 {
-	const struct hrec *h = NULL;
-	size_t i;
+	const struct tcollect_host *h = tcollect_host(k, id, host);
 
-	for (i = 0; i < k->nh; i++)
-		if (strcmp(k->h[i].id, id) == 0 &&
-		    strcmp(k->h[i].host, host) == 0)
-			h = &k->h[i];
 	ck_assert_msg(h != NULL, "%s: nothing for %s", id, host);
 	ck_assert_msg(
 	    h->terminals == 1 && h->starts == 1 && h->exited && h->status == 0,
 	    "%s on %s: starts %d terminals %d, error %s (%s)", id, host,
 	    h->starts, h->terminals,
 	    h->exited ? "none" : proto_code_name(h->code), h->message);
-}
-
-static void
-assert_clean(const struct coll *k)
-{
-	ck_assert_msg(k->problem[0] == '\0', "protocol violation: %s",
-		      k->problem);
 }
 
 /* ---- daemon ---- */
@@ -527,26 +320,26 @@ send_run(struct tclient *c, const char *id, const char *hosts,
 
 /* A run of `true` on one host that must succeed: the connection works. */
 static void
-assert_works(struct tclient *c, struct coll *k, const char *id)
+assert_works(struct tclient *c, struct tcollect *k, const char *id)
 {
 	char *hosts = hosts_json(0, 1);
 
 	send_run(c, id, hosts, "true", NULL);
-	assert_done(coll_wait(c, k, q(id)), 1, 1, 0, 0);
+	assert_done(h_wait(c, k, q(id)), 1, 1, 0, 0);
 	free(hosts);
 }
 
 /* A hello that must be answered. */
 static void
-assert_hello(struct tclient *c, struct coll *k)
+assert_hello(struct tclient *c, struct tcollect *k)
 {
-	long long deadline = tclient_now_ms() + H_EVENT_MS;
+	long long deadline = testutil_now_ms() + H_EVENT_MS;
 	int before = k->hellos;
 
 	h_send(c, "{\"v\":1,\"id\":\"hi\",\"op\":\"hello\"}");
 	while (k->hellos == before) {
-		ck_assert_msg(tclient_now_ms() < deadline, "no hello reply");
-		coll_read(c, k, H_EVENT_MS);
+		ck_assert_msg(testutil_now_ms() < deadline, "no hello reply");
+		tcollect_read(c, k, H_EVENT_MS);
 	}
 }
 
@@ -572,7 +365,7 @@ log_read(void)
 static int
 log_wait(const char *text, int ms)
 {
-	long long deadline = tclient_now_ms() + ms;
+	long long deadline = testutil_now_ms() + ms;
 	char *log;
 	int found;
 
@@ -580,7 +373,7 @@ log_wait(const char *text, int ms)
 		log = log_read();
 		found = strstr(log, text) != NULL;
 		free(log);
-		if (found || tclient_now_ms() > deadline)
+		if (found || testutil_now_ms() > deadline)
 			return found;
 		usleep(20000);
 	}
@@ -740,7 +533,7 @@ probe_cmp(const void *a, const void *b)
 static long long
 probe_once(struct tclient *c, int n, const char *host, char *why, size_t whylen)
 {
-	long long t0 = tclient_now_ms(), deadline = t0 + H_PROBE_RUN_MS;
+	long long t0 = testutil_now_ms(), deadline = t0 + H_PROBE_RUN_MS;
 	struct proto_event *ev;
 	char id[32];
 	int exited = 0, left;
@@ -754,7 +547,7 @@ probe_once(struct tclient *c, int n, const char *host, char *why, size_t whylen)
 		return -1;
 	}
 	for (;;) {
-		left = (int)(deadline - tclient_now_ms());
+		left = (int)(deadline - testutil_now_ms());
 		if (left <= 0 || tclient_next(c, left, &ev, NULL) == -1) {
 			snprintf(why, whylen, "run %d: %s", n,
 				 left <= 0 ? "too slow" : tclient_error(c));
@@ -782,7 +575,7 @@ probe_once(struct tclient *c, int n, const char *host, char *why, size_t whylen)
 					 n);
 				return -1;
 			}
-			return tclient_now_ms() - t0;
+			return testutil_now_ms() - t0;
 		}
 		proto_event_free(ev);
 	}
@@ -960,13 +753,13 @@ START_TEST(test_allow_users)
 {
 	struct tuser t1, t2, root;
 	struct tclient *c;
-	struct coll k;
+	struct tcollect k;
 
 	if (users_setup(&t1, &t2, "allow_users") == -1)
 		return;
 	user_lookup(&root, "root");
 	h_begin("SocketGroup " H_GROUP_SOCK "\nAllowUsers " H_USER1);
-	memset(&k, 0, sizeof k);
+	h_coll(&k);
 
 	c = must_connect_as(&t1);
 	assert_works(c, &k, "t1");
@@ -980,9 +773,10 @@ START_TEST(test_allow_users)
 	c = must_connect_as(&root);
 	assert_works(c, &k, "root");
 	tclient_close(c);
-	assert_clean(&k);
+	tcollect_check(&k);
 	ck_assert_msg(log_wait("refused (forbidden)", H_EVENT_MS),
 		      "the refusal is not logged");
+	tcollect_free(&k);
 	h_end();
 }
 END_TEST
@@ -991,19 +785,20 @@ START_TEST(test_allow_groups)
 {
 	struct tuser t1, t2;
 	struct tclient *c;
-	struct coll k;
+	struct tcollect k;
 
 	if (users_setup(&t1, &t2, "allow_groups") == -1)
 		return;
 	/* t1 is in sshpool-tallow only as a supplementary group. */
 	h_begin("SocketGroup " H_GROUP_SOCK "\nAllowGroups " H_GROUP_ALLOW);
-	memset(&k, 0, sizeof k);
+	h_coll(&k);
 	c = must_connect_as(&t1);
 	assert_works(c, &k, "t1");
 	tclient_close(c);
 	c = must_connect_as(&t2);
 	expect_forbidden(c, &t2);
 	tclient_close(c);
+	tcollect_free(&k);
 	h_end();
 }
 END_TEST
@@ -1012,7 +807,7 @@ START_TEST(test_max_connections_per_user)
 {
 	struct tuser t1, t2;
 	struct tclient *a, *b, *c;
-	struct coll ka, kb, kc;
+	struct tcollect ka, kb, kc;
 	char line[512];
 	long long deadline;
 	int served = 0;
@@ -1020,8 +815,8 @@ START_TEST(test_max_connections_per_user)
 	if (users_setup(&t1, &t2, "max_connections_per_user") == -1)
 		return;
 	h_begin("SocketGroup " H_GROUP_SOCK "\nMaxConnectionsPerUser 2");
-	memset(&ka, 0, sizeof ka);
-	memset(&kb, 0, sizeof kb);
+	h_coll(&ka);
+	h_coll(&kb);
 	a = must_connect_as(&t1);
 	assert_hello(a, &ka);
 	b = must_connect_as(&t1);
@@ -1037,14 +832,14 @@ START_TEST(test_max_connections_per_user)
 
 	/* Another user has a count of its own. */
 	c = must_connect_as(&t2);
-	memset(&kc, 0, sizeof kc);
+	h_coll(&kc);
 	assert_hello(c, &kc);
 	tclient_close(c);
 
 	/* A closed connection frees its place (once the daemon saw it). */
 	tclient_close(a);
-	deadline = tclient_now_ms() + H_EVENT_MS;
-	while (!served && tclient_now_ms() < deadline) {
+	deadline = testutil_now_ms() + H_EVENT_MS;
+	while (!served && testutil_now_ms() < deadline) {
 		struct proto_event *ev;
 
 		c = must_connect_as(&t1);
@@ -1061,6 +856,9 @@ START_TEST(test_max_connections_per_user)
 	}
 	ck_assert_msg(served, "the closed connection's place was not freed");
 	tclient_close(b);
+	tcollect_free(&ka);
+	tcollect_free(&kb);
+	tcollect_free(&kc);
 	h_end();
 }
 END_TEST
@@ -1081,7 +879,7 @@ START_TEST(test_socket_modes)
 {
 	struct tuser t1, t2, other;
 	struct tclient *c;
-	struct coll k;
+	struct tcollect k;
 	char dir[256];
 	gid_t gsock;
 
@@ -1112,7 +910,7 @@ START_TEST(test_socket_modes)
 	h_launch("SocketGroup " H_GROUP_SOCK, NULL);
 	assert_mode(dir, 0750, gsock);
 	assert_mode(dmn.sock, 0660, gsock);
-	memset(&k, 0, sizeof k);
+	h_coll(&k);
 	c = must_connect_as(&t2);
 	assert_hello(c, &k);
 	tclient_close(c);
@@ -1120,6 +918,7 @@ START_TEST(test_socket_modes)
 	ck_assert_msg(connect_as(&other) == NULL && errno == EACCES,
 		      "%s, not in %s, reached the socket", other.name,
 		      H_GROUP_SOCK);
+	tcollect_free(&k);
 	h_end();
 }
 END_TEST
@@ -1150,9 +949,9 @@ daemon_run(const char *conf, const char *sock, char *out, size_t outlen)
 		execl(path, path, "-d", "-f", conf, "-s", sock, (char *)NULL);
 		_exit(127);
 	}
-	deadline = tclient_now_ms() + H_EVENT_MS;
+	deadline = testutil_now_ms() + H_EVENT_MS;
 	while (waitpid(pid, &st, WNOHANG) != pid) {
-		if (tclient_now_ms() > deadline) {
+		if (testutil_now_ms() > deadline) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &st, 0);
 			ck_abort_msg("sshpoold did not exit on a bad socket "
@@ -1215,15 +1014,15 @@ policy_run(const struct tuser *u, const char *id, enum proto_code *codes,
 	   const char *kind)
 {
 	struct tclient *c = must_connect_as(u);
-	struct coll k;
-	struct hrec *h;
-	struct rrec *r;
+	struct tcollect k;
+	struct tcollect_host *h;
+	struct tcollect_req *r;
 	char *hosts = hosts_json(0, 2), want[256];
 	size_t i, forbidden = 0;
 
-	memset(&k, 0, sizeof k);
+	h_coll(&k);
 	send_run(c, id, hosts, "true", NULL);
-	r = coll_wait(c, &k, q(id));
+	r = h_wait(c, &k, q(id));
 	for (i = 0; i < 2; i++)
 		forbidden += codes[i] == PROTO_E_FORBIDDEN;
 	assert_done(r, 2, 2 - forbidden, 0, forbidden);
@@ -1232,7 +1031,7 @@ policy_run(const struct tuser *u, const char *id, enum proto_code *codes,
 			assert_exit0(&k, q(id), fleet.hosts[i]);
 			continue;
 		}
-		h = coll_host(&k, q(id), fleet.hosts[i], 0);
+		h = tcollect_host(&k, q(id), fleet.hosts[i]);
 		ck_assert_msg(h != NULL, "nothing for %s", fleet.hosts[i]);
 		ck_assert_msg(h->terminals == 1 && h->starts == 0 &&
 				  h->code == PROTO_E_FORBIDDEN,
@@ -1246,7 +1045,7 @@ policy_run(const struct tuser *u, const char *id, enum proto_code *codes,
 			      "message \"%s\", expected \"%s\"", h->message,
 			      want);
 	}
-	assert_clean(&k);
+	tcollect_check(&k);
 
 	/* connect is held to the same rule. */
 	if (codes[1] == PROTO_E_FORBIDDEN) {
@@ -1254,14 +1053,15 @@ policy_run(const struct tuser *u, const char *id, enum proto_code *codes,
 		       "{\"v\":1,\"id\":\"w\",\"op\":\"connect\",\"hosts\":"
 		       "[\"%s\"]}",
 		       fleet.hosts[1]);
-		r = coll_wait(c, &k, q("w"));
+		r = h_wait(c, &k, q("w"));
 		assert_done(r, 1, 0, 0, 1);
-		h = coll_host(&k, q("w"), fleet.hosts[1], 0);
+		h = tcollect_host(&k, q("w"), fleet.hosts[1]);
 		ck_assert_msg(h != NULL && h->code == PROTO_E_FORBIDDEN,
 			      "connect to a forbidden host was not refused");
 	}
 	free(hosts);
 	tclient_close(c);
+	tcollect_free(&k);
 }
 
 START_TEST(test_user_hosts)
@@ -1320,27 +1120,27 @@ START_TEST(test_audit_log)
 	    "cat >/dev/null; test -n \\\"$HOSTILE_ENV\\\" && : "
 	    "0123456789abcdefghijklmnopqrstuvwxyz";
 	struct tclient *c;
-	struct coll k;
-	struct rrec *r;
+	struct tcollect k;
+	struct tcollect_req *r;
 	char *hosts, *log, want[512], more[256];
 
 	h_begin("AuditCommandLength 40");
 	c = h_connect();
-	memset(&k, 0, sizeof k);
+	h_coll(&k);
 	hosts = hosts_json(0, 2);
 	snprintf(more, sizeof more,
 		 ",\"env\":{\"HOSTILE_ENV\":\"%s\",\"OTHER\":\"x\"},"
 		 "\"stdin\":\"%s\"",
 		 secret, payload64);
 	send_run(c, "aud", hosts, command, more);
-	r = coll_wait(c, &k, q("aud"));
+	r = h_wait(c, &k, q("aud"));
 	assert_done(r, 2, 2, 0, 0);
 	/* A request refused by the daemon (not by the codec) is audited. */
 	h_send(c,
 	       "{\"v\":1,\"id\":\"aud2\",\"op\":\"run\",\"hosts\":[\"%s\","
 	       "\"@nosuchgroup\"],\"command\":\"true\"}",
 	       fleet.hosts[0]);
-	r = coll_wait(c, &k, q("aud2"));
+	r = h_wait(c, &k, q("aud2"));
 	assert_refused(r, PROTO_E_BAD_REQUEST, "unknown host group");
 	tclient_close(c);
 
@@ -1377,6 +1177,7 @@ START_TEST(test_audit_log)
 		      "the command was not cut at AuditCommandLength");
 	free(log);
 	free(hosts);
+	tcollect_free(&k);
 	h_end();
 }
 END_TEST
@@ -1386,21 +1187,21 @@ END_TEST
 /* Send a malformed line; it must get bad_request and the connection must
  * stay usable. */
 static void
-bad_line(struct tclient *c, struct coll *k, const void *line, size_t len,
+bad_line(struct tclient *c, struct tcollect *k, const void *line, size_t len,
 	 const char *what, const char *msg_part)
 {
-	long long deadline = tclient_now_ms() + H_EVENT_MS;
+	long long deadline = testutil_now_ms() + H_EVENT_MS;
 	int before = k->nullerrors, hellos = k->hellos;
-	struct rrec *r;
+	struct tcollect_req *r;
 
 	ck_assert_msg(tclient_send_raw(c, line, len) == 0 &&
 			  tclient_send_raw(c, "\n", 1) == 0,
 		      "%s: send: %s", what, tclient_error(c));
 	h_send(c, "{\"v\":1,\"id\":\"hi\",\"op\":\"hello\"}");
 	while (k->hellos == hellos) {
-		ck_assert_msg(tclient_now_ms() < deadline, "%s: no reply",
+		ck_assert_msg(testutil_now_ms() < deadline, "%s: no reply",
 			      what);
-		coll_read(c, k, H_EVENT_MS);
+		tcollect_read(c, k, H_EVENT_MS);
 	}
 	/* Replies come in order: the error came first. */
 	if (k->nullerrors > before) {
@@ -1411,10 +1212,10 @@ bad_line(struct tclient *c, struct coll *k, const void *line, size_t len,
 			      k->nullmsg);
 		return;
 	}
-	r = coll_req(k, q("bad"), 0);
-	ck_assert_msg(r != NULL && r->ended == 1, "%s: no error at all", what);
+	r = tcollect_req(k, q("bad"));
+	ck_assert_msg(r != NULL && r->ends == 1, "%s: no error at all", what);
 	assert_refused(r, PROTO_E_BAD_REQUEST, msg_part);
-	r->ended = 0; /* the id is reused */
+	r->ends = 0; /* the id is reused */
 	r->reqerr = 0;
 }
 
@@ -1457,13 +1258,13 @@ START_TEST(test_limits_malformed)
 	    NULL,
 	};
 	struct tclient *c;
-	struct coll k;
+	struct tcollect k;
 	char *big, *deep;
 	size_t i, n;
 
 	h_begin(NULL);
 	c = h_connect();
-	memset(&k, 0, sizeof k);
+	h_coll(&k);
 
 	/* MaxLineLength: 10 MB without a newline is refused before its end,
 	 * once, and the line is skipped up to its newline. */
@@ -1489,8 +1290,9 @@ START_TEST(test_limits_malformed)
 	for (i = 0; i < sizeof lines / sizeof lines[0]; i++)
 		bad_line(c, &k, lines[i], strlen(lines[i]), lines[i], parts[i]);
 	assert_works(c, &k, "after");
-	assert_clean(&k);
+	tcollect_check(&k);
 	tclient_close(c);
+	tcollect_free(&k);
 	h_end();
 }
 END_TEST
@@ -1513,50 +1315,50 @@ b64_zeros(size_t n, char *out)
 START_TEST(test_limits_request)
 {
 	struct tclient *c;
-	struct coll k;
-	struct hrec *h;
+	struct tcollect k;
+	struct tcollect_host *h;
 	char *hosts, stdin64[2048], more[2100];
 
 	h_begin("MaxHostsPerRequest 5\nMaxStdinBytes 1024\n"
 		"MaxEnvEntries 2");
 	c = h_connect();
-	memset(&k, 0, sizeof k);
+	h_coll(&k);
 
 	hosts = hosts_json(0, 6);
 	send_run(c, "hosts", hosts, "true", NULL);
-	assert_refused(coll_wait(c, &k, q("hosts")), PROTO_E_LIMIT,
+	assert_refused(h_wait(c, &k, q("hosts")), PROTO_E_LIMIT,
 		       "MaxHostsPerRequest");
 	free(hosts);
 	hosts = hosts_json(0, 5);
 	send_run(c, "hosts5", hosts, "true", NULL);
-	assert_done(coll_wait(c, &k, q("hosts5")), 5, 5, 0, 0);
+	assert_done(h_wait(c, &k, q("hosts5")), 5, 5, 0, 0);
 	free(hosts);
 
 	hosts = hosts_json(0, 1);
 	b64_zeros(1025, stdin64);
 	snprintf(more, sizeof more, ",\"stdin\":\"%s\"", stdin64);
 	send_run(c, "stdin", hosts, "cat >/dev/null", more);
-	assert_refused(coll_wait(c, &k, q("stdin")), PROTO_E_LIMIT,
+	assert_refused(h_wait(c, &k, q("stdin")), PROTO_E_LIMIT,
 		       "MaxStdinBytes");
 	b64_zeros(1024, stdin64);
 	snprintf(more, sizeof more, ",\"stdin\":\"%s\"", stdin64);
 	send_run(c, "stdin2", hosts, "wc -c", more);
-	assert_done(coll_wait(c, &k, q("stdin2")), 1, 1, 0, 0);
-	h = coll_host(&k, q("stdin2"), fleet.hosts[0], 0);
+	assert_done(h_wait(c, &k, q("stdin2")), 1, 1, 0, 0);
+	h = tcollect_host(&k, q("stdin2"), fleet.hosts[0]);
 	ck_assert_msg(h != NULL && strncmp(h->out, "1024", 4) == 0,
 		      "stdin of 1024 bytes arrived as \"%s\"",
 		      h != NULL ? h->out : "");
 
 	send_run(c, "env", hosts, "true",
 		 ",\"env\":{\"A\":\"1\",\"B\":\"2\",\"C\":\"3\"}");
-	assert_refused(coll_wait(c, &k, q("env")), PROTO_E_LIMIT,
-		       "MaxEnvEntries");
+	assert_refused(h_wait(c, &k, q("env")), PROTO_E_LIMIT, "MaxEnvEntries");
 	send_run(c, "env2", hosts, "true",
 		 ",\"env\":{\"A\":\"1\",\"B\":\"2\"}");
-	assert_done(coll_wait(c, &k, q("env2")), 1, 1, 0, 0);
-	assert_clean(&k);
+	assert_done(h_wait(c, &k, q("env2")), 1, 1, 0, 0);
+	tcollect_check(&k);
 	free(hosts);
 	tclient_close(c);
+	tcollect_free(&k);
 	h_end();
 }
 END_TEST
@@ -1568,14 +1370,14 @@ END_TEST
 START_TEST(test_limits_inflight)
 {
 	struct tclient *a, *b;
-	struct coll ka, kb;
+	struct tcollect ka, kb;
 	char *h1, *h2, *h3, *h4, *h5;
 
 	h_begin("MaxRequestsPerClient 2\nMaxJobsPerClient 3\nMaxJobs 4");
 	a = h_connect();
 	b = h_connect();
-	memset(&ka, 0, sizeof ka);
-	memset(&kb, 0, sizeof kb);
+	h_coll(&ka);
+	h_coll(&kb);
 	h1 = hosts_json(2, 1);
 	h2 = hosts_json(0, 2);
 	h3 = hosts_json(0, 3);
@@ -1584,33 +1386,32 @@ START_TEST(test_limits_inflight)
 
 	/* 4 hosts in one request never fit MaxJobsPerClient 3. */
 	send_run(a, "j4", h4, "true", NULL);
-	assert_refused(coll_wait(a, &ka, q("j4")), PROTO_E_LIMIT,
+	assert_refused(h_wait(a, &ka, q("j4")), PROTO_E_LIMIT,
 		       "MaxJobsPerClient");
 	/* 2 jobs running: 2 more do not fit, 1 does. */
 	send_run(a, "s2", h2, "sleep 1", NULL);
 	send_run(a, "j2", h5, "true", NULL);
-	assert_refused(coll_wait(a, &ka, q("j2")), PROTO_E_LIMIT,
+	assert_refused(h_wait(a, &ka, q("j2")), PROTO_E_LIMIT,
 		       "MaxJobsPerClient");
 	send_run(a, "s1", h1, "sleep 1", NULL);
 	/* 2 requests in flight: a third is refused before its jobs count. */
 	send_run(a, "r3", h1, "true", NULL);
-	assert_refused(coll_wait(a, &ka, q("r3")), PROTO_E_LIMIT,
+	assert_refused(h_wait(a, &ka, q("r3")), PROTO_E_LIMIT,
 		       "MaxRequestsPerClient");
 	/* 3 jobs of a running: another client's 2 cross MaxJobs, 1 fits. */
 	send_run(b, "b2", h5, "true", NULL);
-	assert_refused(coll_wait(b, &kb, q("b2")), PROTO_E_LIMIT,
-		       "(MaxJobs 4)");
+	assert_refused(h_wait(b, &kb, q("b2")), PROTO_E_LIMIT, "(MaxJobs 4)");
 	send_run(b, "b1", h1, "true", NULL);
-	assert_done(coll_wait(b, &kb, q("b1")), 1, 1, 0, 0);
-	assert_done(coll_wait(a, &ka, q("s2")), 2, 2, 0, 0);
-	assert_done(coll_wait(a, &ka, q("s1")), 1, 1, 0, 0);
+	assert_done(h_wait(b, &kb, q("b1")), 1, 1, 0, 0);
+	assert_done(h_wait(a, &ka, q("s2")), 2, 2, 0, 0);
+	assert_done(h_wait(a, &ka, q("s1")), 1, 1, 0, 0);
 	/* Everything is free again. */
 	send_run(a, "j3", h3, "true", NULL);
-	assert_done(coll_wait(a, &ka, q("j3")), 3, 3, 0, 0);
+	assert_done(h_wait(a, &ka, q("j3")), 3, 3, 0, 0);
 	send_run(b, "b2ok", h5, "true", NULL);
-	assert_done(coll_wait(b, &kb, q("b2ok")), 2, 2, 0, 0);
-	assert_clean(&ka);
-	assert_clean(&kb);
+	assert_done(h_wait(b, &kb, q("b2ok")), 2, 2, 0, 0);
+	tcollect_check(&ka);
+	tcollect_check(&kb);
 	free(h1);
 	free(h2);
 	free(h3);
@@ -1618,6 +1419,8 @@ START_TEST(test_limits_inflight)
 	free(h5);
 	tclient_close(a);
 	tclient_close(b);
+	tcollect_free(&ka);
+	tcollect_free(&kb);
 	h_end();
 }
 END_TEST
@@ -1639,17 +1442,18 @@ static void
 attack_begin(const char *extra, struct probe_result *base)
 {
 	struct tclient *c;
-	struct coll k;
+	struct tcollect k;
 	char hosts[64];
 
 	h_begin(extra != NULL ? extra : H_ATTACK_CONF);
 	c = h_connect();
-	memset(&k, 0, sizeof k);
+	h_coll(&k);
 	snprintf(hosts, sizeof hosts, "[\"%s\"]", probe_host());
 	send_run(c, "warm", hosts, "true", NULL);
-	assert_done(coll_wait(c, &k, q("warm")), 1, 1, 0, 0);
+	assert_done(h_wait(c, &k, q("warm")), 1, 1, 0, 0);
 	tclient_close(c);
 	probe_baseline(probe_host(), H_BASELINE_MS, base);
+	tcollect_free(&k);
 }
 
 /* Count complete reply lines in buf (carry keeps a partial one). */
@@ -1703,7 +1507,7 @@ tally_feed(struct tally *t, const char *buf, size_t n)
 static void
 pump(int fd, const char *out, size_t len, long replies, struct tally *t, int ms)
 {
-	long long deadline = tclient_now_ms() + ms;
+	long long deadline = testutil_now_ms() + ms;
 	struct pollfd pfd = {.fd = fd};
 	char buf[65536];
 	size_t off = 0;
@@ -1711,7 +1515,7 @@ pump(int fd, const char *out, size_t len, long replies, struct tally *t, int ms)
 	int left;
 
 	while (off < len || t->lines < replies) {
-		left = (int)(deadline - tclient_now_ms());
+		left = (int)(deadline - testutil_now_ms());
 		ck_assert_msg(left > 0,
 			      "attack stalled: %zu of %zu bytes sent, %ld of "
 			      "%ld replies",
@@ -1743,28 +1547,28 @@ START_TEST(test_attack_long_line)
 	struct probe_result base, r;
 	struct probe p;
 	struct tclient *c;
-	struct coll k;
+	struct tcollect k;
 	char *big;
 	long long t0;
 	int lines = 0;
 
 	attack_begin(NULL, &base);
 	c = h_connect();
-	memset(&k, 0, sizeof k);
+	h_coll(&k);
 	big = malloc(H_BIG_LINE);
 	ck_assert_ptr_nonnull(big);
 	memset(big, 'x', H_BIG_LINE);
 	probe_start(&p, probe_host());
-	t0 = tclient_now_ms();
+	t0 = testutil_now_ms();
 	/* One endless line: 10 MB, then 10 MB more now and then. */
-	while (lines < 1 || tclient_now_ms() - t0 < H_ATTACK_MS) {
+	while (lines < 1 || testutil_now_ms() - t0 < H_ATTACK_MS) {
 		ck_assert(tclient_send_raw(c, big, H_BIG_LINE) == 0);
 		lines++;
 		usleep(H_BIG_LINE_PAUSE_US);
 	}
 	probe_stop(&p, &r);
 	printf("HOSTILE: long line: %d MB without a newline in %lld ms\n",
-	       lines * 10, tclient_now_ms() - t0);
+	       lines * 10, testutil_now_ms() - t0);
 	free(big);
 	ck_assert(tclient_send_raw(c, "\n", 1) == 0);
 	assert_hello(c, &k);
@@ -1774,6 +1578,7 @@ START_TEST(test_attack_long_line)
 	assert_works(c, &k, "after");
 	tclient_close(c);
 	probe_judge("10 MB line", &base, &r);
+	tcollect_free(&k);
 	h_end();
 }
 END_TEST
@@ -1784,7 +1589,7 @@ START_TEST(test_attack_deep_nesting)
 	struct tally t = {0};
 	struct probe p;
 	struct tclient *c;
-	struct coll k;
+	struct tcollect k;
 	char *line, *batch;
 	size_t n, len, i, per = 100;
 	long long t0;
@@ -1806,23 +1611,24 @@ START_TEST(test_attack_deep_nesting)
 	for (i = 0, len = 0; i < per; i++, len += n)
 		memcpy(batch + len, line, n);
 	probe_start(&p, probe_host());
-	t0 = tclient_now_ms();
-	while (tclient_now_ms() - t0 < H_ATTACK_MS) {
+	t0 = testutil_now_ms();
+	while (testutil_now_ms() - t0 < H_ATTACK_MS) {
 		sent += (long)per;
 		pump(tclient_fd(c), batch, len, sent, &t, H_EVENT_MS);
 		usleep(H_DEEP_PAUSE_US);
 	}
 	probe_stop(&p, &r);
 	printf("HOSTILE: deep nesting: %ld lines of %d levels in %lld ms\n",
-	       sent, H_DEEP, tclient_now_ms() - t0);
+	       sent, H_DEEP, testutil_now_ms() - t0);
 	ck_assert_msg(t.bad == sent, "%ld bad_request for %ld lines", t.bad,
 		      sent);
-	memset(&k, 0, sizeof k);
+	h_coll(&k);
 	assert_works(c, &k, "after");
 	tclient_close(c);
 	free(line);
 	free(batch);
 	probe_judge("1000-deep nesting", &base, &r);
+	tcollect_free(&k);
 	h_end();
 }
 END_TEST
@@ -1843,7 +1649,7 @@ START_TEST(test_attack_burst)
 	struct tally t;
 	struct probe p;
 	struct tclient *c;
-	struct coll k;
+	struct tcollect k;
 	char *buf;
 	size_t len = 0, cap = (size_t)H_BURST * 120;
 	long i;
@@ -1860,25 +1666,26 @@ START_TEST(test_attack_burst)
 					kinds[(size_t)i % nkinds]);
 	probe_start(&p, probe_host());
 	/* Bursts, one after the other, for as long as a quick attack. */
-	t0 = tclient_now_ms();
+	t0 = testutil_now_ms();
 	do {
-		t1 = tclient_now_ms();
+		t1 = testutil_now_ms();
 		memset(&t, 0, sizeof t);
 		pump(tclient_fd(c), buf, len, H_BURST, &t, H_MS(60000));
 		printf("HOSTILE: burst %d: %d requests (%zu bytes) answered "
 		       "in %lld ms\n",
-		       ++bursts, H_BURST, len, tclient_now_ms() - t1);
+		       ++bursts, H_BURST, len, testutil_now_ms() - t1);
 		ck_assert_msg(t.lines == H_BURST && t.hellos == H_BURST / 5 &&
 				  t.bad == H_BURST - H_BURST / 5,
 			      "%ld replies: %ld hello, %ld bad_request",
 			      t.lines, t.hellos, t.bad);
-	} while (tclient_now_ms() - t0 < H_ATTACK_MS);
+	} while (testutil_now_ms() - t0 < H_ATTACK_MS);
 	probe_stop(&p, &r);
-	memset(&k, 0, sizeof k);
+	h_coll(&k);
 	assert_works(c, &k, "after");
 	tclient_close(c);
 	free(buf);
 	probe_judge("100000-request burst", &base, &r);
+	tcollect_free(&k);
 	h_end();
 }
 END_TEST
@@ -1889,7 +1696,7 @@ START_TEST(test_attack_slowloris)
 	struct tclient *c[H_SLOWLORIS];
 	struct probe_result base, r;
 	struct probe p;
-	struct coll k;
+	struct tcollect k;
 	int i, s;
 
 	attack_begin(NULL, &base);
@@ -1909,9 +1716,10 @@ START_TEST(test_attack_slowloris)
 		ck_assert(tclient_send_raw(c[i], req + H_SLOWLORIS_S,
 					   strlen(req) - H_SLOWLORIS_S) == 0 &&
 			  tclient_send_raw(c[i], "\n", 1) == 0);
-		memset(&k, 0, sizeof k);
+		h_coll(&k);
 		while (k.hellos == 0)
-			coll_read(c[i], &k, H_EVENT_MS);
+			tcollect_read(c[i], &k, H_EVENT_MS);
+		tcollect_free(&k);
 		tclient_close(c[i]);
 	}
 	probe_judge("slowloris", &base, &r);
@@ -1926,7 +1734,7 @@ START_TEST(test_attack_connection_churn)
 	struct probe_result base, r;
 	struct probe p;
 	struct tclient *c;
-	struct coll k;
+	struct tcollect k;
 	long long t0, busy = 0, deadline;
 	int i, fds0, fds;
 
@@ -1935,7 +1743,7 @@ START_TEST(test_attack_connection_churn)
 	ck_assert(fds0 > 0);
 	probe_start(&p, probe_host());
 	/* In rounds at full speed, spread over a quick attack's time. */
-	t0 = tclient_now_ms();
+	t0 = testutil_now_ms();
 	for (i = 0; i < H_CHURN; i++) {
 		c = h_connect();
 		if (i % 3 == 1)
@@ -1944,9 +1752,9 @@ START_TEST(test_attack_connection_churn)
 			(void)tclient_send_raw(c, whole, sizeof whole - 1);
 		tclient_close(c);
 		if ((i + 1) % H_CHURN_ROUND == 0) {
-			busy += tclient_now_ms() - t0;
+			busy += testutil_now_ms() - t0;
 			usleep(H_ATTACK_MS * 1000 / (H_CHURN / H_CHURN_ROUND));
-			t0 = tclient_now_ms();
+			t0 = testutil_now_ms();
 		}
 	}
 	probe_stop(&p, &r);
@@ -1957,16 +1765,17 @@ START_TEST(test_attack_connection_churn)
 		      H_CHURN, busy);
 	/* Every one of them is gone from the daemon (one more is the
 	 * probe's connection, closed as well). */
-	deadline = tclient_now_ms() + H_MS(H_FD_SETTLE_MS);
-	while ((fds = fd_count(dmn.pid)) > fds0 && tclient_now_ms() < deadline)
+	deadline = testutil_now_ms() + H_MS(H_FD_SETTLE_MS);
+	while ((fds = fd_count(dmn.pid)) > fds0 && testutil_now_ms() < deadline)
 		usleep(20000);
 	ck_assert_msg(fds <= fds0, "sshpoold holds %d descriptors, %d before",
 		      fds, fds0);
 	c = h_connect();
-	memset(&k, 0, sizeof k);
+	h_coll(&k);
 	assert_works(c, &k, "after");
 	tclient_close(c);
 	probe_judge("connection churn", &base, &r);
+	tcollect_free(&k);
 	h_end();
 }
 END_TEST
@@ -2007,18 +1816,18 @@ remote_procs(const char *marker, pid_t *pids, int max)
 static long long
 remote_gone(const char *marker)
 {
-	long long t0 = tclient_now_ms();
+	long long t0 = testutil_now_ms();
 	pid_t pids[64];
 	int n;
 
 	while ((n = remote_procs(marker, pids, 64)) > 0) {
-		ck_assert_msg(tclient_now_ms() - t0 < H_GONE_MS,
+		ck_assert_msg(testutil_now_ms() - t0 < H_GONE_MS,
 			      "%d remote processes of the slow reader still "
 			      "run (pid %ld ...)",
 			      n, (long)pids[0]);
 		usleep(50000);
 	}
-	return tclient_now_ms() - t0;
+	return testutil_now_ms() - t0;
 }
 
 /* A client starts head -c 500M /dev/zero on 10 hosts and reads nothing. */
@@ -2028,16 +1837,16 @@ slow_reader_start(char *marker, size_t markerlen)
 	struct tclient *c = h_connect();
 	char more[128], *hosts = hosts_json(0, H_SLOW_HOSTS);
 	pid_t pids[64];
-	long long deadline = tclient_now_ms() + H_SLOW_START_MS;
+	long long deadline = testutil_now_ms() + H_SLOW_START_MS;
 
 	snprintf(marker, markerlen, "HOSTILE_SLOW=%ld-%lld", (long)getpid(),
-		 tclient_now_ms());
+		 testutil_now_ms());
 	snprintf(more, sizeof more, ",\"env\":{\"HOSTILE_SLOW\":\"%s\"}",
 		 strchr(marker, '=') + 1);
 	send_run(c, "slow", hosts, "head -c 500M /dev/zero", more);
 	free(hosts);
 	while (remote_procs(marker, pids, 64) < H_SLOW_HOSTS) {
-		ck_assert_msg(tclient_now_ms() < deadline,
+		ck_assert_msg(testutil_now_ms() < deadline,
 			      "the slow reader's commands did not start");
 		usleep(20000);
 	}
@@ -2061,8 +1870,8 @@ START_TEST(test_slow_reader_memory)
 	rss0 = tdaemon_rss_kb(dmn.pid);
 	probe_start(&p, probe_host());
 	c = slow_reader_start(marker, sizeof marker);
-	t0 = tclient_now_ms();
-	while (tclient_now_ms() - t0 < H_SLOW_HOLD_MS) {
+	t0 = testutil_now_ms();
+	while (testutil_now_ms() - t0 < H_SLOW_HOLD_MS) {
 		rss = tdaemon_rss_kb(dmn.pid);
 		if (rss > peak)
 			peak = rss;
@@ -2117,11 +1926,11 @@ START_TEST(test_slow_reader_hard_limit)
 		     &base);
 	probe_start(&p, probe_host());
 	c = slow_reader_start(marker, sizeof marker);
-	t0 = tclient_now_ms();
+	t0 = testutil_now_ms();
 	ck_assert_msg(log_wait("over ClientQueueHardLimit 1048577 for 1000 ms",
 			       H_HARD_DROP_MS),
 		      "the slow reader was not disconnected");
-	dropped = tclient_now_ms() - t0;
+	dropped = testutil_now_ms() - t0;
 	gone = remote_gone(marker);
 	probe_stop(&p, &r);
 	printf("HOSTILE: slow reader over ClientQueueHardLimit 1M+1 for 1 "
@@ -2131,9 +1940,9 @@ START_TEST(test_slow_reader_hard_limit)
 	/* What the socket still held, then end of file. */
 	pfd.fd = tclient_fd(c);
 	pfd.events = POLLIN;
-	deadline = tclient_now_ms() + H_EVENT_MS;
+	deadline = testutil_now_ms() + H_EVENT_MS;
 	for (;;) {
-		ck_assert_msg(tclient_now_ms() < deadline,
+		ck_assert_msg(testutil_now_ms() < deadline,
 			      "no end of file for the dropped client");
 		if (poll(&pfd, 1, 1000) <= 0)
 			continue;
@@ -2158,8 +1967,8 @@ START_TEST(test_identity_mode)
 {
 	struct tdaemon_opts o = {0};
 	struct tclient *c;
-	struct coll k;
-	struct hrec *h;
+	struct tcollect k;
+	struct tcollect_host *h;
 	char key[PATH_MAX], cmd[2 * PATH_MAX + 16], *hosts;
 
 	h_prepare();
@@ -2170,11 +1979,11 @@ START_TEST(test_identity_mode)
 	o.identity = key;
 	h_launch(NULL, &o);
 	c = h_connect();
-	memset(&k, 0, sizeof k);
+	h_coll(&k);
 	hosts = hosts_json(0, 1);
 	send_run(c, "open", hosts, "true", NULL);
-	assert_done(coll_wait(c, &k, q("open")), 1, 0, 0, 1);
-	h = coll_host(&k, q("open"), fleet.hosts[0], 0);
+	assert_done(h_wait(c, &k, q("open")), 1, 0, 0, 1);
+	h = tcollect_host(&k, q("open"), fleet.hosts[0]);
 	ck_assert_msg(h != NULL && h->code == PROTO_E_AUTH_FAILED,
 		      "an identity others can read was used");
 	ck_assert_msg(strstr(h->message, key) != NULL &&
@@ -2184,6 +1993,7 @@ START_TEST(test_identity_mode)
 		      h->message);
 	free(hosts);
 	tclient_close(c);
+	tcollect_free(&k);
 	h_end();
 }
 END_TEST
@@ -2252,7 +2062,7 @@ START_TEST(test_accept_new_concurrent)
 	struct tdaemon_opts o = {.strict = "accept-new", .workers = 4};
 	const size_t n = 10;
 	struct tclient *c;
-	struct coll k;
+	struct tcollect k;
 	char *hosts, *text, *p;
 	size_t len, lines = 0, before = 0, i, dropped;
 	struct dirent *de;
@@ -2268,11 +2078,11 @@ START_TEST(test_accept_new_concurrent)
 		      dropped, n);
 	h_launch(NULL, &o);
 	c = h_connect();
-	memset(&k, 0, sizeof k);
+	h_coll(&k);
 	hosts = hosts_json(0, n);
 	/* Ten first contacts at once, over four workers. */
 	send_run(c, "learn", hosts, "true", NULL);
-	assert_done(coll_wait(c, &k, q("learn")), n, n, 0, 0);
+	assert_done(h_wait(c, &k, q("learn")), n, n, 0, 0);
 	for (i = 0; i < n; i++)
 		ck_assert_msg(kh_count(fleet.addrs[i]) == 1,
 			      "%s recorded %d times", fleet.addrs[i],
@@ -2289,7 +2099,7 @@ START_TEST(test_accept_new_concurrent)
 	free(text);
 	/* A second contact finds the keys; nothing is added. */
 	send_run(c, "again", hosts, "true", NULL);
-	assert_done(coll_wait(c, &k, q("again")), n, n, 0, 0);
+	assert_done(h_wait(c, &k, q("again")), n, n, 0, 0);
 	for (i = 0; i < n; i++)
 		ck_assert_int_eq(kh_count(fleet.addrs[i]), 1);
 	/* No temporary file was left next to it. */
@@ -2301,6 +2111,7 @@ START_TEST(test_accept_new_concurrent)
 	closedir(d);
 	free(hosts);
 	tclient_close(c);
+	tcollect_free(&k);
 	h_end();
 }
 END_TEST
@@ -2328,8 +2139,8 @@ START_TEST(test_hostkey_changed)
 	struct tdaemon_opts o = {.strict = "accept-new"};
 	char fp[3][128], wrong[3][128], *before, *after, *hosts, *line = NULL;
 	struct tclient *c;
-	struct coll k;
-	struct hrec *h;
+	struct tcollect k;
+	struct tcollect_host *h;
 	size_t lb, la, cap = 0;
 	struct stat st0, st1;
 	FILE *in, *out;
@@ -2363,12 +2174,12 @@ START_TEST(test_hostkey_changed)
 	/* Even accept-new refuses a changed key, and never rewrites it. */
 	h_launch(NULL, &o);
 	c = h_connect();
-	memset(&k, 0, sizeof k);
+	h_coll(&k);
 	hosts = hosts_json(0, 2);
 	send_run(c, "changed", hosts, "true", NULL);
-	assert_done(coll_wait(c, &k, q("changed")), 2, 1, 0, 1);
+	assert_done(h_wait(c, &k, q("changed")), 2, 1, 0, 1);
 	assert_exit0(&k, q("changed"), fleet.hosts[1]);
-	h = coll_host(&k, q("changed"), fleet.hosts[0], 0);
+	h = tcollect_host(&k, q("changed"), fleet.hosts[0]);
 	ck_assert_msg(h != NULL && h->code == PROTO_E_HOSTKEY_MISMATCH,
 		      "a changed host key was not refused");
 	for (i = 0; i < 3; i++)
@@ -2386,6 +2197,7 @@ START_TEST(test_hostkey_changed)
 			  st0.st_mtim.tv_nsec == st1.st_mtim.tv_nsec,
 		      "known_hosts was changed");
 	tclient_close(c);
+	tcollect_free(&k);
 	h_end();
 	free(before);
 	free(after);

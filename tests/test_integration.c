@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "tclient.h"
+#include "tcollect.h"
 #include "tstatus.h"
 #define TESTUTIL_FAILURE_HOOK
 #include "testutil.h"
@@ -61,379 +62,51 @@
 #define IT_RSS_LIMIT_KB (64L * 1024)
 #endif
 
-/* What one host of one request produced. */
-struct hres {
-	char id[PROTO_MAX_ID + 3];
-	char host[PROTO_MAX_HOSTSPEC + 1];
-	int starts;
-	int terminals;
-	int connected;
-	int exited;
-	int status;
-	char signal[16];
-	enum proto_code code;
-	char message[256];
-	char problem[200]; /* first ordering violation, "" if none */
-	long long duration_ms;
-	long long t_terminal; /* client clock at the terminal event */
-	size_t outbytes, errbytes;
-	unsigned char *out, *err; /* first IT_STORE_MAX bytes when storing */
-	size_t outlen, errlen;
-};
-
-struct rdone {
-	char id[PROTO_MAX_ID + 3];
-	int count;
-	struct proto_done done;
-	int reqerr; /* a request-level error ended it */
-	enum proto_code code;
-	char message[256];
-	long long t;
-};
-
-struct coll {
-	struct hres res[IT_MAX_RESULTS];
-	size_t nres;
-	struct rdone dones[IT_MAX_DONE];
-	size_t ndone;
-	int nullerrors; /* request errors with id null */
-	enum proto_code nullcode;
-	int reqerrors;           /* request-level errors, any id */
-	enum proto_code reqcode; /* code of the last one */
-	char *status;            /* last status line */
-	char status_id[PROTO_MAX_ID + 3];
-	int cancels;
-	char cancel_target[PROTO_MAX_ID + 3];
-	int cancel_found;
-	int hellos;
-	struct proto_event hello; /* copy of the scalar members */
-	int store;                /* keep output bytes */
-	char problem[300];        /* first protocol violation */
-	/* RSS sampling of the daemon while reading */
-	pid_t rss_pid;
-	long rss_peak_kb;
-	long long rss_next;
-	/* slow reading: sleep after each event until this time */
-	long long slow_until;
-};
-
 static struct tfleet fleet;
 static struct tdaemon daemon_;
 static char errbuf[2048];
 
 /* ---- helpers ---- */
 
-static void
-coll_init(struct coll *k, int store)
-{
-	memset(k, 0, sizeof *k);
-	k->store = store;
-}
+/* The daemon's RSS sampled, and reading slowed, while events are read. */
+struct it_reader {
+	pid_t rss_pid;
+	long rss_peak_kb;
+	long long rss_next;
+	long long slow_until; /* sleep after each event until this time */
+};
 
 static void
-coll_free(struct coll *k)
+it_on_event(struct tcollect *k, struct tclient *c, void *arg)
 {
-	size_t i;
-
-	for (i = 0; i < k->nres; i++) {
-		free(k->res[i].out);
-		free(k->res[i].err);
-	}
-	free(k->status);
-	memset(k, 0, sizeof *k);
-}
-
-static void coll_problem(struct coll *, const char *, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-coll_problem(struct coll *k, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (k->problem[0] != '\0')
-		return;
-	va_start(ap, fmt);
-	vsnprintf(k->problem, sizeof k->problem, fmt, ap);
-	va_end(ap);
-}
-
-static struct hres *
-coll_host(struct coll *k, const char *id, const char *host, int create)
-{
-	struct hres *h;
-	size_t i;
-
-	for (i = 0; i < k->nres; i++) {
-		h = &k->res[i];
-		if (strcmp(h->id, id) == 0 && strcmp(h->host, host) == 0)
-			return h;
-	}
-	if (!create || k->nres == IT_MAX_RESULTS)
-		return NULL;
-	h = &k->res[k->nres++];
-	memset(h, 0, sizeof *h);
-	snprintf(h->id, sizeof h->id, "%s", id);
-	snprintf(h->host, sizeof h->host, "%s", host);
-	h->status = -2;
-	return h;
-}
-
-static struct rdone *
-coll_done(struct coll *k, const char *id, int create)
-{
-	size_t i;
-
-	for (i = 0; i < k->ndone; i++)
-		if (strcmp(k->dones[i].id, id) == 0)
-			return &k->dones[i];
-	if (!create || k->ndone == IT_MAX_DONE)
-		return NULL;
-	memset(&k->dones[k->ndone], 0, sizeof k->dones[0]);
-	snprintf(k->dones[k->ndone].id, sizeof k->dones[0].id, "%s", id);
-	return &k->dones[k->ndone++];
-}
-
-static void
-coll_append(unsigned char **buf, size_t *len, const unsigned char *data,
-	    size_t n)
-{
-	if (*len + n > IT_STORE_MAX)
-		n = *len < IT_STORE_MAX ? IT_STORE_MAX - *len : 0;
-	if (n == 0)
-		return;
-	*buf = realloc(*buf, *len + n);
-	ck_assert_ptr_nonnull(*buf);
-	memcpy(*buf + *len, data, n);
-	*len += n;
-}
-
-static void
-coll_host_event(struct coll *k, const struct proto_event *ev)
-{
-	struct hres *h = coll_host(k, ev->id, ev->host, 1);
-
-	ck_assert_msg(h != NULL, "too many results");
-	if (h->terminals > 0) {
-		coll_problem(k, "%s: event after the terminal one on %s",
-			     proto_event_name(ev->type), ev->host);
-		return;
-	}
-	switch (ev->type) {
-	case PROTO_EV_START:
-		if (h->starts++ > 0)
-			coll_problem(k, "second start on %s", ev->host);
-		break;
-	case PROTO_EV_STDOUT:
-	case PROTO_EV_STDERR:
-		if (h->starts == 0)
-			coll_problem(k, "%s before start on %s",
-				     proto_event_name(ev->type), ev->host);
-		if (ev->len > PROTO_MAX_CHUNK)
-			coll_problem(k, "%s chunk over 64 KiB on %s",
-				     proto_event_name(ev->type), ev->host);
-		if (ev->type == PROTO_EV_STDOUT) {
-			h->outbytes += ev->len;
-			if (k->store)
-				coll_append(&h->out, &h->outlen, ev->data,
-					    ev->len);
-		} else {
-			h->errbytes += ev->len;
-			if (k->store)
-				coll_append(&h->err, &h->errlen, ev->data,
-					    ev->len);
-		}
-		break;
-	case PROTO_EV_EXIT:
-		if (h->starts == 0)
-			coll_problem(k, "exit before start on %s", ev->host);
-		h->terminals++;
-		h->exited = 1;
-		h->status = ev->status;
-		if (ev->signal != NULL)
-			snprintf(h->signal, sizeof h->signal, "%s", ev->signal);
-		h->duration_ms = ev->duration_ms;
-		h->t_terminal = tclient_now_ms();
-		break;
-	case PROTO_EV_ERROR:
-		h->terminals++;
-		h->code = ev->code;
-		snprintf(h->message, sizeof h->message, "%s",
-			 ev->message ? ev->message : "");
-		h->duration_ms = ev->duration_ms;
-		h->t_terminal = tclient_now_ms();
-		break;
-	case PROTO_EV_CONNECTED:
-		h->terminals++;
-		h->connected = 1;
-		h->status = ev->sessions;
-		h->duration_ms = ev->duration_ms;
-		h->t_terminal = tclient_now_ms();
-		break;
-	default:
-		break;
-	}
-}
-
-static void
-coll_event(struct coll *k, const struct proto_event *ev, const char *line)
-{
-	struct rdone *d;
-
-	switch (ev->type) {
-	case PROTO_EV_HELLO:
-		k->hellos++;
-		k->hello = *ev;
-		k->hello.host = NULL;
-		k->hello.data = NULL;
-		k->hello.signal = k->hello.message = k->hello.json = NULL;
-		k->hello.server = NULL;
-		break;
-	case PROTO_EV_START:
-	case PROTO_EV_STDOUT:
-	case PROTO_EV_STDERR:
-	case PROTO_EV_EXIT:
-	case PROTO_EV_CONNECTED:
-		if (ev->host == NULL) {
-			coll_problem(k, "%s without host, id %s",
-				     proto_event_name(ev->type), ev->id);
-			break;
-		}
-		coll_host_event(k, ev);
-		break;
-	case PROTO_EV_ERROR:
-		if (ev->host != NULL) {
-			coll_host_event(k, ev);
-			break;
-		}
-		k->reqerrors++;
-		k->reqcode = ev->code;
-		if (strcmp(ev->id, "null") == 0) {
-			k->nullerrors++;
-			k->nullcode = ev->code;
-			break;
-		}
-		d = coll_done(k, ev->id, 1);
-		ck_assert_msg(d != NULL, "too many requests");
-		d->count++;
-		d->reqerr = 1;
-		d->code = ev->code;
-		snprintf(d->message, sizeof d->message, "%s",
-			 ev->message ? ev->message : "");
-		d->t = tclient_now_ms();
-		break;
-	case PROTO_EV_DONE:
-		d = coll_done(k, ev->id, 1);
-		ck_assert_msg(d != NULL, "too many requests");
-		if (d->count++ > 0)
-			coll_problem(k, "second done for id %s", ev->id);
-		d->done = ev->done;
-		d->t = tclient_now_ms();
-		break;
-	case PROTO_EV_CANCEL:
-		k->cancels++;
-		snprintf(k->cancel_target, sizeof k->cancel_target, "%s",
-			 ev->target);
-		k->cancel_found = ev->found;
-		break;
-	case PROTO_EV_STATUS:
-		free(k->status);
-		k->status = strdup(ev->json ? ev->json : line);
-		snprintf(k->status_id, sizeof k->status_id, "%s", ev->id);
-		break;
-	default:
-		coll_problem(k, "unexpected event %s (id %s)",
-			     proto_event_name(ev->type), ev->id);
-		break;
-	}
-}
-
-/* Read and record one event; fails the test on timeout or garbage. */
-static void
-coll_read(struct tclient *c, struct coll *k, int timeout_ms)
-{
-	struct proto_event *ev;
-	char *line;
+	struct it_reader *rd = arg;
 	long long now;
 	long rss;
 
-	ck_assert_msg(tclient_next(c, timeout_ms, &ev, &line) == 0,
-		      "reading events: %s", tclient_error(c));
-	coll_event(k, ev, line);
-	proto_event_free(ev);
-	free(line);
-	if (k->rss_pid > 0 && (now = tclient_now_ms()) >= k->rss_next) {
-		rss = tdaemon_rss_kb(k->rss_pid);
-		if (rss > k->rss_peak_kb)
-			k->rss_peak_kb = rss;
-		k->rss_next = now + IT_RSS_SAMPLE_MS;
+	(void)k;
+	if (rd->rss_pid > 0 && (now = testutil_now_ms()) >= rd->rss_next) {
+		rss = tdaemon_rss_kb(rd->rss_pid);
+		if (rss > rd->rss_peak_kb)
+			rd->rss_peak_kb = rss;
+		rd->rss_next = now + IT_RSS_SAMPLE_MS;
 	}
-	if (k->slow_until > 0) {
-		if (tclient_now_ms() < k->slow_until) {
+	if (rd->slow_until > 0) {
+		if (testutil_now_ms() < rd->slow_until) {
 			usleep(IT_SLOW_SLEEP_US);
 		} else {
-			k->slow_until = 0;
+			rd->slow_until = 0;
 			tclient_set_read_size(c, 0);
 		}
 	}
 }
 
-/* Read until the request with this id (JSON text) ended (done or a
- * request-level error).  Returns its record. */
-static struct rdone *
-coll_wait_end(struct tclient *c, struct coll *k, const char *id, int timeout_ms)
-{
-	long long deadline = tclient_now_ms() + timeout_ms;
-	struct rdone *d;
-	long long left;
-
-	while ((d = coll_done(k, id, 0)) == NULL || d->count == 0) {
-		left = deadline - tclient_now_ms();
-		ck_assert_msg(left > 0, "request %s did not end within %d ms",
-			      id, timeout_ms);
-		coll_read(c, k, (int)(left < IT_EVENT_MS ? left : IT_EVENT_MS));
-	}
-	return d;
-}
-
-/* Read until the host of request id got a start event. */
-static struct hres *
-coll_wait_start(struct tclient *c, struct coll *k, const char *id,
-		const char *host, int timeout_ms)
-{
-	long long deadline = tclient_now_ms() + timeout_ms;
-	struct hres *h;
-	long long left;
-
-	while ((h = coll_host(k, id, host, 0)) == NULL || h->starts == 0) {
-		ck_assert_msg(h == NULL || h->terminals == 0,
-			      "%s on %s ended before starting: %s (%s)", id,
-			      host, proto_code_name(h->code), h->message);
-		left = deadline - tclient_now_ms();
-		ck_assert_msg(left > 0, "no start for %s on %s", id, host);
-		coll_read(c, k, (int)left);
-	}
-	return h;
-}
-
+/* A collector that keeps IT_STORE_MAX output bytes when store is set. */
 static void
-coll_wait_status(struct tclient *c, struct coll *k, const char *id)
+coll_init(struct tcollect *k, int store)
 {
-	long long deadline = tclient_now_ms() + IT_EVENT_MS;
-
-	free(k->status);
-	k->status = NULL;
-	while (k->status == NULL || strcmp(k->status_id, id) != 0) {
-		ck_assert_msg(tclient_now_ms() < deadline, "no status reply");
-		coll_read(c, k, IT_EVENT_MS);
-	}
-}
-
-static void
-coll_check_order(const struct coll *k)
-{
-	ck_assert_msg(k->problem[0] == '\0', "protocol violation: %s",
-		      k->problem);
+	tcollect_init(k);
+	k->keep = store ? IT_STORE_MAX : 0;
+	k->event_ms = IT_EVENT_MS;
 }
 
 /* JSON string body of s (no quotes), escaped. */
@@ -582,7 +255,7 @@ q(const char *id)
 }
 
 static void
-assert_ok_exit(const struct hres *h, int status)
+assert_ok_exit(const struct tcollect_host *h, int status)
 {
 	ck_assert_msg(h->terminals == 1, "%s: %d terminal events", h->host,
 		      h->terminals);
@@ -595,7 +268,7 @@ assert_ok_exit(const struct hres *h, int status)
 }
 
 static void
-assert_error(const struct hres *h, enum proto_code code)
+assert_error(const struct tcollect_host *h, enum proto_code code)
 {
 	ck_assert_msg(h != NULL, "no result");
 	ck_assert_msg(h->terminals == 1, "%s: %d terminal events", h->host,
@@ -607,12 +280,12 @@ assert_error(const struct hres *h, enum proto_code code)
 }
 
 static void
-assert_done(const struct rdone *d, size_t hosts, size_t ok, size_t failed,
-	    size_t errors)
+assert_done(const struct tcollect_req *d, size_t hosts, size_t ok,
+	    size_t failed, size_t errors)
 {
 	ck_assert_msg(!d->reqerr, "request %s failed: %s (%s)", d->id,
 		      proto_code_name(d->code), d->message);
-	ck_assert_msg(d->count == 1, "%d done events", d->count);
+	ck_assert_msg(d->ends == 1, "%d done events", d->ends);
 	ck_assert_msg(
 	    d->done.hosts == hosts && d->done.ok == ok &&
 		d->done.failed == failed && d->done.errors == errors,
@@ -624,13 +297,13 @@ assert_done(const struct rdone *d, size_t hosts, size_t ok, size_t failed,
 }
 
 static json_object *
-get_status(struct tclient *c, struct coll *k, const char *id)
+get_status(struct tclient *c, struct tcollect *k, const char *id)
 {
 	json_object *root;
 
 	ck_assert(tclient_send(c, "{\"v\":1,\"id\":\"%s\",\"op\":\"status\"}",
 			       id) == 0);
-	coll_wait_status(c, k, q(id));
+	tcollect_wait_status(c, k, q(id), IT_EVENT_MS);
 	root = json_tokener_parse(k->status);
 	ck_assert_msg(root != NULL, "status is not JSON: %.200s", k->status);
 	return root;
@@ -701,8 +374,8 @@ kh_add_wrong(const char *addr)
 START_TEST(test_hello)
 {
 	struct tclient *c;
-	struct coll k;
-	struct rdone *d;
+	struct tcollect k;
+	struct tcollect_req *d;
 
 	it_begin(NULL);
 	c = it_connect();
@@ -712,7 +385,7 @@ START_TEST(test_hello)
 			 "\"versions\":[1],\"client\":\"test_integration\"}") ==
 		  0);
 	while (k.hellos == 0)
-		coll_read(c, &k, IT_EVENT_MS);
+		tcollect_read(c, &k, IT_EVENT_MS);
 	ck_assert_str_eq(k.hello.id, "1");
 	ck_assert_int_eq(k.hello.version, 1);
 	ck_assert_uint_eq(k.hello.limits.max_line, PROTO_DEFAULT_MAX_LINE);
@@ -722,15 +395,15 @@ START_TEST(test_hello)
 	/* A client that only speaks version 2 is told so. */
 	ck_assert(tclient_send(c, "{\"v\":1,\"id\":2,\"op\":\"hello\","
 				  "\"versions\":[2]}") == 0);
-	d = coll_wait_end(c, &k, "2", IT_EVENT_MS);
+	d = tcollect_wait_end(c, &k, "2", IT_EVENT_MS);
 	ck_assert_msg(d->reqerr && d->code == PROTO_E_UNSUPPORTED_VERSION,
 		      "hello versions [2]: %s", proto_code_name(d->code));
 	ck_assert(tclient_send(c, "{\"v\":2,\"id\":3,\"op\":\"status\"}") == 0);
-	d = coll_wait_end(c, &k, "3", IT_EVENT_MS);
+	d = tcollect_wait_end(c, &k, "3", IT_EVENT_MS);
 	ck_assert_msg(d->reqerr && d->code == PROTO_E_UNSUPPORTED_VERSION,
 		      "v 2: %s", proto_code_name(d->code));
-	coll_check_order(&k);
-	coll_free(&k);
+	tcollect_check(&k);
+	tcollect_free(&k);
 	tclient_close(c);
 	it_end();
 }
@@ -739,9 +412,9 @@ END_TEST
 START_TEST(test_run_one_host)
 {
 	struct tclient *c;
-	struct coll k;
-	struct hres *h;
-	struct rdone *d;
+	struct tcollect k;
+	struct tcollect_host *h;
+	struct tcollect_req *d;
 	char *hosts, want[128];
 
 	it_begin(NULL);
@@ -750,10 +423,10 @@ START_TEST(test_run_one_host)
 	hosts = hosts_json(0, 1);
 	send_run(c, "one", hosts,
 		 "echo out $SSH_CONNECTION; echo err >&2; exit 3", NULL);
-	d = coll_wait_end(c, &k, q("one"), IT_EVENT_MS);
+	d = tcollect_wait_end(c, &k, q("one"), IT_EVENT_MS);
 	assert_done(d, 1, 0, 1, 0);
-	coll_check_order(&k);
-	h = coll_host(&k, q("one"), fleet.hosts[0], 0);
+	tcollect_check(&k);
+	h = tcollect_host(&k, q("one"), fleet.hosts[0]);
 	ck_assert_msg(h != NULL, "no events for %s", fleet.hosts[0]);
 	assert_ok_exit(h, 3);
 	ck_assert_msg(h->duration_ms >= 0, "exit without duration");
@@ -768,7 +441,7 @@ START_TEST(test_run_one_host)
 	ck_assert_msg(h->errlen == 4 && memcmp(h->err, "err\n", 4) == 0,
 		      "stderr '%.*s'", (int)h->errlen, h->err);
 	free(hosts);
-	coll_free(&k);
+	tcollect_free(&k);
 	tclient_close(c);
 	it_end();
 }
@@ -777,9 +450,9 @@ END_TEST
 START_TEST(test_run_50_hosts)
 {
 	struct tclient *c;
-	struct coll k;
-	struct hres *h;
-	struct rdone *d;
+	struct tcollect k;
+	struct tcollect_host *h;
+	struct tcollect_req *d;
 	char *hosts, want[64];
 	size_t i, ok = 0, failed = 0;
 	int octet;
@@ -793,10 +466,10 @@ START_TEST(test_run_50_hosts)
 		 "a=$(echo $SSH_CONNECTION | cut -d' ' -f3); echo $a; "
 		 "echo e$a >&2; exit $((${a##*.} % 4))",
 		 NULL);
-	d = coll_wait_end(c, &k, q("fifty"), IT_MS(60000));
-	coll_check_order(&k);
+	d = tcollect_wait_end(c, &k, q("fifty"), IT_MS(60000));
+	tcollect_check(&k);
 	for (i = 0; i < 50; i++) {
-		h = coll_host(&k, q("fifty"), fleet.hosts[i], 0);
+		h = tcollect_host(&k, q("fifty"), fleet.hosts[i]);
 		ck_assert_msg(h != NULL, "no events for %s", fleet.hosts[i]);
 		octet = atoi(strrchr(fleet.addrs[i], '.') + 1);
 		assert_ok_exit(h, octet % 4);
@@ -815,10 +488,10 @@ START_TEST(test_run_50_hosts)
 			      "%s: stderr '%.*s'", h->host, (int)h->errlen,
 			      h->err);
 	}
-	ck_assert_uint_eq(k.nres, 50);
+	ck_assert_uint_eq(k.nhosts, 50);
 	assert_done(d, 50, ok, failed, 0);
 	free(hosts);
-	coll_free(&k);
+	tcollect_free(&k);
 	tclient_close(c);
 	it_end();
 }
@@ -827,9 +500,9 @@ END_TEST
 START_TEST(test_binary_output)
 {
 	struct tclient *c;
-	struct coll k;
-	struct hres *h;
-	struct rdone *d;
+	struct tcollect k;
+	struct tcollect_host *h;
+	struct tcollect_req *d;
 	char fmt[256 * 4 + 1], cmd[sizeof fmt * 3 + 64], *hosts;
 	unsigned char want[512];
 	int i;
@@ -845,11 +518,11 @@ START_TEST(test_binary_output)
 		 fmt);
 	hosts = hosts_json(0, 2);
 	send_run(c, "bin", hosts, cmd, NULL);
-	d = coll_wait_end(c, &k, q("bin"), IT_EVENT_MS);
+	d = tcollect_wait_end(c, &k, q("bin"), IT_EVENT_MS);
 	assert_done(d, 2, 2, 0, 0);
-	coll_check_order(&k);
+	tcollect_check(&k);
 	for (i = 0; i < 2; i++) {
-		h = coll_host(&k, q("bin"), fleet.hosts[i], 0);
+		h = tcollect_host(&k, q("bin"), fleet.hosts[i]);
 		ck_assert_ptr_nonnull(h);
 		assert_ok_exit(h, 0);
 		ck_assert_uint_eq(h->outlen, 512);
@@ -860,7 +533,7 @@ START_TEST(test_binary_output)
 			      "stderr bytes differ");
 	}
 	free(hosts);
-	coll_free(&k);
+	tcollect_free(&k);
 	tclient_close(c);
 	it_end();
 }
@@ -871,9 +544,9 @@ START_TEST(test_env_stdin)
 	static const char input[] = "line one\nline two\n";
 	char b64[64], *hosts;
 	struct tclient *c;
-	struct coll k;
-	struct hres *h;
-	struct rdone *d;
+	struct tcollect k;
+	struct tcollect_host *h;
+	struct tcollect_req *d;
 
 	it_begin(NULL);
 	c = it_connect();
@@ -882,9 +555,9 @@ START_TEST(test_env_stdin)
 	/* AcceptEnv * on the fleet lets the variable through. */
 	send_run(c, "env", hosts, "echo \"[$SSHPOOL_TEST_VAR]\"",
 		 ",\"env\":{\"SSHPOOL_TEST_VAR\":\"a b\"}");
-	d = coll_wait_end(c, &k, q("env"), IT_EVENT_MS);
+	d = tcollect_wait_end(c, &k, q("env"), IT_EVENT_MS);
 	assert_done(d, 1, 1, 0, 0);
-	h = coll_host(&k, q("env"), fleet.hosts[0], 0);
+	h = tcollect_host(&k, q("env"), fleet.hosts[0]);
 	ck_assert_ptr_nonnull(h);
 	ck_assert_msg(h->outlen == 6 && memcmp(h->out, "[a b]\n", 6) == 0,
 		      "env: stdout '%.*s'", (int)h->outlen, h->out);
@@ -892,17 +565,17 @@ START_TEST(test_env_stdin)
 	proto_b64_encode(b64, (const unsigned char *)input, strlen(input));
 	snprintf(errbuf, sizeof errbuf, ",\"stdin\":\"%s\"", b64);
 	send_run(c, "stdin", hosts, "cat; echo end", errbuf);
-	d = coll_wait_end(c, &k, q("stdin"), IT_EVENT_MS);
+	d = tcollect_wait_end(c, &k, q("stdin"), IT_EVENT_MS);
 	assert_done(d, 1, 1, 0, 0);
-	h = coll_host(&k, q("stdin"), fleet.hosts[0], 0);
+	h = tcollect_host(&k, q("stdin"), fleet.hosts[0]);
 	ck_assert_ptr_nonnull(h);
 	ck_assert_msg(h->outlen == strlen(input) + 4 &&
 			  memcmp(h->out, input, strlen(input)) == 0 &&
 			  memcmp(h->out + strlen(input), "end\n", 4) == 0,
 		      "stdin: stdout '%.*s'", (int)h->outlen, h->out);
-	coll_check_order(&k);
+	tcollect_check(&k);
 	free(hosts);
-	coll_free(&k);
+	tcollect_free(&k);
 	tclient_close(c);
 	it_end();
 }
@@ -918,9 +591,10 @@ big_output(int slow)
 {
 	const long long bytes = it_slowed() ? IT_BIG_BYTES_SLOW : IT_BIG_BYTES;
 	struct tclient *c;
-	struct coll *k;
-	struct hres *h;
-	struct rdone *d;
+	struct it_reader rd = {0};
+	struct tcollect *k;
+	struct tcollect_host *h;
+	struct tcollect_req *d;
 	char *hosts, cmd[64];
 	long long t0;
 
@@ -929,36 +603,38 @@ big_output(int slow)
 	k = malloc(sizeof *k);
 	ck_assert_ptr_nonnull(k);
 	coll_init(k, 0);
-	k->rss_pid = daemon_.pid;
+	rd.rss_pid = daemon_.pid;
+	k->on_event = it_on_event;
+	k->arg = &rd;
 	hosts = hosts_json(0, 1);
 	snprintf(cmd, sizeof cmd, "head -c %lld /dev/zero", bytes);
-	t0 = tclient_now_ms();
+	t0 = testutil_now_ms();
 	if (slow) {
-		k->slow_until = t0 + IT_SLOW_MS;
+		rd.slow_until = t0 + IT_SLOW_MS;
 		tclient_set_read_size(c, IT_SLOW_READ);
 	}
 	send_run(c, "big", hosts, cmd, NULL);
-	d = coll_wait_end(c, k, q("big"), IT_MS(45000));
+	d = tcollect_wait_end(c, k, q("big"), IT_MS(45000));
 	printf("%s: %lld bytes in %lld ms, sshpoold peak RSS %ld KiB "
 	       "(limit %ld)\n",
 	       slow ? "slow reader" : "fast reader", bytes,
-	       tclient_now_ms() - t0, k->rss_peak_kb, IT_RSS_LIMIT_KB);
+	       testutil_now_ms() - t0, rd.rss_peak_kb, IT_RSS_LIMIT_KB);
 	fflush(stdout);
 	assert_done(d, 1, 1, 0, 0);
-	coll_check_order(k);
-	h = coll_host(k, q("big"), fleet.hosts[0], 0);
+	tcollect_check(k);
+	h = tcollect_host(k, q("big"), fleet.hosts[0]);
 	ck_assert_ptr_nonnull(h);
 	assert_ok_exit(h, 0);
 	ck_assert_msg(h->outbytes == (size_t)bytes, "got %zu bytes of %lld",
 		      h->outbytes, bytes);
 	ck_assert_uint_eq(h->errbytes, 0);
-	ck_assert_msg(k->rss_peak_kb > 0, "RSS never sampled");
+	ck_assert_msg(rd.rss_peak_kb > 0, "RSS never sampled");
 	if (!it_slowed())
-		ck_assert_msg(k->rss_peak_kb < IT_RSS_LIMIT_KB,
+		ck_assert_msg(rd.rss_peak_kb < IT_RSS_LIMIT_KB,
 			      "sshpoold RSS peaked at %ld KiB (limit %ld KiB)",
-			      k->rss_peak_kb, IT_RSS_LIMIT_KB);
+			      rd.rss_peak_kb, IT_RSS_LIMIT_KB);
 	free(hosts);
-	coll_free(k);
+	tcollect_free(k);
 	free(k);
 	tclient_close(c);
 	it_end();
@@ -983,9 +659,9 @@ many_channels(int max_channels)
 {
 	struct tdaemon_opts o = {.max_channels = max_channels};
 	struct tclient *c;
-	struct coll k;
-	struct hres *h;
-	struct rdone *d;
+	struct tcollect k;
+	struct tcollect_host *h;
+	struct tcollect_req *d;
 	json_object *st, *sh;
 	char *hosts, id[16], cmd[64], want[16];
 	long long t0, sessions, chmax;
@@ -995,7 +671,7 @@ many_channels(int max_channels)
 	c = it_connect();
 	coll_init(&k, 1);
 	hosts = hosts_json(0, 1);
-	t0 = tclient_now_ms();
+	t0 = testutil_now_ms();
 	for (i = 0; i < 30; i++) {
 		snprintf(id, sizeof id, "c%d", i);
 		snprintf(cmd, sizeof cmd, "sleep 0.5; echo %d", i);
@@ -1003,8 +679,8 @@ many_channels(int max_channels)
 	}
 	for (i = 0; i < 30; i++) {
 		snprintf(id, sizeof id, "c%d", i);
-		d = coll_wait_end(c, &k, q(id), IT_MS(30000));
-		h = coll_host(&k, q(id), fleet.hosts[0], 0);
+		d = tcollect_wait_end(c, &k, q(id), IT_MS(30000));
+		h = tcollect_host(&k, q(id), fleet.hosts[0]);
 		ck_assert_msg(h != NULL, "%s: no host events", id);
 		assert_ok_exit(h, 0);
 		assert_done(d, 1, 1, 0, 0);
@@ -1015,9 +691,9 @@ many_channels(int max_channels)
 	}
 	printf("30 x sleep 0.5 with MaxChannelsPerSession %d: %lld ms\n",
 	       max_channels ? max_channels : IT_DEFAULT_CHANNELS,
-	       tclient_now_ms() - t0);
+	       testutil_now_ms() - t0);
 	fflush(stdout);
-	coll_check_order(&k);
+	tcollect_check(&k);
 
 	/*
 	 * With a cap above the server's 10, a session that was refused a
@@ -1044,10 +720,11 @@ many_channels(int max_channels)
 		ck_assert_msg(chmax <= sessions * cap,
 			      "%lld sessions allow %lld channels", sessions,
 			      chmax);
-	ck_assert_msg(tstatus_int(sh, "jobs") >= 30, "jobs %lld", tstatus_int(sh, "jobs"));
+	ck_assert_msg(tstatus_int(sh, "jobs") >= 30, "jobs %lld",
+		      tstatus_int(sh, "jobs"));
 	json_object_put(st);
 	free(hosts);
-	coll_free(&k);
+	tcollect_free(&k);
 	tclient_close(c);
 	it_end();
 }
@@ -1067,9 +744,9 @@ END_TEST
 START_TEST(test_connect_failed)
 {
 	struct tclient *c;
-	struct coll k;
-	struct hres *h;
-	struct rdone *d;
+	struct tcollect k;
+	struct tcollect_host *h;
+	struct tcollect_req *d;
 	char hosts[256];
 	long long t0;
 
@@ -1078,12 +755,12 @@ START_TEST(test_connect_failed)
 	coll_init(&k, 1);
 	snprintf(hosts, sizeof hosts, "[\"%s\",\"%s\",\"%s\"]", fleet.hosts[0],
 		 fleet.dead_host, fleet.hosts[1]);
-	t0 = tclient_now_ms();
+	t0 = testutil_now_ms();
 	send_run(c, "dead", hosts, "echo alive", NULL);
-	d = coll_wait_end(c, &k, q("dead"), IT_EVENT_MS);
+	d = tcollect_wait_end(c, &k, q("dead"), IT_EVENT_MS);
 	assert_done(d, 3, 2, 0, 1);
-	coll_check_order(&k);
-	h = coll_host(&k, q("dead"), fleet.dead_host, 0);
+	tcollect_check(&k);
+	h = tcollect_host(&k, q("dead"), fleet.dead_host);
 	assert_error(h, PROTO_E_CONNECT_FAILED);
 	ck_assert_msg(h->starts == 0, "start on a host never reached");
 	ck_assert_msg(h->t_terminal - t0 < IT_MS(IT_FAST_FAIL_MS),
@@ -1093,15 +770,15 @@ START_TEST(test_connect_failed)
 			  h->duration_ms < IT_MS(IT_FAST_FAIL_MS),
 		      "duration_ms %lld", h->duration_ms);
 	ck_assert_msg(h->message[0] != '\0', "error without message");
-	h = coll_host(&k, q("dead"), fleet.hosts[0], 0);
+	h = tcollect_host(&k, q("dead"), fleet.hosts[0]);
 	ck_assert_ptr_nonnull(h);
 	assert_ok_exit(h, 0);
-	h = coll_host(&k, q("dead"), fleet.hosts[1], 0);
+	h = tcollect_host(&k, q("dead"), fleet.hosts[1]);
 	ck_assert_ptr_nonnull(h);
 	assert_ok_exit(h, 0);
 	ck_assert_msg(h->outlen == 6 && memcmp(h->out, "alive\n", 6) == 0,
 		      "stdout '%.*s'", (int)h->outlen, h->out);
-	coll_free(&k);
+	tcollect_free(&k);
 	tclient_close(c);
 	it_end();
 }
@@ -1111,8 +788,8 @@ START_TEST(test_auth_failed)
 {
 	struct tdaemon_opts o = {0};
 	struct tclient *c;
-	struct coll k;
-	struct rdone *d;
+	struct tcollect k;
+	struct tcollect_req *d;
 	char *hosts;
 
 	ck_assert_int_eq(tfleet_load(&fleet, errbuf, sizeof errbuf), 0);
@@ -1122,13 +799,13 @@ START_TEST(test_auth_failed)
 	coll_init(&k, 1);
 	hosts = hosts_json(0, 1);
 	send_run(c, "auth", hosts, "true", NULL);
-	d = coll_wait_end(c, &k, q("auth"), IT_EVENT_MS);
+	d = tcollect_wait_end(c, &k, q("auth"), IT_EVENT_MS);
 	assert_done(d, 1, 0, 0, 1);
-	coll_check_order(&k);
-	assert_error(coll_host(&k, q("auth"), fleet.hosts[0], 0),
+	tcollect_check(&k);
+	assert_error(tcollect_host(&k, q("auth"), fleet.hosts[0]),
 		     PROTO_E_AUTH_FAILED);
 	free(hosts);
-	coll_free(&k);
+	tcollect_free(&k);
 	tclient_close(c);
 	it_end();
 }
@@ -1137,9 +814,9 @@ END_TEST
 START_TEST(test_hostkey_unknown)
 {
 	struct tclient *c;
-	struct coll k;
-	struct rdone *d;
-	struct hres *h;
+	struct tcollect k;
+	struct tcollect_req *d;
+	struct tcollect_host *h;
 	char *hosts;
 
 	it_prepare();
@@ -1149,18 +826,18 @@ START_TEST(test_hostkey_unknown)
 	coll_init(&k, 1);
 	hosts = hosts_json(0, 2);
 	send_run(c, "unknown", hosts, "true", NULL);
-	d = coll_wait_end(c, &k, q("unknown"), IT_EVENT_MS);
+	d = tcollect_wait_end(c, &k, q("unknown"), IT_EVENT_MS);
 	assert_done(d, 2, 1, 0, 1);
-	coll_check_order(&k);
-	assert_error(coll_host(&k, q("unknown"), fleet.hosts[0], 0),
+	tcollect_check(&k);
+	assert_error(tcollect_host(&k, q("unknown"), fleet.hosts[0]),
 		     PROTO_E_HOSTKEY_UNKNOWN);
-	h = coll_host(&k, q("unknown"), fleet.hosts[1], 0);
+	h = tcollect_host(&k, q("unknown"), fleet.hosts[1]);
 	ck_assert_ptr_nonnull(h);
 	assert_ok_exit(h, 0);
 	/* Strict checking never learns. */
 	ck_assert_int_eq(kh_count(fleet.addrs[0]), 0);
 	free(hosts);
-	coll_free(&k);
+	tcollect_free(&k);
 	tclient_close(c);
 	it_end();
 }
@@ -1170,8 +847,8 @@ START_TEST(test_hostkey_mismatch)
 {
 	struct tdaemon_opts o = {.strict = "accept-new"};
 	struct tclient *c;
-	struct coll k;
-	struct rdone *d;
+	struct tcollect k;
+	struct tcollect_req *d;
 	char *hosts;
 
 	it_prepare();
@@ -1183,14 +860,14 @@ START_TEST(test_hostkey_mismatch)
 	coll_init(&k, 1);
 	hosts = hosts_json(0, 1);
 	send_run(c, "changed", hosts, "true", NULL);
-	d = coll_wait_end(c, &k, q("changed"), IT_EVENT_MS);
+	d = tcollect_wait_end(c, &k, q("changed"), IT_EVENT_MS);
 	assert_done(d, 1, 0, 0, 1);
-	coll_check_order(&k);
-	assert_error(coll_host(&k, q("changed"), fleet.hosts[0], 0),
+	tcollect_check(&k);
+	assert_error(tcollect_host(&k, q("changed"), fleet.hosts[0]),
 		     PROTO_E_HOSTKEY_MISMATCH);
 	ck_assert_int_eq(kh_count(fleet.addrs[0]), 3);
 	free(hosts);
-	coll_free(&k);
+	tcollect_free(&k);
 	tclient_close(c);
 	it_end();
 }
@@ -1200,8 +877,8 @@ START_TEST(test_accept_new)
 {
 	struct tdaemon_opts o = {.strict = "accept-new"};
 	struct tclient *c;
-	struct coll k;
-	struct rdone *d;
+	struct tcollect k;
+	struct tcollect_req *d;
 	char *hosts;
 
 	it_prepare();
@@ -1211,7 +888,7 @@ START_TEST(test_accept_new)
 	coll_init(&k, 1);
 	hosts = hosts_json(0, 1);
 	send_run(c, "learn", hosts, "true", NULL);
-	d = coll_wait_end(c, &k, q("learn"), IT_EVENT_MS);
+	d = tcollect_wait_end(c, &k, q("learn"), IT_EVENT_MS);
 	assert_done(d, 1, 1, 0, 0);
 	ck_assert_msg(kh_count(fleet.addrs[0]) >= 1,
 		      "the key was not written to %s", daemon_.known_hosts);
@@ -1222,11 +899,11 @@ START_TEST(test_accept_new)
 	it_launch(NULL);
 	c = it_connect();
 	send_run(c, "again", hosts, "true", NULL);
-	d = coll_wait_end(c, &k, q("again"), IT_EVENT_MS);
+	d = tcollect_wait_end(c, &k, q("again"), IT_EVENT_MS);
 	assert_done(d, 1, 1, 0, 0);
-	coll_check_order(&k);
+	tcollect_check(&k);
 	free(hosts);
-	coll_free(&k);
+	tcollect_free(&k);
 	tclient_close(c);
 	it_end();
 }
@@ -1235,8 +912,8 @@ END_TEST
 START_TEST(test_pooled_session_reuse)
 {
 	struct tclient *c;
-	struct coll k;
-	struct rdone *d;
+	struct tcollect k;
+	struct tcollect_req *d;
 	json_object *st, *sh;
 	char *hosts;
 	long long t0, first, second;
@@ -1245,15 +922,15 @@ START_TEST(test_pooled_session_reuse)
 	c = it_connect();
 	coll_init(&k, 1);
 	hosts = hosts_json(0, 1);
-	t0 = tclient_now_ms();
+	t0 = testutil_now_ms();
 	send_run(c, "first", hosts, "true", NULL);
-	d = coll_wait_end(c, &k, q("first"), IT_EVENT_MS);
-	first = tclient_now_ms() - t0;
+	d = tcollect_wait_end(c, &k, q("first"), IT_EVENT_MS);
+	first = testutil_now_ms() - t0;
 	assert_done(d, 1, 1, 0, 0);
-	t0 = tclient_now_ms();
+	t0 = testutil_now_ms();
 	send_run(c, "second", hosts, "true", NULL);
-	d = coll_wait_end(c, &k, q("second"), IT_EVENT_MS);
-	second = tclient_now_ms() - t0;
+	d = tcollect_wait_end(c, &k, q("second"), IT_EVENT_MS);
+	second = testutil_now_ms() - t0;
 	assert_done(d, 1, 1, 0, 0);
 	printf("first run %lld ms (with handshake), second %lld ms\n", first,
 	       second);
@@ -1270,16 +947,17 @@ START_TEST(test_pooled_session_reuse)
 	sh = tstatus_host(st, fleet.hosts[0]);
 	ck_assert_msg(sh != NULL, "status does not list %s: %.300s",
 		      fleet.hosts[0], k.status);
-	ck_assert_msg(tstatus_int(sh, "connects") == 1 && tstatus_int(sh, "jobs") == 2,
+	ck_assert_msg(tstatus_int(sh, "connects") == 1 &&
+			  tstatus_int(sh, "jobs") == 2,
 		      "connects %lld jobs %lld", tstatus_int(sh, "connects"),
 		      tstatus_int(sh, "jobs"));
 	ck_assert_msg(tstatus_int(sh, "failures") == 0, "failures %lld",
 		      tstatus_int(sh, "failures"));
 	ck_assert_str_eq(tstatus_str(sh, "state"), "up");
 	json_object_put(st);
-	coll_check_order(&k);
+	tcollect_check(&k);
 	free(hosts);
-	coll_free(&k);
+	tcollect_free(&k);
 	tclient_close(c);
 	it_end();
 }
@@ -1309,8 +987,8 @@ START_TEST(test_malformed_requests)
 	    "{\"v\":1,\"op\":\"status\"}",
 	};
 	struct tclient *c, *other;
-	struct coll k, ko;
-	struct rdone *d;
+	struct tcollect k, ko;
+	struct tcollect_req *d;
 	char line[512], okid[16], *hosts;
 	const char *p;
 	size_t i;
@@ -1338,7 +1016,7 @@ START_TEST(test_malformed_requests)
 				       "{\"v\":1,\"id\":\"%s\","
 				       "\"op\":\"status\"}",
 				       okid) == 0);
-		coll_wait_status(c, &k, q(okid));
+		tcollect_wait_status(c, &k, q(okid), IT_EVENT_MS);
 		/* Lines are answered in order: the error came first. */
 		ck_assert_msg(k.reqerrors == before + 1, "%d errors for: %s",
 			      k.reqerrors - before, line);
@@ -1349,26 +1027,26 @@ START_TEST(test_malformed_requests)
 	/* The other client was served meanwhile, and so is this one. */
 	ck_assert(tclient_send(other, "{\"v\":1,\"id\":\"o\","
 				      "\"op\":\"status\"}") == 0);
-	coll_wait_status(other, &ko, q("o"));
+	tcollect_wait_status(other, &ko, q("o"), IT_EVENT_MS);
 	hosts = hosts_json(0, 1);
 	send_run(c, "good", hosts, "echo fine", NULL);
-	d = coll_wait_end(c, &k, q("good"), IT_EVENT_MS);
+	d = tcollect_wait_end(c, &k, q("good"), IT_EVENT_MS);
 	assert_done(d, 1, 1, 0, 0);
-	coll_check_order(&k);
+	tcollect_check(&k);
 
 	/* Two requests in flight with one id. */
 	send_run(c, "dup", hosts, "sleep 1", NULL);
 	send_run(c, "dup", hosts, "sleep 1", NULL);
-	d = coll_wait_end(c, &k, q("dup"), IT_EVENT_MS);
+	d = tcollect_wait_end(c, &k, q("dup"), IT_EVENT_MS);
 	ck_assert_msg(d->reqerr && d->code == PROTO_E_BAD_REQUEST,
 		      "duplicate id in flight: %s", proto_code_name(d->code));
-	d->count = 0;
+	d->ends = 0;
 	d->reqerr = 0;
-	d = coll_wait_end(c, &k, q("dup"), IT_EVENT_MS);
+	d = tcollect_wait_end(c, &k, q("dup"), IT_EVENT_MS);
 	assert_done(d, 1, 1, 0, 0);
 	free(hosts);
-	coll_free(&k);
-	coll_free(&ko);
+	tcollect_free(&k);
+	tcollect_free(&ko);
 	tclient_close(other);
 	tclient_close(c);
 	it_end();
@@ -1379,8 +1057,8 @@ START_TEST(test_oversized_line)
 {
 	const size_t big = 2u * 1024 * 1024;
 	struct tclient *c, *other;
-	struct coll k, ko;
-	struct rdone *d;
+	struct tcollect k, ko;
+	struct tcollect_req *d;
 	char *junk, *hosts;
 
 	it_begin(NULL);
@@ -1396,25 +1074,25 @@ START_TEST(test_oversized_line)
 		      tclient_error(c));
 	free(junk);
 	/* The limit is known before the line ends. */
-	while (k.nullerrors == 0 && k.ndone == 0)
-		coll_read(c, &k, IT_EVENT_MS);
-	ck_assert_msg(k.ndone == 0 && k.nullcode == PROTO_E_BAD_REQUEST,
+	while (k.nullerrors == 0 && k.nends == 0)
+		tcollect_read(c, &k, IT_EVENT_MS);
+	ck_assert_msg(k.nends == 0 && k.nullcode == PROTO_E_BAD_REQUEST,
 		      "oversized line: %s", proto_code_name(k.nullcode));
 
 	/* A half-sent line on one connection does not hold up another. */
 	send_run(other, "o", hosts, "echo other", NULL);
-	d = coll_wait_end(other, &ko, q("o"), IT_EVENT_MS);
+	d = tcollect_wait_end(other, &ko, q("o"), IT_EVENT_MS);
 	assert_done(d, 1, 1, 0, 0);
 
 	/* End the long line; the next request runs. */
 	ck_assert(tclient_send_raw(c, "xxxx\n", 5) == 0);
 	send_run(c, "after", hosts, "echo after", NULL);
-	d = coll_wait_end(c, &k, q("after"), IT_EVENT_MS);
+	d = tcollect_wait_end(c, &k, q("after"), IT_EVENT_MS);
 	assert_done(d, 1, 1, 0, 0);
-	coll_check_order(&k);
+	tcollect_check(&k);
 	free(hosts);
-	coll_free(&k);
-	coll_free(&ko);
+	tcollect_free(&k);
+	tcollect_free(&ko);
 	tclient_close(other);
 	tclient_close(c);
 	it_end();
@@ -1424,9 +1102,9 @@ END_TEST
 START_TEST(test_connect_and_status)
 {
 	struct tclient *c;
-	struct coll k;
-	struct hres *h;
-	struct rdone *d;
+	struct tcollect k;
+	struct tcollect_host *h;
+	struct tcollect_req *d;
 	json_object *st, *sh;
 	char *hosts;
 	int i;
@@ -1439,15 +1117,15 @@ START_TEST(test_connect_and_status)
 			       "{\"v\":1,\"id\":\"w\",\"op\":\"connect\","
 			       "\"hosts\":%s}",
 			       hosts) == 0);
-	d = coll_wait_end(c, &k, q("w"), IT_EVENT_MS);
+	d = tcollect_wait_end(c, &k, q("w"), IT_EVENT_MS);
 	assert_done(d, 5, 5, 0, 0);
-	coll_check_order(&k);
+	tcollect_check(&k);
 	for (i = 0; i < 5; i++) {
-		h = coll_host(&k, q("w"), fleet.hosts[i], 0);
+		h = tcollect_host(&k, q("w"), fleet.hosts[i]);
 		ck_assert_msg(h != NULL && h->connected, "%s: not connected",
 			      fleet.hosts[i]);
-		ck_assert_msg(h->status >= 1, "%s: sessions %d", fleet.hosts[i],
-			      h->status);
+		ck_assert_msg(h->sessions >= 1, "%s: sessions %d",
+			      fleet.hosts[i], h->sessions);
 	}
 
 	st = get_status(c, &k, "st");
@@ -1466,17 +1144,18 @@ START_TEST(test_connect_and_status)
 
 	/* The warm session serves the run: no new handshake. */
 	send_run(c, "r", hosts, "true", NULL);
-	d = coll_wait_end(c, &k, q("r"), IT_EVENT_MS);
+	d = tcollect_wait_end(c, &k, q("r"), IT_EVENT_MS);
 	assert_done(d, 5, 5, 0, 0);
 	st = get_status(c, &k, "st2");
 	sh = tstatus_host(st, fleet.hosts[0]);
 	ck_assert_ptr_nonnull(sh);
-	ck_assert_msg(tstatus_int(sh, "connects") == 1 && tstatus_int(sh, "jobs") >= 1,
+	ck_assert_msg(tstatus_int(sh, "connects") == 1 &&
+			  tstatus_int(sh, "jobs") >= 1,
 		      "connects %lld jobs %lld", tstatus_int(sh, "connects"),
 		      tstatus_int(sh, "jobs"));
 	json_object_put(st);
 	free(hosts);
-	coll_free(&k);
+	tcollect_free(&k);
 	tclient_close(c);
 	it_end();
 }
@@ -1485,8 +1164,8 @@ END_TEST
 START_TEST(test_cancel)
 {
 	struct tclient *c;
-	struct coll k;
-	struct rdone *d;
+	struct tcollect k;
+	struct tcollect_req *d;
 	char *hosts;
 	long long t0;
 	int i;
@@ -1497,21 +1176,22 @@ START_TEST(test_cancel)
 	hosts = hosts_json(0, 2);
 	send_run(c, "long", hosts, "sleep 30", NULL);
 	for (i = 0; i < 2; i++)
-		coll_wait_start(c, &k, q("long"), fleet.hosts[i], IT_EVENT_MS);
-	t0 = tclient_now_ms();
+		tcollect_wait_start(c, &k, q("long"), fleet.hosts[i],
+				    IT_EVENT_MS);
+	t0 = testutil_now_ms();
 	ck_assert(tclient_send(c, "{\"v\":1,\"id\":\"c\",\"op\":\"cancel\","
 				  "\"target\":\"long\"}") == 0);
-	d = coll_wait_end(c, &k, q("long"), IT_EVENT_MS);
-	printf("cancel took %lld ms\n", tclient_now_ms() - t0);
+	d = tcollect_wait_end(c, &k, q("long"), IT_EVENT_MS);
+	printf("cancel took %lld ms\n", testutil_now_ms() - t0);
 	fflush(stdout);
-	ck_assert_msg(tclient_now_ms() - t0 < IT_MS(IT_CANCEL_MS),
-		      "cancel took %lld ms", tclient_now_ms() - t0);
+	ck_assert_msg(testutil_now_ms() - t0 < IT_MS(IT_CANCEL_MS),
+		      "cancel took %lld ms", testutil_now_ms() - t0);
 	assert_done(d, 2, 0, 0, 2);
 	for (i = 0; i < 2; i++)
-		assert_error(coll_host(&k, q("long"), fleet.hosts[i], 0),
+		assert_error(tcollect_host(&k, q("long"), fleet.hosts[i]),
 			     PROTO_E_CANCELLED);
 	while (k.cancels == 0)
-		coll_read(c, &k, IT_EVENT_MS);
+		tcollect_read(c, &k, IT_EVENT_MS);
 	ck_assert_str_eq(k.cancel_target, q("long"));
 	ck_assert_int_eq(k.cancel_found, 1);
 
@@ -1519,17 +1199,17 @@ START_TEST(test_cancel)
 	ck_assert(tclient_send(c, "{\"v\":1,\"id\":\"c2\",\"op\":\"cancel\","
 				  "\"target\":\"nope\"}") == 0);
 	while (k.cancels < 2)
-		coll_read(c, &k, IT_EVENT_MS);
+		tcollect_read(c, &k, IT_EVENT_MS);
 	ck_assert_str_eq(k.cancel_target, q("nope"));
 	ck_assert_int_eq(k.cancel_found, 0);
 
 	/* The pool survived: the host still runs commands. */
 	send_run(c, "after", hosts, "true", NULL);
-	d = coll_wait_end(c, &k, q("after"), IT_EVENT_MS);
+	d = tcollect_wait_end(c, &k, q("after"), IT_EVENT_MS);
 	assert_done(d, 2, 2, 0, 0);
-	coll_check_order(&k);
+	tcollect_check(&k);
 	free(hosts);
-	coll_free(&k);
+	tcollect_free(&k);
 	tclient_close(c);
 	it_end();
 }
@@ -1538,9 +1218,9 @@ END_TEST
 START_TEST(test_timeout_and_signal)
 {
 	struct tclient *c;
-	struct coll k;
-	struct hres *h;
-	struct rdone *d;
+	struct tcollect k;
+	struct tcollect_host *h;
+	struct tcollect_req *d;
 	char *hosts;
 	long long t0;
 
@@ -1548,27 +1228,27 @@ START_TEST(test_timeout_and_signal)
 	c = it_connect();
 	coll_init(&k, 1);
 	hosts = hosts_json(0, 1);
-	t0 = tclient_now_ms();
+	t0 = testutil_now_ms();
 	send_run(c, "slow", hosts, "sleep 30", ",\"timeout\":1");
-	d = coll_wait_end(c, &k, q("slow"), IT_EVENT_MS);
-	ck_assert_msg(tclient_now_ms() - t0 <
+	d = tcollect_wait_end(c, &k, q("slow"), IT_EVENT_MS);
+	ck_assert_msg(testutil_now_ms() - t0 <
 			  1000 + IT_MS(IT_KILL_GRACE_MS + 2000),
-		      "timeout 1 s took %lld ms", tclient_now_ms() - t0);
+		      "timeout 1 s took %lld ms", testutil_now_ms() - t0);
 	assert_done(d, 1, 0, 0, 1);
-	assert_error(coll_host(&k, q("slow"), fleet.hosts[0], 0),
+	assert_error(tcollect_host(&k, q("slow"), fleet.hosts[0]),
 		     PROTO_E_TIMEOUT);
 
 	send_run(c, "killed", hosts, "kill -KILL $$", NULL);
-	d = coll_wait_end(c, &k, q("killed"), IT_EVENT_MS);
+	d = tcollect_wait_end(c, &k, q("killed"), IT_EVENT_MS);
 	assert_done(d, 1, 0, 1, 0);
-	h = coll_host(&k, q("killed"), fleet.hosts[0], 0);
+	h = tcollect_host(&k, q("killed"), fleet.hosts[0]);
 	ck_assert_ptr_nonnull(h);
 	ck_assert_msg(h->exited && strcmp(h->signal, "KILL") == 0,
 		      "expected exit by signal KILL, got status %d signal '%s'",
 		      h->status, h->signal);
-	coll_check_order(&k);
+	tcollect_check(&k);
 	free(hosts);
-	coll_free(&k);
+	tcollect_free(&k);
 	tclient_close(c);
 	it_end();
 }
@@ -1614,7 +1294,7 @@ status_count(json_object *root, const char *s)
 
 /* Stdout of a host must be "ADDR PORT\n" of the server it reached. */
 static void
-assert_reached(const struct hres *h, const char *addr, int port)
+assert_reached(const struct tcollect_host *h, const char *addr, int port)
 {
 	char want[96];
 
@@ -1632,9 +1312,9 @@ START_TEST(test_ipv6_run)
 {
 	char spec[2][160], hosts[400], key[160];
 	struct tclient *c;
-	struct coll k;
-	struct hres *h;
-	struct rdone *d;
+	struct tcollect k;
+	struct tcollect_host *h;
+	struct tcollect_req *d;
 	json_object *st, *sh;
 	int i;
 
@@ -1649,10 +1329,10 @@ START_TEST(test_ipv6_run)
 	c = it_connect();
 	coll_init(&k, 1);
 	send_run(c, "v6", hosts, IT_WHERE, NULL);
-	d = coll_wait_end(c, &k, q("v6"), IT_EVENT_MS);
-	coll_check_order(&k);
+	d = tcollect_wait_end(c, &k, q("v6"), IT_EVENT_MS);
+	tcollect_check(&k);
 	for (i = 0; i < 2; i++) {
-		h = coll_host(&k, q("v6"), spec[i], 0);
+		h = tcollect_host(&k, q("v6"), spec[i]);
 		ck_assert_msg(h != NULL, "no events for %s", spec[i]);
 		assert_ok_exit(h, 0);
 		assert_reached(h, fleet.v6_addr, fleet.v6_port);
@@ -1668,12 +1348,13 @@ START_TEST(test_ipv6_run)
 		      k.status);
 	ck_assert_str_eq(tstatus_str(sh, "host"), key);
 	ck_assert_str_eq(tstatus_str(sh, "state"), "up");
-	ck_assert_msg(tstatus_int(sh, "jobs") == 2, "jobs %lld", tstatus_int(sh, "jobs"));
+	ck_assert_msg(tstatus_int(sh, "jobs") == 2, "jobs %lld",
+		      tstatus_int(sh, "jobs"));
 	ck_assert_msg(status_count(st, fleet.v6_addr) == 1,
 		      "%d status entries for %s: %.300s",
 		      status_count(st, fleet.v6_addr), fleet.v6_addr, k.status);
 	json_object_put(st);
-	coll_free(&k);
+	tcollect_free(&k);
 	tclient_close(c);
 	it_end();
 }
@@ -1685,9 +1366,9 @@ START_TEST(test_ipv6_host_block)
 	struct tdaemon_opts o = {0};
 	char extra[128], hosts[128], key[160];
 	struct tclient *c;
-	struct coll k;
-	struct hres *h;
-	struct rdone *d;
+	struct tcollect k;
+	struct tcollect_host *h;
+	struct tcollect_req *d;
 	json_object *st, *sh;
 
 	if (!it_have_v6("ipv6_host_block"))
@@ -1700,8 +1381,8 @@ START_TEST(test_ipv6_host_block)
 	coll_init(&k, 1);
 	snprintf(hosts, sizeof hosts, "[\"%s\"]", fleet.v6_addr);
 	send_run(c, "bare", hosts, IT_WHERE, NULL);
-	d = coll_wait_end(c, &k, q("bare"), IT_EVENT_MS);
-	h = coll_host(&k, q("bare"), fleet.v6_addr, 0);
+	d = tcollect_wait_end(c, &k, q("bare"), IT_EVENT_MS);
+	h = tcollect_host(&k, q("bare"), fleet.v6_addr);
 	ck_assert_msg(h != NULL, "no events for %s", fleet.v6_addr);
 	assert_ok_exit(h, 0);
 	assert_reached(h, fleet.v6_addr, fleet.v6_port);
@@ -1710,13 +1391,13 @@ START_TEST(test_ipv6_host_block)
 	/* The block is for ::1 only: an IPv4 host keeps the global Port. */
 	snprintf(hosts, sizeof hosts, "[\"%s\"]", fleet.addrs[0]);
 	send_run(c, "v4", hosts, IT_WHERE, NULL);
-	d = coll_wait_end(c, &k, q("v4"), IT_EVENT_MS);
-	h = coll_host(&k, q("v4"), fleet.addrs[0], 0);
+	d = tcollect_wait_end(c, &k, q("v4"), IT_EVENT_MS);
+	h = tcollect_host(&k, q("v4"), fleet.addrs[0]);
 	ck_assert_msg(h != NULL, "no events for %s", fleet.addrs[0]);
 	assert_ok_exit(h, 0);
 	assert_reached(h, fleet.addrs[0], fleet.port);
 	assert_done(d, 1, 1, 0, 0);
-	coll_check_order(&k);
+	tcollect_check(&k);
 
 	st = get_status(c, &k, "st");
 	snprintf(key, sizeof key, "%s@[%s]:%d", fleet.user, fleet.v6_addr,
@@ -1727,7 +1408,7 @@ START_TEST(test_ipv6_host_block)
 	ck_assert_str_eq(tstatus_str(sh, "host"), key);
 	ck_assert_str_eq(tstatus_str(sh, "state"), "up");
 	json_object_put(st);
-	coll_free(&k);
+	tcollect_free(&k);
 	tclient_close(c);
 	it_end();
 }

@@ -1280,9 +1280,11 @@ END_TEST
  * position of any block is refused by both coders. */
 START_TEST(test_b64_rejects_every_position)
 {
+	/* clang-format off */
 	static const char bad[] = {'=', '-', '_', ' ', '\n', '"', '\\', '@',
 				   '[', '`', '{', ':', 0, (char)0x80,
 				   (char)0xff};
+	/* clang-format on */
 	unsigned char src[600], dec[600];
 	char enc[804], saved;
 	size_t len = 600, elen, pos, b;
@@ -1812,6 +1814,7 @@ END_TEST
  * the general parser decodes them. */
 START_TEST(test_ev_output_split_path)
 {
+	/* clang-format off */
 	static const struct {
 		const char *line;
 		const char *host; /* NULL: must be refused */
@@ -1856,21 +1859,22 @@ START_TEST(test_ev_output_split_path)
 	    {"{\"v\":1,\"id\":1,\"event\":\"start\",\"host\":\"h\","
 	     "\"data\":\"Qg==\"}", "h", ""},
 	};
+	/* clang-format on */
 	struct proto_event *ev;
 	struct proto_error err;
 	size_t i;
 	int r;
 
 	/* The daemon's own form takes the split path. */
-	ck_assert_int_eq(proto_event_parse(cases[0].line,
-					   strlen(cases[0].line), &ev, &err),
-			 0);
+	ck_assert_int_eq(
+	    proto_event_parse(cases[0].line, strlen(cases[0].line), &ev, &err),
+	    0);
 	ck_assert_uint_eq(ev->data_textlen, 4);
 	proto_event_free(ev);
 	/* A value with an escape takes the general path. */
-	ck_assert_int_eq(proto_event_parse(cases[1].line,
-					   strlen(cases[1].line), &ev, &err),
-			 0);
+	ck_assert_int_eq(
+	    proto_event_parse(cases[1].line, strlen(cases[1].line), &ev, &err),
+	    0);
 	ck_assert_uint_eq(ev->data_textlen, 0);
 	proto_event_free(ev);
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {

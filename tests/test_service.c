@@ -27,16 +27,15 @@
 #include <unistd.h>
 
 #include "tclient.h"
+#include "tcollect.h"
 #define TESTUTIL_FAILURE_HOOK
 #include "testutil.h"
 
 #define SV_MS(ms) tclient_scaled_ms(ms)
-#define SV_TIMEOUT_S 60          /* Check timeout of one test */
-#define SV_EVENT_MS SV_MS(15000) /* longest wait for one event */
-#define SV_NOTIFY_MS SV_MS(5000) /* longest wait for one notification */
-#define SV_MAX_NOTES 512         /* notifications kept */
-#define SV_MAX_RESULTS 64
-#define SV_MAX_DONE 16
+#define SV_TIMEOUT_S 60            /* Check timeout of one test */
+#define SV_EVENT_MS SV_MS(15000)   /* longest wait for one event */
+#define SV_NOTIFY_MS SV_MS(5000)   /* longest wait for one notification */
+#define SV_MAX_NOTES 512           /* notifications kept */
 #define SV_OUT_MAX 256             /* output bytes kept per host */
 #define SV_WATCHDOG_USEC "1000000" /* pings every 500 ms */
 #define SV_PING_GAP_MS 900         /* longest gap between healthy pings */
@@ -57,37 +56,6 @@ struct notes {
 	char path[PATH_MAX];
 	struct note v[SV_MAX_NOTES];
 	size_t n;
-};
-
-/* What one host of one request produced. */
-struct hres {
-	char id[PROTO_MAX_ID + 3];
-	char host[PROTO_MAX_HOSTSPEC + 1];
-	int starts, terminals, exited, status;
-	enum proto_code code;
-	char out[SV_OUT_MAX + 1];
-	size_t outlen;
-	long long t_terminal;
-};
-
-struct rdone {
-	char id[PROTO_MAX_ID + 3];
-	int count;
-	int reqerr;
-	enum proto_code code;
-	struct proto_done done;
-	long long t;
-};
-
-struct coll {
-	struct hres res[SV_MAX_RESULTS];
-	size_t nres;
-	struct rdone dones[SV_MAX_DONE];
-	size_t ndone;
-	int hellos;
-	size_t hello_max_hosts;
-	char *status; /* last status line */
-	char problem[PROTO_MAX_HOSTSPEC + PROTO_MAX_ID + 128];
 };
 
 static struct tfleet fleet;
@@ -146,7 +114,7 @@ sv_connect(void)
 static long long
 sv_wait_exit(int timeout_ms)
 {
-	long long start = tclient_now_ms();
+	long long start = testutil_now_ms();
 	siginfo_t si;
 
 	for (;;) {
@@ -155,8 +123,8 @@ sv_wait_exit(int timeout_ms)
 				     WEXITED | WNOHANG | WNOWAIT) == 0,
 			      "waitid: %s", strerror(errno));
 		if (si.si_pid == daemon_.pid)
-			return tclient_now_ms() - start;
-		ck_assert_msg(tclient_now_ms() - start < timeout_ms,
+			return testutil_now_ms() - start;
+		ck_assert_msg(testutil_now_ms() - start < timeout_ms,
 			      "sshpoold still runs %d ms after SIGTERM",
 			      timeout_ms);
 		usleep(5 * 1000);
@@ -263,7 +231,7 @@ notes_recv(int timeout_ms)
 	n = recv(notes_.fd, nt->text, sizeof nt->text - 1, 0);
 	ck_assert_msg(n > 0, "recv notification: %s", strerror(errno));
 	nt->text[n] = '\0';
-	nt->t = tclient_now_ms();
+	nt->t = testutil_now_ms();
 	notes_.n++;
 	return nt;
 }
@@ -290,11 +258,11 @@ note_has(const struct note *nt, const char *line)
 static const struct note *
 notes_wait(const char *line, int timeout_ms)
 {
-	long long deadline = tclient_now_ms() + timeout_ms;
+	long long deadline = testutil_now_ms() + timeout_ms;
 	const struct note *nt;
 
 	for (;;) {
-		nt = notes_recv((int)(deadline - tclient_now_ms()));
+		nt = notes_recv((int)(deadline - testutil_now_ms()));
 		ck_assert_msg(nt != NULL, "no %s from sshpoold within %d ms",
 			      line, timeout_ms);
 		if (note_has(nt, line))
@@ -315,135 +283,11 @@ note_status(const struct note *nt)
 
 /* ---- requests and events ---- */
 
-static struct hres *
-coll_host(struct coll *k, const char *id, const char *host, int create)
-{
-	struct hres *h;
-	size_t i;
-
-	for (i = 0; i < k->nres; i++) {
-		h = &k->res[i];
-		if (strcmp(h->id, id) == 0 && strcmp(h->host, host) == 0)
-			return h;
-	}
-	if (!create)
-		return NULL;
-	ck_assert_msg(k->nres < SV_MAX_RESULTS, "too many results");
-	h = &k->res[k->nres++];
-	memset(h, 0, sizeof *h);
-	snprintf(h->id, sizeof h->id, "%s", id);
-	snprintf(h->host, sizeof h->host, "%s", host);
-	h->status = -2;
-	return h;
-}
-
-static struct rdone *
-coll_done(struct coll *k, const char *id, int create)
-{
-	size_t i;
-
-	for (i = 0; i < k->ndone; i++)
-		if (strcmp(k->dones[i].id, id) == 0)
-			return &k->dones[i];
-	if (!create)
-		return NULL;
-	ck_assert_msg(k->ndone < SV_MAX_DONE, "too many requests");
-	memset(&k->dones[k->ndone], 0, sizeof k->dones[0]);
-	snprintf(k->dones[k->ndone].id, sizeof k->dones[0].id, "%s", id);
-	return &k->dones[k->ndone++];
-}
-
 static void
-coll_problem(struct coll *k, const char *what, const struct hres *h)
+sv_coll(struct tcollect *k)
 {
-	if (k->problem[0] == '\0')
-		snprintf(k->problem, sizeof k->problem, "%s on %s (id %s)",
-			 what, h->host, h->id);
-}
-
-static void
-coll_host_event(struct coll *k, const struct proto_event *ev)
-{
-	struct hres *h = coll_host(k, ev->id, ev->host, 1);
-	size_t n;
-
-	if (h->terminals > 0)
-		coll_problem(k, "event after the terminal one", h);
-	switch (ev->type) {
-	case PROTO_EV_START:
-		if (h->starts++ > 0)
-			coll_problem(k, "second start", h);
-		break;
-	case PROTO_EV_STDOUT:
-		n = ev->len;
-		if (h->outlen + n > SV_OUT_MAX)
-			n = SV_OUT_MAX - h->outlen;
-		memcpy(h->out + h->outlen, ev->data, n);
-		h->outlen += n;
-		break;
-	case PROTO_EV_EXIT:
-		h->terminals++;
-		h->exited = 1;
-		h->status = ev->status;
-		h->t_terminal = tclient_now_ms();
-		break;
-	case PROTO_EV_ERROR:
-		h->terminals++;
-		h->code = ev->code;
-		h->t_terminal = tclient_now_ms();
-		break;
-	default:
-		break;
-	}
-}
-
-static void
-coll_event(struct coll *k, const struct proto_event *ev)
-{
-	struct rdone *d;
-
-	switch (ev->type) {
-	case PROTO_EV_HELLO:
-		k->hellos++;
-		k->hello_max_hosts = ev->limits.max_hosts;
-		break;
-	case PROTO_EV_STATUS:
-		free(k->status);
-		k->status = strdup(ev->json);
-		ck_assert_ptr_nonnull(k->status);
-		break;
-	case PROTO_EV_DONE:
-	case PROTO_EV_ERROR:
-		if (ev->type == PROTO_EV_ERROR && ev->host != NULL) {
-			coll_host_event(k, ev);
-			break;
-		}
-		d = coll_done(k, ev->id, 1);
-		d->count++;
-		d->t = tclient_now_ms();
-		if (ev->type == PROTO_EV_DONE)
-			d->done = ev->done;
-		else {
-			d->reqerr = 1;
-			d->code = ev->code;
-		}
-		break;
-	default:
-		if (ev->host != NULL)
-			coll_host_event(k, ev);
-		break;
-	}
-}
-
-static void
-coll_read(struct tclient *c, struct coll *k, int timeout_ms)
-{
-	struct proto_event *ev;
-
-	ck_assert_msg(tclient_next(c, timeout_ms, &ev, NULL) == 0,
-		      "reading events: %s", tclient_error(c));
-	coll_event(k, ev);
-	proto_event_free(ev);
+	tcollect_init(k);
+	k->keep = SV_OUT_MAX;
 }
 
 /* 1 if an event line arrived within timeout_ms (it is dropped). */
@@ -458,52 +302,28 @@ sv_next_event(struct tclient *c, int timeout_ms)
 	return 1;
 }
 
-/* Read until request id (JSON text) ended. */
-static struct rdone *
-coll_wait_end(struct tclient *c, struct coll *k, const char *id, int timeout_ms)
+/* Read until request id (JSON text) ended; the wire rules must hold. */
+static struct tcollect_req *
+sv_wait_end(struct tclient *c, struct tcollect *k, const char *id,
+	    int timeout_ms)
 {
-	long long deadline = tclient_now_ms() + timeout_ms;
-	struct rdone *d;
+	struct tcollect_req *d = tcollect_wait_end(c, k, id, timeout_ms);
 
-	while ((d = coll_done(k, id, 0)) == NULL || d->count == 0) {
-		ck_assert_msg(tclient_now_ms() < deadline,
-			      "request %s did not end within %d ms", id,
-			      timeout_ms);
-		coll_read(c, k, (int)(deadline - tclient_now_ms()));
-	}
-	ck_assert_msg(k->problem[0] == '\0', "protocol violation: %s",
-		      k->problem);
+	tcollect_check(k);
 	return d;
 }
 
 /* Read until every host of request id has started. */
 static void
-coll_wait_starts(struct tclient *c, struct coll *k, const char *id, size_t from,
-		 size_t n)
+sv_wait_starts(struct tclient *c, struct tcollect *k, const char *id,
+	       size_t from, size_t n)
 {
-	long long deadline = tclient_now_ms() + SV_EVENT_MS;
-	struct hres *h;
+	long long deadline = testutil_now_ms() + SV_EVENT_MS;
 	size_t i;
 
-	for (i = from; i < from + n; i++) {
-		while ((h = coll_host(k, id, fleet.hosts[i], 0)) == NULL ||
-		       h->starts == 0) {
-			ck_assert_msg(h == NULL || h->terminals == 0,
-				      "%s ended before it started: %s",
-				      fleet.hosts[i], proto_code_name(h->code));
-			ck_assert_msg(tclient_now_ms() < deadline,
-				      "no start for %s on %s", id,
-				      fleet.hosts[i]);
-			coll_read(c, k, (int)(deadline - tclient_now_ms()));
-		}
-	}
-}
-
-static void
-coll_free(struct coll *k)
-{
-	free(k->status);
-	k->status = NULL;
+	for (i = from; i < from + n; i++)
+		tcollect_wait_start(c, k, id, fleet.hosts[i],
+				    (int)(deadline - testutil_now_ms()));
 }
 
 static const char *
@@ -553,14 +373,14 @@ send_run(struct tclient *c, const char *id, size_t from, size_t n,
 
 /* Every host of the request exited with status 0 and printed want. */
 static void
-assert_all_ok(struct coll *k, const char *id, size_t from, size_t n,
+assert_all_ok(struct tcollect *k, const char *id, size_t from, size_t n,
 	      const char *want)
 {
-	struct rdone *d = coll_done(k, id, 0);
-	struct hres *h;
+	struct tcollect_req *d = tcollect_req(k, id);
+	struct tcollect_host *h;
 	size_t i;
 
-	ck_assert_msg(d != NULL && d->count == 1 && !d->reqerr,
+	ck_assert_msg(d != NULL && d->ends == 1 && !d->reqerr,
 		      "request %s: no single done", id);
 	ck_assert_msg(d->done.hosts == n && d->done.ok == n,
 		      "request %s: done hosts %zu ok %zu failed %zu errors "
@@ -568,7 +388,7 @@ assert_all_ok(struct coll *k, const char *id, size_t from, size_t n,
 		      id, d->done.hosts, d->done.ok, d->done.failed,
 		      d->done.errors, n);
 	for (i = from; i < from + n; i++) {
-		h = coll_host(k, id, fleet.hosts[i], 0);
+		h = tcollect_host(k, id, fleet.hosts[i]);
 		ck_assert_msg(h != NULL, "%s: no events for %s", id,
 			      fleet.hosts[i]);
 		ck_assert_msg(h->starts == 1 && h->terminals == 1 &&
@@ -591,15 +411,16 @@ static size_t
 hello_max_hosts(void)
 {
 	struct tclient *c = sv_connect();
-	struct coll k;
+	struct tcollect k;
 	size_t v;
 
-	memset(&k, 0, sizeof k);
+	sv_coll(&k);
 	ck_assert(tclient_send(c, "{\"v\":1,\"id\":\"h\",\"op\":\"hello\"}") ==
 		  0);
 	while (k.hellos == 0)
-		coll_read(c, &k, SV_EVENT_MS);
-	v = k.hello_max_hosts;
+		tcollect_read(c, &k, SV_EVENT_MS);
+	v = k.hello.limits.max_hosts;
+	tcollect_free(&k);
 	tclient_close(c);
 	return v;
 }
@@ -637,14 +458,11 @@ status_connects(const char *status, size_t i)
 }
 
 static void
-get_status(struct tclient *c, struct coll *k, const char *id)
+get_status(struct tclient *c, struct tcollect *k, const char *id)
 {
-	free(k->status);
-	k->status = NULL;
 	ck_assert(tclient_send(c, "{\"v\":1,\"id\":\"%s\",\"op\":\"status\"}",
 			       id) == 0);
-	while (k->status == NULL)
-		coll_read(c, k, SV_EVENT_MS);
+	tcollect_wait_status(c, k, NULL, SV_EVENT_MS);
 }
 
 /* ---- tests ---- */
@@ -659,7 +477,7 @@ START_TEST(test_notify_protocol)
 	const struct note *nt, *ready;
 	const char *st;
 	struct tclient *c, *probe;
-	struct coll k;
+	struct tcollect k;
 	long long last, t0;
 	size_t i, first, pings = 0;
 	int reloading = 0;
@@ -681,7 +499,7 @@ START_TEST(test_notify_protocol)
 
 	/* Pings at 500 ms, never 900 ms apart. */
 	last = ready->t;
-	t0 = tclient_now_ms();
+	t0 = testutil_now_ms();
 	while (pings < 4) {
 		nt = notes_wait("WATCHDOG=1", SV_PING_GAP_MS);
 		ck_assert_msg(nt->t - last < SV_PING_GAP_MS,
@@ -694,17 +512,17 @@ START_TEST(test_notify_protocol)
 
 	/* Three hosts come up: the status says so. */
 	c = sv_connect();
-	memset(&k, 0, sizeof k);
+	sv_coll(&k);
 	send_run(c, "r", 0, 3, "echo up");
-	coll_wait_end(c, &k, q("r"), SV_EVENT_MS);
+	sv_wait_end(c, &k, q("r"), SV_EVENT_MS);
 	assert_all_ok(&k, q("r"), 0, 3, "up\n");
-	t0 = tclient_now_ms();
+	t0 = testutil_now_ms();
 	for (;;) {
 		nt = notes_wait("STATUS=", SV_STATUS_MS);
 		if (strcmp(note_status(nt),
 			   "3 hosts up, 0 jobs running, 2 clients") == 0)
 			break;
-		ck_assert_msg(tclient_now_ms() - t0 < SV_STATUS_MS,
+		ck_assert_msg(testutil_now_ms() - t0 < SV_STATUS_MS,
 			      "no status with 3 hosts up and 2 clients; last: "
 			      "%s",
 			      nt->text);
@@ -738,7 +556,7 @@ START_TEST(test_notify_protocol)
 			      "READY=1 after STOPPING=1");
 	tclient_close(probe);
 	tclient_close(c);
-	coll_free(&k);
+	tcollect_free(&k);
 	sv_end();
 }
 END_TEST
@@ -762,7 +580,7 @@ START_TEST(test_watchdog_stuck_worker)
 	notes_wait("READY=1", SV_NOTIFY_MS);
 	last = notes_wait("WATCHDOG=1", SV_PING_GAP_MS)->t;
 
-	t0 = tclient_now_ms();
+	t0 = testutil_now_ms();
 	ck_assert_int_eq(kill(daemon_.pid, SIGUSR2), 0);
 	/* Collect pings until they came back after a long gap. */
 	while (gap_end == 0) {
@@ -770,7 +588,7 @@ START_TEST(test_watchdog_stuck_worker)
 		ck_assert_msg(nt != NULL,
 			      "no watchdog ping for %d ms after the stall "
 			      "began %lld ms ago",
-			      SV_STALL_MS, tclient_now_ms() - t0);
+			      SV_STALL_MS, testutil_now_ms() - t0);
 		if (!note_has(nt, "WATCHDOG=1"))
 			continue;
 		if (nt->t - last > 2 * SV_PING_GAP_MS) {
@@ -819,7 +637,7 @@ START_TEST(test_socket_activation)
 	char wrapper[PATH_MAX * 2], dir[TCLIENT_MAX_DIR + 16];
 	struct stat before, after;
 	struct tclient *c;
-	struct coll k;
+	struct tcollect k;
 	pid_t pid;
 
 	ck_assert_msg(activate != NULL && *activate != '\0' &&
@@ -836,9 +654,9 @@ START_TEST(test_socket_activation)
 	pid = daemon_.pid;
 
 	c = sv_connect();
-	memset(&k, 0, sizeof k);
+	sv_coll(&k);
 	send_run(c, "r", 0, 1, "echo activated");
-	coll_wait_end(c, &k, q("r"), SV_EVENT_MS);
+	sv_wait_end(c, &k, q("r"), SV_EVENT_MS);
 	assert_all_ok(&k, q("r"), 0, 1, "activated\n");
 	ck_assert_msg(sv_log_has("socket activation: serving fd 3"),
 		      "the daemon did not take the passed socket");
@@ -847,6 +665,7 @@ START_TEST(test_socket_activation)
 	ck_assert_int_eq(daemon_.pid, pid);
 	ck_assert_int_eq(stat(daemon_.sock, &before), 0);
 	ck_assert(S_ISSOCK(before.st_mode));
+	tcollect_free(&k);
 	tclient_close(c);
 
 	ck_assert_int_eq(kill(daemon_.pid, SIGTERM), 0);
@@ -872,7 +691,7 @@ START_TEST(test_reload_changed)
 {
 	const struct note *nt;
 	struct tclient *c;
-	struct coll k;
+	struct tcollect k;
 	char text[256];
 	long long t0;
 
@@ -881,15 +700,15 @@ START_TEST(test_reload_changed)
 	sv_launch(NULL);
 	notes_wait("READY=1", SV_NOTIFY_MS);
 	c = sv_connect();
-	memset(&k, 0, sizeof k);
+	sv_coll(&k);
 
 	/* Sessions up on four hosts, then a command that outlives the
 	 * reload. */
 	send_run(c, "warm", 0, 4, "true");
-	coll_wait_end(c, &k, q("warm"), SV_EVENT_MS);
+	sv_wait_end(c, &k, q("warm"), SV_EVENT_MS);
 	assert_all_ok(&k, q("warm"), 0, 4, NULL);
 	send_run(c, "long", 0, 4, "sleep 2; echo long");
-	coll_wait_starts(c, &k, q("long"), 0, 4);
+	sv_wait_starts(c, &k, q("long"), 0, 4);
 
 	snprintf(text, sizeof text,
 		 "MaxHostsPerRequest 3\n"
@@ -898,20 +717,20 @@ START_TEST(test_reload_changed)
 		 "\tMaxChannelsPerSession 5\n",
 		 fleet.addrs[0], fleet.addrs[1]);
 	sv_conf_append(text);
-	t0 = tclient_now_ms();
+	t0 = testutil_now_ms();
 	ck_assert_int_eq(kill(daemon_.pid, SIGHUP), 0);
 	nt = notes_wait("READY=1", SV_NOTIFY_MS);
 	ck_assert_msg(sv_log_has("reloaded "), "reload not logged");
 	fprintf(stderr, "reload: READY=1 %lld ms after SIGHUP\n", nt->t - t0);
 
 	/* The running command was not touched. */
-	coll_wait_end(c, &k, q("long"), SV_EVENT_MS);
+	sv_wait_end(c, &k, q("long"), SV_EVENT_MS);
 	assert_all_ok(&k, q("long"), 0, 4, "long\n");
 
 	/* Later commands work; changed hosts reconnect, the others reuse
 	 * their sessions. */
 	send_run(c, "after", 0, 4, "echo after");
-	coll_wait_end(c, &k, q("after"), SV_EVENT_MS);
+	sv_wait_end(c, &k, q("after"), SV_EVENT_MS);
 	assert_all_ok(&k, q("after"), 0, 4, "after\n");
 	get_status(c, &k, "st");
 	ck_assert_int_eq(status_connects(k.status, 0), 2);
@@ -925,11 +744,11 @@ START_TEST(test_reload_changed)
 		  0);
 	k.hellos = 0;
 	while (k.hellos == 0)
-		coll_read(c, &k, SV_EVENT_MS);
-	ck_assert_uint_eq(k.hello_max_hosts, PROTO_DEFAULT_MAX_HOSTS);
+		tcollect_read(c, &k, SV_EVENT_MS);
+	ck_assert_uint_eq(k.hello.limits.max_hosts, PROTO_DEFAULT_MAX_HOSTS);
 
 	tclient_close(c);
-	coll_free(&k);
+	tcollect_free(&k);
 	ck_assert_int_eq(kill(daemon_.pid, SIGTERM), 0);
 	sv_wait_exit(SV_MS(5000));
 	sv_end();
@@ -945,7 +764,7 @@ START_TEST(test_reload_broken)
 {
 	const struct note *nt;
 	struct tclient *c;
-	struct coll k;
+	struct tcollect k;
 	char want[PATH_MAX + 64];
 
 	sv_prepare();
@@ -953,9 +772,9 @@ START_TEST(test_reload_broken)
 	sv_launch("MaxHostsPerRequest 3");
 	notes_wait("READY=1", SV_NOTIFY_MS);
 	c = sv_connect();
-	memset(&k, 0, sizeof k);
+	sv_coll(&k);
 	send_run(c, "long", 0, 2, "sleep 1; echo long");
-	coll_wait_starts(c, &k, q("long"), 0, 2);
+	sv_wait_starts(c, &k, q("long"), 0, 2);
 
 	sv_conf_append("MaxHostsPerRequest 7\nNoSuchKeyword yes\n"
 		       "Port notaport\n");
@@ -971,16 +790,16 @@ START_TEST(test_reload_broken)
 	ck_assert_msg(sv_log_has("keeping the running configuration"),
 		      "failed reload not logged");
 
-	coll_wait_end(c, &k, q("long"), SV_EVENT_MS);
+	sv_wait_end(c, &k, q("long"), SV_EVENT_MS);
 	assert_all_ok(&k, q("long"), 0, 2, "long\n");
 	send_run(c, "after", 0, 2, "echo after");
-	coll_wait_end(c, &k, q("after"), SV_EVENT_MS);
+	sv_wait_end(c, &k, q("after"), SV_EVENT_MS);
 	assert_all_ok(&k, q("after"), 0, 2, "after\n");
 	/* The old settings are in force, for new connections too. */
 	ck_assert_uint_eq(hello_max_hosts(), 3);
 
 	tclient_close(c);
-	coll_free(&k);
+	tcollect_free(&k);
 	ck_assert_int_eq(kill(daemon_.pid, SIGTERM), 0);
 	sv_wait_exit(SV_MS(5000));
 	sv_end();
@@ -999,9 +818,9 @@ START_TEST(test_stop_running_jobs)
 	const struct note *stopping;
 	const size_t half = SV_STOP_HOSTS / 2;
 	struct tclient *c;
-	struct coll k;
-	struct rdone *d;
-	struct hres *h;
+	struct tcollect k;
+	struct tcollect_req *d;
+	struct tcollect_host *h;
 	char cmd[64], stubborn[96];
 	const char *id;
 	long long t0, t_done = 0, t_exit;
@@ -1013,38 +832,38 @@ START_TEST(test_stop_running_jobs)
 	sv_launch("ShutdownTimeout 1\nStopGraceTime 1");
 	notes_wait("READY=1", SV_NOTIFY_MS);
 	c = sv_connect();
-	memset(&k, 0, sizeof k);
+	sv_coll(&k);
 	snprintf(cmd, sizeof cmd, "sleep 1000.%ld", (long)getpid());
 	snprintf(stubborn, sizeof stubborn, "trap \\\"\\\" TERM; %s", cmd);
 	send_run(c, "long", 0, half, cmd);
 	send_run(c, "stubborn", half, SV_STOP_HOSTS - half, stubborn);
-	coll_wait_starts(c, &k, q("long"), 0, half);
-	coll_wait_starts(c, &k, q("stubborn"), half, SV_STOP_HOSTS - half);
+	sv_wait_starts(c, &k, q("long"), 0, half);
+	sv_wait_starts(c, &k, q("stubborn"), half, SV_STOP_HOSTS - half);
 	n = sv_remote_count(cmd);
 	ck_assert_msg(n >= SV_STOP_HOSTS, "%d remote '%s' running", n, cmd);
 
-	t0 = tclient_now_ms();
+	t0 = testutil_now_ms();
 	ck_assert_int_eq(kill(daemon_.pid, SIGTERM), 0);
 	stopping = notes_wait("STOPPING=1", SV_NOTIFY_MS);
 	ck_assert(tclient_send(c,
 			       "{\"v\":1,\"id\":\"late\",\"op\":\"run\","
 			       "\"hosts\":[\"%s\"],\"command\":\"true\"}",
 			       fleet.hosts[0]) == 0);
-	d = coll_wait_end(c, &k, q("late"), SV_EVENT_MS);
+	d = sv_wait_end(c, &k, q("late"), SV_EVENT_MS);
 	ck_assert_msg(d->reqerr && d->code == PROTO_E_SHUTDOWN,
 		      "a request after SIGTERM got %s",
 		      d->reqerr ? proto_code_name(d->code) : "done");
 
 	for (i = 0; i < SV_STOP_HOSTS; i++) {
 		id = i < half ? q("long") : q("stubborn");
-		d = coll_wait_end(c, &k, id, SV_EVENT_MS);
+		d = sv_wait_end(c, &k, id, SV_EVENT_MS);
 		ck_assert_msg(!d->reqerr && d->done.hosts == half &&
 				  d->done.errors == half,
 			      "done %s: hosts %zu errors %zu", id,
 			      d->done.hosts, d->done.errors);
-		if (d->t - t0 > t_done)
-			t_done = d->t - t0;
-		h = coll_host(&k, id, fleet.hosts[i], 0);
+		if (d->t_end - t0 > t_done)
+			t_done = d->t_end - t0;
+		h = tcollect_host(&k, id, fleet.hosts[i]);
 		ck_assert_msg(h != NULL && h->terminals == 1 && !h->exited &&
 				  h->code == PROTO_E_SHUTDOWN,
 			      "%s did not end with error shutdown",
@@ -1054,7 +873,7 @@ START_TEST(test_stop_running_jobs)
 	ck_assert_msg(t_done >= 900 && t_done <= SV_MS(1000 + 1000 + 2000),
 		      "done %lld ms after SIGTERM", t_done);
 	sv_wait_exit(SV_MS(8000));
-	t_exit = tclient_now_ms() - t0;
+	t_exit = testutil_now_ms() - t0;
 	sv_assert_exit0();
 	/* The daemon waited for the KILL of the stubborn commands. */
 	ck_assert_msg(t_exit >= 1900, "exit %lld ms after SIGTERM", t_exit);
@@ -1069,7 +888,7 @@ START_TEST(test_stop_running_jobs)
 		"after %lld ms, exit after %lld ms\n",
 		SV_STOP_HOSTS, stopping->t - t0, t_done, t_exit);
 	tclient_close(c);
-	coll_free(&k);
+	tcollect_free(&k);
 	tdaemon_cleanup(&daemon_);
 }
 END_TEST
@@ -1079,8 +898,8 @@ END_TEST
 START_TEST(test_stop_quick_jobs)
 {
 	struct tclient *c;
-	struct coll k;
-	struct rdone *d;
+	struct tcollect k;
+	struct tcollect_req *d;
 	long long t0, t_done, t_exit;
 
 	sv_prepare();
@@ -1088,17 +907,17 @@ START_TEST(test_stop_quick_jobs)
 	sv_launch("ShutdownTimeout 20");
 	notes_wait("READY=1", SV_NOTIFY_MS);
 	c = sv_connect();
-	memset(&k, 0, sizeof k);
+	sv_coll(&k);
 	send_run(c, "quick", 0, 5, "sleep 1; echo finished");
-	coll_wait_starts(c, &k, q("quick"), 0, 5);
-	t0 = tclient_now_ms();
+	sv_wait_starts(c, &k, q("quick"), 0, 5);
+	t0 = testutil_now_ms();
 	ck_assert_int_eq(kill(daemon_.pid, SIGTERM), 0);
 	notes_wait("STOPPING=1", SV_NOTIFY_MS);
-	d = coll_wait_end(c, &k, q("quick"), SV_EVENT_MS);
-	t_done = d->t - t0;
+	d = sv_wait_end(c, &k, q("quick"), SV_EVENT_MS);
+	t_done = d->t_end - t0;
 	assert_all_ok(&k, q("quick"), 0, 5, "finished\n");
 	sv_wait_exit(SV_MS(5000));
-	t_exit = tclient_now_ms() - t0;
+	t_exit = testutil_now_ms() - t0;
 	ck_assert_msg(t_exit < SV_MS(4000), "exit %lld ms after SIGTERM",
 		      t_exit);
 	sv_assert_exit0();
@@ -1107,7 +926,7 @@ START_TEST(test_stop_quick_jobs)
 		"ms\n",
 		t_done, t_exit);
 	tclient_close(c);
-	coll_free(&k);
+	tcollect_free(&k);
 	tdaemon_cleanup(&daemon_);
 }
 END_TEST
@@ -1116,8 +935,8 @@ END_TEST
 START_TEST(test_stop_second_signal)
 {
 	struct tclient *c;
-	struct coll k;
-	struct rdone *d;
+	struct tcollect k;
+	struct tcollect_req *d;
 	char cmd[64];
 	long long t0, t_done;
 	int n, i;
@@ -1127,19 +946,20 @@ START_TEST(test_stop_second_signal)
 	sv_launch("ShutdownTimeout 30\nStopGraceTime 1");
 	notes_wait("READY=1", SV_NOTIFY_MS);
 	c = sv_connect();
-	memset(&k, 0, sizeof k);
+	sv_coll(&k);
 	snprintf(cmd, sizeof cmd, "sleep 1001.%ld", (long)getpid());
 	send_run(c, "long", 0, 2, cmd);
-	coll_wait_starts(c, &k, q("long"), 0, 2);
+	sv_wait_starts(c, &k, q("long"), 0, 2);
 	ck_assert_int_eq(kill(daemon_.pid, SIGTERM), 0);
 	notes_wait("STOPPING=1", SV_NOTIFY_MS);
 	/* Still running: ShutdownTimeout is 30 s. */
 	ck_assert(!sv_next_event(c, 500));
-	ck_assert(coll_done(&k, q("long"), 0) == NULL);
-	t0 = tclient_now_ms();
+	d = tcollect_req(&k, q("long"));
+	ck_assert(d == NULL || d->ends == 0);
+	t0 = testutil_now_ms();
 	ck_assert_int_eq(kill(daemon_.pid, SIGTERM), 0);
-	d = coll_wait_end(c, &k, q("long"), SV_EVENT_MS);
-	t_done = d->t - t0;
+	d = sv_wait_end(c, &k, q("long"), SV_EVENT_MS);
+	t_done = d->t_end - t0;
 	ck_assert_msg(!d->reqerr && d->done.errors == 2, "done errors %zu",
 		      d->done.errors);
 	ck_assert_msg(t_done < SV_MS(3000),
@@ -1153,7 +973,7 @@ START_TEST(test_stop_second_signal)
 	ck_assert_msg(n == 0, "%d remote '%s' left", n, cmd);
 	ck_assert_msg(sv_log_has("again"), "second signal not logged");
 	tclient_close(c);
-	coll_free(&k);
+	tcollect_free(&k);
 	tdaemon_cleanup(&daemon_);
 }
 END_TEST

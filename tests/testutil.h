@@ -1,8 +1,9 @@
 /*
  * Shared main() for the Check test binaries: runs the suite in fork mode and
  * fails when no test ran at all, since Check reports "100%: Checks: 0" as a
- * success.  A binary that defines TESTUTIL_FAILURE_HOOK before including
- * this also gets the assertion hook below.
+ * success.  Also the tests' clock, testutil_now_ms.  A binary that defines
+ * TESTUTIL_FAILURE_HOOK before including this also gets the assertion hook
+ * below.
  */
 #ifndef SSHPOOL_TESTUTIL_H
 #define SSHPOOL_TESTUTIL_H
@@ -10,6 +11,17 @@
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
+
+/* Milliseconds of CLOCK_MONOTONIC: every deadline and duration in tests. */
+static inline long long
+testutil_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static inline int
 testutil_run(Suite *s)
