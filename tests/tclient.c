@@ -793,3 +793,20 @@ tdaemon_dump_log(const struct tdaemon *d)
 {
 	tdaemon_tail(d->log);
 }
+
+int
+tdaemon_log_count(const struct tdaemon *d, const char *text)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	int n = 0;
+	FILE *fp;
+
+	if ((fp = fopen(d->log, "r")) == NULL)
+		return -1;
+	while (getline(&line, &cap, fp) != -1)
+		n += strstr(line, text) != NULL;
+	free(line);
+	fclose(fp);
+	return n;
+}

@@ -129,6 +129,8 @@ void tdaemon_cleanup(struct tdaemon *);
 long tdaemon_rss_kb(pid_t);
 /* Print the last lines of the daemon's log to stderr. */
 void tdaemon_dump_log(const struct tdaemon *);
+/* Lines of the daemon's log that contain text, or -1 if it is unreadable. */
+int tdaemon_log_count(const struct tdaemon *, const char *text);
 
 /* SSHPOOL_TEST_WRAPPER, or NULL when the daemon runs directly. */
 const char *tclient_wrapper(void);

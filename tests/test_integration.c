@@ -1215,6 +1215,41 @@ START_TEST(test_cancel)
 }
 END_TEST
 
+/*
+ * A cancel reaches only the workers that run the request's jobs: one host,
+ * four workers, one worker asked.
+ */
+START_TEST(test_cancel_reaches_its_shard)
+{
+	struct tdaemon_opts o = {.workers = 4};
+	struct tclient *c;
+	struct tcollect k;
+	struct tcollect_req *d;
+	char *hosts;
+
+	it_begin(&o);
+	c = it_connect();
+	coll_init(&k, 1);
+	hosts = hosts_json(0, 1);
+	send_run(c, "one", hosts, "sleep 30", NULL);
+	tcollect_wait_start(c, &k, q("one"), fleet.hosts[0], IT_EVENT_MS);
+	ck_assert(tclient_send(c, "{\"v\":1,\"id\":\"c\",\"op\":\"cancel\","
+				  "\"target\":\"one\"}") == 0);
+	d = tcollect_wait_end(c, &k, q("one"), IT_EVENT_MS);
+	assert_done(d, 1, 0, 0, 1);
+	/* The worker logs the cancel before it posts the job's end. */
+	ck_assert_int_eq(tdaemon_log_count(&daemon_, ": cancel of id="), 1);
+	ck_assert_int_eq(tdaemon_log_count(
+			     &daemon_, ": cancel of id=\"one\" stopped 1 jobs"),
+			 1);
+	tcollect_check(&k);
+	free(hosts);
+	tcollect_free(&k);
+	tclient_close(c);
+	it_end();
+}
+END_TEST
+
 START_TEST(test_timeout_and_signal)
 {
 	struct tclient *c;
@@ -1441,6 +1476,7 @@ integration_suite(void)
 	    {"oversized_line", test_oversized_line},
 	    {"connect_and_status", test_connect_and_status},
 	    {"cancel", test_cancel},
+	    {"cancel_reaches_its_shard", test_cancel_reaches_its_shard},
 	    {"timeout_and_signal", test_timeout_and_signal},
 	    {"ipv6_run", test_ipv6_run},
 	    {"ipv6_host_block", test_ipv6_host_block},

@@ -152,18 +152,7 @@ sv_end(void)
 static int
 sv_log_has(const char *text)
 {
-	char *line = NULL;
-	size_t cap = 0;
-	int found = 0;
-	FILE *fp;
-
-	if ((fp = fopen(daemon_.log, "r")) == NULL)
-		return 0;
-	while (!found && getline(&line, &cap, fp) != -1)
-		found = strstr(line, text) != NULL;
-	free(line);
-	fclose(fp);
-	return found;
+	return tdaemon_log_count(&daemon_, text) > 0;
 }
 
 /* Append text to the daemon's configuration file. */
