@@ -177,6 +177,10 @@ deb() {
 
 	dpkg-deb -x "$pkg" "$work/root"
 	root=$work/root
+	copyright=$root/usr/share/doc/sshpool/copyright
+	grep -qx 'License: ISC' "$copyright" || fail "copyright: no ISC licence"
+	grep -q '^ Permission to use, copy, modify' "$copyright" ||
+	    fail "copyright: no licence text"
 	v=$("$root/usr/sbin/sshpoold" -V) || fail "sshpoold -V"
 	echo "$v" | grep -q '^sshpoold [0-9]' || fail "sshpoold -V: $v"
 	libdir=$(dirname "$(ls "$root"/usr/lib/*/libsshpool.so.0)")
