@@ -268,13 +268,9 @@ proto_event_parse_disconnected(json_object *root, struct proto_event *ev,
 	long long v;
 	int r;
 
-	if (proto_event_get_str(root, "host", 1, &ev->host, err) == -1)
+	/* "disconnected" is "connected" plus the sessions left draining. */
+	if (proto_event_parse_connected(root, ev, src, err) == -1)
 		return -1;
-	if ((r = proto_event_get_int(root, "sessions", 0, 0, INT_MAX, &v,
-				     err)) == -1)
-		return -1;
-	if (r == 1)
-		ev->sessions = (int)v;
 	if ((r = proto_event_get_int(root, "draining", 0, 0, INT_MAX, &v,
 				     err)) == -1)
 		return -1;
