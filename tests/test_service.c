@@ -4,17 +4,21 @@
  * manager (a datagram socket named by NOTIFY_SOCKET), the watchdog withheld
  * while a worker is stuck (the SSHPOOL_TEST_HOOKS=1 SIGUSR2 hook), socket
  * activation through systemd-socket-activate, reload on SIGHUP with a
- * changed and with a broken configuration while commands run, and the
- * graceful stop on SIGTERM with running and with quick jobs.
+ * changed and with a broken configuration while commands run, the
+ * graceful stop on SIGTERM with running and with quick jobs, a socket
+ * directory that is a symbolic link or another user's, a client that
+ * half-closes its socket, and a hostile server's text in the log.
  *
  * Every test starts its own daemon through tclient (the environment it sets
  * is inherited by the daemon) and checks that it exits with status 0.
  */
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 
+#include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
 #include <json-c/json.h>
@@ -43,6 +47,11 @@
 #define SV_STALL_MS 8000           /* how long the hook blocks worker 0 */
 #define SV_STOP_HOSTS 20
 #define SV_STATUS_MS SV_MS(8000) /* a STATUS= refresh must come by then */
+#define SV_OTHER_UID 65534       /* nobody: another local user */
+#define SV_HOSTILE_WAIT_MS 2000  /* the hostile server waits for EOF */
+#define SV_HOSTILE_QUIET_MS 200  /* the client has said its piece */
+#define SV_SSH_MSG_DISCONNECT 1
+#define SV_SSH_DISCONNECT_PROTOCOL_ERROR 2
 
 /* One datagram from the daemon, with its arrival time. */
 struct note {
@@ -967,6 +976,146 @@ START_TEST(test_stop_second_signal)
 }
 END_TEST
 
+/* ---- a hostile server's words in the log ---- */
+
+static void
+sv_put32(unsigned char *p, uint32_t v)
+{
+	v = htonl(v);
+	memcpy(p, &v, 4);
+}
+
+/* SSH_MSG_DISCONNECT with text, as an unencrypted binary packet. */
+static size_t
+sv_disconnect_packet(unsigned char *pkt, size_t size, const char *text)
+{
+	size_t tlen = strlen(text), payload = 1 + 4 + 4 + tlen + 4, pad, o;
+
+	pad = 8 - (4 + 1 + payload) % 8;
+	if (pad < 4)
+		pad += 8;
+	ck_assert_uint_le(4 + 1 + payload + pad, size);
+	sv_put32(pkt, (uint32_t)(1 + payload + pad));
+	pkt[4] = (unsigned char)pad;
+	pkt[5] = SV_SSH_MSG_DISCONNECT;
+	sv_put32(pkt + 6, SV_SSH_DISCONNECT_PROTOCOL_ERROR);
+	sv_put32(pkt + 10, (uint32_t)tlen);
+	memcpy(pkt + 14, text, tlen);
+	o = 14 + tlen;
+	sv_put32(pkt + o, 0); /* language tag */
+	o += 4;
+	memset(pkt + o, 0, pad);
+	return o + pad;
+}
+
+/*
+ * A server on 127.0.0.1 that answers every connection with its banner and,
+ * in the clear before key exchange, SSH_MSG_DISCONNECT carrying text.
+ * Returns its pid (SIGKILL it); *port is where it listens.
+ */
+static pid_t
+sv_hostile_server(const char *text, int *port)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof sin;
+	static const char banner[] = "SSH-2.0-hostile\r\n";
+	unsigned char pkt[1024], buf[512];
+	struct pollfd pfd;
+	size_t plen = sv_disconnect_packet(pkt, sizeof pkt, text);
+	pid_t pid, parent = getpid();
+	int lfd, fd;
+
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(lfd, 0);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sin, sizeof sin), 0);
+	ck_assert_int_eq(listen(lfd, 16), 0);
+	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&sin, &len), 0);
+	*port = ntohs(sin.sin_port);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 ||
+		    getppid() != parent)
+			_exit(1);
+		for (;;) {
+			if ((fd = accept(lfd, NULL, NULL)) == -1)
+				continue;
+			(void)!write(fd, banner, sizeof banner - 1);
+			pfd.fd = fd;
+			pfd.events = POLLIN;
+			/* The client's banner and KEXINIT first: then it is
+			 * waiting for ours, and reads the DISCONNECT as the
+			 * answer. */
+			while (poll(&pfd, 1, SV_HOSTILE_QUIET_MS) == 1 &&
+			       read(fd, buf, sizeof buf) > 0)
+				;
+			(void)!write(fd, pkt, plen);
+			while (poll(&pfd, 1, SV_HOSTILE_WAIT_MS) == 1 &&
+			       read(fd, buf, sizeof buf) > 0)
+				;
+			close(fd);
+		}
+	}
+	close(lfd);
+	return pid;
+}
+
+/* Lines of the daemon's log that begin with prefix. */
+static int
+sv_log_lines_starting(const char *prefix)
+{
+	char line[4096];
+	FILE *fp = fopen(daemon_.log, "r");
+	int n = 0;
+
+	ck_assert_ptr_nonnull(fp);
+	while (fgets(line, sizeof line, fp) != NULL)
+		n += strncmp(line, prefix, strlen(prefix)) == 0;
+	fclose(fp);
+	return n;
+}
+
+/* A server's disconnect text with newlines cannot forge audit lines. */
+START_TEST(test_log_server_text)
+{
+	static const char forged[] = "audit: client uid=0 pid=1 id=\"x\" "
+				     "op=run hosts=1 command=\"forged\"";
+	char text[256];
+	struct tclient *c;
+	long long deadline;
+	pid_t srv;
+	int port;
+
+	snprintf(text, sizeof text, "bye\n%s\r\n%s", forged, forged);
+	sv_prepare();
+	sv_launch(NULL);
+	srv = sv_hostile_server(text, &port);
+	c = sv_connect();
+	ck_assert(tclient_send(c,
+			       "{\"v\":1,\"id\":\"h\",\"op\":\"run\",\"hosts\":"
+			       "[\"127.0.0.1:%d\"],\"command\":\"true\"}",
+			       port) == 0);
+	deadline = testutil_now_ms() + SV_EVENT_MS;
+	while (tdaemon_log_count(&daemon_, "command=\"forged\"") < 1 &&
+	       testutil_now_ms() < deadline)
+		usleep(50 * 1000);
+	kill(srv, SIGKILL);
+	waitpid(srv, NULL, 0);
+	ck_assert_msg(tdaemon_log_count(&daemon_, "command=\"forged\"") >= 1,
+		      "the server's text never reached the log");
+	ck_assert_msg(sv_log_lines_starting("audit: client uid=0 pid=1") == 0,
+		      "a server forged an audit line");
+	ck_assert_msg(tdaemon_log_count(&daemon_, "bye\\naudit: client") >= 1,
+		      "newline not escaped as \\n");
+	ck_assert(tdaemon_log_count(&daemon_, "\\r\\naudit: client") >= 1);
+	tclient_close(c);
+	sv_end();
+}
+END_TEST
+
 static Suite *
 service_suite(void)
 {
@@ -983,6 +1132,7 @@ service_suite(void)
 	    {"stop_running_jobs", test_stop_running_jobs},
 	    {"stop_quick_jobs", test_stop_quick_jobs},
 	    {"stop_second_signal", test_stop_second_signal},
+	    {"log_server_text", test_log_server_text},
 	};
 	size_t i;
 
