@@ -32,6 +32,11 @@
 #define SP_MAX_HOSTS_OPTS 1000000u
 #define SP_CLIENT_NAME "libsshpool/" SSHPOOL_VERSION
 #define SP_NONE ((size_t)-1)
+/* The service user of the system daemon (systemd/sshpool.sysusers): besides
+ * root and the client itself the only owner of a socket, or of its
+ * directory, that the library talks to. */
+#define SP_DAEMON_USER "sshpool"
+#define SP_NSS_BUF 16384             /* getpwnam_r buffer */
 #define SP_MAX_ID ((1ull << 53) - 1) /* largest integer id on the wire */
 
 struct sp_event {

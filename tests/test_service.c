@@ -976,6 +976,52 @@ START_TEST(test_stop_second_signal)
 }
 END_TEST
 
+/* ---- the socket's directory ---- */
+
+/* The daemon must not start; its log says why. */
+static void
+sv_launch_fails(const char *why)
+{
+	struct tdaemon_opts o;
+
+	memset(&o, 0, sizeof o);
+	ck_assert_msg(
+	    tdaemon_start(&daemon_, &fleet, &o, errbuf, sizeof errbuf) == -1,
+	    "sshpoold served %s", daemon_.sock);
+	ck_assert_msg(sv_log_has(why), "log lacks \"%s\"", why);
+}
+
+/*
+ * A symbolic link planted where the socket directory should be (another
+ * user's /tmp/sshpool-UID) leads elsewhere: the daemon refuses it rather
+ * than bind, chmod or chown through it; and a directory of another user is
+ * refused as well.
+ */
+START_TEST(test_socket_dir_refused)
+{
+	char real[128], link[128], sock[160];
+	struct stat st;
+
+	sv_prepare();
+	snprintf(real, sizeof real, "%s/real", daemon_.dir);
+	snprintf(link, sizeof link, "%s/link", daemon_.dir);
+	ck_assert_int_eq(mkdir(real, 0700), 0);
+	ck_assert_int_eq(symlink(real, link), 0);
+	snprintf(daemon_.sock, sizeof daemon_.sock, "%s/sock", link);
+	sv_launch_fails("is a symbolic link");
+	snprintf(sock, sizeof sock, "%s/sock", real);
+	ck_assert_msg(lstat(sock, &st) == -1, "socket made behind the link");
+
+	if (geteuid() == 0) {
+		ck_assert_int_eq(unlink(link), 0);
+		ck_assert_int_eq(chown(real, SV_OTHER_UID, SV_OTHER_UID), 0);
+		snprintf(daemon_.sock, sizeof daemon_.sock, "%s", sock);
+		sv_launch_fails("belongs to uid 65534");
+	}
+	tdaemon_cleanup(&daemon_);
+}
+END_TEST
+
 /* ---- a hostile server's words in the log ---- */
 
 static void
@@ -1132,6 +1178,7 @@ service_suite(void)
 	    {"stop_running_jobs", test_stop_running_jobs},
 	    {"stop_quick_jobs", test_stop_quick_jobs},
 	    {"stop_second_signal", test_stop_second_signal},
+	    {"socket_dir_refused", test_socket_dir_refused},
 	    {"log_server_text", test_log_server_text},
 	};
 	size_t i;
