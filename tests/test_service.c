@@ -1022,6 +1022,85 @@ START_TEST(test_socket_dir_refused)
 }
 END_TEST
 
+/* ---- a client that half-closes ---- */
+
+/*
+ * shutdown(SHUT_WR) after the last request, as `printf | socat` does: the
+ * requests run to their end, their events arrive, then the daemon closes.
+ * A last line without its newline is a request too.
+ */
+START_TEST(test_half_close)
+{
+	static const char last[] = "{\"v\":1,\"id\":\"tail\",\"op\":\"run\","
+				   "\"hosts\":[\"%s\"],\"command\":\"echo "
+				   "tail\"}";
+	struct proto_event *ev;
+	struct tclient *c;
+	struct tcollect k;
+	char line[256];
+	long long t0;
+
+	sv_prepare();
+	sv_launch(NULL);
+	c = sv_connect();
+	sv_coll(&k);
+	send_run(c, "half", 0, 3, "sleep 1; echo finished");
+	ck_assert_int_eq(shutdown(tclient_fd(c), SHUT_WR), 0);
+	sv_wait_end(c, &k, q("half"), SV_EVENT_MS);
+	assert_all_ok(&k, q("half"), 0, 3, "finished\n");
+	t0 = testutil_now_ms();
+	ck_assert_int_eq(tclient_next(c, SV_EVENT_MS, &ev, NULL), -1);
+	ck_assert_msg(strstr(tclient_error(c), "end of file") != NULL,
+		      "after the last event: %s", tclient_error(c));
+	ck_assert_int_lt(testutil_now_ms() - t0, SV_MS(2000));
+	tclient_close(c);
+	tcollect_free(&k);
+
+	c = sv_connect();
+	sv_coll(&k);
+	snprintf(line, sizeof line, last, fleet.hosts[0]);
+	ck_assert_int_eq(tclient_send_raw(c, line, strlen(line)), 0);
+	ck_assert_int_eq(shutdown(tclient_fd(c), SHUT_WR), 0);
+	sv_wait_end(c, &k, q("tail"), SV_EVENT_MS);
+	assert_all_ok(&k, q("tail"), 0, 1, "tail\n");
+	ck_assert_int_eq(tclient_next(c, SV_EVENT_MS, &ev, NULL), -1);
+	tclient_close(c);
+	tcollect_free(&k);
+
+	/* Nothing asked: closed at once. */
+	c = sv_connect();
+	ck_assert_int_eq(shutdown(tclient_fd(c), SHUT_WR), 0);
+	t0 = testutil_now_ms();
+	ck_assert_int_eq(tclient_next(c, SV_EVENT_MS, &ev, NULL), -1);
+	ck_assert_int_lt(testutil_now_ms() - t0, SV_MS(2000));
+	tclient_close(c);
+	sv_end();
+}
+END_TEST
+
+/* A client that closes its socket altogether is gone: its jobs stop. */
+START_TEST(test_full_close_cancels)
+{
+	static const char cmd[] = "sleep 37";
+	struct tclient *c;
+	struct tcollect k;
+	int i, n = -1;
+
+	sv_prepare();
+	sv_launch(NULL);
+	c = sv_connect();
+	sv_coll(&k);
+	send_run(c, "gone", 0, 1, cmd);
+	sv_wait_starts(c, &k, q("gone"), 0, 1);
+	tclient_close(c);
+	for (i = 0; i < 50 && (n = sv_remote_count(cmd)) > 0; i++)
+		usleep(100 * 1000);
+	ck_assert_msg(n == 0, "'%s' still runs after its client left", cmd);
+	tcollect_free(&k);
+	sv_end();
+}
+END_TEST
+
 /* ---- a hostile server's words in the log ---- */
 
 static void
@@ -1179,6 +1258,8 @@ service_suite(void)
 	    {"stop_quick_jobs", test_stop_quick_jobs},
 	    {"stop_second_signal", test_stop_second_signal},
 	    {"socket_dir_refused", test_socket_dir_refused},
+	    {"half_close", test_half_close},
+	    {"full_close_cancels", test_full_close_cancels},
 	    {"log_server_text", test_log_server_text},
 	};
 	size_t i;
