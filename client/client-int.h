@@ -63,6 +63,9 @@ struct sp_client {
 	int closed; /* no more input: EOF or read/write error */
 	int failed; /* protocol broken: no more events either */
 	char err[SP_ERRLEN];
+	/* The last event decoded, if it was an error about the connection
+	 * itself ("code: message"); else empty. */
+	char last_error[SP_ERRLEN];
 
 	uint64_t next_id;
 	uint64_t hello_id;
@@ -117,5 +120,8 @@ void client_send_remove_pending(sp_client *, uint64_t);
 
 /* client-event.c */
 int client_event_parse_next(sp_client *, struct sp_event **);
+/* The daemon's reason for closing the connection, if its last line gave
+ * one: 1 with "code: message" in buf, else 0. */
+int client_event_last_word(const sp_client *, char *buf, size_t len);
 
 #endif

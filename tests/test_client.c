@@ -1252,6 +1252,71 @@ START_TEST(test_untrusted_daemon_uid)
 }
 END_TEST
 
+/* ---- A daemon that refuses the client ---- */
+
+static const char forbidden_line[] =
+    "{\"v\":1,\"id\":null,\"event\":\"error\",\"code\":\"forbidden\","
+    "\"message\":\"user nobody (uid 65534) may not use this daemon "
+    "(AllowUsers/AllowGroups)\"}";
+static const char forbidden_text[] =
+    "forbidden: user nobody (uid 65534) may not use this daemon";
+
+/* The refusal is waiting when the hello's write fails: it is the error. */
+START_TEST(test_refusal_before_write)
+{
+	char err[512], line[sizeof forbidden_line + 1];
+	int sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	snprintf(line, sizeof line, "%s\n", forbidden_line);
+	ck_assert_int_eq(fake_write(sv[1], line, strlen(line)), 0);
+	close(sv[1]);
+	ck_assert_ptr_null(sp_adopt_fd(sv[0], err, sizeof err));
+	ck_assert_msg(strstr(err, forbidden_text) != NULL, "error \"%s\"", err);
+}
+END_TEST
+
+/* The refusal arrives with the end of file: it is the error, not "closed
+ * mid-line". */
+START_TEST(test_refusal_at_eof)
+{
+	char step[sizeof forbidden_line + 2];
+	const char *steps[] = {step, "x", NULL};
+
+	snprintf(step, sizeof step, ">%s", forbidden_line);
+	connect_fails(steps, forbidden_text);
+}
+END_TEST
+
+/* An id-less error followed by other events is not the reason of a later
+ * close. */
+START_TEST(test_old_error_not_reason)
+{
+	static const char *const steps[] = {
+	    "<hello",
+	    ">{\"v\":1,\"id\":null,\"event\":\"error\",\"code\":\"bad_"
+	    "request\","
+	    "\"message\":\"line exceeds MaxLineLength\"}",
+	    hello_reply, "x", NULL};
+	struct fake *f;
+	sp_client *c;
+	sp_event *ev;
+	int peer, n = 0;
+
+	c = pair_client(&peer);
+	f = fake_new(peer, steps);
+	fake_run_inline(f, f->nsteps);
+	while (sp_wait(c, FAKE_WAIT_MS) == 1 && sp_next_event(c, &ev) == 1) {
+		n++;
+		sp_event_free(ev);
+	}
+	ck_assert_int_eq(n, 2);
+	ck_assert_str_eq(sp_client_error(c), "daemon closed the connection");
+	sp_close(c);
+	fake_free(f);
+}
+END_TEST
+
 /* ---- Host sets, exclusion, disconnect ---- */
 
 struct expand_acc {
@@ -1412,6 +1477,9 @@ client_suite(void)
 	tcase_add_test(tc, test_connect_path);
 	tcase_add_test(tc, test_connect_refused);
 	tcase_add_test(tc, test_disconnect_hello_exclude);
+	tcase_add_test(tc, test_refusal_before_write);
+	tcase_add_test(tc, test_refusal_at_eof);
+	tcase_add_test(tc, test_old_error_not_reason);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("trust");
