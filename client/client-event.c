@@ -1,10 +1,11 @@
 /*
  * Events: decoding the first complete input line into an sp_event, what
  * the library itself learns from events (the daemon's limits, finished
- * requests), and the sp_event_* accessors, including the line as received
- * for sp_event_json.
+ * requests, why the daemon closed the connection), and the sp_event_*
+ * accessors, including the line as received for sp_event_json.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,7 +83,58 @@ client_event_check_status(sp_client *c, struct sp_event *ev)
 	return 0;
 }
 
-/* Record what the library itself tracks: hello limits, finished ids. */
+/* "code: message" of an error about the connection as a whole. */
+static void
+client_event_conn_error(const struct proto_event *pe, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s: %s", proto_code_name(pe->code),
+		 pe->message != NULL ? pe->message : "");
+}
+
+/*
+ * Why the daemon ended the connection, if it said so: its last line was
+ * an error without a request id (a refusal at accept, say).  The line may
+ * have been decoded already or still wait, unclaimed, in the input buffer;
+ * it stays there for sp_next_event either way.  1 with the text in buf,
+ * else 0.
+ */
+int
+client_event_last_word(const sp_client *c, char *buf, size_t len)
+{
+	struct proto_event *pe = NULL;
+	struct proto_error perr;
+	const char *p, *end, *nl, *last = NULL;
+	size_t lastlen = 0;
+	int found = 0;
+
+	p = c->in != NULL ? c->in + c->in_off : NULL;
+	end = c->in != NULL ? c->in + c->in_len : NULL;
+	while (p != NULL && p < end &&
+	       (nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		last = p;
+		lastlen = (size_t)(nl - p);
+		p = nl + 1;
+	}
+	if (last == NULL) {
+		if (c->last_error[0] == '\0')
+			return 0;
+		snprintf(buf, len, "%s", c->last_error);
+		return 1;
+	}
+	memset(&perr, 0, sizeof perr);
+	if (proto_event_parse(last, lastlen, &pe, &perr) == -1)
+		return 0;
+	if (pe->type == PROTO_EV_ERROR && pe->host == NULL &&
+	    client_event_parse_id(pe->id) == 0) {
+		client_event_conn_error(pe, buf, len);
+		found = 1;
+	}
+	proto_event_free(pe);
+	return found;
+}
+
+/* Record what the library itself tracks: hello limits, finished ids, the
+ * last error about the connection. */
 static void
 client_event_note(sp_client *c, struct sp_event *ev)
 {
@@ -100,6 +152,11 @@ client_event_note(sp_client *c, struct sp_event *ev)
 				      proto_code_name(pe->code),
 				      pe->message != NULL ? pe->message : "");
 	}
+	if (ev->type == SP_EV_ERROR && ev->id == 0 && pe->host == NULL)
+		client_event_conn_error(pe, c->last_error,
+					sizeof c->last_error);
+	else
+		c->last_error[0] = '\0';
 	if (sp_event_is_final(ev))
 		client_send_remove_pending(c, ev->id);
 }

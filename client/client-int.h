@@ -32,6 +32,11 @@
 #define SP_MAX_HOSTS_OPTS 1000000u
 #define SP_CLIENT_NAME "libsshpool/" SSHPOOL_VERSION
 #define SP_NONE ((size_t)-1)
+/* The service user of the system daemon (systemd/sshpool.sysusers): besides
+ * root and the client itself the only owner of a socket, or of its
+ * directory, that the library talks to. */
+#define SP_DAEMON_USER "sshpool"
+#define SP_NSS_BUF 16384             /* getpwnam_r buffer */
 #define SP_MAX_ID ((1ull << 53) - 1) /* largest integer id on the wire */
 
 struct sp_event {
@@ -58,6 +63,9 @@ struct sp_client {
 	int closed; /* no more input: EOF or read/write error */
 	int failed; /* protocol broken: no more events either */
 	char err[SP_ERRLEN];
+	/* The last event decoded, if it was an error about the connection
+	 * itself ("code: message"); else empty. */
+	char last_error[SP_ERRLEN];
 
 	uint64_t next_id;
 	uint64_t hello_id;
@@ -112,5 +120,8 @@ void client_send_remove_pending(sp_client *, uint64_t);
 
 /* client-event.c */
 int client_event_parse_next(sp_client *, struct sp_event **);
+/* The daemon's reason for closing the connection, if its last line gave
+ * one: 1 with "code: message" in buf, else 0. */
+int client_event_last_word(const sp_client *, char *buf, size_t len);
 
 #endif

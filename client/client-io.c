@@ -2,9 +2,12 @@
  * The connection's socket I/O: writing the queued requests without
  * blocking, and reading into the bounded input buffer that is cut into
  * lines only as events are claimed, so that unclaimed input stays in the
- * socket instead of growing memory.
+ * socket instead of growing memory.  When the connection ends, the reason
+ * the daemon gave in its last line (a refusal, say) is reported rather than
+ * the broken pipe or the end of file that follow it.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -12,11 +15,53 @@
 
 #include "client-int.h"
 
+static int client_io_make_room(sp_client *);
+
+/* ---- The end of the connection ---- */
+
+/*
+ * The connection ended with what (a system error or the end of file): the
+ * error text names the daemon's own reason if its last line gave one.
+ */
+static void
+client_io_ended(sp_client *c, const char *what)
+{
+	char why[SP_ERRLEN];
+
+	if (client_event_last_word(c, why, sizeof why))
+		client_seterr(c->err, sizeof c->err,
+			      "daemon closed the connection: %s", why);
+	else
+		client_seterr(c->err, sizeof c->err, "%s", what);
+	c->closed = 1;
+}
+
+/* A write failed: take in what the daemon sent before it went away
+ * (without blocking, bounded), since it may say why. */
+static void
+client_io_read_rest(sp_client *c)
+{
+	ssize_t n;
+
+	while (c->in_len - c->in_off < SP_INBUF_HIGH &&
+	       client_io_make_room(c) == 0) {
+		n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len,
+			 MSG_DONTWAIT);
+		if (n > 0)
+			c->in_len += (size_t)n;
+		else if (n == -1 && errno == EINTR)
+			continue;
+		else
+			break;
+	}
+}
+
 /* ---- Output ---- */
 
 int
 sp_flush(sp_client *c)
 {
+	char what[SP_ERRLEN];
 	ssize_t n;
 
 	if (c->closed) {
@@ -33,9 +78,11 @@ sp_flush(sp_client *c)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return 1;
-			client_seterr(c->err, sizeof c->err,
-				      "write to daemon: %s", strerror(errno));
-			c->closed = 1;
+			snprintf(what, sizeof what, "write to daemon: %s",
+				 strerror(errno));
+			if (!c->failed)
+				client_io_read_rest(c);
+			client_io_ended(c, what);
 			return -1;
 		}
 		c->out_off += (size_t)n;
@@ -98,6 +145,7 @@ client_io_make_room(sp_client *c)
 int
 sp_consume(sp_client *c)
 {
+	char what[SP_ERRLEN];
 	ssize_t n;
 
 	if (c->failed || c->closed)
@@ -126,21 +174,20 @@ sp_consume(sp_client *c)
 			continue;
 		}
 		if (n == 0) {
-			client_seterr(
-			    c->err, sizeof c->err,
-			    c->in_len > c->in_off
-				? "daemon closed the connection mid-line"
-				: "daemon closed the connection");
-			c->closed = 1;
+			client_io_ended(
+			    c, c->in_len > c->in_off &&
+				       c->in[c->in_len - 1] != '\n'
+				   ? "daemon closed the connection mid-line"
+				   : "daemon closed the connection");
 			return -1;
 		}
 		if (errno == EINTR)
 			continue;
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			return 0;
-		client_seterr(c->err, sizeof c->err, "read from daemon: %s",
-			      strerror(errno));
-		c->closed = 1;
+		snprintf(what, sizeof what, "read from daemon: %s",
+			 strerror(errno));
+		client_io_ended(c, what);
 		return -1;
 	}
 }

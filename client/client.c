@@ -1,18 +1,21 @@
 /*
  * libsshpool: the client side of the sshpool protocol.  This file owns the
  * connection handle: finding the daemon's socket, connecting (or adopting
- * a descriptor), the hello that opens every connection, closing, the error
- * text and the accessors.  Writing and reading the socket is client-io.c,
+ * a descriptor), making sure the daemon found there is one we may trust,
+ * the hello that opens every connection, closing, the error text and the
+ * accessors.  Writing and reading the socket is client-io.c,
  * requests client-send.c, events client-event.c, the blocking calls
  * client-wait.c; the wire codec is proto/.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -106,6 +109,112 @@ client_socket_path(const char *path, char *buf, size_t size, char *err,
 	return 0;
 }
 
+/* ---- Whom the library talks to ---- */
+
+/* The uid of the daemon's service user, or (uid_t)-1 without one. */
+static uid_t
+client_daemon_uid(void)
+{
+	struct passwd pw, *res = NULL;
+	uid_t uid = (uid_t)-1;
+	char *buf;
+
+	if ((buf = malloc(SP_NSS_BUF)) == NULL)
+		return uid;
+	if (getpwnam_r(SP_DAEMON_USER, &pw, buf, SP_NSS_BUF, &res) == 0 &&
+	    res != NULL)
+		uid = pw.pw_uid;
+	free(buf);
+	return uid;
+}
+
+/* Requests, environment and stdin may go only to root, the daemon's
+ * service user or ourselves; anyone else could forge every result. */
+static int
+client_trusted_uid(uid_t uid)
+{
+	uid_t du;
+
+	if (uid == 0 || uid == geteuid())
+		return 1;
+	du = client_daemon_uid();
+	return du != (uid_t)-1 && uid == du;
+}
+
+/*
+ * Whoever may write to the socket's directory may put a socket of their
+ * own there (the daemon checks the same when it binds): the directory must
+ * be a real directory of a trusted user that nobody else may write to.  A
+ * directory that cannot be examined is left to connect(2) to report.
+ */
+static int
+client_check_dir(const char *path, char *err, size_t errlen)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)], *p;
+	struct stat st;
+
+	snprintf(dir, sizeof dir, "%s", path);
+	if ((p = strrchr(dir, '/')) == NULL)
+		snprintf(dir, sizeof dir, ".");
+	else if (p == dir)
+		p[1] = '\0';
+	else
+		*p = '\0';
+	if (lstat(dir, &st) == -1)
+		return 0;
+	if (S_ISLNK(st.st_mode)) {
+		client_seterr(err, errlen,
+			      "socket directory %s is a symbolic link (owned "
+			      "by uid %u): refusing to use %s",
+			      dir, (unsigned)st.st_uid, path);
+		return -1;
+	}
+	if (!client_trusted_uid(st.st_uid)) {
+		client_seterr(err, errlen,
+			      "socket directory %s belongs to uid %u, not to "
+			      "root, " SP_DAEMON_USER " or you (uid %u): "
+			      "refusing to use %s",
+			      dir, (unsigned)st.st_uid, (unsigned)geteuid(),
+			      path);
+		return -1;
+	}
+	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		client_seterr(err, errlen,
+			      "socket directory %s is writable by its group "
+			      "or by others (mode %04o): refusing to use %s",
+			      dir, (unsigned)(st.st_mode & 07777), path);
+		return -1;
+	}
+	return 0;
+}
+
+/* The process that listens on the socket must run as a trusted user. */
+static int
+client_check_peer(int fd, const char *path, char *err, size_t errlen)
+{
+	struct ucred cred;
+	socklen_t len = sizeof cred;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+		client_seterr(err, errlen,
+			      "cannot identify the daemon at %s (SO_PEERCRED): "
+			      "%s",
+			      path, strerror(errno));
+		return -1;
+	}
+	if (!client_trusted_uid(cred.uid)) {
+		client_seterr(err, errlen,
+			      "%s is served by uid %u (pid %ld), not by "
+			      "root, " SP_DAEMON_USER
+			      " or you (uid %u): refusing to "
+			      "talk to it",
+			      path, (unsigned)cred.uid, (long)cred.pid,
+			      (unsigned)geteuid());
+		return -1;
+	}
+	return 0;
+}
+
 sp_client *
 sp_connect_start(const char *path, char *err, size_t errlen)
 {
@@ -115,7 +224,8 @@ sp_connect_start(const char *path, char *err, size_t errlen)
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
 	if (client_socket_path(path, sun.sun_path, sizeof sun.sun_path, err,
-			       errlen) == -1)
+			       errlen) == -1 ||
+	    client_check_dir(sun.sun_path, err, errlen) == -1)
 		return NULL;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd == -1) {
@@ -129,6 +239,10 @@ sp_connect_start(const char *path, char *err, size_t errlen)
 			continue;
 		client_seterr(err, errlen, "connect to %s: %s", sun.sun_path,
 			      strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	if (client_check_peer(fd, sun.sun_path, err, errlen) == -1) {
 		close(fd);
 		return NULL;
 	}

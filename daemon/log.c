@@ -1,6 +1,8 @@
 /*
  * Process-wide logging.  One line per event, written with a single write(2)
  * (stderr) or syslog(3) call so lines from different threads never mix.
+ * Control characters in a message are escaped here, for every caller, so
+ * text a client or a server supplied cannot forge lines of its own.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -61,35 +63,77 @@ log_level_from_name(const char *name, enum log_level *out)
 	return -1;
 }
 
+/*
+ * Copy src into dst with every control character escaped (\n, \r, \t,
+ * \xNN), so text from clients and servers cannot start a line of its own
+ * or rewrite the terminal.  Never cuts an escape; returns the bytes
+ * written, dst is not terminated.
+ */
+size_t
+log_escape(char *dst, size_t dstlen, const char *src, size_t srclen)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i, o = 0;
+	unsigned char c;
+
+	for (i = 0; i < srclen; i++) {
+		c = (unsigned char)src[i];
+		if (c >= 0x20 && c != 0x7f) {
+			if (o + 1 > dstlen)
+				break;
+			dst[o++] = (char)c;
+		} else if (c == '\n' || c == '\r' || c == '\t') {
+			if (o + 2 > dstlen)
+				break;
+			dst[o++] = '\\';
+			dst[o++] = c == '\n' ? 'n' : c == '\r' ? 'r' : 't';
+		} else {
+			if (o + 4 > dstlen)
+				break;
+			dst[o++] = '\\';
+			dst[o++] = 'x';
+			dst[o++] = hex[c >> 4];
+			dst[o++] = hex[c & 0xf];
+		}
+	}
+	return o;
+}
+
 static void log_vwrite(int, const char *, va_list, const char *)
     __attribute__((format(printf, 2, 0)));
 
+/*
+ * Every line is formatted whole, then escaped, then written: whatever the
+ * arguments hold, one call is one line.
+ */
 static void
 log_vwrite(int prio, const char *fmt, va_list ap, const char *suffix)
 {
-	char line[2048];
-	int n, off = 0;
+	char raw[LOG_LINE_MAX], line[LOG_LINE_MAX];
+	int n, rawlen;
+	size_t off = 0;
 
-	if (log_target == LOG_TO_SYSLOG) {
-		vsnprintf(line, sizeof(line), fmt, ap);
-		if (suffix != NULL)
-			syslog(prio, "%s: %s", line, suffix);
-		else
-			syslog(prio, "%s", line);
-		return;
-	}
-	if (log_journal)
-		off = snprintf(line, sizeof(line), "<%d>", prio);
-	n = vsnprintf(line + off, sizeof(line) - off, fmt, ap);
+	n = vsnprintf(raw, sizeof(raw), fmt, ap);
 	if (n < 0)
 		return;
-	off += n;
-	if (off > (int)sizeof(line) - 2)
-		off = sizeof(line) - 2;
-	if (suffix != NULL)
-		off += snprintf(line + off, sizeof(line) - off, ": %s", suffix);
-	if (off > (int)sizeof(line) - 2)
-		off = sizeof(line) - 2;
+	rawlen = n < (int)sizeof(raw) ? n : (int)sizeof(raw) - 1;
+	if (suffix != NULL && rawlen < (int)sizeof(raw) - 1) {
+		n = snprintf(raw + rawlen, sizeof(raw) - rawlen, ": %s",
+			     suffix);
+		if (n > 0)
+			rawlen += n < (int)sizeof(raw) - rawlen
+				      ? n
+				      : (int)sizeof(raw) - rawlen - 1;
+	}
+	if (log_target != LOG_TO_SYSLOG && log_journal)
+		off = (size_t)snprintf(line, sizeof(line), "<%d>", prio);
+	off +=
+	    log_escape(line + off, LOG_LINE_MAX - 1 - off, raw, (size_t)rawlen);
+	if (log_target == LOG_TO_SYSLOG) {
+		line[off] = '\0';
+		syslog(prio, "%s", line);
+		return;
+	}
 	line[off++] = '\n';
 	(void)!write(STDERR_FILENO, line, off);
 }

@@ -2,7 +2,8 @@
  * Unit tests of libsshpool and the CLI's host file parser, without a real
  * daemon: a scripted fake daemon speaks protocol lines over a socketpair or
  * a Unix socket, either inline (for byte-by-byte feeding) or in a thread
- * (for the blocking calls).
+ * (for the blocking calls), and, to check whom the library trusts, one run
+ * by nobody (setuid in a child) and socket directories gone wrong.
  */
 #include <errno.h>
 #include <math.h>
@@ -12,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "hostfile.h"
@@ -23,6 +26,8 @@
 #define FAKE_MAX_IDS 16
 #define FAKE_LINE 8192
 #define FAKE_WAIT_MS 5000
+#define OTHER_UID 65534 /* nobody: a local user the library must not trust */
+#define STRANGER_WAIT_MS 1000 /* how long the stranger listens for bytes */
 
 /* ---- Fake daemon ---- */
 
@@ -1128,6 +1133,190 @@ START_TEST(test_connect_refused)
 }
 END_TEST
 
+/* ---- Whom the library talks to ---- */
+
+/* Nothing may have reached the socket: not even a connection. */
+static void
+assert_untouched(int lfd)
+{
+	struct pollfd pfd = {.fd = lfd, .events = POLLIN};
+
+	ck_assert_msg(poll(&pfd, 1, 0) == 0,
+		      "the library connected to an untrusted socket");
+}
+
+static void
+assert_refused(const char *path, const char *want)
+{
+	char err[512];
+
+	ck_assert_msg(sp_connect(path, err, sizeof err) == NULL,
+		      "connected to %s", path);
+	ck_assert_msg(strstr(err, want) != NULL && strstr(err, "refusing"),
+		      "error \"%s\" lacks \"%s\"", err, want);
+}
+
+/* A socket directory that others may write to, or that is a symbolic link
+ * (the planted /tmp/sshpool-UID), or that belongs to another user. */
+START_TEST(test_untrusted_socket_dir)
+{
+	char dir[64], link[128], lpath[160];
+	const char *path;
+	int lfd;
+
+	path = listen_socket(&lfd, dir, sizeof dir);
+	ck_assert_int_eq(chmod(dir, 01777), 0);
+	assert_refused(path, "writable by its group or by others (mode 1777)");
+	ck_assert_int_eq(chmod(dir, 0700), 0);
+
+	snprintf(link, sizeof link, "%s.link", dir);
+	ck_assert_int_eq(symlink(dir, link), 0);
+	snprintf(lpath, sizeof lpath, "%s/s.sock", link);
+	assert_refused(lpath, "is a symbolic link");
+	unlink(link);
+
+	if (geteuid() == 0) {
+		ck_assert_int_eq(chown(dir, OTHER_UID, OTHER_UID), 0);
+		assert_refused(path, "belongs to uid 65534");
+	}
+	assert_untouched(lfd);
+	close(lfd);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
+/*
+ * A stranger's process listening in a directory we trust: the child binds
+ * the socket as root, becomes nobody and only then listens, so SO_PEERCRED
+ * names nobody.  It exits 2 if the client sent it anything.
+ */
+static pid_t
+stranger_start(const char *path)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	struct pollfd pfd = {.events = POLLIN};
+	int ready[2], lfd;
+	char buf[4096];
+	ssize_t got = 0;
+	pid_t pid;
+
+	snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
+	ck_assert_int_eq(pipe(ready), 0);
+	ck_assert_int_ge(pid = fork(), 0);
+	if (pid == 0) {
+		lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+		if (lfd == -1 ||
+		    bind(lfd, (struct sockaddr *)&sun, sizeof sun) == -1 ||
+		    setgid(OTHER_UID) == -1 || setuid(OTHER_UID) == -1 ||
+		    listen(lfd, 4) == -1 || write(ready[1], "r", 1) != 1)
+			_exit(1);
+		pfd.fd = lfd;
+		if (poll(&pfd, 1, FAKE_WAIT_MS) == 1 &&
+		    (pfd.fd = accept(lfd, NULL, NULL)) != -1)
+			while (poll(&pfd, 1, STRANGER_WAIT_MS) == 1 &&
+			       read(pfd.fd, buf, sizeof buf) > 0)
+				got++;
+		_exit(got > 0 ? 2 : 0);
+	}
+	close(ready[1]);
+	ck_assert_int_eq(read(ready[0], buf, 1), 1);
+	close(ready[0]);
+	return pid;
+}
+
+START_TEST(test_untrusted_daemon_uid)
+{
+	char dir[64], path[96], err[512];
+	int st;
+	pid_t pid;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "not root: no other user to serve a socket\n");
+		return;
+	}
+	snprintf(dir, sizeof dir, "/tmp/test_client.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/s.sock", dir);
+	pid = stranger_start(path);
+	ck_assert_msg(sp_connect(path, err, sizeof err) == NULL,
+		      "connected to a socket served by nobody");
+	ck_assert_msg(strstr(err, "is served by uid 65534") != NULL &&
+			  strstr(err, "refusing") != NULL,
+		      "error \"%s\"", err);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		      "the stranger got bytes (status 0x%x)", st);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
+/* ---- A daemon that refuses the client ---- */
+
+static const char forbidden_line[] =
+    "{\"v\":1,\"id\":null,\"event\":\"error\",\"code\":\"forbidden\","
+    "\"message\":\"user nobody (uid 65534) may not use this daemon "
+    "(AllowUsers/AllowGroups)\"}";
+static const char forbidden_text[] =
+    "forbidden: user nobody (uid 65534) may not use this daemon";
+
+/* The refusal is waiting when the hello's write fails: it is the error. */
+START_TEST(test_refusal_before_write)
+{
+	char err[512], line[sizeof forbidden_line + 1];
+	int sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	snprintf(line, sizeof line, "%s\n", forbidden_line);
+	ck_assert_int_eq(fake_write(sv[1], line, strlen(line)), 0);
+	close(sv[1]);
+	ck_assert_ptr_null(sp_adopt_fd(sv[0], err, sizeof err));
+	ck_assert_msg(strstr(err, forbidden_text) != NULL, "error \"%s\"", err);
+}
+END_TEST
+
+/* The refusal arrives with the end of file: it is the error, not "closed
+ * mid-line". */
+START_TEST(test_refusal_at_eof)
+{
+	char step[sizeof forbidden_line + 2];
+	const char *steps[] = {step, "x", NULL};
+
+	snprintf(step, sizeof step, ">%s", forbidden_line);
+	connect_fails(steps, forbidden_text);
+}
+END_TEST
+
+/* An id-less error followed by other events is not the reason of a later
+ * close. */
+START_TEST(test_old_error_not_reason)
+{
+	static const char *const steps[] = {
+	    "<hello",
+	    ">{\"v\":1,\"id\":null,\"event\":\"error\",\"code\":\"bad_"
+	    "request\","
+	    "\"message\":\"line exceeds MaxLineLength\"}",
+	    hello_reply, "x", NULL};
+	struct fake *f;
+	sp_client *c;
+	sp_event *ev;
+	int peer, n = 0;
+
+	c = pair_client(&peer);
+	f = fake_new(peer, steps);
+	fake_run_inline(f, f->nsteps);
+	while (sp_wait(c, FAKE_WAIT_MS) == 1 && sp_next_event(c, &ev) == 1) {
+		n++;
+		sp_event_free(ev);
+	}
+	ck_assert_int_eq(n, 2);
+	ck_assert_str_eq(sp_client_error(c), "daemon closed the connection");
+	sp_close(c);
+	fake_free(f);
+}
+END_TEST
+
 /* ---- Host sets, exclusion, disconnect ---- */
 
 struct expand_acc {
@@ -1288,6 +1477,14 @@ client_suite(void)
 	tcase_add_test(tc, test_connect_path);
 	tcase_add_test(tc, test_connect_refused);
 	tcase_add_test(tc, test_disconnect_hello_exclude);
+	tcase_add_test(tc, test_refusal_before_write);
+	tcase_add_test(tc, test_refusal_at_eof);
+	tcase_add_test(tc, test_old_error_not_reason);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("trust");
+	tcase_add_test(tc, test_untrusted_socket_dir);
+	tcase_add_test(tc, test_untrusted_daemon_uid);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("hostsets");

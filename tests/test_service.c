@@ -4,17 +4,21 @@
  * manager (a datagram socket named by NOTIFY_SOCKET), the watchdog withheld
  * while a worker is stuck (the SSHPOOL_TEST_HOOKS=1 SIGUSR2 hook), socket
  * activation through systemd-socket-activate, reload on SIGHUP with a
- * changed and with a broken configuration while commands run, and the
- * graceful stop on SIGTERM with running and with quick jobs.
+ * changed and with a broken configuration while commands run, the
+ * graceful stop on SIGTERM with running and with quick jobs, a socket
+ * directory that is a symbolic link or another user's, a client that
+ * half-closes its socket, and a hostile server's text in the log.
  *
  * Every test starts its own daemon through tclient (the environment it sets
  * is inherited by the daemon) and checks that it exits with status 0.
  */
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 
+#include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
 #include <json-c/json.h>
@@ -43,6 +47,11 @@
 #define SV_STALL_MS 8000           /* how long the hook blocks worker 0 */
 #define SV_STOP_HOSTS 20
 #define SV_STATUS_MS SV_MS(8000) /* a STATUS= refresh must come by then */
+#define SV_OTHER_UID 65534       /* nobody: another local user */
+#define SV_HOSTILE_WAIT_MS 2000  /* the hostile server waits for EOF */
+#define SV_HOSTILE_QUIET_MS 200  /* the client has said its piece */
+#define SV_SSH_MSG_DISCONNECT 1
+#define SV_SSH_DISCONNECT_PROTOCOL_ERROR 2
 
 /* One datagram from the daemon, with its arrival time. */
 struct note {
@@ -967,6 +976,271 @@ START_TEST(test_stop_second_signal)
 }
 END_TEST
 
+/* ---- the socket's directory ---- */
+
+/* The daemon must not start; its log says why. */
+static void
+sv_launch_fails(const char *why)
+{
+	struct tdaemon_opts o;
+
+	memset(&o, 0, sizeof o);
+	ck_assert_msg(
+	    tdaemon_start(&daemon_, &fleet, &o, errbuf, sizeof errbuf) == -1,
+	    "sshpoold served %s", daemon_.sock);
+	ck_assert_msg(sv_log_has(why), "log lacks \"%s\"", why);
+}
+
+/*
+ * A symbolic link planted where the socket directory should be (another
+ * user's /tmp/sshpool-UID) leads elsewhere: the daemon refuses it rather
+ * than bind, chmod or chown through it; and a directory of another user is
+ * refused as well.
+ */
+START_TEST(test_socket_dir_refused)
+{
+	char real[128], link[128], sock[160];
+	struct stat st;
+
+	sv_prepare();
+	snprintf(real, sizeof real, "%s/real", daemon_.dir);
+	snprintf(link, sizeof link, "%s/link", daemon_.dir);
+	ck_assert_int_eq(mkdir(real, 0700), 0);
+	ck_assert_int_eq(symlink(real, link), 0);
+	snprintf(daemon_.sock, sizeof daemon_.sock, "%s/sock", link);
+	sv_launch_fails("is a symbolic link");
+	snprintf(sock, sizeof sock, "%s/sock", real);
+	ck_assert_msg(lstat(sock, &st) == -1, "socket made behind the link");
+
+	if (geteuid() == 0) {
+		ck_assert_int_eq(unlink(link), 0);
+		ck_assert_int_eq(chown(real, SV_OTHER_UID, SV_OTHER_UID), 0);
+		snprintf(daemon_.sock, sizeof daemon_.sock, "%s", sock);
+		sv_launch_fails("belongs to uid 65534");
+	}
+	tdaemon_cleanup(&daemon_);
+}
+END_TEST
+
+/* ---- a client that half-closes ---- */
+
+/*
+ * shutdown(SHUT_WR) after the last request, as `printf | socat` does: the
+ * requests run to their end, their events arrive, then the daemon closes.
+ * A last line without its newline is a request too.
+ */
+START_TEST(test_half_close)
+{
+	static const char last[] = "{\"v\":1,\"id\":\"tail\",\"op\":\"run\","
+				   "\"hosts\":[\"%s\"],\"command\":\"echo "
+				   "tail\"}";
+	struct proto_event *ev;
+	struct tclient *c;
+	struct tcollect k;
+	char line[256];
+	long long t0;
+
+	sv_prepare();
+	sv_launch(NULL);
+	c = sv_connect();
+	sv_coll(&k);
+	send_run(c, "half", 0, 3, "sleep 1; echo finished");
+	ck_assert_int_eq(shutdown(tclient_fd(c), SHUT_WR), 0);
+	sv_wait_end(c, &k, q("half"), SV_EVENT_MS);
+	assert_all_ok(&k, q("half"), 0, 3, "finished\n");
+	t0 = testutil_now_ms();
+	ck_assert_int_eq(tclient_next(c, SV_EVENT_MS, &ev, NULL), -1);
+	ck_assert_msg(strstr(tclient_error(c), "end of file") != NULL,
+		      "after the last event: %s", tclient_error(c));
+	ck_assert_int_lt(testutil_now_ms() - t0, SV_MS(2000));
+	tclient_close(c);
+	tcollect_free(&k);
+
+	c = sv_connect();
+	sv_coll(&k);
+	snprintf(line, sizeof line, last, fleet.hosts[0]);
+	ck_assert_int_eq(tclient_send_raw(c, line, strlen(line)), 0);
+	ck_assert_int_eq(shutdown(tclient_fd(c), SHUT_WR), 0);
+	sv_wait_end(c, &k, q("tail"), SV_EVENT_MS);
+	assert_all_ok(&k, q("tail"), 0, 1, "tail\n");
+	ck_assert_int_eq(tclient_next(c, SV_EVENT_MS, &ev, NULL), -1);
+	tclient_close(c);
+	tcollect_free(&k);
+
+	/* Nothing asked: closed at once. */
+	c = sv_connect();
+	ck_assert_int_eq(shutdown(tclient_fd(c), SHUT_WR), 0);
+	t0 = testutil_now_ms();
+	ck_assert_int_eq(tclient_next(c, SV_EVENT_MS, &ev, NULL), -1);
+	ck_assert_int_lt(testutil_now_ms() - t0, SV_MS(2000));
+	tclient_close(c);
+	sv_end();
+}
+END_TEST
+
+/* A client that closes its socket altogether is gone: its jobs stop. */
+START_TEST(test_full_close_cancels)
+{
+	static const char cmd[] = "sleep 37";
+	struct tclient *c;
+	struct tcollect k;
+	int i, n = -1;
+
+	sv_prepare();
+	sv_launch(NULL);
+	c = sv_connect();
+	sv_coll(&k);
+	send_run(c, "gone", 0, 1, cmd);
+	sv_wait_starts(c, &k, q("gone"), 0, 1);
+	tclient_close(c);
+	for (i = 0; i < 50 && (n = sv_remote_count(cmd)) > 0; i++)
+		usleep(100 * 1000);
+	ck_assert_msg(n == 0, "'%s' still runs after its client left", cmd);
+	tcollect_free(&k);
+	sv_end();
+}
+END_TEST
+
+/* ---- a hostile server's words in the log ---- */
+
+static void
+sv_put32(unsigned char *p, uint32_t v)
+{
+	v = htonl(v);
+	memcpy(p, &v, 4);
+}
+
+/* SSH_MSG_DISCONNECT with text, as an unencrypted binary packet. */
+static size_t
+sv_disconnect_packet(unsigned char *pkt, size_t size, const char *text)
+{
+	size_t tlen = strlen(text), payload = 1 + 4 + 4 + tlen + 4, pad, o;
+
+	pad = 8 - (4 + 1 + payload) % 8;
+	if (pad < 4)
+		pad += 8;
+	ck_assert_uint_le(4 + 1 + payload + pad, size);
+	sv_put32(pkt, (uint32_t)(1 + payload + pad));
+	pkt[4] = (unsigned char)pad;
+	pkt[5] = SV_SSH_MSG_DISCONNECT;
+	sv_put32(pkt + 6, SV_SSH_DISCONNECT_PROTOCOL_ERROR);
+	sv_put32(pkt + 10, (uint32_t)tlen);
+	memcpy(pkt + 14, text, tlen);
+	o = 14 + tlen;
+	sv_put32(pkt + o, 0); /* language tag */
+	o += 4;
+	memset(pkt + o, 0, pad);
+	return o + pad;
+}
+
+/*
+ * A server on 127.0.0.1 that answers every connection with its banner and,
+ * in the clear before key exchange, SSH_MSG_DISCONNECT carrying text.
+ * Returns its pid (SIGKILL it); *port is where it listens.
+ */
+static pid_t
+sv_hostile_server(const char *text, int *port)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof sin;
+	static const char banner[] = "SSH-2.0-hostile\r\n";
+	unsigned char pkt[1024], buf[512];
+	struct pollfd pfd;
+	size_t plen = sv_disconnect_packet(pkt, sizeof pkt, text);
+	pid_t pid, parent = getpid();
+	int lfd, fd;
+
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(lfd, 0);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sin, sizeof sin), 0);
+	ck_assert_int_eq(listen(lfd, 16), 0);
+	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&sin, &len), 0);
+	*port = ntohs(sin.sin_port);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 ||
+		    getppid() != parent)
+			_exit(1);
+		for (;;) {
+			if ((fd = accept(lfd, NULL, NULL)) == -1)
+				continue;
+			(void)!write(fd, banner, sizeof banner - 1);
+			pfd.fd = fd;
+			pfd.events = POLLIN;
+			/* The client's banner and KEXINIT first: then it is
+			 * waiting for ours, and reads the DISCONNECT as the
+			 * answer. */
+			while (poll(&pfd, 1, SV_HOSTILE_QUIET_MS) == 1 &&
+			       read(fd, buf, sizeof buf) > 0)
+				;
+			(void)!write(fd, pkt, plen);
+			while (poll(&pfd, 1, SV_HOSTILE_WAIT_MS) == 1 &&
+			       read(fd, buf, sizeof buf) > 0)
+				;
+			close(fd);
+		}
+	}
+	close(lfd);
+	return pid;
+}
+
+/* Lines of the daemon's log that begin with prefix. */
+static int
+sv_log_lines_starting(const char *prefix)
+{
+	char line[4096];
+	FILE *fp = fopen(daemon_.log, "r");
+	int n = 0;
+
+	ck_assert_ptr_nonnull(fp);
+	while (fgets(line, sizeof line, fp) != NULL)
+		n += strncmp(line, prefix, strlen(prefix)) == 0;
+	fclose(fp);
+	return n;
+}
+
+/* A server's disconnect text with newlines cannot forge audit lines. */
+START_TEST(test_log_server_text)
+{
+	static const char forged[] = "audit: client uid=0 pid=1 id=\"x\" "
+				     "op=run hosts=1 command=\"forged\"";
+	char text[256];
+	struct tclient *c;
+	long long deadline;
+	pid_t srv;
+	int port;
+
+	snprintf(text, sizeof text, "bye\n%s\r\n%s", forged, forged);
+	sv_prepare();
+	sv_launch(NULL);
+	srv = sv_hostile_server(text, &port);
+	c = sv_connect();
+	ck_assert(tclient_send(c,
+			       "{\"v\":1,\"id\":\"h\",\"op\":\"run\",\"hosts\":"
+			       "[\"127.0.0.1:%d\"],\"command\":\"true\"}",
+			       port) == 0);
+	deadline = testutil_now_ms() + SV_EVENT_MS;
+	while (tdaemon_log_count(&daemon_, "command=\"forged\"") < 1 &&
+	       testutil_now_ms() < deadline)
+		usleep(50 * 1000);
+	kill(srv, SIGKILL);
+	waitpid(srv, NULL, 0);
+	ck_assert_msg(tdaemon_log_count(&daemon_, "command=\"forged\"") >= 1,
+		      "the server's text never reached the log");
+	ck_assert_msg(sv_log_lines_starting("audit: client uid=0 pid=1") == 0,
+		      "a server forged an audit line");
+	ck_assert_msg(tdaemon_log_count(&daemon_, "bye\\naudit: client") >= 1,
+		      "newline not escaped as \\n");
+	ck_assert(tdaemon_log_count(&daemon_, "\\r\\naudit: client") >= 1);
+	tclient_close(c);
+	sv_end();
+}
+END_TEST
+
 static Suite *
 service_suite(void)
 {
@@ -983,6 +1257,10 @@ service_suite(void)
 	    {"stop_running_jobs", test_stop_running_jobs},
 	    {"stop_quick_jobs", test_stop_quick_jobs},
 	    {"stop_second_signal", test_stop_second_signal},
+	    {"socket_dir_refused", test_socket_dir_refused},
+	    {"half_close", test_half_close},
+	    {"full_close_cancels", test_full_close_cancels},
+	    {"log_server_text", test_log_server_text},
 	};
 	size_t i;
 

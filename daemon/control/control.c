@@ -148,8 +148,11 @@ control_mkdirs(const char *dir, const struct control_sockdir *sd, char *err,
 /*
  * Whoever may write to the socket's directory may replace the socket with
  * one of their own and collect the clients' requests: the directory must
- * belong to us (or root) and be writable by nobody else.  Its ancestors are
- * not checked, so a private directory under /tmp is fine.  With SocketGroup
+ * belong to us (or root) and be writable by nobody else.  It must not be a
+ * symbolic link: one planted in /tmp by another user would lead the socket,
+ * and the mode changes below, into a directory of that user's choosing.
+ * Its ancestors are not checked, so a private directory under /tmp is fine
+ * (the sticky bit keeps others from replacing it there).  With SocketGroup
  * the group must be able to reach the socket through it.
  */
 static int
@@ -160,9 +163,16 @@ control_check_dir(const char *dir, const struct control_sockdir *sd, char *err,
 	uid_t euid = geteuid();
 	mode_t mode;
 
-	if (stat(dir, &st) == -1) {
+	if (lstat(dir, &st) == -1) {
 		snprintf(err, errlen, "socket directory %s: %s", dir,
 			 strerror(errno));
+		return -1;
+	}
+	if (S_ISLNK(st.st_mode)) {
+		snprintf(err, errlen,
+			 "socket directory %s is a symbolic link (owned by uid "
+			 "%u): refusing to use it; name the real directory",
+			 dir, (unsigned)st.st_uid);
 		return -1;
 	}
 	if (!S_ISDIR(st.st_mode)) {

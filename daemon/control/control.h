@@ -73,6 +73,7 @@ struct peer {
 	int paused;     /* workers were told the flow is over high water */
 	int stalled;    /* input stopped until the output drains */
 	int dead;       /* closed; freed by the reaper */
+	int eof;        /* half-closed: no more requests, finish the rest */
 	struct request_list requests;
 	size_t nrequests;
 	TAILQ_ENTRY(peer) entry;

@@ -11,6 +11,11 @@
  * limits and flow thresholds are fixed when it connects, so a reload applies
  * to new connections only.
  *
+ * A client that half-closes its socket has sent its last request: the lines
+ * it sent are served, its running requests finish and their output is
+ * written, then the connection is closed.  One that closed both ways is
+ * gone, and its jobs are cancelled at once.
+ *
  * Admission happens at accept: the client's credentials (SO_PEERCRED) and
  * groups are checked against AllowUsers/AllowGroups and the connection count
  * of its uid against MaxConnectionsPerUser; a refused client gets one error
@@ -21,6 +26,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <poll.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -58,6 +64,8 @@ static struct peer_uid_count *peer_uids;
 static size_t peer_nuids;
 
 static void peer_process(struct peer *);
+static void peer_check_finished(struct peer *);
+static void peer_last_line(struct peer *, struct evbuffer *);
 
 static struct peer_uid_count *
 peer_uid_find(uid_t uid, int create)
@@ -219,7 +227,9 @@ static void
 peer_resume_input(struct peer *peer)
 {
 	peer->stalled = 0;
-	bufferevent_enable(peer->bev, EV_READ);
+	/* After the end of file there is nothing more to read. */
+	if (!peer->eof)
+		bufferevent_enable(peer->bev, EV_READ);
 	/* Lines already buffered get no new read callback. */
 	event_active(peer->yield_ev, EV_TIMEOUT, 1);
 }
@@ -261,6 +271,8 @@ peer_drained(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 	}
 	if (peer->stalled && !peer->dead)
 		peer_resume_input(peer);
+	else if (peer->eof)
+		peer_check_finished(peer);
 }
 
 void
@@ -411,8 +423,10 @@ peer_process(struct peer *peer)
 	ssize_t eol;
 
 	while (!peer->dead) {
-		if (peer->skipping && peer_skip(peer, in) == -1)
+		if (peer->skipping && peer_skip(peer, in) == -1) {
+			peer_check_finished(peer);
 			return;
+		}
 		if (peer_output_full(peer)) {
 			peer->stalled = 1;
 			bufferevent_disable(peer->bev, EV_READ);
@@ -423,10 +437,13 @@ peer_process(struct peer *peer)
 			return;
 		}
 		if ((eol = peer_find_eol(peer, in)) == -1) {
-			if (evbuffer_get_length(in) <= max)
-				return;
-			peer_overlong(peer);
-			continue;
+			if (evbuffer_get_length(in) > max) {
+				peer_overlong(peer);
+				continue;
+			}
+			if (peer->eof)
+				peer_last_line(peer, in);
+			return;
 		}
 		if ((size_t)eol > max) {
 			peer_overlong(peer);
@@ -439,10 +456,87 @@ peer_process(struct peer *peer)
 	}
 }
 
+/*
+ * After the end of file: a last line without its newline is served like
+ * any other, then the client is closed once nothing of it is left.
+ */
+static void
+peer_last_line(struct peer *peer, struct evbuffer *in)
+{
+	size_t len = evbuffer_get_length(in);
+
+	if (len > 0) {
+		peer_line(peer, (char *)evbuffer_pullup(in, len), len);
+		peer_consume(peer, in, len);
+	}
+	peer_check_finished(peer);
+}
+
+/* Requests that still owe the client events (an answered status only
+ * waits for stuck workers and owes nothing). */
+static int
+peer_busy(const struct peer *peer)
+{
+	const struct request *req;
+
+	TAILQ_FOREACH(req, &peer->requests, peer_entry)
+	{
+		if (!req->answered)
+			return 1;
+	}
+	return 0;
+}
+
+/* A half-closed client is done once its requests ended, its input is
+ * used up and its output written. */
+static void
+peer_check_finished(struct peer *peer)
+{
+	if (peer->dead || !peer->eof || peer->stalled || peer_busy(peer) ||
+	    evbuffer_get_length(bufferevent_get_input(peer->bev)) > 0 ||
+	    evbuffer_get_length(bufferevent_get_output(peer->bev)) > 0)
+		return;
+	peer_close(peer, "end of file, requests finished");
+}
+
 static void
 peer_read(struct bufferevent *bev, void *arg)
 {
 	peer_process(arg);
+}
+
+/*
+ * The end of file on a Unix stream socket: POLLHUP only when the client
+ * closed both directions (it is gone), not when it only shut down its
+ * writing (it still reads the replies).
+ */
+static int
+peer_half_closed(struct peer *peer)
+{
+	struct pollfd pfd = {.fd = peer->fd, .events = POLLOUT};
+
+	if (poll(&pfd, 1, 0) == -1)
+		return 0;
+	return !(pfd.revents & (POLLHUP | POLLERR));
+}
+
+static void
+peer_end_of_file(struct peer *peer)
+{
+	if (!peer_half_closed(peer)) {
+		peer_close(peer, "end of file");
+		return;
+	}
+	if (peer->eof)
+		return;
+	peer->eof = 1;
+	log_verbose("client fd=%d uid=%u pid=%ld: end of input, finishing "
+		    "%zu requests",
+		    peer->fd, (unsigned)peer->uid, (long)peer->pid,
+		    peer->nrequests);
+	/* libevent stopped reading; what is buffered is still served. */
+	if (!peer->stalled)
+		peer_process(peer);
 }
 
 static void
@@ -459,9 +553,11 @@ peer_event(struct bufferevent *bev, short what, void *arg)
 {
 	char why[128];
 
-	if (what & BEV_EVENT_EOF)
-		snprintf(why, sizeof(why), "end of file");
-	else if (what & BEV_EVENT_ERROR)
+	if (what & BEV_EVENT_EOF) {
+		peer_end_of_file(arg);
+		return;
+	}
+	if (what & BEV_EVENT_ERROR)
 		snprintf(why, sizeof(why), "%s error: %s",
 			 (what & BEV_EVENT_WRITING) ? "write" : "read",
 			 strerror(errno));
