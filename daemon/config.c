@@ -36,6 +36,7 @@
 #include "config_table.h"
 #include "log.h"
 #include "xmalloc.h"
+#include "../proto/proto.h"
 
 #define CONFIG_TIME_FORM "500ms, 15, 1.5s, 2m or 1h"
 #define CONFIG_MAX_ID 4294967294ULL /* (uid_t)-1 is never an id */
@@ -1101,4 +1102,14 @@ config_group_find(const struct config *cfg, const char *name)
 			return &cfg->groups[i];
 	}
 	return NULL;
+}
+
+void
+config_proto_limits(const struct config *cfg, struct proto_limits *lim)
+{
+	lim->max_line = cfg->max_line;
+	lim->max_hosts = cfg->max_hosts;
+	lim->max_stdin = cfg->max_stdin;
+	lim->max_env = cfg->max_env;
+	lim->max_depth = cfg->max_json_depth;
 }

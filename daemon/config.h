@@ -180,4 +180,12 @@ int config_match_patterns(char *const *patterns, size_t n, const char *host);
 /* "yes" or "accept-new". */
 const char *config_strict_name(int);
 
+/*
+ * The request limits cfg sets, as the codec enforces them: MaxLineLength,
+ * MaxHostsPerRequest, MaxStdinBytes, MaxEnvEntries and MaxJsonDepth, each
+ * the configured value (0 stays 0: no stdin, no env).
+ */
+struct proto_limits;
+void config_proto_limits(const struct config *, struct proto_limits *);
+
 #endif

@@ -1886,6 +1886,150 @@ START_TEST(test_table_defaults)
 }
 END_TEST
 
+/*
+ * What the codec enforces under lim, for the row of kw at value v: a
+ * request with v entries of env (bytes of stdin) parses, one with v + 1 is
+ * a "limit" error, and the hello announces v.
+ */
+static void
+assert_codec_enforces(const char *name, const struct proto_limits *lim,
+		      unsigned long long v)
+{
+	char line[4096], b64[64];
+	struct proto_request *req = NULL;
+	struct proto_error err;
+	struct proto_buf b;
+	size_t i, o;
+	int n;
+
+	if (strcmp(name, "MaxEnvEntries") == 0) {
+		for (n = 0; n <= 1; n++) {
+			o = (size_t)snprintf(line, sizeof(line),
+					     "{\"v\":1,\"id\":\"r\",\"op\":"
+					     "\"run\",\"hosts\":[\"h\"],"
+					     "\"command\":\"true\",\"env\":{");
+			for (i = 0; i < v + (unsigned)n; i++)
+				o += (size_t)snprintf(
+				    line + o, sizeof(line) - o,
+				    "%s\"E%zu\":\"x\"", i ? "," : "", i);
+			snprintf(line + o, sizeof(line) - o, "}}");
+			ck_assert_msg(
+			    proto_request_parse(line, strlen(line), lim, &req,
+						&err) == (n ? -1 : 0),
+			    "MaxEnvEntries %llu: %llu entries %s", v,
+			    v + (unsigned)n, n ? "accepted" : err.message);
+			if (n)
+				ck_assert_int_eq(err.code, PROTO_E_LIMIT);
+			proto_request_free(req);
+			req = NULL;
+		}
+		proto_buf_init(&b);
+		ck_assert_int_eq(proto_ev_hello(&b, "1", 1, "s", lim), 0);
+		snprintf(line, sizeof(line), "\"max_env\":%llu,", v);
+		ck_assert_msg(strstr(b.data, line) != NULL,
+			      "hello announces %s for MaxEnvEntries %llu",
+			      b.data, v);
+		proto_buf_free(&b);
+	}
+	if (strcmp(name, "MaxStdinBytes") == 0 && v <= 2) {
+		static const char *const data[] = {"", "AA==", "AAA=", "AAAA"};
+
+		for (n = 0; n <= 1; n++) {
+			snprintf(b64, sizeof(b64), "%s", data[v + (unsigned)n]);
+			snprintf(line, sizeof(line),
+				 "{\"v\":1,\"id\":\"r\",\"op\":\"run\","
+				 "\"hosts\":[\"h\"],\"command\":\"cat\","
+				 "\"stdin\":\"%s\"}",
+				 b64);
+			ck_assert_msg(
+			    proto_request_parse(line, strlen(line), lim, &req,
+						&err) == (n ? -1 : 0),
+			    "MaxStdinBytes %llu: %llu bytes %s", v,
+			    v + (unsigned)n, n ? "accepted" : err.message);
+			if (n)
+				ck_assert_int_eq(err.code, PROTO_E_LIMIT);
+			proto_request_free(req);
+			req = NULL;
+		}
+	}
+}
+
+/* The value the running daemon enforces for the limit row kw. */
+static long long
+enforced(const struct config_keyword *kw, struct config *cfg)
+{
+	struct config_host_opts opts;
+	struct proto_limits lim;
+
+	config_proto_limits(cfg, &lim);
+	if (strcmp(kw->name, "MaxLineLength") == 0)
+		return (long long)lim.max_line;
+	if (strcmp(kw->name, "MaxHostsPerRequest") == 0)
+		return (long long)lim.max_hosts;
+	if (strcmp(kw->name, "MaxStdinBytes") == 0)
+		return (long long)lim.max_stdin;
+	if (strcmp(kw->name, "MaxEnvEntries") == 0)
+		return (long long)lim.max_env;
+	if (strcmp(kw->name, "MaxJsonDepth") == 0)
+		return lim.max_depth;
+	if (kw->scope == CONFIG_SCOPE_BOTH) {
+		config_host(cfg, "some-host", &opts);
+		return config_table_load(kw, &opts);
+	}
+	/* The control thread's getters return the member itself. */
+	return config_table_load(kw, cfg);
+}
+
+/*
+ * Every number, size and time row, at its least and greatest value (and 0
+ * where 0 is allowed): the value in force is the value written, and for
+ * the request limits the codec enforces exactly that.  A value a cross
+ * check refuses alone (LowWater < HighWater, BaseDelay <= MaxDelay) is
+ * skipped; every row must be tried at least once.
+ */
+START_TEST(test_table_values_enforced)
+{
+	const struct config_keyword *kw;
+	struct config_errors errs = {NULL, 0};
+	struct proto_limits lim;
+	struct config *cfg;
+	unsigned long long vals[3], v;
+	char text[256];
+	size_t i, j, nvals, tried;
+
+	for (i = 0; i < config_table_n; i++) {
+		kw = &config_table[i];
+		if (kw->scope == CONFIG_SCOPE_ANY ||
+		    (kw->kind != CONFIG_KIND_NUMBER &&
+		     kw->kind != CONFIG_KIND_SIZE &&
+		     kw->kind != CONFIG_KIND_TIME))
+			continue;
+		nvals = 0;
+		if ((kw->flags & CONFIG_F_ZERO_OFF) && kw->min > 0)
+			vals[nvals++] = 0;
+		vals[nvals++] = kw->min;
+		vals[nvals++] = kw->max;
+		for (j = tried = 0; j < nvals; j++) {
+			v = vals[j];
+			snprintf(text, sizeof(text), "%s %llu%s\n", kw->name, v,
+				 kw->kind == CONFIG_KIND_TIME ? "ms" : "");
+			cfg = load_text(text, &errs);
+			config_errors_free(&errs);
+			if (cfg == NULL)
+				continue;
+			tried++;
+			ck_assert_msg(enforced(kw, cfg) == (long long)v,
+				      "%s %llu: %lld in force", kw->name, v,
+				      enforced(kw, cfg));
+			config_proto_limits(cfg, &lim);
+			assert_codec_enforces(kw->name, &lim, v);
+			config_free(cfg);
+		}
+		ck_assert_msg(tried > 0, "%s: no value loads alone", kw->name);
+	}
+}
+END_TEST
+
 /* sshpoold.conf(5) has an entry for every keyword and for no other. */
 START_TEST(test_table_man_page)
 {
@@ -2076,6 +2220,7 @@ config_suite(void)
 	tcase_add_test(tc, test_host_groups);
 	tcase_add_test(tc, test_table_sorted);
 	tcase_add_test(tc, test_table_defaults);
+	tcase_add_test(tc, test_table_values_enforced);
 	tcase_add_test(tc, test_table_man_page);
 	tcase_add_test(tc, test_table_scope_and_arguments);
 	tcase_add_test(tc, test_table_first_value_wins);

@@ -1364,6 +1364,57 @@ START_TEST(test_limits_request)
 END_TEST
 
 /*
+ * 0 means none: with MaxStdinBytes 0 and MaxEnvEntries 0 the hello
+ * announces 0, one byte of stdin and one env entry are refused with
+ * "limit", and with AuditCommandLength 0 the audit line gives the command's
+ * length but none of its text.
+ */
+START_TEST(test_limits_zero)
+{
+	static const char marker[] = "ZERO-AUDIT-MARKER";
+	struct tclient *c;
+	struct tcollect k;
+	char *hosts, *log, want[256];
+
+	h_begin("MaxStdinBytes 0\nMaxEnvEntries 0\nAuditCommandLength 0");
+	c = h_connect();
+	h_coll(&k);
+	assert_hello(c, &k);
+	ck_assert_msg(k.hello.limits.max_stdin == 0 &&
+			  k.hello.limits.max_env == 0,
+		      "hello announces max_stdin %zu, max_env %zu",
+		      k.hello.limits.max_stdin, k.hello.limits.max_env);
+	hosts = hosts_json(0, 1);
+	send_run(c, "stdin", hosts, "cat >/dev/null", ",\"stdin\":\"AA==\"");
+	assert_refused(h_wait(c, &k, q("stdin")), PROTO_E_LIMIT,
+		       "MaxStdinBytes (0)");
+	send_run(c, "env", hosts, "true", ",\"env\":{\"A\":\"1\"}");
+	assert_refused(h_wait(c, &k, q("env")), PROTO_E_LIMIT,
+		       "MaxEnvEntries (0)");
+	send_run(c, "cmd", hosts, ": ZERO-AUDIT-MARKER", NULL);
+	assert_done(h_wait(c, &k, q("cmd")), 1, 1, 0, 0);
+	tcollect_check(&k);
+	tclient_close(c);
+
+	snprintf(want, sizeof want, "audit: done uid=%u pid=%ld id=\"cmd\"",
+		 (unsigned)geteuid(), (long)getpid());
+	ck_assert_msg(log_wait(want, H_EVENT_MS), "no \"%s\" in the log", want);
+	log = log_read();
+	snprintf(want, sizeof want,
+		 "id=\"cmd\" op=run hosts=1 command_bytes=%zu env=0 "
+		 "stdin_bytes=0 forbidden=0",
+		 strlen(marker) + 2);
+	ck_assert_msg(strstr(log, want) != NULL, "no audit line \"%s\"", want);
+	ck_assert_msg(strstr(log, marker) == NULL,
+		      "the command's text is in the log");
+	free(log);
+	free(hosts);
+	tcollect_free(&k);
+	h_end();
+}
+END_TEST
+
+/*
  * MaxRequestsPerClient 2, MaxJobsPerClient 3, MaxJobs 4.  Runs of sleep 1
  * hold their jobs while the refusals, which are immediate, are checked.
  */
@@ -2223,6 +2274,7 @@ hostile_suite(void)
 	    {"audit_log", test_audit_log},
 	    {"limits_malformed", test_limits_malformed},
 	    {"limits_request", test_limits_request},
+	    {"limits_zero", test_limits_zero},
 	    {"limits_inflight", test_limits_inflight},
 	    {"attack_long_line", test_attack_long_line},
 	    {"attack_deep_nesting", test_attack_deep_nesting},

@@ -428,13 +428,28 @@ request_audit_command(const char *cmd, size_t max)
 	return out;
 }
 
-/* Never the values of env or the bytes of stdin: only how many. */
+/*
+ * Never the values of env or the bytes of stdin: only how many.  With
+ * AuditCommandLength 0 the command's text is left out, its length kept.
+ */
 static void
 request_audit_start(const struct request *req, const struct proto_request *preq,
 		    size_t nforbidden)
 {
+	size_t max = control_audit_command_max();
 	char *cmd;
 
+	if (preq->op == PROTO_OP_RUN && preq->command != NULL && max == 0) {
+		log_info("audit: client uid=%u pid=%ld id=%s op=%s hosts=%zu "
+			 "command_bytes=%zu env=%zu stdin_bytes=%zu "
+			 "forbidden=%zu",
+			 (unsigned)req->uid, (long)req->pid, req->id,
+			 proto_op_name(req->op), req->hosts,
+			 strlen(preq->command), preq->nenv,
+			 preq->stdin_data != NULL ? preq->stdin_len : 0,
+			 nforbidden);
+		return;
+	}
 	if (preq->op != PROTO_OP_RUN || preq->command == NULL) {
 		log_info("audit: client uid=%u pid=%ld id=%s op=%s hosts=%zu "
 			 "forbidden=%zu",
@@ -442,7 +457,7 @@ request_audit_start(const struct request *req, const struct proto_request *preq,
 			 proto_op_name(req->op), req->hosts, nforbidden);
 		return;
 	}
-	cmd = request_audit_command(preq->command, control_audit_command_max());
+	cmd = request_audit_command(preq->command, max);
 	log_info("audit: client uid=%u pid=%ld id=%s op=%s hosts=%zu "
 		 "command=\"%s\" env=%zu stdin_bytes=%zu forbidden=%zu",
 		 (unsigned)req->uid, (long)req->pid, req->id,
