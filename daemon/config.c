@@ -148,6 +148,8 @@ config_free(struct config *cfg)
 		free(cfg->policies[i].name);
 		config_strings_free(cfg->policies[i].patterns,
 				    cfg->policies[i].n_patterns);
+		config_strings_free(cfg->policies[i].users,
+				    cfg->policies[i].n_users);
 	}
 	free(cfg->policies);
 	for (i = 0; i < cfg->n_groups; i++) {
@@ -560,8 +562,9 @@ config_add_patterns(struct config_parser *p, const struct config_keyword *kw,
 /*
  * A user or group as AllowUsers, AllowGroups, SocketGroup, UserHosts and
  * GroupHosts take it: a name of letters, digits, ".", "_" and "-", or a
- * numeric id.  Names are not looked up here: the file must load the same
- * whether or not the accounts exist yet.
+ * numeric id; a row with CONFIG_F_PATTERNS also takes "*" and "?".  Names are
+ * not looked up here: the file must load the same whether or not the accounts
+ * exist yet.
  */
 int
 config_account_ok(struct config_parser *p, const struct config_keyword *kw,
@@ -583,12 +586,19 @@ config_account_ok(struct config_parser *p, const struct config_keyword *kw,
 		if (isdigit((unsigned char)*cp))
 			continue;
 		digits = 0;
+		if ((kw->flags & CONFIG_F_PATTERNS) &&
+		    (*cp == '*' || *cp == '?'))
+			continue;
 		if (!isalpha((unsigned char)*cp) && *cp != '.' && *cp != '_' &&
 		    *cp != '-') {
 			config_error(p,
 				     "%s: bad name \"%s\" (letters, digits, "
-				     "\".\", \"_\" and \"-\", or a numeric id)",
-				     kw->name, arg);
+				     "\".\", \"_\" and \"-\"%s, or a numeric "
+				     "id)",
+				     kw->name, arg,
+				     (kw->flags & CONFIG_F_PATTERNS)
+					 ? ", \"*\" and \"?\""
+					 : "");
 			return -1;
 		}
 	}

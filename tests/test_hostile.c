@@ -737,15 +737,15 @@ probe_judge(const char *attack, const struct probe_result *before,
 /* ---- 1. access ---- */
 
 static void
-expect_forbidden(struct tclient *c, const struct tuser *u)
+expect_forbidden(struct tclient *c, const struct tuser *u, const char *why)
 {
 	char line[512];
 
 	snprintf(line, sizeof line,
 		 "{\"v\":1,\"id\":null,\"event\":\"error\",\"code\":"
 		 "\"forbidden\",\"message\":\"user %s (uid %u) may not use "
-		 "this daemon (AllowUsers/AllowGroups)\"}",
-		 u->name, (unsigned)u->uid);
+		 "this daemon (%s)\"}",
+		 u->name, (unsigned)u->uid, why);
 	assert_refusal(c, line);
 }
 
@@ -766,7 +766,7 @@ START_TEST(test_allow_users)
 	tclient_close(c);
 
 	c = must_connect_as(&t2);
-	expect_forbidden(c, &t2);
+	expect_forbidden(c, &t2, "not listed in AllowUsers");
 	tclient_close(c);
 
 	/* Root is always served, listed or not. */
@@ -796,7 +796,7 @@ START_TEST(test_allow_groups)
 	assert_works(c, &k, "t1");
 	tclient_close(c);
 	c = must_connect_as(&t2);
-	expect_forbidden(c, &t2);
+	expect_forbidden(c, &t2, "no group listed in AllowGroups");
 	tclient_close(c);
 	tcollect_free(&k);
 	h_end();

@@ -51,7 +51,9 @@ struct peer {
 	uid_t uid;
 	pid_t pid;
 	char user[PEER_MAX_NAME]; /* login name, or the uid in decimal */
+	int user_known;           /* user is the name of an account */
 	gid_t *gids;              /* primary and supplementary groups */
+	char **groups;            /* name of each gid, NULL when unknown */
 	size_t ngids;
 	/* What the access policy says about the client; written by
 	 * peer_policy, made again after a reload. */
