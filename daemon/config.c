@@ -593,12 +593,11 @@ config_account_ok(struct config_parser *p, const struct config_keyword *kw,
 		    *cp != '-') {
 			config_error(p,
 				     "%s: bad name \"%s\" (letters, digits, "
-				     "\".\", \"_\" and \"-\"%s, or a numeric "
-				     "id)",
+				     "\".\", \"_\"%s, or a numeric id)",
 				     kw->name, arg,
 				     (kw->flags & CONFIG_F_PATTERNS)
-					 ? ", \"*\" and \"?\""
-					 : "");
+					 ? ", \"-\", \"*\" and \"?\""
+					 : " and \"-\"");
 			return -1;
 		}
 	}

@@ -11,6 +11,7 @@
 
 #include <ctype.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -348,20 +349,14 @@ config_table_policy_users(struct config_parser *p,
 			  struct config_host_policy *pol, char *list)
 {
 	/* Remote names are checked like local ones, patterns allowed. */
-	static const struct config_keyword users_kw = {"users=",
-						       CONFIG_SCOPE_GLOBAL,
-						       CONFIG_KIND_CUSTOM,
-						       CONFIG_F_PATTERNS,
-						       0,
-						       0,
-						       0,
-						       0,
-						       CONFIG_CTYPE_OTHER,
-						       0,
-						       NULL};
+	struct config_keyword users_kw = *kw;
+	char name[32];
 	char *piece;
 	int rc = 0;
 
+	snprintf(name, sizeof(name), "%s users=", kw->name);
+	users_kw.name = name;
+	users_kw.flags = CONFIG_F_PATTERNS;
 	while ((piece = strsep(&list, ",")) != NULL) {
 		if (*piece == '\0')
 			continue;
