@@ -803,6 +803,42 @@ START_TEST(test_allow_groups)
 }
 END_TEST
 
+/*
+ * As in sshd_config: with AllowUsers and AllowGroups both set a client
+ * must match both, and DenyUsers refuses whoever its patterns match.
+ */
+START_TEST(test_allow_users_and_groups)
+{
+	struct tuser t1, t2;
+	struct tclient *c;
+	struct tcollect k;
+
+	if (users_setup(&t1, &t2, "allow_users_and_groups") == -1)
+		return;
+	/* t2 is listed in AllowUsers but is not in sshpool-tallow. */
+	h_begin("SocketGroup " H_GROUP_SOCK "\nAllowUsers " H_USER1 " " H_USER2
+		"\nAllowGroups " H_GROUP_ALLOW "\nDenyUsers no-such-user-*");
+	h_coll(&k);
+	c = must_connect_as(&t1);
+	assert_works(c, &k, "t1");
+	tclient_close(c);
+	c = must_connect_as(&t2);
+	expect_forbidden(c, &t2, "no group listed in AllowGroups");
+	tclient_close(c);
+	h_end();
+
+	h_begin("SocketGroup " H_GROUP_SOCK "\nDenyUsers " H_USER1 "*");
+	c = must_connect_as(&t1);
+	expect_forbidden(c, &t1, "listed in DenyUsers");
+	tclient_close(c);
+	c = must_connect_as(&t2);
+	assert_works(c, &k, "t2");
+	tclient_close(c);
+	tcollect_free(&k);
+	h_end();
+}
+END_TEST
+
 START_TEST(test_max_connections_per_user)
 {
 	struct tuser t1, t2;
@@ -2421,6 +2457,7 @@ hostile_suite(void)
 	} tests[] = {
 	    {"allow_users", test_allow_users},
 	    {"allow_groups", test_allow_groups},
+	    {"allow_users_and_groups", test_allow_users_and_groups},
 	    {"max_connections_per_user", test_max_connections_per_user},
 	    {"socket_modes", test_socket_modes},
 	    {"socket_dir_writable", test_socket_dir_writable},
