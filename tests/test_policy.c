@@ -123,6 +123,7 @@ cl(uid_t uid, const gid_t *gids, size_t ngids)
 	c[n].gids = gids;
 	c[n].groups = groups[n];
 	c[n].ngids = ngids;
+	c[n].groups_partial = 0;
 	return &c[n];
 }
 
@@ -325,6 +326,12 @@ START_TEST(test_access_allows)
 	ck_assert_int_eq(access_c("DenyGroups 4343\n", &c), 1);
 	ck_assert_int_eq(access_c("AllowGroups g1\n", &c), 0);
 	ck_assert_int_eq(access_c("AllowGroups 1\n", &c), 1);
+	/* A group list cut short: DenyGroups cannot clear it. */
+	c = *cl(5000, some, 3);
+	c.groups_partial = 1;
+	ck_assert_int_eq(access_c("DenyGroups ops\n", &c), 0);
+	ck_assert_int_eq(access_c("AllowGroups g1\n", &c), 1);
+	ck_assert_int_eq(access_c("AllowUsers u5000\n", &c), 1);
 
 	/* The daemon's own user, when it is not root. */
 	if (geteuid() == 0) {
@@ -560,6 +567,28 @@ START_TEST(test_fail_closed)
 	policy_view_update(&view, pol, &c);
 	ck_assert_int_eq(policy_allows(pol, view, "db1", "d", "d"),
 			 POLICY_UNKNOWN);
+	policy_view_free(view);
+	view = NULL;
+	policy_free(pol);
+	config_free(cfg);
+
+	/* A group list cut short, while a GroupHosts line exists; without
+	 * one it does not matter. */
+	cfg = load_ok("GroupHosts ops cache*\n");
+	pol = policy_new(cfg, count_lookup);
+	c = *cl(5000, none, 1);
+	c.groups_partial = 1;
+	policy_view_update(&view, pol, &c);
+	ck_assert_int_eq(policy_allows(pol, view, "cache1", "d", "d"),
+			 POLICY_UNKNOWN);
+	policy_view_free(view);
+	view = NULL;
+	policy_free(pol);
+	config_free(cfg);
+	cfg = load_ok("UserHosts alice web*\n");
+	pol = policy_new(cfg, count_lookup);
+	policy_view_update(&view, pol, &c);
+	ck_assert_int_eq(policy_view_limited(view), 0);
 	policy_view_free(view);
 	view = NULL;
 	policy_free(pol);

@@ -52,6 +52,7 @@ struct peer {
 	pid_t pid;
 	char user[PEER_MAX_NAME]; /* login name, or the uid in decimal */
 	int user_known;           /* user is the name of an account */
+	int groups_partial;       /* in more groups than gids holds */
 	gid_t *gids;              /* primary and supplementary groups */
 	char **groups;            /* name of each gid, NULL when unknown */
 	size_t ngids;

@@ -517,8 +517,10 @@ peer_grouplist(struct peer *peer, const char *name, gid_t primary)
 			break;
 		if (got <= n || n >= PEER_MAX_GROUPS) {
 			/* Truncated to what fits: the user is in more
-			 * groups than anyone should be. */
+			 * groups than anyone should be, and the policy
+			 * fails closed on the groups it cannot see. */
 			got = n;
+			peer->groups_partial = 1;
 			break;
 		}
 		n = got < PEER_MAX_GROUPS ? got : PEER_MAX_GROUPS;
@@ -612,6 +614,7 @@ peer_client(const struct peer *peer, struct policy_client *c)
 	c->gids = peer->gids;
 	c->groups = peer->groups;
 	c->ngids = peer->ngids;
+	c->groups_partial = peer->groups_partial;
 }
 
 /*

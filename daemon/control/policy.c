@@ -12,10 +12,10 @@
  * whose groups) has the line's name, or the id that name resolved to when
  * the configuration was loaded.  Everything fails closed: a client whose
  * account cannot be looked up is refused by any connection list and may
- * use no host while any host rule exists; a group without a name cannot
- * be cleared by DenyGroups; a rule whose name did not resolve still names
- * whoever has that name when connecting.  Root and the daemon's own user
- * are never limited.
+ * use no host while any host rule exists; a group without a name, or a
+ * group list cut short, cannot be cleared by DenyGroups; a rule whose name did
+ * not resolve still names whoever has that name when connecting.  Root and the
+ * daemon's own user are never limited.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -59,6 +59,7 @@ struct policy {
 	struct policy_rule *rules;
 	size_t n_rules;
 	int unresolved_groups; /* a GroupHosts name did not resolve */
+	int group_rules;       /* a GroupHosts line exists */
 	struct policy_list deny_users, allow_users, deny_groups, allow_groups;
 };
 
@@ -195,6 +196,8 @@ policy_new(const struct config *cfg, policy_lookup_fn *lookup)
 		    policy_resolve(lookup, p->name, p->is_group, &r->id) == 0;
 		if (!r->resolved && r->is_group)
 			pol->unresolved_groups = 1;
+		if (r->is_group)
+			pol->group_rules = 1;
 		r->patterns = p->patterns;
 		r->n_patterns = p->n_patterns;
 		r->users = p->users;
@@ -306,6 +309,10 @@ policy_access_allows(const struct policy *pol, const struct policy_client *c,
 	    !policy_list_match(&pol->allow_users, c->user, c->uid))
 		return policy_refuse(why, whylen, "not listed in AllowUsers");
 	if (pol->deny_groups.n > 0) {
+		if (c->groups_partial)
+			return policy_refuse(why, whylen,
+					     "more groups than DenyGroups can "
+					     "be checked against");
 		m = policy_groups_match(&pol->deny_groups, c);
 		if (m == 1)
 			return policy_refuse(why, whylen,
@@ -350,6 +357,8 @@ policy_client_unknown(const struct policy *pol, const struct policy_client *c)
 		return 0;
 	if (c->user == NULL)
 		return 1; /* nor its supplementary groups */
+	if (c->groups_partial && pol->group_rules)
+		return 1;
 	for (i = 0; pol->unresolved_groups && i < c->ngids; i++) {
 		if (c->groups == NULL || c->groups[i] == NULL)
 			return 1;

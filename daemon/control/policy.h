@@ -27,7 +27,9 @@ typedef int policy_lookup_fn(const char *name, int is_group,
 /*
  * Who a client is, as looked up once when it connected: user is its login
  * name, NULL when its account could not be found; groups[i] is the name
- * of gids[i], NULL when that group could not be found.
+ * of gids[i], NULL when that group could not be found.  A client whose
+ * groups are partial is refused by DenyGroups and may use no host while a
+ * GroupHosts line exists.
  */
 struct policy_client {
 	uid_t uid;
@@ -35,6 +37,7 @@ struct policy_client {
 	const gid_t *gids;
 	char *const *groups;
 	size_t ngids;
+	int groups_partial; /* it is in more groups than gids lists */
 };
 
 /*
