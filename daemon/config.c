@@ -36,6 +36,7 @@
 #include "config_table.h"
 #include "log.h"
 #include "xmalloc.h"
+#include "../proto/proto.h"
 
 #define CONFIG_TIME_FORM "500ms, 15, 1.5s, 2m or 1h"
 #define CONFIG_MAX_ID 4294967294ULL /* (uid_t)-1 is never an id */
@@ -147,6 +148,8 @@ config_free(struct config *cfg)
 		free(cfg->policies[i].name);
 		config_strings_free(cfg->policies[i].patterns,
 				    cfg->policies[i].n_patterns);
+		config_strings_free(cfg->policies[i].users,
+				    cfg->policies[i].n_users);
 	}
 	free(cfg->policies);
 	for (i = 0; i < cfg->n_groups; i++) {
@@ -559,8 +562,9 @@ config_add_patterns(struct config_parser *p, const struct config_keyword *kw,
 /*
  * A user or group as AllowUsers, AllowGroups, SocketGroup, UserHosts and
  * GroupHosts take it: a name of letters, digits, ".", "_" and "-", or a
- * numeric id.  Names are not looked up here: the file must load the same
- * whether or not the accounts exist yet.
+ * numeric id; a row with CONFIG_F_PATTERNS also takes "*" and "?".  Names are
+ * not looked up here: the file must load the same whether or not the accounts
+ * exist yet.
  */
 int
 config_account_ok(struct config_parser *p, const struct config_keyword *kw,
@@ -582,12 +586,18 @@ config_account_ok(struct config_parser *p, const struct config_keyword *kw,
 		if (isdigit((unsigned char)*cp))
 			continue;
 		digits = 0;
+		if ((kw->flags & CONFIG_F_PATTERNS) &&
+		    (*cp == '*' || *cp == '?'))
+			continue;
 		if (!isalpha((unsigned char)*cp) && *cp != '.' && *cp != '_' &&
 		    *cp != '-') {
 			config_error(p,
 				     "%s: bad name \"%s\" (letters, digits, "
-				     "\".\", \"_\" and \"-\", or a numeric id)",
-				     kw->name, arg);
+				     "\".\", \"_\"%s, or a numeric id)",
+				     kw->name, arg,
+				     (kw->flags & CONFIG_F_PATTERNS)
+					 ? ", \"-\", \"*\" and \"?\""
+					 : " and \"-\"");
 			return -1;
 		}
 	}
@@ -1101,4 +1111,14 @@ config_group_find(const struct config *cfg, const char *name)
 			return &cfg->groups[i];
 	}
 	return NULL;
+}
+
+void
+config_proto_limits(const struct config *cfg, struct proto_limits *lim)
+{
+	lim->max_line = cfg->max_line;
+	lim->max_hosts = cfg->max_hosts;
+	lim->max_stdin = cfg->max_stdin;
+	lim->max_env = cfg->max_env;
+	lim->max_depth = cfg->max_json_depth;
 }

@@ -18,7 +18,7 @@
  */
 #define CONFIG_MAX_SESSIONS_PER_HOST 64
 #define CONFIG_MAX_CHANNELS_PER_SESSION 64
-#define CONFIG_MAX_ALLOW 256 /* names on AllowUsers / AllowGroups */
+#define CONFIG_MAX_ALLOW 256 /* names on AllowUsers, DenyGroups, ... */
 #define CONFIG_MAX_POLICIES 1024
 #define CONFIG_MAX_GROUPS 1024
 #define CONFIG_MAX_GROUP_HOSTS 10000
@@ -76,13 +76,17 @@ struct config {
 	size_t max_stdin;       /* MaxStdinBytes */
 	int max_handshake_rate; /* MaxHandshakeRate, per second */
 
-	/* Who may use the socket (AllowUsers, AllowGroups: names or numeric
-	 * ids; empty = every local user).  Root and the daemon's own user are
-	 * always allowed. */
+	/* Who may use the socket (DenyUsers, AllowUsers, DenyGroups,
+	 * AllowGroups: name patterns or numeric ids; all empty = every local
+	 * user).  Root and the daemon's own user are always allowed. */
 	char **allow_users;
 	size_t n_allow_users;
 	char **allow_groups;
 	size_t n_allow_groups;
+	char **deny_users;
+	size_t n_deny_users;
+	char **deny_groups;
+	size_t n_deny_groups;
 	char *socket_group; /* SocketGroup: group of the socket and its dir */
 	int max_connections_per_user; /* MaxConnectionsPerUser */
 	int max_requests_per_client;  /* MaxRequestsPerClient, in flight */
@@ -113,16 +117,20 @@ struct config {
 };
 
 /*
- * "UserHosts NAME pattern..." / "GroupHosts NAME pattern...": a client
- * that one or more rules name (by its user, or any of its groups) may only
- * run on hosts matching a pattern of those rules; others get "forbidden".
- * Clients no rule names, root and the daemon's user are not limited.
+ * "UserHosts NAME pattern... [users=USER,...]" / "GroupHosts NAME ...": a
+ * client that one or more rules name (by its user, or any of its groups)
+ * may only run on hosts matching a pattern of those rules, logging in as a
+ * user the matching rule allows (no users=: only the host's User); others
+ * get "forbidden".  Clients no rule names, root and the daemon's user are
+ * not limited.
  */
 struct config_host_policy {
 	int is_group;
 	char *name;      /* user or group: name or numeric id */
 	char **patterns; /* ssh_config patterns, "!" negation */
 	size_t n_patterns;
+	char **users; /* remote user patterns ("*", "?"); NULL: the host's */
+	size_t n_users;
 	int line;
 };
 
@@ -179,5 +187,13 @@ int config_match_patterns(char *const *patterns, size_t n, const char *host);
 
 /* "yes" or "accept-new". */
 const char *config_strict_name(int);
+
+/*
+ * The request limits cfg sets, as the codec enforces them: MaxLineLength,
+ * MaxHostsPerRequest, MaxStdinBytes, MaxEnvEntries and MaxJsonDepth, each
+ * the configured value (0 stays 0: no stdin, no env).
+ */
+struct proto_limits;
+void config_proto_limits(const struct config *, struct proto_limits *);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include <ctype.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -87,10 +88,10 @@ static config_parse_fn config_table_host, config_table_socket,
  * lists max is the number of entries.
  */
 const struct config_keyword config_table[] = {
-    {"AllowGroups", GLOBAL, CONFIG_KIND_NAMES, 0, 0, CONFIG_MAX_ALLOW, 0,
-     GLIST(allow_groups, n_allow_groups), NULL},
-    {"AllowUsers", GLOBAL, CONFIG_KIND_NAMES, 0, 0, CONFIG_MAX_ALLOW, 0,
-     GLIST(allow_users, n_allow_users), NULL},
+    {"AllowGroups", GLOBAL, CONFIG_KIND_NAMES, CONFIG_F_PATTERNS, 0,
+     CONFIG_MAX_ALLOW, 0, GLIST(allow_groups, n_allow_groups), NULL},
+    {"AllowUsers", GLOBAL, CONFIG_KIND_NAMES, CONFIG_F_PATTERNS, 0,
+     CONFIG_MAX_ALLOW, 0, GLIST(allow_users, n_allow_users), NULL},
     {"AuditCommandLength", GLOBAL, SIZE, 0, 0, CONFIG_MAX_AUDIT_LENGTH, 200,
      G(audit_command_max), NULL},
     {"ClientQueueHardLimit", GLOBAL, SIZE, 0, CONFIG_MIN_CLIENT_QUEUE,
@@ -105,6 +106,10 @@ const struct config_keyword config_table[] = {
      1, H(connection_attempts), NULL},
     {"ConnectTimeout", BOTH, TIME, 0, CONFIG_MIN_CONNECT_TIMEOUT_MS,
      CONFIG_MAX_CONNECT_TIMEOUT_MS, MS(10), H(connect_timeout_ms), NULL},
+    {"DenyGroups", GLOBAL, CONFIG_KIND_NAMES, CONFIG_F_PATTERNS, 0,
+     CONFIG_MAX_ALLOW, 0, GLIST(deny_groups, n_deny_groups), NULL},
+    {"DenyUsers", GLOBAL, CONFIG_KIND_NAMES, CONFIG_F_PATTERNS, 0,
+     CONFIG_MAX_ALLOW, 0, GLIST(deny_users, n_deny_users), NULL},
     {"GroupHosts", GLOBAL, CONFIG_KIND_CUSTOM, 0, 0, 0, 0, NOWHERE,
      config_table_group_hosts},
     {"Host", CONFIG_SCOPE_ANY, CONFIG_KIND_CUSTOM, 0, 0, 0, 0, NOWHERE,
@@ -337,14 +342,56 @@ config_table_strict(struct config_parser *p, const struct config_keyword *kw,
 	return 0;
 }
 
-/* "UserHosts NAME pattern..." and "GroupHosts NAME pattern...". */
+/* The remote user patterns of a "users=" argument. */
+static int
+config_table_policy_users(struct config_parser *p,
+			  const struct config_keyword *kw,
+			  struct config_host_policy *pol, char *list)
+{
+	/* Remote names are checked like local ones, patterns allowed. */
+	struct config_keyword users_kw = *kw;
+	char name[32];
+	char *piece;
+	int rc = 0;
+
+	snprintf(name, sizeof(name), "%s users=", kw->name);
+	users_kw.name = name;
+	users_kw.flags = CONFIG_F_PATTERNS;
+	while ((piece = strsep(&list, ",")) != NULL) {
+		if (*piece == '\0')
+			continue;
+		if (config_account_ok(p, &users_kw, piece) != 0) {
+			rc = -1;
+			continue;
+		}
+		if (pol->n_users >= CONFIG_MAX_PATTERNS) {
+			config_error(p, "%s: too many users= names (max %d)",
+				     kw->name, CONFIG_MAX_PATTERNS);
+			return -1;
+		}
+		pol->users =
+		    config_grow(pol->users, pol->n_users, sizeof(*pol->users));
+		pol->users[pol->n_users++] = xstrdup(piece);
+	}
+	if (pol->n_users == 0 && rc == 0) {
+		config_error(p, "%s: users= without names", kw->name);
+		rc = -1;
+	}
+	return rc;
+}
+
+/*
+ * "UserHosts NAME pattern... [users=USER,...]" and the same for
+ * GroupHosts.  "=" is never part of a host pattern, so a "users=" argument
+ * cannot be mistaken for one.
+ */
 static int
 config_table_policy(struct config_parser *p, const struct config_keyword *kw,
 		    char **argv, int argc, int is_group)
 {
 	struct config *cfg = p->cfg;
 	struct config_host_policy *pol;
-	int rc;
+	int rc = 0, i, nhosts = 0;
 
 	if (argc == 0) {
 		config_error(p, "%s: missing value", kw->name);
@@ -370,8 +417,22 @@ config_table_policy(struct config_parser *p, const struct config_keyword *kw,
 	pol->is_group = is_group;
 	pol->name = xstrdup(argv[0]);
 	pol->line = p->line;
-	rc = config_add_patterns(p, kw, argv + 1, argc - 1, &pol->patterns,
-				 &pol->n_patterns);
+	/* The host patterns move to the front of argv + 1. */
+	for (i = 1; i < argc; i++) {
+		if (strncmp(argv[i], "users=", 6) == 0) {
+			if (config_table_policy_users(p, kw, pol,
+						      argv[i] + 6) != 0)
+				rc = -1;
+		} else if (strchr(argv[i], '=') != NULL) {
+			config_error(p, "%s: unknown option \"%s\" (users=)",
+				     kw->name, argv[i]);
+			rc = -1;
+		} else
+			argv[1 + nhosts++] = argv[i];
+	}
+	if (config_add_patterns(p, kw, argv + 1, nhosts, &pol->patterns,
+				&pol->n_patterns) != 0)
+		rc = -1;
 	if (pol->n_patterns == 0 && rc == 0) {
 		config_error(p, "%s: missing host patterns for \"%s\"",
 			     kw->name, argv[0]);

@@ -46,6 +46,8 @@ enum config_ctype { CONFIG_CTYPE_OTHER, CONFIG_CTYPE_INT, CONFIG_CTYPE_SIZE };
 
 /* A time keyword that also takes 0, which turns its feature off. */
 #define CONFIG_F_ZERO_OFF 0x1
+/* A list of names that also takes the patterns "*" and "?". */
+#define CONFIG_F_PATTERNS 0x2
 
 struct config_parser;
 struct config_keyword;

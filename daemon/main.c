@@ -31,6 +31,7 @@
 
 #include "clock.h"
 #include "control/control.h"
+#include "control/policy.h"
 #include "keys.h"
 #include "log.h"
 #include "msg.h"
@@ -177,12 +178,33 @@ main_keystore(const struct config *cfg, int print)
 	return ks;
 }
 
-/* -n: report every problem of the configuration and the keys. */
+/* A name of the access rules that names no account: a typo, or an
+ * account the databases do not know now. */
+static void
+main_check_name(const char *keyword, const char *name, int line, void *arg)
+{
+	const struct config *cfg = arg;
+	char where[64] = "";
+
+	if (line > 0)
+		snprintf(where, sizeof(where), ":%d", line);
+	fprintf(stderr,
+		"sshpoold: %s%s: warning: %s: \"%s\" does not resolve to a "
+		"%s\n",
+		cfg->path != NULL ? cfg->path : "(defaults)", where, keyword,
+		name, strstr(keyword, "Group") != NULL ? "group" : "user");
+}
+
+/*
+ * -n: report every problem of the configuration and the keys, and warn
+ * about access-rule names that do not resolve now.
+ */
 static int
 main_check(struct config *cfg)
 {
 	struct keystore *ks;
 
+	policy_check_names(cfg, NULL, main_check_name, cfg);
 	ks = main_keystore(cfg, 1);
 	config_free(cfg);
 	if (ks == NULL) {

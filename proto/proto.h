@@ -157,12 +157,18 @@ struct proto_env {
 	char *value;
 };
 
+/*
+ * The limits a request is parsed under.  max_stdin and max_env are taken as
+ * they are: 0 refuses standard input (any byte of it) or env (any entry).
+ * max_line, max_hosts and max_depth cannot be 0: there 0 means the default.
+ * Values above the codec's caps are capped.
+ */
 struct proto_limits {
 	size_t max_line;
 	size_t max_hosts;
 	size_t max_stdin;
-	size_t max_env; /* 0 = PROTO_MAX_ENV */
-	int max_depth;  /* 0 = PROTO_MAX_DEPTH */
+	size_t max_env;
+	int max_depth;
 };
 void proto_limits_default(struct proto_limits *);
 

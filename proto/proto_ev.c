@@ -31,9 +31,7 @@ proto_ev_hello(struct proto_buf *b, const char *id, int version,
 		lim = &dl;
 	}
 	/* Announce what proto_request_parse enforces for these limits. */
-	max_env = lim->max_env == 0 || lim->max_env > PROTO_MAX_ENV
-		      ? PROTO_MAX_ENV
-		      : lim->max_env;
+	max_env = lim->max_env > PROTO_MAX_ENV ? PROTO_MAX_ENV : lim->max_env;
 	max_depth = lim->max_depth <= 0 || lim->max_depth > PROTO_MAX_DEPTH
 			? PROTO_MAX_DEPTH
 			: lim->max_depth;

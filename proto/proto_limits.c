@@ -1,7 +1,7 @@
 /*
  * The limits a request is parsed under: the defaults, and the effective
  * values when the conf configures its own (never above the codec's hard
- * caps).
+ * caps).  A stdin or env limit of 0 is a limit of none.
  */
 #include "proto.h"
 #include "proto_int.h"
@@ -26,8 +26,7 @@ proto_limits_resolve(struct proto_limits *lim, const struct proto_limits *conf)
 		if (conf->max_hosts != 0)
 			lim->max_hosts = conf->max_hosts;
 		lim->max_stdin = conf->max_stdin;
-		if (conf->max_env != 0)
-			lim->max_env = conf->max_env;
+		lim->max_env = conf->max_env;
 		if (conf->max_depth > 0)
 			lim->max_depth = conf->max_depth;
 	}

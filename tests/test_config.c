@@ -1642,11 +1642,17 @@ START_TEST(test_account_names)
 	assert_one_error("SocketGroup\n", "1: SocketGroup: missing value");
 	assert_one_error("SocketGroup a b\n",
 			 "1: SocketGroup: extra argument \"b\"");
-	assert_one_error("AllowUsers al!ce\n",
-			 "1: AllowUsers: bad name \"al!ce\" (letters, digits, "
-			 "\".\", \"_\" and \"-\", or a numeric id)");
-	assert_one_error("AllowUsers a,b\n",
-			 "1: AllowUsers: bad name \"a,b\" (letters, digits, "
+	assert_one_error(
+	    "AllowUsers al!ce\n",
+	    "1: AllowUsers: bad name \"al!ce\" (letters, digits, "
+	    "\".\", \"_\", \"-\", \"*\" and \"?\", or a numeric id)");
+	assert_one_error(
+	    "AllowUsers a,b\n",
+	    "1: AllowUsers: bad name \"a,b\" (letters, digits, "
+	    "\".\", \"_\", \"-\", \"*\" and \"?\", or a numeric id)");
+	/* SocketGroup names one group: no patterns. */
+	assert_one_error("SocketGroup op*\n",
+			 "1: SocketGroup: bad name \"op*\" (letters, digits, "
 			 "\".\", \"_\" and \"-\", or a numeric id)");
 	assert_one_error("SocketGroup \"\"\n", "1: SocketGroup: empty name");
 	assert_one_error("AllowGroups 4294967295\n",
@@ -1713,7 +1719,52 @@ START_TEST(test_policies)
 	ck_assert_str_eq(pol->patterns[2], "cache?");
 	ck_assert_int_eq(pol->line, 2);
 	ck_assert_str_eq(cfg->policies[2].patterns[0], "extra");
+	for (i = 0; i < cfg->n_policies; i++) {
+		ck_assert_uint_eq(cfg->policies[i].n_users, 0);
+		ck_assert_ptr_null(cfg->policies[i].users);
+	}
 	config_free(cfg);
+
+	/* users=: remote user patterns, anywhere on the line, accumulating. */
+	cfg = load_ok("UserHosts alice web* users=deploy,ww? db1\n"
+		      "GroupHosts ops users=x,,y cache* users=*\n");
+	pol = &cfg->policies[0];
+	ck_assert_uint_eq(pol->n_patterns, 2);
+	ck_assert_str_eq(pol->patterns[0], "web*");
+	ck_assert_str_eq(pol->patterns[1], "db1");
+	ck_assert_uint_eq(pol->n_users, 2);
+	ck_assert_str_eq(pol->users[0], "deploy");
+	ck_assert_str_eq(pol->users[1], "ww?");
+	pol = &cfg->policies[1];
+	ck_assert_uint_eq(pol->n_patterns, 1);
+	ck_assert_str_eq(pol->patterns[0], "cache*");
+	ck_assert_uint_eq(pol->n_users, 3);
+	ck_assert_str_eq(pol->users[0], "x");
+	ck_assert_str_eq(pol->users[1], "y");
+	ck_assert_str_eq(pol->users[2], "*");
+	config_free(cfg);
+
+	assert_one_error("UserHosts alice web* users=\n",
+			 "1: UserHosts: users= without names");
+	assert_one_error("GroupHosts ops web* users=,\n",
+			 "1: GroupHosts: users= without names");
+	assert_one_error("UserHosts alice web* users=deploy,ro!t\n",
+			 "1: UserHosts users=: bad name \"ro!t\" (letters, "
+			 "digits, \".\", \"_\", \"-\", \"*\" and \"?\", or a "
+			 "numeric id)");
+	assert_one_error("UserHosts alice web* user=root\n",
+			 "1: UserHosts: unknown option \"user=root\" (users=)");
+	assert_one_error("UserHosts alice web*=x\n",
+			 "1: UserHosts: unknown option \"web*=x\" (users=)");
+	assert_one_error("UserHosts alice users=deploy\n",
+			 "1: UserHosts: missing host patterns for \"alice\"");
+	text = malloc(CONFIG_MAX_PATTERNS * 8 + 64);
+	off = (size_t)sprintf(text, "UserHosts u h users=u0");
+	for (i = 1; i <= CONFIG_MAX_PATTERNS; i++)
+		off += (size_t)sprintf(text + off, ",u%zu", i);
+	sprintf(text + off, "\n");
+	assert_one_error(text, "1: UserHosts: too many users= names (max 64)");
+	free(text);
 
 	assert_one_error("UserHosts\n", "1: UserHosts: missing value");
 	assert_one_error("GroupHosts ops\n",
@@ -1883,6 +1934,196 @@ START_TEST(test_table_defaults)
 	}
 	config_free(cfg);
 	config_free(def);
+}
+END_TEST
+
+/*
+ * What the codec enforces under lim, for the row of kw at value v: a
+ * request with v entries of env (bytes of stdin) parses, one with v + 1 is
+ * a "limit" error, and the hello announces v.
+ */
+static void
+assert_codec_enforces(const char *name, const struct proto_limits *lim,
+		      unsigned long long v)
+{
+	char line[4096], b64[64];
+	struct proto_request *req = NULL;
+	struct proto_error err;
+	struct proto_buf b;
+	size_t i, o;
+	int n;
+
+	if (strcmp(name, "MaxEnvEntries") == 0) {
+		for (n = 0; n <= 1; n++) {
+			o = (size_t)snprintf(line, sizeof(line),
+					     "{\"v\":1,\"id\":\"r\",\"op\":"
+					     "\"run\",\"hosts\":[\"h\"],"
+					     "\"command\":\"true\",\"env\":{");
+			for (i = 0; i < v + (unsigned)n; i++)
+				o += (size_t)snprintf(
+				    line + o, sizeof(line) - o,
+				    "%s\"E%zu\":\"x\"", i ? "," : "", i);
+			snprintf(line + o, sizeof(line) - o, "}}");
+			ck_assert_msg(
+			    proto_request_parse(line, strlen(line), lim, &req,
+						&err) == (n ? -1 : 0),
+			    "MaxEnvEntries %llu: %llu entries %s", v,
+			    v + (unsigned)n, n ? "accepted" : err.message);
+			if (n)
+				ck_assert_int_eq(err.code, PROTO_E_LIMIT);
+			proto_request_free(req);
+			req = NULL;
+		}
+		proto_buf_init(&b);
+		ck_assert_int_eq(proto_ev_hello(&b, "1", 1, "s", lim), 0);
+		snprintf(line, sizeof(line), "\"max_env\":%llu,", v);
+		ck_assert_msg(strstr(b.data, line) != NULL,
+			      "hello announces %s for MaxEnvEntries %llu",
+			      b.data, v);
+		proto_buf_free(&b);
+	}
+	if (strcmp(name, "MaxStdinBytes") == 0 && v <= 2) {
+		static const char *const data[] = {"", "AA==", "AAA=", "AAAA"};
+
+		for (n = 0; n <= 1; n++) {
+			snprintf(b64, sizeof(b64), "%s", data[v + (unsigned)n]);
+			snprintf(line, sizeof(line),
+				 "{\"v\":1,\"id\":\"r\",\"op\":\"run\","
+				 "\"hosts\":[\"h\"],\"command\":\"cat\","
+				 "\"stdin\":\"%s\"}",
+				 b64);
+			ck_assert_msg(
+			    proto_request_parse(line, strlen(line), lim, &req,
+						&err) == (n ? -1 : 0),
+			    "MaxStdinBytes %llu: %llu bytes %s", v,
+			    v + (unsigned)n, n ? "accepted" : err.message);
+			if (n)
+				ck_assert_int_eq(err.code, PROTO_E_LIMIT);
+			proto_request_free(req);
+			req = NULL;
+		}
+	}
+}
+
+/* The value the running daemon enforces for the limit row kw. */
+static long long
+enforced(const struct config_keyword *kw, struct config *cfg)
+{
+	struct config_host_opts opts;
+	struct proto_limits lim;
+
+	config_proto_limits(cfg, &lim);
+	if (strcmp(kw->name, "MaxLineLength") == 0)
+		return (long long)lim.max_line;
+	if (strcmp(kw->name, "MaxHostsPerRequest") == 0)
+		return (long long)lim.max_hosts;
+	if (strcmp(kw->name, "MaxStdinBytes") == 0)
+		return (long long)lim.max_stdin;
+	if (strcmp(kw->name, "MaxEnvEntries") == 0)
+		return (long long)lim.max_env;
+	if (strcmp(kw->name, "MaxJsonDepth") == 0)
+		return lim.max_depth;
+	if (kw->scope == CONFIG_SCOPE_BOTH) {
+		config_host(cfg, "some-host", &opts);
+		return config_table_load(kw, &opts);
+	}
+	/* The control thread's getters return the member itself. */
+	return config_table_load(kw, cfg);
+}
+
+/*
+ * The rows the cross checks tie a row to, at their widest: the least low
+ * water and base delay, the greatest hard limit and maximum delay.  The
+ * row itself is left out.
+ */
+static void
+room_text(const struct config_keyword *kw, char *text, size_t len)
+{
+	static const char *const rows[] = {
+	    "ClientQueueLowWater", "ClientQueueHardLimit", "ReconnectBaseDelay",
+	    "ReconnectMaxDelay"};
+	const struct config_keyword *r;
+	size_t i, j, o = 0;
+
+	text[0] = '\0';
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		if (strcmp(rows[i], kw->name) == 0)
+			continue;
+		for (j = 0; j < config_table_n; j++) {
+			r = &config_table[j];
+			if (strcmp(r->name, rows[i]) != 0)
+				continue;
+			o += (size_t)snprintf(
+			    text + o, len - o, "%s %llu%s\n", r->name,
+			    (unsigned long long)(i % 2 == 0 ? r->min : r->max),
+			    r->kind == CONFIG_KIND_TIME ? "ms" : "");
+		}
+	}
+}
+
+/*
+ * Every number, size and time row, at its least and greatest value, one
+ * step inside them, and 0 where 0 is allowed: the value in force is the
+ * value written, and for the request limits the codec enforces exactly
+ * that.  A value is tried alone, then with the rows a cross check ties it
+ * to at their widest (LowWater < HighWater < HardLimit, BaseDelay <=
+ * MaxDelay); one that loads neither way is skipped, and every row must be
+ * tried at least once.
+ */
+START_TEST(test_table_values_enforced)
+{
+	const struct config_keyword *kw;
+	struct config_errors errs = {NULL, 0};
+	struct proto_limits lim;
+	struct config *cfg;
+	unsigned long long vals[5], v;
+	char text[512], room[256];
+	size_t i, j, nvals, tried;
+
+	for (i = 0; i < config_table_n; i++) {
+		kw = &config_table[i];
+		if (kw->scope == CONFIG_SCOPE_ANY ||
+		    (kw->kind != CONFIG_KIND_NUMBER &&
+		     kw->kind != CONFIG_KIND_SIZE &&
+		     kw->kind != CONFIG_KIND_TIME))
+			continue;
+		nvals = 0;
+		if ((kw->flags & CONFIG_F_ZERO_OFF) && kw->min > 0)
+			vals[nvals++] = 0;
+		vals[nvals++] = kw->min;
+		if (kw->max - kw->min >= 2) {
+			vals[nvals++] = kw->min + 1;
+			vals[nvals++] = kw->max - 1;
+		}
+		vals[nvals++] = kw->max;
+		room_text(kw, room, sizeof(room));
+		for (j = tried = 0; j < nvals; j++) {
+			v = vals[j];
+			snprintf(text, sizeof(text), "%s %llu%s\n", kw->name, v,
+				 kw->kind == CONFIG_KIND_TIME ? "ms" : "");
+			cfg = load_text(text, &errs);
+			config_errors_free(&errs);
+			if (cfg == NULL) {
+				/* The first value of a row wins: room's
+				 * lines come after the row's. */
+				snprintf(text + strlen(text),
+					 sizeof(text) - strlen(text), "%s",
+					 room);
+				cfg = load_text(text, &errs);
+				config_errors_free(&errs);
+			}
+			if (cfg == NULL)
+				continue;
+			tried++;
+			ck_assert_msg(enforced(kw, cfg) == (long long)v,
+				      "%s %llu: %lld in force", kw->name, v,
+				      enforced(kw, cfg));
+			config_proto_limits(cfg, &lim);
+			assert_codec_enforces(kw->name, &lim, v);
+			config_free(cfg);
+		}
+		ck_assert_msg(tried > 0, "%s: no value loads", kw->name);
+	}
 }
 END_TEST
 
@@ -2076,6 +2317,7 @@ config_suite(void)
 	tcase_add_test(tc, test_host_groups);
 	tcase_add_test(tc, test_table_sorted);
 	tcase_add_test(tc, test_table_defaults);
+	tcase_add_test(tc, test_table_values_enforced);
 	tcase_add_test(tc, test_table_man_page);
 	tcase_add_test(tc, test_table_scope_and_arguments);
 	tcase_add_test(tc, test_table_first_value_wins);

@@ -737,15 +737,15 @@ probe_judge(const char *attack, const struct probe_result *before,
 /* ---- 1. access ---- */
 
 static void
-expect_forbidden(struct tclient *c, const struct tuser *u)
+expect_forbidden(struct tclient *c, const struct tuser *u, const char *why)
 {
 	char line[512];
 
 	snprintf(line, sizeof line,
 		 "{\"v\":1,\"id\":null,\"event\":\"error\",\"code\":"
 		 "\"forbidden\",\"message\":\"user %s (uid %u) may not use "
-		 "this daemon (AllowUsers/AllowGroups)\"}",
-		 u->name, (unsigned)u->uid);
+		 "this daemon (%s)\"}",
+		 u->name, (unsigned)u->uid, why);
 	assert_refusal(c, line);
 }
 
@@ -766,7 +766,7 @@ START_TEST(test_allow_users)
 	tclient_close(c);
 
 	c = must_connect_as(&t2);
-	expect_forbidden(c, &t2);
+	expect_forbidden(c, &t2, "not listed in AllowUsers");
 	tclient_close(c);
 
 	/* Root is always served, listed or not. */
@@ -796,7 +796,43 @@ START_TEST(test_allow_groups)
 	assert_works(c, &k, "t1");
 	tclient_close(c);
 	c = must_connect_as(&t2);
-	expect_forbidden(c, &t2);
+	expect_forbidden(c, &t2, "no group listed in AllowGroups");
+	tclient_close(c);
+	tcollect_free(&k);
+	h_end();
+}
+END_TEST
+
+/*
+ * As in sshd_config: with AllowUsers and AllowGroups both set a client
+ * must match both, and DenyUsers refuses whoever its patterns match.
+ */
+START_TEST(test_allow_users_and_groups)
+{
+	struct tuser t1, t2;
+	struct tclient *c;
+	struct tcollect k;
+
+	if (users_setup(&t1, &t2, "allow_users_and_groups") == -1)
+		return;
+	/* t2 is listed in AllowUsers but is not in sshpool-tallow. */
+	h_begin("SocketGroup " H_GROUP_SOCK "\nAllowUsers " H_USER1 " " H_USER2
+		"\nAllowGroups " H_GROUP_ALLOW "\nDenyUsers no-such-user-*");
+	h_coll(&k);
+	c = must_connect_as(&t1);
+	assert_works(c, &k, "t1");
+	tclient_close(c);
+	c = must_connect_as(&t2);
+	expect_forbidden(c, &t2, "no group listed in AllowGroups");
+	tclient_close(c);
+	h_end();
+
+	h_begin("SocketGroup " H_GROUP_SOCK "\nDenyUsers " H_USER1 "*");
+	c = must_connect_as(&t1);
+	expect_forbidden(c, &t1, "listed in DenyUsers");
+	tclient_close(c);
+	c = must_connect_as(&t2);
+	assert_works(c, &k, "t2");
 	tclient_close(c);
 	tcollect_free(&k);
 	h_end();
@@ -923,7 +959,10 @@ START_TEST(test_socket_modes)
 }
 END_TEST
 
-/* Run the daemon on a configuration; its exit status, its output in out. */
+/*
+ * Run the daemon on a configuration, serving sock, or with sock NULL only
+ * checking it (-n); its exit status, its output in out.
+ */
 static int
 daemon_run(const char *conf, const char *sock, char *out, size_t outlen)
 {
@@ -946,7 +985,11 @@ daemon_run(const char *conf, const char *sock, char *out, size_t outlen)
 			_exit(126);
 		dup2(fd, STDOUT_FILENO);
 		dup2(fd, STDERR_FILENO);
-		execl(path, path, "-d", "-f", conf, "-s", sock, (char *)NULL);
+		if (sock == NULL)
+			execl(path, path, "-n", "-f", conf, (char *)NULL);
+		else
+			execl(path, path, "-d", "-f", conf, "-s", sock,
+			      (char *)NULL);
 		_exit(127);
 	}
 	deadline = testutil_now_ms() + H_EVENT_MS;
@@ -954,8 +997,8 @@ daemon_run(const char *conf, const char *sock, char *out, size_t outlen)
 		if (testutil_now_ms() > deadline) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &st, 0);
-			ck_abort_msg("sshpoold did not exit on a bad socket "
-				     "directory");
+			ck_abort_msg("sshpoold -%s did not exit",
+				     sock == NULL ? "n" : "d");
 		}
 		usleep(10000);
 	}
@@ -1003,6 +1046,59 @@ START_TEST(test_socket_dir_writable)
 		ck_assert_msg(access(sock, F_OK) == -1,
 			      "a socket was created in %s", dir);
 	}
+	tdaemon_cleanup(&dmn);
+}
+END_TEST
+
+/*
+ * sshpoold -n warns about each access-rule name that resolves to no
+ * account, with the line of a host rule, and still accepts the file;
+ * names that resolve, ids and patterns get no warning.
+ */
+START_TEST(test_check_unresolved_names)
+{
+	static const char *const wants[] = {
+	    ":2: warning: UserHosts: \"no-such-user-sshpool\" does not "
+	    "resolve to a user",
+	    ":4: warning: GroupHosts: \"no-such-group-sshpool\" does not "
+	    "resolve to a group",
+	    ": warning: AllowUsers: \"no-such-user-sshpool\" does not resolve "
+	    "to a user",
+	    ": warning: DenyGroups: \"no-such-group-sshpool\" does not "
+	    "resolve to a group",
+	};
+	char conf[300], out[4096], want[600];
+	size_t i, n;
+	const char *p;
+	FILE *fp;
+	int st;
+
+	h_prepare();
+	snprintf(conf, sizeof conf, "%s/check.conf", dmn.dir);
+	ck_assert_ptr_nonnull(fp = fopen(conf, "w"));
+	fprintf(fp,
+		"IdentityFile %s\n"
+		"UserHosts no-such-user-sshpool %s\n"
+		"UserHosts root %s\n"
+		"GroupHosts no-such-group-sshpool %s\n"
+		"GroupHosts root %s\n"
+		"UserHosts 4242 %s\n"
+		"AllowUsers root no-such-user-sshpool al* 4242\n"
+		"DenyGroups no-such-group-sshpool nogr?up\n",
+		fleet.key, fleet.addrs[0], fleet.addrs[0], fleet.addrs[0],
+		fleet.addrs[0], fleet.addrs[0]);
+	ck_assert_int_eq(fclose(fp), 0);
+	st = daemon_run(conf, NULL, out, sizeof out);
+	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		      "status 0x%x, output: %s", st, out);
+	for (i = 0; i < sizeof wants / sizeof wants[0]; i++) {
+		snprintf(want, sizeof want, "sshpoold: %s%s", conf, wants[i]);
+		ck_assert_msg(strstr(out, want) != NULL,
+			      "output \"%s\" lacks \"%s\"", out, want);
+	}
+	for (n = 0, p = out; (p = strstr(p, "warning")) != NULL; p++)
+		n++;
+	ck_assert_msg(n == 4, "%zu warnings, expected 4: %s", n, out);
 	tdaemon_cleanup(&dmn);
 }
 END_TEST
@@ -1103,6 +1199,101 @@ START_TEST(test_group_hosts)
 	h_launch(extra, NULL);
 	policy_run(&t1, "g1", t1_codes, "GroupHosts");
 	policy_run(&t2, "g2", all_ok, NULL);
+	h_end();
+}
+END_TEST
+
+/*
+ * A run of true on host (the rest of the request in more) is forbidden
+ * because client who may not log in there as user.
+ */
+static void
+assert_login_forbidden(struct tclient *c, struct tcollect *k, const char *id,
+		       const char *host, const char *more, const char *user,
+		       const char *who)
+{
+	struct tcollect_host *h;
+	char want[256];
+
+	h_send(c,
+	       "{\"v\":1,\"id\":\"%s\",\"op\":\"run\",\"hosts\":[\"%s\"],"
+	       "\"command\":\"true\"%s}",
+	       id, host, more);
+	assert_done(h_wait(c, k, q(id)), 1, 0, 0, 1);
+	h = tcollect_host(k, q(id), host);
+	ck_assert_msg(h != NULL, "nothing for %s", host);
+	ck_assert_msg(
+	    h->terminals == 1 && h->starts == 0 && h->code == PROTO_E_FORBIDDEN,
+	    "%s as %s: starts %d, %s (%s) instead of forbidden", host, user,
+	    h->starts, h->exited ? "exit" : proto_code_name(h->code),
+	    h->message);
+	snprintf(want, sizeof want,
+		 "user %s may not log in as %s on %s (UserHosts users=)", who,
+		 user, fleet.addrs[0]);
+	ck_assert_msg(strcmp(h->message, want) == 0,
+		      "message \"%s\", expected \"%s\"", h->message, want);
+}
+
+/*
+ * A client a host rule limits logs in only as the host's User: root@host,
+ * "user":"root" and connect as root are forbidden and nothing starts; the
+ * host's User, named or not, runs.  users= widens the choice to its list.
+ */
+START_TEST(test_user_hosts_login)
+{
+	struct tuser t1, t2;
+	struct tclient *c;
+	struct tcollect k;
+	char extra[512], host[128], *hosts;
+
+	if (users_setup(&t1, &t2, "user_hosts_login") == -1)
+		return;
+	h_prepare();
+	snprintf(extra, sizeof extra,
+		 "SocketGroup %s\nUserHosts %s %s\n"
+		 "UserHosts %s %s users=nosuch*,%s\n",
+		 H_GROUP_SOCK, H_USER1, fleet.addrs[0], H_USER2, fleet.addrs[0],
+		 fleet.user);
+	h_launch(extra, NULL);
+	c = must_connect_as(&t1);
+	h_coll(&k);
+	snprintf(host, sizeof host, "root@%s", fleet.hosts[0]);
+	assert_login_forbidden(c, &k, "l1", host, "", "root", t1.name);
+	assert_login_forbidden(c, &k, "l2", fleet.hosts[0],
+			       ",\"user\":\"root\"", "root", t1.name);
+	h_send(c,
+	       "{\"v\":1,\"id\":\"l3\",\"op\":\"connect\",\"hosts\":"
+	       "[\"%s\"]}",
+	       host);
+	assert_done(h_wait(c, &k, q("l3")), 1, 0, 0, 1);
+	/* The host's User, by default and by name, and no other host. */
+	hosts = hosts_json(0, 1);
+	send_run(c, "l4", hosts, "true", NULL);
+	free(hosts);
+	assert_done(h_wait(c, &k, q("l4")), 1, 1, 0, 0);
+	snprintf(host, sizeof host, "%s@%s", fleet.user, fleet.hosts[0]);
+	h_send(c,
+	       "{\"v\":1,\"id\":\"l5\",\"op\":\"run\",\"hosts\":[\"%s\"],"
+	       "\"command\":\"true\"}",
+	       host);
+	assert_done(h_wait(c, &k, q("l5")), 1, 1, 0, 0);
+	tcollect_check(&k);
+	tclient_close(c);
+	tcollect_free(&k);
+
+	/* users= allows its patterns and nobody else. */
+	c = must_connect_as(&t2);
+	h_coll(&k);
+	h_send(c,
+	       "{\"v\":1,\"id\":\"m1\",\"op\":\"run\",\"hosts\":[\"%s\"],"
+	       "\"user\":\"%s\",\"command\":\"true\"}",
+	       fleet.hosts[0], fleet.user);
+	assert_done(h_wait(c, &k, q("m1")), 1, 1, 0, 0);
+	snprintf(host, sizeof host, "root@%s", fleet.hosts[0]);
+	assert_login_forbidden(c, &k, "m2", host, "", "root", t2.name);
+	tcollect_check(&k);
+	tclient_close(c);
+	tcollect_free(&k);
 	h_end();
 }
 END_TEST
@@ -1358,6 +1549,57 @@ START_TEST(test_limits_request)
 	tcollect_check(&k);
 	free(hosts);
 	tclient_close(c);
+	tcollect_free(&k);
+	h_end();
+}
+END_TEST
+
+/*
+ * 0 means none: with MaxStdinBytes 0 and MaxEnvEntries 0 the hello
+ * announces 0, one byte of stdin and one env entry are refused with
+ * "limit", and with AuditCommandLength 0 the audit line gives the command's
+ * length but none of its text.
+ */
+START_TEST(test_limits_zero)
+{
+	static const char marker[] = "ZERO-AUDIT-MARKER";
+	struct tclient *c;
+	struct tcollect k;
+	char *hosts, *log, want[256];
+
+	h_begin("MaxStdinBytes 0\nMaxEnvEntries 0\nAuditCommandLength 0");
+	c = h_connect();
+	h_coll(&k);
+	assert_hello(c, &k);
+	ck_assert_msg(k.hello.limits.max_stdin == 0 &&
+			  k.hello.limits.max_env == 0,
+		      "hello announces max_stdin %zu, max_env %zu",
+		      k.hello.limits.max_stdin, k.hello.limits.max_env);
+	hosts = hosts_json(0, 1);
+	send_run(c, "stdin", hosts, "cat >/dev/null", ",\"stdin\":\"AA==\"");
+	assert_refused(h_wait(c, &k, q("stdin")), PROTO_E_LIMIT,
+		       "MaxStdinBytes (0)");
+	send_run(c, "env", hosts, "true", ",\"env\":{\"A\":\"1\"}");
+	assert_refused(h_wait(c, &k, q("env")), PROTO_E_LIMIT,
+		       "MaxEnvEntries (0)");
+	send_run(c, "cmd", hosts, ": ZERO-AUDIT-MARKER", NULL);
+	assert_done(h_wait(c, &k, q("cmd")), 1, 1, 0, 0);
+	tcollect_check(&k);
+	tclient_close(c);
+
+	snprintf(want, sizeof want, "audit: done uid=%u pid=%ld id=\"cmd\"",
+		 (unsigned)geteuid(), (long)getpid());
+	ck_assert_msg(log_wait(want, H_EVENT_MS), "no \"%s\" in the log", want);
+	log = log_read();
+	snprintf(want, sizeof want,
+		 "id=\"cmd\" op=run hosts=1 command_bytes=%zu env=0 "
+		 "stdin_bytes=0 forbidden=0",
+		 strlen(marker) + 2);
+	ck_assert_msg(strstr(log, want) != NULL, "no audit line \"%s\"", want);
+	ck_assert_msg(strstr(log, marker) == NULL,
+		      "the command's text is in the log");
+	free(log);
+	free(hosts);
 	tcollect_free(&k);
 	h_end();
 }
@@ -2215,14 +2457,18 @@ hostile_suite(void)
 	} tests[] = {
 	    {"allow_users", test_allow_users},
 	    {"allow_groups", test_allow_groups},
+	    {"allow_users_and_groups", test_allow_users_and_groups},
 	    {"max_connections_per_user", test_max_connections_per_user},
 	    {"socket_modes", test_socket_modes},
 	    {"socket_dir_writable", test_socket_dir_writable},
 	    {"user_hosts", test_user_hosts},
 	    {"group_hosts", test_group_hosts},
+	    {"user_hosts_login", test_user_hosts_login},
+	    {"check_unresolved_names", test_check_unresolved_names},
 	    {"audit_log", test_audit_log},
 	    {"limits_malformed", test_limits_malformed},
 	    {"limits_request", test_limits_request},
+	    {"limits_zero", test_limits_zero},
 	    {"limits_inflight", test_limits_inflight},
 	    {"attack_long_line", test_attack_long_line},
 	    {"attack_deep_nesting", test_attack_deep_nesting},

@@ -87,6 +87,53 @@ count_lookup(const char *name, int is_group, unsigned long long *id)
 	return -1;
 }
 
+/*
+ * A client as the daemon sees it: uid 4242 is "alice", nobody's uid
+ * "nobody", any other uid "u<uid>"; gid 4343 is "ops", any other gid
+ * "g<gid>".  The names live until the next call but one.
+ */
+static const struct policy_client *
+cl(uid_t uid, const gid_t *gids, size_t ngids)
+{
+	static struct policy_client c[2];
+	static char users[2][32], names[2][16][32];
+	static char *groups[2][16];
+	static int n;
+	struct passwd *pw = getpwnam(TEST_NOBODY);
+	size_t i;
+
+	n = !n;
+	ck_assert_uint_le(ngids, 16);
+	if (uid == 4242)
+		snprintf(users[n], sizeof(users[n]), "alice");
+	else if (pw != NULL && uid == pw->pw_uid)
+		snprintf(users[n], sizeof(users[n]), TEST_NOBODY);
+	else
+		snprintf(users[n], sizeof(users[n]), "u%u", (unsigned)uid);
+	for (i = 0; i < ngids; i++) {
+		if (gids[i] == 4343)
+			snprintf(names[n][i], sizeof(names[n][i]), "ops");
+		else
+			snprintf(names[n][i], sizeof(names[n][i]), "g%u",
+				 (unsigned)gids[i]);
+		groups[n][i] = names[n][i];
+	}
+	c[n].uid = uid;
+	c[n].user = users[n];
+	c[n].gids = gids;
+	c[n].groups = groups[n];
+	c[n].ngids = ngids;
+	c[n].groups_partial = 0;
+	return &c[n];
+}
+
+/* A host decision for a request naming no user. */
+static int
+host_ok(const struct policy *pol, const struct policy_view *v, const char *host)
+{
+	return policy_allows(pol, v, host, "deploy", "deploy") == POLICY_OK;
+}
+
 /* One decision for a client of its own: a fresh view, used once. */
 static int
 allows(const struct policy *pol, uid_t uid, const gid_t *gids, size_t ngids,
@@ -95,8 +142,8 @@ allows(const struct policy *pol, uid_t uid, const gid_t *gids, size_t ngids,
 	struct policy_view *view = NULL;
 	int ok;
 
-	ok = policy_allows(
-	    pol, policy_view_update(&view, pol, uid, gids, ngids), host);
+	ok = host_ok(pol, policy_view_update(&view, pol, cl(uid, gids, ngids)),
+		     host);
 	policy_view_free(view);
 	return ok;
 }
@@ -107,7 +154,8 @@ kind(const struct policy *pol, uid_t uid, const gid_t *gids, size_t ngids)
 	struct policy_view *view = NULL;
 	const char *k;
 
-	k = policy_view_kind(policy_view_update(&view, pol, uid, gids, ngids));
+	k = policy_view_kind(
+	    policy_view_update(&view, pol, cl(uid, gids, ngids)));
 	policy_view_free(view);
 	return k;
 }
@@ -193,17 +241,30 @@ END_TEST
 
 /* policy_access_allows on a policy compiled from text. */
 static int
-access_allows(const char *text, uid_t uid, const gid_t *gids, size_t ngids)
+access_c(const char *text, const struct policy_client *c)
 {
 	struct config *cfg = load_ok(text);
 	struct policy *pol = policy_new(cfg, NULL);
-	int ok = policy_access_allows(pol, uid, gids, ngids);
+	char why[128] = "";
+	int ok = policy_access_allows(pol, c, why, sizeof(why));
 
+	ck_assert_msg(ok || why[0] != '\0', "refused without a reason");
 	policy_free(pol);
 	config_free(cfg);
 	return ok;
 }
 
+static int
+access_allows(const char *text, uid_t uid, const gid_t *gids, size_t ngids)
+{
+	return access_c(text, cl(uid, gids, ngids));
+}
+
+/*
+ * sshd_config's meaning: DenyUsers, AllowUsers, DenyGroups, AllowGroups in
+ * that order, a client must pass every list that is set; entries are
+ * patterns with "*" and "?" (numeric entries are ids).
+ */
 START_TEST(test_access_allows)
 {
 	static const char lists[] =
@@ -211,46 +272,81 @@ START_TEST(test_access_allows)
 	static const char unknown[] = "AllowUsers no-such-user-sshpool\n"
 				      "AllowGroups no-such-group-sshpool\n";
 	uid_t nobody = nobody_uid();
-	gid_t g4343[] = {4343}, some[] = {1, 2, 3};
-	struct group *gr;
+	gid_t g4343[] = {4343}, some[] = {1, 2, 3}, both[] = {1, 4343};
+	struct policy_client c;
 
 	ck_assert_uint_ne(nobody, (uid_t)-1);
 	ck_assert_int_eq(access_allows("Port 22\n", 5000, NULL, 0), 1);
 	ck_assert_int_eq(access_allows("Port 22\n", nobody, some, 3), 1);
 
-	ck_assert_int_eq(access_allows(lists, nobody, NULL, 0), 1);
-	ck_assert_int_eq(access_allows(lists, 4242, some, 3), 1);
-	ck_assert_int_eq(access_allows(lists, 5000, g4343, 1), 1);
-	ck_assert_int_eq(access_allows(lists, 5000, some, 3), 0);
-	ck_assert_int_eq(access_allows(lists, 5000, NULL, 0), 0);
-	ck_assert_int_eq(access_allows(lists, 4243, NULL, 0), 0);
+	/* Both lists set: a user must match both. */
+	ck_assert_int_eq(access_allows(lists, nobody, g4343, 1), 1);
+	ck_assert_int_eq(access_allows(lists, 4242, both, 2), 1);
+	ck_assert_int_eq(access_allows(lists, nobody, NULL, 0), 0);
+	ck_assert_int_eq(access_allows(lists, 4242, some, 3), 0);
+	ck_assert_int_eq(access_allows(lists, 5000, g4343, 1), 0);
 	ck_assert_int_eq(access_allows(lists, 0, NULL, 0), 1);
 	ck_assert_int_eq(access_allows(lists, geteuid(), NULL, 0), 1);
 
-	/* Only groups set: users are let in through their groups only. */
-	if ((gr = getgrnam("nogroup")) != NULL) {
-		gid_t ng[] = {1, gr->gr_gid};
+	/* Patterns, case-sensitive as sshd's. */
+	ck_assert_int_eq(access_allows("AllowUsers al*\n", 4242, NULL, 0), 1);
+	ck_assert_int_eq(access_allows("AllowUsers al?ce\n", 4242, NULL, 0), 1);
+	ck_assert_int_eq(access_allows("AllowUsers Al*\n", 4242, NULL, 0), 0);
+	ck_assert_int_eq(access_allows("AllowGroups o*\n", 5000, both, 2), 1);
+	ck_assert_int_eq(access_allows("AllowGroups o*\n", 5000, some, 3), 0);
 
-		ck_assert_int_eq(
-		    access_allows("AllowGroups nogroup\n", 5000, ng, 2), 1);
-		ck_assert_int_eq(
-		    access_allows("AllowGroups nogroup\n", 5000, ng, 1), 0);
-		ck_assert_int_eq(
-		    access_allows("AllowGroups nogroup\n", nobody, NULL, 0), 0);
-	}
+	/* Deny first, and it wins over Allow. */
+	ck_assert_int_eq(
+	    access_allows("DenyUsers alice\nAllowUsers *\n", 4242, NULL, 0), 0);
+	ck_assert_int_eq(
+	    access_allows("DenyUsers alice\nAllowUsers *\n", 5000, NULL, 0), 1);
+	ck_assert_int_eq(access_allows("DenyUsers u*\n", 5000, NULL, 0), 0);
+	ck_assert_int_eq(access_allows("DenyUsers 5000\n", 5000, NULL, 0), 0);
+	ck_assert_int_eq(access_allows("DenyGroups ops\n", 5000, both, 2), 0);
+	ck_assert_int_eq(access_allows("DenyGroups ops\n", 5000, some, 3), 1);
+	ck_assert_int_eq(
+	    access_allows("DenyGroups ops\nAllowGroups ops\n", 5000, both, 2),
+	    0);
+	ck_assert_int_eq(access_allows("DenyGroups 4343\n", 5000, both, 2), 0);
 
 	/* Names that do not resolve let nobody in. */
 	ck_assert_int_eq(access_allows(unknown, 5000, some, 3), 0);
 	ck_assert_int_eq(access_allows(unknown, nobody, NULL, 0), 0);
 
+	/* An account that cannot be looked up is refused by any list; a
+	 * group without a name cannot be cleared by DenyGroups. */
+	c = *cl(5000, some, 3);
+	c.user = NULL;
+	ck_assert_int_eq(access_c("DenyUsers nobody-else\n", &c), 0);
+	ck_assert_int_eq(access_c("AllowUsers 5000\n", &c), 0);
+	ck_assert_int_eq(access_c("Port 22\n", &c), 1);
+	c = *cl(5000, some, 3);
+	c.groups = NULL;
+	ck_assert_int_eq(access_c("DenyGroups ops\n", &c), 0);
+	ck_assert_int_eq(access_c("DenyGroups 4343\n", &c), 1);
+	ck_assert_int_eq(access_c("AllowGroups g1\n", &c), 0);
+	ck_assert_int_eq(access_c("AllowGroups 1\n", &c), 1);
+	/* A group list cut short: DenyGroups cannot clear it. */
+	c = *cl(5000, some, 3);
+	c.groups_partial = 1;
+	ck_assert_int_eq(access_c("DenyGroups ops\n", &c), 0);
+	ck_assert_int_eq(access_c("AllowGroups g1\n", &c), 1);
+	ck_assert_int_eq(access_c("AllowUsers u5000\n", &c), 1);
+
 	/* The daemon's own user, when it is not root. */
 	if (geteuid() == 0) {
 		struct config *cfg = load_ok("AllowUsers 1\n");
 		struct policy *pol = policy_new(cfg, NULL);
+		char why[128];
 
-		ck_assert_int_eq(policy_access_allows(pol, nobody, NULL, 0), 0);
+		ck_assert_int_eq(policy_access_allows(pol, cl(nobody, NULL, 0),
+						      why, sizeof(why)),
+				 0);
+		ck_assert_str_eq(why, "not listed in AllowUsers");
 		ck_assert_int_eq(seteuid(nobody), 0);
-		ck_assert_int_eq(policy_access_allows(pol, nobody, NULL, 0), 1);
+		ck_assert_int_eq(policy_access_allows(pol, cl(nobody, NULL, 0),
+						      why, sizeof(why)),
+				 1);
 		ck_assert_int_eq(seteuid(0), 0);
 		policy_free(pol);
 		config_free(cfg);
@@ -298,12 +394,12 @@ START_TEST(test_lookups_once)
 		snprintf(host, sizeof(host), "%s-%zu",
 			 i % 2 == 0 ? "web" : "cache", i);
 		/* Each request asks for the view again, as the daemon does. */
-		v = policy_view_update(&outsider, pol, 5000, none, 1);
+		v = policy_view_update(&outsider, pol, cl(5000, none, 1));
 		ck_assert_int_eq(policy_view_limited(v), 0);
-		ck_assert_int_eq(policy_allows(pol, v, host), 1);
-		v = policy_view_update(&member, pol, 5000, ops, 2);
+		ck_assert_int_eq(host_ok(pol, v, host), 1);
+		v = policy_view_update(&member, pol, cl(5000, ops, 2));
 		ck_assert_int_eq(policy_view_limited(v), 1);
-		ck_assert_int_eq(policy_allows(pol, v, host), i % 2 != 0);
+		ck_assert_int_eq(host_ok(pol, v, host), i % 2 != 0);
 	}
 	ck_assert_uint_eq(lookups, 0);
 	ck_assert_str_eq(policy_view_kind(member), "GroupHosts");
@@ -319,6 +415,15 @@ START_TEST(test_lookups_once)
 }
 END_TEST
 
+static int
+access_ok(const struct policy *pol, uid_t uid, const gid_t *gids, size_t ngids)
+{
+	char why[128];
+
+	return policy_access_allows(pol, cl(uid, gids, ngids), why,
+				    sizeof(why));
+}
+
 /* Names resolve through the lookup, ids without it. */
 START_TEST(test_names_resolved)
 {
@@ -331,18 +436,18 @@ START_TEST(test_names_resolved)
 		      "AllowGroups ops\n");
 	lookups = 0;
 	pol = policy_new(cfg, count_lookup);
-	/* alice and ops, each in a host rule and an access list */
-	ck_assert_uint_eq(lookups, 4);
+	/* alice and ops of the host rules; access lists match names */
+	ck_assert_uint_eq(lookups, 2);
 	ck_assert_int_eq(allows(pol, 4242, none, 1, "db1"), 1);
 	ck_assert_int_eq(allows(pol, 4242, none, 1, "cache1"), 0);
 	ck_assert_int_eq(allows(pol, 4242, ops, 1, "cache1"), 1);
 	ck_assert_int_eq(allows(pol, 5000, none, 1, "app1"), 1);
 	ck_assert_int_eq(allows(pol, 5000, none, 1, "db1"), 0);
-	ck_assert_int_eq(policy_access_allows(pol, 4242, none, 1), 1);
-	ck_assert_int_eq(policy_access_allows(pol, 5000, none, 1), 1);
-	ck_assert_int_eq(policy_access_allows(pol, 6000, ops, 1), 1);
-	ck_assert_int_eq(policy_access_allows(pol, 6000, none, 1), 0);
-	ck_assert_uint_eq(lookups, 4);
+	ck_assert_int_eq(access_ok(pol, 4242, ops, 1), 1);
+	ck_assert_int_eq(access_ok(pol, 5000, ops, 1), 1);
+	ck_assert_int_eq(access_ok(pol, 4242, none, 1), 0);
+	ck_assert_int_eq(access_ok(pol, 6000, ops, 1), 0);
+	ck_assert_uint_eq(lookups, 2);
 	policy_free(pol);
 	config_free(cfg);
 }
@@ -363,7 +468,7 @@ START_TEST(test_kind)
 	ck_assert_str_eq(kind(pol, 4242, ops, 1), "UserHosts/GroupHosts");
 	ck_assert_str_eq(kind(pol, 5000, none, 1), "UserHosts/GroupHosts");
 	/* Root is named but never limited. */
-	policy_view_update(&view, pol, 0, NULL, 0);
+	policy_view_update(&view, pol, cl(0, NULL, 0));
 	ck_assert_int_eq(policy_view_limited(view), 0);
 	policy_view_free(view);
 	policy_free(pol);
@@ -386,20 +491,20 @@ START_TEST(test_reload_view)
 
 	cfg = load_ok("UserHosts alice db*\n");
 	pol = policy_new(cfg, count_lookup);
-	v = policy_view_update(&view, pol, 4242, ops, 1);
-	ck_assert_int_eq(policy_allows(pol, v, "db1"), 1);
-	ck_assert_int_eq(policy_allows(pol, v, "web1"), 0);
+	v = policy_view_update(&view, pol, cl(4242, ops, 1));
+	ck_assert_int_eq(host_ok(pol, v, "db1"), 1);
+	ck_assert_int_eq(host_ok(pol, v, "web1"), 0);
 	ck_assert_str_eq(policy_view_kind(v), "UserHosts");
-	kept = policy_view_update(&view, pol, 4242, ops, 1);
+	kept = policy_view_update(&view, pol, cl(4242, ops, 1));
 	ck_assert_ptr_eq(kept, v);
 	policy_free(pol);
 	config_free(cfg);
 
 	cfg = load_ok("GroupHosts ops web*\n");
 	pol = policy_new(cfg, count_lookup);
-	v = policy_view_update(&view, pol, 4242, ops, 1);
-	ck_assert_int_eq(policy_allows(pol, v, "db1"), 0);
-	ck_assert_int_eq(policy_allows(pol, v, "web1"), 1);
+	v = policy_view_update(&view, pol, cl(4242, ops, 1));
+	ck_assert_int_eq(host_ok(pol, v, "db1"), 0);
+	ck_assert_int_eq(host_ok(pol, v, "web1"), 1);
 	ck_assert_str_eq(policy_view_kind(v), "GroupHosts");
 	policy_free(pol);
 	config_free(cfg);
@@ -407,9 +512,103 @@ START_TEST(test_reload_view)
 	/* Rules dropped by a reload limit nobody. */
 	cfg = load_ok("Port 22\n");
 	pol = policy_new(cfg, count_lookup);
-	v = policy_view_update(&view, pol, 4242, ops, 1);
+	v = policy_view_update(&view, pol, cl(4242, ops, 1));
 	ck_assert_int_eq(policy_view_limited(v), 0);
-	ck_assert_int_eq(policy_allows(pol, v, "db1"), 1);
+	ck_assert_int_eq(host_ok(pol, v, "db1"), 1);
+	policy_view_free(view);
+	policy_free(pol);
+	config_free(cfg);
+}
+END_TEST
+
+/* Every name unknown: the account databases are down. */
+static int
+fail_lookup(const char *name, int is_group, unsigned long long *id)
+{
+	(void)name;
+	(void)is_group;
+	(void)id;
+	return -1;
+}
+
+/*
+ * Fail closed: a rule whose name did not resolve at load still names the
+ * client of that name; a client whose account or groups cannot be looked
+ * up may use no host; a restricted client logs in only as the host's User
+ * unless users= allows more.
+ */
+START_TEST(test_fail_closed)
+{
+	struct config *cfg;
+	struct policy *pol;
+	struct policy_view *view = NULL;
+	struct policy_client c;
+	gid_t ops[] = {4343}, none[] = {7};
+
+	cfg = load_ok("UserHosts alice web*\nGroupHosts ops cache*\n");
+	pol = policy_new(cfg, fail_lookup);
+	ck_assert_int_eq(allows(pol, 4242, none, 1, "web1"), 1);
+	ck_assert_int_eq(allows(pol, 4242, none, 1, "db1"), 0);
+	ck_assert_int_eq(allows(pol, 5000, ops, 1, "cache1"), 1);
+	ck_assert_int_eq(allows(pol, 5000, ops, 1, "db1"), 0);
+	ck_assert_int_eq(allows(pol, 5000, none, 1, "db1"), 1);
+	/* No account: no host. */
+	c = *cl(5000, none, 1);
+	c.user = NULL;
+	policy_view_update(&view, pol, &c);
+	ck_assert_int_eq(policy_view_limited(view), 1);
+	ck_assert_int_eq(policy_allows(pol, view, "web1", "d", "d"),
+			 POLICY_UNKNOWN);
+	policy_view_free(view);
+	view = NULL;
+	/* A group without a name, while a GroupHosts name is unresolved. */
+	c = *cl(5000, none, 1);
+	c.groups = NULL;
+	policy_view_update(&view, pol, &c);
+	ck_assert_int_eq(policy_allows(pol, view, "db1", "d", "d"),
+			 POLICY_UNKNOWN);
+	policy_view_free(view);
+	view = NULL;
+	policy_free(pol);
+	config_free(cfg);
+
+	/* A group list cut short, while a GroupHosts line exists; without
+	 * one it does not matter. */
+	cfg = load_ok("GroupHosts ops cache*\n");
+	pol = policy_new(cfg, count_lookup);
+	c = *cl(5000, none, 1);
+	c.groups_partial = 1;
+	policy_view_update(&view, pol, &c);
+	ck_assert_int_eq(policy_allows(pol, view, "cache1", "d", "d"),
+			 POLICY_UNKNOWN);
+	policy_view_free(view);
+	view = NULL;
+	policy_free(pol);
+	config_free(cfg);
+	cfg = load_ok("UserHosts alice web*\n");
+	pol = policy_new(cfg, count_lookup);
+	policy_view_update(&view, pol, &c);
+	ck_assert_int_eq(policy_view_limited(view), 0);
+	policy_view_free(view);
+	view = NULL;
+	policy_free(pol);
+	config_free(cfg);
+
+	cfg = load_ok("UserHosts alice web* users=deploy,ww?\n"
+		      "UserHosts alice db*\n");
+	pol = policy_new(cfg, count_lookup);
+	policy_view_update(&view, pol, cl(4242, none, 1));
+	ck_assert_int_eq(policy_allows(pol, view, "web1", "deploy", "x"),
+			 POLICY_OK);
+	ck_assert_int_eq(policy_allows(pol, view, "web1", "www", "x"),
+			 POLICY_OK);
+	ck_assert_int_eq(policy_allows(pol, view, "web1", "root", "x"),
+			 POLICY_USER);
+	ck_assert_int_eq(policy_allows(pol, view, "db1", "x", "x"), POLICY_OK);
+	ck_assert_int_eq(policy_allows(pol, view, "db1", "root", "x"),
+			 POLICY_USER);
+	ck_assert_int_eq(policy_allows(pol, view, "other", "x", "x"),
+			 POLICY_HOST);
 	policy_view_free(view);
 	policy_free(pol);
 	config_free(cfg);
@@ -429,6 +628,7 @@ policy_suite(void)
 	tcase_add_test(tc, test_names_resolved);
 	tcase_add_test(tc, test_kind);
 	tcase_add_test(tc, test_reload_view);
+	tcase_add_test(tc, test_fail_closed);
 	suite_add_tcase(s, tc);
 	return s;
 }

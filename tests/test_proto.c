@@ -719,11 +719,11 @@ START_TEST(test_req_env_limit)
 			 0);
 	ck_assert_uint_eq(req->nenv, 0);
 	proto_request_free(req);
-	/* 0 means the codec's own cap; larger values are capped too. */
+	/* 0 refuses every entry; values above the codec's cap are capped. */
 	lim.max_env = 0;
 	ck_assert_int_eq(
-	    proto_request_parse(two, strlen(two), &lim, &req, &err), 0);
-	proto_request_free(req);
+	    proto_request_parse(one, strlen(one), &lim, &req, &err), -1);
+	ck_assert_int_eq(err.code, PROTO_E_LIMIT);
 	lim.max_env = 1000;
 	ck_assert_int_eq(
 	    proto_request_parse(two, strlen(two), &lim, &req, &err), 0);
@@ -1409,13 +1409,14 @@ START_TEST(test_ev_roundtrip)
 	ck_assert_int_eq(ev->limits.max_depth, 3);
 	proto_event_free(ev);
 
-	/* 0 (or above the caps) announces what is enforced: the caps. */
+	/* The hello announces what is enforced: env 0 is none, depth 0 and
+	 * values above the caps are the caps. */
 	proto_buf_reset(&b);
 	lim.max_env = 0;
 	lim.max_depth = 0;
 	ck_assert_int_eq(proto_ev_hello(&b, "1", 1, "s", &lim), 0);
 	ck_assert_ptr_nonnull(
-	    strstr(b.data, ",\"max_env\":64,\"max_depth\":16}}\n"));
+	    strstr(b.data, ",\"max_env\":0,\"max_depth\":16}}\n"));
 	proto_buf_reset(&b);
 	lim.max_env = 65;
 	lim.max_depth = 17;

@@ -6,8 +6,8 @@
  * a socket directory that others could write to; a socket passed by the
  * service manager is served as it is and left in place.  The configuration
  * in force is held here with its compiled access policy (a reload swaps
- * both), and the configured limits are read here, with their defaults when
- * the configuration leaves them 0.
+ * both), and the configured limits are read here: every value as the
+ * configuration says, 0 included (the configuration holds the defaults).
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -522,17 +522,7 @@ control_stopping(void)
 void
 control_limits(struct proto_limits *lim)
 {
-	proto_limits_default(lim);
-	if (control_cfg->max_line > 0)
-		lim->max_line = control_cfg->max_line;
-	if (control_cfg->max_hosts > 0)
-		lim->max_hosts = control_cfg->max_hosts;
-	if (control_cfg->max_stdin > 0)
-		lim->max_stdin = control_cfg->max_stdin;
-	if (control_cfg->max_env > 0)
-		lim->max_env = control_cfg->max_env;
-	if (control_cfg->max_json_depth > 0)
-		lim->max_depth = control_cfg->max_json_depth;
+	config_proto_limits(control_cfg, lim);
 }
 
 size_t

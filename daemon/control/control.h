@@ -51,7 +51,10 @@ struct peer {
 	uid_t uid;
 	pid_t pid;
 	char user[PEER_MAX_NAME]; /* login name, or the uid in decimal */
+	int user_known;           /* user is the name of an account */
+	int groups_partial;       /* in more groups than gids holds */
 	gid_t *gids;              /* primary and supplementary groups */
+	char **groups;            /* name of each gid, NULL when unknown */
 	size_t ngids;
 	/* What the access policy says about the client; written by
 	 * peer_policy, made again after a reload. */

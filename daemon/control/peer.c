@@ -16,8 +16,9 @@
  * written, then the connection is closed.  One that closed both ways is
  * gone, and its jobs are cancelled at once.
  *
- * Admission happens at accept: the client's credentials (SO_PEERCRED) and
- * groups are checked against AllowUsers/AllowGroups and the connection count
+ * Admission happens at accept: the client's credentials (SO_PEERCRED),
+ * name and groups are checked against DenyUsers, AllowUsers, DenyGroups and
+ * AllowGroups and the connection count
  * of its uid against MaxConnectionsPerUser; a refused client gets one error
  * line and is closed at once.  Its name and groups are looked up once, here;
  * the access policy's view of it is made once per policy.
@@ -66,6 +67,7 @@ static size_t peer_nuids;
 static void peer_process(struct peer *);
 static void peer_check_finished(struct peer *);
 static void peer_last_line(struct peer *, struct evbuffer *);
+static void peer_identity_free(struct peer *);
 
 static struct peer_uid_count *
 peer_uid_find(uid_t uid, int create)
@@ -129,7 +131,7 @@ peer_free(struct peer *peer)
 	event_free(peer->hard_ev);
 	flow_unref(peer->flow);
 	free(peer->shard_jobs);
-	free(peer->gids);
+	peer_identity_free(peer);
 	policy_view_free(peer->policy);
 	free(peer);
 }
@@ -611,8 +613,10 @@ peer_grouplist(struct peer *peer, const char *name, gid_t primary)
 			break;
 		if (got <= n || n >= PEER_MAX_GROUPS) {
 			/* Truncated to what fits: the user is in more
-			 * groups than anyone should be. */
+			 * groups than anyone should be, and the policy
+			 * fails closed on the groups it cannot see. */
 			got = n;
+			peer->groups_partial = 1;
 			break;
 		}
 		n = got < PEER_MAX_GROUPS ? got : PEER_MAX_GROUPS;
@@ -622,16 +626,41 @@ peer_grouplist(struct peer *peer, const char *name, gid_t primary)
 	free(g);
 }
 
+/* The name of group gid, or NULL when it has none or the lookup failed. */
+static char *
+peer_group_name(gid_t gid)
+{
+	struct group gr, *res = NULL;
+	size_t len = PEER_NSS_BUF;
+	char *buf, *name = NULL;
+	int rc;
+
+	for (;;) {
+		buf = xmalloc(len);
+		rc = getgrgid_r(gid, &gr, buf, len, &res);
+		if (rc != ERANGE || len >= PEER_NSS_BUF_MAX)
+			break;
+		free(buf);
+		len *= 2;
+	}
+	if (rc == 0 && res != NULL)
+		name = xstrdup(gr.gr_name);
+	free(buf);
+	return name;
+}
+
 /*
  * The client's name and groups, looked up once per connection: its primary
  * group, the supplementary groups of its passwd entry, and the gid its
- * process runs with.  A uid without a passwd entry has only the latter.
+ * process runs with, each with its name.  A uid whose passwd entry cannot
+ * be found (no entry, or the lookup failed) has only the latter, and the
+ * policy treats it as unknown: it fails closed.
  */
 static void
 peer_identity(struct peer *peer, gid_t cred_gid)
 {
 	struct passwd pw, *res = NULL;
-	size_t len = PEER_NSS_BUF;
+	size_t len = PEER_NSS_BUF, i;
 	char *buf;
 	int rc;
 
@@ -643,8 +672,9 @@ peer_identity(struct peer *peer, gid_t cred_gid)
 		free(buf);
 		len *= 2;
 	}
-	if (rc == 0 && res != NULL) {
+	if (rc == 0 && res != NULL && strlen(pw.pw_name) < sizeof(peer->user)) {
 		snprintf(peer->user, sizeof(peer->user), "%s", pw.pw_name);
+		peer->user_known = 1;
 		peer_add_gid(peer, pw.pw_gid);
 		peer_grouplist(peer, pw.pw_name, pw.pw_gid);
 	} else
@@ -652,6 +682,35 @@ peer_identity(struct peer *peer, gid_t cred_gid)
 			 (unsigned)peer->uid);
 	free(buf);
 	peer_add_gid(peer, cred_gid);
+	peer->groups = xcalloc(peer->ngids, sizeof(*peer->groups));
+	for (i = 0; i < peer->ngids; i++)
+		peer->groups[i] = peer_group_name(peer->gids[i]);
+}
+
+static void
+peer_identity_free(struct peer *peer)
+{
+	size_t i;
+
+	for (i = 0; peer->groups != NULL && i < peer->ngids; i++)
+		free(peer->groups[i]);
+	free(peer->groups);
+	free(peer->gids);
+	peer->groups = NULL;
+	peer->gids = NULL;
+	peer->ngids = 0;
+}
+
+/* Who the client is, for the policy. */
+static void
+peer_client(const struct peer *peer, struct policy_client *c)
+{
+	c->uid = peer->uid;
+	c->user = peer->user_known ? peer->user : NULL;
+	c->gids = peer->gids;
+	c->groups = peer->groups;
+	c->ngids = peer->ngids;
+	c->groups_partial = peer->groups_partial;
 }
 
 /*
@@ -690,13 +749,14 @@ static int
 peer_admit(struct peer *peer)
 {
 	size_t max = control_max_connections_per_user();
+	struct policy_client c;
+	char why[128];
 
-	if (!policy_access_allows(control_policy(), peer->uid, peer->gids,
-				  peer->ngids)) {
+	peer_client(peer, &c);
+	if (!policy_access_allows(control_policy(), &c, why, sizeof(why))) {
 		peer_refuse(peer->fd, peer->uid, peer->pid, PROTO_E_FORBIDDEN,
-			    "user %s (uid %u) may not use this daemon "
-			    "(AllowUsers/AllowGroups)",
-			    peer->user, (unsigned)peer->uid);
+			    "user %s (uid %u) may not use this daemon (%s)",
+			    peer->user, (unsigned)peer->uid, why);
 		return -1;
 	}
 	if (peer_uid_connections(peer->uid) >= max) {
@@ -743,7 +803,7 @@ peer_accept(int fd)
 	TAILQ_INIT(&peer->requests);
 	peer_identity(peer, gid);
 	if (peer_admit(peer) == -1) {
-		free(peer->gids);
+		peer_identity_free(peer);
 		free(peer);
 		return;
 	}
@@ -775,8 +835,10 @@ peer_accept(int fd)
 const struct policy_view *
 peer_policy(struct peer *peer)
 {
-	return policy_view_update(&peer->policy, control_policy(), peer->uid,
-				  peer->gids, peer->ngids);
+	struct policy_client c;
+
+	peer_client(peer, &c);
+	return policy_view_update(&peer->policy, control_policy(), &c);
 }
 
 /*

@@ -1,9 +1,9 @@
 /*
- * Access policy: who may connect (AllowUsers, AllowGroups) and on which
- * hosts a client may work (UserHosts, GroupHosts).  A struct policy is the
- * rules of one configuration with every user and group name resolved; a
- * struct policy_view is what one policy says about one client.  Used from
- * the control thread only.
+ * Access policy: who may connect (DenyUsers, AllowUsers, DenyGroups,
+ * AllowGroups, as in sshd_config) and on which hosts, as which remote
+ * users, a client may work (UserHosts, GroupHosts).  A struct policy is the
+ * rules of one configuration; a struct policy_view is what one policy says
+ * about one client.  Used from the control thread only.
  */
 #ifndef SSHPOOL_POLICY_H
 #define SSHPOOL_POLICY_H
@@ -25,17 +25,37 @@ typedef int policy_lookup_fn(const char *name, int is_group,
 			     unsigned long long *id);
 
 /*
- * The rules of cfg, each name resolved once, here, with lookup (NULL: the
- * account databases); a name that does not resolve names nobody.  The
- * policy borrows cfg's patterns: free it before cfg.
+ * Who a client is, as looked up once when it connected: user is its login
+ * name, NULL when its account could not be found; groups[i] is the name
+ * of gids[i], NULL when that group could not be found.  A client whose
+ * groups are partial is refused by DenyGroups and may use no host while a
+ * GroupHosts line exists.
+ */
+struct policy_client {
+	uid_t uid;
+	const char *user;
+	const gid_t *gids;
+	char *const *groups;
+	size_t ngids;
+	int groups_partial; /* it is in more groups than gids lists */
+};
+
+/*
+ * The rules of cfg.  The names of UserHosts and GroupHosts lines are also
+ * resolved to ids once, here, with lookup (NULL: the account databases);
+ * a rule names a client whose name is the rule's name, or whose id is the
+ * id its name resolved to.  The policy borrows cfg's strings: free it
+ * before cfg.
  */
 struct policy *policy_new(const struct config *cfg, policy_lookup_fn *lookup);
 void policy_free(struct policy *);
 
-/* 1 if a client (uid, its gids) may connect under AllowUsers and
- * AllowGroups; root and the daemon's own user always may. */
-int policy_access_allows(const struct policy *, uid_t uid, const gid_t *gids,
-			 size_t ngids);
+/*
+ * 1 if the client may connect; else 0 with why ("not in AllowUsers", ...)
+ * in why.  Root and the daemon's own user always may.
+ */
+int policy_access_allows(const struct policy *, const struct policy_client *,
+			 char *why, size_t whylen);
 
 /*
  * The view of a client under pol: *view is kept when pol made it, else
@@ -44,22 +64,44 @@ int policy_access_allows(const struct policy *, uid_t uid, const gid_t *gids,
  */
 const struct policy_view *policy_view_update(struct policy_view **view,
 					     const struct policy *pol,
-					     uid_t uid, const gid_t *gids,
-					     size_t ngids);
+					     const struct policy_client *);
 void policy_view_free(struct policy_view *);
 
-/* 0 if the client may use every host: no rule names it, or it is root or
- * the daemon's own user. */
+/* 0 if the client may use every host as any user: no rule names it, or it
+ * is root or the daemon's own user. */
 int policy_view_limited(const struct policy_view *);
 
-/* 1 if the client of view may work on host under pol's UserHosts and
- * GroupHosts, 0 if a rule names the client and none of those rules'
- * patterns matches the host.  view must be pol's. */
-int policy_allows(const struct policy *pol, const struct policy_view *view,
-		  const char *host);
+enum policy_verdict {
+	POLICY_OK,
+	POLICY_HOST,    /* no rule naming the client matches the host */
+	POLICY_USER,    /* rules match the host, none allows the user */
+	POLICY_UNKNOWN, /* the client's account or groups are unknown */
+};
+
+/*
+ * May the client of view work on host, logging in as user?  def_user is
+ * the user the configuration gives the host (what a request gets when it
+ * names none): a rule without "users=" allows only that one.  view must
+ * be pol's.
+ */
+enum policy_verdict policy_allows(const struct policy *pol,
+				  const struct policy_view *view,
+				  const char *host, const char *user,
+				  const char *def_user);
 
 /* "UserHosts", "GroupHosts" or "UserHosts/GroupHosts": the kinds of rule
  * that name the client, for messages. */
 const char *policy_view_kind(const struct policy_view *);
+
+/*
+ * For "sshpoold -n": call warn once for each name of a UserHosts,
+ * GroupHosts, AllowUsers, DenyUsers, AllowGroups or DenyGroups line that
+ * is neither a number nor a pattern and that lookup (NULL: the account
+ * databases) does not resolve.
+ */
+void policy_check_names(const struct config *cfg, policy_lookup_fn *lookup,
+			void (*warn)(const char *keyword, const char *name,
+				     int line, void *arg),
+			void *arg);
 
 #endif

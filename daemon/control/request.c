@@ -428,13 +428,28 @@ request_audit_command(const char *cmd, size_t max)
 	return out;
 }
 
-/* Never the values of env or the bytes of stdin: only how many. */
+/*
+ * Never the values of env or the bytes of stdin: only how many.  With
+ * AuditCommandLength 0 the command's text is left out, its length kept.
+ */
 static void
 request_audit_start(const struct request *req, const struct proto_request *preq,
 		    size_t nforbidden)
 {
+	size_t max = control_audit_command_max();
 	char *cmd;
 
+	if (preq->op == PROTO_OP_RUN && preq->command != NULL && max == 0) {
+		log_info("audit: client uid=%u pid=%ld id=%s op=%s hosts=%zu "
+			 "command_bytes=%zu env=%zu stdin_bytes=%zu "
+			 "forbidden=%zu",
+			 (unsigned)req->uid, (long)req->pid, req->id,
+			 proto_op_name(req->op), req->hosts,
+			 strlen(preq->command), preq->nenv,
+			 preq->stdin_data != NULL ? preq->stdin_len : 0,
+			 nforbidden);
+		return;
+	}
 	if (preq->op != PROTO_OP_RUN || preq->command == NULL) {
 		log_info("audit: client uid=%u pid=%ld id=%s op=%s hosts=%zu "
 			 "forbidden=%zu",
@@ -442,7 +457,7 @@ request_audit_start(const struct request *req, const struct proto_request *preq,
 			 proto_op_name(req->op), req->hosts, nforbidden);
 		return;
 	}
-	cmd = request_audit_command(preq->command, control_audit_command_max());
+	cmd = request_audit_command(preq->command, max);
 	log_info("audit: client uid=%u pid=%ld id=%s op=%s hosts=%zu "
 		 "command=\"%s\" env=%zu stdin_bytes=%zu forbidden=%zu",
 		 (unsigned)req->uid, (long)req->pid, req->id,
@@ -470,21 +485,46 @@ request_audit_done(const struct request *req, const struct proto_done *d,
 		 d->failed, d->errors, req->forbidden, d->duration_ms, end);
 }
 
-/* Mark the hosts the client may not use; returns how many. */
+/* The remote user a job on host i logs in as, and the host's own. */
+static const char *
+request_login(const struct proto_request *preq,
+	      const struct request_hosts *hosts, size_t i,
+	      const char **def_user)
+{
+	const struct request_host *spec = &hosts->v[i];
+	struct config_host_opts opts;
+
+	config_host(control_config(), spec->host, &opts);
+	*def_user = opts.user;
+	if (spec->user[0] != '\0')
+		return spec->user;
+	if (preq->user != NULL)
+		return preq->user;
+	return opts.user;
+}
+
+/*
+ * Mark the hosts the client may not use with the policy's verdict (a
+ * POLICY_* other than POLICY_OK); returns how many.
+ */
 static size_t
-request_policy(struct peer *peer, const struct request_hosts *hosts,
-	       char *forbidden)
+request_policy(struct peer *peer, const struct proto_request *preq,
+	       const struct request_hosts *hosts, char *forbidden)
 {
 	const struct policy *pol = control_policy();
 	const struct policy_view *view = peer_policy(peer);
+	const char *user, *def_user;
+	enum policy_verdict v;
 	size_t i, n = 0;
 
 	if (!policy_view_limited(view))
 		return 0;
 	for (i = 0; i < hosts->n; i++) {
-		if (policy_allows(pol, view, hosts->v[i].host))
+		user = request_login(preq, hosts, i, &def_user);
+		v = policy_allows(pol, view, hosts->v[i].host, user, def_user);
+		if (v == POLICY_OK)
 			continue;
-		forbidden[i] = 1;
+		forbidden[i] = (char)v;
 		n++;
 	}
 	return n;
@@ -493,19 +533,32 @@ request_policy(struct peer *peer, const struct request_hosts *hosts,
 /* A refused host ends here, as if a worker had reported the error. */
 static void
 request_forbid(struct request *req, const struct proto_request *preq,
-	       const struct request_hosts *hosts, size_t i)
+	       const struct request_hosts *hosts, size_t i,
+	       enum policy_verdict v)
 {
-	const char *host = hosts->v[i].host;
+	const char *host = hosts->v[i].host, *user, *def_user;
 	struct peer *peer = req->peer;
 	char message[PROTO_MAX_MESSAGE];
+	const char *verb = req->op == PROTO_OP_RUN       ? "run on"
+			   : req->op == PROTO_OP_CONNECT ? "connect to"
+							 : "disconnect from";
 	struct proto_buf b;
 
-	snprintf(message, sizeof(message), "user %s may not %s %s (%s)",
-		 peer->user,
-		 req->op == PROTO_OP_RUN       ? "run on"
-		 : req->op == PROTO_OP_CONNECT ? "connect to"
-					       : "disconnect from",
-		 host, policy_view_kind(peer_policy(peer)));
+	if (v == POLICY_USER) {
+		user = request_login(preq, hosts, i, &def_user);
+		snprintf(message, sizeof(message),
+			 "user %s may not log in as %s on %s (%s users=)",
+			 peer->user, user, host,
+			 policy_view_kind(peer_policy(peer)));
+	} else if (v == POLICY_UNKNOWN)
+		snprintf(message, sizeof(message),
+			 "user %s may not %s %s: its account or groups "
+			 "cannot be looked up (UserHosts/GroupHosts)",
+			 peer->user, verb, host);
+	else
+		snprintf(message, sizeof(message), "user %s may not %s %s (%s)",
+			 peer->user, verb, host,
+			 policy_view_kind(peer_policy(peer)));
 	proto_buf_init(&b);
 	if (proto_ev_error(&b, req->id, preq->hosts[i], PROTO_E_FORBIDDEN,
 			   message, 0) == -1)
@@ -678,7 +731,7 @@ request_jobs(struct peer *peer, struct proto_request *preq, enum job_kind kind)
 		return -1;
 	}
 	forbidden = xcalloc(preq->nhosts, 1);
-	nforbidden = request_policy(peer, &hosts, forbidden);
+	nforbidden = request_policy(peer, preq, &hosts, forbidden);
 	njobs = preq->nhosts - nforbidden;
 	if (request_jobs_fit(peer, preq, njobs) == -1) {
 		request_audit_refused(peer, preq, PROTO_E_LIMIT);
@@ -690,7 +743,8 @@ request_jobs(struct peer *peer, struct proto_request *preq, enum job_kind kind)
 	request_audit_start(req, preq, nforbidden);
 	for (i = 0; i < preq->nhosts; i++) {
 		if (forbidden[i])
-			request_forbid(req, preq, &hosts, i);
+			request_forbid(req, preq, &hosts, i,
+				       (enum policy_verdict)forbidden[i]);
 	}
 	peer->njobs += njobs;
 	request_jobs_running += njobs;
