@@ -601,7 +601,15 @@ job_timer_cb(evutil_socket_t fd, short what, void *arg)
 				 "within its timeout of %lld ms",
 				 in->timeout_ms);
 		else if (in->idle_timeout_ms > 0 && j->output_ms > 0 &&
-			 now >= j->output_ms + in->idle_timeout_ms)
+			 now >= j->output_ms + in->idle_timeout_ms &&
+			 flow_paused(j->spec->flow)) {
+			/* The client is not reading: the output is held back,
+			 * the command is not idle.  Count from now. */
+			j->output_ms = now;
+			job_arm(j);
+			return;
+		} else if (in->idle_timeout_ms > 0 && j->output_ms > 0 &&
+			   now >= j->output_ms + in->idle_timeout_ms)
 			snprintf(why, sizeof(why),
 				 "the command wrote no output "
 				 "for %lld ms (idle_timeout)",
