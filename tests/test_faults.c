@@ -1068,14 +1068,16 @@ struct ft_hostile {
 
 static const struct ft_hostile ft_hostile[] = {
     {"short names, 9999 globs", "\"h[0-9999]\"", "\"x*[0-9998]\",\"h*\"", 1},
-    {"long names, 9999 globs", "\"$[0-9999]\"", "\"x*[0-9998]\",\"a*\"", 1},
+    {"short names, 9999 globs of their first byte", "\"h[0-9999]\"",
+     "\"h*[0-9998]x\",\"h*\"", 1},
+    {"long names, 9999 globs", "\"$[0-9999]\"", "\"a*[0-9998]x\",\"a*\"", 1},
     {"long names, 10000 exact", "\"$[0-9999]\"", "\"$[0-9999]\"", 1},
     {"long names, 9999 globs, two lines", "\"$[0-9999]\"",
-     "\"x*[0-9998]\",\"a*\"", 2},
-    {"long names, 9999 middle globs", "\"$[0-9999]\"",
-     "\"*a*[0-9998]*\",\"a*\"", 1},
+     "\"a*[0-9998]x\",\"a*\"", 2},
     {"long names, backtracking glob", "\"$[0-9999]\"",
      "\"*a*a*a*a*a*a*a*a*a*a*a*a*b*\",\"a*\"", 1},
+    {"long names, 10 scanning globs", "\"$[0-9999]\"", "\"*a*b[0-9]*\",\"a*\"",
+     1},
 };
 
 /* s with every '$' replaced by name, into dst of cap bytes. */
