@@ -180,8 +180,8 @@ proto_glob_byte(const char *p, size_t len, size_t *j)
 /*
  * The bracket expression whose '[' is p[start]: its members into s, *neg
  * and *next (past the ']').  The members are read in order as fnmatch
- * reads them; stop, when given, is a byte that ends the reading as soon as
- * a member holds it.
+ * reads them; stop, when given, is a byte that ends the reading as if the
+ * pattern ended there, as soon as a member holds it.
  */
 static int
 proto_glob_bracket(const char *p, size_t len, size_t start,
@@ -212,13 +212,18 @@ proto_glob_bracket(const char *p, size_t len, size_t start,
 			if (r == 1) {
 				j = k;
 				if (stop >= 0 && proto_glob_in(s, stop))
-					return PROTO_GLOB_NONE;
+					return PROTO_GLOB_OPEN;
 				continue;
 			}
 		}
 		if ((lo = proto_glob_byte(p, len, &j)) == -1)
 			return PROTO_GLOB_NONE; /* a trailing backslash */
 		hi = lo;
+		/* fnmatch compares a member before it sees the range it
+		 * starts, unless the range has an end. */
+		if (stop == lo &&
+		    !(j + 1 < len && p[j] == '-' && p[j + 1] != ']'))
+			return PROTO_GLOB_OPEN;
 		if (j < len && p[j] == '-' &&
 		    (j + 1 == len || p[j + 1] != ']')) {
 			k = j + 1;
@@ -231,7 +236,7 @@ proto_glob_bracket(const char *p, size_t len, size_t start,
 		if (lo <= hi)
 			proto_glob_add(s, (unsigned)lo, (unsigned)hi);
 		if (stop >= 0 && proto_glob_in(s, stop))
-			return PROTO_GLOB_NONE;
+			return PROTO_GLOB_OPEN;
 	}
 }
 
@@ -292,8 +297,9 @@ proto_glob_element(struct proto_glob *g, const char *p, size_t len, size_t *i)
 		return 0;
 	}
 	/* No ']': fnmatch takes the '[' for itself and reads on after it,
-	 * unless a member read first matches '[' or reaching the end fails
-	 * (then nothing matches here). */
+	 * unless its reading of the members for a '[' (which stops at the
+	 * first member holding one) meets a trailing backslash or a range
+	 * without an end: then nothing matches here. */
 	memset(s, 0, sizeof *s);
 	r = proto_glob_bracket(p, len, *i, s, &neg, &next, '[');
 	if (r == PROTO_GLOB_UNSUP)

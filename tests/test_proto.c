@@ -2137,13 +2137,70 @@ static const char *const glob_patterns[] = {
     "\\[a]*",
     "[\\",
     "[a-\\",
+    "[[",
+    "[x[",
+    "[A-za-",
+    "[[a-",
+    "[A-z\\",
+    "*[[:punct:]a-",
+    "[[*",
+    "a*[\x8e"
+    "a\x9a*[a",
 };
 static const char *const glob_texts[] = {
-    "",     "a",    "b",    "ab",  "abc", "aXbYc", "]",     "-",    "z",
-    "0",    "5",    "\\",   "[",   "[a",  "[ab",   "[a*",   "a[",   "[*",
-    "*a",   "a\\",  "x]",   "x[]", "A",   " ",     "\t",    "\x01", "\x7f",
-    "\x80", "\xff", "aaab", "aab", ":",   "a:",    "[:a:]", "!",    "^",
-    "d",    "c-",   "[]",   "[!]", "[\\", "x",     "xa1",   "b9",
+    "",
+    "a",
+    "b",
+    "ab",
+    "abc",
+    "aXbYc",
+    "]",
+    "-",
+    "z",
+    "0",
+    "5",
+    "\\",
+    "[",
+    "[a",
+    "[ab",
+    "[a*",
+    "a[",
+    "[*",
+    "*a",
+    "a\\",
+    "x]",
+    "x[]",
+    "A",
+    " ",
+    "\t",
+    "\x01",
+    "\x7f",
+    "\x80",
+    "\xff",
+    "aaab",
+    "aab",
+    ":",
+    "a:",
+    "[:a:]",
+    "!",
+    "^",
+    "d",
+    "c-",
+    "[]",
+    "[!]",
+    "[\\",
+    "x",
+    "xa1",
+    "b9",
+    "[[",
+    "[x[",
+    "[A-za-",
+    "[[a-",
+    "[A-z\\",
+    "[[:punct:]a-",
+    "[[a",
+    "a]aab[\x8e"
+    "a\x9a*[a",
 };
 
 START_TEST(test_glob_fnmatch)
@@ -2202,6 +2259,11 @@ START_TEST(test_glob_random)
 		for (j = 0; j < tl; j++)
 			t[j] = talpha[rand_r(&seed) % (sizeof talpha - 1)];
 		t[tl] = '\0';
+		/* Half the texts are the pattern itself, read literally. */
+		if (rand_r(&seed) % 2 && pl < sizeof t) {
+			memcpy(t, p, pl + 1);
+			tl = pl;
+		}
 		if ((g = proto_glob_new(p, pl, &unsupported)) == NULL) {
 			ck_assert_int_eq(unsupported, 1);
 			continue;
