@@ -4,10 +4,12 @@
  * default limits and under tiny ones; a request that parses must encode and
  * parse back to the same request, and its encoding must be a fixed point.
  * The same bytes also go through the host spec parser, the host range
- * expander, the exclusion matcher, the base64 decoder and the string id
+ * expander, the exclusion matcher (its globs also against fnmatch), the
+ * base64 decoder and the string id
  * builder, whose results are checked for their invariants
  * (a strict base64 decoder accepts exactly one encoding per byte string).
  */
+#include <fnmatch.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,6 +17,7 @@
 #include <string.h>
 
 #include "proto.h"
+#include "proto_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
@@ -25,6 +28,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 #define FUZZ_TINY_ENV 2
 #define FUZZ_TINY_DEPTH 3
 #define FUZZ_MAX_EXPAND 1000 /* hosts one pattern may expand to */
+#define FUZZ_GLOB_MAX 64     /* bytes of a glob compared with fnmatch */
+#define FUZZ_GLOB_STARS 4
 
 /* A failed invariant: say which and abort so libFuzzer saves the input. */
 #define FUZZ_CHECK(cond)                                                       \
@@ -83,6 +88,7 @@ static void
 fuzz_check_request(const struct proto_request *req,
 		   const struct proto_limits *lim)
 {
+	struct proto_exclude *x = NULL;
 	size_t i;
 
 	FUZZ_CHECK((unsigned)req->op < PROTO_OP_COUNT);
@@ -103,6 +109,9 @@ fuzz_check_request(const struct proto_request *req,
 		FUZZ_CHECK(strlen(req->command) >= 1 &&
 			   strlen(req->command) <= PROTO_MAX_COMMAND);
 	}
+	if (req->nexclude > 0)
+		FUZZ_CHECK(proto_exclude_new(req->exclude, req->nexclude,
+					     SIZE_MAX, &x, NULL) == 0);
 	for (i = 0; i < req->nhosts; i++) {
 		struct proto_hostspec hs;
 
@@ -113,9 +122,9 @@ fuzz_check_request(const struct proto_request *req,
 			continue;
 		}
 		FUZZ_CHECK(proto_hostspec_parse(req->hosts[i], &hs, NULL) == 0);
-		FUZZ_CHECK(!proto_hostspec_excluded(req->hosts[i], req->exclude,
-						    req->nexclude));
+		FUZZ_CHECK(proto_exclude_match(x, req->hosts[i]) == 0);
 	}
+	proto_exclude_free(x);
 	for (i = 0; i < req->nexclude; i++)
 		FUZZ_CHECK(req->exclude[i] != NULL);
 	for (i = 0; i < req->nenv; i++) {
@@ -280,6 +289,38 @@ fuzz_hostset(const char *s)
 	FUZZ_CHECK(proto_hostspec_excluded(s, self, 0) == 0);
 }
 
+/*
+ * The compiled glob against fnmatch(3): "PATTERN\nTEXT", both short and
+ * with few '*' so that fnmatch's backtracking stays quick.
+ */
+static void
+fuzz_glob(const char *s)
+{
+	const char *nl = strchr(s, '\n'), *p;
+	struct proto_glob *g;
+	char pat[FUZZ_GLOB_MAX + 1];
+	size_t plen, steps = 0, stars = 0;
+	int unsupported;
+
+	if (nl == NULL || (plen = (size_t)(nl - s)) > FUZZ_GLOB_MAX ||
+	    strlen(nl + 1) > FUZZ_GLOB_MAX)
+		return;
+	for (p = s; p < nl; p++)
+		stars += *p == '*';
+	if (stars > FUZZ_GLOB_STARS)
+		return;
+	memcpy(pat, s, plen);
+	pat[plen] = '\0';
+	if ((g = proto_glob_new(pat, plen, &unsupported)) == NULL) {
+		FUZZ_CHECK(unsupported);
+		return;
+	}
+	FUZZ_CHECK(proto_glob_match(g, nl + 1, strlen(nl + 1), &steps) ==
+		   (fnmatch(pat, nl + 1, 0) == 0));
+	FUZZ_CHECK(steps <= (plen + 1) * (strlen(nl + 1) + 1));
+	proto_glob_free(g);
+}
+
 static void
 fuzz_id(const char *s)
 {
@@ -319,6 +360,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_hostspec(s);
 	fuzz_id(s);
 	fuzz_hostset(s);
+	fuzz_glob(s);
 	fuzz_b64(s, size);
 	free(s);
 	return 0;

@@ -124,6 +124,28 @@ int proto_hostset_has_range(const char *pattern);
 int proto_hostspec_excluded(const char *spec, char *const *exclude,
 			    size_t nexclude);
 
+/*
+ * The same list compiled for many hosts: exact entries hashed, each
+ * distinct glob compiled once.  Compiling and matching count steps (one
+ * per byte of pattern compiled, host looked up, glob tried or element
+ * compared) against budget, so a
+ * request's exclusions cost at most about budget steps in all, however
+ * many hosts and patterns it names; PROTO_MAX_EXCLUDE_STEPS is the codec's
+ * budget per request.  proto_exclude_new returns 0, or -1 with err: a glob
+ * whose bracket expression the matcher does not take ("[=", "[.", an
+ * unknown class, a range ending in '['; PROTO_E_BAD_REQUEST), over the
+ * budget (PROTO_E_LIMIT), out of memory.  The entries are borrowed: they
+ * must outlive the set.  proto_exclude_match returns 1 (excluded), 0, or
+ * -1 once the budget is spent (the set answers -1 from then on).
+ */
+#define PROTO_MAX_EXCLUDE_STEPS (1024u * 1024)
+struct proto_exclude;
+int proto_exclude_new(char *const *exclude, size_t nexclude, size_t budget,
+		      struct proto_exclude **, struct proto_error *);
+int proto_exclude_match(struct proto_exclude *, const char *spec);
+size_t proto_exclude_steps(const struct proto_exclude *);
+void proto_exclude_free(struct proto_exclude *);
+
 /* Base64 (RFC 4648, with padding; proto_b64.c).  encode writes a
  * NUL-terminated string of proto_b64_len(n) bytes plus NUL; decode returns
  * the byte count or -1 on malformed input; dst needs
@@ -191,6 +213,9 @@ struct proto_request {
 	 * of groups (proto_hostspec_excluded); hosts is already filtered. */
 	char **exclude;
 	size_t nexclude;
+	/* exclude compiled, with what is left of its budget; NULL when the
+	 * request has no exclude or was not parsed by the codec. */
+	struct proto_exclude *exclude_set;
 	char *user;                /* default user, NULL if absent */
 	char *command;             /* run only */
 	long long timeout_ms;      /* 0 = none */

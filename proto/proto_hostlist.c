@@ -57,8 +57,7 @@ struct proto_hostlist {
 	size_t max;     /* bound on the expanded count */
 	size_t raw;     /* hosts expanded so far, excluded ones included */
 	int validate;   /* hosts: each must be a valid host spec */
-	char *const *exclude;
-	size_t nexclude;
+	struct proto_exclude *exclude;
 	struct proto_error *err;
 	const char *what; /* "hosts" or "exclude" */
 };
@@ -107,8 +106,15 @@ proto_hostlist_emit(const char *host, void *arg)
 			return proto_error_set(a->err, PROTO_E_BAD_REQUEST,
 					       "%s[%zu]: %s", a->what, a->entry,
 					       herr.message);
-		if (proto_hostspec_excluded(host, a->exclude, a->nexclude))
+		switch (proto_exclude_match_host(a->exclude, host, hs.host)) {
+		case 1:
 			return 0;
+		case -1:
+			return proto_error_set(a->err, PROTO_E_LIMIT,
+					       "exclude: matching the patterns "
+					       "takes more than %u steps",
+					       PROTO_MAX_EXCLUDE_STEPS);
+		}
 	} else if (strlen(host) > PROTO_MAX_HOSTSPEC)
 		return proto_error_set(a->err, PROTO_E_BAD_REQUEST,
 				       "%s[%zu]: longer than %d bytes", a->what,
@@ -215,7 +221,13 @@ proto_hostlist_exclude(json_object *root, const struct proto_limits *lim,
 	free(a.origin);
 	req->exclude = a.v;
 	req->nexclude = a.n;
-	return 0;
+	if (a.n == 0)
+		return 0;
+	/* Compiled once, and with one budget for every host of the
+	 * request, the daemon's group members included. */
+	return proto_exclude_new(req->exclude, req->nexclude,
+				 PROTO_MAX_EXCLUDE_STEPS, &req->exclude_set,
+				 err);
 }
 
 /* Exact duplicates would make the per-host events ambiguous.  origin maps
@@ -287,8 +299,7 @@ proto_hostlist_parse(json_object *root, const struct proto_limits *lim,
 	memset(&a, 0, sizeof a);
 	a.max = lim->max_hosts;
 	a.validate = 1;
-	a.exclude = req->exclude;
-	a.nexclude = req->nexclude;
+	a.exclude = req->exclude_set;
 	a.err = err;
 	a.what = "hosts";
 	for (i = 0; i < n; i++) {

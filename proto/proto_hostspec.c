@@ -7,6 +7,7 @@
 
 #include <arpa/inet.h>
 #include <fnmatch.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "proto.h"
@@ -201,25 +202,15 @@ proto_hostspec_parse(const char *spec, struct proto_hostspec *hs,
 	return 0;
 }
 
+/* fnmatch(3) for the globs the compiled matcher does not take. */
 static int
-proto_hostspec_glob(const char *s)
+proto_hostspec_excluded_fnmatch(const char *spec, const char *host,
+				char *const *exclude, size_t nexclude)
 {
-	return strpbrk(s, "*?") != NULL;
-}
-
-int
-proto_hostspec_excluded(const char *spec, char *const *exclude, size_t nexclude)
-{
-	struct proto_hostspec hs;
-	const char *host = spec;
 	size_t i;
 
-	if (nexclude == 0)
-		return 0;
-	if (proto_hostspec_parse(spec, &hs, NULL) == 0)
-		host = hs.host;
 	for (i = 0; i < nexclude; i++) {
-		if (proto_hostspec_glob(exclude[i])) {
+		if (strpbrk(exclude[i], "*?") != NULL) {
 			if (fnmatch(exclude[i], spec, 0) == 0 ||
 			    fnmatch(exclude[i], host, 0) == 0)
 				return 1;
@@ -228,4 +219,23 @@ proto_hostspec_excluded(const char *spec, char *const *exclude, size_t nexclude)
 			return 1;
 	}
 	return 0;
+}
+
+int
+proto_hostspec_excluded(const char *spec, char *const *exclude, size_t nexclude)
+{
+	struct proto_exclude *x;
+	struct proto_hostspec hs;
+	int r;
+
+	if (nexclude == 0)
+		return 0;
+	if (proto_exclude_new(exclude, nexclude, SIZE_MAX, &x, NULL) == 0) {
+		r = proto_exclude_match(x, spec);
+		proto_exclude_free(x);
+		return r == 1;
+	}
+	return proto_hostspec_excluded_fnmatch(
+	    spec, proto_hostspec_parse(spec, &hs, NULL) == 0 ? hs.host : spec,
+	    exclude, nexclude);
 }

@@ -85,6 +85,25 @@ int proto_json_int(json_object *, const char *what, long long min,
 int proto_json_strdup(const char *, size_t, char **, struct proto_error *);
 int proto_json_check_v(json_object *, struct proto_error *);
 
+/*
+ * proto_glob.c: a shell glob compiled.  new returns NULL when out of
+ * memory, or with *unsupported set for a construct it does not take.
+ * match adds the elements it compared to *steps; cost is what compiling
+ * took in the same units; first is the byte every match starts with.
+ */
+struct proto_glob;
+struct proto_glob *proto_glob_new(const char *, size_t, int *unsupported);
+int proto_glob_match(const struct proto_glob *, const char *, size_t,
+		     size_t *steps);
+size_t proto_glob_cost(const struct proto_glob *);
+int proto_glob_first(const struct proto_glob *); /* a byte, or -1 */
+void proto_glob_free(struct proto_glob *);
+
+/* proto_exclude.c: proto_exclude_match with spec already parsed (host is
+ * its host name, or spec itself if it does not parse). */
+int proto_exclude_match_host(struct proto_exclude *, const char *spec,
+			     const char *host);
+
 /* proto_hostlist.c: the "hosts" (and "exclude") members of a request. */
 int proto_hostlist_parse(json_object *, const struct proto_limits *,
 			 struct proto_request *, struct proto_error *);

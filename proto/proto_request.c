@@ -448,6 +448,7 @@ proto_request_free(struct proto_request *req)
 	for (i = 0; i < req->nhosts; i++)
 		free(req->hosts[i]);
 	free(req->hosts);
+	proto_exclude_free(req->exclude_set);
 	for (i = 0; i < req->nexclude; i++)
 		free(req->exclude[i]);
 	free(req->exclude);

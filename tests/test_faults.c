@@ -3,7 +3,8 @@
  * (tests/fleet/fleet.sh, CTest fixture "fleet"): sessions whose sshd
  * processes are stopped or killed, a whole sshd instance restarted, ports
  * that refuse, drop SYNs or never speak SSH, commands stopped by timeout,
- * idle timeout, cancel or a vanished client, and a soak run under random
+ * idle timeout, cancel or a vanished client, request lines built to cost
+ * the control thread as much as they can, and a soak run under random
  * session kills.  Each test starts its own daemon with short keepalive and
  * backoff settings, checks the wire rules (per host: start, output, exactly
  * one terminal event; one done per request) and the daemon's clean exit.
@@ -42,6 +43,7 @@
 #define FT_MS(ms) tclient_scaled_ms(ms)
 #define FT_TIMEOUT_S 60 /* Check timeout of one test */
 #define FT_SOAK_TIMEOUT_S 120
+#define FT_HOSTILE_TIMEOUT_S 150
 #define FT_EVENT_MS FT_MS(15000) /* longest wait for a single event */
 #define FT_OUT_KEEP 63           /* stdout bytes kept per host */
 #define FT_MAX_HOSTS 64          /* hosts of one request */
@@ -1056,6 +1058,180 @@ START_TEST(test_client_gone)
 }
 END_TEST
 
+/* ---- One request against everyone ---- */
+
+/*
+ * A request line that is cheap to send and costly to serve: many hosts,
+ * long names, many or backtracking exclusion globs, many exact ones.
+ * Every line excludes all its hosts (or is refused), so nothing is
+ * resolved or connected.  The long names are 245 letters 'a' and four
+ * digits.
+ */
+#define FT_HOSTILE_NAME 245 /* letters before the 4 digits of a name */
+#define FT_HOSTILE_LINE (256 * 1024)
+/* The worst reply to a hello meanwhile; AddressSanitizer makes the
+ * daemon's loops about three times slower. */
+#if defined(__SANITIZE_ADDRESS__)
+#define FT_PING_MAX_MS 150
+#else
+#define FT_PING_MAX_MS 50
+#endif
+#define FT_HOSTILE_WAIT_MS 20000 /* the longest wait for one reply */
+
+struct ft_hostile {
+	const char *name;
+	const char *hosts;   /* '$' stands for the long name */
+	const char *exclude; /* the same */
+	int lines;           /* sent at once */
+};
+
+static const struct ft_hostile ft_hostile[] = {
+    {"short names, 9999 globs", "\"h[0-9999]\"", "\"x*[0-9998]\",\"h*\"", 1},
+    {"short names, 9999 globs of their first byte", "\"h[0-9999]\"",
+     "\"h*[0-9998]x\",\"h*\"", 1},
+    {"long names, 9999 globs", "\"$[0-9999]\"", "\"a*[0-9998]x\",\"a*\"", 1},
+    {"long names, 10000 exact", "\"$[0-9999]\"", "\"$[0-9999]\"", 1},
+    {"long names, 9999 globs, two lines", "\"$[0-9999]\"",
+     "\"a*[0-9998]x\",\"a*\"", 2},
+    {"long names, backtracking glob", "\"$[0-9999]\"",
+     "\"*a*a*a*a*a*a*a*a*a*a*a*a*b*\",\"a*\"", 1},
+    {"long names, 10 scanning globs", "\"$[0-9999]\"", "\"*a*b[0-9]*\",\"a*\"",
+     1},
+};
+
+/* s with every '$' replaced by name, into dst of cap bytes. */
+static void
+ft_subst(char *dst, size_t cap, const char *s, const char *name)
+{
+	size_t o = 0, n = strlen(name);
+
+	for (; *s != '\0'; s++) {
+		ck_assert(o + n + 1 < cap);
+		if (*s == '$') {
+			memcpy(dst + o, name, n);
+			o += n;
+		} else
+			dst[o++] = *s;
+	}
+	dst[o] = '\0';
+}
+
+/* One hello answered on c: how long it took, in ms. */
+static long long
+ft_ping(struct tclient *c, int n)
+{
+	struct proto_event *ev;
+	long long t0 = testutil_now_ms();
+
+	ck_assert(tclient_send(c, "{\"v\":1,\"id\":\"p%d\",\"op\":\"hello\"}",
+			       n) == 0);
+	ck_assert_msg(tclient_next(c, FT_MS(FT_HOSTILE_WAIT_MS), &ev, NULL) ==
+			  0,
+		      "no hello reply within %d ms: %s",
+		      FT_MS(FT_HOSTILE_WAIT_MS), tclient_error(c));
+	ck_assert_int_eq(ev->type, PROTO_EV_HELLO);
+	proto_event_free(ev);
+	return testutil_now_ms() - t0;
+}
+
+/* Send hostile line h on a while b pings; the worst ping, in ms. */
+static long long
+ft_hostile_run(struct tclient *a, struct tcollect *k, struct tclient *b,
+	       const struct ft_hostile *h, int num, int *pings)
+{
+	char name[FT_HOSTILE_NAME + 1], id[16], *line, *hosts, *exclude;
+	struct tcollect_req *r[2];
+	long long worst = 0, t, t0;
+	size_t o = 0;
+	int i, ended;
+
+	memset(name, 'a', FT_HOSTILE_NAME);
+	name[FT_HOSTILE_NAME] = '\0';
+	line = malloc(FT_HOSTILE_LINE);
+	hosts = malloc(FT_HOSTILE_LINE);
+	exclude = malloc(FT_HOSTILE_LINE);
+	ck_assert(line != NULL && hosts != NULL && exclude != NULL);
+	ft_subst(hosts, FT_HOSTILE_LINE, h->hosts, name);
+	ft_subst(exclude, FT_HOSTILE_LINE, h->exclude, name);
+	for (i = 0; i < h->lines; i++) {
+		snprintf(id, sizeof id, "s%d.%d", num, i);
+		r[i] = tcollect_expect(k, q(id), NULL, 0);
+		o += (size_t)snprintf(line + o, FT_HOSTILE_LINE - o,
+				      "{\"v\":1,\"id\":\"%s\",\"op\":\"run\","
+				      "\"hosts\":[%s],\"exclude\":[%s],"
+				      "\"command\":\"true\"}\n",
+				      id, hosts, exclude);
+	}
+	t0 = testutil_now_ms();
+	ck_assert(tclient_send_raw(a, line, o) == 0);
+	for (;;) {
+		t = ft_ping(b, (*pings)++);
+		if (t > worst)
+			worst = t;
+		while (tcollect_poll(a, k, 0))
+			;
+		for (i = ended = 0; i < h->lines; i++)
+			ended += r[i]->ends;
+		if (ended == h->lines)
+			break;
+		ck_assert_msg(testutil_now_ms() - t0 <
+				  FT_MS(FT_HOSTILE_WAIT_MS),
+			      "%s: no reply within %d ms", h->name,
+			      FT_MS(FT_HOSTILE_WAIT_MS));
+	}
+	for (i = 0; i < h->lines; i++) {
+		ck_assert_msg(r[i]->reqerr &&
+				  (r[i]->code == PROTO_E_LIMIT ||
+				   r[i]->code == PROTO_E_BAD_REQUEST),
+			      "%s: expected a refusal, got %s (%s)", h->name,
+			      proto_code_name(r[i]->code), r[i]->message);
+		ft_report("hostile line \"%s\": %s (%s)", h->name,
+			  proto_code_name(r[i]->code), r[i]->message);
+	}
+	ft_report("hostile line \"%s\" (%zu bytes): replied after %lld ms, "
+		  "worst hello meanwhile %lld ms",
+		  h->name, o, testutil_now_ms() - t0, worst);
+	free(line);
+	free(hosts);
+	free(exclude);
+	return worst;
+}
+
+/*
+ * The control thread serves every client: no request line may hold it
+ * for more than a few milliseconds, however its hosts and exclusions are
+ * chosen within the limits.  A second client's hello answers quickly
+ * while the first sends the costliest lines.
+ */
+START_TEST(test_hostile_request)
+{
+	struct tclient *a, *b;
+	struct tcollect k;
+	long long worst[sizeof ft_hostile / sizeof ft_hostile[0]];
+	size_t i, n = sizeof ft_hostile / sizeof ft_hostile[0];
+	int pings = 0;
+
+	ft_begin(NULL, NULL, 0);
+	a = ft_connect();
+	b = ft_connect();
+	fc_init(&k);
+	ft_ping(b, pings++);
+	for (i = 0; i < n; i++)
+		worst[i] =
+		    ft_hostile_run(a, &k, b, &ft_hostile[i], (int)i, &pings);
+	for (i = 0; i < n; i++)
+		ck_assert_msg(worst[i] <= FT_MS(FT_PING_MAX_MS),
+			      "%s: a hello waited %lld ms (limit %d ms)",
+			      ft_hostile[i].name, worst[i],
+			      FT_MS(FT_PING_MAX_MS));
+	tcollect_check(&k);
+	tcollect_free(&k);
+	tclient_close(a);
+	tclient_close(b);
+	ft_end();
+}
+END_TEST
+
 /* ---- Soak ---- */
 
 static volatile sig_atomic_t killer_stop;
@@ -1302,6 +1478,7 @@ faults_suite(void)
 	    {"connect_errors", test_connect_errors, FT_TIMEOUT_S},
 	    {"stop_commands", test_stop_commands, FT_TIMEOUT_S},
 	    {"client_gone", test_client_gone, FT_TIMEOUT_S},
+	    {"hostile_request", test_hostile_request, FT_HOSTILE_TIMEOUT_S},
 	    {"soak", test_soak, FT_SOAK_TIMEOUT_S},
 	};
 	size_t i;

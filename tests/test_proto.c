@@ -4,6 +4,7 @@
  * that every emitted line is valid JSON whatever bytes went in.
  */
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <json-c/json.h>
 
 #include "proto.h"
+#include "proto_int.h"
 #include "testutil.h"
 
 #define APPEND(b, lit) proto_buf_append((b), (lit), strlen(lit))
@@ -2083,6 +2085,335 @@ START_TEST(test_hostspec_excluded)
 }
 END_TEST
 
+/* Globs as fnmatch(3) without flags reads them, in the C locale. */
+static const char *const glob_patterns[] = {
+    "*",
+    "?",
+    "a*",
+    "*a",
+    "*a*",
+    "a?c",
+    "a*b*c",
+    "*[ab]*",
+    "[!a]*",
+    "[^a]*",
+    "[]a]*",
+    "[]-a]*",
+    "[a-]*",
+    "[--0]*",
+    "[z-a]*",
+    "[\\]]*",
+    "\\*a",
+    "a\\",
+    "*\\",
+    "[a\\-z]*",
+    "[[:digit:]]*",
+    "[[:alpha:]-z]*",
+    "[![:alnum:]]*",
+    "[[:punct:]]*",
+    "[[:a1:]]*",
+    "[[:]*",
+    "[[]*",
+    "[*",
+    "a[*",
+    "[a*",
+    "[[a*",
+    "[!*",
+    "[a-*",
+    "[\\*",
+    "[]*",
+    "[!]*",
+    "x[]]*",
+    "*[[:space:][:upper:]]?",
+    "[[:xdigit:]][[:lower:]]*",
+    "[[:cntrl:]]*",
+    "[[:print:][:graph:]]*",
+    "[[:blank:]]*",
+    "*a*a*a*b",
+    "a**b",
+    "*?*?",
+    "[:a:]*",
+    "[x[:a1:]]*",
+    "[a-c-e]*",
+    "\\[a]*",
+    "[\\",
+    "[a-\\",
+    "[[",
+    "[x[",
+    "[A-za-",
+    "[[a-",
+    "[A-z\\",
+    "*[[:punct:]a-",
+    "[[*",
+    "a*[\x8e"
+    "a\x9a*[a",
+};
+static const char *const glob_texts[] = {
+    "",
+    "a",
+    "b",
+    "ab",
+    "abc",
+    "aXbYc",
+    "]",
+    "-",
+    "z",
+    "0",
+    "5",
+    "\\",
+    "[",
+    "[a",
+    "[ab",
+    "[a*",
+    "a[",
+    "[*",
+    "*a",
+    "a\\",
+    "x]",
+    "x[]",
+    "A",
+    " ",
+    "\t",
+    "\x01",
+    "\x7f",
+    "\x80",
+    "\xff",
+    "aaab",
+    "aab",
+    ":",
+    "a:",
+    "[:a:]",
+    "!",
+    "^",
+    "d",
+    "c-",
+    "[]",
+    "[!]",
+    "[\\",
+    "x",
+    "xa1",
+    "b9",
+    "[[",
+    "[x[",
+    "[A-za-",
+    "[[a-",
+    "[A-z\\",
+    "[[:punct:]a-",
+    "[[a",
+    "a]aab[\x8e"
+    "a\x9a*[a",
+};
+
+START_TEST(test_glob_fnmatch)
+{
+	struct proto_glob *g;
+	size_t i, k, steps;
+	int unsupported;
+
+	for (i = 0; i < sizeof glob_patterns / sizeof glob_patterns[0]; i++) {
+		const char *p = glob_patterns[i];
+
+		g = proto_glob_new(p, strlen(p), &unsupported);
+		ck_assert_msg(g != NULL, "\"%s\" not compiled", p);
+		for (k = 0; k < sizeof glob_texts / sizeof glob_texts[0]; k++) {
+			const char *t = glob_texts[k];
+
+			steps = 0;
+			ck_assert_msg(
+			    proto_glob_match(g, t, strlen(t), &steps) ==
+				(fnmatch(p, t, 0) == 0),
+			    "\"%s\" against \"%s\": fnmatch says %d", p, t,
+			    fnmatch(p, t, 0));
+		}
+		proto_glob_free(g);
+	}
+	/* What the matcher does not take, fnmatch reads differently
+	 * depending on the text. */
+	ck_assert_ptr_null(proto_glob_new("[[=a=]]*", 8, &unsupported));
+	ck_assert_int_eq(unsupported, 1);
+	ck_assert_ptr_null(proto_glob_new("[[.a.]]*", 8, &unsupported));
+	ck_assert_int_eq(unsupported, 1);
+	ck_assert_ptr_null(proto_glob_new("[[:foo:]]*", 10, &unsupported));
+	ck_assert_int_eq(unsupported, 1);
+	ck_assert_ptr_null(proto_glob_new("[0-[]*", 6, &unsupported));
+	ck_assert_int_eq(unsupported, 1);
+}
+END_TEST
+
+/* Random short globs and texts from a small alphabet, against fnmatch. */
+START_TEST(test_glob_random)
+{
+	static const char palpha[] = "ab*?[]!^-\\:";
+	static const char talpha[] = "ab[]-!:\\";
+	char p[12], t[10];
+	struct proto_glob *g;
+	unsigned int seed = 12345;
+	size_t pl, tl, j, steps;
+	int round, unsupported;
+
+	for (round = 0; round < 200000; round++) {
+		pl = (size_t)(rand_r(&seed) % 11);
+		tl = (size_t)(rand_r(&seed) % 9);
+		for (j = 0; j < pl; j++)
+			p[j] = palpha[rand_r(&seed) % (sizeof palpha - 1)];
+		p[pl] = '\0';
+		for (j = 0; j < tl; j++)
+			t[j] = talpha[rand_r(&seed) % (sizeof talpha - 1)];
+		t[tl] = '\0';
+		/* Half the texts are the pattern itself, read literally. */
+		if (rand_r(&seed) % 2 && pl < sizeof t) {
+			memcpy(t, p, pl + 1);
+			tl = pl;
+		}
+		if ((g = proto_glob_new(p, pl, &unsupported)) == NULL) {
+			ck_assert_int_eq(unsupported, 1);
+			continue;
+		}
+		steps = 0;
+		ck_assert_msg(proto_glob_match(g, t, tl, &steps) ==
+				  (fnmatch(p, t, 0) == 0),
+			      "\"%s\" against \"%s\": fnmatch says %d", p, t,
+			      fnmatch(p, t, 0));
+		ck_assert(steps <= (pl + 1) * (tl + 1));
+		proto_glob_free(g);
+	}
+}
+END_TEST
+
+/* A backtracking glob costs at most name x pattern steps. */
+START_TEST(test_glob_cost)
+{
+	char name[250], pat[64];
+	struct proto_glob *g;
+	size_t steps = 0, i, o = 0;
+	int unsupported;
+
+	memset(name, 'a', sizeof name - 1);
+	name[sizeof name - 1] = '\0';
+	for (i = 0; i < 12; i++) {
+		pat[o++] = '*';
+		pat[o++] = 'a';
+	}
+	memcpy(pat + o, "*b*", 4);
+	o += 3;
+	g = proto_glob_new(pat, o, &unsupported);
+	ck_assert_ptr_nonnull(g);
+	ck_assert_int_eq(proto_glob_match(g, name, strlen(name), &steps), 0);
+	ck_assert_msg(steps <= (o + 1) * sizeof name, "%zu steps", steps);
+	/* A fixed head or tail rejects at once. */
+	steps = 0;
+	proto_glob_free(g);
+	g = proto_glob_new("x*a*a*a*a*a*a*a*b", 17, &unsupported);
+	ck_assert_int_eq(proto_glob_match(g, name, strlen(name), &steps), 0);
+	ck_assert_uint_le(steps, 1);
+	steps = 0;
+	proto_glob_free(g);
+	g = proto_glob_new("*a*a*a*a*a*a*a*b", 16, &unsupported);
+	ck_assert_int_eq(proto_glob_match(g, name, strlen(name), &steps), 0);
+	ck_assert_uint_le(steps, 1);
+	proto_glob_free(g);
+}
+END_TEST
+
+/* Exact entries are hashed, repeated globs compiled once; the steps of a
+ * set grow with the hosts, not with hosts x entries. */
+START_TEST(test_exclude_cost)
+{
+	struct proto_exclude *x;
+	struct proto_error err;
+	char **v, host[32];
+	size_t i, n = 10000, steps;
+
+	v = calloc(n, sizeof *v);
+	ck_assert_ptr_nonnull(v);
+	for (i = 0; i < n; i++) {
+		snprintf(host, sizeof host, "web%zu", i);
+		v[i] = strdup(host);
+	}
+	ck_assert_int_eq(proto_exclude_new(v, n, SIZE_MAX, &x, &err), 0);
+	ck_assert_uint_eq(proto_exclude_steps(x), 0);
+	for (i = 0; i < n; i++) {
+		snprintf(host, sizeof host, "u@web%zu:22", i);
+		ck_assert_int_eq(proto_exclude_match(x, host), 1);
+	}
+	ck_assert_int_eq(proto_exclude_match(x, "web10000"), 0);
+	ck_assert_uint_eq(proto_exclude_steps(x), n + 1);
+	proto_exclude_free(x);
+	for (i = 0; i < n; i++) {
+		free(v[i]);
+		v[i] = strdup("db*");
+	}
+	ck_assert_int_eq(proto_exclude_new(v, n, SIZE_MAX, &x, &err), 0);
+	steps = proto_exclude_steps(x);
+	ck_assert_uint_le(steps, 64);
+	ck_assert_int_eq(proto_exclude_match(x, "db1"), 1);
+	ck_assert_int_eq(proto_exclude_match(x, "web1"), 0);
+	ck_assert_uint_le(proto_exclude_steps(x) - steps, 8);
+	proto_exclude_free(x);
+	/* Over the budget: -1 from then on, a matching host included. */
+	ck_assert_int_eq(proto_exclude_new(v, 1, 13, &x, &err), 0);
+	for (i = 0; i < 20 && proto_exclude_match(x, "dz1") == 0; i++)
+		;
+	ck_assert_uint_lt(i, 20);
+	ck_assert_int_eq(proto_exclude_match(x, "db1"), -1);
+	ck_assert_int_eq(proto_exclude_match(x, "web1"), -1);
+	proto_exclude_free(x);
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+END_TEST
+
+/* PROTO_MAX_EXCLUDE_STEPS bounds one request's exclusions. */
+START_TEST(test_req_exclude_budget)
+{
+	struct proto_request *req;
+	struct proto_error err;
+	const char *line;
+
+	/* 100 globs against 10000 hosts fit. */
+	line = RUN_HEAD "\"hosts\":[\"h[0-9999]\"],\"exclude\":[\"x*[0-99]\","
+			"\"h1*\"],\"command\":\"c\"}";
+	ck_assert_msg(
+	    proto_request_parse(line, strlen(line), NULL, &req, &err) == 0,
+	    "%s", err.message);
+	ck_assert_uint_eq(req->nhosts, 10000 - 1111);
+	ck_assert_uint_le(proto_exclude_steps(req->exclude_set),
+			  PROTO_MAX_EXCLUDE_STEPS);
+	proto_request_free(req);
+	/* Globs that start with another byte cost nothing. */
+	line = RUN_HEAD "\"hosts\":[\"h[0-9999]\"],\"exclude\":[\"x*[0-9998]\","
+			"\"h*\"],\"command\":\"c\"}";
+	ck_assert_int_eq(
+	    proto_request_parse(line, strlen(line), NULL, &req, &err), -1);
+	ck_assert_int_eq(err.code, PROTO_E_BAD_REQUEST);
+	ck_assert_str_eq(err.message, "hosts: every host is excluded");
+	/* 9999 that every host must try do not fit. */
+	line =
+	    RUN_HEAD "\"hosts\":[\"h[0-9999]\"],\"exclude\":[\"h*[0-9998]x\","
+		     "\"h*\"],\"command\":\"c\"}";
+	ck_assert_int_eq(
+	    proto_request_parse(line, strlen(line), NULL, &req, &err), -1);
+	ck_assert_int_eq(err.code, PROTO_E_LIMIT);
+	ck_assert_msg(strstr(err.message, "steps") != NULL, "%s", err.message);
+	/* Brackets fnmatch reads by the text are refused. */
+	line = RUN_HEAD "\"hosts\":[\"h1\"],\"exclude\":[\"[[=a=]]*\"],"
+			"\"command\":\"c\"}";
+	ck_assert_int_eq(
+	    proto_request_parse(line, strlen(line), NULL, &req, &err), -1);
+	ck_assert_int_eq(err.code, PROTO_E_BAD_REQUEST);
+	ck_assert_msg(strstr(err.message, "bracket") != NULL, "%s",
+		      err.message);
+	/* The same glob still excludes with the library call. */
+	{
+		char *ex[] = {"[[=h=]]*"};
+
+		ck_assert_int_eq(proto_hostspec_excluded("h1", ex, 1), 1);
+		ck_assert_int_eq(proto_hostspec_excluded("g1", ex, 1), 0);
+	}
+}
+END_TEST
+
 /* Ranges in "hosts" and "exclude" are expanded by the codec. */
 START_TEST(test_req_hostsets)
 {
@@ -2288,6 +2619,11 @@ proto_suite(void)
 	tcase_add_test(tc, test_hostset_bad);
 	tcase_add_test(tc, test_hostset_bounds);
 	tcase_add_test(tc, test_hostspec_excluded);
+	tcase_add_test(tc, test_glob_fnmatch);
+	tcase_add_test(tc, test_glob_random);
+	tcase_add_test(tc, test_glob_cost);
+	tcase_add_test(tc, test_exclude_cost);
+	tcase_add_test(tc, test_req_exclude_budget);
 	tcase_add_test(tc, test_req_hostsets);
 	tcase_add_test(tc, test_req_disconnect);
 	tcase_add_test(tc, test_ev_disconnected);

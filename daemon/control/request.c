@@ -634,6 +634,7 @@ request_expand_groups(struct peer *peer, struct proto_request *preq)
 	const struct config_group *g;
 	char **v = NULL;
 	size_t i, k, n = 0, cap = 0, max;
+	int r;
 
 	for (i = 0; i < preq->nhosts; i++)
 		if (preq->hosts[i][0] == '@')
@@ -652,8 +653,16 @@ request_expand_groups(struct peer *peer, struct proto_request *preq)
 			goto fail;
 		}
 		for (k = 0; k < g->n_hosts; k++) {
-			if (!proto_hostspec_excluded(g->hosts[k], preq->exclude,
-						     preq->nexclude))
+			/* The request's exclude budget covers its groups. */
+			r = proto_exclude_match(preq->exclude_set, g->hosts[k]);
+			if (r == -1) {
+				peer_error(peer, preq->id, PROTO_E_LIMIT,
+					   "exclude: matching the patterns "
+					   "takes more than %u steps",
+					   PROTO_MAX_EXCLUDE_STEPS);
+				goto fail;
+			}
+			if (r == 0)
 				request_hosts_push(&v, &n, &cap, g->hosts[k]);
 		}
 	}
