@@ -1043,6 +1043,114 @@ START_TEST(test_client_gone)
 }
 END_TEST
 
+/* ---- Pool accounting ---- */
+
+/* A disconnect of host on a connection of its own (the collector knows no
+ * disconnected events): how many hosts it disconnected. */
+static size_t
+ft_disconnect(const char *id, const char *host)
+{
+	struct proto_event *ev = NULL;
+	struct tclient *c = ft_connect();
+	long long deadline = testutil_now_ms() + FT_EVENT_MS;
+	size_t ok = 0;
+	int done = 0;
+
+	ck_assert(tclient_send(c,
+			       "{\"v\":1,\"id\":\"%s\",\"op\":\"disconnect\","
+			       "\"hosts\":[\"%s\"]}",
+			       id, host) == 0);
+	while (!done) {
+		ck_assert_msg(testutil_now_ms() < deadline &&
+				  tclient_next(c, FT_EVENT_MS, &ev, NULL) == 0,
+			      "disconnect %s: %s", id, tclient_error(c));
+		if (ev->type == PROTO_EV_DONE) {
+			done = 1;
+			ok = ev->done.ok;
+		}
+		proto_event_free(ev);
+	}
+	tclient_close(c);
+	return ok;
+}
+
+/*
+ * Three pooled sessions lost at once made no failed attempt: the host is
+ * not down, a disconnect leaves no backoff behind, and a job right after
+ * runs.
+ */
+START_TEST(test_lost_not_failed)
+{
+	const char *host[1];
+	struct tcollect_req *r[3], *ra;
+	struct fu_tree t;
+	struct tclient *c;
+	struct tcollect k;
+	json_object *st, *sh;
+	char id[16], cmd[64], state[32];
+	size_t i;
+
+	/* Long pauses: the reconnects stay pending while the test looks. */
+	ft_begin("MaxChannelsPerSession 1\nReconnectBaseDelay 5s\n"
+		 "ReconnectMaxDelay 20s\n",
+		 NULL, 3);
+	c = ft_connect();
+	fc_init(&k);
+	host[0] = fleet.hosts[2];
+	snprintf(cmd, sizeof cmd, "exec sleep 30.%ld7", (long)getpid());
+	for (i = 0; i < 3; i++) {
+		snprintf(id, sizeof id, "l%zu", i);
+		r[i] = fc_send(c, &k, id, host, 1, cmd, NULL);
+	}
+	for (i = 0; i < 3; i++)
+		tcollect_wait_start(c, &k, r[i]->id, host[0], FT_EVENT_MS);
+	ft_host_tree(2, &t, 3);
+	ck_assert(fu_signal(&t, SIGKILL, 1) >= 2);
+	for (i = 0; i < 3; i++) {
+		tcollect_wait_end(c, &k, r[i]->id, FT_MS(FT_DEAD_MS));
+		assert_error(r[i]->hosts[0], PROTO_E_CONNECTION_LOST);
+	}
+	fu_signal(&t, SIGKILL, 0);
+	ck_assert(fu_wait_gone(&t, FT_MS(5000)) == 0);
+
+	st = ft_status(c, &k, "st");
+	sh = tstatus_host(st, host[0]);
+	ck_assert_ptr_nonnull(sh);
+	snprintf(state, sizeof state, "%s", tstatus_str(sh, "state"));
+	ft_report("lost: 3 sessions lost at once: state %s, failures %lld, "
+		  "lost %lld",
+		  state, tstatus_int(sh, "failures"), tstatus_int(sh, "lost"));
+	ck_assert_msg(strcmp(state, "down") != 0,
+		      "host down after lost sessions: %s",
+		      tstatus_str(sh, "last_error"));
+	ck_assert_msg(tstatus_int(sh, "failures") == 0 &&
+			  tstatus_int(sh, "lost") == 3,
+		      "failures %lld lost %lld", tstatus_int(sh, "failures"),
+		      tstatus_int(sh, "lost"));
+	json_object_put(st);
+
+	ck_assert(ft_disconnect("dc", host[0]) == 1);
+	st = ft_status(c, &k, "st2");
+	sh = tstatus_host(st, host[0]);
+	ck_assert_ptr_nonnull(sh);
+	ft_report("lost: after disconnect: state %s, retry_in_ms %lld",
+		  tstatus_str(sh, "state"), tstatus_int(sh, "retry_in_ms"));
+	ck_assert_msg(!ft_state_is(sh, "backoff") && !ft_state_is(sh, "down"),
+		      "state %s after disconnect (retry_in_ms %lld)",
+		      tstatus_str(sh, "state"), tstatus_int(sh, "retry_in_ms"));
+	json_object_put(st);
+
+	ra = fc_send(c, &k, "after", host, 1, "echo up", NULL);
+	tcollect_wait_end(c, &k, ra->id, FT_EVENT_MS);
+	assert_exit_out(ra->hosts[0], "up\n");
+	assert_done(ra, 1, 0, 0);
+	tcollect_check(&k);
+	tcollect_free(&k);
+	tclient_close(c);
+	ft_end();
+}
+END_TEST
+
 /* ---- Soak ---- */
 
 static volatile sig_atomic_t killer_stop;
@@ -1289,6 +1397,7 @@ faults_suite(void)
 	    {"connect_errors", test_connect_errors, FT_TIMEOUT_S},
 	    {"stop_commands", test_stop_commands, FT_TIMEOUT_S},
 	    {"client_gone", test_client_gone, FT_TIMEOUT_S},
+	    {"lost_not_failed", test_lost_not_failed, FT_TIMEOUT_S},
 	    {"soak", test_soak, FT_SOAK_TIMEOUT_S},
 	};
 	size_t i;

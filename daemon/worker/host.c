@@ -22,16 +22,40 @@
 static const char *host_health_names[] = {"idle",     "connecting", "up",
 					  "degraded", "backoff",    "down"};
 
+/* Something waits for a session: jobs, warm-ups or a lost session's
+ * reconnect. */
+static int
+host_wanted(const struct host *h)
+{
+	return h->nqueued > 0 || !TAILQ_EMPTY(&h->waiters) || h->reconnect;
+}
+
+/*
+ * When the next attempt may start.  Work that waits goes after a failed
+ * attempt's backoff only; a reconnect that no job asked for also waits for
+ * the backoff of the loss.
+ */
+static long long
+host_next_attempt_ms(const struct host *h)
+{
+	long long at = h->retry_at_ms;
+
+	if (h->nqueued == 0 && TAILQ_EMPTY(&h->waiters) &&
+	    h->reconnect_at_ms > at)
+		at = h->reconnect_at_ms;
+	return at;
+}
+
 static enum host_health
 host_health(const struct host *h)
 {
 	if (h->nready > 0)
-		return h->fail_streak > 0 ? HOST_DEGRADED : HOST_UP;
+		return h->backoff_streak > 0 ? HOST_DEGRADED : HOST_UP;
 	if (h->nconns > 0)
 		return HOST_CONNECTING;
 	if (h->fail_streak >= h->params->host_down_after)
 		return HOST_DOWN;
-	if (h->fail_streak > 0)
+	if (host_wanted(h) && host_next_attempt_ms(h) > clock_ms())
 		return HOST_BACKOFF;
 	return HOST_IDLE;
 }
@@ -162,7 +186,7 @@ host_pick(struct host *h)
 static void
 host_retry_arm(struct host *h)
 {
-	long long ms = h->retry_at_ms - clock_ms();
+	long long ms = host_next_attempt_ms(h) - clock_ms();
 	struct timeval tv;
 
 	if (ms < 0)
@@ -190,7 +214,7 @@ host_dispatch(struct host *h)
 	if ((h->nqueued == 0 && TAILQ_EMPTY(&h->waiters) && !h->reconnect) ||
 	    h->w->stopping)
 		return;
-	if (clock_ms() < h->retry_at_ms) {
+	if (clock_ms() < host_next_attempt_ms(h)) {
 		host_retry_arm(h);
 		return;
 	}
@@ -224,7 +248,9 @@ host_conn_ready(struct host *h, struct conn *c)
 	}
 	h->last_error[0] = '\0';
 	h->fail_streak = 0;
+	h->backoff_streak = 0;
 	h->retry_at_ms = 0;
+	h->reconnect_at_ms = 0;
 	while ((j = TAILQ_FIRST(&h->waiters)) != NULL) {
 		TAILQ_REMOVE(&h->waiters, j, entry);
 		job_connected(j, h->nready);
@@ -233,18 +259,19 @@ host_conn_ready(struct host *h, struct conn *c)
 }
 
 /* The next attempt waits: exponential from ReconnectBaseDelay up to
- * ReconnectMaxDelay, with full jitter so a fleet's retries spread out. */
+ * ReconnectMaxDelay, with full jitter so a fleet's retries spread out.
+ * Failed attempts and lost sessions both raise the exponent. */
 static void
-host_backoff(struct host *h)
+host_backoff(struct host *h, long long *at)
 {
 	long long delay = h->params->reconnect_base_ms;
 
-	if (h->fail_streak < 30)
-		delay <<= h->fail_streak;
+	if (h->backoff_streak < 30)
+		delay <<= h->backoff_streak;
 	if (delay > h->params->reconnect_max_ms)
 		delay = h->params->reconnect_max_ms;
-	h->fail_streak++;
-	h->retry_at_ms = clock_ms() + arc4random_uniform(delay + 1);
+	h->backoff_streak++;
+	*at = clock_ms() + arc4random_uniform(delay + 1);
 }
 
 /* Failures that another attempt cannot cure. */
@@ -267,9 +294,10 @@ host_conn_failed(struct host *h, struct conn *c, enum proto_code code,
 	struct job *j;
 
 	h->failures++;
+	h->fail_streak++;
 	snprintf(h->last_error, sizeof(h->last_error), "%s: %s",
 		 proto_code_name(code), why);
-	host_backoff(h);
+	host_backoff(h, &h->retry_at_ms);
 	if (!host_retryable(code))
 		h->reconnect = 0;
 	if (h->nconns > 1 || (host_retryable(code) &&
@@ -286,14 +314,19 @@ host_conn_failed(struct host *h, struct conn *c, enum proto_code code,
 	}
 }
 
-/* A session died (dead peer, error, disconnect): open another later. */
+/*
+ * A session died (dead peer, error, disconnect): open another later.  No
+ * attempt failed, so the circuit breaker does not move; the reconnect
+ * backs off, and a job that comes meanwhile connects at once.
+ */
 void
 host_conn_lost(struct host *h, struct conn *c, const char *why)
 {
+	(void)c;
 	h->lost++;
 	snprintf(h->last_error, sizeof(h->last_error), "%s: %s",
 		 proto_code_name(PROTO_E_CONNECTION_LOST), why);
-	host_backoff(h);
+	host_backoff(h, &h->reconnect_at_ms);
 	h->reconnect = 1;
 }
 
@@ -373,8 +406,9 @@ host_status(struct host *h, struct proto_buf *b)
 	s.lost = h->lost;
 	s.reconnects = h->reconnects;
 	s.rtt_ms = h->rtt_ms;
-	s.retry_in_ms = h->retry_at_ms > clock_ms() && h->nready == 0
-			    ? h->retry_at_ms - clock_ms()
+	s.retry_in_ms = host_wanted(h) && h->nready == 0 &&
+				host_next_attempt_ms(h) > clock_ms()
+			    ? host_next_attempt_ms(h) - clock_ms()
 			    : -1;
 	s.worker = h->w->index;
 	TAILQ_FOREACH(c, &h->conns, entry)

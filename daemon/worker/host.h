@@ -34,11 +34,17 @@ struct host {
 	char last_error[256];
 	unsigned long long lost;       /* sessions that died */
 	unsigned long long reconnects; /* sessions re-opened after a loss */
-	long long rtt_ms;      /* last keepalive round trip, -1 = none */
-	int fail_streak;       /* failures (attempts, losses) since a success */
-	long long retry_at_ms; /* no new attempt before */
-	struct event *retry;   /* dispatches again at retry_at_ms */
-	int reconnect;         /* a session was lost: open one again */
+	long long rtt_ms; /* last keepalive round trip, -1 = none */
+	/* Failed attempts since a success: the circuit breaker
+	 * (HostDownAfter) and ConnectionAttempts count these only. */
+	int fail_streak;
+	/* Failed attempts and lost sessions since a success: the exponent
+	 * of the backoff. */
+	int backoff_streak;
+	long long retry_at_ms;     /* after a failure: no attempt before */
+	long long reconnect_at_ms; /* after a loss: no reconnect before */
+	struct event *retry;       /* dispatches again at the one due */
+	int reconnect;             /* a session was lost: open one again */
 };
 
 struct host *host_get(struct worker *, const struct host_params *);
