@@ -101,7 +101,9 @@ static uid_t fleet_uid;
 static struct fu_tree stopped; /* SIGSTOPped, not yet resumed */
 static char instance_down[32]; /* an sshd instance killed, "" if none */
 static pid_t killer_pid;       /* the soak's killer process */
+static pid_t relay_pid;        /* the auth-cut relay, 0 when none */
 static int failing;
+static const char *ft_strict; /* StrictHostKeyChecking of ft_begin, NULL: yes */
 
 static void
 fc_init(struct tcollect *k)
@@ -245,6 +247,11 @@ testutil_failed(void)
 		waitpid(killer_pid, NULL, 0);
 		killer_pid = 0;
 	}
+	if (relay_pid > 0) {
+		kill(relay_pid, SIGKILL);
+		waitpid(relay_pid, NULL, 0);
+		relay_pid = 0;
+	}
 	if (stopped.n > 0) {
 		fu_signal(&stopped, SIGKILL, 0);
 		fu_signal(&stopped, SIGCONT, 0);
@@ -292,6 +299,7 @@ ft_begin(const char *extra, const char *host_blocks, int max_sessions)
 		 host_blocks ? host_blocks : "");
 	o.extra = conf;
 	o.max_sessions = max_sessions;
+	o.strict = ft_strict;
 	ck_assert_msg(
 	    tdaemon_prepare(&daemon_, &fleet, errbuf, sizeof errbuf) == 0, "%s",
 	    errbuf);
@@ -1151,6 +1159,156 @@ START_TEST(test_lost_not_failed)
 }
 END_TEST
 
+/* The end of the client's NEWKEYS packet in its first len bytes (the
+ * banner line, then plaintext packets), or 0 before it is all there. */
+static size_t
+ft_newkeys_end(const unsigned char *b, size_t len)
+{
+	const unsigned char *nl = memchr(b, '\n', len);
+	size_t off, plen;
+
+	if (nl == NULL)
+		return 0;
+	for (off = (size_t)(nl - b) + 1; off + 6 <= len; off += 4 + plen) {
+		plen = (size_t)b[off] << 24 | (size_t)b[off + 1] << 16 |
+		       (size_t)b[off + 2] << 8 | b[off + 3];
+		if (off + 4 + plen > len)
+			return 0;
+		if (b[off + 5] == 21) /* SSH_MSG_NEWKEYS */
+			return off + 4 + plen;
+	}
+	return 0;
+}
+
+/* Relay one connection to addr:port; cut it at the client's first
+ * encrypted packet (its ssh-userauth service request) if cut is set. */
+static void
+ft_relay_one(int cfd, const char *addr, int port, int cut)
+{
+	static unsigned char cbuf[65536];
+	struct sockaddr_in sin;
+	struct pollfd p[2];
+	unsigned char buf[16384];
+	size_t clen = 0, fwd = 0, end;
+	ssize_t n;
+	int sfd;
+
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((unsigned short)port);
+	inet_pton(AF_INET, addr, &sin.sin_addr);
+	sfd = socket(AF_INET, SOCK_STREAM, 0);
+	if (sfd == -1 || connect(sfd, (struct sockaddr *)&sin, sizeof sin)) {
+		close(cfd);
+		if (sfd != -1)
+			close(sfd);
+		return;
+	}
+	for (;;) {
+		p[0].fd = cfd;
+		p[1].fd = sfd;
+		p[0].events = p[1].events = POLLIN;
+		if (poll(p, 2, -1) <= 0)
+			break;
+		if (p[1].revents) {
+			if ((n = read(sfd, buf, sizeof buf)) <= 0 ||
+			    write(cfd, buf, (size_t)n) != n)
+				break;
+		}
+		if (!p[0].revents)
+			continue;
+		if (!cut || clen == sizeof cbuf) {
+			if ((n = read(cfd, buf, sizeof buf)) <= 0 ||
+			    write(sfd, buf, (size_t)n) != n)
+				break;
+			continue;
+		}
+		if ((n = read(cfd, cbuf + clen, sizeof cbuf - clen)) <= 0)
+			break;
+		clen += (size_t)n;
+		end = ft_newkeys_end(cbuf, clen);
+		if (write(sfd, cbuf + fwd, (end ? end : clen) - fwd) < 0)
+			break;
+		fwd = end ? end : clen;
+		if (end && clen > end)
+			break; /* the client went on to authentication */
+	}
+	close(cfd);
+	close(sfd);
+}
+
+/* A relay on a fresh loopback listener to fleet host 0; the first cuts
+ * connections are cut during authentication, later ones pass. */
+static int
+ft_relay_start(const char *addr, int cuts)
+{
+	int lfd, port, cfd;
+	pid_t parent = getpid();
+
+	lfd = ft_listen(addr, 16, &port);
+	relay_pid = fork();
+	ck_assert_msg(relay_pid != -1, "fork: %s", strerror(errno));
+	if (relay_pid == 0) {
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 ||
+		    getppid() != parent)
+			_exit(0);
+		while ((cfd = accept(lfd, NULL, NULL)) != -1)
+			ft_relay_one(cfd, fleet.addrs[0], fleet.port,
+				     cuts-- > 0);
+		_exit(0);
+	}
+	close(lfd);
+	return port;
+}
+
+/*
+ * A connection cut after key exchange, while authenticating, is a failed
+ * attempt (connect_failed) that the next attempt cures, not auth_failed.
+ */
+START_TEST(test_auth_cut)
+{
+	const char *relay_addr = "127.0.0.249", *host[1];
+	struct tcollect_req *r;
+	struct tclient *c;
+	struct tcollect k;
+	json_object *st, *sh;
+	char hostbuf[64];
+
+	ft_strict = "accept-new";
+	ft_begin("ConnectionAttempts 2\n", NULL, 1);
+	snprintf(hostbuf, sizeof hostbuf, "%s:%d", relay_addr,
+		 ft_relay_start(relay_addr, 1));
+	host[0] = hostbuf;
+	c = ft_connect();
+	fc_init(&k);
+	r = fc_send(c, &k, "cut", host, 1, "echo through", NULL);
+	tcollect_wait_end(c, &k, r->id, FT_EVENT_MS);
+	st = ft_status(c, &k, "st");
+	sh = tstatus_host(st, host[0]);
+	ck_assert_ptr_nonnull(sh);
+	ft_report("auth cut: job ended %s (%s); failures %lld, last error %s",
+		  r->hosts[0]->exited ? "exit"
+				      : proto_code_name(r->hosts[0]->code),
+		  r->hosts[0]->message, tstatus_int(sh, "failures"),
+		  tstatus_str(sh, "last_error"));
+	assert_exit_out(r->hosts[0], "through\n");
+	assert_done(r, 1, 0, 0);
+	ck_assert_msg(tstatus_int(sh, "failures") == 1, "failures %lld",
+		      tstatus_int(sh, "failures"));
+	ck_assert_msg(tdaemon_log_count(&daemon_, "auth failed after") == 1 &&
+			  tdaemon_log_count(&daemon_, "auth_failed") == 0,
+		      "the cut attempt was not logged as connect_failed");
+	json_object_put(st);
+	kill(relay_pid, SIGKILL);
+	waitpid(relay_pid, NULL, 0);
+	relay_pid = 0;
+	tcollect_check(&k);
+	tcollect_free(&k);
+	tclient_close(c);
+	ft_end();
+}
+END_TEST
+
 /* ---- Soak ---- */
 
 static volatile sig_atomic_t killer_stop;
@@ -1398,6 +1556,7 @@ faults_suite(void)
 	    {"stop_commands", test_stop_commands, FT_TIMEOUT_S},
 	    {"client_gone", test_client_gone, FT_TIMEOUT_S},
 	    {"lost_not_failed", test_lost_not_failed, FT_TIMEOUT_S},
+	    {"auth_cut", test_auth_cut, FT_TIMEOUT_S},
 	    {"soak", test_soak, FT_SOAK_TIMEOUT_S},
 	};
 	size_t i;

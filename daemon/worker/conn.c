@@ -688,8 +688,11 @@ conn_auth_step(struct conn *c)
 			snprintf(c->auth_note, sizeof(c->auth_note), "%s", why);
 	}
 	rc = ssh_userauth_publickey(c->session, NULL, c->key);
+	/* Only the server's refusal of every identity is auth_failed; a
+	 * socket lost or a protocol error on the way is a failed attempt
+	 * like any other in the handshake, and another may succeed. */
 	if (conn_fd_lost(c)) {
-		conn_ssh_error(c, PROTO_E_AUTH_FAILED, "authentication");
+		conn_ssh_error(c, PROTO_E_CONNECT_FAILED, "authentication");
 		return;
 	}
 	switch (rc) {
@@ -705,7 +708,7 @@ conn_auth_step(struct conn *c)
 		conn_auth_step(c);
 		return;
 	default:
-		conn_ssh_error(c, PROTO_E_AUTH_FAILED, "authentication");
+		conn_ssh_error(c, PROTO_E_CONNECT_FAILED, "authentication");
 		return;
 	}
 }
