@@ -1309,6 +1309,64 @@ START_TEST(test_auth_cut)
 }
 END_TEST
 
+/* The fleet's MaxSessions 1 host (fleet.sh), "127.0.0.253:PORT". */
+#define FT_MS1_ADDR "127.0.0.253"
+#define FT_REFUSED_JOBS 20
+
+static void
+ft_ms1_host(char *buf, size_t len)
+{
+	snprintf(buf, len, "%s:%d", FT_MS1_ADDR, fleet.port);
+}
+
+/*
+ * A server with MaxSessions 1 frees a session slot a little after the
+ * channel's CLOSE: an open refused while no other channel is open is
+ * tried again, so concurrent commands all run.
+ */
+START_TEST(test_refused_alone)
+{
+	struct tcollect_req *r[FT_REFUSED_JOBS];
+	const char *host[1];
+	char hostbuf[64], id[16], cmd[32], want[16];
+	struct tclient *c;
+	struct tcollect k;
+	json_object *st, *sh;
+	size_t i, failed = 0;
+
+	ft_begin(NULL, NULL, 0);
+	ft_ms1_host(hostbuf, sizeof hostbuf);
+	host[0] = hostbuf;
+	c = ft_connect();
+	fc_init(&k);
+	for (i = 0; i < FT_REFUSED_JOBS; i++) {
+		snprintf(id, sizeof id, "m%zu", i);
+		snprintf(cmd, sizeof cmd, "echo %zu", i);
+		r[i] = fc_send(c, &k, id, host, 1, cmd, NULL);
+	}
+	for (i = 0; i < FT_REFUSED_JOBS; i++) {
+		tcollect_wait_end(c, &k, r[i]->id, FT_EVENT_MS);
+		failed += !r[i]->hosts[0]->exited;
+	}
+	st = ft_status(c, &k, "st");
+	sh = tstatus_host(st, host[0]);
+	ck_assert_ptr_nonnull(sh);
+	ft_report("refused: %d concurrent commands on a MaxSessions 1 "
+		  "server: %zu failed; %lld handshakes, channels_max %lld",
+		  FT_REFUSED_JOBS, failed, tstatus_int(sh, "connects"),
+		  tstatus_int(sh, "channels_max"));
+	json_object_put(st);
+	for (i = 0; i < FT_REFUSED_JOBS; i++) {
+		snprintf(want, sizeof want, "%zu\n", i);
+		assert_exit_out(r[i]->hosts[0], want);
+	}
+	tcollect_check(&k);
+	tcollect_free(&k);
+	tclient_close(c);
+	ft_end();
+}
+END_TEST
+
 /* ---- Soak ---- */
 
 static volatile sig_atomic_t killer_stop;
@@ -1557,6 +1615,7 @@ faults_suite(void)
 	    {"client_gone", test_client_gone, FT_TIMEOUT_S},
 	    {"lost_not_failed", test_lost_not_failed, FT_TIMEOUT_S},
 	    {"auth_cut", test_auth_cut, FT_TIMEOUT_S},
+	    {"refused_alone", test_refused_alone, FT_TIMEOUT_S},
 	    {"soak", test_soak, FT_SOAK_TIMEOUT_S},
 	};
 	size_t i;

@@ -50,6 +50,9 @@
 #define CONN_TCP_USER_TIMEOUT_MS 60000
 /* Pump rounds per callback before yielding to other connections. */
 #define CONN_PUMP_ROUNDS 64
+/* After a refused channel open with nothing else open, the connection
+ * takes no new channel for this long times the job's refusals so far. */
+#define CONN_REFUSED_HOLD_MS 25
 
 static const char *conn_state_names[] = {"resolve", "tcp",   "kex", "hostkey",
 					 "auth",    "ready", "dead"};
@@ -82,6 +85,7 @@ static void conn_io_cb(evutil_socket_t, short, void *);
 static void conn_deadline_cb(evutil_socket_t, short, void *);
 static void conn_kick_cb(evutil_socket_t, short, void *);
 static void conn_alive_cb(evutil_socket_t, short, void *);
+static void conn_hold_cb(evutil_socket_t, short, void *);
 static void conn_saw_packets(struct conn *);
 static int conn_alive_tick(const struct conn *);
 static void conn_start(struct conn *);
@@ -99,7 +103,8 @@ conn_finish(struct conn *c)
 int
 conn_has_room(const struct conn *c)
 {
-	return c->state == CONN_READY && c->nchans < c->cap;
+	return c->state == CONN_READY && c->nchans < c->cap &&
+	       (c->hold_until_ms == 0 || clock_ms() >= c->hold_until_ms);
 }
 
 static void
@@ -167,8 +172,9 @@ conn_new(struct host *h)
 	c->deadline = evtimer_new(w->base, conn_deadline_cb, c);
 	c->kick = evtimer_new(w->base, conn_kick_cb, c);
 	c->alive = evtimer_new(w->base, conn_alive_cb, c);
+	c->hold = evtimer_new(w->base, conn_hold_cb, c);
 	if (c->io == NULL || c->deadline == NULL || c->kick == NULL ||
-	    c->alive == NULL)
+	    c->alive == NULL || c->hold == NULL)
 		fatalx("%s: event_new failed", __func__);
 	w->nsessions++;
 	log_debug("host=%s conn=%llu: connecting", h->params->key, c->id);
@@ -207,6 +213,7 @@ conn_close(struct conn *c, enum proto_code code, const char *why)
 	evtimer_del(c->deadline);
 	evtimer_del(c->kick);
 	evtimer_del(c->alive);
+	evtimer_del(c->hold);
 	/* Walk backwards: requeued jobs go to the queue's front in order. */
 	for (j = TAILQ_LAST(&c->jobs, job_list); j != NULL; j = next) {
 		next = TAILQ_PREV(j, job_list, entry);
@@ -232,6 +239,7 @@ conn_free(struct conn *c)
 	event_free(c->deadline);
 	event_free(c->kick);
 	event_free(c->alive);
+	event_free(c->hold);
 	if (c->sevent != NULL) {
 		ssh_event_remove_session(c->sevent, c->session);
 		ssh_event_free(c->sevent);
@@ -883,26 +891,45 @@ conn_attach(struct conn *c, struct job *j)
 }
 
 /*
- * The server refused to open j's channel: usually its MaxSessions.  Carry
- * no more channels than the others it has now and let j go; 0 when there
- * are no others, so the refusal is j's error.
+ * The server refused to open j's channel (its refusals-th refusal while
+ * alone), and j leaves.  With others open this is the server's MaxSessions:
+ * carry no more than the others.  Alone, the server has not yet freed the
+ * slot of a channel that just closed: take no channel for a moment, which
+ * grows with the job's refusals.
  */
-int
-conn_refused(struct conn *c, struct job *j)
+void
+conn_refused(struct conn *c, struct job *j, int refusals)
 {
 	int others = c->nchans - 1;
+	long long ms = (long long)CONN_REFUSED_HOLD_MS * refusals;
 
-	if (others < 1)
-		return 0;
-	if (c->cap > others) {
+	if (others >= 1 && c->cap > others) {
 		log_info("host=%s conn=%llu: server refused channel %d; "
 			 "carrying at most %d channels on this connection",
 			 c->host->params->key, c->id, c->nchans, others);
 		c->cap = others;
+	} else if (others < 1) {
+		log_verbose("host=%s conn=%llu: server refused a channel "
+			    "with none open; no new channel for %lld ms",
+			    c->host->params->key, c->id, ms);
+		c->hold_until_ms = clock_ms() + ms;
+		worker_timer_add(c->w, c->hold, ms, 0);
 	}
 	TAILQ_REMOVE(&c->jobs, j, entry);
 	c->nchans--;
-	return 1;
+}
+
+/* The pause after a refusal is over: serve the host's queue. */
+static void
+conn_hold_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	c->hold_until_ms = 0;
+	if (c->state == CONN_READY)
+		host_dispatch(c->host);
 }
 
 /* Pump outside of this connection's own callbacks (flow resumed). */

@@ -59,6 +59,10 @@ struct conn {
 	/* Keepalive (ServerAliveInterval/CountMax): silence is measured from
 	 * the last packet received, on a tick of a quarter interval. */
 	struct event *alive;
+	/* A refused channel open with nothing else open: no new channel
+	 * before hold_until_ms; hold dispatches the host's queue then. */
+	long long hold_until_ms;
+	struct event *hold;
 	uint64_t rx_seen; /* packets.in_packets at the last look */
 	long long last_rx_ms;
 	long long ka_sent_ms; /* last keepalive sent; 0 = none */
@@ -75,7 +79,7 @@ struct conn {
 /* A new connection of h, connecting from the loop; h lists it. */
 struct conn *conn_new(struct host *);
 void conn_attach(struct conn *, struct job *);
-int conn_refused(struct conn *, struct job *);
+void conn_refused(struct conn *, struct job *, int refusals);
 void conn_close(struct conn *, enum proto_code, const char *why);
 void conn_free(struct conn *);
 void conn_pump(struct conn *);
