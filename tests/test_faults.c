@@ -1367,6 +1367,70 @@ START_TEST(test_refused_alone)
 }
 END_TEST
 
+#define FT_ONE_CHANNEL_RUNS 10
+#define FT_ONE_CHANNEL_PAUSE_MS 100
+/* A command that, like a server serving one channel per connection, has
+ * its session's sshd exit once the command's exit status is out (a
+ * moment after the shell was reaped). */
+#define FT_ONE_CHANNEL_CMD                                                     \
+	"echo %zu; w=$$; (while kill -0 $w 2>/dev/null; do sleep 0.01; "       \
+	"done; sleep 0.05; kill -TERM $PPID) </dev/null >/dev/null 2>&1 &"
+
+/*
+ * A server that closes each connection after its one channel: the close
+ * is orderly, not a lost session, and sequential commands do not wait out
+ * a reconnect backoff.
+ */
+START_TEST(test_server_closes)
+{
+	const char *host[1];
+	char hostbuf[64], id[16], cmd[160], want[16];
+	struct tcollect_req *r;
+	struct tclient *c;
+	struct tcollect k;
+	json_object *st, *sh;
+	long long t0, elapsed;
+	size_t i;
+
+	ft_begin("ReconnectBaseDelay 1s\n", NULL, 0);
+	ft_ms1_host(hostbuf, sizeof hostbuf);
+	host[0] = hostbuf;
+	c = ft_connect();
+	fc_init(&k);
+	t0 = testutil_now_ms();
+	for (i = 0; i < FT_ONE_CHANNEL_RUNS; i++) {
+		snprintf(id, sizeof id, "o%zu", i);
+		snprintf(cmd, sizeof cmd, FT_ONE_CHANNEL_CMD, i);
+		snprintf(want, sizeof want, "%zu\n", i);
+		r = fc_send(c, &k, id, host, 1, cmd, NULL);
+		tcollect_wait_end(c, &k, r->id, FT_EVENT_MS);
+		assert_exit_out(r->hosts[0], want);
+		/* The next command comes once the server has closed. */
+		usleep(FT_ONE_CHANNEL_PAUSE_MS * 1000);
+	}
+	elapsed = testutil_now_ms() - t0;
+	st = ft_status(c, &k, "st");
+	sh = tstatus_host(st, host[0]);
+	ck_assert_ptr_nonnull(sh);
+	ft_report("one channel: %d sequential commands on a server closing "
+		  "after each channel took %lld ms; %lld handshakes, %lld "
+		  "lost",
+		  FT_ONE_CHANNEL_RUNS, elapsed, tstatus_int(sh, "connects"),
+		  tstatus_int(sh, "lost"));
+	ck_assert_msg(tstatus_int(sh, "lost") == 0,
+		      "%lld sessions counted lost: %s", tstatus_int(sh, "lost"),
+		      tstatus_str(sh, "last_error"));
+	ck_assert_msg(elapsed < FT_MS(FT_ONE_CHANNEL_RUNS *
+				      (FT_ONE_CHANNEL_PAUSE_MS + 300)),
+		      "%d commands took %lld ms", FT_ONE_CHANNEL_RUNS, elapsed);
+	json_object_put(st);
+	tcollect_check(&k);
+	tcollect_free(&k);
+	tclient_close(c);
+	ft_end();
+}
+END_TEST
+
 /* ---- Soak ---- */
 
 static volatile sig_atomic_t killer_stop;
@@ -1616,6 +1680,7 @@ faults_suite(void)
 	    {"lost_not_failed", test_lost_not_failed, FT_TIMEOUT_S},
 	    {"auth_cut", test_auth_cut, FT_TIMEOUT_S},
 	    {"refused_alone", test_refused_alone, FT_TIMEOUT_S},
+	    {"server_closes", test_server_closes, FT_TIMEOUT_S},
 	    {"soak", test_soak, FT_SOAK_TIMEOUT_S},
 	};
 	size_t i;

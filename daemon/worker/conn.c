@@ -53,6 +53,9 @@
 /* After a refused channel open with nothing else open, the connection
  * takes no new channel for this long times the job's refusals so far. */
 #define CONN_REFUSED_HOLD_MS 25
+/* A server that closes a connection this soon after its last channel, with
+ * none open, closes it after a number of channels (its limit), in order. */
+#define CONN_SERVER_CLOSE_MS 1000
 
 static const char *conn_state_names[] = {"resolve", "tcp",   "kex", "hostkey",
 					 "auth",    "ready", "dead"};
@@ -167,6 +170,8 @@ conn_new(struct host *h)
 	c->started_ms = clock_ms();
 	c->fd = -1;
 	c->cap = h->params->max_channels;
+	if (h->server_channels > 0 && h->server_channels < c->cap)
+		c->cap = h->server_channels;
 	TAILQ_INIT(&c->jobs);
 	c->io = event_new(w->base, -1, 0, conn_io_cb, c);
 	c->deadline = evtimer_new(w->base, conn_deadline_cb, c);
@@ -224,7 +229,7 @@ conn_close(struct conn *c, enum proto_code code, const char *why)
 	/* PROTO_E_NONE: an orderly close (drained, disconnect request). */
 	if (!was_ready && code != PROTO_E_NONE)
 		host_conn_failed(h, c, code, why);
-	else if (code == PROTO_E_CONNECTION_LOST)
+	else if (code == PROTO_E_CONNECTION_LOST && !c->orderly)
 		host_conn_lost(h, c, why);
 }
 
@@ -723,11 +728,40 @@ conn_auth_step(struct conn *c)
 
 /* ---- READY ---- */
 
+/* Did the server close the connection after its channels (its limit)?
+ * Only jobs still opening their channel may be on it. */
+static int
+conn_server_done(const struct conn *c)
+{
+	struct job *j;
+
+	if (c->opened == 0 || clock_ms() - c->idle_ms > CONN_SERVER_CLOSE_MS)
+		return 0;
+	TAILQ_FOREACH(j, &c->jobs, entry)
+	{
+		if (j->state != JOB_OPEN)
+			return 0;
+	}
+	return 1;
+}
+
 static void
 conn_lost(struct conn *c)
 {
 	const char *msg = ssh_get_error(c->session);
 	char why[512];
+
+	if (conn_server_done(c)) {
+		/* Jobs still opening run on the next connection. */
+		c->orderly = 1;
+		host_server_channels(c->host, c->opened);
+		snprintf(why, sizeof(why),
+			 "the server closed the connection after %d "
+			 "channels",
+			 c->opened);
+		conn_close(c, PROTO_E_CONNECTION_LOST, why);
+		return;
+	}
 
 	snprintf(why, sizeof(why), "connection to %s lost: %s",
 		 c->host->params->host,
@@ -776,6 +810,8 @@ conn_pump(struct conn *c)
 			c->nchans--;
 			job_free(j);
 			freed = 1;
+			if (c->nchans == 0)
+				c->idle_ms = clock_ms();
 		}
 	} while (progress && ++rounds < CONN_PUMP_ROUNDS);
 	c->busy--;
@@ -878,6 +914,18 @@ conn_drain(struct conn *c)
 		/* Not from this conn's callbacks: free it from the loop. */
 		event_active(c->kick, EV_TIMEOUT, 0);
 	}
+}
+
+/* A channel opened here.  A server known to close its connections after
+ * that many channels gets no more on this one, which closes after them. */
+void
+conn_opened(struct conn *c)
+{
+	int limit = c->host->server_channels;
+
+	c->opened++;
+	if (limit > 0 && c->opened >= limit)
+		c->draining = 1;
 }
 
 /* Carry job j: it opens its channel on the next pump. */

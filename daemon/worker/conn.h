@@ -71,14 +71,18 @@ struct conn {
 
 	struct job_list jobs; /* jobs holding a channel here */
 	int nchans;
-	int cap;      /* channels this connection may carry now */
-	int busy;     /* inside conn_pump: do not free */
-	int draining; /* takes no new job; closed when its last one ends */
+	int cap;           /* channels this connection may carry now */
+	int busy;          /* inside conn_pump: do not free */
+	int draining;      /* takes no new job; closed when its last one ends */
+	int opened;        /* channels ever opened here */
+	long long idle_ms; /* when its last channel was released */
+	int orderly; /* the server closed it after its channels: no loss */
 };
 
 /* A new connection of h, connecting from the loop; h lists it. */
 struct conn *conn_new(struct host *);
 void conn_attach(struct conn *, struct job *);
+void conn_opened(struct conn *);
 void conn_refused(struct conn *, struct job *, int refusals);
 void conn_close(struct conn *, enum proto_code, const char *why);
 void conn_free(struct conn *);

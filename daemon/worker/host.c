@@ -331,6 +331,22 @@ host_conn_lost(struct host *h, struct conn *c, const char *why)
 }
 
 /*
+ * The server closed a connection by itself right after its channels, with
+ * none open: not a loss but its limit.  Later connections carry at most
+ * that many channels and are closed by the daemon after them.
+ */
+void
+host_server_channels(struct host *h, int channels)
+{
+	if (h->server_channels != 0 && h->server_channels <= channels)
+		return;
+	log_info("host=%s: the server closes a connection after %d "
+		 "channels; each carries no more from now on",
+		 h->params->key, channels);
+	h->server_channels = channels;
+}
+
+/*
  * A client asked to close the host's sessions: idle ones close now, busy
  * ones take no new job and close after their last; connections still in
  * their handshake go on (queued jobs wait for them).  The host stops

@@ -45,6 +45,9 @@ struct host {
 	long long reconnect_at_ms; /* after a loss: no reconnect before */
 	struct event *retry;       /* dispatches again at the one due */
 	int reconnect;             /* a session was lost: open one again */
+	/* Channels the server serves on one connection before it closes it
+	 * by itself (some servers serve one); 0 while none was seen. */
+	int server_channels;
 };
 
 struct host *host_get(struct worker *, const struct host_params *);
@@ -58,6 +61,7 @@ void host_conn_ready(struct host *, struct conn *);
 void host_conn_failed(struct host *, struct conn *, enum proto_code,
 		      const char *);
 void host_conn_lost(struct host *, struct conn *, const char *);
+void host_server_channels(struct host *, int channels);
 void host_conn_gone(struct host *, struct conn *);
 void host_disconnect(struct worker *, struct host *, struct job *);
 void host_set_params(struct host *, const struct host_params *);

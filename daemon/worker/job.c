@@ -474,6 +474,7 @@ job_step(struct job *j)
 				job_channel_error(j, "channel open", 0);
 			return 1;
 		}
+		conn_opened(j->conn);
 		if (j->ended)
 			j->state = JOB_CLOSING;
 		else if (j->spec->input->pty)
