@@ -1319,6 +1319,36 @@ ft_ms1_host(char *buf, size_t len)
 	snprintf(buf, len, "%s:%d", FT_MS1_ADDR, fleet.port);
 }
 
+/* Lines of the MaxSessions 1 host's sshd log that contain text. */
+static int
+ft_ms1_log_count(const char *text)
+{
+	char path[PATH_MAX + 32], line[1024];
+	FILE *f;
+	int n = 0;
+
+	snprintf(path, sizeof path, "%s/sshd.ms1.log", fleet.dir);
+	ck_assert_msg((f = fopen(path, "r")) != NULL, "%s: %s", path,
+		      strerror(errno));
+	while (fgets(line, sizeof line, f) != NULL)
+		n += strstr(line, text) != NULL;
+	fclose(f);
+	return n;
+}
+
+/* Wait (bounded) until the log has more than n lines with text. */
+static int
+ft_ms1_log_wait(const char *text, int n)
+{
+	long long deadline = testutil_now_ms() + FT_MS(3000);
+	int now;
+
+	while ((now = ft_ms1_log_count(text)) <= n &&
+	       testutil_now_ms() < deadline)
+		usleep(FT_POLL_MS * 1000);
+	return now;
+}
+
 /*
  * A server with MaxSessions 1 frees a session slot a little after the
  * channel's CLOSE: an open refused while no other channel is open is
@@ -1428,6 +1458,55 @@ START_TEST(test_server_closes)
 	tcollect_free(&k);
 	tclient_close(c);
 	ft_end();
+}
+END_TEST
+
+/*
+ * Sessions the daemon closes itself (a disconnect request, the shutdown)
+ * end with SSH_MSG_DISCONNECT: sshd logs "Disconnected from user", not
+ * "Connection closed".
+ */
+START_TEST(test_disconnect_message)
+{
+	const char *bye = "Disconnected from user", *cut = "Connection closed";
+	const char *host[1];
+	char hostbuf[64];
+	struct tcollect_req *r;
+	struct tclient *c;
+	struct tcollect k;
+	int byes, cuts, n;
+
+	ft_begin(NULL, NULL, 0);
+	ft_ms1_host(hostbuf, sizeof hostbuf);
+	host[0] = hostbuf;
+	c = ft_connect();
+	fc_init(&k);
+	byes = ft_ms1_log_count(bye);
+	cuts = ft_ms1_log_count(cut);
+	r = fc_send(c, &k, "w1", host, 1, NULL, NULL);
+	assert_done(tcollect_wait_end(c, &k, r->id, FT_EVENT_MS), 1, 0, 0);
+	ck_assert(ft_disconnect("d1", host[0]) == 1);
+	n = ft_ms1_log_wait(bye, byes);
+	ft_report("goodbye: after a disconnect request sshd logged %d "
+		  "\"%s\" and %d \"%s\"",
+		  n - byes, bye, ft_ms1_log_count(cut) - cuts, cut);
+	ck_assert_msg(n == byes + 1 && ft_ms1_log_count(cut) == cuts,
+		      "disconnect request: %d \"%s\", %d \"%s\"", n - byes, bye,
+		      ft_ms1_log_count(cut) - cuts, cut);
+
+	r = fc_send(c, &k, "w2", host, 1, NULL, NULL);
+	assert_done(tcollect_wait_end(c, &k, r->id, FT_EVENT_MS), 1, 0, 0);
+	tcollect_check(&k);
+	tcollect_free(&k);
+	tclient_close(c);
+	ft_end();
+	n = ft_ms1_log_wait(bye, byes + 1);
+	ft_report("goodbye: after the shutdown sshd logged %d \"%s\" and %d "
+		  "\"%s\"",
+		  n - byes - 1, bye, ft_ms1_log_count(cut) - cuts, cut);
+	ck_assert_msg(n == byes + 2 && ft_ms1_log_count(cut) == cuts,
+		      "shutdown: %d \"%s\", %d \"%s\"", n - byes - 1, bye,
+		      ft_ms1_log_count(cut) - cuts, cut);
 }
 END_TEST
 
@@ -1681,6 +1760,7 @@ faults_suite(void)
 	    {"auth_cut", test_auth_cut, FT_TIMEOUT_S},
 	    {"refused_alone", test_refused_alone, FT_TIMEOUT_S},
 	    {"server_closes", test_server_closes, FT_TIMEOUT_S},
+	    {"disconnect_message", test_disconnect_message, FT_TIMEOUT_S},
 	    {"soak", test_soak, FT_SOAK_TIMEOUT_S},
 	};
 	size_t i;

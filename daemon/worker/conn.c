@@ -16,9 +16,11 @@
  * (conn_finish), never while a caller up the stack still uses it.
  */
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -215,6 +217,11 @@ conn_close(struct conn *c, enum proto_code code, const char *why)
 			 clock_ms() - c->started_ms, proto_code_name(code),
 			 why);
 	c->state = CONN_DEAD;
+	/* The daemon's own decision (a disconnect request, a drain, the
+	 * shutdown): the server is told, and logs a disconnect by the user
+	 * rather than a lost connection. */
+	c->bye =
+	    was_ready && (code == PROTO_E_NONE || code == PROTO_E_SHUTDOWN);
 	evtimer_del(c->deadline);
 	evtimer_del(c->kick);
 	evtimer_del(c->alive);
@@ -231,6 +238,36 @@ conn_close(struct conn *c, enum proto_code code, const char *why)
 		host_conn_failed(h, c, code, why);
 	else if (code == PROTO_E_CONNECTION_LOST && !c->orderly)
 		host_conn_lost(h, c, why);
+}
+
+/*
+ * Send SSH_MSG_DISCONNECT and close the socket exactly once.
+ * ssh_disconnect() forgets a socket given with SSH_OPTIONS_FD without
+ * closing it, but closes it itself on a write error.  A second descriptor
+ * keeps the socket alive across the call, so that afterwards ours can be
+ * told from a new socket another thread opened under the same number:
+ * close ours only if libssh let go of it and it still is that socket.
+ */
+static void
+conn_bye(struct conn *c)
+{
+	struct stat before, after;
+	int keep;
+
+	if (!c->bye || c->fd == -1 || ssh_get_fd(c->session) != c->fd)
+		return;
+	if ((keep = fcntl(c->fd, F_DUPFD_CLOEXEC, 0)) == -1)
+		return; /* out of descriptors: ssh_free closes it silently */
+	if (fstat(keep, &before) == 0) {
+		ssh_disconnect(c->session);
+		if (ssh_get_fd(c->session) != c->fd &&
+		    fstat(c->fd, &after) == 0 &&
+		    after.st_dev == before.st_dev &&
+		    after.st_ino == before.st_ino)
+			close(c->fd);
+		c->fd = -1;
+	}
+	close(keep);
 }
 
 void
@@ -251,13 +288,13 @@ conn_free(struct conn *c)
 	}
 	/*
 	 * Once handed over, the socket is libssh's: ssh_free() closes it
-	 * unless libssh already did.  ssh_disconnect() is never called: it
-	 * forgets a socket given with SSH_OPTIONS_FD without closing it, and
-	 * may or may not have closed it on a write error.  The server sees
-	 * the TCP close, as after OpenSSH's client.
+	 * unless libssh already did, or conn_bye() closed it after saying
+	 * goodbye.  A lost session just goes: the server sees the TCP close.
 	 */
-	if (c->session != NULL)
+	if (c->session != NULL) {
+		conn_bye(c);
 		ssh_free(c->session);
+	}
 	if (c->fd != -1 && !c->handed)
 		close(c->fd);
 	if (c->addrs != NULL)

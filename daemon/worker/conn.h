@@ -71,10 +71,11 @@ struct conn {
 
 	struct job_list jobs; /* jobs holding a channel here */
 	int nchans;
-	int cap;           /* channels this connection may carry now */
-	int busy;          /* inside conn_pump: do not free */
-	int draining;      /* takes no new job; closed when its last one ends */
-	int opened;        /* channels ever opened here */
+	int cap;      /* channels this connection may carry now */
+	int busy;     /* inside conn_pump: do not free */
+	int draining; /* takes no new job; closed when its last one ends */
+	int bye;      /* closed in order: say SSH_MSG_DISCONNECT when freed */
+	int opened;   /* channels ever opened here */
 	long long idle_ms; /* when its last channel was released */
 	int orderly; /* the server closed it after its channels: no loss */
 };
