@@ -1510,6 +1510,147 @@ START_TEST(test_disconnect_message)
 }
 END_TEST
 
+/* ---- A pool that forgets ---- */
+
+#define FT_IDLE_MS 1000 /* IdleTimeout of the idle tests */
+
+/* Poll status until host is no longer listed; ms it took, or -1. */
+static long long
+ft_wait_forgotten(struct tclient *c, struct tcollect *k, const char *host,
+		  int limit_ms, long long *failures)
+{
+	long long t0 = testutil_now_ms();
+	json_object *st, *sh;
+	int listed = 1;
+
+	while (listed && testutil_now_ms() - t0 < limit_ms) {
+		usleep(100 * 1000);
+		st = ft_status(c, k, "fg");
+		sh = tstatus_host(st, host);
+		if ((listed = sh != NULL) && failures != NULL)
+			*failures = tstatus_int(sh, "failures");
+		json_object_put(st);
+	}
+	return listed ? -1 : testutil_now_ms() - t0;
+}
+
+/*
+ * IdleTimeout closes a session without a command (with a disconnect
+ * message) and forgets the pool, never a session in use; MaxPools refuses
+ * a new pool past the limit until one expired.
+ */
+START_TEST(test_idle_timeout)
+{
+	const char *busy[1], *ms1[1], *third[1];
+	const char *bye = "Disconnected from user";
+	char ms1buf[64];
+	struct tcollect_req *r;
+	struct tclient *c;
+	struct tcollect k;
+	json_object *st, *sh;
+	long long gone;
+	int byes;
+
+	ft_begin("IdleTimeout 1s\nMaxPools 2\n", NULL, 0);
+	c = ft_connect();
+	fc_init(&k);
+	busy[0] = fleet.hosts[3];
+	ft_ms1_host(ms1buf, sizeof ms1buf);
+	ms1[0] = ms1buf;
+	third[0] = fleet.hosts[4];
+	byes = ft_ms1_log_count(bye);
+
+	/* Busy for twice the IdleTimeout: kept. */
+	r = fc_send(c, &k, "busy", busy, 1, "sleep 2; echo kept", NULL);
+	tcollect_wait_end(c, &k, r->id, FT_EVENT_MS);
+	assert_exit_out(r->hosts[0], "kept\n");
+	st = ft_status(c, &k, "st");
+	sh = tstatus_host(st, busy[0]);
+	ck_assert_ptr_nonnull(sh);
+	ck_assert_msg(tstatus_int(sh, "sessions") == 1 &&
+			  tstatus_int(sh, "connects") == 1 &&
+			  tstatus_int(sh, "lost") == 0,
+		      "busy session: sessions %lld connects %lld lost %lld",
+		      tstatus_int(sh, "sessions"), tstatus_int(sh, "connects"),
+		      tstatus_int(sh, "lost"));
+	json_object_put(st);
+
+	/* Two pools exist now: a third is refused. */
+	r = fc_send(c, &k, "two", ms1, 1, "echo two", NULL);
+	tcollect_wait_end(c, &k, r->id, FT_EVENT_MS);
+	assert_exit_out(r->hosts[0], "two\n");
+	r = fc_send(c, &k, "three", third, 1, "echo three", NULL);
+	tcollect_wait_end(c, &k, r->id, FT_EVENT_MS);
+	ft_report("idle: a third pool with MaxPools 2: %s (%s)",
+		  r->hosts[0]->exited ? "exit"
+				      : proto_code_name(r->hosts[0]->code),
+		  r->hosts[0]->message);
+	assert_error(r->hosts[0], PROTO_E_LIMIT);
+
+	gone = ft_wait_forgotten(c, &k, ms1[0], FT_MS(4000), NULL);
+	ft_report("idle: idle pool forgotten %lld ms after its command "
+		  "(IdleTimeout %d ms); sshd logged %d \"%s\"",
+		  gone, FT_IDLE_MS, ft_ms1_log_wait(bye, byes) - byes, bye);
+	ck_assert_msg(gone >= 0, "idle pool %s still listed", ms1[0]);
+	ck_assert_msg(ft_ms1_log_count(bye) == byes + 1,
+		      "idle expiry: %d \"%s\"", ft_ms1_log_count(bye) - byes,
+		      bye);
+	ck_assert(ft_wait_forgotten(c, &k, busy[0], FT_MS(4000), NULL) >= 0);
+
+	r = fc_send(c, &k, "three2", third, 1, "echo three", NULL);
+	tcollect_wait_end(c, &k, r->id, FT_EVENT_MS);
+	assert_exit_out(r->hosts[0], "three\n");
+	tcollect_check(&k);
+	tcollect_free(&k);
+	tclient_close(c);
+	ft_end();
+}
+END_TEST
+
+/*
+ * A host that went away for good after its session is probed only while
+ * somebody used it within IdleTimeout, then forgotten.
+ */
+START_TEST(test_idle_forgets_dead)
+{
+	const char *relay_addr = "127.0.0.248", *host[1];
+	long long failures = -1, gone;
+	char hostbuf[64];
+	struct tcollect_req *r;
+	struct tclient *c;
+	struct tcollect k;
+
+	ft_strict = "accept-new";
+	ft_begin("IdleTimeout 1s\nReconnectBaseDelay 100ms\n"
+		 "ReconnectMaxDelay 300ms\n",
+		 NULL, 0);
+	snprintf(hostbuf, sizeof hostbuf, "%s:%d", relay_addr,
+		 ft_relay_start(relay_addr, 0));
+	host[0] = hostbuf;
+	c = ft_connect();
+	fc_init(&k);
+	r = fc_send(c, &k, "once", host, 1, "echo once", NULL);
+	tcollect_wait_end(c, &k, r->id, FT_EVENT_MS);
+	assert_exit_out(r->hosts[0], "once\n");
+	/* Lose the session a little before it would expire: the host is
+	 * then still in use and is probed for a while. */
+	usleep(FT_IDLE_MS * 800);
+	kill(relay_pid, SIGKILL);
+	waitpid(relay_pid, NULL, 0);
+	relay_pid = 0;
+	gone = ft_wait_forgotten(c, &k, host[0], FT_MS(8000), &failures);
+	ft_report("idle: host gone for good forgotten %lld ms after its loss, "
+		  "after %lld failed attempts",
+		  gone, failures);
+	ck_assert_msg(gone >= 0, "dead host still listed, %lld failures",
+		      failures);
+	tcollect_check(&k);
+	tcollect_free(&k);
+	tclient_close(c);
+	ft_end();
+}
+END_TEST
+
 /* ---- Soak ---- */
 
 static volatile sig_atomic_t killer_stop;
@@ -1761,6 +1902,8 @@ faults_suite(void)
 	    {"refused_alone", test_refused_alone, FT_TIMEOUT_S},
 	    {"server_closes", test_server_closes, FT_TIMEOUT_S},
 	    {"disconnect_message", test_disconnect_message, FT_TIMEOUT_S},
+	    {"idle_timeout", test_idle_timeout, FT_TIMEOUT_S},
+	    {"idle_forgets_dead", test_idle_forgets_dead, FT_TIMEOUT_S},
 	    {"soak", test_soak, FT_SOAK_TIMEOUT_S},
 	};
 	size_t i;

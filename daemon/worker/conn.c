@@ -91,6 +91,8 @@ static void conn_deadline_cb(evutil_socket_t, short, void *);
 static void conn_kick_cb(evutil_socket_t, short, void *);
 static void conn_alive_cb(evutil_socket_t, short, void *);
 static void conn_hold_cb(evutil_socket_t, short, void *);
+static void conn_idle_cb(evutil_socket_t, short, void *);
+static void conn_idle_arm(struct conn *);
 static void conn_saw_packets(struct conn *);
 static int conn_alive_tick(const struct conn *);
 static void conn_start(struct conn *);
@@ -180,8 +182,9 @@ conn_new(struct host *h)
 	c->kick = evtimer_new(w->base, conn_kick_cb, c);
 	c->alive = evtimer_new(w->base, conn_alive_cb, c);
 	c->hold = evtimer_new(w->base, conn_hold_cb, c);
+	c->idle = evtimer_new(w->base, conn_idle_cb, c);
 	if (c->io == NULL || c->deadline == NULL || c->kick == NULL ||
-	    c->alive == NULL || c->hold == NULL)
+	    c->alive == NULL || c->hold == NULL || c->idle == NULL)
 		fatalx("%s: event_new failed", __func__);
 	w->nsessions++;
 	log_debug("host=%s conn=%llu: connecting", h->params->key, c->id);
@@ -226,6 +229,10 @@ conn_close(struct conn *c, enum proto_code code, const char *why)
 	evtimer_del(c->kick);
 	evtimer_del(c->alive);
 	evtimer_del(c->hold);
+	evtimer_del(c->idle);
+	/* A session lost under running jobs was in use until now. */
+	if (c->nchans > 0)
+		host_touch(h);
 	/* Walk backwards: requeued jobs go to the queue's front in order. */
 	for (j = TAILQ_LAST(&c->jobs, job_list); j != NULL; j = next) {
 		next = TAILQ_PREV(j, job_list, entry);
@@ -282,6 +289,7 @@ conn_free(struct conn *c)
 	event_free(c->kick);
 	event_free(c->alive);
 	event_free(c->hold);
+	event_free(c->idle);
 	if (c->sevent != NULL) {
 		ssh_event_remove_session(c->sevent, c->session);
 		ssh_event_free(c->sevent);
@@ -699,7 +707,8 @@ conn_ready(struct conn *c)
 	c->key = NULL;
 	c->state = CONN_READY;
 	c->ready = 1;
-	c->ready_ms = c->last_rx_ms = clock_ms();
+	c->ready_ms = c->last_rx_ms = c->idle_ms = clock_ms();
+	conn_idle_arm(c);
 	c->rx_seen = c->packets.in_packets;
 	conn_watch_session(c);
 	/* A random first tick spreads thousands of sessions' keepalives. */
@@ -847,8 +856,11 @@ conn_pump(struct conn *c)
 			c->nchans--;
 			job_free(j);
 			freed = 1;
-			if (c->nchans == 0)
+			if (c->nchans == 0) {
 				c->idle_ms = clock_ms();
+				host_touch(c->host);
+				conn_idle_arm(c);
+			}
 		}
 	} while (progress && ++rounds < CONN_PUMP_ROUNDS);
 	c->busy--;
@@ -1015,6 +1027,43 @@ conn_hold_cb(evutil_socket_t fd, short what, void *arg)
 	c->hold_until_ms = 0;
 	if (c->state == CONN_READY)
 		host_dispatch(c->host);
+}
+
+/* IdleTimeout from now, if the session stays without a channel. */
+static void
+conn_idle_arm(struct conn *c)
+{
+	int ms = c->host->params->idle_timeout_ms;
+
+	if (ms > 0)
+		worker_timer_add(c->w, c->idle, ms, 1);
+}
+
+/*
+ * ControlPersist: a session without a channel for IdleTimeout closes.  A
+ * job is attached on this thread in one step (host_dispatch), so a session
+ * that carries a channel at this moment is simply kept; it is looked at
+ * again when its last channel goes.
+ */
+static void
+conn_idle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	int ms = c->host->params->idle_timeout_ms;
+	long long left = c->idle_ms + ms - clock_ms();
+	char why[128];
+
+	(void)fd;
+	(void)what;
+	if (c->state != CONN_READY || c->nchans > 0 || c->busy)
+		return;
+	if (left > 0) {
+		worker_timer_add(c->w, c->idle, left, 0);
+		return;
+	}
+	snprintf(why, sizeof(why), "no channel for %d ms (IdleTimeout)", ms);
+	conn_close(c, PROTO_E_NONE, why);
+	conn_finish(c);
 }
 
 /* Pump outside of this connection's own callbacks (flow resumed). */

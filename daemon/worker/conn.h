@@ -63,7 +63,8 @@ struct conn {
 	 * before hold_until_ms; hold dispatches the host's queue then. */
 	long long hold_until_ms;
 	struct event *hold;
-	uint64_t rx_seen; /* packets.in_packets at the last look */
+	struct event *idle; /* IdleTimeout after the last channel went */
+	uint64_t rx_seen;   /* packets.in_packets at the last look */
 	long long last_rx_ms;
 	long long ka_sent_ms; /* last keepalive sent; 0 = none */
 	int ka_outstanding;   /* sent, and nothing received since */

@@ -80,9 +80,12 @@ host_get(struct worker *w, const struct host_params *p)
 			host_set_params(h, p);
 		return h;
 	}
+	if (!worker_pool_take(p->max_pools))
+		return NULL;
 	h = xcalloc(1, sizeof(*h));
 	h->w = w;
 	h->params = host_params_dup(p);
+	h->used_ms = clock_ms();
 	TAILQ_INIT(&h->queue);
 	TAILQ_INIT(&h->waiters);
 	TAILQ_INIT(&h->conns);
@@ -111,9 +114,31 @@ host_fail_fast(struct host *h, struct job *j)
 	return 1;
 }
 
+/* Used within IdleTimeout (0: forever), so worth a session. */
+static int
+host_in_use(const struct host *h)
+{
+	return h->params->idle_timeout_ms == 0 ||
+	       clock_ms() - h->used_ms < h->params->idle_timeout_ms;
+}
+
+void
+host_touch(struct host *h)
+{
+	h->used_ms = clock_ms();
+}
+
+int
+host_expired(const struct host *h)
+{
+	return h->nconns == 0 && h->nqueued == 0 && TAILQ_EMPTY(&h->waiters) &&
+	       !h->reconnect && !host_in_use(h);
+}
+
 void
 host_submit(struct host *h, struct job *j)
 {
+	h->used_ms = clock_ms();
 	if (host_fail_fast(h, j))
 		return;
 	if (job_kind(j) == JOB_CONNECT) {
@@ -196,6 +221,23 @@ host_retry_arm(struct host *h)
 	evtimer_add(h->retry, &tv);
 }
 
+/* Fail what waits for this host's first session with code. */
+static void
+host_fail_all(struct host *h, enum proto_code code, const char *why)
+{
+	struct job *j;
+
+	while ((j = TAILQ_FIRST(&h->waiters)) != NULL) {
+		TAILQ_REMOVE(&h->waiters, j, entry);
+		job_fail(j, code, why);
+	}
+	while ((j = TAILQ_FIRST(&h->queue)) != NULL) {
+		TAILQ_REMOVE(&h->queue, j, entry);
+		h->nqueued--;
+		job_fail(j, code, why);
+	}
+}
+
 void
 host_dispatch(struct host *h)
 {
@@ -209,8 +251,12 @@ host_dispatch(struct host *h)
 		TAILQ_REMOVE(&h->queue, j, entry);
 		h->nqueued--;
 		h->jobs++;
+		h->used_ms = clock_ms();
 		conn_attach(c, j);
 	}
+	/* Nobody used the host for IdleTimeout: no more reconnects. */
+	if (h->reconnect && !host_in_use(h))
+		h->reconnect = 0;
 	if ((h->nqueued == 0 && TAILQ_EMPTY(&h->waiters) && !h->reconnect) ||
 	    h->w->stopping)
 		return;
@@ -291,8 +337,7 @@ void
 host_conn_failed(struct host *h, struct conn *c, enum proto_code code,
 		 const char *why)
 {
-	struct job *j;
-
+	(void)c;
 	h->failures++;
 	h->fail_streak++;
 	snprintf(h->last_error, sizeof(h->last_error), "%s: %s",
@@ -303,21 +348,14 @@ host_conn_failed(struct host *h, struct conn *c, enum proto_code code,
 	if (h->nconns > 1 || (host_retryable(code) &&
 			      h->fail_streak < h->params->connection_attempts))
 		return;
-	while ((j = TAILQ_FIRST(&h->waiters)) != NULL) {
-		TAILQ_REMOVE(&h->waiters, j, entry);
-		job_fail(j, code, why);
-	}
-	while ((j = TAILQ_FIRST(&h->queue)) != NULL) {
-		TAILQ_REMOVE(&h->queue, j, entry);
-		h->nqueued--;
-		job_fail(j, code, why);
-	}
+	host_fail_all(h, code, why);
 }
 
 /*
- * A session died (dead peer, error, disconnect): open another later.  No
- * attempt failed, so the circuit breaker does not move; the reconnect
- * backs off, and a job that comes meanwhile connects at once.
+ * A session died (dead peer, error, disconnect): open another later if the
+ * host was used within IdleTimeout.  No attempt failed, so the circuit
+ * breaker does not move; the reconnect backs off, and a job that comes
+ * meanwhile connects at once.
  */
 void
 host_conn_lost(struct host *h, struct conn *c, const char *why)
@@ -327,7 +365,7 @@ host_conn_lost(struct host *h, struct conn *c, const char *why)
 	snprintf(h->last_error, sizeof(h->last_error), "%s: %s",
 		 proto_code_name(PROTO_E_CONNECTION_LOST), why);
 	host_backoff(h, &h->reconnect_at_ms);
-	h->reconnect = 1;
+	h->reconnect = host_in_use(h);
 }
 
 /*
@@ -450,17 +488,8 @@ void
 host_free(struct host *h, enum proto_code code, const char *why)
 {
 	struct conn *c;
-	struct job *j;
 
-	while ((j = TAILQ_FIRST(&h->waiters)) != NULL) {
-		TAILQ_REMOVE(&h->waiters, j, entry);
-		job_fail(j, code, why);
-	}
-	while ((j = TAILQ_FIRST(&h->queue)) != NULL) {
-		TAILQ_REMOVE(&h->queue, j, entry);
-		h->nqueued--;
-		job_fail(j, code, why);
-	}
+	host_fail_all(h, code, why);
 	while ((c = TAILQ_FIRST(&h->conns)) != NULL) {
 		conn_close(c, code, why);
 		conn_free(c);

@@ -48,8 +48,11 @@ struct host {
 	/* Channels the server serves on one connection before it closes it
 	 * by itself (some servers serve one); 0 while none was seen. */
 	int server_channels;
+	long long used_ms; /* a job came or ran last; IdleTimeout counts */
 };
 
+/* The pool of p's key, a new one if there is none; NULL when a new one
+ * would be more than MaxPools. */
 struct host *host_get(struct worker *, const struct host_params *);
 void host_submit(struct host *, struct job *);
 void host_requeue(struct host *, struct job *); /* back to the front */
@@ -66,6 +69,10 @@ void host_conn_gone(struct host *, struct conn *);
 void host_disconnect(struct worker *, struct host *, struct job *);
 void host_set_params(struct host *, const struct host_params *);
 void host_status(struct host *, struct proto_buf *);
+/* A job ran on the host: it is in use for another IdleTimeout. */
+void host_touch(struct host *);
+/* Nobody used the pool for IdleTimeout and nothing is left in it. */
+int host_expired(const struct host *);
 /* Fail what waits with code, close the connections, free the pool. */
 void host_free(struct host *, enum proto_code, const char *why);
 

@@ -6,6 +6,8 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -28,6 +30,7 @@
 static struct worker *workers;
 static int nworkers;
 static struct shards worker_shards; /* handed to the control thread */
+static atomic_int worker_pools;     /* pools of every worker (MaxPools) */
 
 /* libssh's log goes through ours; its level and callback are per thread. */
 static void
@@ -194,6 +197,7 @@ worker_shutdown(struct worker *w)
 static void
 worker_job(struct worker *w, struct job_spec *spec)
 {
+	char why[256];
 	struct host *h;
 	struct job *j;
 
@@ -203,10 +207,16 @@ worker_job(struct worker *w, struct job_spec *spec)
 	} else if (spec->kind == JOB_DISCONNECT) {
 		h = worker_find_host(w, spec->params->key);
 		host_disconnect(w, h, job_new(w, spec, h));
-	} else {
-		h = host_get(w, spec->params);
+	} else if ((h = host_get(w, spec->params)) == NULL) {
+		snprintf(why, sizeof(why),
+			 "the daemon keeps %d pools, its limit (MaxPools); "
+			 "a new user@host:port waits until an idle one expires "
+			 "(IdleTimeout)",
+			 spec->params->max_pools);
+		j = job_new(w, spec, NULL);
+		job_fail(j, PROTO_E_LIMIT, why);
+	} else
 		host_submit(h, job_new(w, spec, h));
-	}
 }
 
 static void
@@ -266,16 +276,22 @@ static void
 worker_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
-	struct host *h;
+	struct host *h, *next;
 	size_t i;
 	int up = 0;
 
 	(void)fd;
 	(void)what;
 	atomic_store(&w->shard->heartbeat, clock_ms());
-	for (i = 0; i < w->nbuckets; i++)
-		TAILQ_FOREACH(h, &w->buckets[i], entry)
-	up += h->nready > 0;
+	for (i = 0; i < w->nbuckets; i++) {
+		for (h = TAILQ_FIRST(&w->buckets[i]); h != NULL; h = next) {
+			next = TAILQ_NEXT(h, entry);
+			if (!w->stopping && host_expired(h))
+				host_free(h, PROTO_E_NONE, "idle");
+			else
+				up += h->nready > 0;
+		}
+	}
 	atomic_store(&w->shard->hosts_up, up);
 	atomic_store(&w->shard->jobs, w->njobs);
 }
@@ -462,4 +478,17 @@ worker_remove_host(struct worker *w, struct host *h)
 	TAILQ_REMOVE(&w->buckets[worker_hash(h->params->key) % w->nbuckets], h,
 		     entry);
 	w->nhosts--;
+	atomic_fetch_sub(&worker_pools, 1);
+}
+
+int
+worker_pool_take(int max)
+{
+	int n = atomic_load(&worker_pools);
+
+	do {
+		if (n >= max)
+			return 0;
+	} while (!atomic_compare_exchange_weak(&worker_pools, &n, n + 1));
+	return 1;
 }

@@ -72,6 +72,9 @@ void worker_offload(struct worker *, void (*fn)(void *), void (*done)(void *),
 struct host *worker_find_host(struct worker *, const char *key);
 void worker_add_host(struct worker *, struct host *);
 void worker_remove_host(struct worker *, struct host *);
+/* Count one more pool daemon-wide if fewer than max exist: 1, else 0.
+ * worker_remove_host gives it back. */
+int worker_pool_take(int max);
 /* Leave the loop once stopping and nothing is left to wait for. */
 void worker_maybe_exit(struct worker *);
 void worker_timer_add(struct worker *, struct event *, long long ms,
