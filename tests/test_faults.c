@@ -13,6 +13,7 @@
  * that only hold at full speed (latency during a stall, the handshake rate)
  * are left out when it is above 1.
  */
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -1651,6 +1652,74 @@ START_TEST(test_idle_forgets_dead)
 }
 END_TEST
 
+/* Descriptors the daemon of test_session_cap may hold: fewer than it needs
+ * for a session to every fleet host. */
+#define FT_NOFILE 64
+#define FT_CAP_HOSTS 60
+
+/*
+ * A daemon short of descriptors: past its session cap (RLIMIT_NOFILE less
+ * a reserve) a host gets the daemon's own limit error, never
+ * connect_failed or hostkey_unknown, and no failure is counted against it.
+ */
+START_TEST(test_session_cap)
+{
+	const char *hosts[FT_CAP_HOSTS];
+	struct rlimit rl = {FT_NOFILE, FT_NOFILE};
+	size_t i, ok = 0, limited = 0, other = 0;
+	long long failures = 0;
+	struct tcollect_req *r;
+	struct tcollect_host *h;
+	char first[1600] = "";
+	struct tclient *c;
+	struct tcollect k;
+	json_object *st, *sh;
+
+	ft_load();
+	ck_assert_msg(fleet.nhosts >= FT_CAP_HOSTS, "fleet has %zu hosts",
+		      fleet.nhosts);
+	/* This test's own process (Check forks one per test) and the daemon
+	 * it starts. */
+	ck_assert_msg(setrlimit(RLIMIT_NOFILE, &rl) == 0, "setrlimit: %s",
+		      strerror(errno));
+	ft_begin(NULL, NULL, 1);
+	c = ft_connect();
+	fc_init(&k);
+	for (i = 0; i < FT_CAP_HOSTS; i++)
+		hosts[i] = fleet.hosts[i];
+	r = fc_send(c, &k, "cap", hosts, FT_CAP_HOSTS, NULL, NULL);
+	tcollect_wait_end(c, &k, r->id, FT_EVENT_MS);
+	for (i = 0; i < r->nhosts; i++) {
+		h = r->hosts[i];
+		if (h->connected)
+			ok++;
+		else if (h->code == PROTO_E_LIMIT)
+			limited++;
+		else if (other++ == 0)
+			snprintf(first, sizeof first, "%s: %s (%s)", h->host,
+				 proto_code_name(h->code), h->message);
+	}
+	st = ft_status(c, &k, "st");
+	for (i = 0; i < FT_CAP_HOSTS; i++)
+		if ((sh = tstatus_host(st, hosts[i])) != NULL)
+			failures += tstatus_int(sh, "failures");
+	json_object_put(st);
+	ft_report("fd cap: RLIMIT_NOFILE %d, %d hosts: %zu connected, %zu "
+		  "limit, %zu other errors%s%s; %lld failures counted",
+		  FT_NOFILE, FT_CAP_HOSTS, ok, limited, other,
+		  other ? ", first: " : "", first, failures);
+	ck_assert_msg(other == 0 && failures == 0,
+		      "%zu hosts blamed (%lld failures); first: %s", other,
+		      failures, first);
+	ck_assert_msg(limited > 0 && ok > 0, "%zu connected, %zu limit", ok,
+		      limited);
+	tcollect_check(&k);
+	tcollect_free(&k);
+	tclient_close(c);
+	ft_end();
+}
+END_TEST
+
 /* ---- Soak ---- */
 
 static volatile sig_atomic_t killer_stop;
@@ -1904,6 +1973,7 @@ faults_suite(void)
 	    {"disconnect_message", test_disconnect_message, FT_TIMEOUT_S},
 	    {"idle_timeout", test_idle_timeout, FT_TIMEOUT_S},
 	    {"idle_forgets_dead", test_idle_forgets_dead, FT_TIMEOUT_S},
+	    {"session_cap", test_session_cap, FT_TIMEOUT_S},
 	    {"soak", test_soak, FT_SOAK_TIMEOUT_S},
 	};
 	size_t i;

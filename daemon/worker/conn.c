@@ -311,6 +311,7 @@ conn_free(struct conn *c)
 	host_conn_gone(c->host, c);
 	free(c);
 	w->nsessions--;
+	worker_session_put();
 	worker_maybe_exit(w);
 }
 
@@ -432,6 +433,14 @@ conn_tcp_next(struct conn *c)
 		fd = socket(ai->ai_family,
 			    ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
 			    ai->ai_protocol);
+		if (fd == -1 && (errno == EMFILE || errno == ENFILE)) {
+			snprintf(why, sizeof(why),
+				 "the daemon is out of file descriptors: "
+				 "socket: %s",
+				 strerror(errno));
+			conn_close(c, PROTO_E_LIMIT, why);
+			return;
+		}
 		if (fd == -1) {
 			snprintf(c->tcp_error, sizeof(c->tcp_error),
 				 "socket: %s", strerror(errno));

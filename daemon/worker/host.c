@@ -238,6 +238,26 @@ host_fail_all(struct host *h, enum proto_code code, const char *why)
 	}
 }
 
+/*
+ * The daemon holds as many sessions as its descriptors allow: the daemon's
+ * limit, not the host's failure.  Jobs of a host with a session wait for
+ * it; the others fail with limit.
+ */
+static void
+host_session_limit(struct host *h)
+{
+	char why[256];
+
+	if (h->nconns > 0)
+		return;
+	snprintf(why, sizeof(why),
+		 "the daemon holds its limit of %d sessions (RLIMIT_NOFILE "
+		 "less a reserve of descriptors)",
+		 worker_session_max());
+	h->reconnect = 0;
+	host_fail_all(h, PROTO_E_LIMIT, why);
+}
+
 void
 host_dispatch(struct host *h)
 {
@@ -273,6 +293,10 @@ host_dispatch(struct host *h)
 	need = h->nqueued > coming ||
 	       (h->nconns == 0 && (!TAILQ_EMPTY(&h->waiters) || h->reconnect));
 	while (need && h->nconns < h->params->max_sessions) {
+		if (!worker_session_take()) {
+			host_session_limit(h);
+			break;
+		}
 		c = conn_new(h);
 		TAILQ_INSERT_TAIL(&h->conns, c, entry);
 		h->nconns++;
@@ -337,15 +361,23 @@ void
 host_conn_failed(struct host *h, struct conn *c, enum proto_code code,
 		 const char *why)
 {
+	/* Out of descriptors or a bug: the daemon's trouble, which neither
+	 * counts against the host nor makes it wait. */
+	int own = code == PROTO_E_LIMIT || code == PROTO_E_INTERNAL;
+
 	(void)c;
-	h->failures++;
-	h->fail_streak++;
-	snprintf(h->last_error, sizeof(h->last_error), "%s: %s",
-		 proto_code_name(code), why);
-	host_backoff(h, &h->retry_at_ms);
-	if (!host_retryable(code))
+	if (own)
 		h->reconnect = 0;
-	if (h->nconns > 1 || (host_retryable(code) &&
+	else {
+		h->failures++;
+		h->fail_streak++;
+		snprintf(h->last_error, sizeof(h->last_error), "%s: %s",
+			 proto_code_name(code), why);
+		host_backoff(h, &h->retry_at_ms);
+		if (!host_retryable(code))
+			h->reconnect = 0;
+	}
+	if (h->nconns > 1 || (!own && host_retryable(code) &&
 			      h->fail_streak < h->params->connection_attempts))
 		return;
 	host_fail_all(h, code, why);

@@ -4,7 +4,10 @@
  * hosts; nothing else ever touches them.  The control thread talks to a
  * worker only through its inbox.
  */
+#include <sys/resource.h>
+
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -31,6 +34,10 @@ static struct worker *workers;
 static int nworkers;
 static struct shards worker_shards; /* handed to the control thread */
 static atomic_int worker_pools;     /* pools of every worker (MaxPools) */
+static atomic_int worker_sessions;  /* sessions of every worker */
+static int worker_sessions_cap;     /* from RLIMIT_NOFILE, at start */
+
+static void worker_sessions_init(void);
 
 /* libssh's log goes through ours; its level and callback are per thread. */
 static void
@@ -326,6 +333,7 @@ workers_start(int n, const struct keystore *keys, struct inbox *reply)
 		return NULL;
 	if (ssh_init() != SSH_OK)
 		fatalx("ssh_init failed");
+	worker_sessions_init();
 	workers = xcalloc(n, sizeof(*workers));
 	nworkers = n;
 	worker_shards.v = xcalloc(n, sizeof(*worker_shards.v));
@@ -479,6 +487,50 @@ worker_remove_host(struct worker *w, struct host *h)
 		     entry);
 	w->nhosts--;
 	atomic_fetch_sub(&worker_pools, 1);
+}
+
+/* Every session holds a socket: the cap leaves a reserve of descriptors
+ * so that running out is the daemon's own limit, never a host's error. */
+static void
+worker_sessions_init(void)
+{
+	struct rlimit rl;
+	long long n = 1024, reserve;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		n = (long long)rl.rlim_cur;
+	else if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		n = INT_MAX;
+	reserve = n / 2 < WORKER_FD_RESERVE ? n / 2 : WORKER_FD_RESERVE;
+	n -= reserve;
+	worker_sessions_cap = n < 1 ? 1 : n > INT_MAX ? INT_MAX : (int)n;
+	log_verbose("workers: at most %d sessions (RLIMIT_NOFILE less %lld "
+		    "descriptors)",
+		    worker_sessions_cap, reserve);
+}
+
+int
+worker_session_take(void)
+{
+	int n = atomic_load(&worker_sessions);
+
+	do {
+		if (n >= worker_sessions_cap)
+			return 0;
+	} while (!atomic_compare_exchange_weak(&worker_sessions, &n, n + 1));
+	return 1;
+}
+
+void
+worker_session_put(void)
+{
+	atomic_fetch_sub(&worker_sessions, 1);
+}
+
+int
+worker_session_max(void)
+{
+	return worker_sessions_cap;
 }
 
 int
