@@ -57,6 +57,8 @@ struct config_host_opts {
 	int reconnect_max_delay_ms;   /* ReconnectMaxDelay, 0 = unset */
 	int host_down_after;          /* HostDownAfter, 0 = unset */
 	int stop_grace_ms;            /* StopGraceTime, 0 = unset */
+	int idle_timeout_ms;          /* IdleTimeout; -1 unset, 0 never */
+	int max_pools;                /* MaxPools, 0 = unset */
 };
 
 struct config_host_block {

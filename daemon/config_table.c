@@ -49,6 +49,9 @@
 #define CONFIG_MAX_QUEUE_HARD_TIME_MS CONFIG_MS_PER_H
 #define CONFIG_MAX_AUDIT_LENGTH 65536
 #define CONFIG_MAX_SHUTDOWN_TIMEOUT_MS CONFIG_MS_PER_H
+#define CONFIG_MIN_IDLE_TIMEOUT_MS CONFIG_MS_PER_S /* when not 0 (never) */
+#define CONFIG_MAX_IDLE_TIMEOUT_MS CONFIG_MAX_TIME_MS
+#define CONFIG_MAX_MAX_POOLS 1000000
 #define CONFIG_KB 1024ULL
 #define CONFIG_MB (1024ULL * 1024)
 
@@ -122,6 +125,8 @@ const struct config_keyword config_table[] = {
      0, HLIST(identity_files, n_identity_files), NULL},
     {"IdentityPassphraseFile", BOTH, CONFIG_KIND_PATH, 0, 0, 0, 0,
      H(identity_passphrase_file), NULL},
+    {"IdleTimeout", BOTH, TIME, CONFIG_F_ZERO_OFF, CONFIG_MIN_IDLE_TIMEOUT_MS,
+     CONFIG_MAX_IDLE_TIMEOUT_MS, MS(300), H(idle_timeout_ms), NULL},
     {"LogLevel", GLOBAL, CONFIG_KIND_ENUM, 0, LOG_LEVEL_ERROR, LOG_LEVEL_DEBUG,
      LOG_LEVEL_INFO, G(log_level), config_table_loglevel},
     {"MaxChannelsPerSession", BOTH, NUMBER, 0, 1,
@@ -142,6 +147,8 @@ const struct config_keyword config_table[] = {
      PROTO_MAX_DEPTH, G(max_json_depth), NULL},
     {"MaxLineLength", GLOBAL, SIZE, 0, CONFIG_MIN_MAX_LINE, PROTO_MAX_LINE,
      PROTO_DEFAULT_MAX_LINE, G(max_line), NULL},
+    {"MaxPools", BOTH, NUMBER, 0, 1, CONFIG_MAX_MAX_POOLS, 10000, H(max_pools),
+     NULL},
     {"MaxRequestsPerClient", GLOBAL, NUMBER, 0, 1,
      CONFIG_MAX_REQUESTS_PER_CLIENT, 1024, G(max_requests_per_client), NULL},
     {"MaxSessionsPerHost", BOTH, NUMBER, 0, 1, CONFIG_MAX_SESSIONS_PER_HOST, 4,

@@ -52,6 +52,8 @@ host_params_new(const struct config_host_opts *o, const char *user,
 		p->reconnect_max_ms = p->reconnect_base_ms;
 	p->host_down_after = o->host_down_after;
 	p->stop_grace_ms = o->stop_grace_ms;
+	p->idle_timeout_ms = o->idle_timeout_ms;
+	p->max_pools = o->max_pools;
 	host_params_key(p);
 	return p;
 }
@@ -79,6 +81,8 @@ host_params_dup(const struct host_params *o)
 	opts.reconnect_max_delay_ms = o->reconnect_max_ms;
 	opts.host_down_after = o->host_down_after;
 	opts.stop_grace_ms = o->stop_grace_ms;
+	opts.idle_timeout_ms = o->idle_timeout_ms;
+	opts.max_pools = o->max_pools;
 	return host_params_new(&opts, o->user, o->host, o->port);
 }
 
@@ -111,7 +115,9 @@ host_params_equal(const struct host_params *a, const struct host_params *b)
 	       a->reconnect_base_ms == b->reconnect_base_ms &&
 	       a->reconnect_max_ms == b->reconnect_max_ms &&
 	       a->host_down_after == b->host_down_after &&
-	       a->stop_grace_ms == b->stop_grace_ms;
+	       a->stop_grace_ms == b->stop_grace_ms &&
+	       a->idle_timeout_ms == b->idle_timeout_ms &&
+	       a->max_pools == b->max_pools;
 }
 
 void

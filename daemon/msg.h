@@ -79,6 +79,8 @@ struct host_params {
 	int reconnect_max_ms;
 	int host_down_after;
 	int stop_grace_ms;
+	int idle_timeout_ms; /* IdleTimeout, 0 = never */
+	int max_pools;       /* MaxPools: refuse a new pool past this many */
 };
 struct host_params *host_params_new(const struct config_host_opts *,
 				    const char *user, const char *host,

@@ -14,6 +14,7 @@
  * that only hold at full speed (latency during a stall, the handshake rate)
  * are left out when it is above 1.
  */
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -103,7 +104,9 @@ static uid_t fleet_uid;
 static struct fu_tree stopped; /* SIGSTOPped, not yet resumed */
 static char instance_down[32]; /* an sshd instance killed, "" if none */
 static pid_t killer_pid;       /* the soak's killer process */
+static pid_t relay_pid;        /* the auth-cut relay, 0 when none */
 static int failing;
+static const char *ft_strict; /* StrictHostKeyChecking of ft_begin, NULL: yes */
 
 static void
 fc_init(struct tcollect *k)
@@ -247,6 +250,11 @@ testutil_failed(void)
 		waitpid(killer_pid, NULL, 0);
 		killer_pid = 0;
 	}
+	if (relay_pid > 0) {
+		kill(relay_pid, SIGKILL);
+		waitpid(relay_pid, NULL, 0);
+		relay_pid = 0;
+	}
 	if (stopped.n > 0) {
 		fu_signal(&stopped, SIGKILL, 0);
 		fu_signal(&stopped, SIGCONT, 0);
@@ -294,6 +302,7 @@ ft_begin(const char *extra, const char *host_blocks, int max_sessions)
 		 host_blocks ? host_blocks : "");
 	o.extra = conf;
 	o.max_sessions = max_sessions;
+	o.strict = ft_strict;
 	ck_assert_msg(
 	    tdaemon_prepare(&daemon_, &fleet, errbuf, sizeof errbuf) == 0, "%s",
 	    errbuf);
@@ -1232,6 +1241,674 @@ START_TEST(test_hostile_request)
 }
 END_TEST
 
+/* ---- Pool accounting ---- */
+
+/* A disconnect of host on a connection of its own (the collector knows no
+ * disconnected events): how many hosts it disconnected. */
+static size_t
+ft_disconnect(const char *id, const char *host)
+{
+	struct proto_event *ev = NULL;
+	struct tclient *c = ft_connect();
+	long long deadline = testutil_now_ms() + FT_EVENT_MS;
+	size_t ok = 0;
+	int done = 0;
+
+	ck_assert(tclient_send(c,
+			       "{\"v\":1,\"id\":\"%s\",\"op\":\"disconnect\","
+			       "\"hosts\":[\"%s\"]}",
+			       id, host) == 0);
+	while (!done) {
+		ck_assert_msg(testutil_now_ms() < deadline &&
+				  tclient_next(c, FT_EVENT_MS, &ev, NULL) == 0,
+			      "disconnect %s: %s", id, tclient_error(c));
+		if (ev->type == PROTO_EV_DONE) {
+			done = 1;
+			ok = ev->done.ok;
+		}
+		proto_event_free(ev);
+	}
+	tclient_close(c);
+	return ok;
+}
+
+/*
+ * Three pooled sessions lost at once made no failed attempt: the host is
+ * not down, a disconnect leaves no backoff behind, and a job right after
+ * runs.
+ */
+START_TEST(test_lost_not_failed)
+{
+	const char *host[1];
+	struct tcollect_req *r[3], *ra;
+	struct fu_tree t;
+	struct tclient *c;
+	struct tcollect k;
+	json_object *st, *sh;
+	char id[16], cmd[64], state[32];
+	size_t i;
+
+	/* Long pauses: the reconnects stay pending while the test looks. */
+	ft_begin("MaxChannelsPerSession 1\nReconnectBaseDelay 5s\n"
+		 "ReconnectMaxDelay 20s\n",
+		 NULL, 3);
+	c = ft_connect();
+	fc_init(&k);
+	host[0] = fleet.hosts[2];
+	snprintf(cmd, sizeof cmd, "exec sleep 30.%ld7", (long)getpid());
+	for (i = 0; i < 3; i++) {
+		snprintf(id, sizeof id, "l%zu", i);
+		r[i] = fc_send(c, &k, id, host, 1, cmd, NULL);
+	}
+	for (i = 0; i < 3; i++)
+		tcollect_wait_start(c, &k, r[i]->id, host[0], FT_EVENT_MS);
+	ft_host_tree(2, &t, 3);
+	ck_assert(fu_signal(&t, SIGKILL, 1) >= 2);
+	for (i = 0; i < 3; i++) {
+		tcollect_wait_end(c, &k, r[i]->id, FT_MS(FT_DEAD_MS));
+		assert_error(r[i]->hosts[0], PROTO_E_CONNECTION_LOST);
+	}
+	fu_signal(&t, SIGKILL, 0);
+	ck_assert(fu_wait_gone(&t, FT_MS(5000)) == 0);
+
+	st = ft_status(c, &k, "st");
+	sh = tstatus_host(st, host[0]);
+	ck_assert_ptr_nonnull(sh);
+	snprintf(state, sizeof state, "%s", tstatus_str(sh, "state"));
+	ft_report("lost: 3 sessions lost at once: state %s, failures %lld, "
+		  "lost %lld",
+		  state, tstatus_int(sh, "failures"), tstatus_int(sh, "lost"));
+	ck_assert_msg(strcmp(state, "down") != 0,
+		      "host down after lost sessions: %s",
+		      tstatus_str(sh, "last_error"));
+	ck_assert_msg(tstatus_int(sh, "failures") == 0 &&
+			  tstatus_int(sh, "lost") == 3,
+		      "failures %lld lost %lld", tstatus_int(sh, "failures"),
+		      tstatus_int(sh, "lost"));
+	json_object_put(st);
+
+	ck_assert(ft_disconnect("dc", host[0]) == 1);
+	st = ft_status(c, &k, "st2");
+	sh = tstatus_host(st, host[0]);
+	ck_assert_ptr_nonnull(sh);
+	ft_report("lost: after disconnect: state %s, retry_in_ms %lld",
+		  tstatus_str(sh, "state"), tstatus_int(sh, "retry_in_ms"));
+	ck_assert_msg(!ft_state_is(sh, "backoff") && !ft_state_is(sh, "down"),
+		      "state %s after disconnect (retry_in_ms %lld)",
+		      tstatus_str(sh, "state"), tstatus_int(sh, "retry_in_ms"));
+	json_object_put(st);
+
+	ra = fc_send(c, &k, "after", host, 1, "echo up", NULL);
+	tcollect_wait_end(c, &k, ra->id, FT_EVENT_MS);
+	assert_exit_out(ra->hosts[0], "up\n");
+	assert_done(ra, 1, 0, 0);
+	tcollect_check(&k);
+	tcollect_free(&k);
+	tclient_close(c);
+	ft_end();
+}
+END_TEST
+
+/* The end of the client's NEWKEYS packet in its first len bytes (the
+ * banner line, then plaintext packets), or 0 before it is all there. */
+static size_t
+ft_newkeys_end(const unsigned char *b, size_t len)
+{
+	const unsigned char *nl = memchr(b, '\n', len);
+	size_t off, plen;
+
+	if (nl == NULL)
+		return 0;
+	for (off = (size_t)(nl - b) + 1; off + 6 <= len; off += 4 + plen) {
+		plen = (size_t)b[off] << 24 | (size_t)b[off + 1] << 16 |
+		       (size_t)b[off + 2] << 8 | b[off + 3];
+		if (off + 4 + plen > len)
+			return 0;
+		if (b[off + 5] == 21) /* SSH_MSG_NEWKEYS */
+			return off + 4 + plen;
+	}
+	return 0;
+}
+
+/* Relay one connection to addr:port; cut it at the client's first
+ * encrypted packet (its ssh-userauth service request) if cut is set. */
+static void
+ft_relay_one(int cfd, const char *addr, int port, int cut)
+{
+	static unsigned char cbuf[65536];
+	struct sockaddr_in sin;
+	struct pollfd p[2];
+	unsigned char buf[16384];
+	size_t clen = 0, fwd = 0, end;
+	ssize_t n;
+	int sfd;
+
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((unsigned short)port);
+	inet_pton(AF_INET, addr, &sin.sin_addr);
+	sfd = socket(AF_INET, SOCK_STREAM, 0);
+	if (sfd == -1 || connect(sfd, (struct sockaddr *)&sin, sizeof sin)) {
+		close(cfd);
+		if (sfd != -1)
+			close(sfd);
+		return;
+	}
+	for (;;) {
+		p[0].fd = cfd;
+		p[1].fd = sfd;
+		p[0].events = p[1].events = POLLIN;
+		if (poll(p, 2, -1) <= 0)
+			break;
+		if (p[1].revents) {
+			if ((n = read(sfd, buf, sizeof buf)) <= 0 ||
+			    write(cfd, buf, (size_t)n) != n)
+				break;
+		}
+		if (!p[0].revents)
+			continue;
+		if (!cut || clen == sizeof cbuf) {
+			if ((n = read(cfd, buf, sizeof buf)) <= 0 ||
+			    write(sfd, buf, (size_t)n) != n)
+				break;
+			continue;
+		}
+		if ((n = read(cfd, cbuf + clen, sizeof cbuf - clen)) <= 0)
+			break;
+		clen += (size_t)n;
+		end = ft_newkeys_end(cbuf, clen);
+		if (write(sfd, cbuf + fwd, (end ? end : clen) - fwd) < 0)
+			break;
+		fwd = end ? end : clen;
+		if (end && clen > end)
+			break; /* the client went on to authentication */
+	}
+	close(cfd);
+	close(sfd);
+}
+
+/* A relay on a fresh loopback listener to fleet host 0; the first cuts
+ * connections are cut during authentication, later ones pass. */
+static int
+ft_relay_start(const char *addr, int cuts)
+{
+	int lfd, port, cfd;
+	pid_t parent = getpid();
+
+	lfd = ft_listen(addr, 16, &port);
+	relay_pid = fork();
+	ck_assert_msg(relay_pid != -1, "fork: %s", strerror(errno));
+	if (relay_pid == 0) {
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 ||
+		    getppid() != parent)
+			_exit(0);
+		while ((cfd = accept(lfd, NULL, NULL)) != -1)
+			ft_relay_one(cfd, fleet.addrs[0], fleet.port,
+				     cuts-- > 0);
+		_exit(0);
+	}
+	close(lfd);
+	return port;
+}
+
+/*
+ * A connection cut after key exchange, while authenticating, is a failed
+ * attempt (connect_failed) that the next attempt cures, not auth_failed.
+ */
+START_TEST(test_auth_cut)
+{
+	const char *relay_addr = "127.0.0.249", *host[1];
+	struct tcollect_req *r;
+	struct tclient *c;
+	struct tcollect k;
+	json_object *st, *sh;
+	char hostbuf[64];
+
+	ft_strict = "accept-new";
+	ft_begin("ConnectionAttempts 2\n", NULL, 1);
+	snprintf(hostbuf, sizeof hostbuf, "%s:%d", relay_addr,
+		 ft_relay_start(relay_addr, 1));
+	host[0] = hostbuf;
+	c = ft_connect();
+	fc_init(&k);
+	r = fc_send(c, &k, "cut", host, 1, "echo through", NULL);
+	tcollect_wait_end(c, &k, r->id, FT_EVENT_MS);
+	st = ft_status(c, &k, "st");
+	sh = tstatus_host(st, host[0]);
+	ck_assert_ptr_nonnull(sh);
+	ft_report("auth cut: job ended %s (%s); failures %lld, last error %s",
+		  r->hosts[0]->exited ? "exit"
+				      : proto_code_name(r->hosts[0]->code),
+		  r->hosts[0]->message, tstatus_int(sh, "failures"),
+		  tstatus_str(sh, "last_error"));
+	assert_exit_out(r->hosts[0], "through\n");
+	assert_done(r, 1, 0, 0);
+	ck_assert_msg(tstatus_int(sh, "failures") == 1, "failures %lld",
+		      tstatus_int(sh, "failures"));
+	ck_assert_msg(tdaemon_log_count(&daemon_, "auth failed after") == 1 &&
+			  tdaemon_log_count(&daemon_, "auth_failed") == 0,
+		      "the cut attempt was not logged as connect_failed");
+	json_object_put(st);
+	kill(relay_pid, SIGKILL);
+	waitpid(relay_pid, NULL, 0);
+	relay_pid = 0;
+	tcollect_check(&k);
+	tcollect_free(&k);
+	tclient_close(c);
+	ft_end();
+}
+END_TEST
+
+/* The fleet's MaxSessions 1 host (fleet.sh), "127.0.0.253:PORT". */
+#define FT_MS1_ADDR "127.0.0.253"
+#define FT_REFUSED_JOBS 20
+
+static void
+ft_ms1_host(char *buf, size_t len)
+{
+	snprintf(buf, len, "%s:%d", FT_MS1_ADDR, fleet.port);
+}
+
+/* Lines of the MaxSessions 1 host's sshd log that contain text. */
+static int
+ft_ms1_log_count(const char *text)
+{
+	char path[PATH_MAX + 32], line[1024];
+	FILE *f;
+	int n = 0;
+
+	snprintf(path, sizeof path, "%s/sshd.ms1.log", fleet.dir);
+	ck_assert_msg((f = fopen(path, "r")) != NULL, "%s: %s", path,
+		      strerror(errno));
+	while (fgets(line, sizeof line, f) != NULL)
+		n += strstr(line, text) != NULL;
+	fclose(f);
+	return n;
+}
+
+/* Wait (bounded) until the log has more than n lines with text. */
+static int
+ft_ms1_log_wait(const char *text, int n)
+{
+	long long deadline = testutil_now_ms() + FT_MS(3000);
+	int now;
+
+	while ((now = ft_ms1_log_count(text)) <= n &&
+	       testutil_now_ms() < deadline)
+		usleep(FT_POLL_MS * 1000);
+	return now;
+}
+
+/*
+ * A server with MaxSessions 1 frees a session slot a little after the
+ * channel's CLOSE: an open refused while no other channel is open is
+ * tried again, so concurrent commands all run.
+ */
+START_TEST(test_refused_alone)
+{
+	struct tcollect_req *r[FT_REFUSED_JOBS];
+	const char *host[1];
+	char hostbuf[64], id[16], cmd[32], want[16];
+	struct tclient *c;
+	struct tcollect k;
+	json_object *st, *sh;
+	size_t i, failed = 0;
+
+	ft_begin(NULL, NULL, 0);
+	ft_ms1_host(hostbuf, sizeof hostbuf);
+	host[0] = hostbuf;
+	c = ft_connect();
+	fc_init(&k);
+	for (i = 0; i < FT_REFUSED_JOBS; i++) {
+		snprintf(id, sizeof id, "m%zu", i);
+		snprintf(cmd, sizeof cmd, "echo %zu", i);
+		r[i] = fc_send(c, &k, id, host, 1, cmd, NULL);
+	}
+	for (i = 0; i < FT_REFUSED_JOBS; i++) {
+		tcollect_wait_end(c, &k, r[i]->id, FT_EVENT_MS);
+		failed += !r[i]->hosts[0]->exited;
+	}
+	st = ft_status(c, &k, "st");
+	sh = tstatus_host(st, host[0]);
+	ck_assert_ptr_nonnull(sh);
+	ft_report("refused: %d concurrent commands on a MaxSessions 1 "
+		  "server: %zu failed; %lld handshakes, channels_max %lld",
+		  FT_REFUSED_JOBS, failed, tstatus_int(sh, "connects"),
+		  tstatus_int(sh, "channels_max"));
+	json_object_put(st);
+	for (i = 0; i < FT_REFUSED_JOBS; i++) {
+		snprintf(want, sizeof want, "%zu\n", i);
+		assert_exit_out(r[i]->hosts[0], want);
+	}
+	tcollect_check(&k);
+	tcollect_free(&k);
+	tclient_close(c);
+	ft_end();
+}
+END_TEST
+
+#define FT_ONE_CHANNEL_RUNS 10
+#define FT_ONE_CHANNEL_PAUSE_MS 100
+/* A command that, like a server serving one channel per connection, has
+ * its session's sshd exit once the command's exit status is out (a
+ * moment after the shell was reaped). */
+#define FT_ONE_CHANNEL_CMD                                                     \
+	"echo %zu; w=$$; (while kill -0 $w 2>/dev/null; do sleep 0.01; "       \
+	"done; sleep 0.05; kill -TERM $PPID) </dev/null >/dev/null 2>&1 &"
+
+/*
+ * A server that closes each connection after its one channel: the close
+ * is orderly, not a lost session, and sequential commands do not wait out
+ * a reconnect backoff.
+ */
+START_TEST(test_server_closes)
+{
+	const char *host[1];
+	char hostbuf[64], id[16], cmd[160], want[16];
+	struct tcollect_req *r;
+	struct tclient *c;
+	struct tcollect k;
+	json_object *st, *sh;
+	long long t0, elapsed;
+	size_t i;
+
+	ft_begin("ReconnectBaseDelay 1s\n", NULL, 0);
+	ft_ms1_host(hostbuf, sizeof hostbuf);
+	host[0] = hostbuf;
+	c = ft_connect();
+	fc_init(&k);
+	t0 = testutil_now_ms();
+	for (i = 0; i < FT_ONE_CHANNEL_RUNS; i++) {
+		snprintf(id, sizeof id, "o%zu", i);
+		snprintf(cmd, sizeof cmd, FT_ONE_CHANNEL_CMD, i);
+		snprintf(want, sizeof want, "%zu\n", i);
+		r = fc_send(c, &k, id, host, 1, cmd, NULL);
+		tcollect_wait_end(c, &k, r->id, FT_EVENT_MS);
+		assert_exit_out(r->hosts[0], want);
+		/* The next command comes once the server has closed. */
+		usleep(FT_ONE_CHANNEL_PAUSE_MS * 1000);
+	}
+	elapsed = testutil_now_ms() - t0;
+	st = ft_status(c, &k, "st");
+	sh = tstatus_host(st, host[0]);
+	ck_assert_ptr_nonnull(sh);
+	ft_report("one channel: %d sequential commands on a server closing "
+		  "after each channel took %lld ms; %lld handshakes, %lld "
+		  "lost",
+		  FT_ONE_CHANNEL_RUNS, elapsed, tstatus_int(sh, "connects"),
+		  tstatus_int(sh, "lost"));
+	ck_assert_msg(tstatus_int(sh, "lost") == 0,
+		      "%lld sessions counted lost: %s", tstatus_int(sh, "lost"),
+		      tstatus_str(sh, "last_error"));
+	ck_assert_msg(elapsed < FT_MS(FT_ONE_CHANNEL_RUNS *
+				      (FT_ONE_CHANNEL_PAUSE_MS + 300)),
+		      "%d commands took %lld ms", FT_ONE_CHANNEL_RUNS, elapsed);
+	json_object_put(st);
+	tcollect_check(&k);
+	tcollect_free(&k);
+	tclient_close(c);
+	ft_end();
+}
+END_TEST
+
+/*
+ * Sessions the daemon closes itself (a disconnect request, the shutdown)
+ * end with SSH_MSG_DISCONNECT: sshd logs "Disconnected from user", not
+ * "Connection closed".
+ */
+START_TEST(test_disconnect_message)
+{
+	const char *bye = "Disconnected from user", *cut = "Connection closed";
+	const char *host[1];
+	char hostbuf[64];
+	struct tcollect_req *r;
+	struct tclient *c;
+	struct tcollect k;
+	int byes, cuts, n;
+
+	ft_begin(NULL, NULL, 0);
+	ft_ms1_host(hostbuf, sizeof hostbuf);
+	host[0] = hostbuf;
+	c = ft_connect();
+	fc_init(&k);
+	byes = ft_ms1_log_count(bye);
+	cuts = ft_ms1_log_count(cut);
+	r = fc_send(c, &k, "w1", host, 1, NULL, NULL);
+	assert_done(tcollect_wait_end(c, &k, r->id, FT_EVENT_MS), 1, 0, 0);
+	ck_assert(ft_disconnect("d1", host[0]) == 1);
+	n = ft_ms1_log_wait(bye, byes);
+	ft_report("goodbye: after a disconnect request sshd logged %d "
+		  "\"%s\" and %d \"%s\"",
+		  n - byes, bye, ft_ms1_log_count(cut) - cuts, cut);
+	ck_assert_msg(n == byes + 1 && ft_ms1_log_count(cut) == cuts,
+		      "disconnect request: %d \"%s\", %d \"%s\"", n - byes, bye,
+		      ft_ms1_log_count(cut) - cuts, cut);
+
+	r = fc_send(c, &k, "w2", host, 1, NULL, NULL);
+	assert_done(tcollect_wait_end(c, &k, r->id, FT_EVENT_MS), 1, 0, 0);
+	tcollect_check(&k);
+	tcollect_free(&k);
+	tclient_close(c);
+	ft_end();
+	n = ft_ms1_log_wait(bye, byes + 1);
+	ft_report("goodbye: after the shutdown sshd logged %d \"%s\" and %d "
+		  "\"%s\"",
+		  n - byes - 1, bye, ft_ms1_log_count(cut) - cuts, cut);
+	ck_assert_msg(n == byes + 2 && ft_ms1_log_count(cut) == cuts,
+		      "shutdown: %d \"%s\", %d \"%s\"", n - byes - 1, bye,
+		      ft_ms1_log_count(cut) - cuts, cut);
+}
+END_TEST
+
+/* ---- A pool that forgets ---- */
+
+#define FT_IDLE_MS 1000 /* IdleTimeout of the idle tests */
+
+/* Poll status until host is no longer listed; ms it took, or -1. */
+static long long
+ft_wait_forgotten(struct tclient *c, struct tcollect *k, const char *host,
+		  int limit_ms, long long *failures)
+{
+	long long t0 = testutil_now_ms();
+	json_object *st, *sh;
+	int listed = 1;
+
+	while (listed && testutil_now_ms() - t0 < limit_ms) {
+		usleep(100 * 1000);
+		st = ft_status(c, k, "fg");
+		sh = tstatus_host(st, host);
+		if ((listed = sh != NULL) && failures != NULL)
+			*failures = tstatus_int(sh, "failures");
+		json_object_put(st);
+	}
+	return listed ? -1 : testutil_now_ms() - t0;
+}
+
+/*
+ * IdleTimeout closes a session without a command (with a disconnect
+ * message) and forgets the pool, never a session in use; MaxPools refuses
+ * a new pool past the limit until one expired.
+ */
+START_TEST(test_idle_timeout)
+{
+	const char *busy[1], *ms1[1], *third[1];
+	const char *bye = "Disconnected from user";
+	char ms1buf[64];
+	struct tcollect_req *r;
+	struct tclient *c;
+	struct tcollect k;
+	json_object *st, *sh;
+	long long gone;
+	int byes;
+
+	ft_begin("IdleTimeout 1s\nMaxPools 2\n", NULL, 0);
+	c = ft_connect();
+	fc_init(&k);
+	busy[0] = fleet.hosts[3];
+	ft_ms1_host(ms1buf, sizeof ms1buf);
+	ms1[0] = ms1buf;
+	third[0] = fleet.hosts[4];
+	byes = ft_ms1_log_count(bye);
+
+	/* Busy for twice the IdleTimeout: kept. */
+	r = fc_send(c, &k, "busy", busy, 1, "sleep 2; echo kept", NULL);
+	tcollect_wait_end(c, &k, r->id, FT_EVENT_MS);
+	assert_exit_out(r->hosts[0], "kept\n");
+	st = ft_status(c, &k, "st");
+	sh = tstatus_host(st, busy[0]);
+	ck_assert_ptr_nonnull(sh);
+	ck_assert_msg(tstatus_int(sh, "sessions") == 1 &&
+			  tstatus_int(sh, "connects") == 1 &&
+			  tstatus_int(sh, "lost") == 0,
+		      "busy session: sessions %lld connects %lld lost %lld",
+		      tstatus_int(sh, "sessions"), tstatus_int(sh, "connects"),
+		      tstatus_int(sh, "lost"));
+	json_object_put(st);
+
+	/* Two pools exist now: a third is refused. */
+	r = fc_send(c, &k, "two", ms1, 1, "echo two", NULL);
+	tcollect_wait_end(c, &k, r->id, FT_EVENT_MS);
+	assert_exit_out(r->hosts[0], "two\n");
+	r = fc_send(c, &k, "three", third, 1, "echo three", NULL);
+	tcollect_wait_end(c, &k, r->id, FT_EVENT_MS);
+	ft_report("idle: a third pool with MaxPools 2: %s (%s)",
+		  r->hosts[0]->exited ? "exit"
+				      : proto_code_name(r->hosts[0]->code),
+		  r->hosts[0]->message);
+	assert_error(r->hosts[0], PROTO_E_LIMIT);
+
+	gone = ft_wait_forgotten(c, &k, ms1[0], FT_MS(4000), NULL);
+	ft_report("idle: idle pool forgotten %lld ms after its command "
+		  "(IdleTimeout %d ms); sshd logged %d \"%s\"",
+		  gone, FT_IDLE_MS, ft_ms1_log_wait(bye, byes) - byes, bye);
+	ck_assert_msg(gone >= 0, "idle pool %s still listed", ms1[0]);
+	ck_assert_msg(ft_ms1_log_count(bye) == byes + 1,
+		      "idle expiry: %d \"%s\"", ft_ms1_log_count(bye) - byes,
+		      bye);
+	ck_assert(ft_wait_forgotten(c, &k, busy[0], FT_MS(4000), NULL) >= 0);
+
+	r = fc_send(c, &k, "three2", third, 1, "echo three", NULL);
+	tcollect_wait_end(c, &k, r->id, FT_EVENT_MS);
+	assert_exit_out(r->hosts[0], "three\n");
+	tcollect_check(&k);
+	tcollect_free(&k);
+	tclient_close(c);
+	ft_end();
+}
+END_TEST
+
+/*
+ * A host that went away for good after its session is probed only while
+ * somebody used it within IdleTimeout, then forgotten.
+ */
+START_TEST(test_idle_forgets_dead)
+{
+	const char *relay_addr = "127.0.0.248", *host[1];
+	long long failures = -1, gone;
+	char hostbuf[64];
+	struct tcollect_req *r;
+	struct tclient *c;
+	struct tcollect k;
+
+	ft_strict = "accept-new";
+	ft_begin("IdleTimeout 1s\nReconnectBaseDelay 100ms\n"
+		 "ReconnectMaxDelay 300ms\n",
+		 NULL, 0);
+	snprintf(hostbuf, sizeof hostbuf, "%s:%d", relay_addr,
+		 ft_relay_start(relay_addr, 0));
+	host[0] = hostbuf;
+	c = ft_connect();
+	fc_init(&k);
+	r = fc_send(c, &k, "once", host, 1, "echo once", NULL);
+	tcollect_wait_end(c, &k, r->id, FT_EVENT_MS);
+	assert_exit_out(r->hosts[0], "once\n");
+	/* Lose the session a little before it would expire: the host is
+	 * then still in use and is probed for a while. */
+	usleep(FT_IDLE_MS * 800);
+	kill(relay_pid, SIGKILL);
+	waitpid(relay_pid, NULL, 0);
+	relay_pid = 0;
+	gone = ft_wait_forgotten(c, &k, host[0], FT_MS(8000), &failures);
+	ft_report("idle: host gone for good forgotten %lld ms after its loss, "
+		  "after %lld failed attempts",
+		  gone, failures);
+	ck_assert_msg(gone >= 0, "dead host still listed, %lld failures",
+		      failures);
+	tcollect_check(&k);
+	tcollect_free(&k);
+	tclient_close(c);
+	ft_end();
+}
+END_TEST
+
+/* Descriptors the daemon of test_session_cap may hold: fewer than it needs
+ * for a session to every fleet host. */
+#define FT_NOFILE 64
+#define FT_CAP_HOSTS 60
+
+/*
+ * A daemon short of descriptors: past its session cap (RLIMIT_NOFILE less
+ * a reserve) a host gets the daemon's own limit error, never
+ * connect_failed or hostkey_unknown, and no failure is counted against it.
+ */
+START_TEST(test_session_cap)
+{
+	const char *hosts[FT_CAP_HOSTS];
+	struct rlimit rl = {FT_NOFILE, FT_NOFILE};
+	size_t i, ok = 0, limited = 0, other = 0;
+	long long failures = 0;
+	struct tcollect_req *r;
+	struct tcollect_host *h;
+	char first[1600] = "";
+	struct tclient *c;
+	struct tcollect k;
+	json_object *st, *sh;
+
+	ft_load();
+	ck_assert_msg(fleet.nhosts >= FT_CAP_HOSTS, "fleet has %zu hosts",
+		      fleet.nhosts);
+	/* This test's own process (Check forks one per test) and the daemon
+	 * it starts. */
+	ck_assert_msg(setrlimit(RLIMIT_NOFILE, &rl) == 0, "setrlimit: %s",
+		      strerror(errno));
+	ft_begin(NULL, NULL, 1);
+	c = ft_connect();
+	fc_init(&k);
+	for (i = 0; i < FT_CAP_HOSTS; i++)
+		hosts[i] = fleet.hosts[i];
+	r = fc_send(c, &k, "cap", hosts, FT_CAP_HOSTS, NULL, NULL);
+	tcollect_wait_end(c, &k, r->id, FT_EVENT_MS);
+	for (i = 0; i < r->nhosts; i++) {
+		h = r->hosts[i];
+		if (h->connected)
+			ok++;
+		else if (h->code == PROTO_E_LIMIT)
+			limited++;
+		else if (other++ == 0)
+			snprintf(first, sizeof first, "%s: %s (%s)", h->host,
+				 proto_code_name(h->code), h->message);
+	}
+	st = ft_status(c, &k, "st");
+	for (i = 0; i < FT_CAP_HOSTS; i++)
+		if ((sh = tstatus_host(st, hosts[i])) != NULL)
+			failures += tstatus_int(sh, "failures");
+	json_object_put(st);
+	ft_report("fd cap: RLIMIT_NOFILE %d, %d hosts: %zu connected, %zu "
+		  "limit, %zu other errors%s%s; %lld failures counted",
+		  FT_NOFILE, FT_CAP_HOSTS, ok, limited, other,
+		  other ? ", first: " : "", first, failures);
+	ck_assert_msg(other == 0 && failures == 0,
+		      "%zu hosts blamed (%lld failures); first: %s", other,
+		      failures, first);
+	ck_assert_msg(limited > 0 && ok > 0, "%zu connected, %zu limit", ok,
+		      limited);
+	tcollect_check(&k);
+	tcollect_free(&k);
+	tclient_close(c);
+	ft_end();
+}
+END_TEST
+
 /* ---- Soak ---- */
 
 static volatile sig_atomic_t killer_stop;
@@ -1479,6 +2156,14 @@ faults_suite(void)
 	    {"stop_commands", test_stop_commands, FT_TIMEOUT_S},
 	    {"client_gone", test_client_gone, FT_TIMEOUT_S},
 	    {"hostile_request", test_hostile_request, FT_HOSTILE_TIMEOUT_S},
+	    {"lost_not_failed", test_lost_not_failed, FT_TIMEOUT_S},
+	    {"auth_cut", test_auth_cut, FT_TIMEOUT_S},
+	    {"refused_alone", test_refused_alone, FT_TIMEOUT_S},
+	    {"server_closes", test_server_closes, FT_TIMEOUT_S},
+	    {"disconnect_message", test_disconnect_message, FT_TIMEOUT_S},
+	    {"idle_timeout", test_idle_timeout, FT_TIMEOUT_S},
+	    {"idle_forgets_dead", test_idle_forgets_dead, FT_TIMEOUT_S},
+	    {"session_cap", test_session_cap, FT_TIMEOUT_S},
 	    {"soak", test_soak, FT_SOAK_TIMEOUT_S},
 	};
 	size_t i;

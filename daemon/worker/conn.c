@@ -16,9 +16,11 @@
  * (conn_finish), never while a caller up the stack still uses it.
  */
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -50,6 +52,12 @@
 #define CONN_TCP_USER_TIMEOUT_MS 60000
 /* Pump rounds per callback before yielding to other connections. */
 #define CONN_PUMP_ROUNDS 64
+/* After a refused channel open with nothing else open, the connection
+ * takes no new channel for this long times the job's refusals so far. */
+#define CONN_REFUSED_HOLD_MS 25
+/* A server that closes a connection this soon after its last channel, with
+ * none open, closes it after a number of channels (its limit), in order. */
+#define CONN_SERVER_CLOSE_MS 1000
 
 static const char *conn_state_names[] = {"resolve", "tcp",   "kex", "hostkey",
 					 "auth",    "ready", "dead"};
@@ -82,6 +90,9 @@ static void conn_io_cb(evutil_socket_t, short, void *);
 static void conn_deadline_cb(evutil_socket_t, short, void *);
 static void conn_kick_cb(evutil_socket_t, short, void *);
 static void conn_alive_cb(evutil_socket_t, short, void *);
+static void conn_hold_cb(evutil_socket_t, short, void *);
+static void conn_idle_cb(evutil_socket_t, short, void *);
+static void conn_idle_arm(struct conn *);
 static void conn_saw_packets(struct conn *);
 static int conn_alive_tick(const struct conn *);
 static void conn_start(struct conn *);
@@ -99,7 +110,8 @@ conn_finish(struct conn *c)
 int
 conn_has_room(const struct conn *c)
 {
-	return c->state == CONN_READY && c->nchans < c->cap;
+	return c->state == CONN_READY && c->nchans < c->cap &&
+	       (c->hold_until_ms == 0 || clock_ms() >= c->hold_until_ms);
 }
 
 static void
@@ -162,13 +174,17 @@ conn_new(struct host *h)
 	c->started_ms = clock_ms();
 	c->fd = -1;
 	c->cap = h->params->max_channels;
+	if (h->server_channels > 0 && h->server_channels < c->cap)
+		c->cap = h->server_channels;
 	TAILQ_INIT(&c->jobs);
 	c->io = event_new(w->base, -1, 0, conn_io_cb, c);
 	c->deadline = evtimer_new(w->base, conn_deadline_cb, c);
 	c->kick = evtimer_new(w->base, conn_kick_cb, c);
 	c->alive = evtimer_new(w->base, conn_alive_cb, c);
+	c->hold = evtimer_new(w->base, conn_hold_cb, c);
+	c->idle = evtimer_new(w->base, conn_idle_cb, c);
 	if (c->io == NULL || c->deadline == NULL || c->kick == NULL ||
-	    c->alive == NULL)
+	    c->alive == NULL || c->hold == NULL || c->idle == NULL)
 		fatalx("%s: event_new failed", __func__);
 	w->nsessions++;
 	log_debug("host=%s conn=%llu: connecting", h->params->key, c->id);
@@ -204,9 +220,19 @@ conn_close(struct conn *c, enum proto_code code, const char *why)
 			 clock_ms() - c->started_ms, proto_code_name(code),
 			 why);
 	c->state = CONN_DEAD;
+	/* The daemon's own decision (a disconnect request, a drain, the
+	 * shutdown): the server is told, and logs a disconnect by the user
+	 * rather than a lost connection. */
+	c->bye =
+	    was_ready && (code == PROTO_E_NONE || code == PROTO_E_SHUTDOWN);
 	evtimer_del(c->deadline);
 	evtimer_del(c->kick);
 	evtimer_del(c->alive);
+	evtimer_del(c->hold);
+	evtimer_del(c->idle);
+	/* A session lost under running jobs was in use until now. */
+	if (c->nchans > 0)
+		host_touch(h);
 	/* Walk backwards: requeued jobs go to the queue's front in order. */
 	for (j = TAILQ_LAST(&c->jobs, job_list); j != NULL; j = next) {
 		next = TAILQ_PREV(j, job_list, entry);
@@ -217,8 +243,38 @@ conn_close(struct conn *c, enum proto_code code, const char *why)
 	/* PROTO_E_NONE: an orderly close (drained, disconnect request). */
 	if (!was_ready && code != PROTO_E_NONE)
 		host_conn_failed(h, c, code, why);
-	else if (code == PROTO_E_CONNECTION_LOST)
+	else if (code == PROTO_E_CONNECTION_LOST && !c->orderly)
 		host_conn_lost(h, c, why);
+}
+
+/*
+ * Send SSH_MSG_DISCONNECT and close the socket exactly once.
+ * ssh_disconnect() forgets a socket given with SSH_OPTIONS_FD without
+ * closing it, but closes it itself on a write error.  A second descriptor
+ * keeps the socket alive across the call, so that afterwards ours can be
+ * told from a new socket another thread opened under the same number:
+ * close ours only if libssh let go of it and it still is that socket.
+ */
+static void
+conn_bye(struct conn *c)
+{
+	struct stat before, after;
+	int keep;
+
+	if (!c->bye || c->fd == -1 || ssh_get_fd(c->session) != c->fd)
+		return;
+	if ((keep = fcntl(c->fd, F_DUPFD_CLOEXEC, 0)) == -1)
+		return; /* out of descriptors: ssh_free closes it silently */
+	if (fstat(keep, &before) == 0) {
+		ssh_disconnect(c->session);
+		if (ssh_get_fd(c->session) != c->fd &&
+		    fstat(c->fd, &after) == 0 &&
+		    after.st_dev == before.st_dev &&
+		    after.st_ino == before.st_ino)
+			close(c->fd);
+		c->fd = -1;
+	}
+	close(keep);
 }
 
 void
@@ -232,19 +288,21 @@ conn_free(struct conn *c)
 	event_free(c->deadline);
 	event_free(c->kick);
 	event_free(c->alive);
+	event_free(c->hold);
+	event_free(c->idle);
 	if (c->sevent != NULL) {
 		ssh_event_remove_session(c->sevent, c->session);
 		ssh_event_free(c->sevent);
 	}
 	/*
 	 * Once handed over, the socket is libssh's: ssh_free() closes it
-	 * unless libssh already did.  ssh_disconnect() is never called: it
-	 * forgets a socket given with SSH_OPTIONS_FD without closing it, and
-	 * may or may not have closed it on a write error.  The server sees
-	 * the TCP close, as after OpenSSH's client.
+	 * unless libssh already did, or conn_bye() closed it after saying
+	 * goodbye.  A lost session just goes: the server sees the TCP close.
 	 */
-	if (c->session != NULL)
+	if (c->session != NULL) {
+		conn_bye(c);
 		ssh_free(c->session);
+	}
 	if (c->fd != -1 && !c->handed)
 		close(c->fd);
 	if (c->addrs != NULL)
@@ -253,6 +311,7 @@ conn_free(struct conn *c)
 	host_conn_gone(c->host, c);
 	free(c);
 	w->nsessions--;
+	worker_session_put();
 	worker_maybe_exit(w);
 }
 
@@ -374,6 +433,14 @@ conn_tcp_next(struct conn *c)
 		fd = socket(ai->ai_family,
 			    ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
 			    ai->ai_protocol);
+		if (fd == -1 && (errno == EMFILE || errno == ENFILE)) {
+			snprintf(why, sizeof(why),
+				 "the daemon is out of file descriptors: "
+				 "socket: %s",
+				 strerror(errno));
+			conn_close(c, PROTO_E_LIMIT, why);
+			return;
+		}
 		if (fd == -1) {
 			snprintf(c->tcp_error, sizeof(c->tcp_error),
 				 "socket: %s", strerror(errno));
@@ -649,7 +716,8 @@ conn_ready(struct conn *c)
 	c->key = NULL;
 	c->state = CONN_READY;
 	c->ready = 1;
-	c->ready_ms = c->last_rx_ms = clock_ms();
+	c->ready_ms = c->last_rx_ms = c->idle_ms = clock_ms();
+	conn_idle_arm(c);
 	c->rx_seen = c->packets.in_packets;
 	conn_watch_session(c);
 	/* A random first tick spreads thousands of sessions' keepalives. */
@@ -688,8 +756,11 @@ conn_auth_step(struct conn *c)
 			snprintf(c->auth_note, sizeof(c->auth_note), "%s", why);
 	}
 	rc = ssh_userauth_publickey(c->session, NULL, c->key);
+	/* Only the server's refusal of every identity is auth_failed; a
+	 * socket lost or a protocol error on the way is a failed attempt
+	 * like any other in the handshake, and another may succeed. */
 	if (conn_fd_lost(c)) {
-		conn_ssh_error(c, PROTO_E_AUTH_FAILED, "authentication");
+		conn_ssh_error(c, PROTO_E_CONNECT_FAILED, "authentication");
 		return;
 	}
 	switch (rc) {
@@ -705,18 +776,47 @@ conn_auth_step(struct conn *c)
 		conn_auth_step(c);
 		return;
 	default:
-		conn_ssh_error(c, PROTO_E_AUTH_FAILED, "authentication");
+		conn_ssh_error(c, PROTO_E_CONNECT_FAILED, "authentication");
 		return;
 	}
 }
 
 /* ---- READY ---- */
 
+/* Did the server close the connection after its channels (its limit)?
+ * Only jobs still opening their channel may be on it. */
+static int
+conn_server_done(const struct conn *c)
+{
+	struct job *j;
+
+	if (c->opened == 0 || clock_ms() - c->idle_ms > CONN_SERVER_CLOSE_MS)
+		return 0;
+	TAILQ_FOREACH(j, &c->jobs, entry)
+	{
+		if (j->state != JOB_OPEN)
+			return 0;
+	}
+	return 1;
+}
+
 static void
 conn_lost(struct conn *c)
 {
 	const char *msg = ssh_get_error(c->session);
 	char why[512];
+
+	if (conn_server_done(c)) {
+		/* Jobs still opening run on the next connection. */
+		c->orderly = 1;
+		host_server_channels(c->host, c->opened);
+		snprintf(why, sizeof(why),
+			 "the server closed the connection after %d "
+			 "channels",
+			 c->opened);
+		conn_close(c, PROTO_E_CONNECTION_LOST, why);
+		return;
+	}
 
 	snprintf(why, sizeof(why), "connection to %s lost: %s",
 		 c->host->params->host,
@@ -765,6 +865,11 @@ conn_pump(struct conn *c)
 			c->nchans--;
 			job_free(j);
 			freed = 1;
+			if (c->nchans == 0) {
+				c->idle_ms = clock_ms();
+				host_touch(c->host);
+				conn_idle_arm(c);
+			}
 		}
 	} while (progress && ++rounds < CONN_PUMP_ROUNDS);
 	c->busy--;
@@ -869,6 +974,18 @@ conn_drain(struct conn *c)
 	}
 }
 
+/* A channel opened here.  A server known to close its connections after
+ * that many channels gets no more on this one, which closes after them. */
+void
+conn_opened(struct conn *c)
+{
+	int limit = c->host->server_channels;
+
+	c->opened++;
+	if (limit > 0 && c->opened >= limit)
+		c->draining = 1;
+}
+
 /* Carry job j: it opens its channel on the next pump. */
 void
 conn_attach(struct conn *c, struct job *j)
@@ -880,26 +997,82 @@ conn_attach(struct conn *c, struct job *j)
 }
 
 /*
- * The server refused to open j's channel: usually its MaxSessions.  Carry
- * no more channels than the others it has now and let j go; 0 when there
- * are no others, so the refusal is j's error.
+ * The server refused to open j's channel (its refusals-th refusal while
+ * alone), and j leaves.  With others open this is the server's MaxSessions:
+ * carry no more than the others.  Alone, the server has not yet freed the
+ * slot of a channel that just closed: take no channel for a moment, which
+ * grows with the job's refusals.
  */
-int
-conn_refused(struct conn *c, struct job *j)
+void
+conn_refused(struct conn *c, struct job *j, int refusals)
 {
 	int others = c->nchans - 1;
+	long long ms = (long long)CONN_REFUSED_HOLD_MS * refusals;
 
-	if (others < 1)
-		return 0;
-	if (c->cap > others) {
+	if (others >= 1 && c->cap > others) {
 		log_info("host=%s conn=%llu: server refused channel %d; "
 			 "carrying at most %d channels on this connection",
 			 c->host->params->key, c->id, c->nchans, others);
 		c->cap = others;
+	} else if (others < 1) {
+		log_verbose("host=%s conn=%llu: server refused a channel "
+			    "with none open; no new channel for %lld ms",
+			    c->host->params->key, c->id, ms);
+		c->hold_until_ms = clock_ms() + ms;
+		worker_timer_add(c->w, c->hold, ms, 0);
 	}
 	TAILQ_REMOVE(&c->jobs, j, entry);
 	c->nchans--;
-	return 1;
+}
+
+/* The pause after a refusal is over: serve the host's queue. */
+static void
+conn_hold_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	c->hold_until_ms = 0;
+	if (c->state == CONN_READY)
+		host_dispatch(c->host);
+}
+
+/* IdleTimeout from now, if the session stays without a channel. */
+static void
+conn_idle_arm(struct conn *c)
+{
+	int ms = c->host->params->idle_timeout_ms;
+
+	if (ms > 0)
+		worker_timer_add(c->w, c->idle, ms, 1);
+}
+
+/*
+ * ControlPersist: a session without a channel for IdleTimeout closes.  A
+ * job is attached on this thread in one step (host_dispatch), so a session
+ * that carries a channel at this moment is simply kept; it is looked at
+ * again when its last channel goes.
+ */
+static void
+conn_idle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	int ms = c->host->params->idle_timeout_ms;
+	long long left = c->idle_ms + ms - clock_ms();
+	char why[128];
+
+	(void)fd;
+	(void)what;
+	if (c->state != CONN_READY || c->nchans > 0 || c->busy)
+		return;
+	if (left > 0) {
+		worker_timer_add(c->w, c->idle, left, 0);
+		return;
+	}
+	snprintf(why, sizeof(why), "no channel for %d ms (IdleTimeout)", ms);
+	conn_close(c, PROTO_E_NONE, why);
+	conn_finish(c);
 }
 
 /* Pump outside of this connection's own callbacks (flow resumed). */

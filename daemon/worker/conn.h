@@ -59,7 +59,12 @@ struct conn {
 	/* Keepalive (ServerAliveInterval/CountMax): silence is measured from
 	 * the last packet received, on a tick of a quarter interval. */
 	struct event *alive;
-	uint64_t rx_seen; /* packets.in_packets at the last look */
+	/* A refused channel open with nothing else open: no new channel
+	 * before hold_until_ms; hold dispatches the host's queue then. */
+	long long hold_until_ms;
+	struct event *hold;
+	struct event *idle; /* IdleTimeout after the last channel went */
+	uint64_t rx_seen;   /* packets.in_packets at the last look */
 	long long last_rx_ms;
 	long long ka_sent_ms; /* last keepalive sent; 0 = none */
 	int ka_outstanding;   /* sent, and nothing received since */
@@ -70,12 +75,17 @@ struct conn {
 	int cap;      /* channels this connection may carry now */
 	int busy;     /* inside conn_pump: do not free */
 	int draining; /* takes no new job; closed when its last one ends */
+	int bye;      /* closed in order: say SSH_MSG_DISCONNECT when freed */
+	int opened;   /* channels ever opened here */
+	long long idle_ms; /* when its last channel was released */
+	int orderly; /* the server closed it after its channels: no loss */
 };
 
 /* A new connection of h, connecting from the loop; h lists it. */
 struct conn *conn_new(struct host *);
 void conn_attach(struct conn *, struct job *);
-int conn_refused(struct conn *, struct job *);
+void conn_opened(struct conn *);
+void conn_refused(struct conn *, struct job *, int refusals);
 void conn_close(struct conn *, enum proto_code, const char *why);
 void conn_free(struct conn *);
 void conn_pump(struct conn *);

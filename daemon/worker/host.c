@@ -22,16 +22,40 @@
 static const char *host_health_names[] = {"idle",     "connecting", "up",
 					  "degraded", "backoff",    "down"};
 
+/* Something waits for a session: jobs, warm-ups or a lost session's
+ * reconnect. */
+static int
+host_wanted(const struct host *h)
+{
+	return h->nqueued > 0 || !TAILQ_EMPTY(&h->waiters) || h->reconnect;
+}
+
+/*
+ * When the next attempt may start.  Work that waits goes after a failed
+ * attempt's backoff only; a reconnect that no job asked for also waits for
+ * the backoff of the loss.
+ */
+static long long
+host_next_attempt_ms(const struct host *h)
+{
+	long long at = h->retry_at_ms;
+
+	if (h->nqueued == 0 && TAILQ_EMPTY(&h->waiters) &&
+	    h->reconnect_at_ms > at)
+		at = h->reconnect_at_ms;
+	return at;
+}
+
 static enum host_health
 host_health(const struct host *h)
 {
 	if (h->nready > 0)
-		return h->fail_streak > 0 ? HOST_DEGRADED : HOST_UP;
+		return h->backoff_streak > 0 ? HOST_DEGRADED : HOST_UP;
 	if (h->nconns > 0)
 		return HOST_CONNECTING;
 	if (h->fail_streak >= h->params->host_down_after)
 		return HOST_DOWN;
-	if (h->fail_streak > 0)
+	if (host_wanted(h) && host_next_attempt_ms(h) > clock_ms())
 		return HOST_BACKOFF;
 	return HOST_IDLE;
 }
@@ -56,9 +80,12 @@ host_get(struct worker *w, const struct host_params *p)
 			host_set_params(h, p);
 		return h;
 	}
+	if (!worker_pool_take(p->max_pools))
+		return NULL;
 	h = xcalloc(1, sizeof(*h));
 	h->w = w;
 	h->params = host_params_dup(p);
+	h->used_ms = clock_ms();
 	TAILQ_INIT(&h->queue);
 	TAILQ_INIT(&h->waiters);
 	TAILQ_INIT(&h->conns);
@@ -87,9 +114,31 @@ host_fail_fast(struct host *h, struct job *j)
 	return 1;
 }
 
+/* Used within IdleTimeout (0: forever), so worth a session. */
+static int
+host_in_use(const struct host *h)
+{
+	return h->params->idle_timeout_ms == 0 ||
+	       clock_ms() - h->used_ms < h->params->idle_timeout_ms;
+}
+
+void
+host_touch(struct host *h)
+{
+	h->used_ms = clock_ms();
+}
+
+int
+host_expired(const struct host *h)
+{
+	return h->nconns == 0 && h->nqueued == 0 && TAILQ_EMPTY(&h->waiters) &&
+	       !h->reconnect && !host_in_use(h);
+}
+
 void
 host_submit(struct host *h, struct job *j)
 {
+	h->used_ms = clock_ms();
 	if (host_fail_fast(h, j))
 		return;
 	if (job_kind(j) == JOB_CONNECT) {
@@ -162,7 +211,7 @@ host_pick(struct host *h)
 static void
 host_retry_arm(struct host *h)
 {
-	long long ms = h->retry_at_ms - clock_ms();
+	long long ms = host_next_attempt_ms(h) - clock_ms();
 	struct timeval tv;
 
 	if (ms < 0)
@@ -170,6 +219,43 @@ host_retry_arm(struct host *h)
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
 	evtimer_add(h->retry, &tv);
+}
+
+/* Fail what waits for this host's first session with code. */
+static void
+host_fail_all(struct host *h, enum proto_code code, const char *why)
+{
+	struct job *j;
+
+	while ((j = TAILQ_FIRST(&h->waiters)) != NULL) {
+		TAILQ_REMOVE(&h->waiters, j, entry);
+		job_fail(j, code, why);
+	}
+	while ((j = TAILQ_FIRST(&h->queue)) != NULL) {
+		TAILQ_REMOVE(&h->queue, j, entry);
+		h->nqueued--;
+		job_fail(j, code, why);
+	}
+}
+
+/*
+ * The daemon holds as many sessions as its descriptors allow: the daemon's
+ * limit, not the host's failure.  Jobs of a host with a session wait for
+ * it; the others fail with limit.
+ */
+static void
+host_session_limit(struct host *h)
+{
+	char why[256];
+
+	if (h->nconns > 0)
+		return;
+	snprintf(why, sizeof(why),
+		 "the daemon holds its limit of %d sessions (RLIMIT_NOFILE "
+		 "less a reserve of descriptors)",
+		 worker_session_max());
+	h->reconnect = 0;
+	host_fail_all(h, PROTO_E_LIMIT, why);
 }
 
 void
@@ -185,12 +271,16 @@ host_dispatch(struct host *h)
 		TAILQ_REMOVE(&h->queue, j, entry);
 		h->nqueued--;
 		h->jobs++;
+		h->used_ms = clock_ms();
 		conn_attach(c, j);
 	}
+	/* Nobody used the host for IdleTimeout: no more reconnects. */
+	if (h->reconnect && !host_in_use(h))
+		h->reconnect = 0;
 	if ((h->nqueued == 0 && TAILQ_EMPTY(&h->waiters) && !h->reconnect) ||
 	    h->w->stopping)
 		return;
-	if (clock_ms() < h->retry_at_ms) {
+	if (clock_ms() < host_next_attempt_ms(h)) {
 		host_retry_arm(h);
 		return;
 	}
@@ -203,6 +293,10 @@ host_dispatch(struct host *h)
 	need = h->nqueued > coming ||
 	       (h->nconns == 0 && (!TAILQ_EMPTY(&h->waiters) || h->reconnect));
 	while (need && h->nconns < h->params->max_sessions) {
+		if (!worker_session_take()) {
+			host_session_limit(h);
+			break;
+		}
 		c = conn_new(h);
 		TAILQ_INSERT_TAIL(&h->conns, c, entry);
 		h->nconns++;
@@ -224,7 +318,9 @@ host_conn_ready(struct host *h, struct conn *c)
 	}
 	h->last_error[0] = '\0';
 	h->fail_streak = 0;
+	h->backoff_streak = 0;
 	h->retry_at_ms = 0;
+	h->reconnect_at_ms = 0;
 	while ((j = TAILQ_FIRST(&h->waiters)) != NULL) {
 		TAILQ_REMOVE(&h->waiters, j, entry);
 		job_connected(j, h->nready);
@@ -233,18 +329,19 @@ host_conn_ready(struct host *h, struct conn *c)
 }
 
 /* The next attempt waits: exponential from ReconnectBaseDelay up to
- * ReconnectMaxDelay, with full jitter so a fleet's retries spread out. */
+ * ReconnectMaxDelay, with full jitter so a fleet's retries spread out.
+ * Failed attempts and lost sessions both raise the exponent. */
 static void
-host_backoff(struct host *h)
+host_backoff(struct host *h, long long *at)
 {
 	long long delay = h->params->reconnect_base_ms;
 
-	if (h->fail_streak < 30)
-		delay <<= h->fail_streak;
+	if (h->backoff_streak < 30)
+		delay <<= h->backoff_streak;
 	if (delay > h->params->reconnect_max_ms)
 		delay = h->params->reconnect_max_ms;
-	h->fail_streak++;
-	h->retry_at_ms = clock_ms() + arc4random_uniform(delay + 1);
+	h->backoff_streak++;
+	*at = clock_ms() + arc4random_uniform(delay + 1);
 }
 
 /* Failures that another attempt cannot cure. */
@@ -264,37 +361,59 @@ void
 host_conn_failed(struct host *h, struct conn *c, enum proto_code code,
 		 const char *why)
 {
-	struct job *j;
+	/* Out of descriptors or a bug: the daemon's trouble, which neither
+	 * counts against the host nor makes it wait. */
+	int own = code == PROTO_E_LIMIT || code == PROTO_E_INTERNAL;
 
-	h->failures++;
-	snprintf(h->last_error, sizeof(h->last_error), "%s: %s",
-		 proto_code_name(code), why);
-	host_backoff(h);
-	if (!host_retryable(code))
+	(void)c;
+	if (own)
 		h->reconnect = 0;
-	if (h->nconns > 1 || (host_retryable(code) &&
+	else {
+		h->failures++;
+		h->fail_streak++;
+		snprintf(h->last_error, sizeof(h->last_error), "%s: %s",
+			 proto_code_name(code), why);
+		host_backoff(h, &h->retry_at_ms);
+		if (!host_retryable(code))
+			h->reconnect = 0;
+	}
+	if (h->nconns > 1 || (!own && host_retryable(code) &&
 			      h->fail_streak < h->params->connection_attempts))
 		return;
-	while ((j = TAILQ_FIRST(&h->waiters)) != NULL) {
-		TAILQ_REMOVE(&h->waiters, j, entry);
-		job_fail(j, code, why);
-	}
-	while ((j = TAILQ_FIRST(&h->queue)) != NULL) {
-		TAILQ_REMOVE(&h->queue, j, entry);
-		h->nqueued--;
-		job_fail(j, code, why);
-	}
+	host_fail_all(h, code, why);
 }
 
-/* A session died (dead peer, error, disconnect): open another later. */
+/*
+ * A session died (dead peer, error, disconnect): open another later if the
+ * host was used within IdleTimeout.  No attempt failed, so the circuit
+ * breaker does not move; the reconnect backs off, and a job that comes
+ * meanwhile connects at once.
+ */
 void
 host_conn_lost(struct host *h, struct conn *c, const char *why)
 {
+	(void)c;
 	h->lost++;
 	snprintf(h->last_error, sizeof(h->last_error), "%s: %s",
 		 proto_code_name(PROTO_E_CONNECTION_LOST), why);
-	host_backoff(h);
-	h->reconnect = 1;
+	host_backoff(h, &h->reconnect_at_ms);
+	h->reconnect = host_in_use(h);
+}
+
+/*
+ * The server closed a connection by itself right after its channels, with
+ * none open: not a loss but its limit.  Later connections carry at most
+ * that many channels and are closed by the daemon after them.
+ */
+void
+host_server_channels(struct host *h, int channels)
+{
+	if (h->server_channels != 0 && h->server_channels <= channels)
+		return;
+	log_info("host=%s: the server closes a connection after %d "
+		 "channels; each carries no more from now on",
+		 h->params->key, channels);
+	h->server_channels = channels;
 }
 
 /*
@@ -373,8 +492,9 @@ host_status(struct host *h, struct proto_buf *b)
 	s.lost = h->lost;
 	s.reconnects = h->reconnects;
 	s.rtt_ms = h->rtt_ms;
-	s.retry_in_ms = h->retry_at_ms > clock_ms() && h->nready == 0
-			    ? h->retry_at_ms - clock_ms()
+	s.retry_in_ms = host_wanted(h) && h->nready == 0 &&
+				host_next_attempt_ms(h) > clock_ms()
+			    ? host_next_attempt_ms(h) - clock_ms()
 			    : -1;
 	s.worker = h->w->index;
 	TAILQ_FOREACH(c, &h->conns, entry)
@@ -400,17 +520,8 @@ void
 host_free(struct host *h, enum proto_code code, const char *why)
 {
 	struct conn *c;
-	struct job *j;
 
-	while ((j = TAILQ_FIRST(&h->waiters)) != NULL) {
-		TAILQ_REMOVE(&h->waiters, j, entry);
-		job_fail(j, code, why);
-	}
-	while ((j = TAILQ_FIRST(&h->queue)) != NULL) {
-		TAILQ_REMOVE(&h->queue, j, entry);
-		h->nqueued--;
-		job_fail(j, code, why);
-	}
+	host_fail_all(h, code, why);
 	while ((c = TAILQ_FIRST(&h->conns)) != NULL) {
 		conn_close(c, code, why);
 		conn_free(c);

@@ -34,13 +34,25 @@ struct host {
 	char last_error[256];
 	unsigned long long lost;       /* sessions that died */
 	unsigned long long reconnects; /* sessions re-opened after a loss */
-	long long rtt_ms;      /* last keepalive round trip, -1 = none */
-	int fail_streak;       /* failures (attempts, losses) since a success */
-	long long retry_at_ms; /* no new attempt before */
-	struct event *retry;   /* dispatches again at retry_at_ms */
-	int reconnect;         /* a session was lost: open one again */
+	long long rtt_ms; /* last keepalive round trip, -1 = none */
+	/* Failed attempts since a success: the circuit breaker
+	 * (HostDownAfter) and ConnectionAttempts count these only. */
+	int fail_streak;
+	/* Failed attempts and lost sessions since a success: the exponent
+	 * of the backoff. */
+	int backoff_streak;
+	long long retry_at_ms;     /* after a failure: no attempt before */
+	long long reconnect_at_ms; /* after a loss: no reconnect before */
+	struct event *retry;       /* dispatches again at the one due */
+	int reconnect;             /* a session was lost: open one again */
+	/* Channels the server serves on one connection before it closes it
+	 * by itself (some servers serve one); 0 while none was seen. */
+	int server_channels;
+	long long used_ms; /* a job came or ran last; IdleTimeout counts */
 };
 
+/* The pool of p's key, a new one if there is none; NULL when a new one
+ * would be more than MaxPools. */
 struct host *host_get(struct worker *, const struct host_params *);
 void host_submit(struct host *, struct job *);
 void host_requeue(struct host *, struct job *); /* back to the front */
@@ -52,10 +64,15 @@ void host_conn_ready(struct host *, struct conn *);
 void host_conn_failed(struct host *, struct conn *, enum proto_code,
 		      const char *);
 void host_conn_lost(struct host *, struct conn *, const char *);
+void host_server_channels(struct host *, int channels);
 void host_conn_gone(struct host *, struct conn *);
 void host_disconnect(struct worker *, struct host *, struct job *);
 void host_set_params(struct host *, const struct host_params *);
 void host_status(struct host *, struct proto_buf *);
+/* A job ran on the host: it is in use for another IdleTimeout. */
+void host_touch(struct host *);
+/* Nobody used the pool for IdleTimeout and nothing is left in it. */
+int host_expired(const struct host *);
 /* Fail what waits with code, close the connections, free the pool. */
 void host_free(struct host *, enum proto_code, const char *why);
 

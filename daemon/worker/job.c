@@ -346,19 +346,26 @@ job_channel_error(struct job *j, const char *what, int opened)
 }
 
 /*
- * The server refused to open a channel: usually its MaxSessions.  Carry no
- * more channels on this connection than it has now and run the job on the
- * next free one; nothing was executed, so that is safe.
+ * The server refused to open a channel: usually its MaxSessions.  With
+ * other channels open, the connection carries no more than it has now;
+ * alone, the server has not yet freed the slot of a channel just closed,
+ * and the connection waits a little.  Either way the job runs on the next
+ * free channel (nothing was executed, so that is safe), a bounded number
+ * of times when it was alone.
  */
 static void
 job_open_refused(struct job *j)
 {
 	struct conn *c = j->conn;
+	int alone = c->nchans <= 1;
 
-	if (j->ended || !conn_refused(c, j)) {
+	if (j->ended || (alone && j->refusals >= JOB_MAX_REFUSALS)) {
 		job_channel_error(j, "the server refused to open a channel", 0);
 		return;
 	}
+	if (alone)
+		j->refusals++;
+	conn_refused(c, j, j->refusals);
 	ssh_remove_channel_callbacks(j->chan, &j->cb);
 	ssh_channel_free(j->chan);
 	j->chan = NULL;
@@ -467,6 +474,7 @@ job_step(struct job *j)
 				job_channel_error(j, "channel open", 0);
 			return 1;
 		}
+		conn_opened(j->conn);
 		if (j->ended)
 			j->state = JOB_CLOSING;
 		else if (j->spec->input->pty)

@@ -14,6 +14,10 @@
 /* A job whose connection dies before its exec request is sent runs again on
  * another connection, this many times at most. */
 #define JOB_MAX_REQUEUES 3
+/* A job whose channel open a server refuses while nothing else is open on
+ * that connection (a session slot not yet freed after a CLOSE) is tried
+ * again, after a growing pause, this many times at most. */
+#define JOB_MAX_REFUSALS 8
 
 enum job_state {
 	JOB_QUEUED, /* in the host queue or waiters */
@@ -41,6 +45,7 @@ struct job {
 	int ended;            /* the terminal event was sent */
 	int stop_signal_sent; /* TERM sent, KILL pending */
 	int requeues;         /* times its connection died before exec */
+	int refusals;  /* channel opens refused with no other channel open */
 	int exec_sent; /* the command may be running: never run it again */
 	size_t env_next;
 	size_t stdin_off;

@@ -4,8 +4,13 @@
  * hosts; nothing else ever touches them.  The control thread talks to a
  * worker only through its inbox.
  */
+#include <sys/resource.h>
+
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -28,6 +33,11 @@
 static struct worker *workers;
 static int nworkers;
 static struct shards worker_shards; /* handed to the control thread */
+static atomic_int worker_pools;     /* pools of every worker (MaxPools) */
+static atomic_int worker_sessions;  /* sessions of every worker */
+static int worker_sessions_cap;     /* from RLIMIT_NOFILE, at start */
+
+static void worker_sessions_init(void);
 
 /* libssh's log goes through ours; its level and callback are per thread. */
 static void
@@ -194,6 +204,7 @@ worker_shutdown(struct worker *w)
 static void
 worker_job(struct worker *w, struct job_spec *spec)
 {
+	char why[256];
 	struct host *h;
 	struct job *j;
 
@@ -203,10 +214,16 @@ worker_job(struct worker *w, struct job_spec *spec)
 	} else if (spec->kind == JOB_DISCONNECT) {
 		h = worker_find_host(w, spec->params->key);
 		host_disconnect(w, h, job_new(w, spec, h));
-	} else {
-		h = host_get(w, spec->params);
+	} else if ((h = host_get(w, spec->params)) == NULL) {
+		snprintf(why, sizeof(why),
+			 "the daemon keeps %d pools, its limit (MaxPools); "
+			 "a new user@host:port waits until an idle one expires "
+			 "(IdleTimeout)",
+			 spec->params->max_pools);
+		j = job_new(w, spec, NULL);
+		job_fail(j, PROTO_E_LIMIT, why);
+	} else
 		host_submit(h, job_new(w, spec, h));
-	}
 }
 
 static void
@@ -266,16 +283,22 @@ static void
 worker_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker *w = arg;
-	struct host *h;
+	struct host *h, *next;
 	size_t i;
 	int up = 0;
 
 	(void)fd;
 	(void)what;
 	atomic_store(&w->shard->heartbeat, clock_ms());
-	for (i = 0; i < w->nbuckets; i++)
-		TAILQ_FOREACH(h, &w->buckets[i], entry)
-	up += h->nready > 0;
+	for (i = 0; i < w->nbuckets; i++) {
+		for (h = TAILQ_FIRST(&w->buckets[i]); h != NULL; h = next) {
+			next = TAILQ_NEXT(h, entry);
+			if (!w->stopping && host_expired(h))
+				host_free(h, PROTO_E_NONE, "idle");
+			else
+				up += h->nready > 0;
+		}
+	}
 	atomic_store(&w->shard->hosts_up, up);
 	atomic_store(&w->shard->jobs, w->njobs);
 }
@@ -310,6 +333,7 @@ workers_start(int n, const struct keystore *keys, struct inbox *reply)
 		return NULL;
 	if (ssh_init() != SSH_OK)
 		fatalx("ssh_init failed");
+	worker_sessions_init();
 	workers = xcalloc(n, sizeof(*workers));
 	nworkers = n;
 	worker_shards.v = xcalloc(n, sizeof(*worker_shards.v));
@@ -462,4 +486,61 @@ worker_remove_host(struct worker *w, struct host *h)
 	TAILQ_REMOVE(&w->buckets[worker_hash(h->params->key) % w->nbuckets], h,
 		     entry);
 	w->nhosts--;
+	atomic_fetch_sub(&worker_pools, 1);
+}
+
+/* Every session holds a socket: the cap leaves a reserve of descriptors
+ * so that running out is the daemon's own limit, never a host's error. */
+static void
+worker_sessions_init(void)
+{
+	struct rlimit rl;
+	long long n = 1024, reserve;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		n = (long long)rl.rlim_cur;
+	else if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		n = INT_MAX;
+	reserve = n / 2 < WORKER_FD_RESERVE ? n / 2 : WORKER_FD_RESERVE;
+	n -= reserve;
+	worker_sessions_cap = n < 1 ? 1 : n > INT_MAX ? INT_MAX : (int)n;
+	log_verbose("workers: at most %d sessions (RLIMIT_NOFILE less %lld "
+		    "descriptors)",
+		    worker_sessions_cap, reserve);
+}
+
+int
+worker_session_take(void)
+{
+	int n = atomic_load(&worker_sessions);
+
+	do {
+		if (n >= worker_sessions_cap)
+			return 0;
+	} while (!atomic_compare_exchange_weak(&worker_sessions, &n, n + 1));
+	return 1;
+}
+
+void
+worker_session_put(void)
+{
+	atomic_fetch_sub(&worker_sessions, 1);
+}
+
+int
+worker_session_max(void)
+{
+	return worker_sessions_cap;
+}
+
+int
+worker_pool_take(int max)
+{
+	int n = atomic_load(&worker_pools);
+
+	do {
+		if (n >= max)
+			return 0;
+	} while (!atomic_compare_exchange_weak(&worker_pools, &n, n + 1));
+	return 1;
 }

@@ -35,6 +35,10 @@ TAILQ_HEAD(host_list, host);
 /* Hosts per worker hash bucket before the table doubles. */
 #define WORKER_HOST_LOAD 2
 #define WORKER_HEARTBEAT_MS 1000
+/* Descriptors kept out of the session cap for everything else (clients,
+ * listeners, event loops, offload threads, files), at most half of
+ * RLIMIT_NOFILE. */
+#define WORKER_FD_RESERVE 128
 
 struct worker {
 	int index;
@@ -72,6 +76,14 @@ void worker_offload(struct worker *, void (*fn)(void *), void (*done)(void *),
 struct host *worker_find_host(struct worker *, const char *key);
 void worker_add_host(struct worker *, struct host *);
 void worker_remove_host(struct worker *, struct host *);
+/* Count one more pool daemon-wide if fewer than max exist: 1, else 0.
+ * worker_remove_host gives it back. */
+int worker_pool_take(int max);
+/* Count one more session daemon-wide if below the cap derived from
+ * RLIMIT_NOFILE: 1, else 0.  worker_session_put gives it back. */
+int worker_session_take(void);
+void worker_session_put(void);
+int worker_session_max(void);
 /* Leave the loop once stopping and nothing is left to wait for. */
 void worker_maybe_exit(struct worker *);
 void worker_timer_add(struct worker *, struct event *, long long ms,

@@ -15,7 +15,9 @@
 # hosts need at least ceil(N/16) instances.  One more sshd, on a port of its
 # own, listens on the IPv6 loopback ::1 with the same host keys (known_hosts
 # names it "[::1]:PORT6"); on a machine without IPv6 it is left out and
-# FLEET_V6_PORT is empty.  Every sshd runs as the invoking user.  Started by
+# FLEET_V6_PORT is empty.  One more sshd, on 127.0.0.253 and the fleet's
+# port, allows one session per connection (MaxSessions 1) and logs at INFO,
+# so tests can read how each connection ended (FLEET_MS1_HOST).  Every sshd runs as the invoking user.  Started by
 # root, the fleet is logged into as the system user sshpool-fleet (created
 # on first use, shell /bin/sh); started by another user, sshd can only log
 # that user in.  When every address accepts TCP and a real ssh login
@@ -35,13 +37,15 @@ readonly SSHD=/usr/sbin/sshd
 readonly ADDRS_PER_SSHD=16	# one sshd process listens on at most 16
 readonly FIRST_OCTET=2		# 127.0.0.2 is the first host
 readonly DEAD_OCTET=254		# an address where nothing listens
+readonly MS1_OCTET=253		# the MaxSessions 1 host
+readonly MS1_INSTANCE=ms1	# names its sshd.ms1.{conf,pid,log}
 readonly V6_ADDR=::1		# the IPv6 host
 readonly V6_INSTANCE=v6		# names its sshd.v6.{conf,pid,log}
 # As root the fleet is logged into as this system user, whose shell is
 # /bin/sh: a command then costs what it costs, not the start-up files of
 # root's interactive shell (which sshd's bash sources).
 readonly FLEET_LOGIN=sshpool-fleet
-readonly MAX_HOSTS=$((DEAD_OCTET - FIRST_OCTET))
+readonly MAX_HOSTS=$((MS1_OCTET - FIRST_OCTET))
 readonly PORT_MIN=22000
 readonly PORT_SPAN=8000
 readonly PORT_TRIES=50
@@ -200,6 +204,7 @@ keygen() {
 	ssh-keygen -q -t "$type" "${bits[@]}" -N '' -C "$comment" -f "$file"
 }
 
+# The caller may set max_sessions and log_level (defaults 10 and ERROR).
 write_conf() {
 	local dir=$1 n=$2 port=$3
 	shift 3
@@ -224,9 +229,9 @@ PermitRootLogin prohibit-password
 StrictModes no
 PidFile $dir/sshd.$n.pid
 MaxStartups 200:30:400
-MaxSessions 10
+MaxSessions ${max_sessions:-10}
 AcceptEnv *
-LogLevel ERROR
+LogLevel ${log_level:-ERROR}
 PrintMotd no
 PrintLastLog no
 UseDNS no
@@ -330,14 +335,14 @@ fleet_start() {
 	for ((i = 0; i < nhosts; i++)); do
 		addrs+=("127.0.0.$((FIRST_OCTET + i))")
 	done
-	local dead=127.0.0.$DEAD_OCTET
+	local dead=127.0.0.$DEAD_OCTET ms1=127.0.0.$MS1_OCTET
 
 	local try ok=0
 	for ((try = 0; try < START_TRIES && !ok; try++)); do
 		port=
 		for ((i = 0; i < PORT_TRIES; i++)); do
 			local p=$((PORT_MIN + RANDOM % PORT_SPAN))
-			if port_free "$p" "${addrs[@]}" "$dead"; then
+			if port_free "$p" "${addrs[@]}" "$dead" "$ms1"; then
 				port=$p
 				break
 			fi
@@ -355,10 +360,18 @@ fleet_start() {
 			"$SSHD" -f "$dir/sshd.$n.conf" -E "$dir/sshd.$n.log" ||
 			    die "sshd $n failed to start, see $dir/sshd.$n.log"
 		done
+		n=$MS1_INSTANCE
+		max_sessions=1 log_level=INFO write_conf "$dir" "$n" "$port" \
+		    "$ms1"
+		"$SSHD" -t -f "$dir/sshd.$n.conf" ||
+		    die "sshd rejects $dir/sshd.$n.conf"
+		: >"$dir/sshd.$n.log"
+		"$SSHD" -f "$dir/sshd.$n.conf" -E "$dir/sshd.$n.log" ||
+		    die "sshd $n failed to start, see $dir/sshd.$n.log"
 		# Every address must be ours: an sshd that lost a bind race
 		# still runs on the addresses it got, and another process
 		# would answer on the rest.
-		if wait_ready "$port" "${addrs[@]}" &&
+		if wait_ready "$port" "${addrs[@]}" "$ms1" &&
 		    ! grep -q 'Bind to port' "$dir"/sshd.*.log; then
 			ok=1
 		else
@@ -378,7 +391,7 @@ fleet_start() {
 	fi
 
 	: >"$dir/known_hosts"
-	for addr in "${addrs[@]}"; do
+	for addr in "${addrs[@]}" "$ms1"; do
 		for type in ed25519 ecdsa rsa; do
 			printf '[%s]:%s %s\n' "$addr" "$port" \
 			    "$(cut -d ' ' -f 1,2 \
@@ -413,6 +426,7 @@ FLEET_INSTANCES='$ninst'
 FLEET_ADDRS='${addrs[*]}'
 FLEET_HOSTS='${hosts[*]}'
 FLEET_DEAD_HOST='$dead:$port'
+FLEET_MS1_HOST='$ms1:$port'
 FLEET_V6_ADDR='${port6:+$V6_ADDR}'
 FLEET_V6_PORT='$port6'
 FLEET_KEY='$dir/id_ed25519'
