@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The client side's monotonic clock: deadlines in libsshpool, the CLI's
  * progress line, elapsed times and round-trip times.

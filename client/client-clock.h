@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The client side's monotonic clock, shared by libsshpool and the CLI.
  */

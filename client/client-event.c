@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Events: decoding the first complete input line into an sp_event, what
  * the library itself learns from events (the daemon's limits, finished

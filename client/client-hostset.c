@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Host sets for callers: expanding a host pattern (ranges) one host at a
  * time and matching a host against exclusion patterns, both with the

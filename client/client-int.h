@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * What the files of libsshpool share and nothing outside it sees: the
  * bodies of the opaque handles (the connection, an event, run options),

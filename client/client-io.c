@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The connection's socket I/O: writing the queued requests without
  * blocking, and reading into the bounded input buffer that is cut into

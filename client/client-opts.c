@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Run options (sp_run_opts): hosts, exclusions, command, user, timeouts,
  * environment, pseudo-terminal and standard input of a run, connect or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Requests: request id assignment, the table of requests still in flight,
  * and the sp_send_* calls, each of which encodes one request, checks it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The sp_status_* accessors: the hosts and workers of a status event,
  * read from its parsed JSON line.

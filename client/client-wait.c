@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The blocking convenience calls built on the non-blocking core: waiting
  * for input, and waiting for one request's events while the events of

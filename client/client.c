@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * libsshpool: the client side of the sshpool protocol.  This file owns the
  * connection handle: finding the daemon's socket, connecting (or adopting

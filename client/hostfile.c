@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Host file parsing for the sshpool CLI.  Kept apart from the command code
  * so the unit tests can exercise it without a daemon.

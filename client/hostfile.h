@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Host files for the sshpool CLI: one [user@]host[:port] per line, '#'
  * starts a comment, blank lines are ignored.  Parsing only splits and trims;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Host list folding for the CLI's gathered output.  Each name is cut into
  * alternating text and digit runs.  Names with the same text parts form a

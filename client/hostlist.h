@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Compact host lists for the sshpool CLI: fold names that differ in one
  * number into bracketed ranges ("web1,web2,web3" -> "web[1-3]"), the form

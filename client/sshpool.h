@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * libsshpool: client library for sshpoold, the pooled SSH command runner.
  *

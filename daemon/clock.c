@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The daemon's one clock: monotonic milliseconds, for deadlines and ages. */
 #include <time.h>
 

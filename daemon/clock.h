@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* The daemon's monotonic clock (clock.c). */
 #ifndef SSHPOOL_CLOCK_H
 #define SSHPOOL_CLOCK_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sshpoold configuration: the built-in defaults for the running user, the
  * sshd_config-style file reader and the parsers of the keyword kinds.  The

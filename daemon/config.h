@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sshpoold configuration: defaults, the sshd_config-style file parser and the
  * per-host lookup through Host blocks.  A loaded struct config holds every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Host settings: a struct config_host_opts with every member unset, its
  * freeing, and the resolution of one host name through the Host blocks

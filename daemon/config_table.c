@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The configuration keywords, one row each: name, scope, kind, range,
  * default and the member the keyword sets, sorted for bsearch.  A keyword

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The configuration keywords as data, shared by the files of the
  * configuration module (and its tests): one row per keyword with its scope,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The reference-counted flow counters between one client connection and the
  * workers: workers add what they post for the client, the control thread

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Host parameters: everything a worker needs to reach one host, resolved by
  * the control thread from the request and the configuration, then owned by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Per-thread mailboxes.  Any thread appends under the mutex and rings the
  * owner's persistent user event; the owner takes the whole list at once,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * A thread's mailbox (inbox.c): any thread posts, the owner drains the whole
  * list in its loop.  event_active() coalesces, so the callback must drain

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Job specs: one host's share of a request, built by the control thread and
  * handed to a worker inside MSG_JOB, and the command input all the jobs of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The identity keys: every IdentityFile named by the configuration is read
  * once, on the control thread at start-up, with the passphrase of its scope.

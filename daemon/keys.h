@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Identity keys (keys.c): loaded once on the control thread, each worker
  * gets its own deep copy, reference counted so a connection authenticating

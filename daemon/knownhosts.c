@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * known_hosts files in the OpenSSH sshd(8) format: looking a host key up
  * (plain and hashed names, patterns, markers) and appending learnt keys.

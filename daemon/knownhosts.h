@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * known_hosts verification and learning, independent of libssh sessions so
  * it can run on the blocking-work threads (offload.c) instead of a worker

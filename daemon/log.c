@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Process-wide logging.  One line per event, written with a single write(2)
  * (stderr) or syslog(3) call so lines from different threads never mix.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Logging in the OpenBSD style: log_warn appends strerror(errno), log_warnx
  * does not; fatal/fatalx log and exit(1).  errno is preserved.  Messages go

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sshpoold's entry point and its life as a service: options, configuration,
  * start-up order, the systemd protocol (readiness, status, watchdog), reload

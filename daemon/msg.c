@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Messages between threads.  A message has one owner at a time; whatever it
  * carries (a job spec, a flow reference, buffers, keys) moves with it and is

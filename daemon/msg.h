@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The boundary between sshpoold's threads: everything that crosses from the
  * control thread to a worker or back, and nothing else.  Control code

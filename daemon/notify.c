@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sd_notify(3) and sd_listen_fds(3) done by hand, so the daemon needs no
  * libsystemd.  The settings are read once from the environment before any

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The daemon's side of the systemd service protocol, without libsystemd:
  * readiness and status notifications to $NOTIFY_SOCKET, the watchdog

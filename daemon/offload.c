@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Offload threads: a small pool that runs the blocking calls the workers
  * must never make on their loops (getaddrinfo, known_hosts file I/O).  A

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Offload threads for blocking calls (offload.c): name resolution and
  * known_hosts file I/O, which the worker loops must never wait for.

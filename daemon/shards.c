@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Posting to the workers through the handle workers_start() returned: the
  * control thread's only way to reach them.  A pool key always maps to the

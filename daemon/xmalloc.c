@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Allocation wrappers: abort with a message instead of returning NULL. */
 #include <stdarg.h>
 #include <stdint.h>

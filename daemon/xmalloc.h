@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Allocation wrappers that abort on out-of-memory: the daemon cannot serve
  * anyone once malloc fails, and checking every small allocation would bury

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * libFuzzer target for the sshpoold configuration parser.  config_load takes
  * a path, so each input is written to one memfd (created once, truncated

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * libFuzzer target for the event side of the wire codec: the lines a client
  * library reads from the daemon.  A compromised or buggy daemon must not be

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * libFuzzer target for the request side of the wire codec: the bytes a
  * client sends the daemon.  Each input is parsed as a request line under the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 #
 # Run the libFuzzer targets, one after another, for SECONDS each:
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sshpool wire protocol v1: a pure codec shared by sshpoold and libsshpool.
  *

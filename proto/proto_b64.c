@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Base64 (RFC 4648, standard alphabet, padded) for the wire codec.  Every
  * byte of command output crosses the socket as base64, so this is the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The growable output buffer every encoder appends to.  It is always
  * NUL-terminated, and a failed append leaves it unchanged.

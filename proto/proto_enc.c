@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The encoding primitives shared by request and event encoders: a sticky
  * error over a struct proto_buf, integers, JSON strings (escaped, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Errors as values: the table of stable error codes and their wire names,
  * and the helpers every parser of the codec uses to fill a struct

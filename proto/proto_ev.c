@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Event encoders (daemon -> client): one function per event type, each
  * appending one complete line to a buffer, fast and without a JSON tree.

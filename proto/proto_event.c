@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Event decoding (client side): the table of event types, one row per type
  * with its name and decoder, and parsing one line into a struct

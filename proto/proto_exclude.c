@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * An exclusion list compiled for matching many hosts: its exact entries
  * in a hash table, each distinct glob compiled once (proto_glob.c) and

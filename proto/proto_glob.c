@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Shell globs compiled once and matched without backtracking: the meaning
  * of fnmatch(3) without flags in the C locale ('*', '?', bracket

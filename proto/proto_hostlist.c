@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The "hosts" and "exclude" members of a request: every entry expanded as a
  * host set, hosts checked as specs and filtered by the exclusions, "@NAME"

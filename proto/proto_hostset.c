@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Host sets: host patterns with bracketed numeric ranges ("web[01-20]"),
  * their parsing and their expansion into one host at a time, bounded

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Host specs: parsing and checking "[user@]host[:port]" (with bracketed or
  * bare IPv6 addresses), and matching a spec against an exclusion list.

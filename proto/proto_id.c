@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Request ids: the canonical JSON text of a string or integer id, built
  * from a client's value or read from a parsed line.

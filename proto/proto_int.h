@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * What the files of the wire codec share among themselves and nobody else
  * sees: internal limits, error helpers, UTF-8 checks, the encoding

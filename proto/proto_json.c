@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Strict JSON reading.  json-c alone is too lenient for a protocol boundary
  * (it keeps the last of duplicate keys, clamps huge numbers, accepts lone

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The limits a request is parsed under: the defaults, and the effective
  * values when the conf configures its own (never above the codec's hard

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Requests (client -> daemon): the table of operations, each with the
  * parser and the encoder of its members, the allowed keys per operation,

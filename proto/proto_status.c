@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The elements of a status event: one JSON object per pool host and per
  * worker thread, which the daemon joins into the event's arrays.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * UTF-8 validation for the codec: the length of one well-formed sequence
  * (no overlongs, surrogates or code points above U+10FFFF) and the check of

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 #
 # The quick-start demo: start a throwaway fleet of loopback sshd hosts and an
 # sshpoold on its defaults (plus the fleet's key and known_hosts), run one

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 # Install the Debian 12 packages sshpool needs to build, test and demo, and
 # the peers its benchmark compares against.
 # Run as root.  Used by the README's quick start and by .ci/run.

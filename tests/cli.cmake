@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Integration tests of the sshpool CLI: the real binary against a real
 # sshpoold and the loopback fleet (the "fleet" fixture of
 # integration.cmake).  The progress-line test needs tmux, the sudo test

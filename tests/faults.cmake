@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Fault-injection tests: sshpoold against the same fleet fixture as the
 # integration tests, with sshd processes stopped, killed and restarted under
 # it.  They signal the fleet's own sshd processes, so they run alone.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Fault injection into the test fleet through /proc (see faultutil.h).
  * Nothing here signals a process it has not just found below one of the

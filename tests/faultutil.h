@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Fault injection into the test fleet (tests/fleet/fleet.sh) for the fault
  * tests: finding the sshd processes that serve one pooled session, stopping

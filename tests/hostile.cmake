@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Hostile-client and security tests: sshpoold against the loopback fleet
 # with socket access control, host policy, audit log, limits and slow
 # readers.  They measure latency and memory, so they run alone.

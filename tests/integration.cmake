@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Integration tests: sshpoold against a fleet of real OpenSSH servers on
 # loopback.  The fleet is a CTest fixture, so `ctest -R test_integration`
 # starts it first and stops it afterwards, even when tests fail.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Unit test of daemon/notify.c (sd_notify and socket activation).  Paths are
 # absolute so this file works from the top level and from tests/.
 if(NOT TARGET PkgConfig::CHECK)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Install and packaging checks (tests/packaging.sh), label "packaging":
 # packaging_docs is quick (manual pages, keyword lists, systemd units);
 # packaging_deb configures and builds a /usr tree of its own and makes and

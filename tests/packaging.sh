@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: ISC
 #
 # Checks of what gets installed, run by ctest (label "packaging"):
 #

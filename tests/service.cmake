@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: ISC
 # Service tests: sshpoold under a fake service manager (a NOTIFY_SOCKET
 # listener, systemd-socket-activate), reloads and graceful stops against the
 # fleet fixture.  They signal the daemon and count remote processes of the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The integration tests' raw protocol client, fleet description and daemon
  * process control (see tclient.h).  Everything here blocks with a deadline:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * A small blocking client of the sshpool wire protocol for the integration
  * tests, plus what those tests need around it: the fleet description

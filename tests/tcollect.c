@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Recording and checking the events of raw-protocol requests in the tests
  * (see tcollect.h).  Records are allocated one by one, so a pointer to a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The event collector of the tests that talk the raw protocol to a real
  * daemon: it records, per request and per host, what the events said

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Integration tests of the sshpool CLI: the real binary ($SSHPOOL_CLI) run
  * against a real sshpoold ($SSHPOOLD) and the loopback OpenSSH fleet

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of libsshpool and the CLI's host file parser, without a real
  * daemon: a scripted fake daemon speaks protocol lines over a socketpair or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Tests of the configuration module: defaults for root and other users,
  * the keyword table (order, defaults within range, scopes, first value

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Fault-injection tests of sshpoold against the real OpenSSH fleet
  * (tests/fleet/fleet.sh, CTest fixture "fleet"): sessions whose sshd

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Security and hostile-input tests of sshpoold against the loopback fleet
  * (tests/fleet/fleet.sh, CTest fixture "fleet"): who may use the socket

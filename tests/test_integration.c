@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Integration tests of sshpoold against a real OpenSSH fleet on loopback
  * (tests/fleet/fleet.sh, started by the CTest fixture "fleet").  Each test

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * known_hosts lookups and appends against real keys made by ssh-keygen(1),
  * with hashed files produced by "ssh-keygen -H" and fingerprints compared

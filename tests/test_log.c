@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The daemon's logger (daemon/log.c) seen from its output: stderr is
  * pointed at a file, messages whose arguments carry control characters

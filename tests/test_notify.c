@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * notify.c against a real notification listener (a datagram socket in a
  * temporary directory, and one in the abstract namespace) and real passed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Tests of the access policy: AllowUsers/AllowGroups admission, the
  * UserHosts/GroupHosts decisions per host, the kind of rule named in

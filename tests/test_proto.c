@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Unit tests of the wire codec: request and event round trips, every
  * validation rule of a request line, host specs, base64, and the guarantee

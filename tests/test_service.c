@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sshpoold as a service, against the loopback fleet (the CTest fixture
  * "fleet"): the systemd notification protocol seen from a fake service

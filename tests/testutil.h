@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Shared main() for the Check test binaries: runs the suite in fork mode and
  * fails when no test ran at all, since Check reports "100%: Checks: 0" as a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Reading back a running daemon's status and known_hosts in tests.
  */

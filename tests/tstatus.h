@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * What the integration-style tests read back from a running daemon: entries
  * of a status event and lines of its known_hosts file.  Failed lookups fail

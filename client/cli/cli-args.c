@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Per-host values for {arg}: -A files of "host value" lines and
  * --host-args JSON objects.  Without -H or -h they also name the hosts.

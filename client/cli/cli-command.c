@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The remote command of run: the words joined as ssh joins them, {host}
  * and {arg} replaced, and the --sudo and --shell wrapping with POSIX

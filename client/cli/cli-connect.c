@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The connect subcommand: open pooled connections to hosts ahead of use.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The disconnect subcommand: close hosts' pooled connections, letting
  * running commands finish.

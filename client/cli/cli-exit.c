@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The end of a host command: the counts line, the --failed-hosts file and
  * the exit status (the largest remote exit status for run, 255 when a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Reading a whole file or standard input into memory, bounded: the
  * argument files, --stdin, --stdin-file and -I.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The hosts of an invocation: the ordered list with its index by name,
  * and each host's result as events report it (state, exit status or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The host set of an invocation as the options give it: comma lists of
  * hosts and patterns (-H and operands), host files (-h), groups passed on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The event loop of run, connect and disconnect: it drives libsshpool's
  * non-blocking core from poll() together with the interrupt pipe, keeps

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Option parsing shared by the subcommands: the getopt_long loop driven by
  * a subcommand's argument spec, with --help and unknown options handled

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Output modes: the table of them (live, inline, gather, outdir, json; one
  * file each, out-<name>.c), choosing the active ones with colors and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The ping subcommand: hello round trips to the daemon, with their times.
  */

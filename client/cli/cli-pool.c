@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * What connect and disconnect share: their options (hosts, user, --json),
  * one request for all the hosts, the event loop and one result line per

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The progress line on a terminal's standard error: hosts done of all,
  * failures and elapsed time, redrawn at most every CLI_PROGRESS_MS and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Request groups: the hosts that share a command and stdin go out as one
  * request.  Grouping, sending while few enough are in flight, stopping

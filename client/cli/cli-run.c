@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The run subcommand: a command on many hosts.  Its options, the plan
  * (one request per distinct command and stdin, with {host}, {arg}, -I and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Interrupts: SIGINT and SIGTERM are turned into bytes on a pipe that the
  * event loop polls, so that the loop decides what an interrupt does.

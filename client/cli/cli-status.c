@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The status subcommand: the pool's hosts and the daemon's workers as a
  * table, or the status event as JSON.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The summary table on standard error: the hosts that did not succeed
  * (every host with -v), with result, code, time and message.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The usage text: one line per subcommand, read from the subcommand
  * table, then the options of all of them.

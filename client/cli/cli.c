@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sshpool: command line client of sshpoold.  Runs a command on many hosts
  * and shows the results; also warms up and drops pooled connections, pings

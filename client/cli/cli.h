@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * What the files of the sshpool command line client share: its limits and
  * exit statuses, the invocation's state (hosts, request groups, counters),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The gather output mode (-b, as clush -b): output kept per host and,
  * after the last event, one block per distinct output and result, headed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The inline output mode (-i, as pssh -i): each host's whole output, kept
  * until it ends, under a header line with its result.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The json output mode (--json): every event of our requests as the line
  * the daemon sent, one JSON object per line, and nothing else.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The live output mode (the default): every complete line of a host's
  * output as "host: line" as it arrives, standard error on standard error;

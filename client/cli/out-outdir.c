@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The outdir output mode (-o DIR, -e DIR): standard output and standard
  * error per host in DIR/HOST, created empty for every host that gets a

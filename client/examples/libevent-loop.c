@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Embedding libsshpool in a libevent loop: run a command on the hosts given
  * as arguments and print each host's result as it ends.  The client's

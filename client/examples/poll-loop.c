@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Embedding libsshpool in a plain poll() loop: run "uptime" on the hosts
  * given as arguments and print every event as it arrives, while the loop

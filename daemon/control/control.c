@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The control thread's plumbing: its event_base, the listening Unix socket
  * with its accept loop, and the control inbox through which the workers hand

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The control thread's private interfaces, shared by main.c, control.c,
  * peer.c and request.c.  Everything declared here is used from the control

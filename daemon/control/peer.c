@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * One client connection: its bufferevent, the framing of request lines, and
  * the accounting of its output against struct flow.  Input is cut at '\n',

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The access decisions of the control thread: DenyUsers, AllowUsers,
  * DenyGroups and AllowGroups when a client connects, with sshd_config's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Access policy: who may connect (DenyUsers, AllowUsers, DenyGroups,
  * AllowGroups, as in sshd_config) and on which hosts, as which remote

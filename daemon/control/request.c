@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Requests of clients: the table of operations with one exec function each,
  * the routing of run and connect jobs to the workers, and the accounting that

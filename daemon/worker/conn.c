@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * One SSH connection to a host and its state machine:
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * One SSH connection to a host and its state machine (conn.c).  Fields are
  * written by conn.c only, but for the list entry its host keeps.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The pool of one "user@host:port": its connections, the queue of jobs
  * waiting for a channel (in arrival order) and the warm-up waiters.  Opens

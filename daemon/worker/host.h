@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The pool of one "user@host:port" (host.c): its connections, the jobs
  * waiting for a channel and the warm-ups waiting for a session, and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * One host's share of a request: a command on an exec channel, or a warm-up.
  * A job's channel moves OPEN -> PTY -> ENV -> EXEC -> RUNNING -> CLOSING ->

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * One command (or warm-up, or disconnect) for one host (job.c).  Fields are
  * written by job.c only, but for the list entry its host or connection

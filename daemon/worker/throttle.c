@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Daemon-wide pacing of SSH handshakes: a token bucket shared by every
  * worker.  A fleet-wide blip must not turn into a connection storm: each

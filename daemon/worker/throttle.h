@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /* Daemon-wide pacing of SSH handshakes, shared by every worker (throttle.c). */
 #ifndef SSHPOOL_THROTTLE_H
 #define SSHPOOL_THROTTLE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * Worker threads.  Each worker owns one event_base and the hosts whose pool
  * key hashes to it, with every libssh session, channel and key copy of those

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The worker room: one worker thread and what it owns.  A worker holds the
  * hosts whose pool key hashes to it (host.h), their SSH connections

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * The worker room's front door, for start-up and shutdown (main.c): start
  * n workers, each with its own copy of the keys and the control thread's

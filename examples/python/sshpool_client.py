@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """Run a command on hosts through sshpoold, with the standard library only.
 
 usage: sshpool_client.py SOCKET COMMAND HOST...

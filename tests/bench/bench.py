@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """The measurements of the sshpool benchmark; bench.sh sets up the fleet.
 
 Every tool runs against the same fleet (bench.sh's host files, ssh_config,

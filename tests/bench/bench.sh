@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 #
 # sshpool against the tools users would pick instead, side by side on the
 # same loopback fleet of real OpenSSH servers in the same run.

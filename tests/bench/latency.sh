@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 #
 # Latency of one `true` on one host: sshpoold's warm pool against what a
 # user would run instead, measured in the same run on the same loopback

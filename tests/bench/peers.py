@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: ISC
 """The Python peers of the sshpool benchmark: paramiko and asyncssh.
 
     peers.py LIB latency --host ADDR:PORT -n N [-w W] [--cmd CMD] COMMON

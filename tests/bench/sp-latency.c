@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * sp-latency: round-trip latency of one command through sshpoold, measured
  * from a long-lived libsshpool client, the way a service embedding the

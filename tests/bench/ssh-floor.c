@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: ISC */
 /*
  * ssh-floor: the floor under every pooled runner, libssh used directly in
  * blocking mode on one session that is already open.  It connects and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: ISC
 #
 # A fleet of real OpenSSH servers on loopback for the integration tests.
 #

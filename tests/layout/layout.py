@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: ISC
 """
 The tree's shape, checked: which room a file is in says which thread runs
 it, so the rooms must not reach into each other, and no file or function
