@@ -41,10 +41,29 @@
 #define KNOWNHOSTS_FILE_MODE 0600
 #define KNOWNHOSTS_BLANKS " \t"
 
+/*
+ * Host key types and the signature algorithms a client offers for each, in
+ * the names libssh and OpenSSH use.  An RSA key signs with SHA-2 only.
+ */
+static const struct {
+	const char *type;
+	const char *algs;
+} knownhosts_algs[] = {
+    {"ssh-ed25519", "ssh-ed25519"},
+    {"ecdsa-sha2-nistp256", "ecdsa-sha2-nistp256"},
+    {"ecdsa-sha2-nistp384", "ecdsa-sha2-nistp384"},
+    {"ecdsa-sha2-nistp521", "ecdsa-sha2-nistp521"},
+    {"sk-ssh-ed25519@openssh.com", "sk-ssh-ed25519@openssh.com"},
+    {"sk-ecdsa-sha2-nistp256@openssh.com",
+     "sk-ecdsa-sha2-nistp256@openssh.com"},
+    {"ssh-rsa", "rsa-sha2-512,rsa-sha2-256"},
+};
+#define KNOWNHOSTS_NALGS (sizeof(knownhosts_algs) / sizeof(knownhosts_algs[0]))
+
 /* What is being looked up, in the form it is compared in. */
 struct knownhosts_query {
 	char *name;          /* lower case "host" or "[host]:port" */
-	const char *type;    /* canonical key type name */
+	const char *type;    /* canonical key type name; NULL: list types */
 	unsigned char *blob; /* decoded key */
 	size_t bloblen;
 	const char *b64; /* as given, already validated */
@@ -57,6 +76,9 @@ struct knownhosts_state {
 	int mismatch;
 	int other_type;
 	char fp[KNOWNHOSTS_FP_SIZE]; /* first key of the type, on mismatch */
+	/* Listing: knownhosts_algs indexes in order of first appearance. */
+	size_t order[KNOWNHOSTS_NALGS];
+	size_t ntypes;
 };
 
 static pthread_mutex_t knownhosts_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -293,30 +315,40 @@ knownhosts_field(char **cp)
 	return start;
 }
 
-/* Fold one line into st.  Malformed lines are skipped, as ssh(1) does. */
-static void
-knownhosts_line(char *line, const char *path, unsigned long lineno,
-		const struct knownhosts_query *q, struct knownhosts_state *st)
-{
-	char *cp = line, *hosts, *type, *b64;
-	const char *why, *ktype;
+/* A plain or @revoked entry of a line that names the host. */
+struct knownhosts_entry {
+	int revoked;
+	const char *type; /* canonical */
 	unsigned char *blob;
 	size_t bloblen;
-	int revoked = 0, m;
+};
 
+/*
+ * Parse a line naming q->name into e (1), or say it is about something else
+ * (0).  Malformed lines are skipped, as ssh(1) does.
+ */
+static int
+knownhosts_parse(char *line, const char *path, unsigned long lineno,
+		 const struct knownhosts_query *q, struct knownhosts_entry *e)
+{
+	char *cp = line, *hosts, *type, *b64;
+	const char *why;
+	int m;
+
+	memset(e, 0, sizeof(*e));
 	cp += strspn(cp, KNOWNHOSTS_BLANKS);
 	if (*cp == '\0' || *cp == '#')
-		return;
+		return 0;
 	if (*cp == '@') {
 		hosts = knownhosts_field(&cp);
 		/* A CA signs certificates; it never vouches as a plain key. */
 		if (strcmp(hosts, "@cert-authority") == 0)
-			return;
+			return 0;
 		if (strcmp(hosts, "@revoked") != 0) {
 			why = "unknown marker";
 			goto bad;
 		}
-		revoked = 1;
+		e->revoked = 1;
 	}
 	hosts = knownhosts_field(&cp);
 	type = knownhosts_field(&cp);
@@ -333,38 +365,88 @@ knownhosts_line(char *line, const char *path, unsigned long lineno,
 	} else
 		m = knownhosts_match_list(hosts, q->name);
 	if (!m)
-		return;
+		return 0;
 
-	if ((blob = knownhosts_b64_decode(b64, strlen(b64), &bloblen)) ==
+	if ((e->blob = knownhosts_b64_decode(b64, strlen(b64), &e->bloblen)) ==
 	    NULL) {
 		why = "bad base64 key";
 		goto bad;
 	}
-	ktype = knownhosts_canon_type(type);
-	if (!knownhosts_blob_type_ok(blob, bloblen, ktype)) {
-		free(blob);
+	e->type = knownhosts_canon_type(type);
+	if (!knownhosts_blob_type_ok(e->blob, e->bloblen, e->type)) {
+		free(e->blob);
+		e->blob = NULL;
 		why = "key type does not match the key";
 		goto bad;
 	}
-	if (bloblen == q->bloblen && memcmp(blob, q->blob, bloblen) == 0) {
-		if (revoked)
+	return 1;
+bad:
+	log_debug("%s:%lu: %s, line skipped", path, lineno, why);
+	return 0;
+}
+
+/* What an entry says about the key looked up. */
+static void
+knownhosts_fold_check(const struct knownhosts_entry *e,
+		      const struct knownhosts_query *q,
+		      struct knownhosts_state *st)
+{
+	if (e->bloblen == q->bloblen &&
+	    memcmp(e->blob, q->blob, e->bloblen) == 0) {
+		if (e->revoked)
 			st->revoked = 1;
 		else
 			st->ok = 1;
-	} else if (revoked)
+	} else if (e->revoked)
 		; /* revokes some other key: says nothing about this one */
-	else if (strcmp(ktype, q->type) != 0)
+	else if (strcmp(e->type, q->type) != 0)
 		st->other_type = 1;
 	else if (!st->mismatch) {
 		st->mismatch = 1;
-		if (knownhosts_fp_blob(blob, bloblen, st->fp, sizeof(st->fp)) ==
-		    -1)
+		if (knownhosts_fp_blob(e->blob, e->bloblen, st->fp,
+				       sizeof(st->fp)) == -1)
 			st->fp[0] = '\0';
 	}
-	free(blob);
-	return;
-bad:
-	log_debug("%s:%lu: %s, line skipped", path, lineno, why);
+}
+
+/*
+ * Note the entry's key type.  A revoked key is no reason to prefer its
+ * type, and types no client algorithm signs with are left out.
+ */
+static void
+knownhosts_fold_types(const struct knownhosts_entry *e,
+		      struct knownhosts_state *st)
+{
+	size_t i, k;
+
+	if (e->revoked)
+		return;
+	for (i = 0; i < KNOWNHOSTS_NALGS; i++) {
+		if (strcmp(knownhosts_algs[i].type, e->type) != 0)
+			continue;
+		for (k = 0; k < st->ntypes; k++) {
+			if (st->order[k] == i)
+				return;
+		}
+		st->order[st->ntypes++] = i;
+		return;
+	}
+}
+
+/* Fold one line into st. */
+static void
+knownhosts_line(char *line, const char *path, unsigned long lineno,
+		const struct knownhosts_query *q, struct knownhosts_state *st)
+{
+	struct knownhosts_entry e;
+
+	if (!knownhosts_parse(line, path, lineno, q, &e))
+		return;
+	if (q->type == NULL)
+		knownhosts_fold_types(&e, st);
+	else
+		knownhosts_fold_check(&e, q, st);
+	free(e.blob);
 }
 
 static void
@@ -376,17 +458,17 @@ knownhosts_skip_rest(FILE *f)
 		;
 }
 
-static enum knownhosts_result
-knownhosts_scan(FILE *f, const char *path, const struct knownhosts_query *q,
-		char *known_fp, size_t known_fp_len, char *err, size_t errlen)
+/* Fold every line of f into st: 0, or -1 when f could not be read. */
+static int
+knownhosts_read(FILE *f, const char *path, const struct knownhosts_query *q,
+		struct knownhosts_state *st, char *err, size_t errlen)
 {
-	struct knownhosts_state st;
 	const size_t size = KNOWNHOSTS_MAX_LINE + 2; /* line, '\n', NUL */
 	unsigned long lineno = 0;
 	char *buf;
 	size_t len;
 
-	memset(&st, 0, sizeof(st));
+	memset(st, 0, sizeof(*st));
 	buf = xmalloc(size);
 	while (fgets(buf, (int)size, f) != NULL) {
 		lineno++;
@@ -401,15 +483,24 @@ knownhosts_scan(FILE *f, const char *path, const struct knownhosts_query *q,
 		}
 		if (len > 0 && buf[len - 1] == '\r')
 			buf[--len] = '\0';
-		knownhosts_line(buf, path, lineno, q, &st);
-	}
-	if (ferror(f)) {
-		knownhosts_err(err, errlen, "%s: %s", path, strerror(errno));
-		free(buf);
-		return KNOWNHOSTS_ERROR;
+		knownhosts_line(buf, path, lineno, q, st);
 	}
 	free(buf);
+	if (ferror(f)) {
+		knownhosts_err(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
 
+static enum knownhosts_result
+knownhosts_scan(FILE *f, const char *path, const struct knownhosts_query *q,
+		char *known_fp, size_t known_fp_len, char *err, size_t errlen)
+{
+	struct knownhosts_state st;
+
+	if (knownhosts_read(f, path, q, &st, err, errlen) == -1)
+		return KNOWNHOSTS_ERROR;
 	if (st.revoked)
 		return KNOWNHOSTS_REVOKED;
 	if (st.ok)
@@ -422,6 +513,40 @@ knownhosts_scan(FILE *f, const char *path, const struct knownhosts_query *q,
 	if (st.other_type)
 		return KNOWNHOSTS_OTHER_TYPE;
 	return KNOWNHOSTS_UNKNOWN;
+}
+
+/* The algorithms of the types in st, comma-separated, into out. */
+static int
+knownhosts_types_format(const struct knownhosts_state *st, char *out,
+			size_t outlen, char *err, size_t errlen)
+{
+	size_t k, off = 0;
+	int n;
+
+	out[0] = '\0';
+	for (k = 0; k < st->ntypes; k++) {
+		n = snprintf(out + off, outlen - off, "%s%s", k > 0 ? "," : "",
+			     knownhosts_algs[st->order[k]].algs);
+		if (n < 0 || (size_t)n >= outlen - off) {
+			out[0] = '\0';
+			knownhosts_err(err, errlen, "algorithm list too long");
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	return (int)st->ntypes;
+}
+
+static int
+knownhosts_types_scan(FILE *f, const char *path,
+		      const struct knownhosts_query *q, char *out,
+		      size_t outlen, char *err, size_t errlen)
+{
+	struct knownhosts_state st;
+
+	if (knownhosts_read(f, path, q, &st, err, errlen) == -1)
+		return -1;
+	return knownhosts_types_format(&st, out, outlen, err, errlen);
 }
 
 /*
@@ -464,12 +589,14 @@ knownhosts_query_free(struct knownhosts_query *q)
 {
 	free(q->name);
 	free(q->blob);
+	q->name = NULL;
+	q->blob = NULL;
 }
 
+/* The name host is recorded under, lower case. */
 static int
-knownhosts_query_init(struct knownhosts_query *q, const char *host, int port,
-		      const char *keytype, const char *b64, char *err,
-		      size_t errlen)
+knownhosts_query_host(struct knownhosts_query *q, const char *host, int port,
+		      char *err, size_t errlen)
 {
 	char *cp;
 
@@ -482,24 +609,6 @@ knownhosts_query_init(struct knownhosts_query *q, const char *host, int port,
 		knownhosts_err(err, errlen, "%s: invalid port %d", host, port);
 		return -1;
 	}
-	if (keytype == NULL || !knownhosts_word_ok(keytype)) {
-		knownhosts_err(err, errlen, "%s: invalid key type", host);
-		return -1;
-	}
-	q->type = knownhosts_canon_type(keytype);
-	if (b64 == NULL || (q->blob = knownhosts_b64_decode(
-				b64, strlen(b64), &q->bloblen)) == NULL) {
-		knownhosts_err(err, errlen, "%s: invalid base64 key", host);
-		return -1;
-	}
-	if (!knownhosts_blob_type_ok(q->blob, q->bloblen, q->type)) {
-		knownhosts_err(err, errlen, "%s: key is not of type %s", host,
-			       keytype);
-		knownhosts_query_free(q);
-		return -1;
-	}
-	q->b64 = b64;
-
 	/* Port 0 means the default, like OpenSSH's put_host_port(). */
 	if (port == 0 || port == KNOWNHOSTS_DEFAULT_PORT)
 		q->name = xstrdup(host);
@@ -510,35 +619,172 @@ knownhosts_query_init(struct knownhosts_query *q, const char *host, int port,
 	return 0;
 }
 
-enum knownhosts_result
-knownhosts_check(const char *path, const char *host, int port,
-		 const char *keytype, const char *b64, char *known_fp,
-		 size_t known_fp_len, char *err, size_t errlen)
+static int
+knownhosts_query_init(struct knownhosts_query *q, const char *host, int port,
+		      const char *keytype, const char *b64, char *err,
+		      size_t errlen)
+{
+	if (knownhosts_query_host(q, host, port, err, errlen) == -1)
+		return -1;
+	if (keytype == NULL || !knownhosts_word_ok(keytype)) {
+		knownhosts_err(err, errlen, "%s: invalid key type", host);
+		goto bad;
+	}
+	q->type = knownhosts_canon_type(keytype);
+	if (b64 == NULL || (q->blob = knownhosts_b64_decode(
+				b64, strlen(b64), &q->bloblen)) == NULL) {
+		knownhosts_err(err, errlen, "%s: invalid base64 key", host);
+		goto bad;
+	}
+	if (!knownhosts_blob_type_ok(q->blob, q->bloblen, q->type)) {
+		knownhosts_err(err, errlen, "%s: key is not of type %s", host,
+			       keytype);
+		goto bad;
+	}
+	q->b64 = b64;
+	return 0;
+bad:
+	knownhosts_query_free(q);
+	return -1;
+}
+
+/* path for reading; NULL with *missing set when it does not exist. */
+static FILE *
+knownhosts_open(const char *path, int *missing, char *err, size_t errlen)
+{
+	FILE *f;
+
+	*missing = 0;
+	if ((f = fopen(path, "re")) == NULL) {
+		if (errno == ENOENT)
+			*missing = 1;
+		else
+			knownhosts_err(err, errlen, "%s: %s", path,
+				       strerror(errno));
+	}
+	return f;
+}
+
+/* File contents in memory, read through the same stdio code. */
+static FILE *
+knownhosts_open_buf(const char *buf, size_t len, int *missing, char *err,
+		    size_t errlen)
+{
+	FILE *f;
+
+	*missing = 0;
+	if (len == 0) {
+		*missing = 1;
+		return NULL;
+	}
+	if ((f = fmemopen((void *)(uintptr_t)buf, len, "r")) == NULL)
+		knownhosts_err(err, errlen, "fmemopen: %s", strerror(errno));
+	return f;
+}
+
+static enum knownhosts_result
+knownhosts_check_f(FILE *f, int missing, const char *path, const char *host,
+		   int port, const char *keytype, const char *b64,
+		   char *known_fp, size_t known_fp_len, char *err,
+		   size_t errlen)
 {
 	struct knownhosts_query q;
 	enum knownhosts_result res;
-	FILE *f;
 
 	if (known_fp != NULL && known_fp_len > 0)
 		known_fp[0] = '\0';
 	if (knownhosts_query_init(&q, host, port, keytype, b64, err, errlen) ==
 	    -1)
-		return KNOWNHOSTS_ERROR;
-	if ((f = fopen(path, "re")) == NULL) {
-		if (errno == ENOENT)
-			res = KNOWNHOSTS_UNKNOWN;
-		else {
-			knownhosts_err(err, errlen, "%s: %s", path,
-				       strerror(errno));
-			res = KNOWNHOSTS_ERROR;
-		}
-	} else {
-		res = knownhosts_scan(f, path, &q, known_fp, known_fp_len, err,
-				      errlen);
-		fclose(f);
+		res = KNOWNHOSTS_ERROR;
+	else {
+		if (f == NULL)
+			res = missing ? KNOWNHOSTS_UNKNOWN : KNOWNHOSTS_ERROR;
+		else
+			res = knownhosts_scan(f, path, &q, known_fp,
+					      known_fp_len, err, errlen);
+		knownhosts_query_free(&q);
 	}
-	knownhosts_query_free(&q);
+	if (f != NULL)
+		fclose(f);
 	return res;
+}
+
+enum knownhosts_result
+knownhosts_check(const char *path, const char *host, int port,
+		 const char *keytype, const char *b64, char *known_fp,
+		 size_t known_fp_len, char *err, size_t errlen)
+{
+	FILE *f;
+	int missing;
+
+	f = knownhosts_open(path, &missing, err, errlen);
+	return knownhosts_check_f(f, missing, path, host, port, keytype, b64,
+				  known_fp, known_fp_len, err, errlen);
+}
+
+enum knownhosts_result
+knownhosts_check_buf(const char *buf, size_t len, const char *host, int port,
+		     const char *keytype, const char *b64, char *known_fp,
+		     size_t known_fp_len, char *err, size_t errlen)
+{
+	FILE *f;
+	int missing;
+
+	f = knownhosts_open_buf(buf, len, &missing, err, errlen);
+	return knownhosts_check_f(f, missing, "(buffer)", host, port, keytype,
+				  b64, known_fp, known_fp_len, err, errlen);
+}
+
+static int
+knownhosts_types_f(FILE *f, int missing, const char *path, const char *host,
+		   int port, char *algs, size_t algslen, char *err,
+		   size_t errlen)
+{
+	struct knownhosts_query q;
+	int n;
+
+	if (algs != NULL && algslen > 0)
+		algs[0] = '\0';
+	if (algs == NULL || algslen == 0) {
+		knownhosts_err(err, errlen, "no room for the algorithms");
+		n = -1;
+	} else if (knownhosts_query_host(&q, host, port, err, errlen) == -1)
+		n = -1;
+	else {
+		if (f == NULL)
+			n = missing ? 0 : -1;
+		else
+			n = knownhosts_types_scan(f, path, &q, algs, algslen,
+						  err, errlen);
+		knownhosts_query_free(&q);
+	}
+	if (f != NULL)
+		fclose(f);
+	return n;
+}
+
+int
+knownhosts_types(const char *path, const char *host, int port, char *algs,
+		 size_t algslen, char *err, size_t errlen)
+{
+	FILE *f;
+	int missing;
+
+	f = knownhosts_open(path, &missing, err, errlen);
+	return knownhosts_types_f(f, missing, path, host, port, algs, algslen,
+				  err, errlen);
+}
+
+int
+knownhosts_types_buf(const char *buf, size_t len, const char *host, int port,
+		     char *algs, size_t algslen, char *err, size_t errlen)
+{
+	FILE *f;
+	int missing;
+
+	f = knownhosts_open_buf(buf, len, &missing, err, errlen);
+	return knownhosts_types_f(f, missing, "(buffer)", host, port, algs,
+				  algslen, err, errlen);
 }
 
 /* Create the missing directories leading to path, mode 0700. */

@@ -26,6 +26,7 @@ enum knownhosts_result {
 
 #define KNOWNHOSTS_MAX_ERR 256
 #define KNOWNHOSTS_MAX_LINE 16384 /* longer lines are skipped */
+#define KNOWNHOSTS_MAX_ALGS 256   /* room for every algorithm list */
 
 /*
  * Look host (as in "[host]:port" when port != 22) up in path.  On MISMATCH,
@@ -37,6 +38,27 @@ enum knownhosts_result knownhosts_check(const char *path, const char *host,
 					const char *b64, char *known_fp,
 					size_t known_fp_len, char *err,
 					size_t errlen);
+
+/*
+ * The host key algorithms to offer host first, in SSH names (libssh's
+ * SSH_OPTIONS_HOSTKEYS): one for each key type recorded for it, in the
+ * order of the file, "rsa-sha2-512,rsa-sha2-256" for an ssh-rsa key.
+ * @revoked and @cert-authority lines and key types without a signature
+ * algorithm are left out.  Returns the number of key types (0 with an empty
+ * list when the host or the file is unknown), -1 with err set when the file
+ * cannot be read.  algslen >= KNOWNHOSTS_MAX_ALGS always has room.
+ */
+int knownhosts_types(const char *path, const char *host, int port, char *algs,
+		     size_t algslen, char *err, size_t errlen);
+
+/* The two lookups over file contents in memory (fuzzing, tests). */
+enum knownhosts_result
+knownhosts_check_buf(const char *buf, size_t len, const char *host, int port,
+		     const char *keytype, const char *b64, char *known_fp,
+		     size_t known_fp_len, char *err, size_t errlen);
+int knownhosts_types_buf(const char *buf, size_t len, const char *host,
+			 int port, char *algs, size_t algslen, char *err,
+			 size_t errlen);
 
 /*
  * Append "host keytype b64" (host as "[host]:port" when port != 22) to path,

@@ -880,6 +880,189 @@ START_TEST(test_libssh_keys)
 }
 END_TEST
 
+/* ---- key types recorded for a host ---- */
+
+#define TEST_RSA_ALGS "rsa-sha2-512,rsa-sha2-256"
+#define TEST_DSA_B64 "AAAAB3NzaC1kc3MAAAABAQ==" /* a blob naming ssh-dss */
+#define TEST_FOO_B64 "AAAAB2Zvby1iYXIAAAABAQ==" /* a blob naming foo-bar */
+
+static char algs[KNOWNHOSTS_MAX_ALGS];
+
+static int
+types(const char *host, int port)
+{
+	return knownhosts_types(kh, host, port, algs, sizeof(algs), err,
+				sizeof(err));
+}
+
+START_TEST(test_types_order)
+{
+	test_write(kh, "h %s %s\nh,g %s %s\n*h %s %s\nh %s %s\nh %s %s\n",
+		   rsa.type, rsa.b64, ecdsa.type, ecdsa.b64, ed1.type, ed1.b64,
+		   ed2.type, ed2.b64, rsa.type, rsa.b64);
+	/* One entry per type, in the order of the file. */
+	ck_assert_int_eq(types("h", 22), 3);
+	ck_assert_str_eq(algs,
+			 TEST_RSA_ALGS ",ecdsa-sha2-nistp256,ssh-ed25519");
+	ck_assert_int_eq(types("H", 0), 3);
+	ck_assert_int_eq(types("g", 22), 1);
+	ck_assert_str_eq(algs, "ecdsa-sha2-nistp256");
+	ck_assert_int_eq(types("xh", 22), 1);
+	ck_assert_str_eq(algs, "ssh-ed25519");
+
+	test_write(kh, "h %s %s\n", rsa.type, rsa.b64);
+	ck_assert_int_eq(types("h", 22), 1);
+	ck_assert_str_eq(algs, TEST_RSA_ALGS);
+	/* An RSA key recorded under a signature name is still an RSA key. */
+	test_write(kh, "h rsa-sha2-256 %s\n", rsa.b64);
+	ck_assert_int_eq(types("h", 22), 1);
+	ck_assert_str_eq(algs, TEST_RSA_ALGS);
+}
+END_TEST
+
+START_TEST(test_types_unknown)
+{
+	ck_assert_int_eq(types("h", 22), 0); /* no file */
+	ck_assert_str_eq(algs, "");
+	test_write(kh, "g %s %s\n[h]:2222 %s %s\n", ed1.type, ed1.b64,
+		   ecdsa.type, ecdsa.b64);
+	ck_assert_int_eq(types("h", 22), 0);
+	ck_assert_str_eq(algs, "");
+	ck_assert_int_eq(types("h", 2222), 1);
+	ck_assert_str_eq(algs, "ecdsa-sha2-nistp256");
+	test_write(kh, "%s", "");
+	ck_assert_int_eq(types("h", 22), 0);
+}
+END_TEST
+
+START_TEST(test_types_hashed)
+{
+	test_write(kh, "host1 %s %s\n[host2]:2222 %s %s\nhost1 %s %s\n",
+		   ecdsa.type, ecdsa.b64, rsa.type, rsa.b64, ed1.type, ed1.b64);
+	test_run("ssh-keygen -H -f %s >/dev/null 2>&1", kh);
+	ck_assert_int_eq(types("host1", 22), 2);
+	ck_assert_str_eq(algs, "ecdsa-sha2-nistp256,ssh-ed25519");
+	ck_assert_int_eq(types("HOST2", 2222), 1);
+	ck_assert_str_eq(algs, TEST_RSA_ALGS);
+	ck_assert_int_eq(types("host2", 22), 0);
+	ck_assert_int_eq(types("host3", 22), 0);
+}
+END_TEST
+
+START_TEST(test_types_markers)
+{
+	/* Neither a CA nor a revoked key is a reason to ask for its type. */
+	test_write(kh,
+		   "@cert-authority h %s %s\n"
+		   "@revoked h %s %s\n"
+		   "@bogus h %s %s\n"
+		   "h %s %s\n",
+		   rsa.type, rsa.b64, ecdsa.type, ecdsa.b64, ed2.type, ed2.b64,
+		   ed1.type, ed1.b64);
+	ck_assert_int_eq(types("h", 22), 1);
+	ck_assert_str_eq(algs, "ssh-ed25519");
+	test_write(kh, "@cert-authority * %s %s\n@revoked h %s %s\n", rsa.type,
+		   rsa.b64, ecdsa.type, ecdsa.b64);
+	ck_assert_int_eq(types("h", 22), 0);
+	ck_assert_str_eq(algs, "");
+}
+END_TEST
+
+START_TEST(test_types_patterns)
+{
+	test_write(kh, "*,!h %s %s\nh?,g* %s %s\n", ecdsa.type, ecdsa.b64,
+		   rsa.type, rsa.b64);
+	ck_assert_int_eq(types("h", 22), 0);
+	ck_assert_int_eq(types("g", 22), 2);
+	ck_assert_str_eq(algs, "ecdsa-sha2-nistp256," TEST_RSA_ALGS);
+	ck_assert_int_eq(types("h1", 22), 2);
+}
+END_TEST
+
+START_TEST(test_types_skipped)
+{
+	/* Types with no signature algorithm to offer, broken lines. */
+	test_write(kh,
+		   "h ssh-dss " TEST_DSA_B64 "\n"
+		   "h foo-bar " TEST_FOO_B64 "\n"
+		   "h %s " TEST_DSA_B64 "\n"
+		   "h %s not-base64\n"
+		   "h %s\n"
+		   "|1|bad|hash %s %s\n"
+		   "h %s %s\n",
+		   ecdsa.type, ecdsa.type, rsa.type, ed1.type, ed1.b64,
+		   rsa.type, rsa.b64);
+	ck_assert_int_eq(types("h", 22), 1);
+	ck_assert_str_eq(algs, TEST_RSA_ALGS);
+}
+END_TEST
+
+START_TEST(test_types_errors)
+{
+	char small[8];
+
+	ck_assert_int_eq(knownhosts_types(work, "h", 22, algs, sizeof(algs),
+					  err, sizeof(err)),
+			 -1);
+	ck_assert_msg(strstr(err, work) != NULL, "%s", err);
+	ck_assert_int_eq(types("bad host", 22), -1);
+	ck_assert_int_eq(types("h", 70000), -1);
+	ck_assert_int_eq(types(NULL, 22), -1);
+	test_write(kh, "h %s %s\n", rsa.type, rsa.b64);
+	ck_assert_int_eq(knownhosts_types(kh, "h", 22, small, sizeof(small),
+					  err, sizeof(err)),
+			 -1);
+	ck_assert_str_eq(small, "");
+	ck_assert_int_eq(
+	    knownhosts_types(kh, "h", 22, algs, 0, err, sizeof(err)), -1);
+}
+END_TEST
+
+/* The in-memory entry points read exactly as the file ones do. */
+START_TEST(test_buffers)
+{
+	char buf[3 * TEST_MAX_B64];
+	int n;
+
+	n = snprintf(buf, sizeof(buf), "h %s %s\n@revoked g %s %s\ng %s %s",
+		     ecdsa.type, ecdsa.b64, ed1.type, ed1.b64, ed1.type,
+		     ed1.b64);
+	ck_assert_int_lt(n, (int)sizeof(buf));
+	ck_assert_int_eq(knownhosts_check_buf(buf, (size_t)n, "h", 22,
+					      ecdsa.type, ecdsa.b64, fp,
+					      sizeof(fp), err, sizeof(err)),
+			 KNOWNHOSTS_OK);
+	ck_assert_int_eq(knownhosts_check_buf(buf, (size_t)n, "h", 22, ed1.type,
+					      ed1.b64, fp, sizeof(fp), err,
+					      sizeof(err)),
+			 KNOWNHOSTS_OTHER_TYPE);
+	/* The last line has no newline and still counts. */
+	ck_assert_int_eq(knownhosts_check_buf(buf, (size_t)n, "g", 22, ed1.type,
+					      ed1.b64, fp, sizeof(fp), err,
+					      sizeof(err)),
+			 KNOWNHOSTS_REVOKED);
+	ck_assert_int_eq(knownhosts_types_buf(buf, (size_t)n, "h", 22, algs,
+					      sizeof(algs), err, sizeof(err)),
+			 1);
+	ck_assert_str_eq(algs, "ecdsa-sha2-nistp256");
+	ck_assert_int_eq(knownhosts_types_buf(buf, (size_t)n, "g", 22, algs,
+					      sizeof(algs), err, sizeof(err)),
+			 1);
+	ck_assert_str_eq(algs, "ssh-ed25519");
+	/* Only len bytes are read; none at all is an empty file. */
+	ck_assert_int_eq(knownhosts_types_buf(buf, 1, "h", 22, algs,
+					      sizeof(algs), err, sizeof(err)),
+			 0);
+	ck_assert_int_eq(knownhosts_types_buf(buf, 0, "h", 22, algs,
+					      sizeof(algs), err, sizeof(err)),
+			 0);
+	ck_assert_int_eq(knownhosts_check_buf(buf, 0, "h", 22, ecdsa.type,
+					      ecdsa.b64, fp, sizeof(fp), err,
+					      sizeof(err)),
+			 KNOWNHOSTS_UNKNOWN);
+}
+END_TEST
+
 static Suite *
 knownhosts_suite(void)
 {
@@ -918,6 +1101,19 @@ knownhosts_suite(void)
 	tcase_add_test(tc, test_add_processes);
 	tcase_add_test(tc, test_add_waits_for_lock);
 	tcase_add_test(tc, test_libssh_keys);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("types");
+	tcase_add_unchecked_fixture(tc, keys_setup, keys_teardown);
+	tcase_add_checked_fixture(tc, work_setup, work_teardown);
+	tcase_add_test(tc, test_types_order);
+	tcase_add_test(tc, test_types_unknown);
+	tcase_add_test(tc, test_types_hashed);
+	tcase_add_test(tc, test_types_markers);
+	tcase_add_test(tc, test_types_patterns);
+	tcase_add_test(tc, test_types_skipped);
+	tcase_add_test(tc, test_types_errors);
+	tcase_add_test(tc, test_buffers);
 	suite_add_tcase(s, tc);
 	return s;
 }
