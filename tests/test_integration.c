@@ -1450,6 +1450,83 @@ START_TEST(test_ipv6_host_block)
 }
 END_TEST
 
+/* Append "[addr]:port type blob" of the fleet's own host key number i. */
+static void
+kh_add_fleet(const char *addr, int i)
+{
+	char *line = NULL, *sp;
+	size_t cap = 0;
+	FILE *out, *in;
+
+	ck_assert_msg(fleet.hostkeys[i][0] != '\0', "fleet without host key %d",
+		      i);
+	ck_assert_ptr_nonnull(in = fopen(fleet.hostkeys[i], "r"));
+	ck_assert(getline(&line, &cap, in) > 0);
+	fclose(in);
+	if ((sp = strchr(line, ' ')) != NULL &&
+	    (sp = strchr(sp + 1, ' ')) != NULL)
+		*sp = '\0';
+	line[strcspn(line, "\n")] = '\0';
+	ck_assert_ptr_nonnull(out = fopen(daemon_.known_hosts, "a"));
+	fprintf(out, "[%s]:%d %s\n", addr, fleet.port, line);
+	free(line);
+	ck_assert_int_eq(fclose(out), 0);
+}
+
+/* One run of "true" on host 0, which must exit 0. */
+static void
+it_run_true_host0(const char *id)
+{
+	struct tclient *c;
+	struct tcollect k;
+	struct tcollect_req *d;
+	struct tcollect_host *h;
+	char *hosts;
+
+	c = it_connect();
+	coll_init(&k, 1);
+	hosts = hosts_json(0, 1);
+	send_run(c, id, hosts, "true", NULL);
+	d = tcollect_wait_end(c, &k, q(id), IT_EVENT_MS);
+	tcollect_check(&k);
+	h = tcollect_host(&k, q(id), fleet.hosts[0]);
+	ck_assert_ptr_nonnull(h);
+	assert_ok_exit(h, 0);
+	assert_done(d, 1, 1, 0, 0);
+	free(hosts);
+	tcollect_free(&k);
+	tclient_close(c);
+}
+
+/*
+ * A host recorded with only its ECDSA key, or only its RSA key, is offered
+ * that key type first and connects, as with ssh(1); accept-new learns
+ * nothing more about it.
+ */
+START_TEST(test_hostkey_one_type)
+{
+	struct tdaemon_opts o = {.strict = "accept-new"};
+	static const int types[] = {1, 2}; /* ecdsa, rsa in fleet.hostkeys */
+	size_t i;
+
+	it_prepare();
+	for (i = 0; i < sizeof types / sizeof types[0]; i++) {
+		kh_drop(fleet.addrs[0]);
+		kh_add_fleet(fleet.addrs[0], types[i]);
+		it_launch(NULL);
+		it_run_true_host0(i == 0 ? "ecdsa" : "rsa");
+		it_halt();
+		ck_assert_int_eq(kh_count(fleet.addrs[0]), 1);
+
+		it_launch(&o);
+		it_run_true_host0(i == 0 ? "ecdsa-new" : "rsa-new");
+		it_halt();
+		ck_assert_int_eq(kh_count(fleet.addrs[0]), 1);
+	}
+	tdaemon_cleanup(&daemon_);
+}
+END_TEST
+
 static Suite *
 integration_suite(void)
 {
@@ -1481,6 +1558,7 @@ integration_suite(void)
 	    {"timeout_and_signal", test_timeout_and_signal},
 	    {"ipv6_run", test_ipv6_run},
 	    {"ipv6_host_block", test_ipv6_host_block},
+	    {"hostkey_one_type", test_hostkey_one_type},
 	};
 	size_t i;
 

@@ -51,6 +51,14 @@
 #define CONN_TCP_KEEPINTVL_S 10
 #define CONN_TCP_KEEPCNT 3
 #define CONN_TCP_USER_TIMEOUT_MS 60000
+/*
+ * libssh 0.10's default host key algorithms, which follow the ones
+ * known_hosts records for a host: an unknown host is offered them all.
+ */
+#define CONN_DEFAULT_HOSTKEYS                                                  \
+	"ssh-ed25519,ecdsa-sha2-nistp521,ecdsa-sha2-nistp384,"                 \
+	"ecdsa-sha2-nistp256,sk-ssh-ed25519@openssh.com,"                      \
+	"sk-ecdsa-sha2-nistp256@openssh.com,rsa-sha2-512,rsa-sha2-256"
 /* Pump rounds per callback before yielding to other connections. */
 #define CONN_PUMP_ROUNDS 64
 /* After a refused channel open with nothing else open, the connection
@@ -65,6 +73,7 @@ static const char *conn_state_names[] = {"resolve", "tcp",   "kex", "hostkey",
 
 enum conn_offload_kind {
 	OFFLOAD_RESOLVE,
+	OFFLOAD_HOSTKEY_TYPES,
 	OFFLOAD_HOSTKEY_CHECK,
 	OFFLOAD_HOSTKEY_ADD
 };
@@ -85,6 +94,9 @@ struct conn_offload {
 	enum knownhosts_result result;
 	char known_fp[128];
 	char err[KNOWNHOSTS_MAX_ERR];
+	/* key types recorded for the host, as host key algorithms */
+	int ntypes;
+	char algs[KNOWNHOSTS_MAX_ALGS];
 };
 
 static void conn_io_cb(evutil_socket_t, short, void *);
@@ -516,20 +528,51 @@ conn_ssh_error(struct conn *c, enum proto_code code, const char *what)
 	conn_close(c, code, why);
 }
 
+/*
+ * The host key algorithms to offer: those of the keys known_hosts records
+ * for the host first, as ssh(1) does, so that a host recorded with only its
+ * ECDSA or RSA key is not asked for an Ed25519 one; then the rest of the
+ * defaults, so that an unknown host (accept-new) negotiates as usual.
+ */
 static void
-conn_kex_start(struct conn *c)
+conn_hostkey_algs(const char *known, char *out, size_t outlen)
+{
+	char defaults[] = CONN_DEFAULT_HOSTKEYS, *cp = defaults, *alg;
+	char seen[KNOWNHOSTS_MAX_ALGS + 2], needle[64];
+	size_t off;
+
+	snprintf(out, outlen, "%s", known);
+	snprintf(seen, sizeof(seen), ",%s,", known);
+	off = strlen(out);
+	while ((alg = strsep(&cp, ",")) != NULL) {
+		snprintf(needle, sizeof(needle), ",%s,", alg);
+		if (strstr(seen, needle) != NULL)
+			continue;
+		if (off + strlen(alg) + 2 > outlen)
+			break;
+		off += (size_t)snprintf(out + off, outlen - off, "%s%s",
+					off > 0 ? "," : "", alg);
+	}
+}
+
+/* Give the connected socket to a new libssh session and start KEX. */
+static void
+conn_kex_begin(struct conn *c, const char *known_algs)
 {
 	struct host_params *p = c->host->params;
+	char algs[2 * KNOWNHOSTS_MAX_ALGS];
 	int off = 0;
 
 	if ((c->session = ssh_new()) == NULL)
 		fatalx("%s: ssh_new failed", __func__);
+	conn_hostkey_algs(known_algs, algs, sizeof(algs));
 	if (ssh_options_set(c->session, SSH_OPTIONS_FD, &c->fd) != 0 ||
 	    ssh_options_set(c->session, SSH_OPTIONS_HOST, p->host) != 0 ||
 	    ssh_options_set(c->session, SSH_OPTIONS_PORT, &p->port) != 0 ||
 	    ssh_options_set(c->session, SSH_OPTIONS_USER, p->user) != 0 ||
 	    ssh_options_set(c->session, SSH_OPTIONS_PROCESS_CONFIG, &off) !=
 		0 ||
+	    ssh_options_set(c->session, SSH_OPTIONS_HOSTKEYS, algs) != 0 ||
 	    /* Host keys are checked by knownhosts.c, off this thread. */
 	    ssh_options_set(c->session, SSH_OPTIONS_KNOWNHOSTS, "/dev/null") !=
 		0 ||
@@ -541,9 +584,64 @@ conn_kex_start(struct conn *c)
 	ssh_set_blocking(c->session, 0);
 	/* ssh_connect() adopts the socket on its first call. */
 	c->handed = 1;
-	c->state = CONN_KEX;
-	conn_deadline(c, p->connect_timeout_ms);
 	conn_kex_step(c);
+}
+
+static void
+conn_kex_types_run(void *arg)
+{
+	struct conn_offload *o = arg;
+
+	o->ntypes = knownhosts_types(o->path, o->host, o->port_num, o->algs,
+				     sizeof(o->algs), o->err, sizeof(o->err));
+}
+
+static void
+conn_kex_types_done(void *arg)
+{
+	struct conn_offload *o = arg;
+	struct conn *c = o->conn;
+
+	if (c == NULL) {
+		conn_offload_free(o);
+		return;
+	}
+	c->pending = NULL;
+	/* An unreadable file is reported by the host key check after KEX. */
+	if (o->ntypes < 0) {
+		log_debug("host=%s conn=%llu: known host key types: %s",
+			  c->host->params->key, c->id, o->err);
+		o->algs[0] = '\0';
+	} else if (o->ntypes > 0)
+		log_debug("host=%s conn=%llu: host key algorithms %s first",
+			  c->host->params->key, c->id, o->algs);
+	conn_kex_begin(c, o->algs);
+	conn_offload_free(o);
+	conn_finish(c);
+}
+
+/*
+ * TCP is up.  The key types known_hosts records for the host decide the
+ * host key algorithms to offer, and reading it is file I/O: the lookup
+ * runs on an offload thread while the server's banner waits in the socket.
+ */
+static void
+conn_kex_start(struct conn *c)
+{
+	struct host_params *p = c->host->params;
+	struct conn_offload *o;
+
+	c->state = CONN_KEX;
+	conn_watch(c, 0);
+	conn_deadline(c, p->connect_timeout_ms);
+	o = xcalloc(1, sizeof(*o));
+	o->conn = c;
+	o->kind = OFFLOAD_HOSTKEY_TYPES;
+	o->host = xstrdup(p->host);
+	o->port_num = p->port;
+	o->path = xstrdup(p->known_hosts_file);
+	c->pending = o;
+	worker_offload(c->w, conn_kex_types_run, conn_kex_types_done, o);
 }
 
 static void conn_hostkey_start(struct conn *);
@@ -553,6 +651,10 @@ conn_kex_step(struct conn *c)
 {
 	int rc;
 
+	if (c->session == NULL) { /* host key types still being read */
+		conn_watch(c, 0);
+		return;
+	}
 	rc = ssh_connect(c->session);
 	if (conn_fd_lost(c) || rc == SSH_ERROR) {
 		conn_ssh_error(c, PROTO_E_CONNECT_FAILED, "ssh handshake");
