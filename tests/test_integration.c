@@ -1450,6 +1450,111 @@ START_TEST(test_ipv6_host_block)
 }
 END_TEST
 
+/* The hosts of request id that had exited when the first cancel reply
+ * came (on_event hook); -1 until then. */
+struct it_cancel_seen {
+	const char *id;
+	long exited;
+};
+
+static void
+it_note_cancel(struct tcollect *k, struct tclient *c, void *arg)
+{
+	struct it_cancel_seen *seen = arg;
+	const struct tcollect_req *r;
+	size_t i;
+
+	(void)c;
+	if (k->cancels == 0 || seen->exited >= 0)
+		return;
+	seen->exited = 0;
+	if ((r = tcollect_req(k, seen->id)) == NULL)
+		return;
+	for (i = 0; i < r->nhosts; i++)
+		seen->exited += r->hosts[i]->exited;
+}
+
+/*
+ * A cancel that races the commands' ends: hosts whose command ended before
+ * the cancel reached their worker keep their real exit, also when it
+ * arrives after the cancel reply (PROTOCOL.md 2.5); every other host ends
+ * with cancelled, and each host ends exactly once.
+ */
+START_TEST(test_cancel_racing_exits)
+{
+	struct tclient *c;
+	struct tcollect k;
+	struct tcollect_req *d;
+	struct tcollect_host *h;
+	struct it_cancel_seen seen;
+	size_t i, n, exits = 0, late = 0, cancelled = 0;
+	char *hosts, cmd[64];
+	int round;
+
+	it_begin(NULL);
+	c = it_connect();
+	coll_init(&k, 0);
+	k.on_event = it_note_cancel;
+	k.arg = &seen;
+	n = fleet.nhosts < 20 ? fleet.nhosts : 20;
+	hosts = hosts_json(0, n);
+	/* Warm the pool so that the commands start together. */
+	send_run(c, "warm", hosts, "true", NULL);
+	tcollect_wait_end(c, &k, q("warm"), IT_EVENT_MS);
+	for (round = 0; round < 5; round++) {
+		char id[16], cid[16], qid[24];
+
+		snprintf(id, sizeof(id), "race%d", round);
+		snprintf(cid, sizeof(cid), "c%d", round);
+		snprintf(cmd, sizeof(cmd), "sleep 0.%d", 2 + round % 3);
+		send_run(c, id, hosts, cmd, NULL);
+		for (i = 0; i < n; i++)
+			tcollect_wait_start(c, &k, q(id), fleet.hosts[i],
+					    IT_EVENT_MS);
+		usleep((useconds_t)(200 + 100 * (round % 3)) * 1000);
+		snprintf(qid, sizeof(qid), "\"%s\"", id);
+		seen.id = qid;
+		seen.exited = -1;
+		k.cancels = 0;
+		ck_assert(tclient_send(c,
+				       "{\"v\":1,\"id\":\"%s\",\"op\":"
+				       "\"cancel\",\"target\":\"%s\"}",
+				       cid, id) == 0);
+		d = tcollect_wait_end(c, &k, q(id), IT_EVENT_MS);
+		while (k.cancels == 0)
+			tcollect_read(c, &k, IT_EVENT_MS);
+		ck_assert_int_eq(k.cancel_found, 1);
+		ck_assert_int_eq(d->ends, 1);
+		ck_assert_uint_eq(d->done.hosts, n);
+		ck_assert_uint_eq(d->done.failed, 0);
+		for (i = 0; i < n; i++) {
+			h = tcollect_host(&k, q(id), fleet.hosts[i]);
+			ck_assert_ptr_nonnull(h);
+			ck_assert_int_eq(h->terminals, 1);
+			if (h->exited) {
+				ck_assert_int_eq(h->status, 0);
+				exits++;
+			} else {
+				assert_error(h, PROTO_E_CANCELLED);
+				cancelled++;
+			}
+		}
+		ck_assert_uint_eq(d->done.ok + d->done.errors, n);
+		ck_assert_int_ge(seen.exited, 0);
+		late += (size_t)(d->done.ok - (size_t)seen.exited);
+	}
+	printf("cancel race: %zu exits (%zu after the cancel reply), %zu "
+	       "cancelled\n",
+	       exits, late, cancelled);
+	fflush(stdout);
+	tcollect_check(&k);
+	free(hosts);
+	tcollect_free(&k);
+	tclient_close(c);
+	it_end();
+}
+END_TEST
+
 static Suite *
 integration_suite(void)
 {
@@ -1481,6 +1586,7 @@ integration_suite(void)
 	    {"timeout_and_signal", test_timeout_and_signal},
 	    {"ipv6_run", test_ipv6_run},
 	    {"ipv6_host_block", test_ipv6_host_block},
+	    {"cancel_racing_exits", test_cancel_racing_exits},
 	};
 	size_t i;
 
