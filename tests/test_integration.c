@@ -1555,6 +1555,35 @@ START_TEST(test_cancel_racing_exits)
 }
 END_TEST
 
+/* Just past its timeout a command ends with timeout; well inside a long one
+ * it ends with its exit. */
+START_TEST(test_timeout_edge)
+{
+	struct tclient *c;
+	struct tcollect k;
+	struct tcollect_req *d;
+	char *hosts;
+
+	it_begin(NULL);
+	c = it_connect();
+	coll_init(&k, 0);
+	hosts = hosts_json(0, 1);
+	send_run(c, "over", hosts, "sleep 1.2", ",\"timeout\":1");
+	d = tcollect_wait_end(c, &k, q("over"), IT_EVENT_MS);
+	assert_done(d, 1, 0, 0, 1);
+	assert_error(tcollect_host(&k, q("over"), fleet.hosts[0]),
+		     PROTO_E_TIMEOUT);
+	send_run(c, "inside", hosts, "true", ",\"timeout\":600");
+	d = tcollect_wait_end(c, &k, q("inside"), IT_EVENT_MS);
+	assert_done(d, 1, 1, 0, 0);
+	tcollect_check(&k);
+	free(hosts);
+	tcollect_free(&k);
+	tclient_close(c);
+	it_end();
+}
+END_TEST
+
 static Suite *
 integration_suite(void)
 {
@@ -1587,6 +1616,7 @@ integration_suite(void)
 	    {"ipv6_run", test_ipv6_run},
 	    {"ipv6_host_block", test_ipv6_host_block},
 	    {"cancel_racing_exits", test_cancel_racing_exits},
+	    {"timeout_edge", test_timeout_edge},
 	};
 	size_t i;
 

@@ -1243,6 +1243,51 @@ START_TEST(test_log_server_text)
 }
 END_TEST
 
+/*
+ * A command's exit that the worker reads only after the command's deadline
+ * ends with timeout, whatever the worker handles first: worker 0 (the only
+ * one) is blocked by the test hook while the command exits in time and then
+ * its timeout passes; both are due when the worker runs again.
+ */
+START_TEST(test_exit_after_deadline_is_timeout)
+{
+	struct tdaemon_opts o;
+	struct tclient *c;
+	struct tcollect k;
+	struct tcollect_host *h;
+
+	sv_prepare();
+	setenv("SSHPOOL_TEST_HOOKS", "1", 1);
+	memset(&o, 0, sizeof o);
+	o.workers = 1;
+	ck_assert_msg(
+	    tdaemon_start(&daemon_, &fleet, &o, errbuf, sizeof errbuf) == 0,
+	    "%s", errbuf);
+	c = sv_connect();
+	sv_coll(&k);
+	ck_assert(tclient_send(c,
+			       "{\"v\":1,\"id\":\"late\",\"op\":\"run\","
+			       "\"hosts\":[\"%s\"],\"command\":\"sleep 1\","
+			       "\"timeout\":3}",
+			       fleet.hosts[0]) == 0);
+	tcollect_wait_start(c, &k, q("late"), fleet.hosts[0], SV_EVENT_MS);
+	ck_assert_int_eq(kill(daemon_.pid, SIGUSR2), 0);
+	sv_wait_end(c, &k, q("late"), SV_EVENT_MS + SV_STALL_MS);
+	h = tcollect_host(&k, q("late"), fleet.hosts[0]);
+	ck_assert_msg(h != NULL && h->terminals == 1, "no single result");
+	ck_assert_msg(!h->exited && h->code == PROTO_E_TIMEOUT,
+		      "an exit read after the deadline ended with %s",
+		      h->exited ? "exit" : proto_code_name(h->code));
+	fprintf(stderr, "exit after the deadline: %s after %lld ms\n",
+		proto_code_name(h->code), h->duration_ms);
+	tclient_close(c);
+	tcollect_free(&k);
+	ck_assert_int_eq(kill(daemon_.pid, SIGTERM), 0);
+	sv_wait_exit(SV_MS(5000));
+	sv_end();
+}
+END_TEST
+
 static Suite *
 service_suite(void)
 {
@@ -1263,6 +1308,8 @@ service_suite(void)
 	    {"half_close", test_half_close},
 	    {"full_close_cancels", test_full_close_cancels},
 	    {"log_server_text", test_log_server_text},
+	    {"exit_after_deadline_is_timeout",
+	     test_exit_after_deadline_is_timeout},
 	};
 	size_t i;
 

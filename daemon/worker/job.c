@@ -384,12 +384,36 @@ job_stop_remote(struct job *j)
 	worker_timer_add(j->w, j->timer, j->host->params->stop_grace_ms, 0);
 }
 
+/* The command's timeout is over: its message in why, 1; else 0. */
+static int
+job_overdue(const struct job *j, long long now, char *why, size_t size)
+{
+	const struct job_input *in = j->spec->input;
+
+	if (in == NULL || in->timeout_ms <= 0 ||
+	    now < j->start_ms + in->timeout_ms)
+		return 0;
+	snprintf(why, size,
+		 "the command did not finish within its timeout of %lld ms",
+		 in->timeout_ms);
+	return 1;
+}
+
+/*
+ * The channel is done.  An exit read after the deadline loses to the
+ * timeout: a busy worker may read both the exit and the due timer in one
+ * turn, and the order of the two must not decide the result.
+ */
 static void
 job_finish(struct job *j)
 {
+	char why[128];
+
 	evtimer_del(j->timer);
 	if (j->ended)
 		;
+	else if (job_overdue(j, clock_ms(), why, sizeof(why)))
+		job_emit_error(j, PROTO_E_TIMEOUT, why);
 	else if (j->exit_signal[0] != '\0' || j->exit_status >= 0)
 		job_emit_exit(j);
 	else
@@ -604,11 +628,8 @@ job_timer_cb(evutil_socket_t fd, short what, void *arg)
 	if (!j->ended) {
 		in = j->spec->input;
 		now = clock_ms();
-		if (in->timeout_ms > 0 && now >= j->start_ms + in->timeout_ms)
-			snprintf(why, sizeof(why),
-				 "the command did not finish "
-				 "within its timeout of %lld ms",
-				 in->timeout_ms);
+		if (job_overdue(j, now, why, sizeof(why)))
+			;
 		else if (in->idle_timeout_ms > 0 && j->output_ms > 0 &&
 			 now >= j->output_ms + in->idle_timeout_ms &&
 			 flow_paused(j->spec->flow)) {
