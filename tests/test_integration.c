@@ -1584,6 +1584,84 @@ START_TEST(test_timeout_edge)
 }
 END_TEST
 
+/*
+ * 100 channels (two requests over the fleet) each fed near-maximal stdin:
+ * the input is held once per request and queued to libssh a bounded piece
+ * at a time, so the daemon's memory does not grow with hosts x stdin.
+ */
+START_TEST(test_stdin_100_hosts)
+{
+	const size_t len = 700 * 1024;
+	size_t na, nb;
+	struct tclient *c;
+	struct tcollect k;
+	struct tcollect_req *da, *db;
+	struct tcollect_host *h;
+	unsigned char *in;
+	char *b64, *more, *ha, *hb, want[32];
+	long rss, peak = 0, base;
+	size_t i;
+
+	it_begin(NULL);
+	na = fleet.nhosts < 60 ? fleet.nhosts : 60;
+	nb = 100 - na < fleet.nhosts ? 100 - na : fleet.nhosts;
+	c = it_connect();
+	coll_init(&k, 1);
+	ha = hosts_json(0, na);
+	hb = hosts_json(0, nb);
+	/* Sessions first, so that only the stdin shows in the peak. */
+	send_run(c, "warm", ha, "true", NULL);
+	tcollect_wait_end(c, &k, q("warm"), IT_EVENT_MS);
+	base = tdaemon_rss_kb(daemon_.pid);
+	in = malloc(len);
+	b64 = malloc(len / 3 * 4 + 8);
+	more = malloc(len / 3 * 4 + 32);
+	ck_assert(in != NULL && b64 != NULL && more != NULL);
+	for (i = 0; i < len; i++)
+		in[i] = (unsigned char)(i * 7 + i / 251);
+	proto_b64_encode(b64, in, len);
+	snprintf(more, len / 3 * 4 + 32, ",\"stdin\":\"%s\"", b64);
+	send_run(c, "a", ha, "sleep 1; wc -c", more);
+	send_run(c, "b", hb, "sleep 1; wc -c", more);
+	while (tcollect_req(&k, q("a")) == NULL ||
+	       tcollect_req(&k, q("a"))->ends == 0 ||
+	       tcollect_req(&k, q("b")) == NULL ||
+	       tcollect_req(&k, q("b"))->ends == 0) {
+		tcollect_poll(c, &k, 20);
+		if ((rss = tdaemon_rss_kb(daemon_.pid)) > peak)
+			peak = rss;
+	}
+	da = tcollect_req(&k, q("a"));
+	db = tcollect_req(&k, q("b"));
+	printf("stdin of %zu bytes to %zu channels: sshpoold RSS %ld KiB "
+	       "before, peak %ld KiB\n",
+	       len, na + nb, base, peak);
+	fflush(stdout);
+	assert_done(da, na, na, 0, 0);
+	assert_done(db, nb, nb, 0, 0);
+	snprintf(want, sizeof(want), "%zu\n", len);
+	for (i = 0; i < nb; i++) {
+		h = tcollect_host(&k, q("b"), fleet.hosts[i]);
+		ck_assert_ptr_nonnull(h);
+		ck_assert_msg(strcmp(h->out, want) == 0, "%s got '%s'", h->host,
+			      h->out);
+	}
+	if (!it_slowed())
+		ck_assert_msg(peak - base < 32L * 1024,
+			      "sshpoold RSS grew by %ld KiB for the stdin",
+			      peak - base);
+	tcollect_check(&k);
+	free(in);
+	free(b64);
+	free(more);
+	free(ha);
+	free(hb);
+	tcollect_free(&k);
+	tclient_close(c);
+	it_end();
+}
+END_TEST
+
 static Suite *
 integration_suite(void)
 {
@@ -1617,6 +1695,7 @@ integration_suite(void)
 	    {"ipv6_host_block", test_ipv6_host_block},
 	    {"cancel_racing_exits", test_cancel_racing_exits},
 	    {"timeout_edge", test_timeout_edge},
+	    {"stdin_100_hosts", test_stdin_100_hosts},
 	};
 	size_t i;
 

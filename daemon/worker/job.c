@@ -34,6 +34,11 @@
 #define JOB_READ_CHUNK PROTO_MAX_CHUNK
 /* Reads per stream per pump round: bounds one job's turn. */
 #define JOB_READS_PER_STEP 4
+/* Stdin bytes handed to libssh per step, and only once the session's
+ * output has gone to the socket: libssh copies what it is given into an
+ * unbounded buffer, so this bounds what it holds per channel.  The input
+ * itself is one shared copy per request (struct job_input). */
+#define JOB_STDIN_STEP (64 * 1024)
 #define JOB_PTY_TERM "xterm"
 #define JOB_PTY_COLS 80
 #define JOB_PTY_ROWS 24
@@ -423,6 +428,45 @@ job_finish(struct job *j)
 	j->state = JOB_CLOSING;
 }
 
+/*
+ * The next piece of stdin: at most JOB_STDIN_STEP and what the channel's
+ * window takes, and nothing while the session still has output queued (the
+ * pump runs again when the socket drains or the window opens).  1 if any
+ * went.
+ */
+static int
+job_write_stdin(struct job *j)
+{
+	const struct job_input *s = j->spec->input;
+	size_t len = s->stdin_len - j->stdin_off;
+	uint32_t window;
+	int n;
+
+	if (ssh_get_poll_flags(j->conn->session) & SSH_WRITE_PENDING)
+		return 0;
+	window = ssh_channel_window_size(j->chan);
+	if (len > JOB_STDIN_STEP)
+		len = JOB_STDIN_STEP;
+	if (len > window)
+		len = window;
+	if (len == 0)
+		return 0;
+	n = ssh_channel_write(j->chan, s->stdin_data + j->stdin_off,
+			      (uint32_t)len);
+	if (n == SSH_ERROR) {
+		/* The command stopped reading (or the channel is closing):
+		 * drop the rest, collect its output.  The pump judges the
+		 * session itself. */
+		j->stdin_off = s->stdin_len;
+		j->eof_sent = 1;
+		return 0;
+	}
+	if (n <= 0)
+		return 0;
+	j->stdin_off += (size_t)n;
+	return 1;
+}
+
 /* Move stdin forward and output out; 1 if anything moved. */
 static int
 job_io(struct job *j)
@@ -431,20 +475,8 @@ job_io(struct job *j)
 	struct job_input *s = j->spec->input;
 	int progress = 0, stream, i, n, eof = 0;
 
-	if (s->stdin_len > j->stdin_off) {
-		n = ssh_channel_write(j->chan, s->stdin_data + j->stdin_off,
-				      s->stdin_len - j->stdin_off);
-		if (n == SSH_ERROR) {
-			/* The command stopped reading (or the channel is
-			 * closing): drop the rest, collect its output.  The
-			 * pump judges the session itself. */
-			j->stdin_off = s->stdin_len;
-			j->eof_sent = 1;
-		} else if (n > 0) {
-			j->stdin_off += n;
-			progress = 1;
-		}
-	}
+	if (s->stdin_len > j->stdin_off)
+		progress = job_write_stdin(j);
 	if (!j->eof_sent && j->stdin_off >= s->stdin_len) {
 		if (ssh_channel_send_eof(j->chan) == SSH_OK)
 			j->eof_sent = 1;
