@@ -1527,6 +1527,226 @@ START_TEST(test_hostkey_one_type)
 }
 END_TEST
 
+/* The hosts of request id that had exited when the first cancel reply
+ * came (on_event hook); -1 until then. */
+struct it_cancel_seen {
+	const char *id;
+	long exited;
+};
+
+static void
+it_note_cancel(struct tcollect *k, struct tclient *c, void *arg)
+{
+	struct it_cancel_seen *seen = arg;
+	const struct tcollect_req *r;
+	size_t i;
+
+	(void)c;
+	if (k->cancels == 0 || seen->exited >= 0)
+		return;
+	seen->exited = 0;
+	if ((r = tcollect_req(k, seen->id)) == NULL)
+		return;
+	for (i = 0; i < r->nhosts; i++)
+		seen->exited += r->hosts[i]->exited;
+}
+
+/*
+ * A cancel that races the commands' ends: hosts whose command ended before
+ * the cancel reached their worker keep their real exit, also when it
+ * arrives after the cancel reply (PROTOCOL.md 2.5); every other host ends
+ * with cancelled, and each host ends exactly once.
+ */
+START_TEST(test_cancel_racing_exits)
+{
+	struct tclient *c;
+	struct tcollect k;
+	struct tcollect_req *d;
+	struct tcollect_host *h;
+	struct it_cancel_seen seen;
+	size_t i, n, exits = 0, late = 0, cancelled = 0;
+	char *hosts, cmd[64];
+	int round;
+
+	it_begin(NULL);
+	c = it_connect();
+	coll_init(&k, 0);
+	k.on_event = it_note_cancel;
+	k.arg = &seen;
+	n = fleet.nhosts < 20 ? fleet.nhosts : 20;
+	hosts = hosts_json(0, n);
+	/* Warm the pool so that the commands start together. */
+	send_run(c, "warm", hosts, "true", NULL);
+	tcollect_wait_end(c, &k, q("warm"), IT_EVENT_MS);
+	for (round = 0; round < 5; round++) {
+		char id[16], cid[16], qid[24];
+
+		snprintf(id, sizeof(id), "race%d", round);
+		snprintf(cid, sizeof(cid), "c%d", round);
+		snprintf(cmd, sizeof(cmd), "sleep 0.%d", 2 + round % 3);
+		send_run(c, id, hosts, cmd, NULL);
+		for (i = 0; i < n; i++)
+			tcollect_wait_start(c, &k, q(id), fleet.hosts[i],
+					    IT_EVENT_MS);
+		usleep((useconds_t)(200 + 100 * (round % 3)) * 1000);
+		snprintf(qid, sizeof(qid), "\"%s\"", id);
+		seen.id = qid;
+		seen.exited = -1;
+		k.cancels = 0;
+		ck_assert(tclient_send(c,
+				       "{\"v\":1,\"id\":\"%s\",\"op\":"
+				       "\"cancel\",\"target\":\"%s\"}",
+				       cid, id) == 0);
+		d = tcollect_wait_end(c, &k, q(id), IT_EVENT_MS);
+		while (k.cancels == 0)
+			tcollect_read(c, &k, IT_EVENT_MS);
+		ck_assert_int_eq(k.cancel_found, 1);
+		ck_assert_int_eq(d->ends, 1);
+		ck_assert_uint_eq(d->done.hosts, n);
+		ck_assert_uint_eq(d->done.failed, 0);
+		for (i = 0; i < n; i++) {
+			h = tcollect_host(&k, q(id), fleet.hosts[i]);
+			ck_assert_ptr_nonnull(h);
+			ck_assert_int_eq(h->terminals, 1);
+			if (h->exited) {
+				ck_assert_int_eq(h->status, 0);
+				exits++;
+			} else {
+				assert_error(h, PROTO_E_CANCELLED);
+				cancelled++;
+			}
+		}
+		ck_assert_uint_eq(d->done.ok + d->done.errors, n);
+		ck_assert_int_ge(seen.exited, 0);
+		late += (size_t)(d->done.ok - (size_t)seen.exited);
+	}
+	printf("cancel race: %zu exits (%zu after the cancel reply), %zu "
+	       "cancelled\n",
+	       exits, late, cancelled);
+	fflush(stdout);
+	tcollect_check(&k);
+	free(hosts);
+	tcollect_free(&k);
+	tclient_close(c);
+	it_end();
+}
+END_TEST
+
+/* Just past its timeout a command ends with timeout; well inside a long one
+ * it ends with its exit. */
+START_TEST(test_timeout_edge)
+{
+	struct tclient *c;
+	struct tcollect k;
+	struct tcollect_req *d;
+	char *hosts;
+
+	it_begin(NULL);
+	c = it_connect();
+	coll_init(&k, 0);
+	hosts = hosts_json(0, 1);
+	send_run(c, "over", hosts, "sleep 1.2", ",\"timeout\":1");
+	d = tcollect_wait_end(c, &k, q("over"), IT_EVENT_MS);
+	assert_done(d, 1, 0, 0, 1);
+	assert_error(tcollect_host(&k, q("over"), fleet.hosts[0]),
+		     PROTO_E_TIMEOUT);
+	send_run(c, "inside", hosts, "true", ",\"timeout\":600");
+	d = tcollect_wait_end(c, &k, q("inside"), IT_EVENT_MS);
+	assert_done(d, 1, 1, 0, 0);
+	tcollect_check(&k);
+	free(hosts);
+	tcollect_free(&k);
+	tclient_close(c);
+	it_end();
+}
+END_TEST
+
+#ifdef IT_ASAN
+/* ASan's quarantine keeps what libssh frees. */
+#define IT_STDIN_GROWTH_KB (512L * 1024)
+#else
+#define IT_STDIN_GROWTH_KB (32L * 1024)
+#endif
+
+/*
+ * 100 channels (two requests over the fleet) each fed near-maximal stdin:
+ * the input is held once per request and queued to libssh a bounded piece
+ * at a time, so the daemon's memory does not grow with hosts x stdin.
+ */
+START_TEST(test_stdin_100_hosts)
+{
+	const size_t len = 700 * 1024;
+	size_t na, nb;
+	struct tclient *c;
+	struct tcollect k;
+	struct tcollect_req *da, *db;
+	struct tcollect_host *h;
+	unsigned char *in;
+	char *b64, *more, *ha, *hb, want[32];
+	long rss, peak = 0, base;
+	size_t i;
+
+	it_begin(NULL);
+	na = fleet.nhosts < 60 ? fleet.nhosts : 60;
+	nb = 100 - na < fleet.nhosts ? 100 - na : fleet.nhosts;
+	c = it_connect();
+	coll_init(&k, 1);
+	ha = hosts_json(0, na);
+	hb = hosts_json(0, nb);
+	/* Sessions first, so that only the stdin shows in the peak. */
+	send_run(c, "warm", ha, "true", NULL);
+	tcollect_wait_end(c, &k, q("warm"), IT_EVENT_MS);
+	base = tdaemon_rss_kb(daemon_.pid);
+	in = malloc(len);
+	b64 = malloc(len / 3 * 4 + 8);
+	more = malloc(len / 3 * 4 + 32);
+	ck_assert(in != NULL && b64 != NULL && more != NULL);
+	for (i = 0; i < len; i++)
+		in[i] = (unsigned char)(i * 7 + i / 251);
+	proto_b64_encode(b64, in, len);
+	snprintf(more, len / 3 * 4 + 32, ",\"stdin\":\"%s\"", b64);
+	send_run(c, "a", ha, "sleep 1; wc -c", more);
+	send_run(c, "b", hb, "sleep 1; wc -c", more);
+	while (tcollect_req(&k, q("a")) == NULL ||
+	       tcollect_req(&k, q("a"))->ends == 0 ||
+	       tcollect_req(&k, q("b")) == NULL ||
+	       tcollect_req(&k, q("b"))->ends == 0) {
+		tcollect_poll(c, &k, 20);
+		if ((rss = tdaemon_rss_kb(daemon_.pid)) > peak)
+			peak = rss;
+	}
+	da = tcollect_req(&k, q("a"));
+	db = tcollect_req(&k, q("b"));
+	printf("stdin of %zu bytes to %zu channels: sshpoold RSS %ld KiB "
+	       "before, peak %ld KiB\n",
+	       len, na + nb, base, peak);
+	fflush(stdout);
+	assert_done(da, na, na, 0, 0);
+	assert_done(db, nb, nb, 0, 0);
+	snprintf(want, sizeof(want), "%zu\n", len);
+	for (i = 0; i < nb; i++) {
+		h = tcollect_host(&k, q("b"), fleet.hosts[i]);
+		ck_assert_ptr_nonnull(h);
+		ck_assert_msg(strcmp(h->out, want) == 0, "%s got '%s'", h->host,
+			      h->out);
+	}
+	if (!it_slowed())
+		ck_assert_msg(peak - base < IT_STDIN_GROWTH_KB,
+			      "sshpoold RSS grew by %ld KiB for the stdin "
+			      "(limit %ld KiB)",
+			      peak - base, IT_STDIN_GROWTH_KB);
+	tcollect_check(&k);
+	free(in);
+	free(b64);
+	free(more);
+	free(ha);
+	free(hb);
+	tcollect_free(&k);
+	tclient_close(c);
+	it_end();
+}
+END_TEST
+
 static Suite *
 integration_suite(void)
 {
@@ -1559,6 +1779,9 @@ integration_suite(void)
 	    {"ipv6_run", test_ipv6_run},
 	    {"ipv6_host_block", test_ipv6_host_block},
 	    {"hostkey_one_type", test_hostkey_one_type},
+	    {"cancel_racing_exits", test_cancel_racing_exits},
+	    {"timeout_edge", test_timeout_edge},
+	    {"stdin_100_hosts", test_stdin_100_hosts},
 	};
 	size_t i;
 

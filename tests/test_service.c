@@ -1243,6 +1243,115 @@ START_TEST(test_log_server_text)
 }
 END_TEST
 
+/*
+ * A command's exit that the worker reads only after the command's deadline
+ * ends with timeout, whatever the worker handles first: worker 0 (the only
+ * one) is blocked by the test hook while the command exits in time and then
+ * its timeout passes; both are due when the worker runs again.
+ */
+START_TEST(test_exit_after_deadline_is_timeout)
+{
+	struct tdaemon_opts o;
+	struct tclient *c;
+	struct tcollect k;
+	struct tcollect_host *h;
+
+	sv_prepare();
+	setenv("SSHPOOL_TEST_HOOKS", "1", 1);
+	memset(&o, 0, sizeof o);
+	o.workers = 1;
+	ck_assert_msg(
+	    tdaemon_start(&daemon_, &fleet, &o, errbuf, sizeof errbuf) == 0,
+	    "%s", errbuf);
+	c = sv_connect();
+	sv_coll(&k);
+	ck_assert(tclient_send(c,
+			       "{\"v\":1,\"id\":\"late\",\"op\":\"run\","
+			       "\"hosts\":[\"%s\"],\"command\":\"sleep 1\","
+			       "\"timeout\":3}",
+			       fleet.hosts[0]) == 0);
+	tcollect_wait_start(c, &k, q("late"), fleet.hosts[0], SV_EVENT_MS);
+	ck_assert_int_eq(kill(daemon_.pid, SIGUSR2), 0);
+	sv_wait_end(c, &k, q("late"), SV_EVENT_MS + SV_STALL_MS);
+	h = tcollect_host(&k, q("late"), fleet.hosts[0]);
+	ck_assert_msg(h != NULL && h->terminals == 1, "no single result");
+	ck_assert_msg(!h->exited && h->code == PROTO_E_TIMEOUT,
+		      "an exit read after the deadline ended with %s",
+		      h->exited ? "exit" : proto_code_name(h->code));
+	fprintf(stderr, "exit after the deadline: %s after %lld ms\n",
+		proto_code_name(h->code), h->duration_ms);
+	tclient_close(c);
+	tcollect_free(&k);
+	ck_assert_int_eq(kill(daemon_.pid, SIGTERM), 0);
+	sv_wait_exit(SV_MS(5000));
+	sv_end();
+}
+END_TEST
+
+/*
+ * A status request answered without a stuck worker's part is over for the
+ * client: a shutdown while that worker is still stuck sends nothing more
+ * for its id, and the id may be used again at once.
+ */
+START_TEST(test_status_stuck_then_stop)
+{
+	struct tclient *c;
+	struct proto_event *ev;
+	int replies = 0, errors = 0, reuse = 0;
+
+	sv_prepare();
+	setenv("SSHPOOL_TEST_HOOKS", "1", 1);
+	sv_launch(NULL);
+	c = sv_connect();
+	ck_assert_int_eq(kill(daemon_.pid, SIGUSR2), 0);
+	usleep(200 * 1000);
+	ck_assert(tclient_send(c, "{\"v\":1,\"id\":\"s\",\"op\":\"status\"}") ==
+		  0);
+	/* The reply comes after the status wait, worker 0 marked stuck. */
+	while (replies == 0) {
+		ck_assert_msg(tclient_next(c, SV_EVENT_MS, &ev, NULL) == 0,
+			      "no status reply: %s", tclient_error(c));
+		if (strcmp(ev->id, "\"s\"") == 0)
+			replies += ev->type == PROTO_EV_STATUS;
+		proto_event_free(ev);
+	}
+	/* Reusing the answered id is allowed: the second request's reply
+	 * also comes (the worker is still stuck). */
+	ck_assert(tclient_send(c, "{\"v\":1,\"id\":\"s\",\"op\":\"status\"}") ==
+		  0);
+	while (reuse == 0) {
+		ck_assert_msg(tclient_next(c, SV_EVENT_MS, &ev, NULL) == 0,
+			      "no reply to the reused id: %s",
+			      tclient_error(c));
+		if (strcmp(ev->id, "\"s\"") == 0) {
+			ck_assert_msg(ev->type == PROTO_EV_STATUS,
+				      "the reused id was refused: %s",
+				      ev->message ? ev->message : "");
+			reuse++;
+		}
+		proto_event_free(ev);
+	}
+	ck_assert_int_eq(kill(daemon_.pid, SIGTERM), 0);
+	/* Everything up to the close of the connection. */
+	while (tclient_next(c, SV_EVENT_MS + SV_STALL_MS, &ev, NULL) == 0) {
+		if (strcmp(ev->id, "\"s\"") == 0) {
+			if (ev->type == PROTO_EV_STATUS)
+				replies++;
+			else
+				errors++;
+		}
+		proto_event_free(ev);
+	}
+	ck_assert_msg(replies == 1 && errors == 0,
+		      "after its reply, status id s got %d more replies and %d "
+		      "errors",
+		      replies - 1, errors);
+	tclient_close(c);
+	sv_wait_exit(SV_MS(5000) + SV_STALL_MS);
+	sv_end();
+}
+END_TEST
+
 static Suite *
 service_suite(void)
 {
@@ -1263,6 +1372,9 @@ service_suite(void)
 	    {"half_close", test_half_close},
 	    {"full_close_cancels", test_full_close_cancels},
 	    {"log_server_text", test_log_server_text},
+	    {"exit_after_deadline_is_timeout",
+	     test_exit_after_deadline_is_timeout},
+	    {"status_stuck_then_stop", test_status_stuck_then_stop},
 	};
 	size_t i;
 

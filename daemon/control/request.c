@@ -84,6 +84,10 @@ request_find(struct peer *peer, const char *id)
 
 	TAILQ_FOREACH(req, &peer->requests, peer_entry)
 	{
+		/* An answered status waits only for a late worker: its id is
+		 * the client's again. */
+		if (req->answered)
+			continue;
 		if (strcmp(req->id, id) == 0)
 			return req;
 	}
@@ -1061,9 +1065,13 @@ request_shutdown_all(void)
 			d.duration_ms = clock_ms() - req->start_ms;
 			request_audit_done(req, &d, " ended=shutdown");
 		}
-		if (req->peer != NULL)
+		/* One terminal reply per request: an answered status has had
+		 * it, and a status answered here gets no other. */
+		if (req->peer != NULL && !req->answered)
 			peer_error(req->peer, req->id, PROTO_E_SHUTDOWN,
 				   "sshpoold is shutting down");
+		if (req->op == PROTO_OP_STATUS)
+			req->answered = 1;
 	}
 }
 

@@ -34,6 +34,11 @@
 #define JOB_READ_CHUNK PROTO_MAX_CHUNK
 /* Reads per stream per pump round: bounds one job's turn. */
 #define JOB_READS_PER_STEP 4
+/* Stdin bytes handed to libssh per step, and only once the session's
+ * output has gone to the socket: libssh copies what it is given into an
+ * unbounded buffer, so this bounds what it holds per channel.  The input
+ * itself is one shared copy per request (struct job_input). */
+#define JOB_STDIN_STEP (64 * 1024)
 #define JOB_PTY_TERM "xterm"
 #define JOB_PTY_COLS 80
 #define JOB_PTY_ROWS 24
@@ -384,12 +389,36 @@ job_stop_remote(struct job *j)
 	worker_timer_add(j->w, j->timer, j->host->params->stop_grace_ms, 0);
 }
 
+/* The command's timeout is over: its message in why, 1; else 0. */
+static int
+job_overdue(const struct job *j, long long now, char *why, size_t size)
+{
+	const struct job_input *in = j->spec->input;
+
+	if (in == NULL || in->timeout_ms <= 0 ||
+	    now < j->start_ms + in->timeout_ms)
+		return 0;
+	snprintf(why, size,
+		 "the command did not finish within its timeout of %lld ms",
+		 in->timeout_ms);
+	return 1;
+}
+
+/*
+ * The channel is done.  An exit read after the deadline loses to the
+ * timeout: a busy worker may read both the exit and the due timer in one
+ * turn, and the order of the two must not decide the result.
+ */
 static void
 job_finish(struct job *j)
 {
+	char why[128];
+
 	evtimer_del(j->timer);
 	if (j->ended)
 		;
+	else if (job_overdue(j, clock_ms(), why, sizeof(why)))
+		job_emit_error(j, PROTO_E_TIMEOUT, why);
 	else if (j->exit_signal[0] != '\0' || j->exit_status >= 0)
 		job_emit_exit(j);
 	else
@@ -397,6 +426,45 @@ job_finish(struct job *j)
 		    j, PROTO_E_CHANNEL_FAILED,
 		    "the server closed the channel without an exit status");
 	j->state = JOB_CLOSING;
+}
+
+/*
+ * The next piece of stdin: at most JOB_STDIN_STEP and what the channel's
+ * window takes, and nothing while the session still has output queued (the
+ * pump runs again when the socket drains or the window opens).  1 if any
+ * went.
+ */
+static int
+job_write_stdin(struct job *j)
+{
+	const struct job_input *s = j->spec->input;
+	size_t len = s->stdin_len - j->stdin_off;
+	uint32_t window;
+	int n;
+
+	if (ssh_get_poll_flags(j->conn->session) & SSH_WRITE_PENDING)
+		return 0;
+	window = ssh_channel_window_size(j->chan);
+	if (len > JOB_STDIN_STEP)
+		len = JOB_STDIN_STEP;
+	if (len > window)
+		len = window;
+	if (len == 0)
+		return 0;
+	n = ssh_channel_write(j->chan, s->stdin_data + j->stdin_off,
+			      (uint32_t)len);
+	if (n == SSH_ERROR) {
+		/* The command stopped reading (or the channel is closing):
+		 * drop the rest, collect its output.  The pump judges the
+		 * session itself. */
+		j->stdin_off = s->stdin_len;
+		j->eof_sent = 1;
+		return 0;
+	}
+	if (n <= 0)
+		return 0;
+	j->stdin_off += (size_t)n;
+	return 1;
 }
 
 /* Move stdin forward and output out; 1 if anything moved. */
@@ -407,20 +475,8 @@ job_io(struct job *j)
 	struct job_input *s = j->spec->input;
 	int progress = 0, stream, i, n, eof = 0;
 
-	if (s->stdin_len > j->stdin_off) {
-		n = ssh_channel_write(j->chan, s->stdin_data + j->stdin_off,
-				      s->stdin_len - j->stdin_off);
-		if (n == SSH_ERROR) {
-			/* The command stopped reading (or the channel is
-			 * closing): drop the rest, collect its output.  The
-			 * pump judges the session itself. */
-			j->stdin_off = s->stdin_len;
-			j->eof_sent = 1;
-		} else if (n > 0) {
-			j->stdin_off += n;
-			progress = 1;
-		}
-	}
+	if (s->stdin_len > j->stdin_off)
+		progress = job_write_stdin(j);
 	if (!j->eof_sent && j->stdin_off >= s->stdin_len) {
 		if (ssh_channel_send_eof(j->chan) == SSH_OK)
 			j->eof_sent = 1;
@@ -604,11 +660,8 @@ job_timer_cb(evutil_socket_t fd, short what, void *arg)
 	if (!j->ended) {
 		in = j->spec->input;
 		now = clock_ms();
-		if (in->timeout_ms > 0 && now >= j->start_ms + in->timeout_ms)
-			snprintf(why, sizeof(why),
-				 "the command did not finish "
-				 "within its timeout of %lld ms",
-				 in->timeout_ms);
+		if (job_overdue(j, now, why, sizeof(why)))
+			;
 		else if (in->idle_timeout_ms > 0 && j->output_ms > 0 &&
 			 now >= j->output_ms + in->idle_timeout_ms &&
 			 flow_paused(j->spec->flow)) {
