@@ -107,6 +107,14 @@
 #define H_HARD_DROP_MS H_MS(10000) /* hard limit 1 s: dropped by then */
 #define H_GONE_MS H_MS(10000)      /* remote commands gone by then */
 #define H_SLOW_DRAIN_MAX (64u * 1024 * 1024)
+/* The wide slow reader: 4 runs on 50 hosts, 200 paused channels. */
+#define H_WIDE_HOSTS 50
+#define H_WIDE_RUNS 4
+#define H_WIDE_HARD_S "5"
+#define H_WIDE_DROP_MS H_MS(25000) /* HardTime 5 s: dropped by then */
+/* The daemon's footprint, the 1 MB high water, and per paused channel at
+ * most its SSH window (1.28 MB in libssh 0.10) with allocator slack. */
+#define H_WIDE_RSS_KB (32L * 1024 + 200L * 1700)
 
 struct tuser {
 	char name[32];
@@ -2448,6 +2456,88 @@ START_TEST(test_hostkey_changed)
 }
 END_TEST
 
+/*
+ * The slow reader at scale: head -c 500M /dev/zero on H_WIDE_HOSTS hosts,
+ * H_WIDE_RUNS runs each (one channel per host and run), never read.  Each
+ * paused channel holds at most its SSH window in libssh; the client keeps
+ * the jobs paused, so it is disconnected after ClientQueueHardTime even
+ * though its queue never reaches the hard limit.
+ */
+START_TEST(test_slow_reader_wide)
+{
+	struct probe_result base, r;
+	struct probe p;
+	struct tclient *c;
+	char marker[64], more[128], id[16], *hosts;
+	long long t0, dropped = -1, gone;
+	long rss, peak = 0, rss0;
+	int i, procs, most = 0;
+
+	attack_begin(H_ATTACK_CONF "\nClientQueueLowWater 256K\n"
+				   "ClientQueueHighWater 1M\n"
+				   "ClientQueueHardLimit 64M\n"
+				   "ClientQueueHardTime " H_WIDE_HARD_S "s",
+		     &base);
+	rss0 = tdaemon_rss_kb(dmn.pid);
+	probe_start(&p, probe_host());
+	c = h_connect();
+	snprintf(marker, sizeof marker, "HOSTILE_WIDE=%ld-%lld", (long)getpid(),
+		 testutil_now_ms());
+	snprintf(more, sizeof more, ",\"env\":{\"HOSTILE_WIDE\":\"%s\"}",
+		 strchr(marker, '=') + 1);
+	hosts = hosts_json(0, H_WIDE_HOSTS);
+	t0 = testutil_now_ms();
+	for (i = 0; i < H_WIDE_RUNS; i++) {
+		snprintf(id, sizeof id, "wide%d", i);
+		send_run(c, id, hosts, "head -c 500M /dev/zero", more);
+	}
+	free(hosts);
+	while (dropped < 0) {
+		ck_assert_msg(testutil_now_ms() - t0 < H_WIDE_DROP_MS,
+			      "the slow reader was not disconnected "
+			      "(%d remote processes, peak RSS %ld KiB)",
+			      most, peak);
+		rss = tdaemon_rss_kb(dmn.pid);
+		if (rss > peak)
+			peak = rss;
+		procs = remote_procs(marker, (pid_t[64]){0}, 64);
+		if (procs > most)
+			most = procs;
+		if (log_wait("jobs paused over ClientQueueHighWater 1048576 "
+			     "for " H_WIDE_HARD_S "000 ms",
+			     0))
+			dropped = testutil_now_ms() - t0;
+		usleep(H_RSS_SAMPLE_MS * 1000);
+	}
+	gone = remote_gone(marker);
+	probe_stop(&p, &r);
+	printf(
+	    "HOSTILE: wide slow reader (%d x head -c 500M, %d remote "
+	    "processes): sshpoold peak RSS %ld KiB (%ld KiB before), bound %ld "
+	    "KiB%s; disconnected after %lld ms (HardTime %s s), remote "
+	    "commands gone %lld ms later\n",
+	    H_WIDE_HOSTS * H_WIDE_RUNS, most, peak, rss0, H_WIDE_RSS_KB,
+#ifdef H_ASAN
+	    " (not checked under ASan)",
+#else
+	    "",
+#endif
+	    dropped, H_WIDE_HARD_S, gone);
+	ck_assert_msg(most >= H_WIDE_HOSTS * H_WIDE_RUNS * 9 / 10,
+		      "only %d processes for %d commands before the disconnect",
+		      most, H_WIDE_HOSTS * H_WIDE_RUNS);
+	ck_assert_msg(dropped >= atoi(H_WIDE_HARD_S) * 1000,
+		      "disconnected after %lld ms, before HardTime", dropped);
+#ifndef H_ASAN
+	ck_assert_msg(peak < H_WIDE_RSS_KB, "peak RSS %ld KiB over %ld KiB",
+		      peak, H_WIDE_RSS_KB);
+#endif
+	tclient_close(c);
+	probe_judge("wide slow reader", &base, &r);
+	h_end();
+}
+END_TEST
+
 static Suite *
 hostile_suite(void)
 {
@@ -2481,6 +2571,7 @@ hostile_suite(void)
 	    {"identity_mode", test_identity_mode},
 	    {"accept_new_concurrent", test_accept_new_concurrent},
 	    {"hostkey_changed", test_hostkey_changed},
+	    {"slow_reader_wide", test_slow_reader_wide},
 	};
 	size_t i;
 

@@ -168,9 +168,19 @@ peer_close(struct peer *peer, const char *why)
 		    (unsigned)peer->uid, (long)peer->pid, why);
 }
 
+/* Over the hard limit, or paused (over high water and not yet drained
+ * below low water): either one counts toward ClientQueueHardTime. */
+static int
+peer_over_hard(const struct peer *peer, size_t queued)
+{
+	return queued > control_queue_hard() || peer->paused;
+}
+
 /*
- * Output over the hard limit arms a timer, output back under it disarms it:
- * only a client that stays over it for ClientQueueHardTime is dropped.
+ * A client over the hard limit or holding its jobs paused arms a timer; one
+ * back under the hard limit and below low water disarms it: only a client
+ * that stays over the hard limit or paused for ClientQueueHardTime is
+ * dropped.
  */
 static void
 peer_check_hard(struct peer *peer, size_t queued)
@@ -180,7 +190,7 @@ peer_check_hard(struct peer *peer, size_t queued)
 
 	if (peer->dead)
 		return;
-	if (queued <= control_queue_hard()) {
+	if (!peer_over_hard(peer, queued)) {
 		if (evtimer_pending(peer->hard_ev, NULL))
 			evtimer_del(peer->hard_ev);
 		return;
@@ -192,9 +202,10 @@ peer_check_hard(struct peer *peer, size_t queued)
 	tv.tv_usec = (ms % 1000) * 1000;
 	evtimer_add(peer->hard_ev, &tv);
 	log_verbose("client fd=%d uid=%u pid=%ld: %zu output bytes queued, "
-		    "over ClientQueueHardLimit %zu",
+		    "%s",
 		    peer->fd, (unsigned)peer->uid, (long)peer->pid, queued,
-		    control_queue_hard());
+		    queued > control_queue_hard() ? "over ClientQueueHardLimit"
+						  : "jobs paused");
 }
 
 static void
@@ -202,14 +213,22 @@ peer_hard_timeout(evutil_socket_t fd, short what, void *arg)
 {
 	struct peer *peer = arg;
 	size_t queued = atomic_load(&peer->flow->queued);
-	char why[160];
+	char why[200];
 
-	if (peer->dead || queued <= control_queue_hard())
+	(void)fd;
+	(void)what;
+	if (peer->dead || !peer_over_hard(peer, queued))
 		return;
-	snprintf(why, sizeof(why),
-		 "%zu output bytes queued, over ClientQueueHardLimit %zu for "
-		 "%d ms",
-		 queued, control_queue_hard(), control_queue_hard_ms());
+	if (queued > control_queue_hard())
+		snprintf(why, sizeof(why),
+			 "%zu output bytes queued, over ClientQueueHardLimit "
+			 "%zu for %d ms",
+			 queued, control_queue_hard(), control_queue_hard_ms());
+	else
+		snprintf(why, sizeof(why),
+			 "%zu output bytes queued, jobs paused over "
+			 "ClientQueueHighWater %zu for %d ms",
+			 queued, peer->flow->high, control_queue_hard_ms());
 	log_info("client fd=%d uid=%u pid=%ld disconnected: %s", peer->fd,
 		 (unsigned)peer->uid, (long)peer->pid, why);
 	peer_close(peer, why);
@@ -262,16 +281,18 @@ peer_drained(struct evbuffer *buf, const struct evbuffer_cb_info *info,
 		return;
 	before = atomic_fetch_sub(&peer->flow->queued, info->n_deleted);
 	after = before - info->n_deleted;
-	peer_check_hard(peer, after);
 	/* Workers may have seen the high level before its message got here. */
 	if (before >= peer->flow->high)
 		peer->paused = 1;
-	if (after >= peer->flow->low)
+	if (after >= peer->flow->low) {
+		peer_check_hard(peer, after);
 		return;
+	}
 	if (peer->paused) {
 		peer->paused = 0;
 		peer_resume_shards(peer);
 	}
+	peer_check_hard(peer, after);
 	if (peer->stalled && !peer->dead)
 		peer_resume_input(peer);
 	else if (peer->eof)
