@@ -6,6 +6,8 @@
 #   fleet.sh start DIR [--hosts N] [--instances K]
 #   fleet.sh stop DIR
 #   fleet.sh env DIR          (prints "export NAME='value'" lines for eval)
+#   fleet.sh tinyssh-start DIR PUBKEY
+#   fleet.sh tinyssh-stop DIR
 #
 # start creates DIR (mode 0711) with host keys (ed25519, ecdsa, rsa), a user
 # key pair allowed by DIR/auth/authorized_keys, a second user key that is not
@@ -27,6 +29,14 @@
 # stop signals exactly the processes named by the pid files start wrote
 # (after checking that each still is that sshd), waits for them, and removes
 # nothing else.
+#
+# tinyssh-start (root only; off unless asked for) starts one TinySSH host:
+# tcpserver on 127.0.0.1 and a free port runs tinysshd per connection as
+# the system user sshpool-tinyssh, whose home DIR/home holds .ssh/
+# authorized_keys with PUBKEY (tinysshd reads only that file).  Its host key
+# (ed25519, from tinysshd-makekey) is in DIR/keys; DIR/tinyssh.env records
+# TINYSSH_USER, TINYSSH_ADDR and TINYSSH_PORT.  tinyssh-stop ends that
+# tcpserver and the tinysshd processes of its connections.
 #
 # Exit status: 0 ok, 1 error, 2 usage, 3 sshd runs but refuses the login
 # (typically a locked account: with UsePAM no, a password field starting
@@ -463,10 +473,92 @@ EOF
 	    "$dir/fleet.env"
 }
 
+readonly TINYSSH_LOGIN=sshpool-tinyssh
+readonly TINYSSH_ADDR=127.0.0.1
+
+# The pid in DIR/tcpserver.pid if that process still is our tcpserver.
+tinyssh_pid() {
+	local dir=$1 pid
+	[ -r "$dir/tcpserver.pid" ] || return 0
+	pid=$(head -n 1 "$dir/tcpserver.pid" 2>/dev/null || true)
+	case $pid in '' | *[!0-9]*) return 0 ;; esac
+	[ -r "/proc/$pid/cmdline" ] || return 0
+	if tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- " $dir/keys"; then
+		echo "$pid"
+	fi
+}
+
+tinyssh_start() {
+	local dir=$1 pub=$2 port i home
+	[ "$(id -u)" = 0 ] || die "tinyssh-start must run as root"
+	[ -r "$pub" ] || die "no public key $pub"
+	command -v tcpserver >/dev/null || die "tcpserver missing (ucspi-tcp)"
+	[ -x /usr/sbin/tinysshd ] || die "tinysshd missing (tinysshd)"
+	mkdir -p "$dir"
+	dir=$(cd "$dir" && pwd -P)
+	chmod 0711 "$dir"
+	home=$dir/home
+	if ! id "$TINYSSH_LOGIN" >/dev/null 2>&1; then
+		useradd --system --user-group --home-dir "$home" \
+		    --no-create-home --shell /bin/sh "$TINYSSH_LOGIN"
+	else
+		usermod -d "$home" "$TINYSSH_LOGIN"
+	fi
+	case $(getent shadow "$TINYSSH_LOGIN" | cut -d: -f2) in
+	!*) usermod -p '*' "$TINYSSH_LOGIN" ;;
+	esac
+	rm -rf "$dir/keys" "$home"
+	mkdir -p "$home/.ssh"
+	cp "$pub" "$home/.ssh/authorized_keys"
+	tinysshd-makekey "$dir/keys" >/dev/null
+	chown -R "$TINYSSH_LOGIN:" "$home" "$dir/keys"
+	chmod 0700 "$home/.ssh"
+	for ((i = 0; i < PORT_TRIES; i++)); do
+		port=$((PORT_MIN + RANDOM % PORT_SPAN))
+		port_free "$port" "$TINYSSH_ADDR" && break
+	done
+	[ "$i" -lt "$PORT_TRIES" ] || die "no free port"
+	tcpserver -HRl0 -u "$(id -u "$TINYSSH_LOGIN")" \
+	    -g "$(id -g "$TINYSSH_LOGIN")" "$TINYSSH_ADDR" "$port" \
+	    /usr/sbin/tinysshd -v "$dir/keys" \
+	    </dev/null >>"$dir/tinyssh.log" 2>&1 &
+	echo $! >"$dir/tcpserver.pid"
+	wait_ready "$port" "$TINYSSH_ADDR" ||
+	    die "tcpserver does not accept on $TINYSSH_ADDR port $port"
+	cat >"$dir/tinyssh.env" <<EOF
+TINYSSH_USER='$TINYSSH_LOGIN'
+TINYSSH_ADDR='$TINYSSH_ADDR'
+TINYSSH_PORT='$port'
+EOF
+}
+
+tinyssh_stop() {
+	local dir pid
+	[ -d "$1" ] || return 0
+	dir=$(cd "$1" && pwd -P)
+	pid=$(tinyssh_pid "$dir")
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null || true
+	# The tinysshd processes of its connections are its children.
+	pkill -TERM -P "$pid" 2>/dev/null || true
+	rm -f "$dir/tcpserver.pid"
+}
+
 [ $# -ge 2 ] || usage
 cmd=$1
 dir=$2
 shift 2
+case $cmd in
+tinyssh-start)
+	[ $# -eq 1 ] || usage
+	tinyssh_start "$dir" "$1"
+	exit 0
+	;;
+tinyssh-stop)
+	tinyssh_stop "$dir"
+	exit 0
+	;;
+esac
 nhosts=1
 ninst=
 while [ $# -gt 0 ]; do
