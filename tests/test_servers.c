@@ -7,8 +7,11 @@
  * 0.10 takes for no answer: its request stays pending and later
  * ssh_send_keepalive() calls send nothing.
  *
- * The test program exits 77 (CTest: skipped) only when tinysshd or
- * tcpserver is not installed; scripts/deps.sh installs both.
+ * Dropbear (dropbear-bin, `fleet.sh dropbear-start`) runs a command and
+ * keeps an idle session.
+ *
+ * The test program exits 77 (CTest: skipped) only when tinysshd, dropbear
+ * or tcpserver is not installed; scripts/deps.sh installs them.
  */
 #include <sys/stat.h>
 
@@ -29,8 +32,10 @@
 
 #define TS_SKIP 77
 #define TS_TINYSSHD "/usr/sbin/tinysshd"
+#define TS_DROPBEAR "/usr/sbin/dropbear"
 #define TS_EVENT_MS tclient_scaled_ms(15000)
 #define TS_POLL_MS 50
+#define TS_OUT_KEEP 63 /* stdout bytes kept */
 /* Idle: a short interval, dead after two silent ones. */
 #define TS_IDLE_ALIVE_MS 300
 #define TS_IDLE_CONF "ServerAliveInterval 300ms\nServerAliveCountMax 2\n"
@@ -49,6 +54,7 @@ static struct tdaemon daemon_;
 static char errbuf[2048];
 static char tiny_dir[PATH_MAX];
 static char tiny_host[160];
+static char dropbear_host[160];
 
 void
 testutil_failed(void)
@@ -73,34 +79,54 @@ fleet_sh(const char *args)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+/* The value of PREFIX NAME='value' in line, into out. */
 static void
-tiny_start(void)
+env_value(const char *line, const char *prefix, const char *name, char *out,
+	  size_t outlen)
+{
+	size_t lp = strlen(prefix), ln = strlen(name), n;
+	const char *v, *e;
+
+	if (strncmp(line, prefix, lp) != 0 ||
+	    strncmp(line + lp, name, ln) != 0 ||
+	    strncmp(line + lp + ln, "='", 2) != 0)
+		return;
+	v = line + lp + ln + 2;
+	if ((e = strchr(v, '\'')) == NULL || (n = (size_t)(e - v)) >= outlen)
+		return;
+	memcpy(out, v, n);
+	out[n] = '\0';
+}
+
+/* Start a host with fleet.sh KIND-start; host gets "user@127.0.0.1:port". */
+static void
+srv_start(const char *kind, const char *prefix, char *host, size_t hostlen)
 {
 	char args[PATH_MAX * 3], path[PATH_MAX + 16], line[256];
 	char user[64] = "", port[16] = "";
 	FILE *fp;
 
-	snprintf(args, sizeof args, "tinyssh-start '%s' '%s.pub'", tiny_dir,
+	snprintf(args, sizeof args, "%s-start '%s' '%s.pub'", kind, tiny_dir,
 		 fleet.key);
 	ck_assert_msg(fleet_sh(args) == 0, "fleet.sh %s failed", args);
-	snprintf(path, sizeof path, "%s/tinyssh.env", tiny_dir);
+	snprintf(path, sizeof path, "%s/%s.env", tiny_dir, kind);
 	fp = fopen(path, "r");
 	ck_assert_msg(fp != NULL, "%s: %s", path, strerror(errno));
 	while (fgets(line, sizeof line, fp) != NULL) {
-		sscanf(line, "TINYSSH_USER='%63[^']'", user);
-		sscanf(line, "TINYSSH_PORT='%15[0-9]'", port);
+		env_value(line, prefix, "_USER", user, sizeof user);
+		env_value(line, prefix, "_PORT", port, sizeof port);
 	}
 	fclose(fp);
 	ck_assert_msg(user[0] != '\0' && port[0] != '\0', "bad %s", path);
-	snprintf(tiny_host, sizeof tiny_host, "%s@127.0.0.1:%s", user, port);
+	snprintf(host, hostlen, "%s@127.0.0.1:%s", user, port);
 }
 
 static void
-tiny_stop(void)
+srv_stop(const char *kind)
 {
 	char args[PATH_MAX + 32];
 
-	snprintf(args, sizeof args, "tinyssh-stop '%s'", tiny_dir);
+	snprintf(args, sizeof args, "%s-stop '%s'", kind, tiny_dir);
 	fleet_sh(args);
 }
 
@@ -155,11 +181,11 @@ ts_idle(struct tclient *c, struct tcollect *k, int ms)
 		tcollect_poll(c, k, TS_POLL_MS);
 }
 
-static void
-ts_request(struct tclient *c, struct tcollect *k, const char *id,
-	   const char *command)
+static struct tcollect_req *
+ts_request(struct tclient *c, struct tcollect *k, const char *host,
+	   const char *id, const char *command)
 {
-	const char *hosts[1] = {tiny_host};
+	const char *hosts[1] = {host};
 	char jid[40];
 	struct tcollect_req *r;
 
@@ -169,16 +195,17 @@ ts_request(struct tclient *c, struct tcollect *k, const char *id,
 		ck_assert(tclient_send(c,
 				       "{\"v\":1,\"id\":\"%s\",\"op\":"
 				       "\"connect\",\"hosts\":[\"%s\"]}",
-				       id, tiny_host) == 0);
+				       id, host) == 0);
 	else
 		ck_assert(tclient_send(c,
 				       "{\"v\":1,\"id\":\"%s\",\"op\":\"run\","
 				       "\"hosts\":[\"%s\"],\"command\":\"%s\"}",
-				       id, tiny_host, command) == 0);
+				       id, host, command) == 0);
 	r = tcollect_wait_end(c, k, jid, TS_EVENT_MS);
 	ck_assert_msg(!r->reqerr && r->done.ok == 1,
-		      "%s on %s: ok %zu, %s (%s)", id, tiny_host, r->done.ok,
+		      "%s on %s: ok %zu, %s (%s)", id, host, r->done.ok,
 		      proto_code_name(r->hosts[0]->code), r->hosts[0]->message);
+	return r;
 }
 
 /*
@@ -194,7 +221,7 @@ START_TEST(test_tinyssh_idle_keepalive)
 
 	tcollect_init(&k);
 	c = ts_begin(TS_IDLE_CONF);
-	ts_request(c, &k, "up", NULL);
+	ts_request(c, &k, tiny_host, "up", NULL);
 	ts_idle(c, &k, tclient_scaled_ms(TS_IDLE_WAIT_MS));
 	st = ts_status(c, &k, "st");
 	h = tstatus_host(st, tiny_host);
@@ -230,7 +257,7 @@ START_TEST(test_tinyssh_rtt_sent_only)
 
 	tcollect_init(&k);
 	c = ts_begin(TS_BUSY_CONF);
-	ts_request(c, &k, "busy", TS_BUSY_CMD);
+	ts_request(c, &k, tiny_host, "busy", TS_BUSY_CMD);
 	st = ts_status(c, &k, "st");
 	h = tstatus_host(st, tiny_host);
 	ck_assert_msg(h != NULL, "status lacks %s", tiny_host);
@@ -244,24 +271,76 @@ START_TEST(test_tinyssh_rtt_sent_only)
 }
 END_TEST
 
+/*
+ * Dropbear: a command runs, and an idle pooled session stays up across
+ * keepalives (Dropbear answers keepalive@openssh.com with
+ * SSH_MSG_REQUEST_FAILURE).
+ */
+START_TEST(test_dropbear_command)
+{
+	struct tcollect k;
+	struct tclient *c;
+	struct tcollect_req *r;
+	json_object *st, *h;
+
+	tcollect_init(&k);
+	k.keep = TS_OUT_KEEP;
+	c = ts_begin(TS_IDLE_CONF);
+	r = ts_request(c, &k, dropbear_host, "cmd", "echo hi");
+	ck_assert_msg(r->hosts[0]->exited && r->hosts[0]->status == 0 &&
+			  strcmp(r->hosts[0]->out, "hi\n") == 0,
+		      "exit %d out '%s'", r->hosts[0]->status,
+		      r->hosts[0]->out);
+	ts_idle(c, &k, tclient_scaled_ms(TS_IDLE_WAIT_MS / 2));
+	st = ts_status(c, &k, "st");
+	h = tstatus_host(st, dropbear_host);
+	ck_assert_msg(h != NULL, "status lacks %s", dropbear_host);
+	fprintf(stderr,
+		"SERVERS: dropbear idle %d ms: connects %lld lost %lld "
+		"rtt_ms %lld\n",
+		TS_IDLE_WAIT_MS / 2, tstatus_int(h, "connects"),
+		tstatus_int(h, "lost"), tstatus_int(h, "rtt_ms"));
+	ck_assert_msg(tstatus_int(h, "lost") == 0 &&
+			  tstatus_int(h, "connects") == 1,
+		      "idle Dropbear session: connects %lld lost %lld",
+		      tstatus_int(h, "connects"), tstatus_int(h, "lost"));
+	json_object_put(st);
+	ts_end(c, &k);
+}
+END_TEST
+
 static void
 setup(void)
 {
 	ck_assert_msg(tfleet_load(&fleet, errbuf, sizeof errbuf) == 0, "%s",
 		      errbuf);
-	tiny_start();
+	srv_start("tinyssh", "TINYSSH", tiny_host, sizeof tiny_host);
 }
 
 static void
 teardown(void)
 {
-	tiny_stop();
+	srv_stop("tinyssh");
+}
+
+static void
+setup_dropbear(void)
+{
+	ck_assert_msg(tfleet_load(&fleet, errbuf, sizeof errbuf) == 0, "%s",
+		      errbuf);
+	srv_start("dropbear", "DROPBEAR", dropbear_host, sizeof dropbear_host);
+}
+
+static void
+teardown_dropbear(void)
+{
+	srv_stop("dropbear");
 }
 
 static int
 have_servers(void)
 {
-	if (access(TS_TINYSSHD, X_OK) == 0 &&
+	if (access(TS_TINYSSHD, X_OK) == 0 && access(TS_DROPBEAR, X_OK) == 0 &&
 	    system("command -v tcpserver >/dev/null 2>&1") == 0)
 		return 1;
 	fprintf(stderr,
@@ -290,6 +369,10 @@ main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_tinyssh_idle_keepalive);
 	tcase_add_test(tc, test_tinyssh_rtt_sent_only);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("dropbear");
+	tcase_add_checked_fixture(tc, setup_dropbear, teardown_dropbear);
+	tcase_add_test(tc, test_dropbear_command);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);
 }
