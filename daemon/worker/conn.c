@@ -25,6 +25,8 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <linux/sockios.h> /* SIOCOUTQ */
+#include <sys/ioctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,6 +109,8 @@ static void conn_hold_cb(evutil_socket_t, short, void *);
 static void conn_idle_cb(evutil_socket_t, short, void *);
 static void conn_idle_arm(struct conn *);
 static void conn_saw_packets(struct conn *);
+static void conn_saw_ack(struct conn *);
+static void conn_alive_send(struct conn *, long long now);
 static int conn_alive_tick(const struct conn *);
 static void conn_start(struct conn *);
 static void conn_tcp_next(struct conn *);
@@ -1017,6 +1021,64 @@ conn_alive_tick(const struct conn *c)
 }
 
 /*
+ * An SSH_MSG_IGNORE probe is answered when the server's TCP has taken every
+ * byte sent: nothing is left in the socket's send queue.
+ */
+static void
+conn_saw_ack(struct conn *c)
+{
+	int fd = ssh_get_fd(c->session), queued;
+
+	if (!c->ka_probe || fd == -1 || fd != c->fd)
+		return;
+	if (ioctl(fd, SIOCOUTQ, &queued) == -1 || queued > 0)
+		return;
+	c->ka_probe = 0;
+	c->last_rx_ms = clock_ms();
+}
+
+/*
+ * Send a keepalive.  A keepalive@openssh.com request goes out through
+ * ssh_send_keepalive(), which in non-blocking mode sends only on every other
+ * call (the other one collects the reply).  A server that answers it with
+ * SSH_MSG_UNIMPLEMENTED (TinySSH) leaves libssh's request pending for good:
+ * no later call sends anything.  Such a session is probed with
+ * SSH_MSG_IGNORE instead, answered by the server's TCP acknowledging it:
+ * that proves the path and the server's host, not the server process, and
+ * gives no round trip time.
+ */
+static void
+conn_alive_send(struct conn *c, long long now)
+{
+	uint64_t out = c->packets.out_packets;
+
+	ssh_send_keepalive(c->session);
+	if (c->packets.out_packets == out)
+		ssh_send_keepalive(c->session);
+	if (c->packets.out_packets != out) {
+		c->ka_sent_ms = now;
+		c->ka_outstanding = 1;
+		return;
+	}
+	/* Nothing went out.  With nothing received since the last request
+	 * it is simply unanswered; with packets received, the server
+	 * answered in a way libssh does not take for a reply. */
+	if (c->ka_outstanding)
+		return;
+	if (!c->ka_stuck)
+		log_verbose("host=%s conn=%llu: keepalive@openssh.com gets no "
+			    "reply libssh accepts: keepalives are "
+			    "SSH_MSG_IGNORE probes",
+			    c->host->params->key, c->id);
+	c->ka_stuck = 1;
+	if (ssh_send_ignore(c->session, "") == SSH_OK &&
+	    c->packets.out_packets != out) {
+		c->ka_sent_ms = now;
+		c->ka_probe = 1;
+	}
+}
+
+/*
  * ServerAliveInterval/CountMax: a session silent for an interval gets a
  * keepalive request, and another each interval after; silent for CountMax
  * intervals, it is dead (OpenSSH: "approximately interval x count").
@@ -1027,7 +1089,6 @@ conn_alive_cb(evutil_socket_t fd, short what, void *arg)
 	struct conn *c = arg;
 	struct host_params *p = c->host->params;
 	long long now = clock_ms(), silence;
-	uint64_t out;
 	char why[256];
 
 	(void)fd;
@@ -1035,6 +1096,7 @@ conn_alive_cb(evutil_socket_t fd, short what, void *arg)
 	if (c->state != CONN_READY)
 		return;
 	conn_saw_packets(c);
+	conn_saw_ack(c);
 	silence = now - c->last_rx_ms;
 	if (silence >= (long long)p->alive_interval_ms * p->alive_count_max) {
 		snprintf(
@@ -1048,14 +1110,7 @@ conn_alive_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (silence >= p->alive_interval_ms &&
 	    now - c->ka_sent_ms >= p->alive_interval_ms) {
-		/* In non-blocking mode every other call only collects the
-		 * previous reply: call again if nothing went out. */
-		out = c->packets.out_packets;
-		ssh_send_keepalive(c->session);
-		if (c->packets.out_packets == out)
-			ssh_send_keepalive(c->session);
-		c->ka_sent_ms = now;
-		c->ka_outstanding = 1;
+		conn_alive_send(c, now);
 		/* The calls may have read packets for some channel. */
 		conn_poke(c);
 	}

@@ -69,6 +69,8 @@ struct conn {
 	long long last_rx_ms;
 	long long ka_sent_ms; /* last keepalive sent; 0 = none */
 	int ka_outstanding;   /* sent, and nothing received since */
+	int ka_stuck;         /* has probed with SSH_MSG_IGNORE (logged once) */
+	int ka_probe;         /* an SSH_MSG_IGNORE probe not yet acknowledged */
 	long long ready_ms;
 
 	struct job_list jobs; /* jobs holding a channel here */

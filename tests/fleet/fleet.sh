@@ -6,6 +6,10 @@
 #   fleet.sh start DIR [--hosts N] [--instances K]
 #   fleet.sh stop DIR
 #   fleet.sh env DIR          (prints "export NAME='value'" lines for eval)
+#   fleet.sh tinyssh-start DIR PUBKEY
+#   fleet.sh tinyssh-stop DIR
+#   fleet.sh dropbear-start DIR PUBKEY
+#   fleet.sh dropbear-stop DIR
 #
 # start creates DIR (mode 0711) with host keys (ed25519, ecdsa, rsa), a user
 # key pair allowed by DIR/auth/authorized_keys, a second user key that is not
@@ -27,6 +31,18 @@
 # stop signals exactly the processes named by the pid files start wrote
 # (after checking that each still is that sshd), waits for them, and removes
 # nothing else.
+#
+# tinyssh-start (root only; off unless asked for) starts one TinySSH host:
+# tcpserver on 127.0.0.1 and a free port runs tinysshd per connection as
+# the system user sshpool-tinyssh, whose home DIR/home holds .ssh/
+# authorized_keys with PUBKEY (tinysshd reads only that file).  Its host key
+# (ed25519, from tinysshd-makekey) is in DIR/keys; DIR/tinyssh.env records
+# TINYSSH_USER, TINYSSH_ADDR and TINYSSH_PORT.  tinyssh-stop ends that
+# tcpserver and the tinysshd processes of its connections.
+# dropbear-start (root only) starts one Dropbear host (dropbear -F -E -s) on
+# 127.0.0.1 and a free port for the same user and home, its ed25519 host
+# key in DIR/dropbear_key; DIR/dropbear.env records DROPBEAR_USER,
+# DROPBEAR_ADDR and DROPBEAR_PORT.  dropbear-stop ends it and its sessions.
 #
 # Exit status: 0 ok, 1 error, 2 usage, 3 sshd runs but refuses the login
 # (typically a locked account: with UsePAM no, a password field starting
@@ -463,10 +479,159 @@ EOF
 	    "$dir/fleet.env"
 }
 
+readonly TINYSSH_LOGIN=sshpool-tinyssh
+readonly TINYSSH_ADDR=127.0.0.1
+
+# The pid in DIR/tcpserver.pid if that process still is our tcpserver.
+tinyssh_pid() {
+	local dir=$1 pid
+	[ -r "$dir/tcpserver.pid" ] || return 0
+	pid=$(head -n 1 "$dir/tcpserver.pid" 2>/dev/null || true)
+	case $pid in '' | *[!0-9]*) return 0 ;; esac
+	[ -r "/proc/$pid/cmdline" ] || return 0
+	if tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- " $dir/keys"; then
+		echo "$pid"
+	fi
+}
+
+# The login user of the TinySSH and Dropbear hosts, its home DIR/home with
+# .ssh/authorized_keys holding PUBKEY.
+servers_user() {
+	local dir=$1 pub=$2 home=$1/home
+	chmod 0711 "$dir"
+	if ! id "$TINYSSH_LOGIN" >/dev/null 2>&1; then
+		useradd --system --user-group --home-dir "$home" \
+		    --no-create-home --shell /bin/sh "$TINYSSH_LOGIN"
+	elif [ "$(getent passwd "$TINYSSH_LOGIN" | cut -d: -f6)" != "$home" ]; then
+		usermod -d "$home" "$TINYSSH_LOGIN"
+	fi
+	case $(getent shadow "$TINYSSH_LOGIN" | cut -d: -f2) in
+	!*) usermod -p '*' "$TINYSSH_LOGIN" ;;
+	esac
+	mkdir -p "$home/.ssh"
+	cp "$pub" "$home/.ssh/authorized_keys"
+	chown -R "$TINYSSH_LOGIN:" "$home"
+	chmod 0755 "$home"
+	chmod 0700 "$home/.ssh"
+	chmod 0600 "$home/.ssh/authorized_keys"
+}
+
+# A port free on the servers' address.
+servers_port() {
+	local i port
+	for ((i = 0; i < PORT_TRIES; i++)); do
+		port=$((PORT_MIN + RANDOM % PORT_SPAN))
+		if port_free "$port" "$TINYSSH_ADDR"; then
+			echo "$port"
+			return 0
+		fi
+	done
+	die "no free port"
+}
+
+tinyssh_start() {
+	local dir=$1 pub=$2 port
+	[ "$(id -u)" = 0 ] || die "tinyssh-start must run as root"
+	[ -r "$pub" ] || die "no public key $pub"
+	command -v tcpserver >/dev/null || die "tcpserver missing (ucspi-tcp)"
+	[ -x /usr/sbin/tinysshd ] || die "tinysshd missing (tinysshd)"
+	mkdir -p "$dir"
+	dir=$(cd "$dir" && pwd -P)
+	servers_user "$dir" "$pub"
+	rm -rf "$dir/keys"
+	tinysshd-makekey "$dir/keys" >/dev/null
+	chown -R "$TINYSSH_LOGIN:" "$dir/keys"
+	port=$(servers_port)
+	tcpserver -HRl0 -u "$(id -u "$TINYSSH_LOGIN")" \
+	    -g "$(id -g "$TINYSSH_LOGIN")" "$TINYSSH_ADDR" "$port" \
+	    /usr/sbin/tinysshd -v "$dir/keys" \
+	    </dev/null >>"$dir/tinyssh.log" 2>&1 &
+	echo $! >"$dir/tcpserver.pid"
+	wait_ready "$port" "$TINYSSH_ADDR" ||
+	    die "tcpserver does not accept on $TINYSSH_ADDR port $port"
+	cat >"$dir/tinyssh.env" <<EOF
+TINYSSH_USER='$TINYSSH_LOGIN'
+TINYSSH_ADDR='$TINYSSH_ADDR'
+TINYSSH_PORT='$port'
+EOF
+}
+
+tinyssh_stop() {
+	local dir pid
+	[ -d "$1" ] || return 0
+	dir=$(cd "$1" && pwd -P)
+	pid=$(tinyssh_pid "$dir")
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null || true
+	# The tinysshd processes of its connections are its children.
+	pkill -TERM -P "$pid" 2>/dev/null || true
+	rm -f "$dir/tcpserver.pid"
+}
+
+dropbear_start() {
+	local dir=$1 pub=$2 port
+	[ "$(id -u)" = 0 ] || die "dropbear-start must run as root"
+	[ -r "$pub" ] || die "no public key $pub"
+	[ -x /usr/sbin/dropbear ] || die "dropbear missing (dropbear-bin)"
+	mkdir -p "$dir"
+	dir=$(cd "$dir" && pwd -P)
+	servers_user "$dir" "$pub"
+	rm -f "$dir/dropbear_key"
+	dropbearkey -t ed25519 -f "$dir/dropbear_key" >/dev/null 2>&1 ||
+	    die "dropbearkey failed"
+	port=$(servers_port)
+	/usr/sbin/dropbear -F -E -s -p "$TINYSSH_ADDR:$port" \
+	    -r "$dir/dropbear_key" </dev/null >>"$dir/dropbear.log" 2>&1 &
+	echo $! >"$dir/dropbear.pid"
+	wait_ready "$port" "$TINYSSH_ADDR" ||
+	    die "dropbear does not accept on $TINYSSH_ADDR port $port"
+	cat >"$dir/dropbear.env" <<EOF
+DROPBEAR_USER='$TINYSSH_LOGIN'
+DROPBEAR_ADDR='$TINYSSH_ADDR'
+DROPBEAR_PORT='$port'
+EOF
+}
+
+dropbear_stop() {
+	local dir pid
+	[ -d "$1" ] || return 0
+	dir=$(cd "$1" && pwd -P)
+	[ -r "$dir/dropbear.pid" ] || return 0
+	pid=$(head -n 1 "$dir/dropbear.pid" 2>/dev/null || true)
+	case $pid in '' | *[!0-9]*) return 0 ;; esac
+	if [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" |
+	    grep -qF -- " $dir/dropbear_key"; then
+		kill -TERM "$pid" 2>/dev/null || true
+		# The sessions' dropbear processes are its children.
+		pkill -TERM -P "$pid" 2>/dev/null || true
+	fi
+	rm -f "$dir/dropbear.pid"
+}
+
 [ $# -ge 2 ] || usage
 cmd=$1
 dir=$2
 shift 2
+case $cmd in
+tinyssh-start)
+	[ $# -eq 1 ] || usage
+	tinyssh_start "$dir" "$1"
+	exit 0
+	;;
+tinyssh-stop)
+	tinyssh_stop "$dir"
+	exit 0
+	;;
+dropbear-start)
+	[ $# -eq 1 ] || usage
+	dropbear_start "$dir" "$1"
+	exit 0
+	;;
+dropbear-stop)
+	dropbear_stop "$dir"
+	exit 0
+	;;
+esac
 nhosts=1
 ninst=
 while [ $# -gt 0 ]; do
