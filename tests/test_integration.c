@@ -1600,7 +1600,10 @@ START_TEST(test_cancel_racing_exits)
 		d = tcollect_wait_end(c, &k, q(id), IT_EVENT_MS);
 		while (k.cancels == 0)
 			tcollect_read(c, &k, IT_EVENT_MS);
-		ck_assert_int_eq(k.cancel_found, 1);
+		/* A slow run (valgrind) may end before the cancel reaches
+		 * the daemon: then it is not found, and every host exited. */
+		if (!k.cancel_found)
+			ck_assert_uint_eq(d->done.ok, n);
 		ck_assert_int_eq(d->ends, 1);
 		ck_assert_uint_eq(d->done.hosts, n);
 		ck_assert_uint_eq(d->done.failed, 0);
