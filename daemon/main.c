@@ -42,8 +42,9 @@
 #include "worker/workers.h"
 #include "xmalloc.h"
 
-/* Offload threads for blocking calls (name resolution, known_hosts). */
-#define MAIN_OFFLOAD_THREADS 2
+/* Offload threads: name resolution, and known_hosts file I/O. */
+#define MAIN_RESOLVE_THREADS 4
+#define MAIN_FILE_THREADS 2
 #define MAIN_MIN_WORKERS 2
 
 /*
@@ -702,7 +703,7 @@ main_serve(int foreground, int use_syslog)
 	control_init(main_d.base, cfg, fd, cfg->socket_path, !main_d.activated);
 	main_add_signals();
 	throttle_init(cfg->max_handshake_rate);
-	if (offload_start(MAIN_OFFLOAD_THREADS) == -1)
+	if (offload_start(MAIN_RESOLVE_THREADS, MAIN_FILE_THREADS) == -1)
 		fatalx("cannot start the offload threads");
 	n = main_workers(cfg);
 	main_d.shards = workers_start(n, ks, control_reply_inbox());

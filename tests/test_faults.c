@@ -5,10 +5,12 @@
  * processes are stopped or killed, a whole sshd instance restarted, ports
  * that refuse, drop SYNs or never speak SSH, commands stopped by timeout,
  * idle timeout, cancel or a vanished client, request lines built to cost
- * the control thread as much as they can, and a soak run under random
- * session kills.  Each test starts its own daemon with short keepalive and
- * backoff settings, checks the wire rules (per host: start, output, exactly
- * one terminal event; one done per request) and the daemon's clean exit.
+ * the control thread as much as they can, a soak run under random session
+ * kills, and a resolver that never answers (the daemon in a mount namespace
+ * whose resolv.conf names only the test's own loopback address).  Each test
+ * starts its own daemon with short keepalive and backoff settings, checks the
+ * wire rules (per host: start, output, exactly one terminal event; one done per
+ * request) and the daemon's clean exit.
  *
  * Measured times are printed on lines starting with "FAULTS:".  Every wait
  * is stretched by SSHPOOL_TEST_SLOWDOWN (see tclient.h); the comparisons
@@ -2141,6 +2143,177 @@ START_TEST(test_soak)
 }
 END_TEST
 
+/* dead_resolver */
+#define FT_DNS_NAMES 20        /* names queued behind a dead resolver */
+#define FT_DNS_TIMEOUT_MS 2000 /* ConnectTimeout of the test */
+#define FT_DNS_IP_MS 1000      /* an address host connects within */
+#define FT_DNS_STOP_MS 3000    /* SIGTERM to exit, offload wait included */
+
+/*
+ * A resolver that never answers: a UDP socket on a loopback address of the
+ * test's own, bound and never read.  The daemon runs in a mount namespace
+ * whose /etc/resolv.conf names only that address, so no query can reach
+ * the machine's resolver.  Returns the socket; addr gets its address.
+ */
+static int
+ft_dead_resolver(char *addr, size_t len)
+{
+	struct sockaddr_in sin;
+	int fd, one = 1;
+
+	snprintf(addr, len, "127.53.%d.%d", (int)(getpid() >> 8) & 255,
+		 (int)getpid() & 255 ? (int)getpid() & 255 : 1);
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(53);
+	ck_assert(inet_pton(AF_INET, addr, &sin.sin_addr) == 1);
+	ck_assert((fd = socket(AF_INET, SOCK_DGRAM, 0)) != -1);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	ck_assert_msg(bind(fd, (struct sockaddr *)&sin, sizeof sin) == 0,
+		      "bind %s:53: %s", addr, strerror(errno));
+	return fd;
+}
+
+/* The queries that reached the dead resolver. */
+static int
+ft_dns_queries(int fd)
+{
+	char buf[512];
+	int n = 0;
+
+	while (recv(fd, buf, sizeof buf, MSG_DONTWAIT) >= 0)
+		n++;
+	return n;
+}
+
+static void
+ft_write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+	ck_assert(fputs(text, f) >= 0);
+	ck_assert(fclose(f) == 0);
+}
+
+/* Start the daemon inside a mount namespace with resolv.conf pointing at
+ * the dead resolver on addr. */
+static void
+ft_begin_dns(const char *addr, const char *blocks)
+{
+	struct tdaemon_opts o = {0};
+	char conf[4096], resolv[PATH_MAX], script[PATH_MAX], wrap[3 * PATH_MAX];
+	char old_copy[PATH_MAX];
+	const char *old = getenv("SSHPOOL_TEST_WRAPPER");
+	int st;
+
+	ck_assert_msg(geteuid() == 0, "dead_resolver needs root (unshare -m)");
+	ft_load();
+	snprintf(conf, sizeof conf, "%s%s", FT_BASE_CONF, blocks);
+	o.extra = conf;
+	o.strict = ft_strict;
+	ck_assert_msg(
+	    tdaemon_prepare(&daemon_, &fleet, errbuf, sizeof errbuf) == 0, "%s",
+	    errbuf);
+	snprintf(resolv, sizeof resolv, "%s/resolv.conf", daemon_.dir);
+	snprintf(script, sizeof script, "%s/dnsns.sh", daemon_.dir);
+	snprintf(conf, sizeof conf,
+		 "nameserver %s\noptions timeout:30 attempts:5\n", addr);
+	ft_write_file(resolv, conf);
+	/* No mount, no daemon: a failed bind never falls back to the
+	 * machine's resolver. */
+	ft_write_file(script,
+		      "mount --bind \"$1\" /etc/resolv.conf || exit 126\n"
+		      "grep -qx \"nameserver $2\" /etc/resolv.conf || "
+		      "exit 126\n"
+		      "shift 2\nexec \"$@\"\n");
+	snprintf(wrap, sizeof wrap,
+		 "unshare -m --propagation private sh %s %s %s %s", script,
+		 resolv, addr, old != NULL ? old : "");
+	snprintf(old_copy, sizeof old_copy, "%s", old ? old : "");
+	ck_assert(setenv("SSHPOOL_TEST_WRAPPER", wrap, 1) == 0);
+	snprintf(conf, sizeof conf, "%s%s", FT_BASE_CONF, blocks);
+	st = tdaemon_start(&daemon_, &fleet, &o, errbuf, sizeof errbuf);
+	if (old != NULL)
+		setenv("SSHPOOL_TEST_WRAPPER", old_copy, 1);
+	else
+		unsetenv("SSHPOOL_TEST_WRAPPER");
+	ck_assert_msg(st == 0, "%s", errbuf);
+}
+
+/*
+ * A resolver that never answers: names fail with resolve_failed within
+ * ConnectTimeout, an address host queued behind 20 such lookups still
+ * connects at once, and SIGTERM exits promptly although lookups are stuck.
+ */
+START_TEST(test_dead_resolver)
+{
+	char addr[32], extra[128], names[FT_DNS_NAMES][64];
+	const char *hosts[FT_DNS_NAMES], *ip[1];
+	long long ip_ms, worst = 0, t, stop_ms;
+	struct tcollect_req *rn, *ri;
+	struct tcollect k;
+	struct tclient *c;
+	int rfd, st, queries;
+	size_t i;
+
+	rfd = ft_dead_resolver(addr, sizeof addr);
+	snprintf(extra, sizeof extra, "Host *\n\tConnectTimeout %dms\n",
+		 FT_DNS_TIMEOUT_MS);
+	ft_begin_dns(addr, extra);
+	c = ft_connect();
+	fc_init(&k);
+	for (i = 0; i < FT_DNS_NAMES; i++) {
+		snprintf(names[i], sizeof names[i], "dead-%zu.sshpool.test:%d",
+			 i, fleet.port);
+		hosts[i] = names[i];
+	}
+	rn = fc_send(c, &k, "names", hosts, FT_DNS_NAMES, "true", NULL);
+	/* Let the lookups reach the offload threads first. */
+	usleep(200 * 1000);
+	ip[0] = fleet.hosts[0];
+	ri = fc_send(c, &k, "ip", ip, 1, "true", NULL);
+	tcollect_wait_end(c, &k, ri->id, FT_EVENT_MS);
+	ip_ms = ri->hosts[0]->t_terminal - ri->t_sent;
+	tcollect_wait_end(c, &k, rn->id, FT_EVENT_MS);
+	for (i = 0; i < FT_DNS_NAMES; i++)
+		if ((t = rn->hosts[i]->t_terminal - rn->t_sent) > worst)
+			worst = t;
+	queries = ft_dns_queries(rfd);
+	t = testutil_now_ms();
+	st = tdaemon_stop(&daemon_);
+	stop_ms = testutil_now_ms() - t;
+	ft_report("dead resolver: address host done in %lld ms (%s) behind %d "
+		  "names; names failed within %lld ms (%s); ConnectTimeout %d "
+		  "ms; %d queries reached the test's resolver; SIGTERM to exit "
+		  "%lld ms",
+		  ip_ms, proto_code_name(ri->hosts[0]->code), FT_DNS_NAMES,
+		  worst, proto_code_name(rn->hosts[0]->code), FT_DNS_TIMEOUT_MS,
+		  queries, stop_ms);
+	ck_assert_msg(queries > 0, "no query reached the test's resolver");
+	assert_done(ri, 1, 0, 0);
+	ck_assert_msg(ip_ms <= FT_MS(FT_DNS_IP_MS),
+		      "address host took %lld ms behind dead lookups", ip_ms);
+	for (i = 0; i < FT_DNS_NAMES; i++)
+		assert_error(rn->hosts[i], PROTO_E_RESOLVE_FAILED);
+	assert_done(rn, 0, 0, FT_DNS_NAMES);
+	ck_assert_msg(worst <= FT_MS(FT_DNS_TIMEOUT_MS + 1000),
+		      "a name failed after %lld ms", worst);
+	tcollect_check(&k);
+	tcollect_free(&k);
+	tclient_close(c);
+	if (!(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0))
+		tdaemon_dump_log(&daemon_);
+	ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		      "sshpoold did not exit cleanly on SIGTERM: status 0x%x",
+		      st);
+	ck_assert_msg(stop_ms <= FT_MS(FT_DNS_STOP_MS),
+		      "SIGTERM to exit took %lld ms", stop_ms);
+	tdaemon_cleanup(&daemon_);
+	close(rfd);
+}
+END_TEST
+
 static Suite *
 faults_suite(void)
 {
@@ -2166,6 +2339,7 @@ faults_suite(void)
 	    {"idle_forgets_dead", test_idle_forgets_dead, FT_TIMEOUT_S},
 	    {"session_cap", test_session_cap, FT_TIMEOUT_S},
 	    {"soak", test_soak, FT_SOAK_TIMEOUT_S},
+	    {"dead_resolver", test_dead_resolver, FT_TIMEOUT_S},
 	};
 	size_t i;
 

@@ -4,10 +4,12 @@
  *
  *	RESOLVE -> TCP -> KEX -> HOSTKEY -> AUTH -> READY -> DEAD
  *
- * Every state but READY runs under a deadline (ConnectTimeout).  Names are
- * resolved and known_hosts is read on the offload threads; the TCP connect
- * is our own non-blocking socket (all addresses in turn, TCP_NODELAY and
- * keepalives set), handed to libssh with SSH_OPTIONS_FD once connected.
+ * Every state but READY runs under a deadline (ConnectTimeout), armed anew
+ * for RESOLVE, each TCP address, KEX and HOSTKEY; AUTH runs on under the
+ * one of HOSTKEY.  Names are resolved and known_hosts is read on the offload
+ * threads, each kind on its own queue; the TCP connect is our own
+ * non-blocking socket (all addresses in turn, TCP_NODELAY and keepalives
+ * set), handed to libssh with SSH_OPTIONS_FD once connected.
  * libssh runs non-blocking: a call returning SSH_AGAIN is repeated when the
  * socket is ready.  After the hand-over the socket belongs to libssh, which
  * closes it on some errors (then ssh_get_fd() no longer returns it and we
@@ -26,6 +28,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <linux/sockios.h> /* SIOCOUTQ */
+#include <stdatomic.h>
 #include <sys/ioctl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,7 +84,8 @@ enum conn_offload_kind {
 };
 
 struct conn_offload {
-	struct conn *conn; /* NULL once the conn is gone */
+	struct conn *conn;    /* NULL once the conn is gone */
+	atomic_int cancelled; /* set with conn = NULL: do not run */
 	enum conn_offload_kind kind;
 	/* resolve */
 	char *host;
@@ -299,8 +303,10 @@ conn_free(struct conn *c)
 {
 	struct worker *w = c->w;
 
-	if (c->pending != NULL)
+	if (c->pending != NULL) {
 		c->pending->conn = NULL;
+		atomic_store(&c->pending->cancelled, 1);
+	}
 	event_free(c->io);
 	event_free(c->deadline);
 	event_free(c->kick);
@@ -344,6 +350,36 @@ conn_offload_free(struct conn_offload *o)
 	free(o->keytype);
 	free(o->b64);
 	free(o);
+}
+
+/* A task abandoned by its worker ends here, on its offload thread. */
+static void
+conn_offload_discard(void *arg)
+{
+	conn_offload_free(arg);
+}
+
+/* Queue o for c; a full queue fails the connection (-1, o freed). */
+static int
+conn_offload(struct conn *c, struct conn_offload *o, enum offload_queue q,
+	     void (*fn)(void *), void (*done)(void *))
+{
+	char why[256];
+
+	o->conn = c;
+	c->pending = o;
+	if (worker_offload(c->w, q, fn, done, conn_offload_discard, o,
+			   &o->cancelled) == 0)
+		return 0;
+	c->pending = NULL;
+	conn_offload_free(o);
+	snprintf(why, sizeof(why),
+		 "the daemon's %s queue is full (%d tasks waiting) or "
+		 "stopping",
+		 q == OFFLOAD_Q_RESOLVE ? "name resolution" : "known_hosts",
+		 OFFLOAD_QUEUE_MAX);
+	conn_close(c, PROTO_E_LIMIT, why);
+	return -1;
 }
 
 static void
@@ -409,12 +445,11 @@ conn_resolve(struct conn *c)
 	}
 	c->addrs = NULL;
 	o = xcalloc(1, sizeof(*o));
-	o->conn = c;
 	o->kind = OFFLOAD_RESOLVE;
 	o->host = xstrdup(p->host);
 	memcpy(o->port, port, sizeof(o->port));
-	c->pending = o;
-	worker_offload(c->w, conn_resolve_run, conn_resolve_done, o);
+	conn_offload(c, o, OFFLOAD_Q_RESOLVE, conn_resolve_run,
+		     conn_resolve_done);
 }
 
 /* ---- TCP ---- */
@@ -639,13 +674,12 @@ conn_kex_start(struct conn *c)
 	conn_watch(c, 0);
 	conn_deadline(c, p->connect_timeout_ms);
 	o = xcalloc(1, sizeof(*o));
-	o->conn = c;
 	o->kind = OFFLOAD_HOSTKEY_TYPES;
 	o->host = xstrdup(p->host);
 	o->port_num = p->port;
 	o->path = xstrdup(p->known_hosts_file);
-	c->pending = o;
-	worker_offload(c->w, conn_kex_types_run, conn_kex_types_done, o);
+	conn_offload(c, o, OFFLOAD_Q_FILES, conn_kex_types_run,
+		     conn_kex_types_done);
 }
 
 static void conn_hostkey_start(struct conn *);
@@ -690,14 +724,13 @@ conn_hostkey_run(void *arg)
 
 static void conn_hostkey_done(void *);
 
-static void
+static int
 conn_hostkey_submit(struct conn *c, struct conn_offload *o,
 		    enum conn_offload_kind kind)
 {
 	o->kind = kind;
-	o->conn = c;
-	c->pending = o;
-	worker_offload(c->w, conn_hostkey_run, conn_hostkey_done, o);
+	return conn_offload(c, o, OFFLOAD_Q_FILES, conn_hostkey_run,
+			    conn_hostkey_done);
 }
 
 static void
@@ -709,6 +742,8 @@ conn_hostkey_start(struct conn *c)
 	char *b64 = NULL;
 
 	c->state = CONN_HOSTKEY;
+	/* The host key check has a deadline of its own. */
+	conn_deadline(c, p->connect_timeout_ms);
 	/* The server waits for us now; nothing to read until we answer. */
 	conn_watch(c, 0);
 	if (ssh_get_server_publickey(c->session, &key) != SSH_OK ||
@@ -792,7 +827,8 @@ conn_hostkey_done(void *arg)
 	    c->host->params->strict == CONFIG_STRICT_ACCEPT_NEW) {
 		log_info("host=%s: learning new host key %s (accept-new)",
 			 c->host->params->key, o->keytype);
-		conn_hostkey_submit(c, o, OFFLOAD_HOSTKEY_ADD);
+		if (conn_hostkey_submit(c, o, OFFLOAD_HOSTKEY_ADD) == -1)
+			conn_finish(c);
 		return;
 	}
 	if (o->result == KNOWNHOSTS_OK) {

@@ -50,13 +50,18 @@ worker_ssh_log(int prio, const char *function, const char *buffer,
 	log_debug("libssh: %s: %s", function, buffer);
 }
 
-/* Run fn(arg) on an offload thread, then done(arg) here. */
-void
-worker_offload(struct worker *w, void (*fn)(void *), void (*done)(void *),
-	       void *arg)
+/* Run fn(arg) on an offload thread of q, then done(arg) here; -1 when the
+ * queue is full or the worker is stopping (nothing runs). */
+int
+worker_offload(struct worker *w, enum offload_queue q, void (*fn)(void *),
+	       void (*done)(void *), void (*discard)(void *), void *arg,
+	       const atomic_int *cancel)
 {
+	if (w->stopping ||
+	    offload_submit(q, &w->inbox, fn, done, discard, arg, cancel) == -1)
+		return -1;
 	w->offloads++;
-	offload_submit(&w->inbox, fn, done, arg);
+	return 0;
 }
 
 /* Queue a message for the control thread; order is kept. */
@@ -198,6 +203,8 @@ worker_shutdown(struct worker *w)
 		while ((h = TAILQ_FIRST(&w->buckets[i])) != NULL)
 			host_free(h, PROTO_E_SHUTDOWN,
 				  "the daemon is shutting down");
+	/* Lookups that may never return are not waited for. */
+	w->offloads -= offload_abandon(&w->inbox);
 	worker_maybe_exit(w);
 }
 

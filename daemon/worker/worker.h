@@ -17,6 +17,7 @@
 #include <pthread.h>
 
 #include "msg.h"
+#include "offload.h"
 
 struct event;
 struct event_base;
@@ -71,9 +72,11 @@ struct worker {
 	int stopping;
 };
 
-/* Run fn(arg) on an offload thread, then done(arg) on this worker. */
-void worker_offload(struct worker *, void (*fn)(void *), void (*done)(void *),
-		    void *arg);
+/* Run fn(arg) on an offload thread of q, then done(arg) on this worker
+ * (offload_submit); -1 when the task cannot be queued. */
+int worker_offload(struct worker *, enum offload_queue q, void (*fn)(void *),
+		   void (*done)(void *), void (*discard)(void *), void *arg,
+		   const atomic_int *cancel);
 struct host *worker_find_host(struct worker *, const char *key);
 void worker_add_host(struct worker *, struct host *);
 void worker_remove_host(struct worker *, struct host *);
