@@ -34,7 +34,8 @@
 #
 # tinyssh-start (root only; off unless asked for) starts one TinySSH host:
 # tcpserver on 127.0.0.1 and a free port runs tinysshd per connection as
-# the system user sshpool-tinyssh, whose home DIR/home holds .ssh/
+# the system user sshpool-tinyssh, whose home /var/lib/sshpool-tinyssh
+# (outside /tmp: tinysshd refuses keys under a world-writable path) holds .ssh/
 # authorized_keys with PUBKEY (tinysshd reads only that file).  Its host key
 # (ed25519, from tinysshd-makekey) is in DIR/keys; DIR/tinyssh.env records
 # TINYSSH_USER, TINYSSH_ADDR and TINYSSH_PORT.  tinyssh-stop ends that
@@ -480,6 +481,7 @@ EOF
 }
 
 readonly TINYSSH_LOGIN=sshpool-tinyssh
+readonly TINYSSH_HOME=/var/lib/sshpool-tinyssh
 readonly TINYSSH_ADDR=127.0.0.1
 
 # The pid in DIR/tcpserver.pid if that process still is our tcpserver.
@@ -494,10 +496,11 @@ tinyssh_pid() {
 	fi
 }
 
-# The login user of the TinySSH and Dropbear hosts, its home DIR/home with
-# .ssh/authorized_keys holding PUBKEY.
+# The login user of the TinySSH and Dropbear hosts, its home TINYSSH_HOME
+# with .ssh/authorized_keys holding PUBKEY.  The home is outside DIR, which
+# may be under /tmp: tinysshd refuses keys below a world-writable directory.
 servers_user() {
-	local dir=$1 pub=$2 home=$1/home
+	local dir=$1 pub=$2 home=$TINYSSH_HOME
 	chmod 0711 "$dir"
 	if ! id "$TINYSSH_LOGIN" >/dev/null 2>&1; then
 		useradd --system --user-group --home-dir "$home" \
