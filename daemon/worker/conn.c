@@ -352,6 +352,23 @@ conn_offload_free(struct conn_offload *o)
 	free(o);
 }
 
+/*
+ * An offload task is back on the worker: the conn it served, now no longer
+ * waiting for it, or NULL when the conn is gone (the task is freed then).
+ */
+static struct conn *
+conn_offload_back(struct conn_offload *o)
+{
+	struct conn *c = o->conn;
+
+	if (c == NULL) {
+		conn_offload_free(o);
+		return NULL;
+	}
+	c->pending = NULL;
+	return c;
+}
+
 /* A task abandoned by its worker ends here, on its offload thread. */
 static void
 conn_offload_discard(void *arg)
@@ -399,14 +416,11 @@ static void
 conn_resolve_done(void *arg)
 {
 	struct conn_offload *o = arg;
-	struct conn *c = o->conn;
+	struct conn *c = conn_offload_back(o);
 	char why[256];
 
-	if (c == NULL) {
-		conn_offload_free(o);
+	if (c == NULL)
 		return;
-	}
-	c->pending = NULL;
 	if (o->gai_error != 0) {
 		snprintf(why, sizeof(why), "cannot resolve %s: %s",
 			 c->host->params->host, gai_strerror(o->gai_error));
@@ -639,13 +653,10 @@ static void
 conn_kex_types_done(void *arg)
 {
 	struct conn_offload *o = arg;
-	struct conn *c = o->conn;
+	struct conn *c = conn_offload_back(o);
 
-	if (c == NULL) {
-		conn_offload_free(o);
+	if (c == NULL)
 		return;
-	}
-	c->pending = NULL;
 	/* An unreadable file is reported by the host key check after KEX. */
 	if (o->ntypes < 0) {
 		log_debug("host=%s conn=%llu: known host key types: %s",
@@ -815,13 +826,10 @@ static void
 conn_hostkey_done(void *arg)
 {
 	struct conn_offload *o = arg;
-	struct conn *c = o->conn;
+	struct conn *c = conn_offload_back(o);
 
-	if (c == NULL) {
-		conn_offload_free(o);
+	if (c == NULL)
 		return;
-	}
-	c->pending = NULL;
 	if (o->result == KNOWNHOSTS_UNKNOWN &&
 	    o->kind == OFFLOAD_HOSTKEY_CHECK &&
 	    c->host->params->strict == CONFIG_STRICT_ACCEPT_NEW) {
