@@ -751,9 +751,6 @@ config_check_queue(struct config_parser *p)
 	char l[32], h[32], x[32];
 	int line, saved = p->line, low_line, high_line, hard_line;
 
-	if (p->global_done)
-		return;
-	p->global_done = 1;
 	low = cfg->client_queue_low;
 	high = cfg->client_queue_high;
 	hard = cfg->client_queue_hard;
@@ -815,11 +812,54 @@ config_check_delays(struct config_parser *p)
 	p->line = saved;
 }
 
+/*
+ * When the global section ends: a request carrying MaxStdinBytes of stdin
+ * (base64 in the line, section 1.1 of PROTOCOL.md) plus CONFIG_LINE_ROOM
+ * for the rest of it must fit in MaxLineLength.  Without an explicit
+ * MaxStdinBytes the default shrinks to what fits; an explicit one that
+ * does not fit is an error naming both.
+ */
+static void
+config_check_stdin(struct config_parser *p)
+{
+	struct config *cfg = p->cfg;
+	size_t room, fits;
+	char s[32], l[32], f[32];
+	int saved = p->line, stdin_line, line_line;
+
+	room = cfg->max_line > CONFIG_LINE_ROOM ? cfg->max_line -
+						      CONFIG_LINE_ROOM
+						: 0;
+	fits = room / 4 * 3;
+	if (cfg->max_stdin <= fits)
+		return;
+	stdin_line = config_line_of(p->global_lines, "MaxStdinBytes");
+	if (stdin_line == 0) {
+		cfg->max_stdin = fits;
+		return;
+	}
+	line_line = config_line_of(p->global_lines, "MaxLineLength");
+	p->line = stdin_line > line_line ? stdin_line : line_line;
+	config_error(p,
+		     "MaxStdinBytes %s does not fit in MaxLineLength %s "
+		     "(base64 and %uK for the rest of the request allow at "
+		     "most %s)",
+		     config_size_str(cfg->max_stdin, s, sizeof(s)),
+		     config_size_str(cfg->max_line, l, sizeof(l)),
+		     CONFIG_LINE_ROOM / 1024,
+		     config_size_str(fits, f, sizeof(f)));
+	p->line = saved;
+}
+
 void
 config_scope_end(struct config_parser *p)
 {
 	config_check_delays(p);
-	config_check_queue(p);
+	if (!p->global_done) {
+		p->global_done = 1;
+		config_check_queue(p);
+		config_check_stdin(p);
+	}
 }
 
 /*

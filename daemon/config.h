@@ -29,6 +29,8 @@
 #define CONFIG_MAX_HOST_BLOCKS 4096
 #define CONFIG_MAX_ERRORS 100 /* errors collected before giving up */
 #define CONFIG_MAX_LINE 4096  /* bytes of one config line */
+/* Bytes of a request line left for all but its stdin (config_check_stdin) */
+#define CONFIG_LINE_ROOM (128u * 1024)
 
 enum config_strict {
 	CONFIG_STRICT_YES,        /* unknown and changed keys refused */

@@ -21,7 +21,7 @@
 /* Codec limits.  The daemon may configure lower values (struct proto_limits)
  * but never higher ones. */
 #define PROTO_MAX_LINE (16u * 1024 * 1024)    /* hard cap of a line */
-#define PROTO_DEFAULT_MAX_LINE (1024u * 1024) /* MaxLineLength */
+#define PROTO_DEFAULT_MAX_LINE (2u * 1024 * 1024) /* MaxLineLength */
 #define PROTO_MAX_DEPTH 16                    /* JSON nesting depth */
 #define PROTO_MAX_ID 64                       /* bytes of a string id */
 #define PROTO_MAX_HOSTSPEC 320 /* bytes of "[user@]host[:port]" */

@@ -567,7 +567,7 @@ START_TEST(test_syntax_variants)
 		      "IdentityFile /c/\"d e\"/id\n"
 		      "IdentityFile \"/hash/#x\"\n"
 		      "IdentityFile /tab/id#not-a-comment\t\r\n"
-		      "MaxLineLength=64k\n"
+		      "MaxLineLength=4m\n"
 		      "MaxStdinBytes 2m\n"
 		      "Host=\"a b\" \"c\",d\n");
 	ck_assert_int_eq(cfg->global.port, 2201);
@@ -580,7 +580,7 @@ START_TEST(test_syntax_variants)
 	ck_assert_str_eq(cfg->global.identity_files[2], "/hash/#x");
 	ck_assert_str_eq(cfg->global.identity_files[3],
 			 "/tab/id#not-a-comment");
-	ck_assert_uint_eq(cfg->max_line, 64 * 1024);
+	ck_assert_uint_eq(cfg->max_line, 4 * 1024 * 1024);
 	ck_assert_uint_eq(cfg->max_stdin, 2 * 1024 * 1024);
 	ck_assert_uint_eq(cfg->n_blocks, 1);
 	ck_assert_uint_eq(cfg->blocks[0].n_patterns, 3);
@@ -661,7 +661,6 @@ START_TEST(test_ranges)
 	    {"MaxLineLength", "1023", "1024", "16777216", "16777217",
 	     "1024..16777216"},
 	    {"MaxHostsPerRequest", "0", "1", "100000", "100001", "1..100000"},
-	    {"MaxStdinBytes", NULL, "0", "67108864", "67108865", "0..67108864"},
 	    {"Port", "0", "1", "65535", "65536", "1..65535"},
 	    {"ConnectTimeout", "0", "1", "3600", "3601", "1s..1h"},
 	    {"ConnectTimeout", "999ms", "1000ms", "60m", "3600.001", "1s..1h"},
@@ -713,19 +712,60 @@ START_TEST(test_ranges)
 	}
 
 	/* Suffixes at the edges. */
-	cfg = load_ok("MaxLineLength 1k\nMaxStdinBytes 64M\n");
+	cfg = load_ok("MaxLineLength 1k\nMaxStdinBytes 0\n");
 	ck_assert_uint_eq(cfg->max_line, 1024);
-	ck_assert_uint_eq(cfg->max_stdin, 64u * 1024 * 1024);
+	ck_assert_uint_eq(cfg->max_stdin, 0);
+	config_free(cfg);
+	cfg = load_ok("MaxLineLength 16M\nMaxStdinBytes 8M\n");
+	ck_assert_uint_eq(cfg->max_stdin, 8u * 1024 * 1024);
 	config_free(cfg);
 	cfg = load_ok("MaxLineLength 16M\n");
 	ck_assert_uint_eq(cfg->max_line, PROTO_MAX_LINE);
 	config_free(cfg);
 	assert_range_error("MaxLineLength", "17M", "1024..16777216");
-	assert_range_error("MaxStdinBytes", "65537K", "0..67108864");
+	assert_range_error("MaxStdinBytes", "8193K", "0..8388608");
 	assert_range_error("MaxStdinBytes", "18014398509481984M",
-			   "0..67108864");
+			   "0..8388608");
 	assert_range_error("ConnectTimeout", "9999999999999h", "1s..1h");
 	assert_range_error("StopGraceTime", "25h", "100ms..1h");
+}
+END_TEST
+
+/*
+ * A request carrying MaxStdinBytes of stdin fits in MaxLineLength: its
+ * base64 is 4/3 of it, and CONFIG_LINE_ROOM is left for the rest.
+ */
+START_TEST(test_stdin_fits_line)
+{
+	struct config *cfg;
+	size_t fits;
+
+	/* The defaults fit each other. */
+	cfg = load_ok("");
+	ck_assert_uint_ge((cfg->max_line - CONFIG_LINE_ROOM) / 4 * 3,
+			  cfg->max_stdin);
+	ck_assert_uint_eq(cfg->max_stdin, PROTO_DEFAULT_MAX_STDIN);
+	config_free(cfg);
+	/* A smaller line without MaxStdinBytes shrinks its default. */
+	cfg = load_ok("MaxLineLength 1M\n");
+	fits = (1024u * 1024 - CONFIG_LINE_ROOM) / 4 * 3;
+	ck_assert_uint_eq(cfg->max_stdin, fits);
+	config_free(cfg);
+	cfg = load_ok("MaxLineLength 1k\n");
+	ck_assert_uint_eq(cfg->max_stdin, 0);
+	config_free(cfg);
+	/* The largest that fits is accepted, one byte more is not. */
+	cfg = load_ok("MaxLineLength 1M\nMaxStdinBytes 688128\n");
+	ck_assert_uint_eq(cfg->max_stdin, fits);
+	config_free(cfg);
+	assert_one_error("MaxStdinBytes 688129\nMaxLineLength 1M\n",
+			 "2: MaxStdinBytes 688129 does not fit in "
+			 "MaxLineLength 1M (base64 and 128K for the rest of "
+			 "the request allow at most 672K)");
+	assert_one_error("MaxStdinBytes 8M\n",
+			 "1: MaxStdinBytes 8M does not fit in MaxLineLength "
+			 "2M (base64 and 128K for the rest of the request "
+			 "allow at most 1440K)");
 }
 END_TEST
 
@@ -2295,6 +2335,7 @@ config_suite(void)
 	tcase_add_test(tc, test_syntax_variants);
 	tcase_add_test(tc, test_tilde_expansion);
 	tcase_add_test(tc, test_ranges);
+	tcase_add_test(tc, test_stdin_fits_line);
 	tcase_add_test(tc, test_time_values);
 	tcase_add_test(tc, test_reconnect_delays);
 	tcase_add_test(tc, test_bad_numbers);

@@ -1056,7 +1056,7 @@ END_TEST
 
 START_TEST(test_oversized_line)
 {
-	const size_t big = 2u * 1024 * 1024;
+	const size_t big = PROTO_DEFAULT_MAX_LINE + 1024 * 1024;
 	struct tclient *c, *other;
 	struct tcollect k, ko;
 	struct tcollect_req *d;
@@ -1672,13 +1672,14 @@ END_TEST
 #endif
 
 /*
- * 100 channels (two requests over the fleet) each fed near-maximal stdin:
- * the input is held once per request and queued to libssh a bounded piece
- * at a time, so the daemon's memory does not grow with hosts x stdin.
+ * 100 channels (two requests over the fleet) each fed the whole default
+ * MaxStdinBytes, which fits the default MaxLineLength: the input is held
+ * once per request and queued to libssh a bounded piece at a time, so the
+ * daemon's memory does not grow with hosts x stdin.
  */
 START_TEST(test_stdin_100_hosts)
 {
-	const size_t len = 700 * 1024;
+	const size_t len = PROTO_DEFAULT_MAX_STDIN;
 	size_t na, nb;
 	struct tclient *c;
 	struct tcollect k;
@@ -1701,13 +1702,13 @@ START_TEST(test_stdin_100_hosts)
 	tcollect_wait_end(c, &k, q("warm"), IT_EVENT_MS);
 	base = tdaemon_rss_kb(daemon_.pid);
 	in = malloc(len);
-	b64 = malloc(len / 3 * 4 + 8);
-	more = malloc(len / 3 * 4 + 32);
+	b64 = malloc(proto_b64_len(len) + 1);
+	more = malloc(proto_b64_len(len) + 32);
 	ck_assert(in != NULL && b64 != NULL && more != NULL);
 	for (i = 0; i < len; i++)
 		in[i] = (unsigned char)(i * 7 + i / 251);
 	proto_b64_encode(b64, in, len);
-	snprintf(more, len / 3 * 4 + 32, ",\"stdin\":\"%s\"", b64);
+	snprintf(more, proto_b64_len(len) + 32, ",\"stdin\":\"%s\"", b64);
 	send_run(c, "a", ha, "sleep 1; wc -c", more);
 	send_run(c, "b", hb, "sleep 1; wc -c", more);
 	while (tcollect_req(&k, q("a")) == NULL ||
