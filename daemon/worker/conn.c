@@ -159,11 +159,12 @@ conn_watch(struct conn *c, short flags)
 	event_add(c->io, NULL);
 }
 
-/* Read and write interest of a session, from libssh's own view. */
+/* Read and write interest of a session, from libssh's own view; a held
+ * connection does not read. */
 static void
 conn_watch_session(struct conn *c)
 {
-	short flags = EV_READ;
+	short flags = c->held ? 0 : EV_READ;
 
 	if (ssh_get_poll_flags(c->session) & SSH_WRITE_PENDING)
 		flags |= EV_WRITE;
@@ -976,6 +977,28 @@ conn_lost(struct conn *c)
 }
 
 /*
+ * Is every job here paused for a client that does not read?  libssh would
+ * otherwise take in up to a channel window (about 1.2 MiB in 0.10, not
+ * settable) per paused channel; unread, the socket's TCP window stops the
+ * server instead.  A job that still needs the server (opening, sending
+ * input, closing) keeps the connection reading.
+ */
+static int
+conn_held(const struct conn *c)
+{
+	struct job *j;
+
+	if (TAILQ_EMPTY(&c->jobs))
+		return 0;
+	TAILQ_FOREACH(j, &c->jobs, entry)
+	{
+		if (!job_paused(j))
+			return 0;
+	}
+	return 1;
+}
+
+/*
  * Process what the server sent, then let every job on this connection move
  * on (open, exec, read, close) until nobody makes progress.
  */
@@ -992,7 +1015,8 @@ conn_pump(struct conn *c)
 	do {
 		progress = 0;
 		packets = c->packets.in_packets;
-		if (ssh_event_dopoll(c->sevent, 0) == SSH_ERROR ||
+		c->held = conn_held(c);
+		if ((!c->held && ssh_event_dopoll(c->sevent, 0) == SSH_ERROR) ||
 		    conn_fd_lost(c) || !ssh_is_connected(c->session)) {
 			conn_lost(c);
 			break;
@@ -1027,6 +1051,7 @@ conn_pump(struct conn *c)
 	if (c->state != CONN_READY)
 		return;
 	conn_saw_packets(c);
+	c->held = conn_held(c);
 	conn_watch_session(c);
 	/* Out of rounds with work left: continue after the others. */
 	if (progress)
@@ -1141,6 +1166,13 @@ conn_alive_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	conn_saw_packets(c);
 	conn_saw_ack(c);
+	/* Not read, the server cannot be heard: silence starts when the
+	 * connection reads again. */
+	if (c->held) {
+		c->last_rx_ms = now;
+		worker_timer_add(c->w, c->alive, conn_alive_tick(c), 1);
+		return;
+	}
 	silence = now - c->last_rx_ms;
 	if (silence >= (long long)p->alive_interval_ms * p->alive_count_max) {
 		snprintf(

@@ -72,6 +72,10 @@ struct conn {
 	int ka_stuck;         /* has probed with SSH_MSG_IGNORE (logged once) */
 	int ka_probe;         /* an SSH_MSG_IGNORE probe not yet acknowledged */
 	long long ready_ms;
+	/* Every job here is paused (job_paused): the socket is not read, so
+	 * the server's output waits in TCP, not in libssh's channel buffers,
+	 * and silence is not a dead peer.  Set by the pump. */
+	int held;
 
 	struct job_list jobs; /* jobs holding a channel here */
 	int nchans;

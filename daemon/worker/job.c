@@ -9,7 +9,9 @@
  *
  * Output is read with ssh_channel_read_nonblocking (no data callback), so a
  * paused job simply leaves data in libssh's channel buffer: the SSH window
- * then stops the server, and reading again reopens the window.
+ * then stops the server, and reading again reopens the window.  When every
+ * job on a connection is paused, the connection stops reading its socket
+ * (conn_held), so the output waits in TCP rather than in libssh.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -465,6 +467,13 @@ job_write_stdin(struct job *j)
 		return 0;
 	j->stdin_off += (size_t)n;
 	return 1;
+}
+
+int
+job_paused(const struct job *j)
+{
+	return j->state == JOB_RUNNING && !j->ended && j->eof_sent &&
+	       flow_paused(j->spec->flow);
 }
 
 /* Move stdin forward and output out; 1 if anything moved. */

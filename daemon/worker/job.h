@@ -65,6 +65,9 @@ enum job_kind job_kind(const struct job *);
 void job_free(struct job *);
 void job_attach(struct job *, struct conn *);
 int job_step(struct job *); /* 1 if it made progress */
+/* Running, its input all sent, its output held back for a client that
+ * does not read: it needs nothing from the server until that changes. */
+int job_paused(const struct job *);
 void job_fail(struct job *, enum proto_code, const char *);
 void job_stop(struct job *, enum proto_code, const char *);
 void job_conn_closed(struct job *, enum proto_code, const char *why);
