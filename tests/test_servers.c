@@ -208,6 +208,35 @@ ts_request(struct tclient *c, struct tcollect *k, const char *host,
 	return r;
 }
 
+/* A run with more request members (",\"env\":{...}"); no check of its
+ * outcome. */
+static struct tcollect_req *
+ts_run(struct tclient *c, struct tcollect *k, const char *host,
+       const char *id, const char *command, const char *more)
+{
+	const char *hosts[1] = {host};
+	char jid[40];
+
+	snprintf(jid, sizeof jid, "\"%s\"", id);
+	tcollect_expect(k, jid, hosts, 1);
+	ck_assert(tclient_send(c,
+			       "{\"v\":1,\"id\":\"%s\",\"op\":\"run\","
+			       "\"hosts\":[\"%s\"],\"command\":\"%s\"%s}",
+			       id, host, command, more) == 0);
+	return tcollect_wait_end(c, k, jid, TS_EVENT_MS);
+}
+
+/* A server's missing feature is told without naming another server's
+ * settings. */
+static void
+ts_assert_neutral(const char *message)
+{
+	ck_assert_msg(strstr(message, "sshd_config") == NULL &&
+			  strstr(message, "AcceptEnv") == NULL &&
+			  strstr(message, "OpenSSH") == NULL,
+		      "message names OpenSSH settings: %s", message);
+}
+
 /*
  * A pooled TinySSH session left idle for many keepalive intervals stays
  * up: every keepalive gets an answer, none is taken for a loss.
@@ -309,6 +338,74 @@ START_TEST(test_dropbear_command)
 }
 END_TEST
 
+/*
+ * Dropbear accepts no environment variables: the command does not run,
+ * and the error names the variable and says the server refused it.  The
+ * pooled session stays usable.
+ */
+START_TEST(test_dropbear_env)
+{
+	struct tcollect k;
+	struct tclient *c;
+	struct tcollect_req *r;
+
+	tcollect_init(&k);
+	k.keep = TS_OUT_KEEP;
+	c = ts_begin(TS_IDLE_CONF);
+	r = ts_run(c, &k, dropbear_host, "env", "echo ran $TS_VAR",
+		   ",\"env\":{\"TS_VAR\":\"x\"}");
+	fprintf(stderr, "SERVERS: dropbear env: %s: %s\n",
+		proto_code_name(r->hosts[0]->code), r->hosts[0]->message);
+	ck_assert_msg(r->done.ok == 0 &&
+			  r->hosts[0]->code == PROTO_E_CHANNEL_FAILED &&
+			  strstr(r->hosts[0]->message, "TS_VAR") != NULL &&
+			  strstr(r->hosts[0]->message, "refused") != NULL,
+		      "env on Dropbear: ok %zu, %s (%s)", r->done.ok,
+		      proto_code_name(r->hosts[0]->code), r->hosts[0]->message);
+	ts_assert_neutral(r->hosts[0]->message);
+	ck_assert_msg(strstr(r->hosts[0]->out, "ran") == NULL,
+		      "the command ran: '%s'", r->hosts[0]->out);
+	r = ts_request(c, &k, dropbear_host, "after", "echo after");
+	ck_assert_str_eq(r->hosts[0]->out, "after\n");
+	ts_end(c, &k);
+}
+END_TEST
+
+/*
+ * TinySSH takes no signal requests: a command past its timeout ends for
+ * the client at the timeout all the same (the channel is closed after
+ * StopGraceTime), the message is the timeout's, and the host serves the
+ * next command.
+ */
+START_TEST(test_tinyssh_timeout)
+{
+	struct tcollect k;
+	struct tclient *c;
+	struct tcollect_req *r;
+	long long t0, took;
+
+	tcollect_init(&k);
+	k.keep = TS_OUT_KEEP;
+	c = ts_begin(TS_IDLE_CONF "StopGraceTime 200ms\n");
+	ts_request(c, &k, tiny_host, "up", NULL);
+	t0 = testutil_now_ms();
+	r = ts_run(c, &k, tiny_host, "slow", "sleep 3", ",\"timeout\":0.3");
+	took = testutil_now_ms() - t0;
+	fprintf(stderr, "SERVERS: tinyssh timeout 300 ms: ended after %lld "
+		"ms: %s: %s\n", took, proto_code_name(r->hosts[0]->code),
+		r->hosts[0]->message);
+	ck_assert_msg(r->hosts[0]->code == PROTO_E_TIMEOUT,
+		      "sleep 3 with timeout 300 ms: %s (%s)",
+		      proto_code_name(r->hosts[0]->code), r->hosts[0]->message);
+	ck_assert_msg(took < tclient_scaled_ms(2500),
+		      "the timeout was told after %lld ms", took);
+	ts_assert_neutral(r->hosts[0]->message);
+	r = ts_request(c, &k, tiny_host, "after", "echo after");
+	ck_assert_str_eq(r->hosts[0]->out, "after\n");
+	ts_end(c, &k);
+}
+END_TEST
+
 static void
 setup(void)
 {
@@ -369,10 +466,12 @@ main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_tinyssh_idle_keepalive);
 	tcase_add_test(tc, test_tinyssh_rtt_sent_only);
+	tcase_add_test(tc, test_tinyssh_timeout);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("dropbear");
 	tcase_add_checked_fixture(tc, setup_dropbear, teardown_dropbear);
 	tcase_add_test(tc, test_dropbear_command);
+	tcase_add_test(tc, test_dropbear_env);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);
 }

@@ -574,9 +574,9 @@ job_step(struct job *j)
 			return 1;
 		if (rc == SSH_ERROR) {
 			snprintf(why, sizeof(why),
-				 "the server refused "
-				 "environment variable %s (see AcceptEnv in "
-				 "sshd_config)",
+				 "the server refused environment variable %s "
+				 "(servers accept only the variables they "
+				 "are configured to, and some none at all)",
 				 e->name);
 			if (!j->ended)
 				job_emit_error(j, PROTO_E_CHANNEL_FAILED, why);
