@@ -50,7 +50,7 @@
 #define FT_HOSTILE_TIMEOUT_S 150
 #define FT_EVENT_MS FT_MS(15000) /* longest wait for a single event */
 #define FT_OUT_KEEP 63           /* stdout bytes kept per host */
-#define FT_MAX_HOSTS 64          /* hosts of one request */
+#define FT_MAX_HOSTS 320         /* hosts of one request */
 #define FT_POLL_MS 20
 
 /* The daemon's settings in these tests, and the limits derived from them. */
@@ -2148,6 +2148,9 @@ END_TEST
 #define FT_DNS_TIMEOUT_MS 2000 /* ConnectTimeout of the test */
 #define FT_DNS_IP_MS 1000      /* an address host connects within */
 #define FT_DNS_STOP_MS 3000    /* SIGTERM to exit, offload wait included */
+/* More names at once than the name resolution queue holds (its 256 waiting
+ * plus the two threads' lookups in hand). */
+#define FT_DNS_FLOOD 300
 
 /*
  * A resolver that never answers: a UDP socket on a loopback address of the
@@ -2314,6 +2317,83 @@ START_TEST(test_dead_resolver)
 }
 END_TEST
 
+/*
+ * More lookups at once than the name resolution queue holds, behind a
+ * resolver that never answers: the names past the queue's bound fail at
+ * once with `limit`, naming the queue, the others with resolve_failed
+ * within ConnectTimeout, and an address host still connects meanwhile.
+ */
+START_TEST(test_resolve_queue_full)
+{
+	static char names[FT_DNS_FLOOD][64];
+	const char *hosts[FT_DNS_FLOOD], *ip[1];
+	char addr[32], extra[160];
+	struct tcollect_req *rn, *ri;
+	struct tcollect_host *h;
+	struct tcollect k;
+	struct tclient *c;
+	long long worst_limit = 0, t;
+	int rfd, limits = 0, failed = 0;
+	size_t i;
+
+	rfd = ft_dead_resolver(addr, sizeof addr);
+	snprintf(extra, sizeof extra,
+		 "MaxHandshakeRate 100000\nHost *\n\tConnectTimeout %dms\n",
+		 FT_DNS_TIMEOUT_MS);
+	ft_begin_dns(addr, extra);
+	c = ft_connect();
+	fc_init(&k);
+	for (i = 0; i < FT_DNS_FLOOD; i++) {
+		snprintf(names[i], sizeof names[i], "flood-%zu.sshpool.test:%d",
+			 i, fleet.port);
+		hosts[i] = names[i];
+	}
+	rn = fc_send(c, &k, "flood", hosts, FT_DNS_FLOOD, "true", NULL);
+	usleep(200 * 1000);
+	ip[0] = fleet.hosts[0];
+	ri = fc_send(c, &k, "ip", ip, 1, "true", NULL);
+	tcollect_wait_end(c, &k, ri->id, FT_EVENT_MS);
+	tcollect_wait_end(c, &k, rn->id, FT_EVENT_MS);
+	for (i = 0; i < FT_DNS_FLOOD; i++) {
+		h = rn->hosts[i];
+		ck_assert_msg(h->terminals == 1, "%s: %d terminal events",
+			      h->host, h->terminals);
+		if (h->code == PROTO_E_LIMIT) {
+			ck_assert_msg(strstr(h->message, "name resolution "
+							 "queue is full") !=
+					  NULL,
+				      "%s: %s", h->host, h->message);
+			if ((t = h->t_terminal - rn->t_sent) > worst_limit)
+				worst_limit = t;
+			limits++;
+		} else {
+			ck_assert_msg(h->code == PROTO_E_RESOLVE_FAILED,
+				      "%s: %s (%s)", h->host,
+				      proto_code_name(h->code), h->message);
+			failed++;
+		}
+	}
+	ft_report("resolve queue full: %d names behind a dead resolver: %d "
+		  "refused with limit (the last after %lld ms), %d "
+		  "resolve_failed; address host %s in %lld ms",
+		  FT_DNS_FLOOD, limits, worst_limit, failed,
+		  proto_code_name(ri->hosts[0]->code),
+		  ri->hosts[0]->t_terminal - ri->t_sent);
+	ck_assert_msg(limits >= FT_DNS_FLOOD - 256 - 2 - 10,
+		      "only %d of %d names refused by the full queue", limits,
+		      FT_DNS_FLOOD);
+	ck_assert_msg(worst_limit < FT_DNS_TIMEOUT_MS,
+		      "a refusal came after %lld ms, not at once", worst_limit);
+	assert_done(ri, 1, 0, 0);
+	tcollect_check(&k);
+	tcollect_free(&k);
+	tclient_close(c);
+	ck_assert_msg(tdaemon_stop(&daemon_) == 0, "daemon exit not clean");
+	tdaemon_cleanup(&daemon_);
+	close(rfd);
+}
+END_TEST
+
 static Suite *
 faults_suite(void)
 {
@@ -2340,6 +2420,7 @@ faults_suite(void)
 	    {"session_cap", test_session_cap, FT_TIMEOUT_S},
 	    {"soak", test_soak, FT_SOAK_TIMEOUT_S},
 	    {"dead_resolver", test_dead_resolver, FT_TIMEOUT_S},
+	    {"resolve_queue_full", test_resolve_queue_full, FT_TIMEOUT_S},
 	};
 	size_t i;
 
