@@ -19,6 +19,7 @@
  */
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
@@ -2394,6 +2395,81 @@ START_TEST(test_resolve_queue_full)
 }
 END_TEST
 
+/*
+ * A known_hosts file that never answers (a FIFO with no writer: opening
+ * it blocks): the host whose Host block names it fails within its
+ * ConnectTimeout, as the host key step has a deadline of its own, another
+ * host connects meanwhile, and SIGTERM still exits at once although a
+ * known_hosts thread is stuck.
+ */
+START_TEST(test_hostkey_stuck)
+{
+	char fifo[64], blocks[256], host[32], *colon;
+	const char *stuck[1], *fine[1];
+	struct tcollect_req *rs, *rf;
+	struct tcollect k;
+	struct tclient *c;
+	long long stuck_ms, t, stop_ms;
+	int st;
+
+	ft_load();
+	snprintf(fifo, sizeof fifo, "/tmp/sshpool-ft-fifo.%ld", (long)getpid());
+	unlink(fifo);
+	ck_assert_msg(mkfifo(fifo, 0600) == 0, "mkfifo %s: %s", fifo,
+		      strerror(errno));
+	snprintf(host, sizeof host, "%s", fleet.hosts[1]);
+	if ((colon = strrchr(host, ':')) != NULL)
+		*colon = '\0';
+	snprintf(blocks, sizeof blocks,
+		 "Host %s\n\tUserKnownHostsFile %s\n\tConnectTimeout %dms\n",
+		 host, fifo, FT_DNS_TIMEOUT_MS);
+	ft_begin(NULL, blocks, 0);
+	c = ft_connect();
+	fc_init(&k);
+	stuck[0] = fleet.hosts[1];
+	fine[0] = fleet.hosts[0];
+	rs = fc_send(c, &k, "stuck", stuck, 1, "true", NULL);
+	usleep(100 * 1000);
+	rf = fc_send(c, &k, "fine", fine, 1, "true", NULL);
+	tcollect_wait_end(c, &k, rf->id, FT_EVENT_MS);
+	tcollect_wait_end(c, &k, rs->id, FT_EVENT_MS);
+	stuck_ms = rs->hosts[0]->t_terminal - rs->t_sent;
+	t = testutil_now_ms();
+	st = tdaemon_stop(&daemon_);
+	stop_ms = testutil_now_ms() - t;
+	ft_report("stuck known_hosts: its host ended in %lld ms (%s: %s), "
+		  "ConnectTimeout %d ms; another host %s in %lld ms; SIGTERM "
+		  "to exit %lld ms",
+		  stuck_ms, proto_code_name(rs->hosts[0]->code),
+		  rs->hosts[0]->message, FT_DNS_TIMEOUT_MS,
+		  proto_code_name(rf->hosts[0]->code),
+		  rf->hosts[0]->t_terminal - rf->t_sent, stop_ms);
+	assert_done(rf, 1, 0, 0);
+	ck_assert_msg(rs->hosts[0]->terminals == 1 &&
+			  rs->hosts[0]->code != PROTO_E_NONE,
+		      "the host with a stuck known_hosts: %s",
+		      proto_code_name(rs->hosts[0]->code));
+	ck_assert_msg(strstr(rs->hosts[0]->message, "host key") != NULL ||
+			  strstr(rs->hosts[0]->message, "known_hosts") != NULL,
+		      "the error does not name the host key step: %s",
+		      rs->hosts[0]->message);
+	ck_assert_msg(stuck_ms <= FT_MS(FT_DNS_TIMEOUT_MS + 1000),
+		      "the stuck host ended after %lld ms", stuck_ms);
+	if (!(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0))
+		tdaemon_dump_log(&daemon_);
+	ck_assert_msg(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		      "sshpoold did not exit cleanly on SIGTERM: status 0x%x",
+		      st);
+	ck_assert_msg(stop_ms <= FT_MS(FT_DNS_STOP_MS),
+		      "SIGTERM to exit took %lld ms", stop_ms);
+	tcollect_check(&k);
+	tcollect_free(&k);
+	tclient_close(c);
+	tdaemon_cleanup(&daemon_);
+	unlink(fifo);
+}
+END_TEST
+
 static Suite *
 faults_suite(void)
 {
@@ -2421,6 +2497,7 @@ faults_suite(void)
 	    {"soak", test_soak, FT_SOAK_TIMEOUT_S},
 	    {"dead_resolver", test_dead_resolver, FT_TIMEOUT_S},
 	    {"resolve_queue_full", test_resolve_queue_full, FT_TIMEOUT_S},
+	    {"hostkey_stuck", test_hostkey_stuck, FT_TIMEOUT_S},
 	};
 	size_t i;
 

@@ -1361,9 +1361,18 @@ conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	snprintf(why, sizeof(why), "%s did not complete within %d ms",
-		 conn_state_names[c->state],
-		 c->host->params->connect_timeout_ms);
+	/* Waiting on a known_hosts read is told as such: the file is slow,
+	 * not the server. */
+	if (c->pending != NULL && c->pending->kind != OFFLOAD_RESOLVE)
+		snprintf(why, sizeof(why),
+			 "reading known_hosts %s did not complete within %d "
+			 "ms",
+			 c->host->params->known_hosts_file,
+			 c->host->params->connect_timeout_ms);
+	else
+		snprintf(why, sizeof(why), "%s did not complete within %d ms",
+			 conn_state_names[c->state],
+			 c->host->params->connect_timeout_ms);
 	switch (c->state) {
 	case CONN_RESOLVE:
 		conn_close(c, PROTO_E_RESOLVE_FAILED, why);
