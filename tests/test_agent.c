@@ -27,6 +27,7 @@
 
 #include "agent.h"
 #include "agentmsg.h"
+#include "config.h"
 #include "inbox.h"
 #include "msg.h"
 #include "testutil.h"
@@ -1007,6 +1008,59 @@ START_TEST(test_msg_sign)
 }
 END_TEST
 
+/* Write text to a config file in a new directory and load it. */
+static struct config *
+test_load(const char *text, struct config_errors *errs)
+{
+	char d[] = "/tmp/test_agent_conf.XXXXXX", path[64];
+	struct config *cfg;
+	FILE *f;
+
+	ck_assert_ptr_nonnull(mkdtemp(d));
+	snprintf(path, sizeof(path), "%s/c", d);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fputs(text, f);
+	fclose(f);
+	cfg = config_load(path, errs);
+	unlink(path);
+	rmdir(d);
+	return cfg;
+}
+
+/* AgentTimeout: its default is the broker's, its range is enforced. */
+START_TEST(test_config_agent_timeout)
+{
+	static const struct {
+		const char *text;
+		int ms; /* -1: refused */
+	} t[] = {
+	    {"", AGENT_DEFAULT_TIMEOUT_MS}, {"AgentTimeout 2s\n", 2000},
+	    {"AgentTimeout 100ms\n", 100},  {"AgentTimeout 10m\n", 600000},
+	    {"AgentTimeout 99ms\n", -1},    {"AgentTimeout 601\n", -1},
+	    {"AgentTimeout 0\n", -1},
+	};
+	struct config_errors errs = {NULL, 0};
+	struct config *cfg;
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		cfg = test_load(t[i].text, &errs);
+		if (t[i].ms == -1) {
+			ck_assert_msg(cfg == NULL, "%s accepted", t[i].text);
+			ck_assert_uint_eq(errs.n, 1);
+			ck_assert_ptr_nonnull(strstr(
+			    errs.lines[0], "is out of range (100ms..10m)"));
+		} else {
+			ck_assert_msg(cfg != NULL, "%s: %s", t[i].text,
+				      errs.n > 0 ? errs.lines[0] : "");
+			ck_assert_int_eq(config_agent_timeout_ms(cfg), t[i].ms);
+			config_free(cfg);
+		}
+		config_errors_free(&errs);
+	}
+}
+END_TEST
+
 static Suite *
 agent_suite(void)
 {
@@ -1018,6 +1072,7 @@ agent_suite(void)
 	tcase_add_test(tc, test_msg_identities);
 	tcase_add_test(tc, test_msg_limits);
 	tcase_add_test(tc, test_msg_sign);
+	tcase_add_test(tc, test_config_agent_timeout);
 	suite_add_tcase(s, tc);
 
 	tcase_add_unchecked_fixture(live, agent_fixture_up, agent_fixture_down);
