@@ -747,6 +747,7 @@ agent_relay_open(int agent_fd, enum agent_relay_mode mode, int *libssh_fd)
 {
 	struct agent_op *op;
 	int sv[2], flags;
+	uint64_t id;
 
 	*libssh_fd = -1;
 	if (!atomic_load(&agent.running) ||
@@ -769,9 +770,10 @@ agent_relay_open(int agent_fd, enum agent_relay_mode mode, int *libssh_fd)
 	evutil_make_socket_nonblocking(agent_fd);
 	if ((flags = fcntl(agent_fd, F_GETFD)) != -1)
 		fcntl(agent_fd, F_SETFD, flags | FD_CLOEXEC);
+	id = atomic_fetch_add(&agent.next_id, 1);
 	op = xcalloc(1, sizeof(*op));
 	op->kind = AGENT_OP_OPEN;
-	op->id = atomic_fetch_add(&agent.next_id, 1);
+	op->id = id;
 	op->mode = mode;
 	op->cfd = sv[0];
 	op->afd = agent_fd;
@@ -785,7 +787,8 @@ agent_relay_open(int agent_fd, enum agent_relay_mode mode, int *libssh_fd)
 		*libssh_fd = -1;
 		return 0;
 	}
-	return op->id;
+	/* op is the broker's now, maybe already freed. */
+	return id;
 }
 
 void
