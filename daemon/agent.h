@@ -65,7 +65,9 @@ void agent_stop(void);
  * A relay to the agent connected on agent_fd (taken in every case).  On
  * success returns its id (never 0) and the end for libssh
  * (ssh_set_agent_socket) or for a forwarding channel's bridge in
- * *libssh_fd, a blocking socket the caller owns.  0 when the broker is not
+ * *libssh_fd, a blocking socket the caller owns; once given to
+ * ssh_set_agent_socket it is libssh's, which closes it in ssh_free.  When
+ * that end closes, the broker closes the relay.  0 when the broker is not
  * running, max_relays are open or no socketpair could be made.
  */
 uint64_t agent_relay_open(int agent_fd, enum agent_relay_mode mode,

@@ -37,6 +37,7 @@
 #define TEST_FAST_MS 200    /* a live agent's round trip at worst */
 #define TEST_WAIT_MS 5000   /* any answer that should come at all */
 #define TEST_ROUNDS 20      /* round trips timed on the live relay */
+#define TEST_RELAYS 64      /* live relays asking at once */
 #define TEST_MAX_MSG 65536
 #define TEST_ED25519_PUB 32
 #define TEST_ED25519_SIG 64
@@ -572,6 +573,67 @@ START_TEST(test_hung_agent_bounded)
 }
 END_TEST
 
+/*
+ * Many relays asking at once while one agent hangs: every live one is
+ * answered, each well before the hung one's deadline.
+ */
+START_TEST(test_many_relays)
+{
+	uint8_t req[AGENTMSG_HEADER], reply[TEST_MAX_MSG];
+	struct pollfd pfd[TEST_RELAYS];
+	long long t0, ms[TEST_RELAYS], worst = 0, sum = 0;
+	int listener, accepted, hfd, i, left;
+
+	test_start(TEST_TIMEOUT_MS);
+	ck_assert_uint_ne(
+	    agent_relay_open(test_hung_agent(&listener, &accepted),
+			     AGENT_RELAY_AUTH, &hfd),
+	    0);
+	for (i = 0; i < TEST_RELAYS; i++) {
+		ck_assert_uint_ne(agent_relay_open(test_connect_agent(),
+						   AGENT_RELAY_AUTH,
+						   &pfd[i].fd),
+				  0);
+		pfd[i].events = POLLIN;
+		ms[i] = -1;
+	}
+	agentmsg_build_simple(req, AGENTMSG_REQUEST_IDENTITIES);
+	t0 = testutil_now_ms();
+	test_write(hfd, req, sizeof(req));
+	for (i = 0; i < TEST_RELAYS; i++)
+		test_write(pfd[i].fd, req, sizeof(req));
+	for (left = TEST_RELAYS; left > 0;) {
+		ck_assert_int_gt(poll(pfd, TEST_RELAYS, TEST_WAIT_MS), 0);
+		for (i = 0; i < TEST_RELAYS; i++) {
+			if (!(pfd[i].revents & POLLIN) || ms[i] != -1)
+				continue;
+			assert_our_key(reply, test_read_msg(pfd[i].fd, reply,
+							    sizeof(reply),
+							    TEST_WAIT_MS));
+			ms[i] = testutil_now_ms() - t0;
+			sum += ms[i];
+			if (ms[i] > worst)
+				worst = ms[i];
+			pfd[i].events = 0;
+			left--;
+		}
+	}
+	fprintf(stderr,
+		"%d live relays at once beside a hung one: mean %lld ms, "
+		"worst %lld ms\n",
+		TEST_RELAYS, sum / TEST_RELAYS, worst);
+	ck_assert_int_lt(worst, TEST_TIMEOUT_MS);
+	assert_failure(reply,
+		       test_read_msg(hfd, reply, sizeof(reply), TEST_WAIT_MS));
+	for (i = 0; i < TEST_RELAYS; i++)
+		close(pfd[i].fd);
+	close(hfd);
+	close(accepted);
+	close(listener);
+	agent_stop();
+}
+END_TEST
+
 /* An agent that closes: FAILURE, and agent_list says why. */
 START_TEST(test_agent_eof)
 {
@@ -1080,6 +1142,7 @@ agent_suite(void)
 	tcase_add_test(live, test_sign_through_relay);
 	tcase_add_test(live, test_forward_filter);
 	tcase_add_test(live, test_hung_agent_bounded);
+	tcase_add_test(live, test_many_relays);
 	tcase_add_test(live, test_agent_eof);
 	tcase_add_test(live, test_cached_listing);
 	tcase_add_test(live, test_stop_with_pending);
