@@ -169,8 +169,8 @@ struct msg {
 	struct proto_buf buf2;
 	void (*done)(void *); /* MSG_OFFLOAD_DONE */
 	void *arg;
-	struct keystore *keys; /* MSG_RELOAD: ownership passes with it */
-	long long ms;          /* MSG_STALL */
+	struct keystore *keys;     /* MSG_RELOAD: ownership passes with it */
+	long long ms;              /* MSG_STALL */
 	unsigned long long cookie; /* MSG_AGENT_LIST: the caller's */
 };
 struct msg *msg_new(enum msg_type);
