@@ -401,13 +401,20 @@ agent_cache_fresh(const struct agent_relay *r)
 	       clock_ms() - r->cache_ms < AGENT_IDENTITIES_FRESH_MS;
 }
 
-/* A FORWARD relay passes listings and signatures only. */
+/* A FORWARD relay passes listings and signatures only, and only
+ * well-formed ones: a remote host's bytes reach the agent only when they
+ * parse. */
 static int
 agent_allowed(const struct agent_relay *r, const struct agent_req *q)
 {
+	struct agentmsg_sign_request sr;
+
 	if (q->reply_to != NULL || r->mode == AGENT_RELAY_AUTH)
 		return 1;
-	return q->cls == AGENTMSG_C_LIST || q->cls == AGENTMSG_C_SIGN;
+	if (q->cls == AGENTMSG_C_LIST)
+		return q->len == AGENTMSG_HEADER;
+	return q->cls == AGENTMSG_C_SIGN &&
+	       agentmsg_parse_sign_request(q->msg, q->len, &sr, NULL, 0) == 0;
 }
 
 /* Send the next request to the agent, answering here those it must not
@@ -423,10 +430,10 @@ agent_dispatch(struct agent_relay *r)
 		r->nqueued--;
 		if (!agent_allowed(r, q)) {
 			log_info("agent relay=%llu: refused a forwarded %s "
-				 "request (type %d)",
+				 "request (type %d, %zu bytes)",
 				 (unsigned long long)r->id,
 				 agentmsg_class_name(q->cls),
-				 agentmsg_type(q->msg, q->len));
+				 agentmsg_type(q->msg, q->len), q->len);
 			agent_fail(r, q, NULL);
 		} else if (q->reply_to == NULL && q->cls == AGENTMSG_C_LIST &&
 			   agent_cache_fresh(r)) {

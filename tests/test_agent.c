@@ -634,6 +634,51 @@ START_TEST(test_many_relays)
 }
 END_TEST
 
+/* Forwarded listings and signatures reach the agent only when they parse:
+ * here the "agent" must see the good ones and nothing else. */
+START_TEST(test_forward_malformed)
+{
+	static const uint8_t kb[] = {0, 0, 0, 1, 'k'};
+	struct agentmsg_sign_request sr = {kb, sizeof(kb), (const uint8_t *)"d",
+					   1, 0};
+	uint8_t reply[TEST_MAX_MSG], *req, bad[64];
+	struct pollfd pfd;
+	size_t len;
+	int sv[2], fd;
+
+	test_start(TEST_TIMEOUT_MS);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_uint_ne(agent_relay_open(sv[0], AGENT_RELAY_FORWARD, &fd), 0);
+	ck_assert_int_eq(agentmsg_build_sign_request(&sr, &req, &len), 0);
+	/* The signature request with a byte too many, then one too few. */
+	memcpy(bad, req, len);
+	bad[len] = 0;
+	bad[3]++;
+	assert_failure(reply,
+		       test_roundtrip(fd, bad, len + 1, reply, TEST_WAIT_MS));
+	bad[3] -= 2;
+	assert_failure(reply,
+		       test_roundtrip(fd, bad, len - 1, reply, TEST_WAIT_MS));
+	/* A listing with a body. */
+	assert_failure(reply,
+		       test_roundtrip(fd, (const uint8_t *)"\0\0\0\2\x0b\0", 6,
+				      reply, TEST_WAIT_MS));
+	pfd.fd = sv[1];
+	pfd.events = POLLIN;
+	ck_assert_int_eq(poll(&pfd, 1, 50), 0);
+	/* The well-formed one reaches the agent, byte for byte. */
+	test_write(fd, req, len);
+	ck_assert_int_eq(
+	    test_read_msg(sv[1], reply, sizeof(reply), TEST_WAIT_MS),
+	    (ssize_t)len);
+	ck_assert_mem_eq(reply, req, len);
+	free(req);
+	close(fd);
+	close(sv[1]);
+	agent_stop();
+}
+END_TEST
+
 /* An agent that closes: FAILURE, and agent_list says why. */
 START_TEST(test_agent_eof)
 {
@@ -1142,6 +1187,7 @@ agent_suite(void)
 	tcase_add_test(live, test_sign_through_relay);
 	tcase_add_test(live, test_forward_filter);
 	tcase_add_test(live, test_hung_agent_bounded);
+	tcase_add_test(live, test_forward_malformed);
 	tcase_add_test(live, test_many_relays);
 	tcase_add_test(live, test_agent_eof);
 	tcase_add_test(live, test_cached_listing);
