@@ -679,6 +679,81 @@ START_TEST(test_forward_malformed)
 }
 END_TEST
 
+/* What agent_list says after the fake agent at sv1 wrote bytes. */
+static void
+test_list_error(uint64_t id, int sv1, const uint8_t *bytes, size_t len,
+		const char *want)
+{
+	struct agentmsg_identities ids;
+	uint8_t buf[TEST_MAX_MSG];
+	char err[AGENT_MAX_ERR];
+	struct test_box tb;
+	struct msg *m;
+
+	test_box_init(&tb);
+	ck_assert_int_eq(agent_list(id, &tb.ib, 5), 0);
+	ck_assert_int_eq(test_read_msg(sv1, buf, sizeof(buf), TEST_WAIT_MS),
+			 AGENTMSG_HEADER);
+	test_write(sv1, bytes, len);
+	m = test_box_wait(&tb, TEST_WAIT_MS);
+	ck_assert_int_eq(agent_list_result(m, &ids, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, want);
+	msg_free(m);
+	test_box_free(&tb);
+}
+
+/*
+ * A hostile agent: a bad listing fails that listing only; a broken length
+ * or an answer nobody asked for drops the agent, and the relay's client
+ * then gets FAILURE at once.
+ */
+START_TEST(test_agent_garbage)
+{
+	static const uint8_t badlist[] = {0, 0, 0, 5, 12, 0, 0, 0x10, 0};
+	static const uint8_t huge[] = {0xff, 0xff, 0xff, 0xff, 12};
+	static const uint8_t extra[] = {0, 0, 0, 1, 6, 0, 0, 0, 1, 6};
+	uint8_t reply[TEST_MAX_MSG];
+	uint64_t a, b;
+	int sa[2], sb[2], fa, fb;
+
+	test_start(TEST_TIMEOUT_MS);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sa), 0);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sb), 0);
+	a = agent_relay_open(sa[0], AGENT_RELAY_AUTH, &fa);
+	b = agent_relay_open(sb[0], AGENT_RELAY_AUTH, &fb);
+	ck_assert_uint_ne(a, 0);
+	ck_assert_uint_ne(b, 0);
+
+	test_list_error(a, sa[1], badlist, sizeof(badlist),
+			"agent sent a bad listing: identities: bad count 4096");
+	/* Still asked: the next request reaches the agent. */
+	agentmsg_build_simple(reply, AGENTMSG_REQUEST_IDENTITIES);
+	test_write(fa, reply, AGENTMSG_HEADER);
+	ck_assert_int_eq(
+	    test_read_msg(sa[1], reply, sizeof(reply), TEST_WAIT_MS),
+	    AGENTMSG_HEADER);
+	test_write(sa[1], huge, sizeof(huge));
+	assert_failure(reply,
+		       test_read_msg(fa, reply, sizeof(reply), TEST_WAIT_MS));
+	assert_failure(reply, test_ask_list(fa, reply, TEST_WAIT_MS));
+	ck_assert_int_eq(
+	    test_read_msg(sa[1], reply, sizeof(reply), TEST_WAIT_MS), 0);
+
+	/* Two answers to one question. */
+	test_list_error(
+	    b, sb[1], extra, sizeof(extra),
+	    "agent sent a bad listing: message type 6, expected 12");
+	assert_failure(reply, test_ask_list(fb, reply, TEST_WAIT_MS));
+	ck_assert_int_eq(
+	    test_read_msg(sb[1], reply, sizeof(reply), TEST_WAIT_MS), 0);
+	close(fa);
+	close(fb);
+	close(sa[1]);
+	close(sb[1]);
+	agent_stop();
+}
+END_TEST
+
 /* An agent that closes: FAILURE, and agent_list says why. */
 START_TEST(test_agent_eof)
 {
@@ -1189,6 +1264,7 @@ agent_suite(void)
 	tcase_add_test(live, test_hung_agent_bounded);
 	tcase_add_test(live, test_forward_malformed);
 	tcase_add_test(live, test_many_relays);
+	tcase_add_test(live, test_agent_garbage);
 	tcase_add_test(live, test_agent_eof);
 	tcase_add_test(live, test_cached_listing);
 	tcase_add_test(live, test_stop_with_pending);
