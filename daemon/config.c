@@ -1163,3 +1163,9 @@ config_proto_limits(const struct config *cfg, struct proto_limits *lim)
 	lim->max_env = cfg->max_env;
 	lim->max_depth = cfg->max_json_depth;
 }
+
+int
+config_agent_timeout_ms(const struct config *cfg)
+{
+	return cfg->agent_timeout_ms;
+}

@@ -112,6 +112,7 @@ struct config {
 	size_t n_policies;
 
 	int shutdown_timeout_ms; /* ShutdownTimeout */
+	int agent_timeout_ms;    /* AgentTimeout: one ssh-agent request */
 
 	struct config_group *groups; /* HostGroup */
 	size_t n_groups;
@@ -200,5 +201,9 @@ const char *config_strict_name(int);
  */
 struct proto_limits;
 void config_proto_limits(const struct config *, struct proto_limits *);
+
+/* AgentTimeout: how long the agent broker waits for one answer of an
+ * ssh-agent, in milliseconds. */
+int config_agent_timeout_ms(const struct config *);
 
 #endif

@@ -53,6 +53,8 @@
 #define CONFIG_MIN_IDLE_TIMEOUT_MS CONFIG_MS_PER_S /* when not 0 (never) */
 #define CONFIG_MAX_IDLE_TIMEOUT_MS CONFIG_MAX_TIME_MS
 #define CONFIG_MAX_MAX_POOLS 1000000
+#define CONFIG_MIN_AGENT_TIMEOUT_MS 100
+#define CONFIG_MAX_AGENT_TIMEOUT_MS (10 * 60 * CONFIG_MS_PER_S)
 #define CONFIG_KB 1024ULL
 #define CONFIG_MB (1024ULL * 1024)
 
@@ -92,6 +94,8 @@ static config_parse_fn config_table_host, config_table_socket,
  * lists max is the number of entries.
  */
 const struct config_keyword config_table[] = {
+    {"AgentTimeout", GLOBAL, TIME, 0, CONFIG_MIN_AGENT_TIMEOUT_MS,
+     CONFIG_MAX_AGENT_TIMEOUT_MS, MS(5), G(agent_timeout_ms), NULL},
     {"AllowGroups", GLOBAL, CONFIG_KIND_NAMES, CONFIG_F_PATTERNS, 0,
      CONFIG_MAX_ALLOW, 0, GLIST(allow_groups, n_allow_groups), NULL},
     {"AllowUsers", GLOBAL, CONFIG_KIND_NAMES, CONFIG_F_PATTERNS, 0,

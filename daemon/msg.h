@@ -142,8 +142,12 @@ enum msg_type {
 	MSG_STOP_JOBS,    /* stop every job (code shutdown): graceful stop */
 	MSG_STALL,        /* test hook: block the worker's loop for arg ms */
 	/* worker -> control */
-	MSG_EVENT,       /* buf: event lines of req; maybe terminal */
-	MSG_STATUS_REPLY /* buf: host objects, buf2: the worker object */
+	MSG_EVENT,        /* buf: event lines of req; maybe terminal */
+	MSG_STATUS_REPLY, /* buf: host objects, buf2: the worker object */
+	/* agent broker (agent.c) */
+	MSG_AGENT_OP,  /* any -> broker: arg, an operation of agent.c */
+	MSG_AGENT_LIST /* broker -> agent_list's caller: cookie, buf the
+			* listing or buf2 an error text (agent_list_result) */
 };
 
 enum job_result {
@@ -165,8 +169,9 @@ struct msg {
 	struct proto_buf buf2;
 	void (*done)(void *); /* MSG_OFFLOAD_DONE */
 	void *arg;
-	struct keystore *keys; /* MSG_RELOAD: ownership passes with it */
-	long long ms;          /* MSG_STALL */
+	struct keystore *keys;     /* MSG_RELOAD: ownership passes with it */
+	long long ms;              /* MSG_STALL */
+	unsigned long long cookie; /* MSG_AGENT_LIST: the caller's */
 };
 struct msg *msg_new(enum msg_type);
 void msg_free(struct msg *);

@@ -29,7 +29,7 @@ secs=$2
 shift 2
 case $secs in '' | *[!0-9]*) usage ;; esac
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_proto fuzz_event fuzz_config fuzz_knownhosts)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_proto fuzz_event fuzz_config fuzz_knownhosts fuzz_agentmsg)
 
 here=$(cd "$(dirname "$0")" && pwd -P)
 work=$(mktemp -d /tmp/sshpool-fuzz.XXXXXX) || exit 1

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * The agent broker (agent.c): one thread with its own loop between libssh,
+ * whose agent client blocks, and the real ssh-agents.  libssh is never
+ * given an agent's socket: it gets one end of a socketpair (a relay) whose
+ * other end the broker serves, forwarding one request at a time to the
+ * agent with a deadline and answering SSH_AGENT_FAILURE itself when the
+ * agent is slow, gone or the request is not allowed.
+ *
+ * Every call below may be made from any thread; each only posts an
+ * operation to the broker's inbox.  The only state shared across threads is
+ * the count of open relays (an atomic, bounded by max_relays).
+ */
+#ifndef SSHPOOL_AGENT_H
+#define SSHPOOL_AGENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agentmsg.h"
+
+struct inbox;
+struct msg;
+
+/* AgentTimeout's default: how long one request may wait for the agent. */
+#define AGENT_DEFAULT_TIMEOUT_MS 5000
+/* Relays open at once, daemon-wide: each holds two descriptors in the
+ * broker and one for libssh. */
+#define AGENT_MAX_RELAYS 256
+/* Requests of one relay waiting behind the one the agent is answering;
+ * past that the broker stops reading the relay until one is answered. */
+#define AGENT_MAX_QUEUED 8
+/* How long a listing made by agent_list() answers libssh's own
+ * REQUEST_IDENTITIES on that relay without asking the agent again. */
+#define AGENT_IDENTITIES_FRESH_MS 60000
+/* Room for the error text of a listing. */
+#define AGENT_MAX_ERR 256
+
+/* What a relay lets through to the agent. */
+enum agent_relay_mode {
+	AGENT_RELAY_AUTH,   /* our own libssh: every request */
+	AGENT_RELAY_FORWARD /* a remote host's: REQUEST_IDENTITIES and
+			     * SIGN_REQUEST only, the rest refused here */
+};
+
+struct agent_limits {
+	int timeout_ms; /* AgentTimeout, per request */
+	int max_relays; /* at most AGENT_MAX_RELAYS */
+	int max_queued; /* per relay, at most AGENT_MAX_QUEUED */
+};
+
+/* Start the broker thread; NULL means the defaults above.  0, or -1 if it
+ * already runs or the limits are out of range.  evthread_use_pthreads()
+ * must have been called. */
+int agent_start(const struct agent_limits *);
+/*
+ * Stop the thread and close every relay, without waiting for any agent:
+ * the broker never blocks, so this returns as soon as its loop sees the
+ * request.  Listings still pending are not answered: call it after the
+ * threads that asked for them have stopped.
+ */
+void agent_stop(void);
+
+/*
+ * A relay to the agent connected on agent_fd (taken in every case).  On
+ * success returns its id (never 0) and the end for libssh
+ * (ssh_set_agent_socket) or for a forwarding channel's bridge in
+ * *libssh_fd, a blocking socket the caller owns; once given to
+ * ssh_set_agent_socket it is libssh's, which closes it in ssh_free.  When
+ * that end closes, the broker closes the relay.  0 when the broker is not
+ * running, max_relays are open or no socketpair could be made.
+ */
+uint64_t agent_relay_open(int agent_fd, enum agent_relay_mode mode,
+			  int *libssh_fd);
+/* Close a relay: its agent connection and its end of the socketpair (the
+ * libssh end then reads EOF).  An unknown id is ignored. */
+void agent_relay_close(uint64_t id);
+/*
+ * Ask relay id's agent for its identities without blocking: the answer
+ * comes to reply_to as one MSG_AGENT_LIST with cookie, read it with
+ * agent_list_result().  The request waits its turn behind libssh's and has
+ * the same deadline.  After a successful listing the relay answers libssh's
+ * own REQUEST_IDENTITIES from it for AGENT_IDENTITIES_FRESH_MS, so that
+ * blocking call returns at once.  0, or -1 if the broker is not running.
+ */
+int agent_list(uint64_t id, struct inbox *reply_to, uint64_t cookie);
+/*
+ * A MSG_AGENT_LIST's answer: 0 and the identities (free them with
+ * agentmsg_identities_free; they borrow from m, which must outlive them),
+ * or -1 and the reason in err ("agent did not answer within 5000 ms",
+ * "agent closed the connection", ...).
+ */
+int agent_list_result(const struct msg *m, struct agentmsg_identities *ids,
+		      char *err, size_t errlen);
+/* Relays open now (for status and tests). */
+int agent_relays(void);
+
+#endif

@@ -1,0 +1,415 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * libssh's own, blocking agent client talking to the broker's relays
+ * (ssh_set_agent_socket), against an sshd of the test fleet: a login with
+ * the fleet's key held by a real ssh-agent(1), with and without a listing
+ * made beforehand by agent_list; and logins whose agent hangs, at once or
+ * after listing its key, which must fail within AgentTimeout instead of
+ * blocking the caller.
+ */
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+#include <libssh/libssh.h>
+#include <openssl/evp.h>
+
+#include "agent.h"
+#include "agentmsg.h"
+#include "inbox.h"
+#include "log.h"
+#include "msg.h"
+#include "testutil.h"
+
+#define TEST_TIMEOUT_MS 500 /* AgentTimeout of these tests */
+#define TEST_SLACK_MS 1000  /* a login's own round trips, on a busy box */
+#define TEST_WAIT_MS 5000
+#define TEST_MAX 4096
+
+/* From the fleet's fleet.env, read once in the parent. */
+static char fleet_user[64], fleet_addr[64], fleet_key[512],
+    fleet_known_hosts[512];
+static int fleet_port;
+static char dir[64], sock[128];
+static pid_t agent_pid = -1;
+static uint8_t blob[1024]; /* the fleet key's public blob */
+static size_t blob_len;
+
+static void
+test_sh(const char *cmd)
+{
+	ck_assert_msg(system(cmd) == 0, "command failed: %s", cmd);
+}
+
+/* NAME='value' from fleet.env. */
+static void
+fleet_get(const char *env, const char *name, char *out, size_t size)
+{
+	char pat[80];
+	const char *p, *e;
+
+	snprintf(pat, sizeof(pat), "\n%s='", name);
+	ck_assert_msg((p = strstr(env, pat)) != NULL, "no %s", name);
+	p += strlen(pat);
+	ck_assert_ptr_nonnull(e = strchr(p, '\''));
+	ck_assert_uint_lt((size_t)(e - p), size);
+	memcpy(out, p, (size_t)(e - p));
+	out[e - p] = '\0';
+}
+
+static void
+fleet_read(void)
+{
+	char path[512], env[8192], ports[64], addrs[1024];
+	const char *d = getenv("SSHPOOL_FLEET_DIR");
+	size_t n;
+	FILE *f;
+
+	ck_assert_msg(d != NULL, "SSHPOOL_FLEET_DIR is not set");
+	snprintf(path, sizeof(path), "%s/fleet.env", d);
+	ck_assert_msg((f = fopen(path, "r")) != NULL, "no %s", path);
+	env[0] = '\n';
+	n = fread(env + 1, 1, sizeof(env) - 2, f);
+	env[n + 1] = '\0';
+	fclose(f);
+	fleet_get(env, "FLEET_USER", fleet_user, sizeof(fleet_user));
+	fleet_get(env, "FLEET_KEY", fleet_key, sizeof(fleet_key));
+	fleet_get(env, "FLEET_KNOWN_HOSTS", fleet_known_hosts,
+		  sizeof(fleet_known_hosts));
+	fleet_get(env, "FLEET_PORT", ports, sizeof(ports));
+	fleet_port = atoi(ports);
+	fleet_get(env, "FLEET_ADDRS", addrs, sizeof(addrs));
+	ck_assert_int_eq(sscanf(addrs, "%63s", fleet_addr), 1);
+}
+
+static void
+test_read_blob(const char *path)
+{
+	char line[2048], b64[1536];
+	int len, pad = 0;
+	size_t n;
+	FILE *f;
+
+	ck_assert_ptr_nonnull(f = fopen(path, "r"));
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
+	fclose(f);
+	ck_assert_int_eq(sscanf(line, "%*s %1535s", b64), 1);
+	n = strlen(b64);
+	while (n > 0 && b64[n - 1 - pad] == '=')
+		pad++;
+	len = EVP_DecodeBlock(blob, (const unsigned char *)b64, (int)n);
+	ck_assert_int_gt(len, pad);
+	blob_len = (size_t)(len - pad);
+}
+
+static void
+fixture_up(void)
+{
+	char cmd[1024];
+	int i;
+
+	fleet_read();
+	snprintf(dir, sizeof(dir), "/tmp/test_agent_libssh.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(sock, sizeof(sock), "%s/agent.sock", dir);
+	agent_pid = fork();
+	ck_assert_int_ne(agent_pid, -1);
+	if (agent_pid == 0) {
+		if (freopen("/dev/null", "w", stdout) == NULL)
+			_exit(127);
+		execlp("ssh-agent", "ssh-agent", "-D", "-a", sock,
+		       (char *)NULL);
+		_exit(127);
+	}
+	for (i = 0; i < 100 && access(sock, F_OK) != 0; i++)
+		usleep(20000);
+	ck_assert_int_eq(access(sock, F_OK), 0);
+	snprintf(cmd, sizeof(cmd), "SSH_AUTH_SOCK=%s ssh-add -q %s", sock,
+		 fleet_key);
+	test_sh(cmd);
+	snprintf(cmd, sizeof(cmd), "%s.pub", fleet_key);
+	test_read_blob(cmd);
+}
+
+static void
+fixture_down(void)
+{
+	char cmd[128];
+
+	if (agent_pid > 0) {
+		kill(agent_pid, SIGTERM);
+		waitpid(agent_pid, NULL, 0);
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (dir[0] != '\0' && system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+}
+
+static int
+test_connect(const char *path)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	int fd;
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	ck_assert_int_ne(fd = socket(AF_UNIX, SOCK_STREAM, 0), -1);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	return fd;
+}
+
+/* A connected, host-verified blocking session to the fleet's first host,
+ * not yet authenticated. */
+static ssh_session
+test_session(void)
+{
+	ssh_session s = ssh_new();
+	int no = 0;
+
+	ck_assert_ptr_nonnull(s);
+	ssh_options_set(s, SSH_OPTIONS_HOST, fleet_addr);
+	ssh_options_set(s, SSH_OPTIONS_PORT, &fleet_port);
+	ssh_options_set(s, SSH_OPTIONS_USER, fleet_user);
+	ssh_options_set(s, SSH_OPTIONS_KNOWNHOSTS, fleet_known_hosts);
+	ssh_options_set(s, SSH_OPTIONS_PROCESS_CONFIG, &no);
+	ck_assert_msg(ssh_connect(s) == SSH_OK, "%s", ssh_get_error(s));
+	ck_assert_int_eq(ssh_session_is_known_server(s), SSH_KNOWN_HOSTS_OK);
+	return s;
+}
+
+/* The test thread's inbox for MSG_AGENT_LIST. */
+struct test_box {
+	struct event_base *base;
+	struct inbox ib;
+	struct msg *got;
+};
+
+static void
+test_box_cb(struct msg_list *list, void *arg)
+{
+	struct test_box *tb = arg;
+	struct msg *m;
+
+	while ((m = TAILQ_FIRST(list)) != NULL) {
+		TAILQ_REMOVE(list, m, entry);
+		tb->got = m;
+	}
+}
+
+static struct msg *
+test_box_wait(struct test_box *tb)
+{
+	long long until = testutil_now_ms() + TEST_WAIT_MS;
+	struct timeval tv = {0, 10000};
+	struct msg *m;
+
+	while (tb->got == NULL && testutil_now_ms() < until) {
+		event_base_loopexit(tb->base, &tv);
+		event_base_dispatch(tb->base);
+	}
+	ck_assert_ptr_nonnull(m = tb->got);
+	tb->got = NULL;
+	return m;
+}
+
+static void
+test_start(struct test_box *tb)
+{
+	struct agent_limits lim = {TEST_TIMEOUT_MS, AGENT_MAX_RELAYS,
+				   AGENT_MAX_QUEUED};
+
+	ck_assert_int_eq(evthread_use_pthreads(), 0);
+	ck_assert_int_eq(agent_start(&lim), 0);
+	ck_assert_ptr_nonnull(tb->base = event_base_new());
+	inbox_init(&tb->ib, tb->base, test_box_cb, tb);
+	tb->got = NULL;
+}
+
+static void
+test_stop(struct test_box *tb)
+{
+	agent_stop();
+	inbox_destroy(&tb->ib);
+	event_base_free(tb->base);
+}
+
+/* agent_list on relay id must succeed with the fleet key. */
+static void
+test_list_ok(struct test_box *tb, uint64_t id)
+{
+	struct agentmsg_identities ids;
+	char err[AGENT_MAX_ERR];
+	struct msg *m;
+
+	ck_assert_int_eq(agent_list(id, &tb->ib, id), 0);
+	m = test_box_wait(tb);
+	ck_assert_uint_eq(m->cookie, id);
+	ck_assert_msg(agent_list_result(m, &ids, err, sizeof(err)) == 0, "%s",
+		      err);
+	ck_assert_uint_eq(ids.n, 1);
+	ck_assert_mem_eq(ids.v[0].blob, blob, blob_len);
+	agentmsg_identities_free(&ids);
+	msg_free(m);
+}
+
+/* Log in through relay fd; returns the result, *ms the time taken. */
+static int
+test_login(ssh_session s, int fd, long long *ms)
+{
+	long long t0 = testutil_now_ms();
+	int rc;
+
+	ck_assert_int_eq(ssh_set_agent_socket(s, fd), SSH_OK);
+	rc = ssh_userauth_agent(s, NULL);
+	*ms = testutil_now_ms() - t0;
+	return rc;
+}
+
+START_TEST(test_libssh_login)
+{
+	struct test_box tb;
+	ssh_session s;
+	long long ms;
+	uint64_t id;
+	int fd, pass;
+
+	test_start(&tb);
+	for (pass = 0; pass < 2; pass++) {
+		id =
+		    agent_relay_open(test_connect(sock), AGENT_RELAY_AUTH, &fd);
+		ck_assert_uint_ne(id, 0);
+		/* Pass 1 lists first: libssh's listing then comes from it. */
+		if (pass == 1)
+			test_list_ok(&tb, id);
+		s = test_session();
+		ck_assert_int_eq(test_login(s, fd, &ms), SSH_AUTH_SUCCESS);
+		fprintf(stderr, "libssh login through a relay%s: %lld ms\n",
+			pass == 1 ? " after agent_list" : "", ms);
+		ssh_disconnect(s);
+		ssh_free(s);
+		/* libssh closed the relay's end with the session. */
+		ck_assert_int_eq(fcntl(fd, F_GETFD), -1);
+		ck_assert_int_eq(errno, EBADF);
+	}
+	test_stop(&tb);
+}
+END_TEST
+
+/* An agent that accepts and never answers: the login fails in time. */
+START_TEST(test_libssh_hung_agent)
+{
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	int listener, accepted, fd;
+	struct test_box tb;
+	ssh_session s;
+	long long ms;
+
+	test_start(&tb);
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/hung.%d.sock", dir,
+		 (int)getpid());
+	ck_assert_int_ne(listener = socket(AF_UNIX, SOCK_STREAM, 0), -1);
+	ck_assert_int_eq(bind(listener, (struct sockaddr *)&sun, sizeof(sun)),
+			 0);
+	ck_assert_int_eq(listen(listener, 1), 0);
+	ck_assert_uint_ne(
+	    agent_relay_open(test_connect(sun.sun_path), AGENT_RELAY_AUTH, &fd),
+	    0);
+	ck_assert_int_ne(accepted = accept(listener, NULL, NULL), -1);
+	s = test_session();
+	ck_assert_int_ne(test_login(s, fd, &ms), SSH_AUTH_SUCCESS);
+	fprintf(stderr, "libssh login, hung agent: refused after %lld ms\n",
+		ms);
+	ck_assert_int_ge(ms, TEST_TIMEOUT_MS - 10);
+	ck_assert_int_le(ms, TEST_TIMEOUT_MS + TEST_SLACK_MS);
+	ssh_disconnect(s);
+	ssh_free(s);
+	close(accepted);
+	close(listener);
+	test_stop(&tb);
+}
+END_TEST
+
+/*
+ * An agent that lists its key and then hangs: the listing comes from
+ * agent_list's cache, the server accepts the key, and the signature fails
+ * within AgentTimeout.
+ */
+START_TEST(test_libssh_sign_hangs)
+{
+	struct agentmsg_identity one = {blob, blob_len, NULL, 0};
+	struct agentmsg_identities ids = {1, &one};
+	uint8_t buf[TEST_MAX], *answer;
+	struct pollfd pfd;
+	struct test_box tb;
+	ssh_session s;
+	long long ms;
+	size_t alen;
+	uint64_t id;
+	int sv[2], fd;
+
+	test_start(&tb);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	id = agent_relay_open(sv[0], AGENT_RELAY_AUTH, &fd);
+	ck_assert_uint_ne(id, 0);
+	ck_assert_int_eq(agent_list(id, &tb.ib, 1), 0);
+	pfd.fd = sv[1];
+	pfd.events = POLLIN;
+	ck_assert_int_eq(poll(&pfd, 1, TEST_WAIT_MS), 1);
+	ck_assert_int_eq(read(sv[1], buf, sizeof(buf)), AGENTMSG_HEADER);
+	ck_assert_int_eq(agentmsg_build_identities(&ids, &answer, &alen), 0);
+	ck_assert_int_eq(write(sv[1], answer, alen), (ssize_t)alen);
+	free(answer);
+	msg_free(test_box_wait(&tb));
+
+	s = test_session();
+	ck_assert_int_ne(test_login(s, fd, &ms), SSH_AUTH_SUCCESS);
+	fprintf(stderr,
+		"libssh login, agent hangs on the signature: "
+		"refused after %lld ms\n",
+		ms);
+	ck_assert_int_ge(ms, TEST_TIMEOUT_MS - 10);
+	ck_assert_int_le(ms, TEST_TIMEOUT_MS + TEST_SLACK_MS);
+	/* The agent saw the signing request: the key was offered. */
+	ck_assert_int_eq(poll(&pfd, 1, 0), 1);
+	ck_assert_int_gt(read(sv[1], buf, sizeof(buf)), AGENTMSG_HEADER);
+	ck_assert_int_eq(buf[4], AGENTMSG_SIGN_REQUEST);
+	ssh_disconnect(s);
+	ssh_free(s);
+	close(sv[1]);
+	test_stop(&tb);
+}
+END_TEST
+
+static Suite *
+agent_libssh_suite(void)
+{
+	Suite *s = suite_create("agent_libssh");
+	TCase *tc = tcase_create("fleet");
+
+	tcase_add_unchecked_fixture(tc, fixture_up, fixture_down);
+	tcase_add_test(tc, test_libssh_login);
+	tcase_add_test(tc, test_libssh_hung_agent);
+	tcase_add_test(tc, test_libssh_sign_hangs);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	ssh_init();
+	if (getenv("TEST_DEBUG") != NULL)
+		log_setlevel(LOG_LEVEL_DEBUG);
+	return testutil_run(agent_libssh_suite());
+}
