@@ -30,6 +30,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "agent.h"
 #include "clock.h"
 #include "control/control.h"
 #include "control/policy.h"
@@ -632,6 +633,8 @@ main_shutdown(void)
 {
 	control_close();
 	workers_stop();
+	/* After the workers: no listing is waited for any more. */
+	agent_stop();
 	offload_stop();
 	control_drain();
 	request_shutdown_all();
@@ -683,6 +686,7 @@ static void
 main_serve(int foreground, int use_syslog)
 {
 	struct config *cfg = main_d.cfg;
+	struct agent_limits agent_lim;
 	struct keystore *ks;
 	char err[NOTIFY_MAX_ERR];
 	int fd, n;
@@ -705,6 +709,11 @@ main_serve(int foreground, int use_syslog)
 	throttle_init(cfg->max_handshake_rate);
 	if (offload_start(MAIN_RESOLVE_THREADS, MAIN_FILE_THREADS) == -1)
 		fatalx("cannot start the offload threads");
+	agent_lim.timeout_ms = config_agent_timeout_ms(cfg);
+	agent_lim.max_relays = AGENT_MAX_RELAYS;
+	agent_lim.max_queued = AGENT_MAX_QUEUED;
+	if (agent_start(&agent_lim) == -1)
+		fatalx("cannot start the agent broker");
 	n = main_workers(cfg);
 	main_d.shards = workers_start(n, ks, control_reply_inbox());
 	if (main_d.shards == NULL)
