@@ -144,9 +144,7 @@ auth_new(const struct host_params *p, struct keystore *keys, ssh_session s,
 	if (p->password_file != NULL &&
 	    (a->password = keystore_password(keys, p->password_file)) == NULL)
 		snprintf(a->note, sizeof(a->note),
-			 "password file %s not read at start-up (restart to "
-			 "read it)",
-			 p->password_file);
+			 "password file %s was not loaded", p->password_file);
 	auth_order(a, p->preferred_auth);
 	return a;
 }
