@@ -111,11 +111,14 @@ host_params_dup(const struct host_params *o)
 	if (o->n_identity_files > CONFIG_MAX_IDENTITY_FILES ||
 	    o->n_certificate_files > CONFIG_MAX_CERTIFICATE_FILES)
 		fatalx("%s: too many identity files", __func__);
-	memcpy(opts.identity_files, o->identity_files,
-	       o->n_identity_files * sizeof(char *));
+	/* An empty list is NULL, which memcpy must not be given. */
+	if (o->n_identity_files > 0)
+		memcpy(opts.identity_files, o->identity_files,
+		       o->n_identity_files * sizeof(char *));
 	opts.n_identity_files = o->n_identity_files;
-	memcpy(opts.certificate_files, o->certificate_files,
-	       o->n_certificate_files * sizeof(char *));
+	if (o->n_certificate_files > 0)
+		memcpy(opts.certificate_files, o->certificate_files,
+		       o->n_certificate_files * sizeof(char *));
 	opts.n_certificate_files = o->n_certificate_files;
 	opts.password_file = o->password_file;
 	opts.preferred_auth = o->preferred_auth;

@@ -13,6 +13,7 @@
  * Root only (the fixture creates a system user and sets its password);
  * exits 77, a skip, otherwise.
  */
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -201,6 +202,9 @@ ta_start(const char *extra)
 	dmn.pid = fork();
 	ck_assert(dmn.pid != -1);
 	if (dmn.pid == 0) {
+		/* Dies with the test process, a failed one included. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
+			_exit(126);
 		fd = open(dmn.log, O_WRONLY | O_CREAT | O_APPEND, 0600);
 		if (fd == -1)
 			_exit(126);
