@@ -622,6 +622,40 @@ START_TEST(test_password_file_checked)
 END_TEST
 
 /*
+ * The new keywords' syntax and ranges, as `sshpoold -n` sees them: each
+ * bad line is refused with the keyword named, the good ones pass.
+ */
+START_TEST(test_keywords_checked)
+{
+	static const struct {
+		const char *line, *keyword;
+	} bad[] = {
+	    {"PreferredAuthentications publickey,,password\n",
+	     "PreferredAuthentications"},
+	    {"PreferredAuthentications ,password\n",
+	     "PreferredAuthentications"},
+	    {"PreferredAuthentications Password\n", "PreferredAuthentications"},
+	    {"NumberOfPasswordPrompts 101\n", "NumberOfPasswordPrompts"},
+	    {"CertificateFile relative-cert.pub\n", "CertificateFile"},
+	};
+	char err[4096];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		rc = check_conf(bad[i].line, err, sizeof err);
+		ck_assert_msg(rc != 0 && strstr(err, bad[i].keyword) != NULL,
+			      "%s-> exit %d: %s", bad[i].line, rc, err);
+	}
+	rc = check_conf("PreferredAuthentications "
+			"gssapi-with-mic,hostbased,password\n"
+			"NumberOfPasswordPrompts 0\n",
+			err, sizeof err);
+	ck_assert_msg(rc == 0, "good keywords refused: %s", err);
+}
+END_TEST
+
+/*
  * The password appears nowhere: not in the debug log of logins by
  * password, keyboard-interactive and partial success and of a refused
  * login, nor in the status reply.
@@ -770,6 +804,7 @@ main(int argc, char **argv)
 	tcase_add_test(tc, test_partial_success);
 	tcase_add_test(tc, test_certificate);
 	tcase_add_test(tc, test_password_file_checked);
+	tcase_add_test(tc, test_keywords_checked);
 	tcase_add_test(tc, test_password_never_shown);
 	tcase_add_test(tc, test_timing);
 	suite_add_tcase(s, tc);
