@@ -45,7 +45,8 @@ struct auth_method {
 };
 
 struct auth {
-	const struct host_params *p;
+	/* A copy: a reload may replace the host's while this one runs. */
+	struct host_params *p;
 	struct keystore *keys;
 	ssh_session s;
 	unsigned long long conn_id;
@@ -135,17 +136,19 @@ auth_new(const struct host_params *p, struct keystore *keys, ssh_session s,
 {
 	struct auth *a = xcalloc(1, sizeof(*a));
 
-	a->p = p;
+	a->p = host_params_dup(p);
 	a->keys = keystore_ref(keys);
 	a->s = s;
 	a->conn_id = conn_id;
 	a->cur = -1;
-	a->password_tries = p->password_prompts;
-	if (p->password_file != NULL &&
-	    (a->password = keystore_password(keys, p->password_file)) == NULL)
+	a->password_tries = a->p->password_prompts;
+	if (a->p->password_file != NULL &&
+	    (a->password = keystore_password(keys, a->p->password_file)) ==
+		NULL)
 		snprintf(a->note, sizeof(a->note),
-			 "password file %s was not loaded", p->password_file);
-	auth_order(a, p->preferred_auth);
+			 "password file %s was not loaded",
+			 a->p->password_file);
+	auth_order(a, a->p->preferred_auth);
 	return a;
 }
 
@@ -155,6 +158,7 @@ auth_free(struct auth *a)
 	if (a == NULL)
 		return;
 	keystore_unref(a->keys);
+	host_params_free(a->p);
 	free(a);
 }
 

@@ -23,8 +23,9 @@ enum auth_result {
 	AUTH_ERROR    /* protocol or socket error: ssh_get_error says */
 };
 
-/* Takes a reference on keys, kept until auth_free (across a reload);
- * conn_id names the connection in log lines. */
+/* Takes a reference on keys and a copy of the host parameters, kept
+ * until auth_free (across a reload); conn_id names the connection in log
+ * lines. */
 struct auth *auth_new(const struct host_params *, struct keystore *keys,
 		      ssh_session, unsigned long long conn_id);
 void auth_free(struct auth *);
