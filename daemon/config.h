@@ -25,12 +25,19 @@
 #define CONFIG_MAX_GROUP_HOSTS 10000
 #define CONFIG_MAX_WORKERS 256
 #define CONFIG_MAX_IDENTITY_FILES 16
+#define CONFIG_MAX_CERTIFICATE_FILES 16
 #define CONFIG_MAX_PATTERNS 64 /* patterns on one Host line */
 #define CONFIG_MAX_HOST_BLOCKS 4096
 #define CONFIG_MAX_ERRORS 100 /* errors collected before giving up */
 #define CONFIG_MAX_LINE 4096  /* bytes of one config line */
 /* Bytes of a request line left for all but its stdin (config_check_stdin) */
 #define CONFIG_LINE_ROOM (128u * 1024)
+
+/* Bytes of PreferredAuthentications, a comma list of method names. */
+#define CONFIG_MAX_PREFERRED_AUTH 256
+#define CONFIG_DEFAULT_PREFERRED_AUTH "publickey,keyboard-interactive,password"
+#define CONFIG_MAX_PASSWORD_PROMPTS 100
+#define CONFIG_DEFAULT_PASSWORD_PROMPTS 3 /* OpenSSH's */
 
 enum config_strict {
 	CONFIG_STRICT_YES,        /* unknown and changed keys refused */
@@ -62,6 +69,13 @@ struct config_host_opts {
 	int stop_grace_ms;            /* StopGraceTime, 0 = unset */
 	int idle_timeout_ms;          /* IdleTimeout; -1 unset, 0 never */
 	int max_pools;                /* MaxPools, 0 = unset */
+
+	/* Credentials besides the identities. */
+	char *certificate_files[CONFIG_MAX_CERTIFICATE_FILES];
+	size_t n_certificate_files; /* CertificateFile, 0 = unset */
+	char *password_file;        /* PasswordFile; NULL = unset / none */
+	char *preferred_auth;       /* PreferredAuthentications, NULL unset */
+	int password_prompts;       /* NumberOfPasswordPrompts, -1 = unset */
 };
 
 struct config_host_block {

@@ -3,9 +3,10 @@
  * The configuration keywords, one row each: name, scope, kind, range,
  * default and the member the keyword sets, sorted for bsearch.  A keyword
  * whose syntax no kind describes has its own parse function here: Host,
- * Socket, User, LogLevel, StrictHostKeyChecking, UserHosts, GroupHosts and
- * HostGroup.  Defaults that depend on the running user (Socket, User,
- * IdentityFile, UserKnownHostsFile) are worked out by config_default.
+ * Socket, User, LogLevel, StrictHostKeyChecking, PreferredAuthentications,
+ * UserHosts, GroupHosts and HostGroup.  Defaults that depend on the running
+ * user (Socket, User, IdentityFile, UserKnownHostsFile) are worked out by
+ * config_default.
  */
 #include <sys/types.h>
 #include <sys/un.h>
@@ -87,7 +88,8 @@
 
 static config_parse_fn config_table_host, config_table_socket,
     config_table_user, config_table_loglevel, config_table_strict,
-    config_table_user_hosts, config_table_group_hosts, config_table_host_group;
+    config_table_user_hosts, config_table_group_hosts, config_table_host_group,
+    config_table_preferred_auth;
 
 /*
  * name, scope, kind, flags, min, max, default, member, own parser.  For
@@ -102,6 +104,9 @@ const struct config_keyword config_table[] = {
      CONFIG_MAX_ALLOW, 0, GLIST(allow_users, n_allow_users), NULL},
     {"AuditCommandLength", GLOBAL, SIZE, 0, 0, CONFIG_MAX_AUDIT_LENGTH, 200,
      G(audit_command_max), NULL},
+    {"CertificateFile", BOTH, CONFIG_KIND_PATHS, 0, 0,
+     CONFIG_MAX_CERTIFICATE_FILES, 0,
+     HLIST(certificate_files, n_certificate_files), NULL},
     {"ClientQueueHardLimit", GLOBAL, SIZE, 0, CONFIG_MIN_CLIENT_QUEUE,
      CONFIG_MAX_CLIENT_QUEUE, 64 * CONFIG_MB, G(client_queue_hard), NULL},
     {"ClientQueueHardTime", GLOBAL, TIME, 0, 0, CONFIG_MAX_QUEUE_HARD_TIME_MS,
@@ -160,7 +165,13 @@ const struct config_keyword config_table[] = {
      H(max_sessions), NULL},
     {"MaxStdinBytes", GLOBAL, SIZE, 0, 0, CONFIG_MAX_MAX_STDIN,
      PROTO_DEFAULT_MAX_STDIN, G(max_stdin), NULL},
+    {"NumberOfPasswordPrompts", BOTH, NUMBER, 0, 0, CONFIG_MAX_PASSWORD_PROMPTS,
+     CONFIG_DEFAULT_PASSWORD_PROMPTS, H(password_prompts), NULL},
+    {"PasswordFile", BOTH, CONFIG_KIND_PATH, 0, 0, 0, 0, H(password_file),
+     NULL},
     {"Port", BOTH, NUMBER, 0, 1, 65535, 22, H(port), NULL},
+    {"PreferredAuthentications", BOTH, CONFIG_KIND_STRING, 0, 0, 0, 0,
+     H(preferred_auth), config_table_preferred_auth},
     {"ReconnectBaseDelay", BOTH, TIME, 0, CONFIG_MIN_RECONNECT_DELAY_MS,
      CONFIG_MAX_RECONNECT_DELAY_MS, MS(1), H(reconnect_base_delay_ms), NULL},
     {"ReconnectMaxDelay", BOTH, TIME, 0, CONFIG_MIN_RECONNECT_DELAY_MS,
@@ -318,6 +329,41 @@ config_table_user(struct config_parser *p, const struct config_keyword *kw,
 		    isspace((unsigned char)*cp)) {
 			config_error(p, "%s: bad character in \"%s\"", kw->name,
 				     argv[0]);
+			return -1;
+		}
+	}
+	config_set_string(p, kw, xstrdup(argv[0]), apply);
+	return 0;
+}
+
+/*
+ * A comma list of method names, as ssh_config(5) has it.  Names the
+ * daemon does not implement are kept and skipped when authenticating, as
+ * OpenSSH skips them, so the same line fits both.
+ */
+static int
+config_table_preferred_auth(struct config_parser *p,
+			    const struct config_keyword *kw, char **argv,
+			    int argc, int apply)
+{
+	const char *cp;
+
+	(void)argc;
+	if (*argv[0] == '\0' || strlen(argv[0]) > CONFIG_MAX_PREFERRED_AUTH) {
+		config_error(p, "%s: empty or longer than %d bytes", kw->name,
+			     CONFIG_MAX_PREFERRED_AUTH);
+		return -1;
+	}
+	for (cp = argv[0]; *cp != '\0'; cp++) {
+		if (!islower((unsigned char)*cp) &&
+		    !isdigit((unsigned char)*cp) && *cp != '-' && *cp != '@' &&
+		    *cp != '.' &&
+		    (*cp != ',' || cp[1] == ',' || cp[1] == '\0' ||
+		     cp == argv[0])) {
+			config_error(p,
+				     "%s: \"%s\" is not a comma list of "
+				     "method names",
+				     kw->name, argv[0]);
 			return -1;
 		}
 	}

@@ -11,6 +11,43 @@
 #include "msg.h"
 #include "xmalloc.h"
 
+static char **
+host_params_paths(char *const *src, size_t n)
+{
+	char **dst;
+	size_t i;
+
+	if (n == 0)
+		return NULL;
+	dst = xcalloc(n, sizeof(char *));
+	for (i = 0; i < n; i++)
+		dst[i] = xstrdup(src[i]);
+	return dst;
+}
+
+static void
+host_params_paths_free(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static int
+host_params_paths_equal(char *const *a, size_t na, char *const *b, size_t nb)
+{
+	size_t i;
+
+	if (na != nb)
+		return 0;
+	for (i = 0; i < na; i++)
+		if (strcmp(a[i], b[i]) != 0)
+			return 0;
+	return 1;
+}
+
 static void
 host_params_key(struct host_params *p)
 {
@@ -26,18 +63,24 @@ host_params_new(const struct config_host_opts *o, const char *user,
 		const char *host, int port)
 {
 	struct host_params *p = xcalloc(1, sizeof(*p));
-	size_t i;
 
 	p->user = xstrdup(user);
 	p->host = xstrdup(host);
 	p->port = port;
 	p->n_identity_files = o->n_identity_files;
-	if (p->n_identity_files > 0) {
-		p->identity_files =
-		    xcalloc(p->n_identity_files, sizeof(char *));
-		for (i = 0; i < p->n_identity_files; i++)
-			p->identity_files[i] = xstrdup(o->identity_files[i]);
-	}
+	p->identity_files =
+	    host_params_paths(o->identity_files, o->n_identity_files);
+	p->n_certificate_files = o->n_certificate_files;
+	p->certificate_files =
+	    host_params_paths(o->certificate_files, o->n_certificate_files);
+	if (o->password_file != NULL)
+		p->password_file = xstrdup(o->password_file);
+	p->preferred_auth =
+	    xstrdup(o->preferred_auth != NULL ? o->preferred_auth
+					      : CONFIG_DEFAULT_PREFERRED_AUTH);
+	p->password_prompts = o->password_prompts >= 0
+				  ? o->password_prompts
+				  : CONFIG_DEFAULT_PASSWORD_PROMPTS;
 	p->known_hosts_file = xstrdup(
 	    o->known_hosts_file != NULL ? o->known_hosts_file : "/dev/null");
 	p->strict = o->strict;
@@ -65,11 +108,21 @@ host_params_dup(const struct host_params *o)
 	struct config_host_opts opts;
 
 	memset(&opts, 0, sizeof(opts));
-	if (o->n_identity_files > CONFIG_MAX_IDENTITY_FILES)
+	if (o->n_identity_files > CONFIG_MAX_IDENTITY_FILES ||
+	    o->n_certificate_files > CONFIG_MAX_CERTIFICATE_FILES)
 		fatalx("%s: too many identity files", __func__);
-	memcpy(opts.identity_files, o->identity_files,
-	       o->n_identity_files * sizeof(char *));
+	/* An empty list is NULL, which memcpy must not be given. */
+	if (o->n_identity_files > 0)
+		memcpy(opts.identity_files, o->identity_files,
+		       o->n_identity_files * sizeof(char *));
 	opts.n_identity_files = o->n_identity_files;
+	if (o->n_certificate_files > 0)
+		memcpy(opts.certificate_files, o->certificate_files,
+		       o->n_certificate_files * sizeof(char *));
+	opts.n_certificate_files = o->n_certificate_files;
+	opts.password_file = o->password_file;
+	opts.preferred_auth = o->preferred_auth;
+	opts.password_prompts = o->password_prompts;
 	opts.known_hosts_file = o->known_hosts_file;
 	opts.strict = o->strict;
 	opts.connect_timeout_ms = o->connect_timeout_ms;
@@ -97,14 +150,16 @@ host_params_streq(const char *a, const char *b)
 int
 host_params_equal(const struct host_params *a, const struct host_params *b)
 {
-	size_t i;
-
-	if (a->n_identity_files != b->n_identity_files)
+	if (!host_params_paths_equal(a->identity_files, a->n_identity_files,
+				     b->identity_files, b->n_identity_files) ||
+	    !host_params_paths_equal(
+		a->certificate_files, a->n_certificate_files,
+		b->certificate_files, b->n_certificate_files))
 		return 0;
-	for (i = 0; i < a->n_identity_files; i++)
-		if (strcmp(a->identity_files[i], b->identity_files[i]) != 0)
-			return 0;
 	return host_params_streq(a->key, b->key) &&
+	       host_params_streq(a->password_file, b->password_file) &&
+	       host_params_streq(a->preferred_auth, b->preferred_auth) &&
+	       a->password_prompts == b->password_prompts &&
 	       host_params_streq(a->known_hosts_file, b->known_hosts_file) &&
 	       a->strict == b->strict &&
 	       a->connect_timeout_ms == b->connect_timeout_ms &&
@@ -124,13 +179,12 @@ host_params_equal(const struct host_params *a, const struct host_params *b)
 void
 host_params_free(struct host_params *p)
 {
-	size_t i;
-
 	if (p == NULL)
 		return;
-	for (i = 0; i < p->n_identity_files; i++)
-		free(p->identity_files[i]);
-	free(p->identity_files);
+	host_params_paths_free(p->identity_files, p->n_identity_files);
+	host_params_paths_free(p->certificate_files, p->n_certificate_files);
+	free(p->password_file);
+	free(p->preferred_auth);
 	free(p->user);
 	free(p->host);
 	free(p->key);

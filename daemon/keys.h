@@ -7,6 +7,9 @@
 #ifndef SSHPOOL_KEYS_H
 #define SSHPOOL_KEYS_H
 
+/* Bytes of a PasswordFile's password. */
+#define KEYS_MAX_PASSWORD 1024
+
 struct config;
 struct config_errors;
 struct keystore;
@@ -21,5 +24,13 @@ void keystore_unref(struct keystore *);
 /* The key loaded from path, or NULL with the load error in *why. */
 struct ssh_key_struct *keystore_find(const struct keystore *, const char *path,
 				     const char **why);
+
+/* The identity at identity_path with the certificate of cert_path
+ * attached, or NULL when that certificate does not certify it. */
+struct ssh_key_struct *keystore_find_cert(const struct keystore *,
+					  const char *cert_path,
+					  const char *identity_path);
+/* The password PasswordFile path held, or NULL (not read at start-up). */
+const char *keystore_password(const struct keystore *, const char *path);
 
 #endif

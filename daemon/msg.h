@@ -68,6 +68,12 @@ struct host_params {
 	char *key; /* "user@host:port" (IPv6 in brackets): the pool key */
 	char **identity_files;
 	size_t n_identity_files;
+	char **certificate_files; /* CertificateFile */
+	size_t n_certificate_files;
+	char *password_file;  /* PasswordFile, NULL = none; the secret itself
+				 stays in the keystore */
+	char *preferred_auth; /* PreferredAuthentications */
+	int password_prompts; /* NumberOfPasswordPrompts */
 	char *known_hosts_file;
 	int strict; /* enum config_strict */
 	int connect_timeout_ms;

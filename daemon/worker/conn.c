@@ -39,10 +39,10 @@
 #include <libssh/libssh.h>
 #include <libssh/server.h> /* ssh_send_keepalive */
 
+#include "auth.h"
 #include "knownhosts.h"
 #include "log.h"
 #include "clock.h"
-#include "keys.h"
 #include "msg.h"
 #include "throttle.h"
 #include "conn.h"
@@ -331,7 +331,7 @@ conn_free(struct conn *c)
 		close(c->fd);
 	if (c->addrs != NULL)
 		freeaddrinfo(c->addrs);
-	keystore_unref(c->keys);
+	auth_free(c->auth);
 	host_conn_gone(c->host, c);
 	free(c);
 	w->nsessions--;
@@ -863,9 +863,8 @@ conn_ready(struct conn *c)
 		return;
 	}
 	ssh_set_counters(c->session, NULL, &c->packets);
-	keystore_unref(c->keys);
-	c->keys = NULL;
-	c->key = NULL;
+	auth_free(c->auth);
+	c->auth = NULL;
 	c->state = CONN_READY;
 	c->ready = 1;
 	c->ready_ms = c->last_rx_ms = c->idle_ms = clock_ms();
@@ -884,48 +883,33 @@ conn_ready(struct conn *c)
 static void
 conn_auth_step(struct conn *c)
 {
-	struct host_params *p = c->host->params;
-	const char *why = NULL;
-	char msg[1024];
-	int rc;
+	char msg[AUTH_MAX_MESSAGE];
+	enum auth_result r;
 
-	if (c->keys == NULL)
-		c->keys = keystore_ref(c->w->keys);
-	while (c->key == NULL) {
-		if (c->identity >= p->n_identity_files) {
-			snprintf(msg, sizeof(msg),
-				 "%s@%s refused every "
-				 "identity (%zu configured)%s%s",
-				 p->user, p->host, p->n_identity_files,
-				 c->auth_note[0] != '\0' ? "; " : "",
-				 c->auth_note);
-			conn_close(c, PROTO_E_AUTH_FAILED, msg);
-			return;
-		}
-		c->key = keystore_find(c->keys,
-				       p->identity_files[c->identity++], &why);
-		if (c->key == NULL && c->auth_note[0] == '\0')
-			snprintf(c->auth_note, sizeof(c->auth_note), "%s", why);
-	}
-	rc = ssh_userauth_publickey(c->session, NULL, c->key);
-	/* Only the server's refusal of every identity is auth_failed; a
+	if (c->auth == NULL)
+		c->auth =
+		    auth_new(c->host->params, c->w->keys, c->session, c->id);
+	r = auth_step(c->auth);
+	/* Only the server's refusal of every method is auth_failed; a
 	 * socket lost or a protocol error on the way is a failed attempt
 	 * like any other in the handshake, and another may succeed. */
 	if (conn_fd_lost(c)) {
 		conn_ssh_error(c, PROTO_E_CONNECT_FAILED, "authentication");
 		return;
 	}
-	switch (rc) {
-	case SSH_AUTH_AGAIN:
+	switch (r) {
+	case AUTH_AGAIN:
 		conn_watch_session(c);
 		return;
-	case SSH_AUTH_SUCCESS:
+	case AUTH_SUCCESS:
+		log_debug("host=%s conn=%llu: authenticated with %s",
+			  c->host->params->key, c->id,
+			  auth_method_name(c->auth));
 		conn_ready(c);
 		return;
-	case SSH_AUTH_DENIED:
-	case SSH_AUTH_PARTIAL:
-		c->key = NULL;
-		conn_auth_step(c);
+	case AUTH_DENIED:
+		auth_message(c->auth, msg, sizeof(msg));
+		conn_close(c, PROTO_E_AUTH_FAILED, msg);
 		return;
 	default:
 		conn_ssh_error(c, PROTO_E_CONNECT_FAILED, "authentication");

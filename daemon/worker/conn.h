@@ -51,11 +51,9 @@ struct conn {
 	/* Packets libssh has taken in: any call may read the socket and fill
 	 * some channel's buffers, so the pump goes on while this moves. */
 	struct ssh_counter_struct packets;
-	size_t identity;       /* next identity file to try */
-	struct keystore *keys; /* AUTH: a reference, kept across a reload */
-	ssh_key key;           /* borrowed from keys */
-	char auth_note[256];   /* why an identity could not be used */
-	int ready;             /* reached READY: counted in host->nready */
+	struct auth *auth; /* AUTH: auth.c's state, keys kept across a
+			      reload */
+	int ready;         /* reached READY: counted in host->nready */
 
 	/* Keepalive (ServerAliveInterval/CountMax): silence is measured from
 	 * the last packet received, on a tick of a quarter interval. */

@@ -10,6 +10,8 @@
 #   fleet.sh tinyssh-stop DIR
 #   fleet.sh dropbear-start DIR PUBKEY
 #   fleet.sh dropbear-stop DIR
+#   fleet.sh auth-start DIR
+#   fleet.sh auth-stop DIR
 #
 # start creates DIR (mode 0711) with host keys (ed25519, ecdsa, rsa), a user
 # key pair allowed by DIR/auth/authorized_keys, a second user key that is not
@@ -44,6 +46,20 @@
 # 127.0.0.1 and a free port for the same user and home, its ed25519 host
 # key in DIR/dropbear_key; DIR/dropbear.env records DROPBEAR_USER,
 # DROPBEAR_ADDR and DROPBEAR_PORT.  dropbear-stop ends it and its sessions.
+# auth-start (root only) starts one more OpenSSH sshd for the
+# authentication tests on 127.0.0.240-244 and a free port, one method set
+# per address (Match LocalAddress): .240 password only, .241
+# keyboard-interactive only, .242 publickey then password
+# (AuthenticationMethods publickey,password), .243 certificates signed by a
+# CA made here only (no authorized_keys), .244 publickey or password.  Its
+# login user sshpool-auth (created on first use) gets a new random password
+# each start (chpasswd), written to DIR/password (0600).  sshd runs with
+# PAM (keyboard-interactive needs it) under the service name of the link
+# DIR/sshpool-auth-sshd, whose /etc/pam.d file auth-start writes and
+# auth-stop removes: pam_unix only, so nothing of the system's sshd stack
+# (pam_loginuid and the like, which fail in containers) is involved.
+# DIR/auth.env records the rest; auth-stop ends the sshd named by its pid
+# file and its sessions.
 #
 # Exit status: 0 ok, 1 error, 2 usage, 3 sshd runs but refuses the login
 # (typically a locked account: with UsePAM no, a password field starting
@@ -611,6 +627,180 @@ dropbear_stop() {
 	rm -f "$dir/dropbear.pid"
 }
 
+readonly AUTH_LOGIN=sshpool-auth
+readonly AUTH_HOME=/var/lib/sshpool-auth
+readonly AUTH_NET=127.0.0
+readonly AUTH_OCTETS="240 241 242 243 244"
+# PAM takes sshd's service name from its program name: the link's.
+readonly AUTH_PAM_NAME=sshpool-auth-sshd
+readonly AUTH_PAM_FILE=/etc/pam.d/$AUTH_PAM_NAME
+
+# The login user of the authentication server, its authorized_keys (the
+# plain user key) and a new random password, also in DIR/password.
+auth_user() {
+	local dir=$1 home=$AUTH_HOME
+	if ! id "$AUTH_LOGIN" >/dev/null 2>&1; then
+		useradd --system --user-group --home-dir "$home" \
+		    --no-create-home --shell /bin/sh "$AUTH_LOGIN"
+	fi
+	mkdir -p "$home/.ssh"
+	cp "$dir/id_ed25519.pub" "$home/.ssh/authorized_keys"
+	chown -R "$AUTH_LOGIN:" "$home"
+	chmod 0755 "$home"
+	chmod 0700 "$home/.ssh"
+	chmod 0600 "$home/.ssh/authorized_keys"
+	(umask 077 && head -c 18 /dev/urandom | base64 | tr -d '/+=' \
+	    >"$dir/password")
+	chmod 0600 "$dir/password"
+	printf '%s:%s\n' "$AUTH_LOGIN" "$(cat "$dir/password")" | chpasswd
+}
+
+auth_conf() {
+	local dir=$1 port=$2 o a=$AUTH_NET
+	{
+		echo "# sshpool authentication test server"
+		echo "Port $port"
+		for o in $AUTH_OCTETS; do
+			echo "ListenAddress $a.$o"
+		done
+		cat <<EOF
+HostKey $dir/ssh_host_ed25519_key
+PidFile $dir/sshd.auth.pid
+UsePAM yes
+PubkeyAuthentication no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+HostbasedAuthentication no
+AuthorizedKeysFile none
+StrictModes no
+MaxStartups 200:30:400
+LogLevel VERBOSE
+PrintMotd no
+PrintLastLog no
+UseDNS no
+X11Forwarding no
+AllowTcpForwarding no
+Match LocalAddress $a.240
+	PasswordAuthentication yes
+Match LocalAddress $a.241
+	KbdInteractiveAuthentication yes
+Match LocalAddress $a.242
+	PubkeyAuthentication yes
+	PasswordAuthentication yes
+	AuthorizedKeysFile .ssh/authorized_keys
+	AuthenticationMethods publickey,password
+Match LocalAddress $a.243
+	PubkeyAuthentication yes
+	TrustedUserCAKeys $dir/ca.pub
+Match LocalAddress $a.244
+	PubkeyAuthentication yes
+	PasswordAuthentication yes
+	AuthorizedKeysFile .ssh/authorized_keys
+EOF
+	} >"$dir/sshd.auth.conf"
+	chmod 0600 "$dir/sshd.auth.conf"
+}
+
+auth_keys() {
+	local dir=$1
+	keygen ed25519 "$dir/ssh_host_ed25519_key" "auth test host key"
+	keygen ed25519 "$dir/id_ed25519" "auth test user key"
+	keygen ed25519 "$dir/cert_id_ed25519" "auth test certified key"
+	keygen ed25519 "$dir/ca" "auth test user CA"
+	rm -f "$dir/cert_id_ed25519-cert.pub"
+	ssh-keygen -q -s "$dir/ca" -I sshpool-auth-test -n "$AUTH_LOGIN" \
+	    -V -5m:+1d "$dir/cert_id_ed25519.pub" ||
+	    die "ssh-keygen cannot sign the user certificate"
+}
+
+auth_start() {
+	local dir=$1 port= i p o addrs=()
+	[ "$(id -u)" = 0 ] || die "auth-start must run as root"
+	[ -x "$SSHD" ] || die "$SSHD not found (install openssh-server)"
+	mkdir -p "$dir"
+	dir=$(cd "$dir" && pwd -P)
+	chmod 0711 "$dir"
+	auth_stop "$dir"
+	for o in $AUTH_OCTETS; do
+		addrs+=("$AUTH_NET.$o")
+	done
+	auth_keys "$dir"
+	auth_user "$dir"
+	cat >"$AUTH_PAM_FILE" <<EOF
+# sshpool tests/fleet/fleet.sh auth-start wrote this; auth-stop removes it.
+auth     required pam_unix.so nodelay
+account  required pam_unix.so
+session  required pam_permit.so
+password required pam_deny.so
+EOF
+	ln -sfn "$SSHD" "$dir/$AUTH_PAM_NAME"
+	mkdir -p /run/sshd
+	chmod 0755 /run/sshd
+	for ((i = 0; i < PORT_TRIES; i++)); do
+		p=$((PORT_MIN + RANDOM % PORT_SPAN))
+		if port_free "$p" "${addrs[@]}"; then
+			port=$p
+			break
+		fi
+	done
+	[ -n "$port" ] || die "no free port found"
+	auth_conf "$dir" "$port"
+	: >"$dir/sshd.auth.log"
+	"$dir/$AUTH_PAM_NAME" -t -f "$dir/sshd.auth.conf" ||
+	    die "sshd rejects $dir/sshd.auth.conf"
+	"$dir/$AUTH_PAM_NAME" -f "$dir/sshd.auth.conf" \
+	    -E "$dir/sshd.auth.log" ||
+	    die "sshd failed to start, see $dir/sshd.auth.log"
+	wait_ready "$port" "${addrs[@]}" ||
+	    die "auth sshd not listening; see $dir/sshd.auth.log"
+	: >"$dir/known_hosts"
+	for o in "${addrs[@]}"; do
+		printf '[%s]:%s %s\n' "$o" "$port" \
+		    "$(cut -d ' ' -f 1,2 "$dir/ssh_host_ed25519_key.pub")" \
+		    >>"$dir/known_hosts"
+	done
+	chmod 0600 "$dir/known_hosts"
+	cat >"$dir/auth.env" <<EOF
+AUTH_USER='$AUTH_LOGIN'
+AUTH_PORT='$port'
+AUTH_PASSWORD_FILE='$dir/password'
+AUTH_KEY='$dir/id_ed25519'
+AUTH_CERT_KEY='$dir/cert_id_ed25519'
+AUTH_CERT='$dir/cert_id_ed25519-cert.pub'
+AUTH_KNOWN_HOSTS='$dir/known_hosts'
+AUTH_PASSWORD_ADDR='$AUTH_NET.240'
+AUTH_KBDINT_ADDR='$AUTH_NET.241'
+AUTH_PARTIAL_ADDR='$AUTH_NET.242'
+AUTH_CERT_ADDR='$AUTH_NET.243'
+AUTH_ANY_ADDR='$AUTH_NET.244'
+EOF
+	# A real key login proves the account and the server.
+	ssh -F /dev/null -i "$dir/id_ed25519" -p "$port" -o BatchMode=yes \
+	    -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes \
+	    -o UserKnownHostsFile="$dir/known_hosts" \
+	    -o GlobalKnownHostsFile=/dev/null -o ConnectTimeout=10 \
+	    "$AUTH_LOGIN@$AUTH_NET.244" true ||
+	    die "ssh login as $AUTH_LOGIN failed; see $dir/sshd.auth.log"
+}
+
+auth_stop() {
+	local dir pid i
+	[ -d "$1" ] || return 0
+	dir=$(cd "$1" && pwd -P)
+	pid=$(fleet_pid "$dir/sshd.auth.pid" "$dir/sshd.auth.conf")
+	if [ -n "$pid" ]; then
+		# Its sessions are its children.
+		pkill -TERM -P "$pid" 2>/dev/null || true
+		kill -TERM "$pid" 2>/dev/null || true
+		for ((i = 0; i < STOP_WAIT_S * 10; i++)); do
+			pid_alive "$pid" || break
+			sleep 0.1
+		done
+	fi
+	rm -f "$dir/sshd.auth.pid" "$dir/auth.env" "$AUTH_PAM_FILE" \
+	    "$dir/$AUTH_PAM_NAME"
+}
+
 [ $# -ge 2 ] || usage
 cmd=$1
 dir=$2
@@ -632,6 +822,15 @@ dropbear-start)
 	;;
 dropbear-stop)
 	dropbear_stop "$dir"
+	exit 0
+	;;
+auth-start)
+	[ $# -eq 0 ] || usage
+	auth_start "$dir"
+	exit 0
+	;;
+auth-stop)
+	auth_stop "$dir"
 	exit 0
 	;;
 esac

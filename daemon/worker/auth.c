@@ -1,0 +1,468 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * User authentication of one connection, a state machine of its own that
+ * conn.c drives in its AUTH state.  It asks for "none" first, which tells
+ * the methods the server offers, then walks PreferredAuthentications:
+ * each name stands for the rows of auth_methods with that name, tried in
+ * table order, skipped when the server does not offer it.  A partial
+ * success (AuthenticationMethods publickey,password) reads the server's
+ * list again and goes on from the start of the preference order.  Every
+ * call may return SSH_AUTH_AGAIN; the step then returns AUTH_AGAIN and
+ * conn.c waits for the socket.  The password never reaches a log line or a
+ * message: only method names, key paths and counts do.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "keys.h"
+#include "log.h"
+#include "msg.h"
+#include "xmalloc.h"
+
+/* Keyboard-interactive rounds answered in one exchange (zero-prompt
+ * rounds included) before the method is given up. */
+#define AUTH_MAX_KBDINT_ROUNDS 16
+/* Rows of auth_methods; a bit each in a done mask. */
+#define AUTH_MAX_ORDER 16
+
+/* What one step of a method reached. */
+enum auth_mstep {
+	AUTH_M_AGAIN,
+	AUTH_M_SUCCESS,
+	AUTH_M_PARTIAL, /* this method accepted, the server wants more */
+	AUTH_M_DONE,    /* nothing more to try with this method */
+	AUTH_M_ERROR
+};
+
+struct auth_method {
+	const char *name; /* as in PreferredAuthentications */
+	int bit;          /* SSH_AUTH_METHOD_* of ssh_userauth_list */
+	enum auth_mstep (*step)(struct auth *);
+	/* The outcome for the message, e.g. "publickey (2 keys tried)". */
+	void (*report)(const struct auth *, char *, size_t);
+};
+
+struct auth {
+	/* A copy: a reload may replace the host's while this one runs. */
+	struct host_params *p;
+	struct keystore *keys;
+	ssh_session s;
+	unsigned long long conn_id;
+	int asked_none;            /* "none" answered: offered is known */
+	int offered;               /* SSH_AUTH_METHOD_* the server lists now */
+	int order[AUTH_MAX_ORDER]; /* rows, in preference order */
+	size_t norder;
+	size_t next;          /* next entry of order to look at */
+	int cur;              /* row running, -1 none */
+	unsigned tried;       /* rows started, a bit each */
+	unsigned partial;     /* rows that were a partial success */
+	int password_tries;   /* left, across password and kbdint */
+	const char *password; /* borrowed from keys, NULL if none */
+
+	/* publickey */
+	size_t identity; /* identity being offered */
+	size_t cert;     /* its certificates, then the plain key */
+	ssh_key key;     /* offered now, borrowed from keys */
+	int keys_tried;
+	char note[256]; /* why an identity could not be used */
+
+	/* password and keyboard-interactive */
+	int pw_sent;
+	int kbd_rounds;
+	int kbd_sent;     /* answers given with the password */
+	int kbd_declined; /* prompts not answered */
+};
+
+static enum auth_mstep auth_publickey(struct auth *);
+static enum auth_mstep auth_kbdint(struct auth *);
+static enum auth_mstep auth_password(struct auth *);
+static void auth_publickey_report(const struct auth *, char *, size_t);
+static void auth_kbdint_report(const struct auth *, char *, size_t);
+static void auth_password_report(const struct auth *, char *, size_t);
+
+static const struct auth_method auth_methods[] = {
+    {"publickey", SSH_AUTH_METHOD_PUBLICKEY, auth_publickey,
+     auth_publickey_report},
+    {"keyboard-interactive", SSH_AUTH_METHOD_INTERACTIVE, auth_kbdint,
+     auth_kbdint_report},
+    {"password", SSH_AUTH_METHOD_PASSWORD, auth_password, auth_password_report},
+};
+#define AUTH_NMETHODS (sizeof(auth_methods) / sizeof(auth_methods[0]))
+_Static_assert(AUTH_NMETHODS <= AUTH_MAX_ORDER, "too many methods");
+
+/* Names of ssh_userauth_list bits, for the message. */
+static const struct {
+	int bit;
+	const char *name;
+} auth_offer_names[] = {
+    {SSH_AUTH_METHOD_PUBLICKEY, "publickey"},
+    {SSH_AUTH_METHOD_PASSWORD, "password"},
+    {SSH_AUTH_METHOD_INTERACTIVE, "keyboard-interactive"},
+    {SSH_AUTH_METHOD_HOSTBASED, "hostbased"},
+    {SSH_AUTH_METHOD_GSSAPI_MIC, "gssapi-with-mic"},
+};
+
+/* PreferredAuthentications to rows; names not implemented are skipped,
+ * as OpenSSH skips them. */
+static void
+auth_order(struct auth *a, const char *pref)
+{
+	const char *cp = pref;
+	size_t len, i, k;
+
+	while (*cp != '\0') {
+		len = strcspn(cp, ",");
+		for (i = 0; i < AUTH_NMETHODS; i++) {
+			if (strlen(auth_methods[i].name) != len ||
+			    strncmp(auth_methods[i].name, cp, len) != 0)
+				continue;
+			for (k = 0; k < a->norder; k++)
+				if (a->order[k] == (int)i)
+					break;
+			if (k == a->norder && a->norder < AUTH_MAX_ORDER)
+				a->order[a->norder++] = (int)i;
+		}
+		cp += len;
+		if (*cp == ',')
+			cp++;
+	}
+}
+
+struct auth *
+auth_new(const struct host_params *p, struct keystore *keys, ssh_session s,
+	 unsigned long long conn_id)
+{
+	struct auth *a = xcalloc(1, sizeof(*a));
+
+	a->p = host_params_dup(p);
+	a->keys = keystore_ref(keys);
+	a->s = s;
+	a->conn_id = conn_id;
+	a->cur = -1;
+	a->password_tries = a->p->password_prompts;
+	if (a->p->password_file != NULL &&
+	    (a->password = keystore_password(keys, a->p->password_file)) ==
+		NULL)
+		snprintf(a->note, sizeof(a->note),
+			 "password file %s was not loaded",
+			 a->p->password_file);
+	auth_order(a, a->p->preferred_auth);
+	return a;
+}
+
+void
+auth_free(struct auth *a)
+{
+	if (a == NULL)
+		return;
+	keystore_unref(a->keys);
+	host_params_free(a->p);
+	free(a);
+}
+
+const char *
+auth_method_name(const struct auth *a)
+{
+	return a->cur >= 0 ? auth_methods[a->cur].name : "none";
+}
+
+/* ---- publickey ---- */
+
+/* The next key to offer: each identity's certificates first, as OpenSSH
+ * offers them, then the identity itself.  NULL when all were offered. */
+static ssh_key
+auth_next_key(struct auth *a)
+{
+	const struct host_params *p = a->p;
+	const char *path, *why = NULL;
+	ssh_key k;
+
+	while (a->identity < p->n_identity_files) {
+		path = p->identity_files[a->identity];
+		if (a->cert < p->n_certificate_files) {
+			k = keystore_find_cert(
+			    a->keys, p->certificate_files[a->cert++], path);
+			if (k != NULL) {
+				log_debug("host=%s conn=%llu: offering %s "
+					  "with certificate %s",
+					  p->key, a->conn_id, path,
+					  p->certificate_files[a->cert - 1]);
+				return k;
+			}
+			continue;
+		}
+		a->identity++;
+		a->cert = 0;
+		if ((k = keystore_find(a->keys, path, &why)) != NULL) {
+			log_debug("host=%s conn=%llu: offering %s", p->key,
+				  a->conn_id, path);
+			return k;
+		}
+		if (a->note[0] == '\0')
+			snprintf(a->note, sizeof(a->note), "%s", why);
+	}
+	return NULL;
+}
+
+static enum auth_mstep
+auth_publickey(struct auth *a)
+{
+	int rc;
+
+	for (;;) {
+		if (a->key == NULL && (a->key = auth_next_key(a)) == NULL)
+			return AUTH_M_DONE;
+		rc = ssh_userauth_publickey(a->s, NULL, a->key);
+		if (rc == SSH_AUTH_AGAIN)
+			return AUTH_M_AGAIN;
+		a->key = NULL;
+		if (rc == SSH_AUTH_ERROR)
+			return AUTH_M_ERROR;
+		a->keys_tried++;
+		if (rc == SSH_AUTH_SUCCESS)
+			return AUTH_M_SUCCESS;
+		if (rc == SSH_AUTH_PARTIAL)
+			return AUTH_M_PARTIAL;
+	}
+}
+
+static void
+auth_publickey_report(const struct auth *a, char *buf, size_t len)
+{
+	snprintf(buf, len, "publickey (%d key%s tried)", a->keys_tried,
+		 a->keys_tried == 1 ? "" : "s");
+}
+
+/* ---- password ---- */
+
+static enum auth_mstep
+auth_password(struct auth *a)
+{
+	int rc;
+
+	if (a->password == NULL || (!a->pw_sent && a->password_tries <= 0))
+		return AUTH_M_DONE;
+	if (!a->pw_sent) {
+		a->pw_sent = 1;
+		a->password_tries--;
+	}
+	/* The same password again would fail again: one try. */
+	rc = ssh_userauth_password(a->s, NULL, a->password);
+	switch (rc) {
+	case SSH_AUTH_AGAIN:
+		return AUTH_M_AGAIN;
+	case SSH_AUTH_SUCCESS:
+		return AUTH_M_SUCCESS;
+	case SSH_AUTH_PARTIAL:
+		return AUTH_M_PARTIAL;
+	case SSH_AUTH_DENIED:
+		return AUTH_M_DONE;
+	default:
+		return AUTH_M_ERROR;
+	}
+}
+
+static void
+auth_password_report(const struct auth *a, char *buf, size_t len)
+{
+	if (a->password == NULL)
+		snprintf(buf, len, "password (no PasswordFile)");
+	else if (!a->pw_sent)
+		snprintf(buf, len, "password (no tries left)");
+	else
+		snprintf(buf, len, "password");
+}
+
+/* ---- keyboard-interactive ---- */
+
+/*
+ * One round of prompts: a single prompt that does not echo is taken for
+ * the password prompt and answered with the password while tries are
+ * left; a round without prompts is answered empty; anything else is
+ * declined.  0 answered, -1 declined.
+ */
+static int
+auth_kbdint_answer(struct auth *a)
+{
+	char echo = 0;
+	int n;
+
+	n = ssh_userauth_kbdint_getnprompts(a->s);
+	if (n == 0)
+		return 0;
+	if (n == 1 && a->password != NULL && a->password_tries > 0 &&
+	    ssh_userauth_kbdint_getprompt(a->s, 0, &echo) != NULL && !echo &&
+	    ssh_userauth_kbdint_setanswer(a->s, 0, a->password) == 0) {
+		a->password_tries--;
+		a->kbd_sent++;
+		return 0;
+	}
+	a->kbd_declined += n > 0 ? n : 1;
+	return -1;
+}
+
+static enum auth_mstep
+auth_kbdint(struct auth *a)
+{
+	int rc;
+
+	if (a->password == NULL)
+		return AUTH_M_DONE;
+	for (;;) {
+		rc = ssh_userauth_kbdint(a->s, NULL, NULL);
+		switch (rc) {
+		case SSH_AUTH_AGAIN:
+			return AUTH_M_AGAIN;
+		case SSH_AUTH_INFO:
+			if (++a->kbd_rounds > AUTH_MAX_KBDINT_ROUNDS ||
+			    auth_kbdint_answer(a) == -1)
+				return AUTH_M_DONE;
+			break;
+		case SSH_AUTH_SUCCESS:
+			return AUTH_M_SUCCESS;
+		case SSH_AUTH_PARTIAL:
+			return AUTH_M_PARTIAL;
+		case SSH_AUTH_DENIED:
+			return AUTH_M_DONE;
+		default:
+			return AUTH_M_ERROR;
+		}
+	}
+}
+
+static void
+auth_kbdint_report(const struct auth *a, char *buf, size_t len)
+{
+	if (a->password == NULL)
+		snprintf(buf, len, "keyboard-interactive (no PasswordFile)");
+	else if (a->kbd_declined > 0)
+		snprintf(buf, len,
+			 "keyboard-interactive (%d prompt%s declined)",
+			 a->kbd_declined, a->kbd_declined == 1 ? "" : "s");
+	else
+		snprintf(buf, len, "keyboard-interactive");
+}
+
+/* ---- the walk ---- */
+
+/* The next row to start: preferred, offered, not tried since the last
+ * partial success; -1 when none is left. */
+static int
+auth_pick(struct auth *a)
+{
+	int row;
+
+	while (a->next < a->norder) {
+		row = a->order[a->next++];
+		if ((a->offered & auth_methods[row].bit) == 0 ||
+		    (a->tried & (1u << row)) != 0)
+			continue;
+		a->tried |= 1u << row;
+		return row;
+	}
+	return -1;
+}
+
+static void
+auth_offered(struct auth *a)
+{
+	a->offered = ssh_userauth_list(a->s, NULL);
+}
+
+/* A method ended with a partial success: the server lists what it wants
+ * now, and the walk starts over among those. */
+static void
+auth_partial(struct auth *a)
+{
+	log_verbose("host=%s conn=%llu: %s accepted, more authentication "
+		    "required",
+		    a->p->key, a->conn_id, auth_methods[a->cur].name);
+	a->partial |= 1u << a->cur;
+	a->cur = -1;
+	a->next = 0;
+	auth_offered(a);
+}
+
+enum auth_result
+auth_step(struct auth *a)
+{
+	enum auth_mstep r;
+	int rc;
+
+	if (!a->asked_none) {
+		rc = ssh_userauth_none(a->s, NULL);
+		if (rc == SSH_AUTH_AGAIN)
+			return AUTH_AGAIN;
+		if (rc == SSH_AUTH_SUCCESS)
+			return AUTH_SUCCESS;
+		if (rc == SSH_AUTH_ERROR)
+			return AUTH_ERROR;
+		a->asked_none = 1;
+		auth_offered(a);
+	}
+	for (;;) {
+		if (a->cur == -1) {
+			if ((a->cur = auth_pick(a)) == -1)
+				return AUTH_DENIED;
+			log_debug("host=%s conn=%llu: trying %s", a->p->key,
+				  a->conn_id, auth_methods[a->cur].name);
+		}
+		r = auth_methods[a->cur].step(a);
+		switch (r) {
+		case AUTH_M_AGAIN:
+			return AUTH_AGAIN;
+		case AUTH_M_SUCCESS:
+			return AUTH_SUCCESS;
+		case AUTH_M_ERROR:
+			return AUTH_ERROR;
+		case AUTH_M_PARTIAL:
+			auth_partial(a);
+			break;
+		case AUTH_M_DONE:
+			a->cur = -1;
+			auth_offered(a);
+			break;
+		}
+	}
+}
+
+static void
+auth_append(char *buf, size_t len, const char *sep, const char *s)
+{
+	size_t used = strlen(buf);
+
+	if (used < len)
+		snprintf(buf + used, len - used, "%s%s", used > 0 ? sep : "",
+			 s);
+}
+
+void
+auth_message(const struct auth *a, char *buf, size_t len)
+{
+	char tried[512] = "", offers[128] = "", one[128];
+	size_t i;
+	int row;
+
+	for (i = 0; i < a->norder; i++) {
+		row = a->order[i];
+		if ((a->tried & (1u << row)) == 0)
+			continue;
+		auth_methods[row].report(a, one, sizeof(one));
+		if ((a->partial & (1u << row)) != 0)
+			auth_append(one, sizeof(one), " ", "accepted");
+		auth_append(tried, sizeof(tried), ", ", one);
+	}
+	for (i = 0; i < sizeof(auth_offer_names) / sizeof(auth_offer_names[0]);
+	     i++)
+		if ((a->offered & auth_offer_names[i].bit) != 0)
+			auth_append(offers, sizeof(offers), ",",
+				    auth_offer_names[i].name);
+	snprintf(buf, len, "%s@%s: %s: denied; server offers %s%s%s",
+		 a->p->user, a->p->host,
+		 tried[0] != '\0' ? tried
+				  : "no preferred method the server offers",
+		 offers[0] != '\0' ? offers : "nothing", a->note[0] ? "; " : "",
+		 a->note);
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * User authentication of one connection (auth.c): the methods the
+ * configuration prefers, tried in order among those the server offers,
+ * driven non-blocking.  Fields are written by auth.c only.
+ */
+#ifndef SSHPOOL_AUTH_H
+#define SSHPOOL_AUTH_H
+
+#include <libssh/libssh.h>
+
+struct host_params;
+struct keystore;
+struct auth;
+
+/* Bytes of an auth_failed message. */
+#define AUTH_MAX_MESSAGE 1024
+
+enum auth_result {
+	AUTH_AGAIN,   /* call auth_step again when the socket is ready */
+	AUTH_SUCCESS, /* authenticated */
+	AUTH_DENIED,  /* every method tried: auth_message says how */
+	AUTH_ERROR    /* protocol or socket error: ssh_get_error says */
+};
+
+/* Takes a reference on keys and a copy of the host parameters, kept
+ * until auth_free (across a reload); conn_id names the connection in log
+ * lines. */
+struct auth *auth_new(const struct host_params *, struct keystore *keys,
+		      ssh_session, unsigned long long conn_id);
+void auth_free(struct auth *);
+enum auth_result auth_step(struct auth *);
+/* After AUTH_DENIED: the methods tried and what the server offers. */
+void auth_message(const struct auth *, char *buf, size_t len);
+/* After AUTH_SUCCESS: the method that completed. */
+const char *auth_method_name(const struct auth *);
+
+#endif
