@@ -74,6 +74,8 @@ struct config_host_opts {
 	char *certificate_files[CONFIG_MAX_CERTIFICATE_FILES];
 	size_t n_certificate_files; /* CertificateFile, 0 = unset */
 	char *password_file;        /* PasswordFile; NULL = unset / none */
+	char *identity_agent;       /* IdentityAgent: a socket path or
+				     * "none"; NULL = unset (none) */
 	char *preferred_auth;       /* PreferredAuthentications, NULL unset */
 	int password_prompts;       /* NumberOfPasswordPrompts, -1 = unset */
 };

@@ -89,7 +89,7 @@
 static config_parse_fn config_table_host, config_table_socket,
     config_table_user, config_table_loglevel, config_table_strict,
     config_table_user_hosts, config_table_group_hosts, config_table_host_group,
-    config_table_preferred_auth;
+    config_table_preferred_auth, config_table_identity_agent;
 
 /*
  * name, scope, kind, flags, min, max, default, member, own parser.  For
@@ -131,6 +131,8 @@ const struct config_keyword config_table[] = {
      H(host_down_after), NULL},
     {"HostGroup", GLOBAL, CONFIG_KIND_CUSTOM, 0, 0, 0, 0, NOWHERE,
      config_table_host_group},
+    {"IdentityAgent", BOTH, CONFIG_KIND_STRING, 0, 0, 0, 0,
+     H(identity_agent), config_table_identity_agent},
     {"IdentityFile", BOTH, CONFIG_KIND_PATHS, 0, 0, CONFIG_MAX_IDENTITY_FILES,
      0, HLIST(identity_files, n_identity_files), NULL},
     {"IdentityPassphraseFile", BOTH, CONFIG_KIND_PATH, 0, 0, 0, 0,
@@ -333,6 +335,50 @@ config_table_user(struct config_parser *p, const struct config_keyword *kw,
 		}
 	}
 	config_set_string(p, kw, xstrdup(argv[0]), apply);
+	return 0;
+}
+
+/*
+ * IdentityAgent as in ssh_config(5): "none", "SSH_AUTH_SOCK" or "$NAME"
+ * (the socket named by that variable of the daemon's environment, taken
+ * at load; unset is none), or a socket path.  Stored as the path or
+ * "none".
+ */
+static int
+config_table_identity_agent(struct config_parser *p,
+			    const struct config_keyword *kw, char **argv,
+			    int argc, int apply)
+{
+	const char *arg = argv[0], *env = NULL;
+	struct sockaddr_un sa;
+	char *path;
+
+	(void)argc;
+	if (strcmp(arg, "none") == 0) {
+		config_set_string(p, kw, xstrdup("none"), apply);
+		return 0;
+	}
+	if (strcmp(arg, "SSH_AUTH_SOCK") == 0)
+		env = "SSH_AUTH_SOCK";
+	else if (arg[0] == '$' && arg[1] != '\0')
+		env = arg + 1;
+	if (env != NULL) {
+		arg = getenv(env);
+		if (arg == NULL || *arg == '\0') {
+			config_set_string(p, kw, xstrdup("none"), apply);
+			return 0;
+		}
+	}
+	if ((path = config_path(p, kw, arg)) == NULL)
+		return -1;
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		config_error(
+		    p, "%s: path too long for a Unix socket (max %zu bytes)",
+		    kw->name, sizeof(sa.sun_path) - 1);
+		free(path);
+		return -1;
+	}
+	config_set_string(p, kw, path, apply);
 	return 0;
 }
 

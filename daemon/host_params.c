@@ -75,6 +75,8 @@ host_params_new(const struct config_host_opts *o, const char *user,
 	    host_params_paths(o->certificate_files, o->n_certificate_files);
 	if (o->password_file != NULL)
 		p->password_file = xstrdup(o->password_file);
+	if (o->identity_agent != NULL && strcmp(o->identity_agent, "none") != 0)
+		p->identity_agent = xstrdup(o->identity_agent);
 	p->preferred_auth =
 	    xstrdup(o->preferred_auth != NULL ? o->preferred_auth
 					      : CONFIG_DEFAULT_PREFERRED_AUTH);
@@ -122,6 +124,7 @@ host_params_dup(const struct host_params *o)
 	opts.n_certificate_files = o->n_certificate_files;
 	opts.password_file = o->password_file;
 	opts.preferred_auth = o->preferred_auth;
+	opts.identity_agent = o->identity_agent;
 	opts.password_prompts = o->password_prompts;
 	opts.known_hosts_file = o->known_hosts_file;
 	opts.strict = o->strict;
@@ -159,6 +162,7 @@ host_params_equal(const struct host_params *a, const struct host_params *b)
 	return host_params_streq(a->key, b->key) &&
 	       host_params_streq(a->password_file, b->password_file) &&
 	       host_params_streq(a->preferred_auth, b->preferred_auth) &&
+	       host_params_streq(a->identity_agent, b->identity_agent) &&
 	       a->password_prompts == b->password_prompts &&
 	       host_params_streq(a->known_hosts_file, b->known_hosts_file) &&
 	       a->strict == b->strict &&
@@ -185,6 +189,7 @@ host_params_free(struct host_params *p)
 	host_params_paths_free(p->certificate_files, p->n_certificate_files);
 	free(p->password_file);
 	free(p->preferred_auth);
+	free(p->identity_agent);
 	free(p->user);
 	free(p->host);
 	free(p->key);

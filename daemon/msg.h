@@ -73,6 +73,7 @@ struct host_params {
 	char *password_file;  /* PasswordFile, NULL = none; the secret itself
 				 stays in the keystore */
 	char *preferred_auth; /* PreferredAuthentications */
+	char *identity_agent; /* IdentityAgent socket, NULL = none */
 	int password_prompts; /* NumberOfPasswordPrompts */
 	char *known_hosts_file;
 	int strict; /* enum config_strict */

@@ -14,6 +14,8 @@
  * exits 77, a skip, otherwise.
  */
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -182,9 +184,10 @@ ta_conf(const char *extra)
 	char text[TA_CONF_MAX];
 
 	snprintf(text, sizeof text,
-		 "Socket %s\nWorkers 2\nLogLevel DEBUG\nUser %s\nPort %s\n"
+		 "Socket %s\n%sLogLevel DEBUG\nUser %s\nPort %s\n"
 		 "UserKnownHostsFile %s\nConnectTimeout 10\n%s\n",
-		 dmn.sock, env.user, env.port, env.known_hosts, extra);
+		 dmn.sock, strstr(extra, "Workers ") != NULL ? "" : "Workers 2\n",
+		 env.user, env.port, env.known_hosts, extra);
 	write_file(dmn.conf, text, 0600);
 }
 
@@ -765,6 +768,230 @@ START_TEST(test_timing)
 }
 END_TEST
 
+/* ---- agents ---- */
+
+/* A real ssh-agent of the test's own, on sock; its pid. */
+static pid_t
+agent_start(const char *sock)
+{
+	long long end = testutil_now_ms() + TA_START_MS;
+	struct stat st;
+	pid_t pid;
+	int fd;
+
+	unlink(sock);
+	pid = fork();
+	ck_assert(pid != -1);
+	if (pid == 0) {
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
+			_exit(126);
+		if ((fd = open("/dev/null", O_RDWR)) != -1) {
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+		}
+		execlp("ssh-agent", "ssh-agent", "-D", "-a", sock,
+		       (char *)NULL);
+		_exit(127);
+	}
+	while (testutil_now_ms() < end && stat(sock, &st) == -1)
+		usleep(20000);
+	ck_assert_msg(stat(sock, &st) == 0, "ssh-agent did not start on %s",
+		      sock);
+	return pid;
+}
+
+static void
+agent_kill(pid_t pid)
+{
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+}
+
+/* ssh-add with SSH_AUTH_SOCK=sock and args; 0 on success. */
+static int
+agent_add(const char *sock, const char *args)
+{
+	char cmd[PATH_MAX * 3];
+
+	snprintf(cmd, sizeof cmd,
+		 "SSH_AUTH_SOCK='%s' ssh-add %s >/dev/null 2>&1", sock, args);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Close host's pooled sessions.  Its events go to a collector of their
+ * own, which does not know "disconnected" (a status event). */
+static void
+ta_disconnect(struct tclient *c, const char *host, const char *id)
+{
+	struct tcollect own, *k = &own;
+	char jid[40];
+
+	snprintf(jid, sizeof jid, "\"%s\"", id);
+	ck_assert(tclient_send(c,
+			       "{\"v\":1,\"id\":\"%s\",\"op\":\"disconnect\","
+			       "\"hosts\":[\"%s\"]}",
+			       id, host) == 0);
+	tcollect_init(k);
+	tcollect_wait_end(c, k, jid, TA_EVENT_MS);
+	tcollect_free(k);
+}
+
+/*
+ * IdentityAgent: a key only in an ssh-agent (the identity file configured
+ * is not authorized) logs in.  Once ssh-add -D emptied the agent, the
+ * pooled session still runs commands, and a new connection fails with
+ * auth_failed saying the agent had no keys.
+ */
+START_TEST(test_agent_identity)
+{
+	static const char *const parts[] = {"publickey", "agent", "no keys",
+					    NULL};
+	char extra[TA_CONF_MAX], sock[TA_PATH * 2];
+	struct tcollect k;
+	struct tclient *c;
+	const char *host = hostspec(env.any_addr);
+	pid_t agent;
+
+	snprintf(sock, sizeof sock, "%s/agent.sock", work_dir);
+	agent = agent_start(sock);
+	ck_assert_msg(agent_add(sock, env.key) == 0, "ssh-add %s", env.key);
+	snprintf(extra, sizeof extra, "IdentityFile %s/none\nIdentityAgent %s\n",
+		 work_dir, sock);
+	c = ta_start(extra);
+	tcollect_init(&k);
+	k.keep = TA_OUT_KEEP;
+	assert_ran(ta_run(c, &k, host, "a1", RUN_OK), "agent key");
+	ck_assert_msg(log_count("lists 1 keys") == 1 &&
+			  log_count("authenticated with publickey") == 1,
+		      "the log does not show the agent's key at work");
+	ck_assert(agent_add(sock, "-D") == 0);
+	assert_ran(ta_run(c, &k, host, "a2", RUN_OK), "the pooled session");
+	ta_disconnect(c, host, "d");
+	assert_denied(ta_run(c, &k, host, "a3", RUN_OK), "an empty agent",
+		      parts);
+	tcollect_check(&k);
+	tcollect_free(&k);
+	ta_stop(c);
+	ta_cleanup();
+	agent_kill(agent);
+}
+END_TEST
+
+#define TA_HUNG_TIMEOUT_MS 1000
+#define TA_HUNG_RUNS 20
+
+/* A Unix socket that accepts and never answers: a hung agent. */
+static int
+hung_agent(const char *path)
+{
+	struct sockaddr_un sa;
+	int fd;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sun_family = AF_UNIX;
+	ck_assert_msg(strlen(path) < sizeof sa.sun_path, "%s: too long", path);
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert(fd != -1);
+	ck_assert_msg(bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+			  listen(fd, 16) == 0,
+		      "%s: %s", path, strerror(errno));
+	return fd; /* the kernel accepts into the backlog; nobody reads */
+}
+
+/* Median of n latencies. */
+static long long
+median_of(long long *t, int n)
+{
+	qsort(t, (size_t)n, sizeof t[0], cmp_ll);
+	return t[n / 2];
+}
+
+/* Latencies of TA_HUNG_RUNS commands on a warm host, in t. */
+static void
+warm_runs(struct tclient *c, struct tcollect *k, const char *host, char tag,
+	  long long *t)
+{
+	struct tcollect_host *h;
+	char id[32];
+	long long t0;
+	int i;
+
+	for (i = 0; i < TA_HUNG_RUNS; i++) {
+		snprintf(id, sizeof id, "w%c%d", tag, i);
+		t0 = testutil_now_ms();
+		h = ta_run(c, k, host, id, "true");
+		ck_assert_msg(h->exited && h->status == 0, "%s: %s (%s)", id,
+			      proto_code_name(h->code), h->message);
+		t[i] = testutil_now_ms() - t0;
+	}
+}
+
+/*
+ * A hung agent (accepts, never answers), on a daemon with one worker: the
+ * host that uses it fails with auth_failed naming the agent within
+ * AgentTimeout and a little, and another host on the same worker keeps
+ * its command latency meanwhile: the agent's keys are listed off the
+ * worker, which never blocks on it.
+ */
+START_TEST(test_agent_hung)
+{
+	static const char *const parts[] = {"agent", "did not answer", NULL};
+	char extra[TA_CONF_MAX], sock[TA_PATH * 2], jid[16];
+	const char *hung = hostspec(env.any_addr), *hosts[1];
+	const char *other = hostspec(env.password_addr);
+	long long before[TA_HUNG_RUNS], during[TA_HUNG_RUNS], t0, took;
+	long long mb, md;
+	struct tcollect_req *r;
+	struct tcollect k;
+	struct tclient *c;
+	int lfd;
+
+	snprintf(sock, sizeof sock, "%s/hung.sock", work_dir);
+	lfd = hung_agent(sock);
+	snprintf(extra, sizeof extra,
+		 "Workers 1\nAgentTimeout %dms\nIdentityFile %s/none\n"
+		 "Host %s\n\tPasswordFile %s\nHost %s\n\tIdentityAgent %s\n",
+		 TA_HUNG_TIMEOUT_MS, work_dir, env.password_addr,
+		 env.password_file, env.any_addr, sock);
+	c = ta_start(extra);
+	tcollect_init(&k);
+	k.keep = TA_OUT_KEEP;
+	warm_runs(c, &k, other, 'b', before);
+	hosts[0] = hung;
+	snprintf(jid, sizeof jid, "\"hung\"");
+	tcollect_expect(&k, jid, hosts, 1);
+	t0 = testutil_now_ms();
+	ck_assert(tclient_send(c,
+			       "{\"v\":1,\"id\":\"hung\",\"op\":\"connect\","
+			       "\"hosts\":[\"%s\"]}",
+			       hung) == 0);
+	warm_runs(c, &k, other, 'd', during);
+	r = tcollect_wait_end(c, &k, jid, TA_EVENT_MS);
+	took = r->hosts[0]->t_terminal - t0;
+	mb = median_of(before, TA_HUNG_RUNS);
+	md = median_of(during, TA_HUNG_RUNS);
+	fprintf(stderr,
+		"AUTH: hung agent (AgentTimeout %d ms): its host failed after "
+		"%lld ms; another host on the same worker: median %lld ms "
+		"before, %lld ms during (%d commands each)\n",
+		TA_HUNG_TIMEOUT_MS, took, mb, md, TA_HUNG_RUNS);
+	assert_denied(r->hosts[0], "the hung agent's host", parts);
+	ck_assert_msg(took <= tclient_scaled_ms(TA_HUNG_TIMEOUT_MS + 1500),
+		      "the hung agent's host failed after %lld ms", took);
+	ck_assert_msg(md <= mb * 3 + tclient_scaled_ms(50),
+		      "other host's median %lld ms during, %lld ms before", md,
+		      mb);
+	tcollect_check(&k);
+	tcollect_free(&k);
+	ta_stop(c);
+	ta_cleanup();
+	close(lfd);
+	unlink(sock);
+}
+END_TEST
+
 int
 main(int argc, char **argv)
 {
@@ -807,6 +1034,8 @@ main(int argc, char **argv)
 	tcase_add_test(tc, test_keywords_checked);
 	tcase_add_test(tc, test_password_never_shown);
 	tcase_add_test(tc, test_timing);
+	tcase_add_test(tc, test_agent_identity);
+	tcase_add_test(tc, test_agent_hung);
 	suite_add_tcase(s, tc);
 	rc = testutil_run(s);
 	snprintf(args, sizeof args, "auth-stop '%s'", auth_dir);

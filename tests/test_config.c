@@ -731,6 +731,34 @@ START_TEST(test_ranges)
 }
 END_TEST
 
+/* IdentityAgent: a path, none, or a variable of the environment. */
+START_TEST(test_identity_agent)
+{
+	struct config *cfg;
+
+	cfg = load_ok("IdentityAgent /run/a.sock\n");
+	ck_assert_str_eq(cfg->global.identity_agent, "/run/a.sock");
+	config_free(cfg);
+	cfg = load_ok("IdentityAgent none\n");
+	ck_assert_str_eq(cfg->global.identity_agent, "none");
+	config_free(cfg);
+	ck_assert(setenv("SSH_AUTH_SOCK", "/tmp/agent.x/s", 1) == 0);
+	ck_assert(setenv("TC_AGENT", "/tmp/agent.y/s", 1) == 0);
+	cfg = load_ok("IdentityAgent SSH_AUTH_SOCK\nHost a\n"
+		      "\tIdentityAgent $TC_AGENT\n");
+	ck_assert_str_eq(cfg->global.identity_agent, "/tmp/agent.x/s");
+	ck_assert_str_eq(cfg->blocks[0].opts.identity_agent, "/tmp/agent.y/s");
+	config_free(cfg);
+	ck_assert(unsetenv("SSH_AUTH_SOCK") == 0);
+	cfg = load_ok("IdentityAgent SSH_AUTH_SOCK\n");
+	ck_assert_str_eq(cfg->global.identity_agent, "none");
+	config_free(cfg);
+	assert_one_error("IdentityAgent agent.sock\n",
+			 "1: IdentityAgent: \"agent.sock\" is not an "
+			 "absolute path (use /... or ~/...)");
+}
+END_TEST
+
 /*
  * A request carrying MaxStdinBytes of stdin fits in MaxLineLength: its
  * base64 is 4/3 of it, and CONFIG_LINE_ROOM is left for the rest.
@@ -2336,6 +2364,7 @@ config_suite(void)
 	tcase_add_test(tc, test_tilde_expansion);
 	tcase_add_test(tc, test_ranges);
 	tcase_add_test(tc, test_stdin_fits_line);
+	tcase_add_test(tc, test_identity_agent);
 	tcase_add_test(tc, test_time_values);
 	tcase_add_test(tc, test_reconnect_delays);
 	tcase_add_test(tc, test_bad_numbers);

@@ -10,11 +10,25 @@
  * call may return SSH_AUTH_AGAIN; the step then returns AUTH_AGAIN and
  * conn.c waits for the socket.  The password never reaches a log line or a
  * message: only method names, key paths and counts do.
+ *
+ * With IdentityAgent, publickey first offers the agent's keys.  libssh's
+ * agent client blocks, so it only ever talks to a relay of the agent
+ * broker (agent.c); and before libssh is let at it, the agent's keys are
+ * listed without blocking (agent_list): the step returns AUTH_WAIT and
+ * conn.c hands the answer over with auth_agent_listed.  An agent that
+ * does not answer is thus found out off the worker; one that lists its
+ * keys but is slow to sign holds the worker for at most AgentTimeout.
  */
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "agent.h"
 #include "auth.h"
 #include "keys.h"
 #include "log.h"
@@ -30,6 +44,7 @@
 /* What one step of a method reached. */
 enum auth_mstep {
 	AUTH_M_AGAIN,
+	AUTH_M_WAIT, /* for a message: the agent's listing */
 	AUTH_M_SUCCESS,
 	AUTH_M_PARTIAL, /* this method accepted, the server wants more */
 	AUTH_M_DONE,    /* nothing more to try with this method */
@@ -42,6 +57,15 @@ struct auth_method {
 	enum auth_mstep (*step)(struct auth *);
 	/* The outcome for the message, e.g. "publickey (2 keys tried)". */
 	void (*report)(const struct auth *, char *, size_t);
+};
+
+/* The agent's part of publickey. */
+enum auth_agent_phase {
+	AUTH_AGENT_OFF,     /* no IdentityAgent */
+	AUTH_AGENT_START,   /* to connect and list */
+	AUTH_AGENT_LISTING, /* agent_list asked, its answer awaited */
+	AUTH_AGENT_TRYING,  /* libssh offers the agent's keys */
+	AUTH_AGENT_DONE
 };
 
 struct auth {
@@ -61,7 +85,15 @@ struct auth {
 	int password_tries;   /* left, across password and kbdint */
 	const char *password; /* borrowed from keys, NULL if none */
 
-	/* publickey */
+	/* publickey from the agent */
+	enum auth_agent_phase agent;
+	struct inbox *reply; /* where the listing comes, cookie conn_id */
+	uint64_t relay;      /* the broker's relay, 0 none */
+	int relay_fd;        /* its end for libssh until libssh has it */
+	int agent_keys;      /* identities the agent listed */
+	int agent_tried;     /* libssh offered them */
+
+	/* publickey from files */
 	size_t identity; /* identity being offered */
 	size_t cert;     /* its certificates, then the plain key */
 	ssh_key key;     /* offered now, borrowed from keys */
@@ -132,7 +164,7 @@ auth_order(struct auth *a, const char *pref)
 
 struct auth *
 auth_new(const struct host_params *p, struct keystore *keys, ssh_session s,
-	 unsigned long long conn_id)
+	 unsigned long long conn_id, struct inbox *reply)
 {
 	struct auth *a = xcalloc(1, sizeof(*a));
 
@@ -141,6 +173,10 @@ auth_new(const struct host_params *p, struct keystore *keys, ssh_session s,
 	a->s = s;
 	a->conn_id = conn_id;
 	a->cur = -1;
+	a->reply = reply;
+	a->relay_fd = -1;
+	a->agent = a->p->identity_agent != NULL ? AUTH_AGENT_START
+						: AUTH_AGENT_OFF;
 	a->password_tries = a->p->password_prompts;
 	if (a->p->password_file != NULL &&
 	    (a->password = keystore_password(keys, a->p->password_file)) ==
@@ -152,11 +188,14 @@ auth_new(const struct host_params *p, struct keystore *keys, ssh_session s,
 	return a;
 }
 
+static void auth_agent_end(struct auth *);
+
 void
 auth_free(struct auth *a)
 {
 	if (a == NULL)
 		return;
+	auth_agent_end(a);
 	keystore_unref(a->keys);
 	host_params_free(a->p);
 	free(a);
@@ -166,6 +205,124 @@ const char *
 auth_method_name(const struct auth *a)
 {
 	return a->cur >= 0 ? auth_methods[a->cur].name : "none";
+}
+
+/* ---- publickey from the agent ---- */
+
+/* Why the agent could not be used, when nothing was noted before. */
+static void
+auth_agent_note(struct auth *a, const char *what)
+{
+	if (a->note[0] != '\0')
+		return;
+	/* A socket path has at most 107 bytes. */
+	snprintf(a->note, sizeof(a->note), "agent %.107s: %.120s",
+		 a->p->identity_agent, what);
+}
+
+/* Done with the agent: its relay closes (libssh's end then reads EOF). */
+static void
+auth_agent_end(struct auth *a)
+{
+	if (a->relay != 0)
+		agent_relay_close(a->relay);
+	a->relay = 0;
+	if (a->relay_fd != -1)
+		close(a->relay_fd);
+	a->relay_fd = -1;
+}
+
+/* Connect to the agent, open a relay and ask for its keys: 0 when the
+ * listing is on its way, -1 (noted) when the agent cannot be used. */
+static int
+auth_agent_start(struct auth *a)
+{
+	struct sockaddr_un sa;
+	int fd;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", a->p->identity_agent);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
+		auth_agent_note(a, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	a->relay = agent_relay_open(fd, AGENT_RELAY_AUTH, &a->relay_fd);
+	if (a->relay == 0) {
+		auth_agent_note(a, "no relay free (the daemon's agent broker is "
+				"at its limit)");
+		return -1;
+	}
+	if (agent_list(a->relay, a->reply, a->conn_id) == -1) {
+		auth_agent_note(a, "the broker is not running");
+		auth_agent_end(a);
+		return -1;
+	}
+	a->agent = AUTH_AGENT_LISTING;
+	return 0;
+}
+
+void
+auth_agent_listed(struct auth *a, const struct msg *m)
+{
+	struct agentmsg_identities ids;
+	char err[AGENT_MAX_ERR];
+
+	if (a->agent != AUTH_AGENT_LISTING)
+		return;
+	a->agent = AUTH_AGENT_DONE;
+	if (agent_list_result(m, &ids, err, sizeof(err)) == -1) {
+		auth_agent_note(a, err);
+		auth_agent_end(a);
+		return;
+	}
+	a->agent_keys = (int)ids.n;
+	agentmsg_identities_free(&ids);
+	log_debug("host=%s conn=%llu: agent %s lists %d keys", a->p->key,
+		  a->conn_id, a->p->identity_agent, a->agent_keys);
+	if (a->agent_keys == 0) {
+		auth_agent_note(a, "no keys");
+		auth_agent_end(a);
+		return;
+	}
+	/* libssh's now: ssh_free closes it. */
+	ssh_set_agent_socket(a->s, a->relay_fd);
+	a->relay_fd = -1;
+	a->agent = AUTH_AGENT_TRYING;
+}
+
+/* The agent's keys, offered by libssh: AUTH_M_DONE when none was taken
+ * (the identity files come next). */
+static enum auth_mstep
+auth_agent(struct auth *a)
+{
+	int rc;
+
+	if (a->agent == AUTH_AGENT_START && auth_agent_start(a) == -1)
+		a->agent = AUTH_AGENT_DONE;
+	if (a->agent == AUTH_AGENT_LISTING)
+		return AUTH_M_WAIT;
+	if (a->agent != AUTH_AGENT_TRYING)
+		return AUTH_M_DONE;
+	rc = ssh_userauth_agent(a->s, NULL);
+	if (rc == SSH_AUTH_AGAIN)
+		return AUTH_M_AGAIN;
+	a->agent = AUTH_AGENT_DONE;
+	a->agent_tried = 1;
+	auth_agent_end(a);
+	switch (rc) {
+	case SSH_AUTH_SUCCESS:
+		return AUTH_M_SUCCESS;
+	case SSH_AUTH_PARTIAL:
+		return AUTH_M_PARTIAL;
+	case SSH_AUTH_DENIED:
+		return AUTH_M_DONE;
+	default:
+		return AUTH_M_ERROR;
+	}
 }
 
 /* ---- publickey ---- */
@@ -209,8 +366,12 @@ auth_next_key(struct auth *a)
 static enum auth_mstep
 auth_publickey(struct auth *a)
 {
+	enum auth_mstep r;
 	int rc;
 
+	if (a->agent != AUTH_AGENT_OFF && a->agent != AUTH_AGENT_DONE &&
+	    (r = auth_agent(a)) != AUTH_M_DONE)
+		return r;
 	for (;;) {
 		if (a->key == NULL && (a->key = auth_next_key(a)) == NULL)
 			return AUTH_M_DONE;
@@ -231,8 +392,14 @@ auth_publickey(struct auth *a)
 static void
 auth_publickey_report(const struct auth *a, char *buf, size_t len)
 {
-	snprintf(buf, len, "publickey (%d key%s tried)", a->keys_tried,
-		 a->keys_tried == 1 ? "" : "s");
+	if (a->agent_tried)
+		snprintf(buf, len, "publickey (agent: %d key%s tried; %d key%s "
+			 "tried from files)",
+			 a->agent_keys, a->agent_keys == 1 ? "" : "s",
+			 a->keys_tried, a->keys_tried == 1 ? "" : "s");
+	else
+		snprintf(buf, len, "publickey (%d key%s tried)", a->keys_tried,
+			 a->keys_tried == 1 ? "" : "s");
 }
 
 /* ---- password ---- */
@@ -413,6 +580,8 @@ auth_step(struct auth *a)
 		switch (r) {
 		case AUTH_M_AGAIN:
 			return AUTH_AGAIN;
+		case AUTH_M_WAIT:
+			return AUTH_WAIT;
 		case AUTH_M_SUCCESS:
 			return AUTH_SUCCESS;
 		case AUTH_M_ERROR:

@@ -10,7 +10,9 @@
 #include <libssh/libssh.h>
 
 struct host_params;
+struct inbox;
 struct keystore;
+struct msg;
 struct auth;
 
 /* Bytes of an auth_failed message. */
@@ -18,6 +20,8 @@ struct auth;
 
 enum auth_result {
 	AUTH_AGAIN,   /* call auth_step again when the socket is ready */
+	AUTH_WAIT,    /* call auth_agent_listed, then auth_step, when the
+		       * agent's MSG_AGENT_LIST (cookie conn_id) comes */
 	AUTH_SUCCESS, /* authenticated */
 	AUTH_DENIED,  /* every method tried: auth_message says how */
 	AUTH_ERROR    /* protocol or socket error: ssh_get_error says */
@@ -25,9 +29,12 @@ enum auth_result {
 
 /* Takes a reference on keys and a copy of the host parameters, kept
  * until auth_free (across a reload); conn_id names the connection in log
- * lines. */
+ * lines and is the cookie of the agent listing posted to reply. */
 struct auth *auth_new(const struct host_params *, struct keystore *keys,
-		      ssh_session, unsigned long long conn_id);
+		      ssh_session, unsigned long long conn_id,
+		      struct inbox *reply);
+/* The agent's listing (MSG_AGENT_LIST) after AUTH_WAIT. */
+void auth_agent_listed(struct auth *, const struct msg *);
 void auth_free(struct auth *);
 enum auth_result auth_step(struct auth *);
 /* After AUTH_DENIED: the methods tried and what the server offers. */

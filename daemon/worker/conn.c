@@ -332,6 +332,7 @@ conn_free(struct conn *c)
 	if (c->addrs != NULL)
 		freeaddrinfo(c->addrs);
 	auth_free(c->auth);
+	worker_agent_unwait(w, c);
 	host_conn_gone(c->host, c);
 	free(c);
 	w->nsessions--;
@@ -887,8 +888,8 @@ conn_auth_step(struct conn *c)
 	enum auth_result r;
 
 	if (c->auth == NULL)
-		c->auth =
-		    auth_new(c->host->params, c->w->keys, c->session, c->id);
+		c->auth = auth_new(c->host->params, c->w->keys, c->session,
+				   c->id, &c->w->inbox);
 	r = auth_step(c->auth);
 	/* Only the server's refusal of every method is auth_failed; a
 	 * socket lost or a protocol error on the way is a failed attempt
@@ -900,6 +901,11 @@ conn_auth_step(struct conn *c)
 	switch (r) {
 	case AUTH_AGAIN:
 		conn_watch_session(c);
+		return;
+	case AUTH_WAIT:
+		/* Nothing to read meanwhile; the deadline still runs. */
+		conn_watch(c, 0);
+		worker_agent_wait(c->w, c);
 		return;
 	case AUTH_SUCCESS:
 		log_debug("host=%s conn=%llu: authenticated with %s",
@@ -915,6 +921,17 @@ conn_auth_step(struct conn *c)
 		conn_ssh_error(c, PROTO_E_CONNECT_FAILED, "authentication");
 		return;
 	}
+}
+
+/* The agent's keys are listed (worker.c, for AUTH_WAIT). */
+void
+conn_agent_listed(struct conn *c, const struct msg *m)
+{
+	if (c->state != CONN_AUTH || c->auth == NULL)
+		return;
+	auth_agent_listed(c->auth, m);
+	conn_auth_step(c);
+	conn_finish(c);
 }
 
 /* ---- READY ---- */

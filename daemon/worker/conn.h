@@ -75,6 +75,10 @@ struct conn {
 	 * and silence is not a dead peer.  Set by the pump. */
 	int held;
 
+	/* worker.c: in w->agent_waits while an agent listing is awaited */
+	TAILQ_ENTRY(conn) agent_entry;
+	int agent_waiting;
+
 	struct job_list jobs; /* jobs holding a channel here */
 	int nchans;
 	int cap;      /* channels this connection may carry now */
@@ -96,6 +100,7 @@ void conn_free(struct conn *);
 void conn_pump(struct conn *);
 void conn_resume(struct conn *);
 void conn_poke(struct conn *);
+void conn_agent_listed(struct conn *, const struct msg *);
 void conn_drain(struct conn *);
 int conn_has_room(const struct conn *);
 

@@ -187,8 +187,47 @@ worker_status(struct worker *w, struct request *req)
 void
 worker_maybe_exit(struct worker *w)
 {
-	if (w->stopping && w->nsessions == 0 && w->offloads == 0)
+	if (w->stopping && w->nsessions == 0 && w->offloads == 0 &&
+	    w->agent_lists == 0)
 		event_base_loopexit(w->base, NULL);
+}
+
+void
+worker_agent_wait(struct worker *w, struct conn *c)
+{
+	if (c->agent_waiting)
+		return;
+	c->agent_waiting = 1;
+	TAILQ_INSERT_TAIL(&w->agent_waits, c, agent_entry);
+	w->agent_lists++;
+}
+
+void
+worker_agent_unwait(struct worker *w, struct conn *c)
+{
+	if (!c->agent_waiting)
+		return;
+	c->agent_waiting = 0;
+	TAILQ_REMOVE(&w->agent_waits, c, agent_entry);
+}
+
+/* An agent listing: to the connection that awaits it, if still there. */
+static void
+worker_agent_listed(struct worker *w, const struct msg *m)
+{
+	struct conn *c;
+
+	w->agent_lists--;
+	TAILQ_FOREACH(c, &w->agent_waits, agent_entry)
+	{
+		if (c->id == m->cookie)
+			break;
+	}
+	if (c != NULL) {
+		worker_agent_unwait(w, c);
+		conn_agent_listed(c, m);
+	}
+	worker_maybe_exit(w);
 }
 
 /* Close every session, fail what waits, free every host. */
@@ -269,6 +308,9 @@ worker_inbox(struct msg_list *list, void *arg)
 			keystore_unref(w->keys);
 			w->keys = m->keys;
 			m->keys = NULL;
+			break;
+		case MSG_AGENT_LIST:
+			worker_agent_listed(w, m);
 			break;
 		case MSG_STOP_JOBS:
 			worker_stop_jobs(w);
@@ -361,6 +403,7 @@ workers_start(int n, const struct keystore *keys, struct inbox *reply)
 		for (i = 0; i < w->nbuckets; i++)
 			TAILQ_INIT(&w->buckets[i]);
 		TAILQ_INIT(&w->jobs);
+		TAILQ_INIT(&w->agent_waits);
 		TAILQ_INIT(&w->outbox);
 		w->flush = event_new(w->base, -1, 0, worker_flush, w);
 		if (w->flush == NULL)

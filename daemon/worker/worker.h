@@ -64,6 +64,11 @@ struct worker {
 	int njobs;                       /* job.c: jobs not yet freed */
 	struct job_list jobs;            /* job.c: every job of this worker */
 	int offloads;                    /* offload tasks not yet done */
+	/* Connections awaiting an agent listing (MSG_AGENT_LIST, cookie
+	 * the conn's id), and the listings asked and not yet answered, the
+	 * answers of connections gone included: each comes. */
+	struct conn_list agent_waits;
+	int agent_lists;
 	struct {
 		int ms;
 		const struct timeval *tv;
@@ -88,6 +93,9 @@ int worker_pool_take(int max);
 int worker_session_take(void);
 void worker_session_put(void);
 int worker_session_max(void);
+/* c awaits an agent listing; unwait when it goes (conn_free). */
+void worker_agent_wait(struct worker *, struct conn *);
+void worker_agent_unwait(struct worker *, struct conn *);
 /* Leave the loop once stopping and nothing is left to wait for. */
 void worker_maybe_exit(struct worker *);
 void worker_timer_add(struct worker *, struct event *, long long ms,
