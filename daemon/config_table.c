@@ -271,15 +271,16 @@ config_table_host(struct config_parser *p, const struct config_keyword *kw,
 	return rc;
 }
 
+/* arg as the path of a Unix socket, stored; 0 or -1 (reported). */
 static int
-config_table_socket(struct config_parser *p, const struct config_keyword *kw,
-		    char **argv, int argc, int apply)
+config_table_socket_path(struct config_parser *p,
+			 const struct config_keyword *kw, const char *arg,
+			 int apply)
 {
 	struct sockaddr_un sa;
 	char *path;
 
-	(void)argc;
-	if ((path = config_path(p, kw, argv[0])) == NULL)
+	if ((path = config_path(p, kw, arg)) == NULL)
 		return -1;
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		config_error(
@@ -290,6 +291,14 @@ config_table_socket(struct config_parser *p, const struct config_keyword *kw,
 	}
 	config_set_string(p, kw, path, apply);
 	return 0;
+}
+
+static int
+config_table_socket(struct config_parser *p, const struct config_keyword *kw,
+		    char **argv, int argc, int apply)
+{
+	(void)argc;
+	return config_table_socket_path(p, kw, argv[0], apply);
 }
 
 static int
@@ -350,8 +359,6 @@ config_table_identity_agent(struct config_parser *p,
 			    int argc, int apply)
 {
 	const char *arg = argv[0], *env = NULL;
-	struct sockaddr_un sa;
-	char *path;
 
 	(void)argc;
 	if (strcmp(arg, "none") == 0) {
@@ -369,17 +376,7 @@ config_table_identity_agent(struct config_parser *p,
 			return 0;
 		}
 	}
-	if ((path = config_path(p, kw, arg)) == NULL)
-		return -1;
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		config_error(
-		    p, "%s: path too long for a Unix socket (max %zu bytes)",
-		    kw->name, sizeof(sa.sun_path) - 1);
-		free(path);
-		return -1;
-	}
-	config_set_string(p, kw, path, apply);
-	return 0;
+	return config_table_socket_path(p, kw, arg, apply);
 }
 
 /*

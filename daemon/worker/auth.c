@@ -207,6 +207,25 @@ auth_method_name(const struct auth *a)
 	return a->cur >= 0 ? auth_methods[a->cur].name : "none";
 }
 
+/* A method's answer from libssh's, for the calls that end a method on
+ * DENIED. */
+static enum auth_mstep
+auth_mstep_of(int rc)
+{
+	switch (rc) {
+	case SSH_AUTH_AGAIN:
+		return AUTH_M_AGAIN;
+	case SSH_AUTH_SUCCESS:
+		return AUTH_M_SUCCESS;
+	case SSH_AUTH_PARTIAL:
+		return AUTH_M_PARTIAL;
+	case SSH_AUTH_DENIED:
+		return AUTH_M_DONE;
+	default:
+		return AUTH_M_ERROR;
+	}
+}
+
 /* ---- publickey from the agent ---- */
 
 /* Why the agent could not be used, when nothing was noted before. */
@@ -313,16 +332,7 @@ auth_agent(struct auth *a)
 	a->agent = AUTH_AGENT_DONE;
 	a->agent_tried = 1;
 	auth_agent_end(a);
-	switch (rc) {
-	case SSH_AUTH_SUCCESS:
-		return AUTH_M_SUCCESS;
-	case SSH_AUTH_PARTIAL:
-		return AUTH_M_PARTIAL;
-	case SSH_AUTH_DENIED:
-		return AUTH_M_DONE;
-	default:
-		return AUTH_M_ERROR;
-	}
+	return auth_mstep_of(rc);
 }
 
 /* ---- publickey ---- */
@@ -417,18 +427,7 @@ auth_password(struct auth *a)
 	}
 	/* The same password again would fail again: one try. */
 	rc = ssh_userauth_password(a->s, NULL, a->password);
-	switch (rc) {
-	case SSH_AUTH_AGAIN:
-		return AUTH_M_AGAIN;
-	case SSH_AUTH_SUCCESS:
-		return AUTH_M_SUCCESS;
-	case SSH_AUTH_PARTIAL:
-		return AUTH_M_PARTIAL;
-	case SSH_AUTH_DENIED:
-		return AUTH_M_DONE;
-	default:
-		return AUTH_M_ERROR;
-	}
+	return auth_mstep_of(rc);
 }
 
 static void
@@ -479,23 +478,11 @@ auth_kbdint(struct auth *a)
 		return AUTH_M_DONE;
 	for (;;) {
 		rc = ssh_userauth_kbdint(a->s, NULL, NULL);
-		switch (rc) {
-		case SSH_AUTH_AGAIN:
-			return AUTH_M_AGAIN;
-		case SSH_AUTH_INFO:
-			if (++a->kbd_rounds > AUTH_MAX_KBDINT_ROUNDS ||
-			    auth_kbdint_answer(a) == -1)
-				return AUTH_M_DONE;
-			break;
-		case SSH_AUTH_SUCCESS:
-			return AUTH_M_SUCCESS;
-		case SSH_AUTH_PARTIAL:
-			return AUTH_M_PARTIAL;
-		case SSH_AUTH_DENIED:
+		if (rc != SSH_AUTH_INFO)
+			return auth_mstep_of(rc);
+		if (++a->kbd_rounds > AUTH_MAX_KBDINT_ROUNDS ||
+		    auth_kbdint_answer(a) == -1)
 			return AUTH_M_DONE;
-		default:
-			return AUTH_M_ERROR;
-		}
 	}
 }
 
