@@ -744,13 +744,19 @@ median_connect(struct tclient *c, struct tcollect *k, const char *host,
 	return t[TA_TIMING_RUNS / 2];
 }
 
-/* Printed, not asserted: a password login against a key file's. */
+static pid_t agent_start(const char *);
+static void agent_kill(pid_t);
+static int agent_add(const char *, const char *);
+
+/* Printed, not asserted: a password login and an agent's against a key
+ * file's. */
 START_TEST(test_timing)
 {
-	char extra[TA_CONF_MAX];
+	char extra[TA_CONF_MAX], sock[TA_PATH * 2];
 	struct tcollect k;
 	struct tclient *c;
-	long long key_ms, pw_ms;
+	long long key_ms, pw_ms, agent_ms;
+	pid_t agent;
 
 	snprintf(extra, sizeof extra, "IdentityFile %s\n" CONF_PASSWORD,
 		 env.key, env.password_file);
@@ -758,13 +764,26 @@ START_TEST(test_timing)
 	tcollect_init(&k);
 	key_ms = median_connect(c, &k, hostspec(env.any_addr), 'k');
 	pw_ms = median_connect(c, &k, hostspec(env.password_addr), 'p');
-	fprintf(stderr,
-		"AUTH: median connect+auth of %d sessions: key file %lld ms, "
-		"password %lld ms\n",
-		TA_TIMING_RUNS, key_ms, pw_ms);
 	tcollect_free(&k);
 	ta_stop(c);
 	ta_cleanup();
+
+	snprintf(sock, sizeof sock, "%s/timing-agent.sock", work_dir);
+	agent = agent_start(sock);
+	ck_assert(agent_add(sock, env.key) == 0);
+	snprintf(extra, sizeof extra, "IdentityFile %s/none\nIdentityAgent %s\n",
+		 work_dir, sock);
+	c = ta_start(extra);
+	tcollect_init(&k);
+	agent_ms = median_connect(c, &k, hostspec(env.any_addr), 'a');
+	fprintf(stderr,
+		"AUTH: median connect+auth of %d sessions: key file %lld ms, "
+		"password %lld ms, agent %lld ms\n",
+		TA_TIMING_RUNS, key_ms, pw_ms, agent_ms);
+	tcollect_free(&k);
+	ta_stop(c);
+	ta_cleanup();
+	agent_kill(agent);
 }
 END_TEST
 
