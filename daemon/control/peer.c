@@ -790,7 +790,9 @@ peer_recv(struct peer *peer)
 	mh.msg_iov = iov;
 	mh.msg_iovlen = nvec;
 	mh.msg_control = ctl.buf;
-	mh.msg_controllen = sizeof(ctl.buf);
+	/* The kernel fills what msg_controllen has room for; CMSG_SPACE is
+	 * rounded up, so name exactly PROTO_MAX_FDS + 1. */
+	mh.msg_controllen = CMSG_LEN(sizeof(int) * (PROTO_MAX_FDS + 1));
 	n = recvmsg(peer->fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
