@@ -82,7 +82,7 @@ struct sp_client {
 	char *server;
 
 	struct proto_buf out;
-	size_t out_off; /* bytes of out already written */
+	size_t out_off;           /* bytes of out already written */
 	struct sp_attach *attach; /* by offset; all before out.len */
 	size_t nattach, attach_cap;
 

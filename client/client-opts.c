@@ -57,8 +57,8 @@ sp_run_opts_add_fd(sp_run_opts *o, enum sp_fd_role role, int fd)
 		return -1;
 	}
 	if (o->nfds >= PROTO_MAX_FDS) {
-		client_seterr(o->err, sizeof o->err,
-			      "more than %d descriptors", PROTO_MAX_FDS);
+		client_seterr(o->err, sizeof o->err, "more than %d descriptors",
+			      PROTO_MAX_FDS);
 		return -1;
 	}
 	if (fd < 0 || (dup = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1) {

@@ -103,8 +103,8 @@ client_send_remove_pending(sp_client *c, uint64_t id)
  * oversized request is reported here, with the daemon's exact wording.
  */
 static int
-client_send_request_fds(sp_client *c, struct proto_request *req,
-			const int *fds, uint64_t *request_id)
+client_send_request_fds(sp_client *c, struct proto_request *req, const int *fds,
+			uint64_t *request_id)
 {
 	struct proto_buf line;
 	struct proto_request *check = NULL;

@@ -20,10 +20,10 @@
 
 /* Codec limits.  The daemon may configure lower values (struct proto_limits)
  * but never higher ones. */
-#define PROTO_MAX_LINE (16u * 1024 * 1024)    /* hard cap of a line */
+#define PROTO_MAX_LINE (16u * 1024 * 1024)        /* hard cap of a line */
 #define PROTO_DEFAULT_MAX_LINE (2u * 1024 * 1024) /* MaxLineLength */
-#define PROTO_MAX_DEPTH 16                    /* JSON nesting depth */
-#define PROTO_MAX_ID 64                       /* bytes of a string id */
+#define PROTO_MAX_DEPTH 16                        /* JSON nesting depth */
+#define PROTO_MAX_ID 64                           /* bytes of a string id */
 #define PROTO_MAX_HOSTSPEC 320 /* bytes of "[user@]host[:port]" */
 #define PROTO_MAX_USER 64
 #define PROTO_MAX_HOST 255
@@ -36,7 +36,7 @@
 #define PROTO_DEFAULT_MAX_HOSTS 10000          /* MaxHostsPerRequest */
 #define PROTO_DEFAULT_MAX_STDIN (1024u * 1024) /* MaxStdinBytes */
 #define PROTO_MAX_CHUNK (64u * 1024) /* raw bytes in one output event */
-#define PROTO_MAX_FDS 16 /* descriptors passed with one request */
+#define PROTO_MAX_FDS 16             /* descriptors passed with one request */
 
 /* Stable error codes: the "code" member of an error event. */
 enum proto_code {

@@ -57,8 +57,8 @@ proto_fds_path_member(const char *key, struct proto_error *err)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof proto_fd_path_members /
-			    sizeof proto_fd_path_members[0];
+	for (i = 0;
+	     i < sizeof proto_fd_path_members / sizeof proto_fd_path_members[0];
 	     i++) {
 		if (strcmp(key, proto_fd_path_members[i]) == 0)
 			return proto_error_set(

@@ -599,8 +599,8 @@ START_TEST(test_identity_agent)
 	int afd;
 
 	ct_begin();
-	ct_run(&r, NULL, "run", "-H", ct_host(0), "--identity", fleet.key,
-	       "--", "true", NULL);
+	ct_run(&r, NULL, "run", "-H", ct_host(0), "--identity", fleet.key, "--",
+	       "true", NULL);
 	CT_EXPECT(&r, 0);
 	ct_result_free(&r);
 	/* Passed, not named: the daemon sees a character device. */

@@ -1424,8 +1424,7 @@ START_TEST(test_pass_fds)
 	ck_assert_int_eq(sp_run_opts_add_fd(o, SP_FD_KEY, pfd[0]), 0);
 	ck_assert_int_eq(sp_run_opts_add_fd(o, SP_FD_AGENT, spair[0]), 0);
 	ck_assert_int_eq(sp_run_opts_add_fd(o, SP_FD_KEY, -1), -1);
-	ck_assert_int_eq(sp_run_opts_add_fd(o, (enum sp_fd_role)7, pfd[0]),
-			 -1);
+	ck_assert_int_eq(sp_run_opts_add_fd(o, (enum sp_fd_role)7, pfd[0]), -1);
 	ck_assert_uint_eq(sp_run_opts_nfds(o), 2);
 	/* The caller's own may go at once. */
 	close(pfd[0]);
@@ -1448,8 +1447,8 @@ START_TEST(test_pass_fds)
 		for (cm = CMSG_FIRSTHDR(&mh); cm != NULL;
 		     cm = CMSG_NXTHDR(&mh, cm)) {
 			ck_assert_int_eq(cm->cmsg_type, SCM_RIGHTS);
-			for (i = 0; (size_t)i < (cm->cmsg_len - CMSG_LEN(0)) /
-							sizeof(int);
+			for (i = 0; (size_t)i <
+				    (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 			     i++)
 				memcpy(&got[ngot++],
 				       CMSG_DATA(cm) + i * sizeof(int),
@@ -1457,9 +1456,8 @@ START_TEST(test_pass_fds)
 			with_end = len + (size_t)n;
 		}
 		len += (size_t)n;
-		for (lines = 0, nl = data; (nl = memchr(nl, '\n',
-							 data + len - nl));
-		     nl++)
+		for (lines = 0, nl = data;
+		     (nl = memchr(nl, '\n', data + len - nl)); nl++)
 			lines++;
 	}
 	ck_assert_int_eq(ngot, 2);

@@ -32,9 +32,9 @@
 #define F_TIMEOUT_S 120
 #define F_EVENT_MS tclient_scaled_ms(15000)
 #define F_SETTLE_MS tclient_scaled_ms(5000)
-#define F_MAX_SEND 64      /* descriptors one test sendmsg carries */
-#define F_PIPELINE 40      /* lines with descriptors sent back to back */
-#define F_PIPELINE_FDS 16  /* ... each with this many */
+#define F_MAX_SEND 64     /* descriptors one test sendmsg carries */
+#define F_PIPELINE 40     /* lines with descriptors sent back to back */
+#define F_PIPELINE_FDS 16 /* ... each with this many */
 #define F_KEY_BIG (65 * 1024)
 
 static struct tfleet fleet;

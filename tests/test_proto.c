@@ -655,8 +655,9 @@ START_TEST(test_req_fds)
 	struct proto_buf b;
 
 	/* Roles in order; an empty list announces none. */
-	req = parse_ok("{\"v\":1,\"id\":1,\"op\":\"run\",\"hosts\":[\"a\"],"
-		       "\"command\":\"c\",\"fds\":[\"agent\",\"key\",\"key\"]}");
+	req =
+	    parse_ok("{\"v\":1,\"id\":1,\"op\":\"run\",\"hosts\":[\"a\"],"
+		     "\"command\":\"c\",\"fds\":[\"agent\",\"key\",\"key\"]}");
 	ck_assert_uint_eq(req->nfds, 3);
 	ck_assert_int_eq(req->fds[0], PROTO_FD_AGENT);
 	ck_assert_int_eq(req->fds[1], PROTO_FD_KEY);

@@ -61,8 +61,9 @@ cli_run_agent_connect(void)
 	int fd;
 
 	if (path == NULL || *path == '\0') {
-		cli_warnx("run: --agent: SSH_AUTH_SOCK is not set (no ssh-agent "
-			  "to pass)");
+		cli_warnx(
+		    "run: --agent: SSH_AUTH_SOCK is not set (no ssh-agent "
+		    "to pass)");
 		return -1;
 	}
 	memset(&sun, 0, sizeof sun);

@@ -97,11 +97,11 @@ struct peer {
 	size_t njobs; /* hosts of its run/connect requests still pending */
 	size_t *shard_jobs; /* the same per shard: where to send MSG_RESUME */
 	size_t nstatus;     /* status requests in flight */
-	struct event *hard_ev; /* output over the hard limit since armed */
-	struct bufferevent *bev;  /* output only: input is read by read_ev */
-	struct event *read_ev;    /* recvmsg on fd, into in */
-	struct evbuffer *in;      /* at most MaxLineLength + 1 bytes */
-	int reading;              /* read_ev is added */
+	struct event *hard_ev;     /* output over the hard limit since armed */
+	struct bufferevent *bev;   /* output only: input is read by read_ev */
+	struct event *read_ev;     /* recvmsg on fd, into in */
+	struct evbuffer *in;       /* at most MaxLineLength + 1 bytes */
+	int reading;               /* read_ev is added */
 	unsigned long long in_off; /* stream offset of in's first byte */
 	struct peer_fd fdq[PEER_MAX_QUEUED_FDS]; /* ring, oldest first */
 	size_t fdq_head, fdq_len;
@@ -136,8 +136,8 @@ struct request {
 	size_t *shard_jobs;   /* jobs not ended per shard: where to cancel */
 	struct msg **replies; /* status: MSG_STATUS_REPLY by arrival */
 	size_t nreplies;
-	struct event *timer; /* status: answer without stuck workers */
-	int answered;        /* status: sent; only waiting to be freed */
+	struct event *timer;    /* status: answer without stuck workers */
+	int answered;           /* status: sent; only waiting to be freed */
 	struct request_fds fds; /* taken from its line, closed when unneeded */
 	TAILQ_ENTRY(request) peer_entry; /* in peer->requests */
 	TAILQ_ENTRY(request) all_entry;  /* in the list of every request */

@@ -62,15 +62,15 @@ static size_t request_jobs_running;
 static int request_hello(struct peer *, struct proto_request *,
 			 struct request_fds *);
 static int request_run(struct peer *, struct proto_request *,
-			 struct request_fds *);
+		       struct request_fds *);
 static int request_connect(struct peer *, struct proto_request *,
-			 struct request_fds *);
+			   struct request_fds *);
 static int request_cancel(struct peer *, struct proto_request *,
-			 struct request_fds *);
+			  struct request_fds *);
 static int request_status(struct peer *, struct proto_request *,
-			 struct request_fds *);
+			  struct request_fds *);
 static int request_disconnect(struct peer *, struct proto_request *,
-			 struct request_fds *);
+			      struct request_fds *);
 static void request_status_timeout(evutil_socket_t, short, void *);
 static void request_done(struct request *);
 
