@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * One client connection: its bufferevent, the framing of request lines, and
+ * One client connection: its input (read here with recvmsg, descriptors
+ * included), its output bufferevent, the framing of request lines, and
  * the accounting of its output against struct flow.  Input is cut at '\n',
  * a line longer than MaxLineLength is answered with one error and skipped,
  * and each callback handles a bounded amount of input so one busy client
