@@ -54,6 +54,14 @@ struct sp_event {
 	struct sp_event *next; /* deferred queue */
 };
 
+/* Descriptors that go with the queued line out[off, end): sp_flush sends
+ * that line's first bytes with them in one sendmsg. */
+struct sp_attach {
+	size_t off, end;
+	int fds[PROTO_MAX_FDS]; /* duplicates, closed once sent */
+	size_t nfds;
+};
+
 struct sp_pending {
 	uint64_t id;
 	enum proto_op op;
@@ -74,7 +82,9 @@ struct sp_client {
 	char *server;
 
 	struct proto_buf out;
-	size_t out_off; /* bytes of out already written */
+	size_t out_off;           /* bytes of out already written */
+	struct sp_attach *attach; /* by offset; all before out.len */
+	size_t nattach, attach_cap;
 
 	char *in;
 	size_t in_cap, in_len;
@@ -104,6 +114,9 @@ struct sp_run_opts {
 	int pty;
 	unsigned char *stdin_data;
 	size_t stdin_len;
+	int fds[PROTO_MAX_FDS]; /* the library's duplicates */
+	enum proto_fd_role fd_roles[PROTO_MAX_FDS];
+	size_t nfds;
 	char err[SP_ERRLEN];
 };
 
@@ -114,6 +127,9 @@ void client_seterr(char *, size_t, const char *, ...)
 
 /* client-io.c */
 int client_io_have_line(sp_client *);
+
+/* client-io.c: close the descriptors of lines not yet sent. */
+void client_io_attach_free(sp_client *);
 
 /* client-send.c */
 int client_send_hello(sp_client *);

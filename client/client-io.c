@@ -5,7 +5,10 @@
  * lines only as events are claimed, so that unclaimed input stays in the
  * socket instead of growing memory.  When the connection ends, the reason
  * the daemon gave in its last line (a refusal, say) is reported rather than
- * the broken pipe or the end of file that follow it.
+ * the broken pipe or the end of file that follow it.  A line that passes
+ * descriptors goes out with them in a sendmsg of its own, which starts at
+ * the line's first byte and ends at most at its newline (PROTOCOL.md
+ * section 1.8).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -59,6 +62,64 @@ client_io_read_rest(sp_client *c)
 
 /* ---- Output ---- */
 
+void
+client_io_attach_free(sp_client *c)
+{
+	size_t i, j;
+
+	for (i = 0; i < c->nattach; i++)
+		for (j = 0; j < c->attach[i].nfds; j++)
+			close(c->attach[i].fds[j]);
+	free(c->attach);
+	c->attach = NULL;
+	c->nattach = c->attach_cap = 0;
+}
+
+/*
+ * Write out[out_off, ...) once: plain bytes up to the next line with
+ * descriptors, or that line with its descriptors, which then are sent and
+ * closed here.
+ */
+static ssize_t
+client_io_send(sp_client *c)
+{
+	struct sp_attach *a = c->nattach > 0 ? &c->attach[0] : NULL;
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int) * PROTO_MAX_FDS)];
+	} ctl;
+	struct iovec iov;
+	struct msghdr mh;
+	struct cmsghdr *cm;
+	size_t i;
+	ssize_t n;
+
+	if (a == NULL || c->out_off < a->off)
+		return send(c->fd, c->out.data + c->out_off,
+			    (a != NULL ? a->off : c->out.len) - c->out_off,
+			    MSG_NOSIGNAL | MSG_DONTWAIT);
+	memset(&ctl, 0, sizeof ctl);
+	memset(&mh, 0, sizeof mh);
+	iov.iov_base = c->out.data + c->out_off;
+	iov.iov_len = a->end - c->out_off;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = ctl.buf;
+	mh.msg_controllen = CMSG_SPACE(sizeof(int) * a->nfds);
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int) * a->nfds);
+	memcpy(CMSG_DATA(cm), a->fds, sizeof(int) * a->nfds);
+	if ((n = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT)) <= 0)
+		return n;
+	/* They went with the first byte; the rest of the line is plain. */
+	for (i = 0; i < a->nfds; i++)
+		close(a->fds[i]);
+	memmove(c->attach, c->attach + 1, --c->nattach * sizeof *c->attach);
+	return n;
+}
+
 int
 sp_flush(sp_client *c)
 {
@@ -72,8 +133,7 @@ sp_flush(sp_client *c)
 		return -1;
 	}
 	while (c->out_off < c->out.len) {
-		n = send(c->fd, c->out.data + c->out_off,
-			 c->out.len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		n = client_io_send(c);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;

@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * Run options (sp_run_opts): hosts, exclusions, command, user, timeouts,
- * environment, pseudo-terminal and standard input of a run, connect or
- * disconnect request, each checked against the protocol's limits as it
- * is set.
+ * environment, pseudo-terminal, standard input and passed descriptors of
+ * a run, connect or disconnect request, each checked against the
+ * protocol's limits as it is set.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "client-int.h"
 
@@ -39,7 +42,41 @@ sp_run_opts_free(sp_run_opts *o)
 	free(o->command);
 	free(o->user);
 	free(o->stdin_data);
+	for (i = 0; i < o->nfds; i++)
+		close(o->fds[i]);
 	free(o);
+}
+
+int
+sp_run_opts_add_fd(sp_run_opts *o, enum sp_fd_role role, int fd)
+{
+	int dup;
+
+	if (role != SP_FD_AGENT && role != SP_FD_KEY) {
+		client_seterr(o->err, sizeof o->err, "unknown descriptor role");
+		return -1;
+	}
+	if (o->nfds >= PROTO_MAX_FDS) {
+		client_seterr(o->err, sizeof o->err, "more than %d descriptors",
+			      PROTO_MAX_FDS);
+		return -1;
+	}
+	if (fd < 0 || (dup = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1) {
+		client_seterr(o->err, sizeof o->err, "descriptor %d: %s", fd,
+			      fd < 0 ? "invalid" : strerror(errno));
+		return -1;
+	}
+	o->fds[o->nfds] = dup;
+	o->fd_roles[o->nfds] =
+	    role == SP_FD_AGENT ? PROTO_FD_AGENT : PROTO_FD_KEY;
+	o->nfds++;
+	return 0;
+}
+
+size_t
+sp_run_opts_nfds(const sp_run_opts *o)
+{
+	return o->nfds;
 }
 
 const char *

@@ -2,15 +2,65 @@
 /*
  * Requests: request id assignment, the table of requests still in flight,
  * and the sp_send_* calls, each of which encodes one request, checks it
- * with the daemon's own parser and limits, queues it and tries to write
- * it.
+ * with the daemon's own parser and limits, queues it (with duplicates of
+ * the descriptors it passes, for sp_flush) and tries to write it.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "client-int.h"
+
+/* Queue the descriptors of the line about to be appended at out.len; the
+ * client gets duplicates of the options' own. */
+static int
+client_send_attach(sp_client *c, const int *fds, size_t nfds, size_t len)
+{
+	struct sp_attach *a;
+	size_t cap, i;
+
+	if (nfds == 0)
+		return 0;
+	if (c->nattach == c->attach_cap) {
+		cap = c->attach_cap == 0 ? 4 : c->attach_cap * 2;
+		if ((a = realloc(c->attach, cap * sizeof *a)) == NULL) {
+			client_seterr(c->err, sizeof c->err, "out of memory");
+			return -1;
+		}
+		c->attach = a;
+		c->attach_cap = cap;
+	}
+	a = &c->attach[c->nattach];
+	a->off = c->out.len;
+	a->end = c->out.len + len;
+	for (a->nfds = 0; a->nfds < nfds; a->nfds++) {
+		a->fds[a->nfds] = fcntl(fds[a->nfds], F_DUPFD_CLOEXEC, 0);
+		if (a->fds[a->nfds] == -1) {
+			client_seterr(c->err, sizeof c->err,
+				      "descriptor %d: %s", fds[a->nfds],
+				      strerror(errno));
+			for (i = 0; i < a->nfds; i++)
+				close(a->fds[i]);
+			return -1;
+		}
+	}
+	c->nattach++;
+	return 0;
+}
+
+/* Undo the last client_send_attach. */
+static void
+client_send_attach_drop(sp_client *c)
+{
+	struct sp_attach *a = &c->attach[--c->nattach];
+	size_t i;
+
+	for (i = 0; i < a->nfds; i++)
+		close(a->fds[i]);
+}
 
 static int
 client_send_add_pending(sp_client *c, uint64_t id, enum proto_op op)
@@ -53,8 +103,8 @@ client_send_remove_pending(sp_client *c, uint64_t id)
  * oversized request is reported here, with the daemon's exact wording.
  */
 static int
-client_send_request(sp_client *c, struct proto_request *req,
-		    uint64_t *request_id)
+client_send_request_fds(sp_client *c, struct proto_request *req, const int *fds,
+			uint64_t *request_id)
 {
 	struct proto_buf line;
 	struct proto_request *check = NULL;
@@ -107,8 +157,19 @@ client_send_request(sp_client *c, struct proto_request *req,
 	}
 	proto_request_free(check);
 
-	if (client_send_add_pending(c, id, req->op) == -1 ||
-	    proto_buf_append(&c->out, line.data, line.len) == -1) {
+	if (client_send_add_pending(c, id, req->op) == -1) {
+		client_seterr(c->err, sizeof c->err, "out of memory");
+		proto_buf_free(&line);
+		return -1;
+	}
+	if (client_send_attach(c, fds, req->nfds, line.len) == -1) {
+		client_send_remove_pending(c, id);
+		proto_buf_free(&line);
+		return -1;
+	}
+	if (proto_buf_append(&c->out, line.data, line.len) == -1) {
+		if (req->nfds > 0)
+			client_send_attach_drop(c);
 		client_send_remove_pending(c, id);
 		client_seterr(c->err, sizeof c->err, "out of memory");
 		proto_buf_free(&line);
@@ -124,6 +185,21 @@ client_send_request(sp_client *c, struct proto_request *req,
 		return -1;
 	}
 	return 0;
+}
+
+static int
+client_send_request(sp_client *c, struct proto_request *req,
+		    uint64_t *request_id)
+{
+	return client_send_request_fds(c, req, NULL, request_id);
+}
+
+/* The options' descriptors and their roles into req (run, connect). */
+static void
+client_send_opts_fds(struct proto_request *req, const sp_run_opts *o)
+{
+	memcpy(req->fds, o->fd_roles, o->nfds * sizeof req->fds[0]);
+	req->nfds = o->nfds;
 }
 
 int
@@ -162,6 +238,7 @@ sp_send_run(sp_client *c, const sp_run_opts *o, uint64_t *request_id)
 	req.nenv = o->nenv;
 	req.stdin_data = o->stdin_data;
 	req.stdin_len = o->stdin_len;
+	client_send_opts_fds(&req, o);
 	if (o->nhosts == 0) {
 		client_seterr(c->err, sizeof c->err, "run: no hosts");
 		return -1;
@@ -170,7 +247,7 @@ sp_send_run(sp_client *c, const sp_run_opts *o, uint64_t *request_id)
 		client_seterr(c->err, sizeof c->err, "run: no command");
 		return -1;
 	}
-	return client_send_request(c, &req, request_id);
+	return client_send_request_fds(c, &req, o->fds, request_id);
 }
 
 int
@@ -211,6 +288,11 @@ client_send_hosts(sp_client *c, enum proto_op op, const sp_run_opts *o,
 	req.exclude = o->exclude;
 	req.nexclude = o->nexclude;
 	req.user = o->user;
+	/* disconnect takes no descriptors. */
+	if (op == PROTO_OP_CONNECT) {
+		client_send_opts_fds(&req, o);
+		return client_send_request_fds(c, &req, o->fds, request_id);
+	}
 	return client_send_request(c, &req, request_id);
 }
 

@@ -291,6 +291,7 @@ sp_close(sp_client *c)
 		return;
 	if (c->fd != -1)
 		close(c->fd);
+	client_io_attach_free(c);
 	proto_buf_free(&c->out);
 	free(c->in);
 	free(c->server);

@@ -151,6 +151,25 @@ int sp_run_opts_set_pty(sp_run_opts *, int on);
 /* Bytes fed to every host's standard input; NULL/0 clears. */
 int sp_run_opts_set_stdin(sp_run_opts *, const void *data, size_t len);
 
+/* What a descriptor passed to the daemon is. */
+enum sp_fd_role {
+	SP_FD_AGENT, /* a connected socket to the caller's ssh-agent */
+	SP_FD_KEY    /* an open private key file (OpenSSH or PEM format) */
+};
+/*
+ * Pass a descriptor with the request, over the socket (SCM_RIGHTS): the
+ * daemon never opens a file the client names.  The library duplicates fd
+ * (close-on-exec): the caller keeps its own and may close it at once; the
+ * duplicate is closed by sp_run_opts_free.  Each request sent with these
+ * options carries a further duplicate, closed once it is written.  Sent
+ * by sp_send_run and sp_send_connect_opts (and sp_run_wait); disconnect
+ * takes none and ignores them.  At most 16 per request.  The daemon checks
+ * each against its role (a key is a regular file of at most 64 KiB, an
+ * agent a Unix socket) and refuses the request otherwise.
+ */
+int sp_run_opts_add_fd(sp_run_opts *, enum sp_fd_role role, int fd);
+size_t sp_run_opts_nfds(const sp_run_opts *);
+
 /*
  * Queue a request and try to write it.  The request is validated locally
  * with the daemon's own rules and announced limits first, so a bad request

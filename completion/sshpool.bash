@@ -29,7 +29,7 @@ _sshpool()
 		--sudo --sudo= --shell --stdin --stdin-file -I --stdin-dir
 		-A --args-file --host-args -i --inline -b --gather -o --outdir
 		-e --errdir --json --color --no-progress -v --verbose
-		--stop-on-error --failed-hosts --help"
+		--stop-on-error --failed-hosts --identity --agent --help"
 	local pool_opts="$host_opts --json -v --verbose --failed-hosts --help"
 
 	# The command is the first word that is not a global option.
@@ -47,7 +47,7 @@ _sshpool()
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;
 	-h | --hosts | -A | --args-file | --host-args | --stdin-file | \
-	--failed-hosts)
+	--failed-hosts | --identity)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		return ;;
 	-o | --outdir | -e | --errdir | -I | --stdin-dir)

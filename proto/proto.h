@@ -20,10 +20,10 @@
 
 /* Codec limits.  The daemon may configure lower values (struct proto_limits)
  * but never higher ones. */
-#define PROTO_MAX_LINE (16u * 1024 * 1024)    /* hard cap of a line */
+#define PROTO_MAX_LINE (16u * 1024 * 1024)        /* hard cap of a line */
 #define PROTO_DEFAULT_MAX_LINE (2u * 1024 * 1024) /* MaxLineLength */
-#define PROTO_MAX_DEPTH 16                    /* JSON nesting depth */
-#define PROTO_MAX_ID 64                       /* bytes of a string id */
+#define PROTO_MAX_DEPTH 16                        /* JSON nesting depth */
+#define PROTO_MAX_ID 64                           /* bytes of a string id */
 #define PROTO_MAX_HOSTSPEC 320 /* bytes of "[user@]host[:port]" */
 #define PROTO_MAX_USER 64
 #define PROTO_MAX_HOST 255
@@ -36,6 +36,7 @@
 #define PROTO_DEFAULT_MAX_HOSTS 10000          /* MaxHostsPerRequest */
 #define PROTO_DEFAULT_MAX_STDIN (1024u * 1024) /* MaxStdinBytes */
 #define PROTO_MAX_CHUNK (64u * 1024) /* raw bytes in one output event */
+#define PROTO_MAX_FDS 16             /* descriptors passed with one request */
 
 /* Stable error codes: the "code" member of an error event. */
 enum proto_code {
@@ -175,6 +176,18 @@ enum proto_op {
 };
 const char *proto_op_name(enum proto_op);
 
+/*
+ * What a descriptor passed with a request (SCM_RIGHTS, PROTOCOL.md section
+ * 1.8) is, one per entry of its "fds" member.  proto_fds.c holds the table
+ * of roles: a new role is one row there and one value here.
+ */
+enum proto_fd_role {
+	PROTO_FD_AGENT, /* "agent": a connected socket to an ssh-agent */
+	PROTO_FD_KEY,   /* "key": an open private key file */
+	PROTO_FD_ROLE_COUNT
+};
+const char *proto_fd_role_name(enum proto_fd_role); /* "agent", ... */
+
 struct proto_env {
 	char *name;
 	char *value;
@@ -226,6 +239,10 @@ struct proto_request {
 	size_t nenv;
 	unsigned char *stdin_data; /* decoded; NULL if absent */
 	size_t stdin_len;
+	/* run, connect: "fds", the role of each descriptor the line
+	 * announces, in the order they were passed. */
+	enum proto_fd_role fds[PROTO_MAX_FDS];
+	size_t nfds;
 
 	/* cancel */
 	char target[PROTO_MAX_ID + 3]; /* id of the request to cancel */

@@ -109,4 +109,11 @@ int proto_exclude_match_host(struct proto_exclude *, const char *spec,
 int proto_hostlist_parse(json_object *, const struct proto_limits *,
 			 struct proto_request *, struct proto_error *);
 
+/* proto_fds.c: the "fds" member of run and connect; -1 with err for a
+ * member naming a credential file by path. */
+int proto_fds_parse(json_object *, struct proto_request *,
+		    struct proto_error *);
+void proto_fds_encode(struct proto_enc *, const struct proto_request *);
+int proto_fds_path_member(const char *key, struct proto_error *);
+
 #endif

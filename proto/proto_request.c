@@ -41,6 +41,7 @@ static const struct proto_request_key {
     {"pty", OPF(PROTO_OP_RUN)},
     {"stdin", OPF(PROTO_OP_RUN)},
     {"target", OPF(PROTO_OP_CANCEL)},
+    {"fds", OPF(PROTO_OP_RUN) | OPF(PROTO_OP_CONNECT)},
 };
 
 /* One row per operation: its wire name, the parser of its own members
@@ -187,9 +188,11 @@ proto_request_connect_members(json_object *root, const struct proto_limits *lim,
 			      struct proto_request *req,
 			      struct proto_error *err)
 {
-	if (proto_hostlist_parse(root, lim, req, err) == -1)
+	if (proto_hostlist_parse(root, lim, req, err) == -1 ||
+	    proto_request_parse_user(root, req, err) == -1)
 		return -1;
-	return proto_request_parse_user(root, req, err);
+	/* Only run and connect reach here with "fds" (the key table). */
+	return proto_fds_parse(root, req, err);
 }
 
 static int
@@ -419,6 +422,8 @@ proto_request_check_keys(json_object *root, enum proto_op op,
 	json_object_object_foreach(root, key, val)
 	{
 		(void)val;
+		if (proto_fds_path_member(key, err) == -1)
+			return -1;
 		for (i = 0; i < sizeof proto_request_keys /
 				    sizeof proto_request_keys[0];
 		     i++) {
@@ -634,6 +639,7 @@ proto_request_encode_run(struct proto_enc *e, const struct proto_request *req)
 	char *b64;
 
 	proto_request_put_hosts(e, req);
+	proto_fds_encode(e, req);
 	proto_enc_key(e, "command");
 	proto_enc_str(e, req->command != NULL ? req->command : "",
 		      req->command != NULL ? strlen(req->command) : 0, 1);
@@ -673,6 +679,8 @@ static void
 proto_request_encode_hosts(struct proto_enc *e, const struct proto_request *req)
 {
 	proto_request_put_hosts(e, req);
+	if (req->op == PROTO_OP_CONNECT)
+		proto_fds_encode(e, req);
 }
 
 static void

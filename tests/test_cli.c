@@ -10,7 +10,9 @@
  * sudoers entry for the fleet's user when run as root and removes it
  * before asserting anything.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <check.h>
@@ -566,6 +568,69 @@ START_TEST(test_pty_env)
 	ct_fmt(want, sizeof want, "%s: no\n", ct_host(0));
 	ck_assert_str_eq(r.out, want);
 	ct_result_free(&r);
+	ct_end();
+}
+END_TEST
+
+/* A listening Unix socket standing in for an ssh-agent. */
+static int
+ct_fake_agent(const char *path)
+{
+	struct sockaddr_un sun;
+	int fd;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	ck_assert_uint_lt(strlen(path), sizeof sun.sun_path);
+	memcpy(sun.sun_path, path, strlen(path));
+	unlink(path);
+	ck_assert((fd = socket(AF_UNIX, SOCK_STREAM, 0)) >= 0);
+	ck_assert(bind(fd, (struct sockaddr *)&sun, sizeof sun) == 0);
+	ck_assert(listen(fd, 4) == 0);
+	return fd;
+}
+
+/* --identity and --agent open the credential here and pass it to the
+ * daemon as a descriptor, which checks its kind. */
+START_TEST(test_identity_agent)
+{
+	struct ct_result r;
+	char agent[PATH_MAX];
+	int afd;
+
+	ct_begin();
+	ct_run(&r, NULL, "run", "-H", ct_host(0), "--identity", fleet.key, "--",
+	       "true", NULL);
+	CT_EXPECT(&r, 0);
+	ct_result_free(&r);
+	/* Passed, not named: the daemon sees a character device. */
+	ct_run(&r, NULL, "run", "-H", ct_host(0), "--identity", "/dev/null",
+	       "--", "true", NULL);
+	ck_assert_msg(r.status != 0, "a character device was taken as a key");
+	ct_has(r.err, "stderr", "fds[0] (key): not a regular file");
+	ct_result_free(&r);
+	ct_run(&r, NULL, "run", "-H", ct_host(0), "--identity",
+	       "/nonexistent/key", "--", "true", NULL);
+	CT_EXPECT(&r, 2);
+	ct_has(r.err, "stderr", "--identity /nonexistent/key: No such file");
+	ct_result_free(&r);
+
+	unsetenv("SSH_AUTH_SOCK");
+	ct_run(&r, NULL, "run", "-H", ct_host(0), "--agent", "--", "true",
+	       NULL);
+	CT_EXPECT(&r, 2);
+	ct_has(r.err, "stderr", "--agent: SSH_AUTH_SOCK is not set");
+	ct_result_free(&r);
+	ct_path(agent, sizeof agent, "agent.sock");
+	afd = ct_fake_agent(agent);
+	setenv("SSH_AUTH_SOCK", agent, 1);
+	ct_run(&r, NULL, "run", "-H", ct_host(0), "--agent", "--identity",
+	       fleet.key, "--", "true", NULL);
+	unsetenv("SSH_AUTH_SOCK");
+	CT_EXPECT(&r, 0);
+	ct_result_free(&r);
+	close(afd);
+	unlink(agent);
 	ct_end();
 }
 END_TEST
@@ -1152,6 +1217,7 @@ cli_suite(void)
 	tcase_add_test(tc, test_shell_and_sudo);
 	tcase_add_test(tc, test_pty_env);
 	tcase_add_test(tc, test_stdin);
+	tcase_add_test(tc, test_identity_agent);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("output");

@@ -1378,6 +1378,110 @@ START_TEST(test_hostsets)
 }
 END_TEST
 
+/* Open descriptors of this process. */
+static int
+self_fds(void)
+{
+	struct stat st;
+	char path[64];
+	int fd, n = 0;
+
+	for (fd = 0; fd < 1024; fd++) {
+		snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+		if (lstat(path, &st) == 0)
+			n++;
+	}
+	return n;
+}
+
+/*
+ * Descriptors passed with a run: duplicated by the options, sent with the
+ * run line in a sendmsg of its own (its data ends at that line's newline)
+ * and closed by the library once sent; a disconnect with the same options
+ * passes none.
+ */
+START_TEST(test_pass_fds)
+{
+	char data[3 * FAKE_LINE], ctl[CMSG_SPACE(sizeof(int) * 16)], *nl;
+	int peer, pfd[2], spair[2], got[16], ngot = 0, lines = 0, before, i;
+	size_t len = 0, with_end = 0;
+	struct cmsghdr *cm;
+	struct msghdr mh;
+	struct iovec iov;
+	struct stat st;
+	sp_run_opts *o;
+	sp_client *c;
+	uint64_t id;
+	ssize_t n;
+
+	before = self_fds();
+	c = pair_client(&peer);
+	o = sp_run_opts_new();
+	ck_assert_int_eq(sp_run_opts_add_host(o, "a"), 0);
+	ck_assert_int_eq(sp_run_opts_set_command(o, "true"), 0);
+	ck_assert_int_eq(pipe(pfd), 0);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, spair), 0);
+	ck_assert_int_eq(sp_run_opts_add_fd(o, SP_FD_KEY, pfd[0]), 0);
+	ck_assert_int_eq(sp_run_opts_add_fd(o, SP_FD_AGENT, spair[0]), 0);
+	ck_assert_int_eq(sp_run_opts_add_fd(o, SP_FD_KEY, -1), -1);
+	ck_assert_int_eq(sp_run_opts_add_fd(o, (enum sp_fd_role)7, pfd[0]), -1);
+	ck_assert_uint_eq(sp_run_opts_nfds(o), 2);
+	/* The caller's own may go at once. */
+	close(pfd[0]);
+	close(spair[0]);
+	ck_assert_int_eq(sp_send_run(c, o, &id), 0);
+	ck_assert_int_eq(sp_send_disconnect(c, o, &id), 0);
+	sp_run_opts_free(o);
+
+	/* hello, run (with two), disconnect (with none). */
+	while (lines < 3) {
+		memset(&mh, 0, sizeof mh);
+		iov.iov_base = data + len;
+		iov.iov_len = sizeof data - len;
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = ctl;
+		mh.msg_controllen = sizeof ctl;
+		n = recvmsg(peer, &mh, 0);
+		ck_assert_int_gt(n, 0);
+		for (cm = CMSG_FIRSTHDR(&mh); cm != NULL;
+		     cm = CMSG_NXTHDR(&mh, cm)) {
+			ck_assert_int_eq(cm->cmsg_type, SCM_RIGHTS);
+			for (i = 0; (size_t)i <
+				    (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			     i++)
+				memcpy(&got[ngot++],
+				       CMSG_DATA(cm) + i * sizeof(int),
+				       sizeof(int));
+			with_end = len + (size_t)n;
+		}
+		len += (size_t)n;
+		for (lines = 0, nl = data;
+		     (nl = memchr(nl, '\n', data + len - nl)); nl++)
+			lines++;
+	}
+	ck_assert_int_eq(ngot, 2);
+	ck_assert_int_eq(fstat(got[0], &st), 0);
+	ck_assert(S_ISFIFO(st.st_mode));
+	ck_assert_int_eq(fstat(got[1], &st), 0);
+	ck_assert(S_ISSOCK(st.st_mode));
+	/* They came with data ending at the run line's newline. */
+	nl = memchr(data, '\n', len);
+	nl = memchr(nl + 1, '\n', data + len - nl - 1);
+	ck_assert_uint_eq(with_end, (size_t)(nl - data) + 1);
+	data[len] = '\0';
+	ck_assert_ptr_nonnull(strstr(data, "\"fds\":[\"key\",\"agent\"]"));
+	ck_assert_ptr_null(strstr(nl, "fds"));
+	close(got[0]);
+	close(got[1]);
+	close(pfd[1]);
+	close(spair[1]);
+	sp_close(c);
+	close(peer);
+	ck_assert_int_eq(self_fds(), before);
+}
+END_TEST
+
 START_TEST(test_disconnect_hello_exclude)
 {
 	static const char *const steps[] = {
@@ -1478,6 +1582,7 @@ client_suite(void)
 	tcase_add_test(tc, test_connect_path);
 	tcase_add_test(tc, test_connect_refused);
 	tcase_add_test(tc, test_disconnect_hello_exclude);
+	tcase_add_test(tc, test_pass_fds);
 	tcase_add_test(tc, test_refusal_before_write);
 	tcase_add_test(tc, test_refusal_at_eof);
 	tcase_add_test(tc, test_old_error_not_reason);

@@ -470,6 +470,41 @@ static const struct bad_case bad_cases[] = {
     {"{\"v\":1,\"id\":1,\"op\":\"connect\",\"hosts\":[\"a\"],"
      "\"idle_timeout\":5}",
      PROTO_E_BAD_REQUEST, "idle_timeout: not allowed in connect", "1"},
+    /* fds: descriptors passed with the request. */
+    {"{\"v\":1,\"id\":1,\"op\":\"run\",\"hosts\":[\"a\"],\"command\":\"c\","
+     "\"fds\":\"key\"}",
+     PROTO_E_BAD_REQUEST, "fds: expected an array of roles", "1"},
+    {"{\"v\":1,\"id\":1,\"op\":\"run\",\"hosts\":[\"a\"],\"command\":\"c\","
+     "\"fds\":[\"key\",1]}",
+     PROTO_E_BAD_REQUEST, "fds[1]: expected a role string", "1"},
+    {"{\"v\":1,\"id\":1,\"op\":\"connect\",\"hosts\":[\"a\"],"
+     "\"fds\":[\"password\"]}",
+     PROTO_E_BAD_REQUEST, "fds[0]: unknown role \"password\"", "1"},
+    {"{\"v\":1,\"id\":1,\"op\":\"connect\",\"hosts\":[\"a\"],"
+     "\"fds\":[\"KEY\"]}",
+     PROTO_E_BAD_REQUEST, "fds[0]: unknown role \"KEY\"", "1"},
+    {"{\"v\":1,\"id\":1,\"op\":\"connect\",\"hosts\":[\"a\"],"
+     "\"fds\":[\"key\",\"key\",\"key\",\"key\",\"key\",\"key\",\"key\","
+     "\"key\",\"key\",\"key\",\"key\",\"key\",\"key\",\"key\",\"key\","
+     "\"key\",\"key\"]}",
+     PROTO_E_BAD_REQUEST, "fds: 17 descriptors, at most 16", "1"},
+    {"{\"v\":1,\"id\":1,\"op\":\"disconnect\",\"hosts\":[\"a\"],"
+     "\"fds\":[]}",
+     PROTO_E_BAD_REQUEST, "fds: not allowed in disconnect", "1"},
+    {"{\"v\":1,\"id\":1,\"op\":\"status\",\"fds\":[\"agent\"]}",
+     PROTO_E_BAD_REQUEST, "fds: not allowed in status", "1"},
+    /* A key file named by path: the daemon opens none. */
+    {"{\"v\":1,\"id\":1,\"op\":\"run\",\"hosts\":[\"a\"],\"command\":\"c\","
+     "\"identity_file\":\"/root/.ssh/id_ed25519\"}",
+     PROTO_E_BAD_REQUEST,
+     "identity_file: the daemon opens no file named by a client; pass the "
+     "open key as a descriptor (fds: [\"key\"])",
+     "1"},
+    {"{\"v\":1,\"id\":1,\"op\":\"connect\",\"hosts\":[\"a\"],"
+     "\"key_file\":\"k\"}",
+     PROTO_E_BAD_REQUEST, "key_file: the daemon opens no file named", "1"},
+    {"{\"v\":1,\"id\":1,\"op\":\"status\",\"identity\":\"k\"}",
+     PROTO_E_BAD_REQUEST, "identity: the daemon opens no file named", "1"},
     /* hello. */
     {"{\"v\":1,\"id\":1,\"op\":\"hello\",\"versions\":1}", PROTO_E_BAD_REQUEST,
      "versions: expected an array", "1"},
@@ -611,6 +646,50 @@ START_TEST(test_req_invalid)
 		      c->msg);
 	ck_assert_msg(strcmp(err.id, c->id) == 0, "%s: id '%s', want '%s'",
 		      c->line, err.id, c->id);
+}
+END_TEST
+
+START_TEST(test_req_fds)
+{
+	struct proto_request *req, *back;
+	struct proto_buf b;
+
+	/* Roles in order; an empty list announces none. */
+	req =
+	    parse_ok("{\"v\":1,\"id\":1,\"op\":\"run\",\"hosts\":[\"a\"],"
+		     "\"command\":\"c\",\"fds\":[\"agent\",\"key\",\"key\"]}");
+	ck_assert_uint_eq(req->nfds, 3);
+	ck_assert_int_eq(req->fds[0], PROTO_FD_AGENT);
+	ck_assert_int_eq(req->fds[1], PROTO_FD_KEY);
+	ck_assert_int_eq(req->fds[2], PROTO_FD_KEY);
+	back = reencode(req);
+	ck_assert_uint_eq(back->nfds, 3);
+	ck_assert_int_eq(back->fds[0], PROTO_FD_AGENT);
+	ck_assert_int_eq(back->fds[2], PROTO_FD_KEY);
+	proto_request_free(back);
+	proto_request_free(req);
+
+	req = parse_ok("{\"v\":1,\"id\":2,\"op\":\"connect\",\"hosts\":[\"a\"],"
+		       "\"fds\":[\"key\"]}");
+	ck_assert_uint_eq(req->nfds, 1);
+	proto_buf_init(&b);
+	ck_assert_int_eq(proto_request_encode(&b, req), 0);
+	ck_assert_ptr_nonnull(strstr(b.data, ",\"fds\":[\"key\"]"));
+	proto_buf_free(&b);
+	proto_request_free(req);
+
+	req = parse_ok("{\"v\":1,\"id\":3,\"op\":\"connect\",\"hosts\":[\"a\"],"
+		       "\"fds\":[]}");
+	ck_assert_uint_eq(req->nfds, 0);
+	proto_buf_init(&b);
+	ck_assert_int_eq(proto_request_encode(&b, req), 0);
+	ck_assert_ptr_null(strstr(b.data, "fds"));
+	proto_buf_free(&b);
+	proto_request_free(req);
+
+	ck_assert_str_eq(proto_fd_role_name(PROTO_FD_AGENT), "agent");
+	ck_assert_str_eq(proto_fd_role_name(PROTO_FD_KEY), "key");
+	ck_assert_str_eq(proto_fd_role_name(PROTO_FD_ROLE_COUNT), "unknown");
 }
 END_TEST
 
@@ -2594,6 +2673,7 @@ proto_suite(void)
 	tcase_add_test(tc, test_req_encode_rejects_invalid_utf8);
 	tcase_add_test(tc, test_req_many_hosts);
 	tcase_add_test(tc, test_req_depth);
+	tcase_add_test(tc, test_req_fds);
 	tcase_add_test(tc, test_req_limits);
 	tcase_add_test(tc, test_req_env_limit);
 	tcase_add_test(tc, test_req_depth_limit);

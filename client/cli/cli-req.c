@@ -179,6 +179,11 @@ cli_req_opts(struct cli *cli, const struct cli_req *r)
 	}
 	if (cli->user != NULL && sp_run_opts_set_user(o, cli->user) == -1)
 		goto fail;
+	for (i = 0; i < cli->npass; i++) {
+		if (sp_run_opts_add_fd(o, cli->pass_roles[i],
+				       cli->pass_fds[i]) == -1)
+			goto fail;
+	}
 	return o;
 fail:
 	cli_warnx("%s", sp_run_opts_error(o));

@@ -3,9 +3,18 @@
  * The run subcommand: a command on many hosts.  Its options, the plan
  * (one request per distinct command and stdin, with {host}, {arg}, -I and
  * --sudo/--shell applied per host), sending and the event loop; output
- * goes through the output modes.
+ * goes through the output modes.  --identity and --agent open the
+ * caller's key file or connect to its agent here, with the caller's own
+ * rights, and pass the descriptor with every request: the daemon opens no
+ * file a client names.
  */
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -38,8 +47,77 @@ static const struct option cli_run_longopts[] = {
     {"verbose", no_argument, NULL, 'v'},
     {"stop-on-error", no_argument, NULL, OPT_STOP_ON_ERROR},
     {"failed-hosts", required_argument, NULL, OPT_FAILED_HOSTS},
+    {"identity", required_argument, NULL, OPT_IDENTITY},
+    {"agent", no_argument, NULL, OPT_AGENT},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0}};
+
+/* A connection to $SSH_AUTH_SOCK, or -1 with a message. */
+static int
+cli_run_agent_connect(void)
+{
+	const char *path = getenv("SSH_AUTH_SOCK");
+	struct sockaddr_un sun;
+	int fd;
+
+	if (path == NULL || *path == '\0') {
+		cli_warnx(
+		    "run: --agent: SSH_AUTH_SOCK is not set (no ssh-agent "
+		    "to pass)");
+		return -1;
+	}
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof sun.sun_path) {
+		cli_warnx("run: --agent: SSH_AUTH_SOCK %s: path too long",
+			  path);
+		return -1;
+	}
+	memcpy(sun.sun_path, path, strlen(path));
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
+		cli_warnx("run: --agent: connect to %s: %s", path,
+			  strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* --identity and --agent: the descriptors every request passes. */
+static int
+cli_run_credentials(struct cli *cli, const struct cli_runopts *ro)
+{
+	int fd;
+
+	if (ro->identity != NULL) {
+		if ((fd = open(ro->identity, O_RDONLY | O_CLOEXEC)) == -1) {
+			cli_warnx("run: --identity %s: %s", ro->identity,
+				  strerror(errno));
+			return -1;
+		}
+		cli->pass_fds[cli->npass] = fd;
+		cli->pass_roles[cli->npass++] = SP_FD_KEY;
+	}
+	if (ro->agent) {
+		if ((fd = cli_run_agent_connect()) == -1)
+			return -1;
+		cli->pass_fds[cli->npass] = fd;
+		cli->pass_roles[cli->npass++] = SP_FD_AGENT;
+	}
+	return 0;
+}
+
+static void
+cli_run_credentials_close(struct cli *cli)
+{
+	size_t i;
+
+	for (i = 0; i < cli->npass; i++)
+		close(cli->pass_fds[i]);
+	cli->npass = 0;
+}
 
 /* -I DIR: the host's input is the file DIR/HOST, which must exist. */
 static int
@@ -248,6 +326,12 @@ cli_run_option(struct cli *cli, void *state, int ch, const char *arg)
 	case OPT_STOP_ON_ERROR:
 		cli->stop_on_error = 1;
 		return 1;
+	case OPT_IDENTITY:
+		ro->identity = arg;
+		return 1;
+	case OPT_AGENT:
+		ro->agent = 1;
+		return 1;
 	default:
 		return 0;
 	}
@@ -337,7 +421,8 @@ cli_run_exec(struct cli *cli, int argc, char **argv)
 	if ((rc = cli_opt_parse(cli, argc, argv, cli_run_option, &ro)) != -1)
 		return rc;
 	rc = CLI_EXIT_USAGE;
-	if (cli_run_prepare(cli, &ro, argc, argv, &tmpl) == -1)
+	if (cli_run_prepare(cli, &ro, argc, argv, &tmpl) == -1 ||
+	    cli_run_credentials(cli, &ro) == -1)
 		goto out;
 	if (cli_connect(cli) == -1)
 		goto out;
@@ -365,6 +450,7 @@ cli_run_exec(struct cli *cli, int argc, char **argv)
 	cli_output_end(cli);
 	rc = cli_exit_finish(cli, "ok", 1);
 out:
+	cli_run_credentials_close(cli);
 	free(tmpl);
 	free(data);
 	return rc;

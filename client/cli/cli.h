@@ -115,7 +115,9 @@ enum {
 	OPT_COLOR,
 	OPT_NO_PROGRESS,
 	OPT_STOP_ON_ERROR,
-	OPT_FAILED_HOSTS
+	OPT_FAILED_HOSTS,
+	OPT_IDENTITY,
+	OPT_AGENT
 };
 
 struct cli_runopts {
@@ -129,6 +131,8 @@ struct cli_runopts {
 	const char *args_json;
 	const char *color;
 	int no_progress;
+	const char *identity; /* --identity FILE */
+	int agent;            /* --agent */
 };
 
 struct cli_cmd;
@@ -156,6 +160,10 @@ struct cli {
 	double timeout, idle_timeout;
 	struct cli_strv env; /* "NAME=VALUE" */
 	int pty;
+	/* Descriptors every request passes (--identity, --agent). */
+	int pass_fds[2];
+	enum sp_fd_role pass_roles[2];
+	size_t npass;
 
 	struct cli_req *reqs;
 	size_t nreqs, reqcap;

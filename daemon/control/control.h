@@ -16,6 +16,7 @@
 #include "msg.h"
 
 struct bufferevent;
+struct evbuffer;
 struct evbuffer_cb_entry;
 struct policy;
 struct policy_view;
@@ -42,10 +43,39 @@ struct policy_view;
  * system call for every 12 KiB of output). */
 #define PEER_MAX_WRITE (1024 * 1024)
 
+/* Bytes read from one client per read callback, at most. */
+#define PEER_READ_CHUNK (64u * 1024)
+/* Descriptors one recvmsg can bring (its control buffer holds
+ * PROTO_MAX_FDS + 1, rounded up by the alignment of CMSG_SPACE) and a mark
+ * of those cut off; the queue of a client holds two such batches, and
+ * reading waits while it has no room for another one. */
+#define PEER_FD_BATCH (PROTO_MAX_FDS + 2)
+#define PEER_MAX_QUEUED_FDS (2 * PEER_FD_BATCH)
+
+/* A "key" descriptor must be a regular file of at most this many bytes. */
+#define REQUEST_MAX_KEY_BYTES (64 * 1024)
+
 /* Connections accepted per listener callback. */
 #define CONTROL_ACCEPT_BATCH 64
 
 TAILQ_HEAD(request_list, request);
+
+/* A descriptor received from a client, waiting for the line it came with:
+ * the line that holds the stream offset off takes it. */
+struct peer_fd {
+	int fd;                 /* -1: only a mark of cut or dropped ones */
+	int cut;                /* MSG_CTRUNC: the kernel closed some */
+	unsigned dropped;       /* closed here in its place (queue full) */
+	unsigned long long off; /* last byte of the data it arrived with */
+};
+
+/* The descriptors of one request line, with their roles; whoever holds
+ * the struct owns the descriptors. */
+struct request_fds {
+	int fd[PROTO_MAX_FDS];
+	enum proto_fd_role role[PROTO_MAX_FDS];
+	size_t n;
+};
 
 struct peer {
 	int fd;
@@ -67,8 +97,14 @@ struct peer {
 	size_t njobs; /* hosts of its run/connect requests still pending */
 	size_t *shard_jobs; /* the same per shard: where to send MSG_RESUME */
 	size_t nstatus;     /* status requests in flight */
-	struct event *hard_ev; /* output over the hard limit since armed */
-	struct bufferevent *bev;
+	struct event *hard_ev;     /* output over the hard limit since armed */
+	struct bufferevent *bev;   /* output only: input is read by read_ev */
+	struct event *read_ev;     /* recvmsg on fd, into in */
+	struct evbuffer *in;       /* at most MaxLineLength + 1 bytes */
+	int reading;               /* read_ev is added */
+	unsigned long long in_off; /* stream offset of in's first byte */
+	struct peer_fd fdq[PEER_MAX_QUEUED_FDS]; /* ring, oldest first */
+	size_t fdq_head, fdq_len;
 	struct evbuffer_cb_entry *drain_cb; /* output accounting */
 	struct event *yield_ev; /* continues input after the budget */
 	struct flow *flow;
@@ -100,8 +136,9 @@ struct request {
 	size_t *shard_jobs;   /* jobs not ended per shard: where to cancel */
 	struct msg **replies; /* status: MSG_STATUS_REPLY by arrival */
 	size_t nreplies;
-	struct event *timer; /* status: answer without stuck workers */
-	int answered;        /* status: sent; only waiting to be freed */
+	struct event *timer;    /* status: answer without stuck workers */
+	int answered;           /* status: sent; only waiting to be freed */
+	struct request_fds fds; /* taken from its line, closed when unneeded */
 	TAILQ_ENTRY(request) peer_entry; /* in peer->requests */
 	TAILQ_ENTRY(request) all_entry;  /* in the list of every request */
 };
@@ -153,7 +190,10 @@ size_t peer_count(void);          /* connected clients */
 size_t peer_output_pending(void); /* bytes not yet written to clients */
 
 /* request.c */
-void request_dispatch(struct peer *, struct proto_request *);
+/* Serve one parsed line; takes fds (the descriptors that came with it,
+ * as many as it announces): each is stored on the request or closed. */
+void request_dispatch(struct peer *, struct proto_request *,
+		      struct request_fds *fds);
 void request_event(struct msg *);
 void request_status_reply(struct msg *);
 void request_detach_all(struct peer *);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * One client connection: its bufferevent, the framing of request lines, and
+ * One client connection: its input (read here with recvmsg, descriptors
+ * included), its output bufferevent, the framing of request lines, and
  * the accounting of its output against struct flow.  Input is cut at '\n',
  * a line longer than MaxLineLength is answered with one error and skipped,
  * and each callback handles a bounded amount of input so one busy client
@@ -11,6 +12,15 @@
  * never from the middle of a callback that may still use them.  A client's
  * limits and flow thresholds are fixed when it connects, so a reload applies
  * to new connections only.
+ *
+ * Input is read with recvmsg rather than by the bufferevent (which is for
+ * output only), because requests may carry descriptors (SCM_RIGHTS,
+ * PROTOCOL.md section 1.8).  Each received descriptor is queued with the
+ * stream offset of the last byte of the data it arrived with, and the line
+ * holding that byte takes it: the kernel may deliver earlier bytes (the end
+ * of a previous line) in the same read, never later ones.  A line whose
+ * descriptors do not match its "fds" member is refused and every descriptor
+ * no request takes is closed at once.
  *
  * A client that half-closes its socket has sent its last request: the lines
  * it sent are served, its running requests finish and their output is
@@ -25,6 +35,7 @@
  * the access policy's view of it is made once per policy.
  */
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <errno.h>
 #include <grp.h>
@@ -69,6 +80,121 @@ static void peer_process(struct peer *);
 static void peer_check_finished(struct peer *);
 static void peer_last_line(struct peer *, struct evbuffer *);
 static void peer_identity_free(struct peer *);
+static void peer_read_update(struct peer *);
+static ssize_t peer_find_eol(struct peer *, struct evbuffer *);
+
+/* The descriptors one line took from the queue. */
+struct peer_line_fds {
+	int fd[PEER_MAX_QUEUED_FDS];
+	size_t n;
+	size_t dropped; /* closed before the line ended (queue full) */
+	int cut;        /* some were cut off by the kernel (MSG_CTRUNC) */
+};
+
+static void
+peer_fds_close(const int *fd, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		close(fd[i]);
+}
+
+static size_t
+peer_fdq_room(const struct peer *peer)
+{
+	return PEER_MAX_QUEUED_FDS - peer->fdq_len;
+}
+
+static struct peer_fd *
+peer_fdq_at(struct peer *peer, size_t i)
+{
+	return &peer->fdq[(peer->fdq_head + i) % PEER_MAX_QUEUED_FDS];
+}
+
+/* Queue fd (or a mark, fd -1); a full queue closes it and counts it on
+ * the newest entry, which belongs to the same line. */
+static void
+peer_fdq_push(struct peer *peer, int fd, int cut, unsigned long long off)
+{
+	struct peer_fd *q;
+
+	if (peer_fdq_room(peer) == 0) {
+		q = peer_fdq_at(peer, peer->fdq_len - 1);
+		if (fd >= 0) {
+			close(fd);
+			q->dropped++;
+		}
+		q->cut |= cut;
+		return;
+	}
+	q = peer_fdq_at(peer, peer->fdq_len++);
+	q->fd = fd;
+	q->cut = cut;
+	q->dropped = 0;
+	q->off = off;
+}
+
+/* Take the queued descriptors of the line ending before offset end. */
+static void
+peer_fdq_take(struct peer *peer, unsigned long long end,
+	      struct peer_line_fds *lf)
+{
+	struct peer_fd *q;
+
+	lf->n = lf->dropped = 0;
+	lf->cut = 0;
+	while (peer->fdq_len > 0 && (q = peer_fdq_at(peer, 0))->off < end) {
+		if (q->fd >= 0)
+			lf->fd[lf->n++] = q->fd;
+		lf->dropped += q->dropped;
+		lf->cut |= q->cut;
+		peer->fdq_head = (peer->fdq_head + 1) % PEER_MAX_QUEUED_FDS;
+		peer->fdq_len--;
+	}
+}
+
+/* Descriptors of input consumed without a request taking them (an
+ * overlong or empty line) are closed. */
+static void
+peer_fdq_discard(struct peer *peer, unsigned long long end)
+{
+	struct peer_line_fds lf;
+
+	peer_fdq_take(peer, end, &lf);
+	if (lf.n == 0)
+		return;
+	log_debug("client fd=%d: %zu descriptors closed with discarded input",
+		  peer->fd, lf.n);
+	peer_fds_close(lf.fd, lf.n);
+}
+
+/*
+ * The queue is full and no complete line is buffered: everything queued
+ * belongs to the unfinished line, which has more descriptors than any
+ * request takes.  Close them and keep one mark that counts them, so that
+ * reading goes on to that line's end and the line is refused.
+ */
+static void
+peer_fdq_collapse(struct peer *peer)
+{
+	struct peer_line_fds lf;
+	unsigned long long off = peer_fdq_at(peer, peer->fdq_len - 1)->off;
+
+	peer_fdq_take(peer, off + 1, &lf);
+	peer_fds_close(lf.fd, lf.n);
+	peer_fdq_push(peer, -1, lf.cut, off);
+	peer_fdq_at(peer, 0)->dropped = (unsigned)(lf.n + lf.dropped);
+}
+
+static void
+peer_fdq_free(struct peer *peer)
+{
+	struct peer_line_fds lf;
+
+	peer_fdq_take(peer, ~0ull, &lf);
+	peer_fds_close(lf.fd, lf.n);
+}
 
 static struct peer_uid_count *
 peer_uid_find(uid_t uid, int create)
@@ -127,7 +253,11 @@ peer_free(struct peer *peer)
 {
 	/* Freeing the buffer must not count as the client reading it. */
 	peer_unwatch(peer);
+	/* The read event goes before the bufferevent closes the socket. */
+	event_free(peer->read_ev);
 	bufferevent_free(peer->bev);
+	evbuffer_free(peer->in);
+	peer_fdq_free(peer);
 	event_free(peer->yield_ev);
 	event_free(peer->hard_ev);
 	flow_unref(peer->flow);
@@ -157,7 +287,8 @@ peer_close(struct peer *peer, const char *why)
 	peer->dead = 1;
 	atomic_store(&peer->flow->closed, 1);
 	request_detach_all(peer);
-	bufferevent_disable(peer->bev, EV_READ | EV_WRITE);
+	bufferevent_disable(peer->bev, EV_WRITE);
+	peer_read_update(peer);
 	event_del(peer->yield_ev);
 	event_del(peer->hard_ev);
 	peer_uid_release(peer->uid);
@@ -250,8 +381,7 @@ peer_resume_input(struct peer *peer)
 {
 	peer->stalled = 0;
 	/* After the end of file there is nothing more to read. */
-	if (!peer->eof)
-		bufferevent_enable(peer->bev, EV_READ);
+	peer_read_update(peer);
 	/* Lines already buffered get no new read callback. */
 	event_active(peer->yield_ev, EV_TIMEOUT, 1);
 }
@@ -381,7 +511,10 @@ static void
 peer_consume(struct peer *peer, struct evbuffer *in, size_t n)
 {
 	evbuffer_drain(in, n);
+	peer->in_off += n;
 	peer->scanned = 0;
+	peer_fdq_discard(peer, peer->in_off);
+	peer_read_update(peer);
 }
 
 /* Discard the rest of an overlong line; 0 once its newline was seen. */
@@ -410,16 +543,44 @@ peer_overlong(struct peer *peer)
 	peer->skipping = 1;
 }
 
+/* 0 if the line brought the descriptors its "fds" announces, else it was
+ * answered with an error. */
+static int
+peer_line_fds_match(struct peer *peer, const struct proto_request *req,
+		    const struct peer_line_fds *lf)
+{
+	size_t got = lf->n + lf->dropped;
+
+	if (!lf->cut && got == req->nfds)
+		return 0;
+	log_debug("client fd=%d id=%s: %zu descriptors announced, %zu%s "
+		  "arrived",
+		  peer->fd, req->id, req->nfds, got, lf->cut ? "+" : "");
+	peer_error(peer, req->id, PROTO_E_BAD_REQUEST,
+		   "request announces %zu descriptors, %s%zu arrived with it",
+		   req->nfds, lf->cut ? "more than " : "", got);
+	return -1;
+}
+
+/* A line [end - len - 1, end) and the descriptors that came with it. */
 static void
-peer_line(struct peer *peer, const char *line, size_t len)
+peer_line(struct peer *peer, const char *line, size_t len,
+	  unsigned long long end)
 {
 	struct proto_request *req;
 	struct proto_error err;
+	struct peer_line_fds lf;
+	struct request_fds fds;
+	size_t i;
 
-	if (len == 0)
+	peer_fdq_take(peer, end, &lf);
+	if (len == 0) {
+		peer_fds_close(lf.fd, lf.n);
 		return;
+	}
 	memset(&err, 0, sizeof(err));
 	if (proto_request_parse(line, len, &peer->limits, &req, &err) == -1) {
+		peer_fds_close(lf.fd, lf.n);
 		log_debug("client fd=%d: %s", peer->fd, err.message);
 		if (err.code == PROTO_E_NONE)
 			err.code = PROTO_E_BAD_REQUEST;
@@ -427,7 +588,17 @@ peer_line(struct peer *peer, const char *line, size_t len)
 			   "%s", err.message);
 		return;
 	}
-	request_dispatch(peer, req);
+	if (peer_line_fds_match(peer, req, &lf) == -1) {
+		peer_fds_close(lf.fd, lf.n);
+		proto_request_free(req);
+		return;
+	}
+	fds.n = lf.n;
+	for (i = 0; i < lf.n; i++) {
+		fds.fd[i] = lf.fd[i];
+		fds.role[i] = req->fds[i];
+	}
+	request_dispatch(peer, req, &fds);
 	proto_request_free(req);
 }
 
@@ -441,7 +612,7 @@ peer_output_full(struct peer *peer)
 static void
 peer_process(struct peer *peer)
 {
-	struct evbuffer *in = bufferevent_get_input(peer->bev);
+	struct evbuffer *in = peer->in;
 	size_t max = peer->limits.max_line;
 	size_t lines = 0, bytes = 0;
 	ssize_t eol;
@@ -453,7 +624,7 @@ peer_process(struct peer *peer)
 		}
 		if (peer_output_full(peer)) {
 			peer->stalled = 1;
-			bufferevent_disable(peer->bev, EV_READ);
+			peer_read_update(peer);
 			return;
 		}
 		if (lines >= PEER_BUDGET_LINES || bytes >= PEER_BUDGET_BYTES) {
@@ -473,7 +644,8 @@ peer_process(struct peer *peer)
 			peer_overlong(peer);
 			continue;
 		}
-		peer_line(peer, (char *)evbuffer_pullup(in, eol + 1), eol);
+		peer_line(peer, (char *)evbuffer_pullup(in, eol + 1), eol,
+			  peer->in_off + eol + 1);
 		peer_consume(peer, in, eol + 1);
 		lines++;
 		bytes += eol + 1;
@@ -490,7 +662,8 @@ peer_last_line(struct peer *peer, struct evbuffer *in)
 	size_t len = evbuffer_get_length(in);
 
 	if (len > 0) {
-		peer_line(peer, (char *)evbuffer_pullup(in, len), len);
+		peer_line(peer, (char *)evbuffer_pullup(in, len), len,
+			  peer->in_off + len);
 		peer_consume(peer, in, len);
 	}
 	peer_check_finished(peer);
@@ -517,16 +690,152 @@ static void
 peer_check_finished(struct peer *peer)
 {
 	if (peer->dead || !peer->eof || peer->stalled || peer_busy(peer) ||
-	    evbuffer_get_length(bufferevent_get_input(peer->bev)) > 0 ||
+	    evbuffer_get_length(peer->in) > 0 ||
 	    evbuffer_get_length(bufferevent_get_output(peer->bev)) > 0)
 		return;
 	peer_close(peer, "end of file, requests finished");
 }
 
+/*
+ * Read while the client is served, its input holds less than one maximal
+ * line and its newline (what a bufferevent's watermark did), and the queue
+ * of descriptors can take another read's worth.  A full queue with no
+ * complete line buffered belongs to that one line (peer_fdq_collapse).
+ */
 static void
-peer_read(struct bufferevent *bev, void *arg)
+peer_read_update(struct peer *peer)
 {
-	peer_process(arg);
+	int want;
+
+	want = !peer->dead && !peer->eof && !peer->stalled &&
+	       evbuffer_get_length(peer->in) <= peer->limits.max_line &&
+	       (peer_fdq_room(peer) >= PEER_FD_BATCH ||
+		peer_find_eol(peer, peer->in) == -1);
+	if (want && !peer->reading) {
+		if (event_add(peer->read_ev, NULL) == -1)
+			fatalx("client fd=%d: cannot watch its input",
+			       peer->fd);
+		peer->reading = 1;
+	} else if (!want && peer->reading) {
+		event_del(peer->read_ev);
+		peer->reading = 0;
+	}
+}
+
+/* Queue the descriptors that came with the data read last. */
+static void
+peer_recv_fds(struct peer *peer, struct msghdr *mh, unsigned long long off)
+{
+	struct cmsghdr *cm;
+	size_t n, i, pushed = 0;
+	int fd;
+
+	for (cm = CMSG_FIRSTHDR(mh); cm != NULL; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (i = 0; i < n; i++) {
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int),
+			       sizeof(int));
+			peer_fdq_push(peer, fd, 0, off);
+			pushed++;
+		}
+	}
+	if (mh->msg_flags & MSG_CTRUNC) {
+		if (pushed > 0)
+			peer_fdq_at(peer, peer->fdq_len - 1)->cut = 1;
+		else
+			peer_fdq_push(peer, -1, 1, off);
+	}
+}
+
+/*
+ * One recvmsg of at most PEER_READ_CHUNK bytes into the input.  Returns the
+ * bytes read, 0 at the end of file, -2 when nothing could be read now, -1
+ * when the read failed (the peer is closed).
+ */
+static ssize_t
+peer_recv(struct peer *peer)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int) * (PROTO_MAX_FDS + 1))];
+	} ctl;
+	struct evbuffer_iovec vec[2];
+	struct iovec iov[2];
+	struct msghdr mh;
+	size_t want, left, len = evbuffer_get_length(peer->in);
+	char why[128];
+	ssize_t n;
+	int nvec, i;
+
+	want = peer->limits.max_line + 1 - len;
+	if (want > PEER_READ_CHUNK)
+		want = PEER_READ_CHUNK;
+	if (peer_fdq_room(peer) < PEER_FD_BATCH) {
+		/* Lines buffered first take their descriptors. */
+		if (peer_find_eol(peer, peer->in) != -1)
+			return -2;
+		peer_fdq_collapse(peer);
+	}
+	if ((nvec = evbuffer_reserve_space(peer->in, want, vec, 2)) < 1)
+		fatalx("client fd=%d: cannot grow its input", peer->fd);
+	for (i = 0, left = want; i < nvec; i++) {
+		if (vec[i].iov_len > left)
+			vec[i].iov_len = left;
+		left -= vec[i].iov_len;
+		iov[i].iov_base = vec[i].iov_base;
+		iov[i].iov_len = vec[i].iov_len;
+	}
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = iov;
+	mh.msg_iovlen = nvec;
+	mh.msg_control = ctl.buf;
+	/* The kernel fills what msg_controllen has room for; CMSG_SPACE is
+	 * rounded up, so name exactly PROTO_MAX_FDS + 1. */
+	mh.msg_controllen = CMSG_LEN(sizeof(int) * (PROTO_MAX_FDS + 1));
+	n = recvmsg(peer->fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return -2;
+		snprintf(why, sizeof(why), "read error: %s", strerror(errno));
+		peer_close(peer, why);
+		return -1;
+	}
+	for (i = 0, left = (size_t)n; i < nvec; i++) {
+		if (vec[i].iov_len > left)
+			vec[i].iov_len = left;
+		left -= vec[i].iov_len;
+	}
+	if (evbuffer_commit_space(peer->in, vec, nvec) == -1)
+		fatalx("client fd=%d: cannot keep its input", peer->fd);
+	/* Descriptors with no data (the end of file) go to no line: the
+	 * peer's end closes them. */
+	peer_recv_fds(peer, &mh,
+		      n > 0 ? peer->in_off + len + (size_t)n - 1 : ~0ull - 1);
+	return n;
+}
+
+static void peer_end_of_file(struct peer *);
+
+static void
+peer_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct peer *peer = arg;
+	ssize_t n;
+
+	(void)fd;
+	(void)what;
+	if ((n = peer_recv(peer)) == -1)
+		return;
+	if (n == 0) {
+		peer_end_of_file(peer);
+		return;
+	}
+	if (n > 0)
+		peer_process(peer);
+	if (!peer->dead)
+		peer_read_update(peer);
 }
 
 /*
@@ -558,7 +867,8 @@ peer_end_of_file(struct peer *peer)
 		    "%zu requests",
 		    peer->fd, (unsigned)peer->uid, (long)peer->pid,
 		    peer->nrequests);
-	/* libevent stopped reading; what is buffered is still served. */
+	/* Reading stops; what is buffered is still served. */
+	peer_read_update(peer);
 	if (!peer->stalled)
 		peer_process(peer);
 }
@@ -577,16 +887,11 @@ peer_event(struct bufferevent *bev, short what, void *arg)
 {
 	char why[128];
 
-	if (what & BEV_EVENT_EOF) {
-		peer_end_of_file(arg);
+	/* The bufferevent only writes: its errors are write errors. */
+	(void)bev;
+	if (!(what & BEV_EVENT_ERROR))
 		return;
-	}
-	if (what & BEV_EVENT_ERROR)
-		snprintf(why, sizeof(why), "%s error: %s",
-			 (what & BEV_EVENT_WRITING) ? "write" : "read",
-			 strerror(errno));
-	else
-		return;
+	snprintf(why, sizeof(why), "write error: %s", strerror(errno));
 	peer_close(arg, why);
 }
 
@@ -830,10 +1135,13 @@ peer_accept(int fd)
 		return;
 	}
 	peer->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+	peer->read_ev =
+	    event_new(base, fd, EV_READ | EV_PERSIST, peer_read, peer);
+	peer->in = evbuffer_new();
 	peer->yield_ev = event_new(base, -1, 0, peer_yield, peer);
 	peer->hard_ev = evtimer_new(base, peer_hard_timeout, peer);
-	if (peer->bev == NULL || peer->yield_ev == NULL ||
-	    peer->hard_ev == NULL)
+	if (peer->bev == NULL || peer->read_ev == NULL || peer->in == NULL ||
+	    peer->yield_ev == NULL || peer->hard_ev == NULL)
 		fatalx("client fd=%d: cannot create its events", fd);
 	peer->flow = peer_flow_new();
 	peer->shard_jobs =
@@ -842,14 +1150,14 @@ peer_accept(int fd)
 					 peer_drained, peer);
 	if (peer->drain_cb == NULL)
 		fatalx("client fd=%d: cannot watch its output", fd);
-	bufferevent_setcb(peer->bev, peer_read, NULL, peer_event, peer);
+	bufferevent_setcb(peer->bev, NULL, NULL, peer_event, peer);
 	if (bufferevent_set_max_single_write(peer->bev, PEER_MAX_WRITE) == -1)
 		fatalx("client fd=%d: cannot set its write size", fd);
-	/* Never buffer more than one maximal line and its newline. */
-	bufferevent_setwatermark(peer->bev, EV_READ, 0,
-				 peer->limits.max_line + 1);
-	bufferevent_enable(peer->bev, EV_READ | EV_WRITE);
+	/* Input never goes through the bufferevent (peer_read_update). */
+	bufferevent_disable(peer->bev, EV_READ);
+	bufferevent_enable(peer->bev, EV_WRITE);
 	TAILQ_INSERT_TAIL(&peers, peer, entry);
+	peer_read_update(peer);
 	log_verbose("client fd=%d uid=%u user=%s pid=%ld connected", fd,
 		    (unsigned)peer->uid, peer->user, (long)peer->pid);
 }

@@ -12,10 +12,20 @@
  * GroupHosts, decided by policy.c), whose refused hosts end with
  * "forbidden" without reaching a worker, and the audit log of every run and
  * connect.
+ *
+ * The descriptors a run or connect brings (PROTOCOL.md section 1.8) are
+ * checked here without blocking and kept on the request; the workers take
+ * none yet, so a request closes them once its jobs are posted.
  */
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -49,18 +59,25 @@ static struct request_list requests_all = TAILQ_HEAD_INITIALIZER(requests_all);
  * over every client (MaxJobs). */
 static size_t request_jobs_running;
 
-static int request_hello(struct peer *, struct proto_request *);
-static int request_run(struct peer *, struct proto_request *);
-static int request_connect(struct peer *, struct proto_request *);
-static int request_cancel(struct peer *, struct proto_request *);
-static int request_status(struct peer *, struct proto_request *);
-static int request_disconnect(struct peer *, struct proto_request *);
+static int request_hello(struct peer *, struct proto_request *,
+			 struct request_fds *);
+static int request_run(struct peer *, struct proto_request *,
+		       struct request_fds *);
+static int request_connect(struct peer *, struct proto_request *,
+			   struct request_fds *);
+static int request_cancel(struct peer *, struct proto_request *,
+			  struct request_fds *);
+static int request_status(struct peer *, struct proto_request *,
+			  struct request_fds *);
+static int request_disconnect(struct peer *, struct proto_request *,
+			      struct request_fds *);
 static void request_status_timeout(evutil_socket_t, short, void *);
 static void request_done(struct request *);
 
 static const struct request_op {
 	enum proto_op op;
-	int (*exec)(struct peer *, struct proto_request *);
+	int (*exec)(struct peer *, struct proto_request *,
+		    struct request_fds *);
 } request_ops[] = {
     {PROTO_OP_HELLO, request_hello},
     {PROTO_OP_RUN, request_run},
@@ -155,6 +172,94 @@ request_unlink_peer(struct request *req)
 	req->peer = NULL;
 }
 
+/* Close what fds holds; it holds nothing then. */
+static void
+request_fds_close(struct request_fds *fds)
+{
+	size_t i;
+
+	for (i = 0; i < fds->n; i++)
+		close(fds->fd[i]);
+	fds->n = 0;
+}
+
+static void
+request_fds_move(struct request_fds *to, struct request_fds *from)
+{
+	request_fds_close(to);
+	*to = *from;
+	from->n = 0;
+}
+
+/* What is wrong with descriptor i for its role, or NULL.  fstat and
+ * getsockopt do not block, whatever the descriptor is. */
+static const char *
+request_fd_problem(const struct request_fds *fds, size_t i, char *buf,
+		   size_t len)
+{
+	struct stat st;
+	int fl, domain;
+	socklen_t sl = sizeof(domain);
+
+	if (fstat(fds->fd[i], &st) == -1) {
+		snprintf(buf, len, "fstat: %s", strerror(errno));
+		return buf;
+	}
+	switch (fds->role[i]) {
+	case PROTO_FD_KEY:
+		if (!S_ISREG(st.st_mode))
+			return "not a regular file";
+		if (st.st_size > REQUEST_MAX_KEY_BYTES) {
+			snprintf(buf, len, "%lld bytes, more than %d",
+				 (long long)st.st_size, REQUEST_MAX_KEY_BYTES);
+			return buf;
+		}
+		fl = fcntl(fds->fd[i], F_GETFL);
+		if (fl == -1 || (fl & O_ACCMODE) == O_WRONLY)
+			return "not open for reading";
+		return NULL;
+	case PROTO_FD_AGENT:
+		if (!S_ISSOCK(st.st_mode))
+			return "not a socket";
+		if (getsockopt(fds->fd[i], SOL_SOCKET, SO_DOMAIN, &domain,
+			       &sl) == -1 ||
+		    domain != AF_UNIX)
+			return "not a Unix socket";
+		return NULL;
+	default:
+		return "unknown role";
+	}
+}
+
+/* 0 if every descriptor fits its role, else the request is answered. */
+static int
+request_fds_check(struct peer *peer, const struct proto_request *preq,
+		  const struct request_fds *fds)
+{
+	char buf[128], list[PROTO_MAX_FDS * 8] = "";
+	const char *why;
+	size_t i;
+
+	for (i = 0; i < fds->n; i++) {
+		if ((why = request_fd_problem(fds, i, buf, sizeof(buf))) ==
+		    NULL)
+			continue;
+		peer_error(peer, preq->id, PROTO_E_BAD_REQUEST,
+			   "fds[%zu] (%s): %s", i,
+			   proto_fd_role_name(fds->role[i]), why);
+		return -1;
+	}
+	if (fds->n == 0)
+		return 0;
+	for (i = 0; i < fds->n; i++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list),
+			 "%s%s", i > 0 ? ", " : "",
+			 proto_fd_role_name(fds->role[i]));
+	log_debug("client fd=%d id=%s fds accepted: %s", peer->fd, preq->id,
+		  list);
+	return 0;
+}
+
 static void
 request_free(struct request *req)
 {
@@ -168,6 +273,7 @@ request_free(struct request *req)
 	free(req->shard_jobs);
 	if (req->timer != NULL)
 		event_free(req->timer);
+	request_fds_close(&req->fds);
 	free(req);
 }
 
@@ -194,8 +300,9 @@ request_admit(struct peer *peer, const struct proto_request *preq)
 	return 0;
 }
 
-void
-request_dispatch(struct peer *peer, struct proto_request *preq)
+static void
+request_exec(struct peer *peer, struct proto_request *preq,
+	     struct request_fds *fds)
 {
 	size_t i;
 
@@ -209,12 +316,14 @@ request_dispatch(struct peer *peer, struct proto_request *preq)
 			   "sshpoold is shutting down");
 		return;
 	}
+	if (request_fds_check(peer, preq, fds) == -1)
+		return;
 	for (i = 0; i < sizeof(request_ops) / sizeof(request_ops[0]); i++) {
 		if (request_ops[i].op != preq->op)
 			continue;
 		log_debug("client fd=%d id=%s op=%s", peer->fd, preq->id,
 			  proto_op_name(preq->op));
-		if (request_ops[i].exec(peer, preq) != 0)
+		if (request_ops[i].exec(peer, preq, fds) != 0)
 			log_debug("client fd=%d id=%s refused", peer->fd,
 				  preq->id);
 		return;
@@ -223,8 +332,18 @@ request_dispatch(struct peer *peer, struct proto_request *preq)
 		   "operation %s is not implemented", proto_op_name(preq->op));
 }
 
+void
+request_dispatch(struct peer *peer, struct proto_request *preq,
+		 struct request_fds *fds)
+{
+	request_exec(peer, preq, fds);
+	/* Whatever no request took: a refused line's, say. */
+	request_fds_close(fds);
+}
+
 static int
-request_hello(struct peer *peer, struct proto_request *preq)
+request_hello(struct peer *peer, struct proto_request *preq,
+	      struct request_fds *fds)
 {
 	struct proto_buf b;
 
@@ -724,7 +843,8 @@ request_jobs_fit(struct peer *peer, const struct proto_request *preq,
 }
 
 static int
-request_jobs(struct peer *peer, struct proto_request *preq, enum job_kind kind)
+request_jobs(struct peer *peer, struct proto_request *preq, enum job_kind kind,
+	     struct request_fds *fds)
 {
 	struct request *req;
 	struct request_hosts hosts;
@@ -754,6 +874,7 @@ request_jobs(struct peer *peer, struct proto_request *preq, enum job_kind kind)
 		return -1;
 	}
 	req = request_new(peer, preq, preq->nhosts);
+	request_fds_move(&req->fds, fds);
 	request_audit_start(req, preq, nforbidden);
 	for (i = 0; i < preq->nhosts; i++) {
 		if (forbidden[i])
@@ -770,6 +891,9 @@ request_jobs(struct peer *peer, struct proto_request *preq, enum job_kind kind)
 			request_post_job(req, preq, &hosts, i, kind, input);
 	}
 	job_input_unref(input);
+	/* No job spec carries descriptors yet: once its jobs are posted the
+	 * request has no use for them. */
+	request_fds_close(&req->fds);
 	request_hosts_free(&hosts);
 	free(forbidden);
 	log_debug("client fd=%d id=%s %s hosts=%zu", peer->fd, req->id,
@@ -781,25 +905,29 @@ request_jobs(struct peer *peer, struct proto_request *preq, enum job_kind kind)
 }
 
 static int
-request_run(struct peer *peer, struct proto_request *preq)
+request_run(struct peer *peer, struct proto_request *preq,
+	    struct request_fds *fds)
 {
-	return request_jobs(peer, preq, JOB_RUN);
+	return request_jobs(peer, preq, JOB_RUN, fds);
 }
 
 static int
-request_connect(struct peer *peer, struct proto_request *preq)
+request_connect(struct peer *peer, struct proto_request *preq,
+		struct request_fds *fds)
 {
-	return request_jobs(peer, preq, JOB_CONNECT);
+	return request_jobs(peer, preq, JOB_CONNECT, fds);
 }
 
 static int
-request_disconnect(struct peer *peer, struct proto_request *preq)
+request_disconnect(struct peer *peer, struct proto_request *preq,
+		   struct request_fds *fds)
 {
-	return request_jobs(peer, preq, JOB_DISCONNECT);
+	return request_jobs(peer, preq, JOB_DISCONNECT, fds);
 }
 
 static int
-request_cancel(struct peer *peer, struct proto_request *preq)
+request_cancel(struct peer *peer, struct proto_request *preq,
+	       struct request_fds *fds)
 {
 	struct request *target;
 	struct proto_buf b;
@@ -826,7 +954,8 @@ request_status_send(struct request *req)
 }
 
 static int
-request_status(struct peer *peer, struct proto_request *preq)
+request_status(struct peer *peer, struct proto_request *preq,
+	       struct request_fds *fds)
 {
 	struct timeval tv = {STATUS_WAIT_MS / 1000,
 			     (STATUS_WAIT_MS % 1000) * 1000};
