@@ -129,6 +129,7 @@ struct config {
 
 	int shutdown_timeout_ms; /* ShutdownTimeout */
 	int agent_timeout_ms;    /* AgentTimeout: one ssh-agent request */
+	int allow_client_creds;  /* AllowClientCredentials: 1 yes, 0 no */
 
 	struct config_group *groups; /* HostGroup */
 	size_t n_groups;

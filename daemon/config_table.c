@@ -89,7 +89,8 @@
 static config_parse_fn config_table_host, config_table_socket,
     config_table_user, config_table_loglevel, config_table_strict,
     config_table_user_hosts, config_table_group_hosts, config_table_host_group,
-    config_table_preferred_auth, config_table_identity_agent;
+    config_table_preferred_auth, config_table_identity_agent,
+    config_table_yesno;
 
 /*
  * name, scope, kind, flags, min, max, default, member, own parser.  For
@@ -98,6 +99,8 @@ static config_parse_fn config_table_host, config_table_socket,
 const struct config_keyword config_table[] = {
     {"AgentTimeout", GLOBAL, TIME, 0, CONFIG_MIN_AGENT_TIMEOUT_MS,
      CONFIG_MAX_AGENT_TIMEOUT_MS, MS(5), G(agent_timeout_ms), NULL},
+    {"AllowClientCredentials", GLOBAL, CONFIG_KIND_ENUM, 0, 0, 1, 1,
+     G(allow_client_creds), config_table_yesno},
     {"AllowGroups", GLOBAL, CONFIG_KIND_NAMES, CONFIG_F_PATTERNS, 0,
      CONFIG_MAX_ALLOW, 0, GLIST(allow_groups, n_allow_groups), NULL},
     {"AllowUsers", GLOBAL, CONFIG_KIND_NAMES, CONFIG_F_PATTERNS, 0,
@@ -411,6 +414,27 @@ config_table_preferred_auth(struct config_parser *p,
 		}
 	}
 	config_set_string(p, kw, xstrdup(argv[0]), apply);
+	return 0;
+}
+
+/* yes (1) or no (0). */
+static int
+config_table_yesno(struct config_parser *p, const struct config_keyword *kw,
+		   char **argv, int argc, int apply)
+{
+	int v;
+
+	(void)argc;
+	if (strcasecmp(argv[0], "yes") == 0)
+		v = 1;
+	else if (strcasecmp(argv[0], "no") == 0)
+		v = 0;
+	else {
+		config_error(p, "%s: bad value \"%s\" (yes or no)", kw->name,
+			     argv[0]);
+		return -1;
+	}
+	config_set_number(p, kw, (unsigned long long)v, apply);
 	return 0;
 }
 

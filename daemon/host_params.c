@@ -52,10 +52,23 @@ static void
 host_params_key(struct host_params *p)
 {
 	free(p->key);
+	free(p->pool);
 	if (strchr(p->host, ':') != NULL)
 		xasprintf(&p->key, "%s@[%s]:%d", p->user, p->host, p->port);
 	else
 		xasprintf(&p->key, "%s@%s:%d", p->user, p->host, p->port);
+	if (p->cred != NULL)
+		xasprintf(&p->pool, "%s %s", p->key, p->cred->id);
+	else
+		p->pool = xstrdup(p->key);
+}
+
+void
+host_params_set_cred(struct host_params *p, struct cred *c)
+{
+	cred_unref(p->cred);
+	p->cred = cred_ref(c);
+	host_params_key(p);
 }
 
 struct host_params *
@@ -108,6 +121,7 @@ struct host_params *
 host_params_dup(const struct host_params *o)
 {
 	struct config_host_opts opts;
+	struct host_params *p;
 
 	memset(&opts, 0, sizeof(opts));
 	if (o->n_identity_files > CONFIG_MAX_IDENTITY_FILES ||
@@ -140,7 +154,10 @@ host_params_dup(const struct host_params *o)
 	opts.stop_grace_ms = o->stop_grace_ms;
 	opts.idle_timeout_ms = o->idle_timeout_ms;
 	opts.max_pools = o->max_pools;
-	return host_params_new(&opts, o->user, o->host, o->port);
+	p = host_params_new(&opts, o->user, o->host, o->port);
+	if (o->cred != NULL)
+		host_params_set_cred(p, o->cred);
+	return p;
 }
 
 static int
@@ -159,7 +176,7 @@ host_params_equal(const struct host_params *a, const struct host_params *b)
 		a->certificate_files, a->n_certificate_files,
 		b->certificate_files, b->n_certificate_files))
 		return 0;
-	return host_params_streq(a->key, b->key) &&
+	return host_params_streq(a->pool, b->pool) &&
 	       host_params_streq(a->password_file, b->password_file) &&
 	       host_params_streq(a->preferred_auth, b->preferred_auth) &&
 	       host_params_streq(a->identity_agent, b->identity_agent) &&
@@ -185,6 +202,8 @@ host_params_free(struct host_params *p)
 {
 	if (p == NULL)
 		return;
+	cred_unref(p->cred);
+	free(p->pool);
 	host_params_paths_free(p->identity_files, p->n_identity_files);
 	host_params_paths_free(p->certificate_files, p->n_certificate_files);
 	free(p->password_file);

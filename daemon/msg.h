@@ -61,11 +61,41 @@ int flow_paused(struct flow *); /* queued >= high and open */
  * Everything a worker needs to reach a host, resolved by the control thread
  * from the request and the configuration.  Owned by whoever holds it.
  */
+/*
+ * A client's own credential (cred.c), passed with a request: immutable once
+ * made, shared by reference across threads.  id names it without its
+ * secret ("uid 1000 key SHA256:..."): pools are keyed by it, so sessions it
+ * opened serve only requests with the same credential of the same user.
+ */
+#define CRED_MAX_KEY_BYTES 65536 /* a private key file passed by fd */
+enum cred_kind { CRED_KEY };
+struct cred {
+	atomic_int refs;
+	enum cred_kind kind;
+	unsigned uid;
+	char id[128];
+	char *key_bytes; /* the key file, NUL-terminated; no-dump pages */
+	size_t key_len, secret_size;
+};
+/* A credential from a private key file's bytes, or NULL and why. */
+struct cred *cred_new_key(unsigned uid, const void *bytes, size_t len,
+			  char *why, size_t whylen);
+struct cred *cred_ref(struct cred *);
+void cred_unref(struct cred *);
+/* A fresh copy of the key, the caller's to free (ssh_key_free). */
+struct ssh_key_struct *cred_key(const struct cred *);
+/* "daemon" (NULL) or "client key", for status. */
+const char *cred_kind_name(const struct cred *);
+
 struct host_params {
 	char *user;
 	char *host; /* name or address, no brackets */
 	int port;
-	char *key; /* "user@host:port" (IPv6 in brackets): the pool key */
+	char *key; /* "user@host:port" (IPv6 in brackets): names the pool */
+	/* The client's credential, NULL for the daemon's own (reference);
+	 * with one, pool is key plus its id: the pool's lookup key. */
+	struct cred *cred;
+	char *pool;
 	char **identity_files;
 	size_t n_identity_files;
 	char **certificate_files; /* CertificateFile */
@@ -94,6 +124,9 @@ struct host_params *host_params_new(const struct config_host_opts *,
 				    const char *user, const char *host,
 				    int port);
 struct host_params *host_params_dup(const struct host_params *);
+/* Make the pool the client's credential's (a reference; NULL: the
+ * daemon's). */
+void host_params_set_cred(struct host_params *, struct cred *);
 void host_params_free(struct host_params *);
 /* Settings of a pool key differ: its sessions must be replaced. */
 int host_params_equal(const struct host_params *, const struct host_params *);

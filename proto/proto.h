@@ -339,6 +339,9 @@ struct proto_status_host {
 	long long rtt_ms;       /* last keepalive round trip, -1 = none yet */
 	long long retry_in_ms;  /* backoff/down: next attempt in; -1 = none */
 	const char *last_error; /* NULL if none */
+	const char *credential; /* "daemon" or "client key"; NULL: daemon */
+	long long credential_uid; /* whose the client's credential is, -1
+				   * (and not shown without credential) */
 };
 int proto_status_host(struct proto_buf *, const struct proto_status_host *);
 struct proto_status_worker {

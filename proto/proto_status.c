@@ -10,7 +10,7 @@
 
 /* A millisecond count that may be unknown: negative is JSON null. */
 static void
-proto_status_put_ms(struct proto_enc *e, long long ms)
+proto_status_put_opt(struct proto_enc *e, long long ms)
 {
 	if (ms < 0)
 		proto_enc_lit(e, "null");
@@ -51,14 +51,19 @@ proto_status_host(struct proto_buf *b, const struct proto_status_host *h)
 	proto_enc_key(&e, "lost");
 	proto_enc_u64(&e, h->lost);
 	proto_enc_key(&e, "rtt_ms");
-	proto_status_put_ms(&e, h->rtt_ms);
+	proto_status_put_opt(&e, h->rtt_ms);
 	proto_enc_key(&e, "retry_in_ms");
-	proto_status_put_ms(&e, h->retry_in_ms);
+	proto_status_put_opt(&e, h->retry_in_ms);
 	proto_enc_key(&e, "last_error");
 	if (h->last_error != NULL)
 		proto_enc_message(&e, h->last_error);
 	else
 		proto_enc_lit(&e, "null");
+	proto_enc_key(&e, "credential");
+	proto_enc_cstr(&e, h->credential != NULL ? h->credential : "daemon");
+	proto_enc_key(&e, "credential_uid");
+	proto_status_put_opt(&e, h->credential != NULL ? h->credential_uid
+						       : -1);
 	proto_enc_lit(&e, "}");
 	return proto_enc_end(&e);
 }

@@ -229,9 +229,9 @@ close_all(int *fds, size_t n)
 		close(fds[i]);
 }
 
-/* A private key-sized regular file, unlinked: its descriptor is all. */
+/* A regular file of size bytes, unlinked: its descriptor is all. */
 static int
-key_file(size_t size)
+junk_file(size_t size)
 {
 	char path[] = "/tmp/sshpool-fds-XXXXXX";
 	int fd = mkstemp(path);
@@ -240,6 +240,30 @@ key_file(size_t size)
 	unlink(path);
 	ck_assert(ftruncate(fd, (off_t)size) == 0);
 	return fd;
+}
+
+/* A copy of the key at src, unlinked: nothing names it, so only its
+ * descriptor can bring it to the daemon. */
+static int
+key_file_of(const char *src)
+{
+	char path[] = "/tmp/sshpool-fds-XXXXXX", buf[16384];
+	int fd = mkstemp(path), in = open(src, O_RDONLY);
+	ssize_t n;
+
+	ck_assert(fd >= 0 && in >= 0);
+	unlink(path);
+	n = read(in, buf, sizeof buf);
+	ck_assert(n > 0 && write(fd, buf, (size_t)n) == n);
+	close(in);
+	return fd;
+}
+
+/* The fleet's authorized key, so. */
+static int
+key_file(void)
+{
+	return key_file_of(fleet.key);
 }
 
 static int
@@ -316,26 +340,54 @@ START_TEST(test_fds_rules)
 	assert_other_served(o, &ko, "o0");
 	c = f_connect();
 	tcollect_init(&k);
-	/* Warm the pool first so the count below holds its session. */
+	/* Warm the pools first (the daemon's and the one of the client's
+	 * key) so the count below holds their sessions. */
 	run_line(line, sizeof line, "warm", NULL);
 	ck_assert(tclient_send(c, "%s", line) == 0);
 	assert_ok(f_wait(c, &k, "\"warm\""));
+	fds[0] = key_file();
+	run_line(line, sizeof line, "warmkey", "\"key\"");
+	send_line_fds(c, line, fds, 1);
+	close(fds[0]);
+	assert_ok(f_wait(c, &k, "\"warmkey\""));
 	fds0 = fd_steady();
 	ck_assert(fds0 > 0);
 
-	/* Matching: an agent socket and a key file. */
+	/* Matching: a key file, and an agent socket (checked, then refused:
+	 * a client's agent is not taken yet). */
+	fds[0] = key_file();
+	run_line(line, sizeof line, "ok", "\"key\"");
+	send_line_fds(c, line, fds, 1);
+	close(fds[0]);
+	assert_ok(f_wait(c, &k, "\"ok\""));
+	ck_assert_msg(tdaemon_log_count(&dmn, "fds accepted: key") >= 1,
+		      "no debug line naming the roles");
 	fds[0] = agent_end(&peer_end);
-	fds[1] = key_file(400);
-	run_line(line, sizeof line, "ok", "\"agent\",\"key\"");
+	fds[1] = key_file();
+	run_line(line, sizeof line, "agent", "\"agent\",\"key\"");
 	send_line_fds(c, line, fds, 2);
 	close_all(fds, 2);
-	assert_ok(f_wait(c, &k, "\"ok\""));
-	ck_assert_msg(tdaemon_log_count(&dmn, "fds accepted: agent, key") == 1,
-		      "no debug line naming the roles");
+	assert_bad(f_wait(c, &k, "\"agent\""),
+		   "fds[0] (agent): a client's own agent is not taken yet");
 	close(peer_end);
+	/* A file that is no key. */
+	fds[0] = junk_file(400);
+	run_line(line, sizeof line, "junk", "\"key\"");
+	send_line_fds(c, line, fds, 1);
+	close(fds[0]);
+	assert_bad(f_wait(c, &k, "\"junk\""),
+		   "fds[0] (key): not an unencrypted private key");
+	/* Two keys. */
+	fds[0] = key_file();
+	fds[1] = key_file();
+	run_line(line, sizeof line, "twokeys", "\"key\",\"key\"");
+	send_line_fds(c, line, fds, 2);
+	close_all(fds, 2);
+	assert_bad(f_wait(c, &k, "\"twokeys\""),
+		   "fds[1] (key): one key per request");
 
 	/* A connect takes them too. */
-	fds[0] = key_file(100);
+	fds[0] = key_file();
 	snprintf(line, sizeof line,
 		 "{\"v\":1,\"id\":\"w\",\"op\":\"connect\",\"hosts\":[\"%s\"],"
 		 "\"fds\":[\"key\"]}",
@@ -345,12 +397,12 @@ START_TEST(test_fds_rules)
 	assert_ok(f_wait(c, &k, "\"w\""));
 
 	/* Fewer and more than announced. */
-	fds[0] = key_file(100);
+	fds[0] = key_file();
 	run_line(line, sizeof line, "few", "\"key\",\"key\"");
 	send_line_fds(c, line, fds, 1);
 	assert_bad(f_wait(c, &k, "\"few\""),
 		   "request announces 2 descriptors, 1 arrived with it");
-	fds[1] = key_file(100);
+	fds[1] = key_file();
 	run_line(line, sizeof line, "more", "\"key\"");
 	send_line_fds(c, line, fds, 2);
 	close_all(fds, 2);
@@ -390,12 +442,12 @@ START_TEST(test_fds_rules)
 	close_all(fds, 2);
 	assert_bad(f_wait(c, &k, "\"pipe\""),
 		   "fds[0] (key): not a regular file");
-	fds[0] = key_file(F_KEY_BIG);
+	fds[0] = junk_file(F_KEY_BIG);
 	run_line(line, sizeof line, "big", "\"key\"");
 	send_line_fds(c, line, fds, 1);
 	close(fds[0]);
 	assert_bad(f_wait(c, &k, "\"big\""), "fds[0] (key): 66560 bytes");
-	fds[0] = key_file(100);
+	fds[0] = key_file();
 	run_line(line, sizeof line, "agentfile", "\"agent\"");
 	send_line_fds(c, line, fds, 1);
 	close(fds[0]);
@@ -403,7 +455,7 @@ START_TEST(test_fds_rules)
 		   "fds[0] (agent): not a socket");
 
 	/* A path member, with and without descriptors. */
-	fds[0] = key_file(100);
+	fds[0] = key_file();
 	snprintf(line, sizeof line,
 		 "{\"v\":1,\"id\":\"path\",\"op\":\"run\",\"hosts\":[\"%s\"],"
 		 "\"command\":\"true\",\"identity_file\":\"/etc/passwd\"}",
@@ -443,6 +495,131 @@ END_TEST
  * queues), and many lines with descriptors back to back (the queue fills
  * and reading waits): each line gets exactly its own.
  */
+/* Put line first in the daemon's configuration and reload it. */
+static void
+f_reload_with(const char *line, int reloads)
+{
+	char *text;
+	long long deadline;
+	size_t len, n = strlen(line);
+	FILE *fp;
+
+	ck_assert_ptr_nonnull(fp = fopen(dmn.conf, "r"));
+	text = calloc(1, 65536 + n);
+	ck_assert_ptr_nonnull(text);
+	memcpy(text, line, n);
+	len = n + fread(text + n, 1, 65535, fp);
+	fclose(fp);
+	ck_assert_ptr_nonnull(fp = fopen(dmn.conf, "w"));
+	ck_assert(fwrite(text, 1, len, fp) == len);
+	fclose(fp);
+	free(text);
+	ck_assert(kill(dmn.pid, SIGHUP) == 0);
+	deadline = testutil_now_ms() + F_EVENT_MS;
+	while (tdaemon_log_count(&dmn, "reloaded") < reloads) {
+		ck_assert_msg(testutil_now_ms() < deadline, "no reload");
+		usleep(20000);
+	}
+}
+
+/* Occurrences of what in text. */
+static int
+count_of(const char *text, const char *what)
+{
+	int n = 0;
+
+	while ((text = strstr(text, what)) != NULL) {
+		n++;
+		text += strlen(what);
+	}
+	return n;
+}
+
+/*
+ * A key passed by descriptor is the hosts' only credential, and its
+ * sessions are its own: the authorized key logs in (a second request with
+ * it reuses its session); the unauthorized one fails with auth_failed
+ * although the daemon's own key and the first key's session would both
+ * log in; a request without a key still uses the daemon's pool; status
+ * lists the three pools apart, none showing a secret.  With
+ * AllowClientCredentials no, a key is refused with forbidden.
+ */
+START_TEST(test_fds_own_key)
+{
+	struct tclient *c;
+	struct tcollect k;
+	struct tcollect_req *r;
+	char line[1024], cmd[PATH_MAX + 64], fp_text[256];
+	int fds[1];
+	FILE *pp;
+
+	f_begin();
+	c = f_connect();
+	tcollect_init(&k);
+	fds[0] = key_file();
+	run_line(line, sizeof line, "mine", "\"key\"");
+	send_line_fds(c, line, fds, 1);
+	close(fds[0]);
+	assert_ok(f_wait(c, &k, "\"mine\""));
+	fds[0] = key_file();
+	run_line(line, sizeof line, "again", "\"key\"");
+	send_line_fds(c, line, fds, 1);
+	close(fds[0]);
+	assert_ok(f_wait(c, &k, "\"again\""));
+	fds[0] = key_file_of(fleet.wrong_key);
+	run_line(line, sizeof line, "wrong", "\"key\"");
+	send_line_fds(c, line, fds, 1);
+	close(fds[0]);
+	r = f_wait(c, &k, "\"wrong\"");
+	ck_assert_msg(!r->reqerr && r->done.ok == 0 && r->nhosts == 1 &&
+			  r->hosts[0]->code == PROTO_E_AUTH_FAILED &&
+			  strstr(r->hosts[0]->message, "the client's key") !=
+			      NULL,
+		      "the unauthorized key: %s (%s)",
+		      proto_code_name(r->hosts[0]->code), r->hosts[0]->message);
+	run_line(line, sizeof line, "daemons", NULL);
+	ck_assert(tclient_send(c, "%s", line) == 0);
+	assert_ok(f_wait(c, &k, "\"daemons\""));
+
+	ck_assert(tclient_send(c, "{\"v\":1,\"id\":\"st\",\"op\":"
+				  "\"status\"}") == 0);
+	tcollect_wait_status(c, &k, NULL, F_EVENT_MS);
+	fprintf(stderr, "FDS: status: %.600s\n", k.status);
+	ck_assert_msg(count_of(k.status, "\"credential\":\"client key\","
+					 "\"credential_uid\":0") == 2 &&
+			  count_of(k.status, "\"credential\":\"daemon\"") == 1,
+		      "status does not list the pools apart: %s", k.status);
+	/* The pool of the authorized key connected once for two requests. */
+	ck_assert_msg(count_of(k.status, "\"connects\":1,") >= 2,
+		      "a pool connected more than once: %s", k.status);
+	/* No key material, not even the fingerprint, in status. */
+	snprintf(cmd, sizeof cmd, "ssh-keygen -lf '%s' | cut -d' ' -f2",
+		 fleet.key);
+	ck_assert_ptr_nonnull(pp = popen(cmd, "r"));
+	ck_assert(fgets(fp_text, sizeof fp_text, pp) != NULL);
+	pclose(pp);
+	fp_text[strcspn(fp_text, "\n")] = '\0';
+	ck_assert(strlen(fp_text) > 10);
+	ck_assert_msg(strstr(k.status, fp_text) == NULL,
+		      "status shows the key's fingerprint");
+
+	f_reload_with("AllowClientCredentials no\n", 2);
+	fds[0] = key_file();
+	run_line(line, sizeof line, "nokeys", "\"key\"");
+	send_line_fds(c, line, fds, 1);
+	close(fds[0]);
+	r = f_wait(c, &k, "\"nokeys\"");
+	ck_assert_msg(r->reqerr && r->code == PROTO_E_FORBIDDEN &&
+			  strstr(r->message, "AllowClientCredentials no") !=
+			      NULL,
+		      "AllowClientCredentials no: %s (%s)",
+		      proto_code_name(r->code), r->message);
+	tclient_close(c);
+	tcollect_free(&k);
+	f_end();
+}
+END_TEST
+
 START_TEST(test_fds_streams)
 {
 	struct tclient *c;
@@ -466,7 +643,7 @@ START_TEST(test_fds_streams)
 		ck_assert(tclient_send(c, "%s", line) == 0);
 		snprintf(id, sizeof id, "k%d", i);
 		run_line(line, sizeof line, id, "\"key\"");
-		fds[0] = key_file(100);
+		fds[0] = key_file();
 		send_line_fds(c, line, fds, 1);
 		close(fds[0]);
 	}
@@ -481,7 +658,7 @@ START_TEST(test_fds_streams)
 	fds0 = fd_steady();
 
 	/* The descriptors with the line's first bytes, the rest after. */
-	fds[0] = key_file(100);
+	fds[0] = key_file();
 	run_line(line, sizeof line, "split", "\"key\"");
 	send_with_fds(c, line, 10, fds, 1);
 	close(fds[0]);
@@ -566,6 +743,7 @@ fds_suite(void)
 	tcase_set_timeout(tc, F_TIMEOUT_S);
 	tcase_add_test(tc, test_fds_rules);
 	tcase_add_test(tc, test_fds_streams);
+	tcase_add_test(tc, test_fds_own_key);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1654,7 +1654,8 @@ START_TEST(test_ev_status)
 	    "\"sessions\":1,\"connecting\":0,\"channels_busy\":0,"
 	    "\"channels_max\":8,\"queued\":0,\"jobs\":5,\"connects\":1,"
 	    "\"failures\":0,\"reconnects\":2,\"lost\":3,\"rtt_ms\":4,"
-	    "\"retry_in_ms\":null,\"last_error\":null}");
+	    "\"retry_in_ms\":null,\"last_error\":null,"
+			 "\"credential\":\"daemon\",\"credential_uid\":null}");
 	h.host = "web2";
 	h.state = "down";
 	h.rtt_ms = -1;

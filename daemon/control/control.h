@@ -53,7 +53,7 @@ struct policy_view;
 #define PEER_MAX_QUEUED_FDS (2 * PEER_FD_BATCH)
 
 /* A "key" descriptor must be a regular file of at most this many bytes. */
-#define REQUEST_MAX_KEY_BYTES (64 * 1024)
+#define REQUEST_MAX_KEY_BYTES CRED_MAX_KEY_BYTES
 
 /* Connections accepted per listener callback. */
 #define CONTROL_ACCEPT_BATCH 64

@@ -231,6 +231,69 @@ request_fd_problem(const struct request_fds *fds, size_t i, char *buf,
 	}
 }
 
+/*
+ * The client's own credential from the request's descriptors: 0 and
+ * *out (NULL when it passed none), or -1 once the request was answered.
+ * One key is taken, read whole (a regular file of at most
+ * REQUEST_MAX_KEY_BYTES: no wait) and checked here; a client's agent is
+ * not taken yet.  AllowClientCredentials no refuses them all.
+ */
+static int
+request_cred(struct peer *peer, const struct proto_request *preq,
+	     const struct request_fds *fds, struct cred **out)
+{
+	char buf[REQUEST_MAX_KEY_BYTES + 1], why[200];
+	size_t i, key = fds->n;
+	ssize_t n;
+
+	*out = NULL;
+	for (i = 0; i < fds->n; i++) {
+		if (fds->role[i] == PROTO_FD_AGENT) {
+			peer_error(peer, preq->id, PROTO_E_BAD_REQUEST,
+				   "fds[%zu] (agent): a client's own agent is "
+				   "not taken yet; pass its key (--identity) "
+				   "or have the daemon use an agent "
+				   "(IdentityAgent)",
+				   i);
+			return -1;
+		}
+		if (fds->role[i] != PROTO_FD_KEY)
+			continue;
+		if (key != fds->n) {
+			peer_error(peer, preq->id, PROTO_E_BAD_REQUEST,
+				   "fds[%zu] (key): one key per request", i);
+			return -1;
+		}
+		key = i;
+	}
+	if (key == fds->n)
+		return 0;
+	if (!control_config()->allow_client_creds) {
+		peer_error(peer, preq->id, PROTO_E_FORBIDDEN,
+			   "this daemon takes no credentials from clients "
+			   "(AllowClientCredentials no)");
+		return -1;
+	}
+	n = pread(fds->fd[key], buf, sizeof(buf) - 1, 0);
+	if (n < 0) {
+		peer_error(peer, preq->id, PROTO_E_BAD_REQUEST,
+			   "fds[%zu] (key): %s", key, strerror(errno));
+		return -1;
+	}
+	buf[n] = '\0';
+	*out = cred_new_key((unsigned)peer->uid, buf, (size_t)n, why,
+			    sizeof(why));
+	explicit_bzero(buf, sizeof(buf));
+	if (*out == NULL) {
+		peer_error(peer, preq->id, PROTO_E_BAD_REQUEST,
+			   "fds[%zu] (key): %s", key, why);
+		return -1;
+	}
+	log_debug("client fd=%d id=%s: its own credential, %s", peer->fd,
+		  preq->id, (*out)->id);
+	return 0;
+}
+
 /* 0 if every descriptor fits its role, else the request is answered. */
 static int
 request_fds_check(struct peer *peer, const struct proto_request *preq,
@@ -474,7 +537,7 @@ request_check_hosts(struct peer *peer, const struct proto_request *preq,
 static void
 request_post_job(struct request *req, const struct proto_request *preq,
 		 const struct request_hosts *hosts, size_t i,
-		 enum job_kind kind, struct job_input *input)
+		 enum job_kind kind, struct job_input *input, struct cred *cred)
 {
 	const struct request_host *spec = &hosts->v[i];
 	struct config_host_opts opts;
@@ -500,13 +563,15 @@ request_post_job(struct request *req, const struct proto_request *preq,
 	job->uid = (unsigned)req->uid;
 	job->hostarg = xstrdup(preq->hosts[i]);
 	job->params = host_params_new(&opts, user, spec->host, port);
+	if (cred != NULL)
+		host_params_set_cred(job->params, cred);
 	if (input != NULL)
 		job->input = job_input_ref(input);
 
 	m = msg_new(MSG_JOB);
 	m->req = req;
 	m->job = job;
-	k = shards_index(control_shards(), job->params->key);
+	k = shards_index(control_shards(), job->params->pool);
 	req->shard_jobs[k]++;
 	req->peer->shard_jobs[k]++;
 	shards_post(control_shards(), k, m);
@@ -849,6 +914,7 @@ request_jobs(struct peer *peer, struct proto_request *preq, enum job_kind kind,
 	struct request *req;
 	struct request_hosts hosts;
 	struct job_input *input = NULL;
+	struct cred *cred;
 	char *forbidden;
 	size_t i, nforbidden, njobs;
 
@@ -864,6 +930,11 @@ request_jobs(struct peer *peer, struct proto_request *preq, enum job_kind kind,
 		request_audit_refused(peer, preq, PROTO_E_BAD_REQUEST);
 		return -1;
 	}
+	if (request_cred(peer, preq, fds, &cred) == -1) {
+		request_audit_refused(peer, preq, PROTO_E_BAD_REQUEST);
+		request_hosts_free(&hosts);
+		return -1;
+	}
 	forbidden = xcalloc(preq->nhosts, 1);
 	nforbidden = request_policy(peer, preq, &hosts, forbidden);
 	njobs = preq->nhosts - nforbidden;
@@ -871,6 +942,7 @@ request_jobs(struct peer *peer, struct proto_request *preq, enum job_kind kind,
 		request_audit_refused(peer, preq, PROTO_E_LIMIT);
 		request_hosts_free(&hosts);
 		free(forbidden);
+		cred_unref(cred);
 		return -1;
 	}
 	req = request_new(peer, preq, preq->nhosts);
@@ -888,11 +960,13 @@ request_jobs(struct peer *peer, struct proto_request *preq, enum job_kind kind,
 		input = job_input_new(preq);
 	for (i = 0; i < preq->nhosts; i++) {
 		if (!forbidden[i])
-			request_post_job(req, preq, &hosts, i, kind, input);
+			request_post_job(req, preq, &hosts, i, kind, input,
+					 cred);
 	}
 	job_input_unref(input);
-	/* No job spec carries descriptors yet: once its jobs are posted the
-	 * request has no use for them. */
+	cred_unref(cred);
+	/* What the jobs need of the descriptors is in cred: once they are
+	 * posted the request has no use for them. */
 	request_fds_close(&req->fds);
 	request_hosts_free(&hosts);
 	free(forbidden);

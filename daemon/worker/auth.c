@@ -93,6 +93,11 @@ struct auth {
 	int agent_keys;      /* identities the agent listed */
 	int agent_tried;     /* libssh offered them */
 
+	/* The client's own key (p->cred): with one, the daemon's identity
+	 * files, agent and password are not used. */
+	ssh_key client_key;
+	int client_offered;
+
 	/* publickey from files */
 	size_t identity; /* identity being offered */
 	size_t cert;     /* its certificates, then the plain key */
@@ -178,6 +183,17 @@ auth_new(const struct host_params *p, struct keystore *keys, ssh_session s,
 	a->agent = a->p->identity_agent != NULL ? AUTH_AGENT_START
 						: AUTH_AGENT_OFF;
 	a->password_tries = a->p->password_prompts;
+	if (a->p->cred != NULL) {
+		/* A session opened with the client's key is its alone: the
+		 * daemon's credentials never help open it. */
+		a->agent = AUTH_AGENT_OFF;
+		a->password_tries = 0;
+		if ((a->client_key = cred_key(a->p->cred)) == NULL)
+			snprintf(a->note, sizeof(a->note),
+				 "the client's key could not be loaded");
+		auth_order(a, "publickey");
+		return a;
+	}
 	if (a->p->password_file != NULL &&
 	    (a->password = keystore_password(keys, a->p->password_file)) ==
 		NULL)
@@ -196,6 +212,7 @@ auth_free(struct auth *a)
 	if (a == NULL)
 		return;
 	auth_agent_end(a);
+	ssh_key_free(a->client_key);
 	keystore_unref(a->keys);
 	host_params_free(a->p);
 	free(a);
@@ -346,6 +363,14 @@ auth_next_key(struct auth *a)
 	const char *path, *why = NULL;
 	ssh_key k;
 
+	if (p->cred != NULL) {
+		if (a->client_offered || a->client_key == NULL)
+			return NULL;
+		a->client_offered = 1;
+		log_debug("host=%s conn=%llu: offering the client's key (%s)",
+			  p->key, a->conn_id, p->cred->id);
+		return a->client_key;
+	}
 	while (a->identity < p->n_identity_files) {
 		path = p->identity_files[a->identity];
 		if (a->cert < p->n_certificate_files) {
@@ -402,7 +427,10 @@ auth_publickey(struct auth *a)
 static void
 auth_publickey_report(const struct auth *a, char *buf, size_t len)
 {
-	if (a->agent_tried)
+	if (a->p->cred != NULL)
+		snprintf(buf, len, "publickey (the client's key, %s)",
+			 a->p->cred->id);
+	else if (a->agent_tried)
 		snprintf(buf, len, "publickey (agent: %d key%s tried; %d key%s "
 			 "tried from files)",
 			 a->agent_keys, a->agent_keys == 1 ? "" : "s",

@@ -76,7 +76,7 @@ host_get(struct worker *w, const struct host_params *p)
 {
 	struct host *h;
 
-	if ((h = worker_find_host(w, p->key)) != NULL) {
+	if ((h = worker_find_host(w, p->pool)) != NULL) {
 		if (!host_params_equal(h->params, p))
 			host_set_params(h, p);
 		return h;
@@ -512,6 +512,9 @@ host_status(struct host *h, struct proto_buf *b)
 	s.connects = h->connects;
 	s.failures = h->failures;
 	s.last_error = h->last_error[0] != '\0' ? h->last_error : NULL;
+	s.credential = cred_kind_name(h->params->cred);
+	s.credential_uid =
+	    h->params->cred != NULL ? (long long)h->params->cred->uid : -1;
 	if (proto_status_host(b, &s) == -1)
 		fatalx("%s: out of memory", __func__);
 }

@@ -259,7 +259,7 @@ worker_job(struct worker *w, struct job_spec *spec)
 		j = job_new(w, spec, NULL);
 		job_fail(j, PROTO_E_SHUTDOWN, "the daemon is shutting down");
 	} else if (spec->kind == JOB_DISCONNECT) {
-		h = worker_find_host(w, spec->params->key);
+		h = worker_find_host(w, spec->params->pool);
 		host_disconnect(w, h, job_new(w, spec, h));
 	} else if ((h = host_get(w, spec->params)) == NULL) {
 		snprintf(why, sizeof(why),
@@ -501,7 +501,7 @@ worker_grow(struct worker *w)
 	for (i = 0; i < w->nbuckets; i++) {
 		while ((h = TAILQ_FIRST(&w->buckets[i])) != NULL) {
 			TAILQ_REMOVE(&w->buckets[i], h, entry);
-			TAILQ_INSERT_TAIL(&nb[worker_hash(h->params->key) % n],
+			TAILQ_INSERT_TAIL(&nb[worker_hash(h->params->pool) % n],
 					  h, entry);
 		}
 	}
@@ -516,7 +516,7 @@ worker_find_host(struct worker *w, const char *key)
 	struct host *h;
 
 	TAILQ_FOREACH(h, &w->buckets[worker_hash(key) % w->nbuckets], entry)
-	if (strcmp(h->params->key, key) == 0)
+	if (strcmp(h->params->pool, key) == 0)
 		return h;
 	return NULL;
 }
@@ -527,14 +527,14 @@ worker_add_host(struct worker *w, struct host *h)
 	if ((size_t)w->nhosts >= w->nbuckets * WORKER_HOST_LOAD)
 		worker_grow(w);
 	TAILQ_INSERT_TAIL(
-	    &w->buckets[worker_hash(h->params->key) % w->nbuckets], h, entry);
+	    &w->buckets[worker_hash(h->params->pool) % w->nbuckets], h, entry);
 	w->nhosts++;
 }
 
 void
 worker_remove_host(struct worker *w, struct host *h)
 {
-	TAILQ_REMOVE(&w->buckets[worker_hash(h->params->key) % w->nbuckets], h,
+	TAILQ_REMOVE(&w->buckets[worker_hash(h->params->pool) % w->nbuckets], h,
 		     entry);
 	w->nhosts--;
 	atomic_fetch_sub(&worker_pools, 1);

@@ -82,7 +82,7 @@ struct worker {
 int worker_offload(struct worker *, enum offload_queue q, void (*fn)(void *),
 		   void (*done)(void *), void (*discard)(void *), void *arg,
 		   const atomic_int *cancel);
-struct host *worker_find_host(struct worker *, const char *key);
+struct host *worker_find_host(struct worker *, const char *pool);
 void worker_add_host(struct worker *, struct host *);
 void worker_remove_host(struct worker *, struct host *);
 /* Count one more pool daemon-wide if fewer than max exist: 1, else 0.
