@@ -107,6 +107,7 @@ struct sp_run_opts {
 	size_t nexclude, exclude_cap;
 	char *command;
 	char *user;
+	char *password; /* sp_run_opts_set_password; wiped on free */
 	long long timeout_ms;
 	long long idle_timeout_ms;
 	struct proto_env *env;

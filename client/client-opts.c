@@ -41,6 +41,10 @@ sp_run_opts_free(sp_run_opts *o)
 	free(o->env);
 	free(o->command);
 	free(o->user);
+	if (o->password != NULL) {
+		explicit_bzero(o->password, strlen(o->password));
+		free(o->password);
+	}
 	free(o->stdin_data);
 	for (i = 0; i < o->nfds; i++)
 		close(o->fds[i]);
@@ -259,6 +263,35 @@ sp_run_opts_set_user(sp_run_opts *o, const char *user)
 		return -1;
 	}
 	return client_opts_replace(o, &o->user, user);
+}
+
+int
+sp_run_opts_set_password(sp_run_opts *o, const void *password, size_t len)
+{
+	char *p = NULL;
+
+	if (password != NULL &&
+	    (len == 0 || len > PROTO_MAX_PASSWORD ||
+	     memchr(password, '\0', len) != NULL)) {
+		client_seterr(o->err, sizeof o->err,
+			      "password must be 1..%d bytes without NUL",
+			      PROTO_MAX_PASSWORD);
+		return -1;
+	}
+	if (password != NULL) {
+		if ((p = malloc(len + 1)) == NULL) {
+			client_seterr(o->err, sizeof o->err, "out of memory");
+			return -1;
+		}
+		memcpy(p, password, len);
+		p[len] = '\0';
+	}
+	if (o->password != NULL) {
+		explicit_bzero(o->password, strlen(o->password));
+		free(o->password);
+	}
+	o->password = p;
+	return 0;
 }
 
 /* Seconds (fractions allowed) to milliseconds; a positive value never

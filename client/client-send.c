@@ -230,6 +230,7 @@ sp_send_run(sp_client *c, const sp_run_opts *o, uint64_t *request_id)
 	req.exclude = o->exclude;
 	req.nexclude = o->nexclude;
 	req.user = o->user;
+	req.password = o->password;
 	req.command = o->command;
 	req.timeout_ms = o->timeout_ms;
 	req.idle_timeout_ms = o->idle_timeout_ms;
@@ -288,6 +289,7 @@ client_send_hosts(sp_client *c, enum proto_op op, const sp_run_opts *o,
 	req.exclude = o->exclude;
 	req.nexclude = o->nexclude;
 	req.user = o->user;
+	req.password = o->password;
 	/* disconnect takes no descriptors. */
 	if (op == PROTO_OP_CONNECT) {
 		client_send_opts_fds(&req, o);

@@ -168,6 +168,17 @@ enum sp_fd_role {
  * agent a Unix socket) and refuses the request otherwise.
  */
 int sp_run_opts_add_fd(sp_run_opts *, enum sp_fd_role role, int fd);
+/*
+ * The caller's own password for the hosts (password and
+ * keyboard-interactive authentication): len bytes of password, 1..1024,
+ * no NUL, copied; NULL clears.  The copy is wiped when replaced and by
+ * sp_run_opts_free.  Sent with run, connect and disconnect requests: the
+ * daemon keeps the sessions it opens apart for that user and password
+ * (status says "client password"), and refuses it with forbidden under
+ * AllowClientCredentials no.
+ */
+int sp_run_opts_set_password(sp_run_opts *, const void *password,
+			     size_t len);
 size_t sp_run_opts_nfds(const sp_run_opts *);
 
 /*

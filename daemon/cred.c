@@ -2,13 +2,15 @@
 /*
  * A client's own credential (struct cred, msg.h): made by the control
  * thread from what a request passed, immutable after, shared by reference
- * between the request's jobs and the pools they open.  The secret (a
- * private key's file) is kept in whole pages left out of core dumps and
- * wiped when the last reference goes; the identity names it without the
- * secret and keys the pool, so a session opened with one user's
- * credential serves no other user and no other credential.
+ * between the request's jobs and the pools they open.  The secrets (a
+ * private key's file, a password) are kept in whole pages left out of core
+ * dumps and wiped when the last reference goes; the identity names them
+ * without the secrets (the key's fingerprint, a keyed hash of the password
+ * under a key drawn at start) and keys the pool, so a session opened with
+ * one user's credential serves no other user and no other credential.
  */
 #include <sys/mman.h>
+#include <sys/random.h>
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -17,10 +19,15 @@
 #include <unistd.h>
 
 #include <libssh/libssh.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "log.h"
 #include "msg.h"
 #include "xmalloc.h"
+
+/* The key of the password tags, drawn at start (cred_init). */
+static unsigned char cred_hmac_key[32];
 
 static size_t
 cred_pages(size_t len)
@@ -46,54 +53,117 @@ cred_import(const char *bytes, const char **why)
 	return key;
 }
 
+/* A copy of len bytes of secret in no-dump pages, NUL-terminated. */
+static char *
+cred_secret(const void *bytes, size_t len, size_t *size)
+{
+	char *p;
+
+	*size = cred_pages(len);
+	if (posix_memalign((void **)&p, 4096, *size) != 0)
+		fatalx("%s: out of memory", __func__);
+	if (madvise(p, *size, MADV_DONTDUMP) == -1)
+		log_warn("madvise(MADV_DONTDUMP) of a client's credential");
+	memset(p, 0, *size);
+	memcpy(p, bytes, len);
+	return p;
+}
+
+static void
+cred_secret_free(char *p, size_t size)
+{
+	if (p == NULL)
+		return;
+	explicit_bzero(p, size);
+	free(p);
+}
+
+/* The key's SHA256 fingerprint in fp, or -1 and why. */
+static int
+cred_key_fingerprint(const char *bytes, char *fp, size_t fplen,
+		     const char **why)
+{
+	unsigned char *hash = NULL;
+	char *text = NULL;
+	size_t hlen = 0;
+	ssh_key key, pub = NULL;
+	int rc = -1;
+
+	*why = "cannot read its key";
+	if ((key = cred_import(bytes, why)) != NULL &&
+	    ssh_pki_export_privkey_to_pubkey(key, &pub) == SSH_OK &&
+	    ssh_get_publickey_hash(pub, SSH_PUBLICKEY_HASH_SHA256, &hash,
+				   &hlen) == 0 &&
+	    (text = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash,
+					     hlen)) != NULL) {
+		snprintf(fp, fplen, "%s", text);
+		rc = 0;
+	}
+	ssh_key_free(key);
+	ssh_key_free(pub);
+	ssh_clean_pubkey_hash(&hash);
+	ssh_string_free_char(text);
+	return rc;
+}
+
+/* A keyed hash of the password under the daemon's secret: it tells two
+ * passwords apart without keeping or showing either. */
+static void
+cred_password_tag(const char *password, char *tag, size_t taglen)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+
+	if (HMAC(EVP_sha256(), cred_hmac_key, sizeof(cred_hmac_key),
+		 (const unsigned char *)password, strlen(password), md,
+		 &mdlen) == NULL)
+		fatalx("%s: HMAC failed", __func__);
+	for (i = 0; i < 8 && i < mdlen && 2 * i + 2 < taglen; i++)
+		snprintf(tag + 2 * i, 3, "%02x", md[i]);
+	explicit_bzero(md, sizeof(md));
+}
+
+void
+cred_init(void)
+{
+	if (getrandom(cred_hmac_key, sizeof(cred_hmac_key), 0) !=
+	    (ssize_t)sizeof(cred_hmac_key))
+		fatal("getrandom");
+}
+
 struct cred *
-cred_new_key(unsigned uid, const void *bytes, size_t len, char *why,
-	     size_t whylen)
+cred_new(unsigned uid, const void *key, size_t key_len, const char *password,
+	 char *why, size_t whylen)
 {
 	struct cred *c;
 	const char *problem = NULL;
-	unsigned char *hash = NULL;
-	char *fp = NULL;
-	size_t hlen = 0;
-	ssh_key key, pub = NULL;
+	char fp[96] = "", tag[20] = "";
 
-	if (len == 0 || len > CRED_MAX_KEY_BYTES) {
-		snprintf(why, whylen, "a key of %zu bytes (1 to %d)", len,
+	if (key != NULL && (key_len == 0 || key_len > CRED_MAX_KEY_BYTES)) {
+		snprintf(why, whylen, "a key of %zu bytes (1 to %d)", key_len,
 			 CRED_MAX_KEY_BYTES);
 		return NULL;
 	}
 	c = xcalloc(1, sizeof(*c));
-	c->secret_size = cred_pages(len);
-	if (posix_memalign((void **)&c->key_bytes, 4096, c->secret_size) != 0)
-		fatalx("%s: out of memory", __func__);
-	if (madvise(c->key_bytes, c->secret_size, MADV_DONTDUMP) == -1)
-		log_warn("madvise(MADV_DONTDUMP) of a client's key");
-	memset(c->key_bytes, 0, c->secret_size);
-	memcpy(c->key_bytes, bytes, len);
-	c->key_len = len;
-	if ((key = cred_import(c->key_bytes, &problem)) == NULL ||
-	    ssh_pki_export_privkey_to_pubkey(key, &pub) != SSH_OK ||
-	    ssh_get_publickey_hash(pub, SSH_PUBLICKEY_HASH_SHA256, &hash,
-				   &hlen) != 0 ||
-	    (fp = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash,
-					   hlen)) == NULL) {
-		snprintf(why, whylen, "%s",
-			 problem != NULL ? problem : "cannot read its key");
-		ssh_key_free(key);
-		ssh_key_free(pub);
-		ssh_clean_pubkey_hash(&hash);
-		atomic_init(&c->refs, 1);
-		cred_unref(c);
-		return NULL;
-	}
-	c->kind = CRED_KEY;
-	c->uid = uid;
-	snprintf(c->id, sizeof(c->id), "uid %u key %s", uid, fp);
-	ssh_key_free(key);
-	ssh_key_free(pub);
-	ssh_clean_pubkey_hash(&hash);
-	ssh_string_free_char(fp);
 	atomic_init(&c->refs, 1);
+	c->uid = uid;
+	if (key != NULL) {
+		c->key_bytes = cred_secret(key, key_len, &c->key_size);
+		c->key_len = key_len;
+		if (cred_key_fingerprint(c->key_bytes, fp, sizeof(fp),
+					 &problem) == -1) {
+			snprintf(why, whylen, "%s", problem);
+			cred_unref(c);
+			return NULL;
+		}
+	}
+	if (password != NULL) {
+		c->password = cred_secret(password, strlen(password),
+					  &c->password_size);
+		cred_password_tag(password, tag, sizeof(tag));
+	}
+	snprintf(c->id, sizeof(c->id), "uid %u%s%s%s%s", uid,
+		 fp[0] ? " key " : "", fp, tag[0] ? " password " : "", tag);
 	return c;
 }
 
@@ -110,10 +180,8 @@ cred_unref(struct cred *c)
 {
 	if (c == NULL || atomic_fetch_sub(&c->refs, 1) != 1)
 		return;
-	if (c->key_bytes != NULL) {
-		explicit_bzero(c->key_bytes, c->secret_size);
-		free(c->key_bytes);
-	}
+	cred_secret_free(c->key_bytes, c->key_size);
+	cred_secret_free(c->password, c->password_size);
 	free(c);
 }
 
@@ -122,7 +190,7 @@ cred_key(const struct cred *c)
 {
 	const char *why;
 
-	if (c == NULL || c->kind != CRED_KEY)
+	if (c == NULL || c->key_bytes == NULL)
 		return NULL;
 	return cred_import(c->key_bytes, &why);
 }
@@ -130,5 +198,9 @@ cred_key(const struct cred *c)
 const char *
 cred_kind_name(const struct cred *c)
 {
-	return c == NULL ? "daemon" : "client key";
+	if (c == NULL)
+		return "daemon";
+	if (c->key_bytes != NULL && c->password != NULL)
+		return "client key and password";
+	return c->key_bytes != NULL ? "client key" : "client password";
 }

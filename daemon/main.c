@@ -707,6 +707,7 @@ main_serve(int foreground, int use_syslog)
 	control_init(main_d.base, cfg, fd, cfg->socket_path, !main_d.activated);
 	main_add_signals();
 	throttle_init(cfg->max_handshake_rate);
+	cred_init();
 	if (offload_start(MAIN_RESOLVE_THREADS, MAIN_FILE_THREADS) == -1)
 		fatalx("cannot start the offload threads");
 	agent_lim.timeout_ms = config_agent_timeout_ms(cfg);

@@ -68,23 +68,25 @@ int flow_paused(struct flow *); /* queued >= high and open */
  * opened serve only requests with the same credential of the same user.
  */
 #define CRED_MAX_KEY_BYTES 65536 /* a private key file passed by fd */
-enum cred_kind { CRED_KEY };
 struct cred {
 	atomic_int refs;
-	enum cred_kind kind;
 	unsigned uid;
-	char id[128];
-	char *key_bytes; /* the key file, NUL-terminated; no-dump pages */
-	size_t key_len, secret_size;
+	char id[160];
+	char *key_bytes; /* the key file, NUL-terminated, or NULL */
+	char *password;  /* NUL-terminated, or NULL */
+	size_t key_len, key_size, password_size; /* secrets' bytes, pages */
 };
-/* A credential from a private key file's bytes, or NULL and why. */
-struct cred *cred_new_key(unsigned uid, const void *bytes, size_t len,
-			  char *why, size_t whylen);
+/* Draw the key of the password tags; once, before any cred_new. */
+void cred_init(void);
+/* A credential of a key file's bytes and/or a password, or NULL and
+ * why. */
+struct cred *cred_new(unsigned uid, const void *key, size_t key_len,
+		      const char *password, char *why, size_t whylen);
 struct cred *cred_ref(struct cred *);
 void cred_unref(struct cred *);
 /* A fresh copy of the key, the caller's to free (ssh_key_free). */
 struct ssh_key_struct *cred_key(const struct cred *);
-/* "daemon" (NULL) or "client key", for status. */
+/* "daemon" (NULL), "client key", "client password" or both, for status. */
 const char *cred_kind_name(const struct cred *);
 
 struct host_params {

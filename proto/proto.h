@@ -26,6 +26,7 @@
 #define PROTO_MAX_ID 64                           /* bytes of a string id */
 #define PROTO_MAX_HOSTSPEC 320 /* bytes of "[user@]host[:port]" */
 #define PROTO_MAX_USER 64
+#define PROTO_MAX_PASSWORD 1024 /* bytes of a client's password */
 #define PROTO_MAX_HOST 255
 #define PROTO_MAX_COMMAND (64u * 1024)
 #define PROTO_MAX_ENV 64 /* entries */
@@ -231,6 +232,7 @@ struct proto_request {
 	 * request has no exclude or was not parsed by the codec. */
 	struct proto_exclude *exclude_set;
 	char *user;                /* default user, NULL if absent */
+	char *password; /* the client's own, NULL if absent; wiped on free */
 	char *command;             /* run only */
 	long long timeout_ms;      /* 0 = none */
 	long long idle_timeout_ms; /* 0 = none: "idle_timeout" */

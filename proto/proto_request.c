@@ -32,6 +32,8 @@ static const struct proto_request_key {
      OPF(PROTO_OP_RUN) | OPF(PROTO_OP_CONNECT) | OPF(PROTO_OP_DISCONNECT)},
     {"user",
      OPF(PROTO_OP_RUN) | OPF(PROTO_OP_CONNECT) | OPF(PROTO_OP_DISCONNECT)},
+    {"password",
+     OPF(PROTO_OP_RUN) | OPF(PROTO_OP_CONNECT) | OPF(PROTO_OP_DISCONNECT)},
     {"exclude",
      OPF(PROTO_OP_RUN) | OPF(PROTO_OP_CONNECT) | OPF(PROTO_OP_DISCONNECT)},
     {"command", OPF(PROTO_OP_RUN)},
@@ -183,13 +185,36 @@ proto_request_parse_user(json_object *root, struct proto_request *req,
 	return proto_json_strdup(s, len, &req->user, err);
 }
 
+/* The client's own password: never echoed in an error message. */
+static int
+proto_request_parse_password(json_object *root, struct proto_request *req,
+			     struct proto_error *err)
+{
+	json_object *o;
+	const char *s;
+	size_t len;
+
+	if (!json_object_object_get_ex(root, "password", &o))
+		return 0;
+	if (!json_object_is_type(o, json_type_string))
+		return proto_error_set(err, PROTO_E_BAD_REQUEST,
+				       "password: expected a string");
+	s = proto_json_str(o, &len);
+	if (len == 0 || len > PROTO_MAX_PASSWORD || memchr(s, '\0', len))
+		return proto_error_set(err, PROTO_E_BAD_REQUEST,
+				       "password: 1..%d bytes without NUL",
+				       PROTO_MAX_PASSWORD);
+	return proto_json_strdup(s, len, &req->password, err);
+}
+
 static int
 proto_request_connect_members(json_object *root, const struct proto_limits *lim,
 			      struct proto_request *req,
 			      struct proto_error *err)
 {
 	if (proto_hostlist_parse(root, lim, req, err) == -1 ||
-	    proto_request_parse_user(root, req, err) == -1)
+	    proto_request_parse_user(root, req, err) == -1 ||
+	    proto_request_parse_password(root, req, err) == -1)
 		return -1;
 	/* Only run and connect reach here with "fds" (the key table). */
 	return proto_fds_parse(root, req, err);
@@ -459,6 +484,10 @@ proto_request_free(struct proto_request *req)
 		free(req->exclude[i]);
 	free(req->exclude);
 	free(req->user);
+	if (req->password != NULL) {
+		explicit_bzero(req->password, strlen(req->password));
+		free(req->password);
+	}
 	free(req->command);
 	for (i = 0; i < req->nenv; i++) {
 		free(req->env[i].name);
@@ -584,6 +613,10 @@ proto_request_put_hosts(struct proto_enc *e, const struct proto_request *req)
 	if (req->user != NULL) {
 		proto_enc_key(e, "user");
 		proto_enc_str(e, req->user, strlen(req->user), 1);
+	}
+	if (req->password != NULL) {
+		proto_enc_key(e, "password");
+		proto_enc_str(e, req->password, strlen(req->password), 1);
 	}
 }
 

@@ -787,6 +787,123 @@ START_TEST(test_timing)
 }
 END_TEST
 
+/* ---- the client's own password ---- */
+
+/* A run on host with the client's password (NULL: none). */
+static struct tcollect_host *
+ta_run_pw(struct tclient *c, struct tcollect *k, const char *host,
+	  const char *id, const char *pw)
+{
+	const char *hosts[1] = {host};
+	char jid[40], member[1200] = "";
+	struct tcollect_req *r;
+
+	snprintf(jid, sizeof jid, "\"%s\"", id);
+	if (pw != NULL)
+		snprintf(member, sizeof member, ",\"password\":\"%s\"", pw);
+	tcollect_expect(k, jid, hosts, 1);
+	ck_assert(tclient_send(c,
+			       "{\"v\":1,\"id\":\"%s\",\"op\":\"run\","
+			       "\"hosts\":[\"%s\"],\"command\":\"" RUN_OK
+			       "\"%s}",
+			       id, host, member) == 0);
+	r = tcollect_wait_end(c, k, jid, TA_EVENT_MS);
+	ck_assert_msg(!r->reqerr && r->nhosts == 1, "%s: request error %s", id,
+		      r->message);
+	return r->hosts[0];
+}
+
+/*
+ * A password the client passes with its request (no PasswordFile): the
+ * password-only and keyboard-interactive-only addresses log in with it; a
+ * wrong one fails with auth_failed and a request without one does not use
+ * the sessions it opened; status lists those pools as the client's
+ * password, and neither status nor the debug log shows the password.
+ */
+START_TEST(test_client_password)
+{
+	static const char *const wrong_parts[] = {"password: denied", NULL};
+	static const char *const none_parts[] = {"no PasswordFile", NULL};
+	char extra[TA_CONF_MAX];
+	struct tcollect k;
+	struct tclient *c;
+
+	snprintf(extra, sizeof extra, "IdentityFile %s/none\n", work_dir);
+	c = ta_start(extra);
+	tcollect_init(&k);
+	k.keep = TA_OUT_KEEP;
+	assert_ran(ta_run_pw(c, &k, hostspec(env.password_addr), "p1",
+			     password),
+		   "password");
+	assert_ran(ta_run_pw(c, &k, hostspec(env.kbdint_addr), "p2", password),
+		   "keyboard-interactive");
+	assert_denied(ta_run_pw(c, &k, hostspec(env.password_addr), "p3",
+				"not-the-password"),
+		      "a wrong password", wrong_parts);
+	assert_denied(ta_run_pw(c, &k, hostspec(env.password_addr), "p4",
+				NULL),
+		      "no password", none_parts);
+	ck_assert(tclient_send(c, "{\"v\":1,\"id\":\"st\",\"op\":"
+				  "\"status\"}") == 0);
+	tcollect_wait_status(c, &k, NULL, TA_EVENT_MS);
+	ck_assert_msg(strstr(k.status, "\"credential\":\"client password\"") !=
+			  NULL,
+		      "status: %.400s", k.status);
+	ck_assert_msg(strstr(k.status, password) == NULL,
+		      "the password is in status");
+	tcollect_check(&k);
+	tcollect_free(&k);
+	ta_stop(c);
+	ck_assert_msg(log_count("authenticated with password") == 1,
+		      "the log does not show the password login");
+	ck_assert_msg(!file_has(dmn.log, password),
+		      "the password is in the daemon's log");
+	ta_cleanup();
+}
+END_TEST
+
+/*
+ * sshpool run --ask-pass asks once on the terminal (here a pty made by
+ * script(1), fed the password) and the host logs in with it; a wrong
+ * answer fails the run.
+ */
+START_TEST(test_ask_pass)
+{
+	const char *cli = getenv("SSHPOOL_CLI");
+	char extra[TA_CONF_MAX], cmd[PATH_MAX * 3], out[PATH_MAX + 16];
+	struct tclient *c;
+	int st;
+
+	ck_assert_msg(cli != NULL, "SSHPOOL_CLI unset");
+	snprintf(extra, sizeof extra, "IdentityFile %s/none\n", work_dir);
+	c = ta_start(extra);
+	snprintf(out, sizeof out, "%s/ask.out", work_dir);
+	snprintf(cmd, sizeof cmd,
+		 "printf '%%s\\n' '%s' | script -qec \"'%s' -s '%s' run -H "
+		 "'%s' --ask-pass -- echo ran-with-password\" /dev/null "
+		 ">'%s' 2>&1",
+		 password, cli, dmn.sock, hostspec(env.password_addr), out);
+	st = system(cmd);
+	ck_assert_msg(st == 0 && file_has(out, "ran-with-password") &&
+			  file_has(out, "Password for the hosts"),
+		      "--ask-pass: status %d", st);
+	snprintf(cmd, sizeof cmd,
+		 "printf 'wrong\\n' | script -qec \"'%s' -s '%s' run -H "
+		 "'%s' --ask-pass -- echo ran\" /dev/null >'%s' 2>&1",
+		 cli, dmn.sock, hostspec(env.password_addr), out);
+	st = system(cmd);
+	ck_assert_msg(st != 0 && file_has(out, "auth_failed"),
+		      "--ask-pass with a wrong password: status %d", st);
+	tclient_close(c);
+	c = tclient_connect(dmn.sock);
+	ck_assert(c != NULL);
+	ta_stop(c);
+	ck_assert_msg(!file_has(dmn.log, password),
+		      "the password is in the daemon's log");
+	ta_cleanup();
+}
+END_TEST
+
 /* ---- agents ---- */
 
 /* A real ssh-agent of the test's own, on sock; its pid. */
@@ -1054,6 +1171,8 @@ main(int argc, char **argv)
 	tcase_add_test(tc, test_password_never_shown);
 	tcase_add_test(tc, test_timing);
 	tcase_add_test(tc, test_agent_identity);
+	tcase_add_test(tc, test_client_password);
+	tcase_add_test(tc, test_ask_pass);
 	tcase_add_test(tc, test_agent_hung);
 	suite_add_tcase(s, tc);
 	rc = testutil_run(s);

@@ -184,6 +184,10 @@ cli_req_opts(struct cli *cli, const struct cli_req *r)
 				       cli->pass_fds[i]) == -1)
 			goto fail;
 	}
+	if (cli->password != NULL &&
+	    sp_run_opts_set_password(o, cli->password,
+				     strlen(cli->password)) == -1)
+		goto fail;
 	return o;
 fail:
 	cli_warnx("%s", sp_run_opts_error(o));

@@ -11,6 +11,8 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <termios.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -49,6 +51,7 @@ static const struct option cli_run_longopts[] = {
     {"failed-hosts", required_argument, NULL, OPT_FAILED_HOSTS},
     {"identity", required_argument, NULL, OPT_IDENTITY},
     {"agent", no_argument, NULL, OPT_AGENT},
+    {"ask-pass", no_argument, NULL, OPT_ASK_PASS},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0}};
 
@@ -85,6 +88,59 @@ cli_run_agent_connect(void)
 	return fd;
 }
 
+/*
+ * --ask-pass: the password, asked once on the terminal without echo (like
+ * ansible -k), or NULL with a message.  The terminal's modes come back on
+ * every path.
+ */
+static char *
+cli_run_ask_pass(void)
+{
+	static const char prompt[] = "Password for the hosts: ";
+	struct termios saved, quiet;
+	char buf[1026], *pw = NULL;
+	ssize_t n;
+	size_t len;
+	int tty;
+
+	if ((tty = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY)) == -1) {
+		cli_warnx("run: --ask-pass: no terminal to ask on: %s",
+			  strerror(errno));
+		return NULL;
+	}
+	if (tcgetattr(tty, &saved) == -1) {
+		cli_warnx("run: --ask-pass: %s", strerror(errno));
+		close(tty);
+		return NULL;
+	}
+	quiet = saved;
+	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+	quiet.c_lflag |= ICANON;
+	(void)write(tty, prompt, sizeof(prompt) - 1);
+	if (tcsetattr(tty, TCSANOW, &quiet) == -1) {
+		cli_warnx("run: --ask-pass: %s", strerror(errno));
+		close(tty);
+		return NULL;
+	}
+	n = read(tty, buf, sizeof(buf) - 1);
+	(void)tcsetattr(tty, TCSANOW, &saved);
+	(void)write(tty, "\n", 1);
+	close(tty);
+	if (n > 0) {
+		buf[n] = '\0';
+		len = strcspn(buf, "\r\n");
+		buf[len] = '\0';
+		if (len > 0 && len <= 1024 && (pw = strdup(buf)) == NULL)
+			cli_warnx("run: --ask-pass: out of memory");
+		else if (len == 0 || len > 1024)
+			cli_warnx("run: --ask-pass: a password is 1 to 1024 "
+				  "bytes");
+	} else
+		cli_warnx("run: --ask-pass: no password read");
+	explicit_bzero(buf, sizeof(buf));
+	return pw;
+}
+
 /* --identity and --agent: the descriptors every request passes. */
 static int
 cli_run_credentials(struct cli *cli, const struct cli_runopts *ro)
@@ -106,6 +162,8 @@ cli_run_credentials(struct cli *cli, const struct cli_runopts *ro)
 		cli->pass_fds[cli->npass] = fd;
 		cli->pass_roles[cli->npass++] = SP_FD_AGENT;
 	}
+	if (ro->ask_pass && (cli->password = cli_run_ask_pass()) == NULL)
+		return -1;
 	return 0;
 }
 
@@ -117,6 +175,11 @@ cli_run_credentials_close(struct cli *cli)
 	for (i = 0; i < cli->npass; i++)
 		close(cli->pass_fds[i]);
 	cli->npass = 0;
+	if (cli->password != NULL) {
+		explicit_bzero(cli->password, strlen(cli->password));
+		free(cli->password);
+		cli->password = NULL;
+	}
 }
 
 /* -I DIR: the host's input is the file DIR/HOST, which must exist. */
@@ -331,6 +394,9 @@ cli_run_option(struct cli *cli, void *state, int ch, const char *arg)
 		return 1;
 	case OPT_AGENT:
 		ro->agent = 1;
+		return 1;
+	case OPT_ASK_PASS:
+		ro->ask_pass = 1;
 		return 1;
 	default:
 		return 0;

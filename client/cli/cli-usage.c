@@ -60,6 +60,7 @@ cli_usage(FILE *f)
 	      "descriptors):\n"
 	      "      --identity FILE   pass the private key FILE\n"
 	      "      --agent           pass a connection to $SSH_AUTH_SOCK\n"
+	      "      --ask-pass        ask for the hosts' password once\n"
 	      "\n"
 	      "Output:\n"
 	      "  (default)             live \"host: line\" output\n"

@@ -117,7 +117,8 @@ enum {
 	OPT_STOP_ON_ERROR,
 	OPT_FAILED_HOSTS,
 	OPT_IDENTITY,
-	OPT_AGENT
+	OPT_AGENT,
+	OPT_ASK_PASS
 };
 
 struct cli_runopts {
@@ -133,6 +134,7 @@ struct cli_runopts {
 	int no_progress;
 	const char *identity; /* --identity FILE */
 	int agent;            /* --agent */
+	int ask_pass;         /* --ask-pass */
 };
 
 struct cli_cmd;
@@ -164,6 +166,7 @@ struct cli {
 	int pass_fds[2];
 	enum sp_fd_role pass_roles[2];
 	size_t npass;
+	char *password; /* --ask-pass: asked once, wiped at the end */
 
 	struct cli_req *reqs;
 	size_t nreqs, reqcap;

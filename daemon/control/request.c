@@ -232,9 +232,9 @@ request_fd_problem(const struct request_fds *fds, size_t i, char *buf,
 }
 
 /*
- * The client's own credential from the request's descriptors: 0 and
- * *out (NULL when it passed none), or -1 once the request was answered.
- * One key is taken, read whole (a regular file of at most
+ * The client's own credential from the request's descriptors and its
+ * password: 0 and *out (NULL when it passed none), or -1 once the request
+ * was answered.  One key is taken, read whole (a regular file of at most
  * REQUEST_MAX_KEY_BYTES: no wait) and checked here; a client's agent is
  * not taken yet.  AllowClientCredentials no refuses them all.
  */
@@ -266,7 +266,7 @@ request_cred(struct peer *peer, const struct proto_request *preq,
 		}
 		key = i;
 	}
-	if (key == fds->n)
+	if (key == fds->n && preq->password == NULL)
 		return 0;
 	if (!control_config()->allow_client_creds) {
 		peer_error(peer, preq->id, PROTO_E_FORBIDDEN,
@@ -274,16 +274,17 @@ request_cred(struct peer *peer, const struct proto_request *preq,
 			   "(AllowClientCredentials no)");
 		return -1;
 	}
-	n = pread(fds->fd[key], buf, sizeof(buf) - 1, 0);
-	if (n < 0) {
+	n = 0;
+	if (key != fds->n &&
+	    (n = pread(fds->fd[key], buf, sizeof(buf) - 1, 0)) < 0) {
 		peer_error(peer, preq->id, PROTO_E_BAD_REQUEST,
 			   "fds[%zu] (key): %s", key, strerror(errno));
 		return -1;
 	}
 	buf[n] = '\0';
-	*out = cred_new_key((unsigned)peer->uid, buf, (size_t)n, why,
-			    sizeof(why));
-	explicit_bzero(buf, sizeof(buf));
+	*out = cred_new((unsigned)peer->uid, key != fds->n ? buf : NULL,
+			(size_t)n, preq->password, why, sizeof(why));
+	explicit_bzero(buf, (size_t)n);
 	if (*out == NULL) {
 		peer_error(peer, preq->id, PROTO_E_BAD_REQUEST,
 			   "fds[%zu] (key): %s", key, why);

@@ -184,14 +184,15 @@ auth_new(const struct host_params *p, struct keystore *keys, ssh_session s,
 						: AUTH_AGENT_OFF;
 	a->password_tries = a->p->password_prompts;
 	if (a->p->cred != NULL) {
-		/* A session opened with the client's key is its alone: the
-		 * daemon's credentials never help open it. */
+		/* A session opened with the client's credential is its
+		 * alone: the daemon's credentials never help open it. */
 		a->agent = AUTH_AGENT_OFF;
-		a->password_tries = 0;
-		if ((a->client_key = cred_key(a->p->cred)) == NULL)
+		a->password = a->p->cred->password;
+		if (a->p->cred->key_bytes != NULL &&
+		    (a->client_key = cred_key(a->p->cred)) == NULL)
 			snprintf(a->note, sizeof(a->note),
 				 "the client's key could not be loaded");
-		auth_order(a, "publickey");
+		auth_order(a, a->p->preferred_auth);
 		return a;
 	}
 	if (a->p->password_file != NULL &&
@@ -427,7 +428,9 @@ auth_publickey(struct auth *a)
 static void
 auth_publickey_report(const struct auth *a, char *buf, size_t len)
 {
-	if (a->p->cred != NULL)
+	if (a->p->cred != NULL && a->p->cred->key_bytes == NULL)
+		snprintf(buf, len, "publickey (no key: the client passed none)");
+	else if (a->p->cred != NULL)
 		snprintf(buf, len, "publickey (the client's key, %s)",
 			 a->p->cred->id);
 	else if (a->agent_tried)
@@ -441,6 +444,14 @@ auth_publickey_report(const struct auth *a, char *buf, size_t len)
 }
 
 /* ---- password ---- */
+
+/* Why there is no password to send. */
+static const char *
+auth_no_password(const struct auth *a)
+{
+	return a->p->cred != NULL ? "no password: the client passed none"
+				  : "no PasswordFile";
+}
 
 static enum auth_mstep
 auth_password(struct auth *a)
@@ -462,7 +473,7 @@ static void
 auth_password_report(const struct auth *a, char *buf, size_t len)
 {
 	if (a->password == NULL)
-		snprintf(buf, len, "password (no PasswordFile)");
+		snprintf(buf, len, "password (%s)", auth_no_password(a));
 	else if (!a->pw_sent)
 		snprintf(buf, len, "password (no tries left)");
 	else
@@ -518,7 +529,8 @@ static void
 auth_kbdint_report(const struct auth *a, char *buf, size_t len)
 {
 	if (a->password == NULL)
-		snprintf(buf, len, "keyboard-interactive (no PasswordFile)");
+		snprintf(buf, len, "keyboard-interactive (%s)",
+			 auth_no_password(a));
 	else if (a->kbd_declined > 0)
 		snprintf(buf, len,
 			 "keyboard-interactive (%d prompt%s declined)",
