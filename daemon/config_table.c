@@ -89,7 +89,8 @@
 static config_parse_fn config_table_host, config_table_socket,
     config_table_user, config_table_loglevel, config_table_strict,
     config_table_user_hosts, config_table_group_hosts, config_table_host_group,
-    config_table_preferred_auth, config_table_identity_agent;
+    config_table_preferred_auth, config_table_identity_agent,
+    config_table_yesno;
 
 /*
  * name, scope, kind, flags, min, max, default, member, own parser.  For
@@ -123,6 +124,8 @@ const struct config_keyword config_table[] = {
      CONFIG_MAX_ALLOW, 0, GLIST(deny_groups, n_deny_groups), NULL},
     {"DenyUsers", GLOBAL, CONFIG_KIND_NAMES, CONFIG_F_PATTERNS, 0,
      CONFIG_MAX_ALLOW, 0, GLIST(deny_users, n_deny_users), NULL},
+    {"ForwardAgent", BOTH, CONFIG_KIND_ENUM, 0, 0, 1, 0, H(forward_agent),
+     config_table_yesno},
     {"GroupHosts", GLOBAL, CONFIG_KIND_CUSTOM, 0, 0, 0, 0, NOWHERE,
      config_table_group_hosts},
     {"Host", CONFIG_SCOPE_ANY, CONFIG_KIND_CUSTOM, 0, 0, 0, 0, NOWHERE,
@@ -411,6 +414,24 @@ config_table_preferred_auth(struct config_parser *p,
 		}
 	}
 	config_set_string(p, kw, xstrdup(argv[0]), apply);
+	return 0;
+}
+
+/* yes or no, as ssh_config(5) writes a flag: 1 or 0. */
+static int
+config_table_yesno(struct config_parser *p, const struct config_keyword *kw,
+		   char **argv, int argc, int apply)
+{
+	(void)argc;
+	if (strcasecmp(argv[0], "yes") == 0)
+		config_set_number(p, kw, 1, apply);
+	else if (strcasecmp(argv[0], "no") == 0)
+		config_set_number(p, kw, 0, apply);
+	else {
+		config_error(p, "%s: bad value \"%s\" (yes or no)", kw->name,
+			     argv[0]);
+		return -1;
+	}
 	return 0;
 }
 
