@@ -150,7 +150,8 @@ forward_connect(struct forward *f)
 	return 0;
 }
 
-/* Watch the relay's socket for what the buffers allow. */
+/* Watch the relay's socket for what the buffers and the window allow
+ * (no libssh call: also from the loop). */
 static void
 forward_watch(struct forward *f)
 {
@@ -159,8 +160,7 @@ forward_watch(struct forward *f)
 	if (f->ev == NULL)
 		return;
 	/* No room, or the window closed: the channel takes nothing now. */
-	if (!f->sock_eof && f->to_chan_len < FORWARD_BUF_MAX &&
-	    ssh_channel_window_size(f->chan) > 0)
+	if (!f->sock_eof && f->to_chan_len < FORWARD_BUF_MAX && !f->shut)
 		flags |= EV_READ;
 	if (f->to_sock_len > 0)
 		flags |= EV_WRITE;
@@ -286,10 +286,8 @@ forward_step(struct forward *f)
 	case FORWARD_OPEN:
 		moved = forward_chan_io(f);
 		/* A closed window: the socket is not read (forward_watch). */
-		moved |= forward_sock_io(
-		    f, EV_WRITE | (ssh_channel_window_size(f->chan) > 0
-				       ? EV_READ
-				       : 0));
+		f->shut = ssh_channel_window_size(f->chan) == 0;
+		moved |= forward_sock_io(f, EV_WRITE | (f->shut ? 0 : EV_READ));
 		/* What the socket gave may go to the channel at once. */
 		if (moved)
 			moved |= forward_chan_io(f);

@@ -44,6 +44,7 @@ struct forward {
 	int fd;          /* the relay's end, non-blocking; -1 none */
 	struct event *ev;
 	short ev_flags;
+	int shut;      /* the channel's window was closed at the last step */
 	int chan_eof;  /* the channel's end of file was read */
 	int sock_eof;  /* the relay's end closed or failed */
 	/* channel -> socket, and socket -> channel */
