@@ -542,9 +542,11 @@ job_setup_next(const struct job *j, enum job_state from)
 }
 
 /*
- * Ask the server to forward the agent (auth-agent-req@openssh.com).  A
- * refusal is not fatal, as with ssh(1): the command runs without an agent
- * (sshd's AllowAgentForwarding no, or a server without it).
+ * Ask the server to forward the agent (auth-agent-req@openssh.com).
+ * libssh sends it without asking for a reply, as ssh(1) does, so a server
+ * that refuses (sshd's AllowAgentForwarding no) is not heard: it opens no
+ * agent channel and the command runs without an agent.  Only a request
+ * that could not be sent is logged; the command runs all the same.
  */
 static int
 job_agent_request(struct job *j)
@@ -556,8 +558,8 @@ job_agent_request(struct job *j)
 	if (rc == SSH_ERROR && job_session_gone(j))
 		return 1;
 	if (rc == SSH_ERROR)
-		log_info("host=%s job=%s: the server refused agent "
-			 "forwarding: %s; running the command without it",
+		log_info("host=%s job=%s: agent forwarding request failed: %s; "
+			 "running the command without it",
 			 j->spec->params->key, j->spec->id,
 			 ssh_get_error(j->conn->session));
 	else
