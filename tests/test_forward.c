@@ -7,10 +7,15 @@
  * there is refused by the broker's forwarding filter (the agent still holds
  * the key afterwards); the agent signs for the remote side, and a burst of
  * requests larger than the bridge's buffers goes through; on a host with ForwardAgent no the command sees no
- * agent at all (ssh-add exits 2).
+ * agent at all (ssh-add exits 2), and neither has it on a server that
+ * refuses to forward, where the command runs all the same.
  */
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <check.h>
 #include <errno.h>
@@ -139,10 +144,11 @@ teardown(void)
  * names nothing, so it logs in with the agent's key.
  */
 static struct tclient *
-tf_begin(void)
+tf_begin(const char *strict)
 {
 	char conf[TF_CONF_MAX], none[sizeof dir + 8];
-	struct tdaemon_opts o = {.identity = none, .extra = conf};
+	struct tdaemon_opts o = {
+	    .identity = none, .strict = strict, .extra = conf};
 	struct tclient *c;
 
 	snprintf(none, sizeof none, "%s/none", dir);
@@ -219,7 +225,7 @@ START_TEST(test_forward_lists_key)
 
 	tcollect_init(&k);
 	k.keep = TF_OUT_KEEP;
-	c = tf_begin();
+	c = tf_begin(NULL);
 	h = tf_run(c, &k, fleet.hosts[0], "l1", "ssh-add -l");
 	ck_assert_msg(h->status == 0, "ssh-add -l: status %d: %s", h->status,
 		      h->err);
@@ -245,7 +251,7 @@ START_TEST(test_forward_refuses_remove)
 
 	tcollect_init(&k);
 	k.keep = TF_OUT_KEEP;
-	c = tf_begin();
+	c = tf_begin(NULL);
 	h = tf_run(c, &k, fleet.hosts[0], "d", "ssh-add -D");
 	/* 1: the agent said no; 2 would be no agent at all. */
 	ck_assert_msg(h->status == 1, "ssh-add -D: status %d: %s%s", h->status,
@@ -276,7 +282,7 @@ START_TEST(test_forward_signs)
 
 	tcollect_init(&k);
 	k.keep = TF_OUT_KEEP;
-	c = tf_begin();
+	c = tf_begin(NULL);
 	snprintf(cmd, sizeof cmd,
 		 "echo data | ssh-keygen -q -Y sign -n sshpool-test -f '%s.pub'",
 		 fleet.key);
@@ -316,7 +322,7 @@ START_TEST(test_forward_burst)
 	tf_script(path, sizeof path, "burst.py", script);
 	tcollect_init(&k);
 	k.keep = TF_OUT_KEEP;
-	c = tf_begin();
+	c = tf_begin(NULL);
 	snprintf(cmd, sizeof cmd, "python3 %s %d", path, TF_BURST);
 	h = tf_run(c, &k, fleet.hosts[0], "b", cmd);
 	ck_assert_msg(h->status == 0, "burst: status %d: %s%s", h->status,
@@ -358,7 +364,7 @@ START_TEST(test_forward_limit)
 	tf_script(path, sizeof path, "limit.py", script);
 	tcollect_init(&k);
 	k.keep = TF_OUT_KEEP;
-	c = tf_begin();
+	c = tf_begin(NULL);
 	snprintf(cmd, sizeof cmd, "python3 %s %d", path, TF_MAX_CHANNELS + 1);
 	h = tf_run(c, &k, fleet.hosts[0], "m", cmd);
 	ck_assert_msg(h->status == 0, "limit: status %d: %s%s", h->status,
@@ -374,6 +380,98 @@ START_TEST(test_forward_limit)
 }
 END_TEST
 
+/*
+ * An sshd of its own on the fleet's first address, the fleet's settings
+ * but AllowAgentForwarding no; its port in *port, its pid returned.
+ */
+static pid_t
+tf_sshd_refusing(int *port)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof sa;
+	char src[PATH_MAX + 16], conf[sizeof dir + 16], line[PATH_MAX + 64];
+	FILE *in, *out;
+	pid_t pid;
+	int fd, i;
+
+	/* A free port: taken, then let go for sshd. */
+	memset(&sa, 0, sizeof sa);
+	sa.sin_family = AF_INET;
+	ck_assert_int_eq(inet_pton(AF_INET, fleet.addrs[0], &sa.sin_addr), 1);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	close(fd);
+	*port = ntohs(sa.sin_port);
+	snprintf(src, sizeof src, "%s/sshd.0.conf", fleet.dir);
+	snprintf(conf, sizeof conf, "%s/sshd.conf", dir);
+	in = fopen(src, "r");
+	ck_assert_msg(in != NULL, "%s: %s", src, strerror(errno));
+	out = fopen(conf, "w");
+	ck_assert_ptr_nonnull(out);
+	while (fgets(line, sizeof line, in) != NULL)
+		if (strncmp(line, "Port ", 5) != 0 &&
+		    strncmp(line, "ListenAddress ", 14) != 0 &&
+		    strncmp(line, "PidFile ", 8) != 0)
+			fputs(line, out);
+	fclose(in);
+	fprintf(out, "Port %d\nListenAddress %s\nPidFile none\n"
+		     "AllowAgentForwarding no\n",
+		*port, fleet.addrs[0]);
+	ck_assert_int_eq(fclose(out), 0);
+	pid = fork();
+	ck_assert_int_ne(pid, -1);
+	if (pid == 0) {
+		execl("/usr/sbin/sshd", "/usr/sbin/sshd", "-D", "-f", conf, "-E",
+		      "/dev/null", (char *)NULL);
+		_exit(127);
+	}
+	for (i = 0; i < TF_AGENT_WAIT_TRIES; i++) {
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		ck_assert_int_ge(fd, 0);
+		if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+			close(fd);
+			return pid;
+		}
+		close(fd);
+		usleep(20000);
+	}
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	ck_abort_msg("sshd on port %d did not start", *port);
+	return -1;
+}
+
+/*
+ * A server that refuses agent forwarding: the command runs anyway, without
+ * an agent (ssh-add exits 2), and no agent channel comes.  (The request
+ * wants no reply, as ssh(1)'s: the refusal itself is not heard.)
+ */
+START_TEST(test_forward_server_refuses)
+{
+	struct tcollect k;
+	struct tclient *c;
+	struct tcollect_host *h;
+	char host[64];
+	pid_t sshd;
+	int port;
+
+	sshd = tf_sshd_refusing(&port);
+	snprintf(host, sizeof host, "%s:%d", fleet.addrs[0], port);
+	tcollect_init(&k);
+	k.keep = TF_OUT_KEEP;
+	c = tf_begin("accept-new");
+	h = tf_run(c, &k, host, "r", "ssh-add -l");
+	kill(sshd, SIGTERM);
+	waitpid(sshd, NULL, 0);
+	ck_assert_msg(h->status == 2, "ssh-add -l: status %d: %s%s", h->status,
+		      h->out, h->err);
+	ck_assert_int_eq(tdaemon_log_count(&daemon_, "forwarded to"), 0);
+	tf_end(c, &k);
+}
+END_TEST
+
 /* ForwardAgent no: the command has no agent (ssh-add exits 2). */
 START_TEST(test_forward_off)
 {
@@ -383,7 +481,7 @@ START_TEST(test_forward_off)
 
 	tcollect_init(&k);
 	k.keep = TF_OUT_KEEP;
-	c = tf_begin();
+	c = tf_begin(NULL);
 	h = tf_run(c, &k, fleet.hosts[1], "n", "ssh-add -l");
 	ck_assert_msg(h->status == 2, "ssh-add -l without forwarding: "
 		      "status %d: %s%s",
@@ -408,6 +506,7 @@ main(void)
 	tcase_add_test(tc, test_forward_signs);
 	tcase_add_test(tc, test_forward_burst);
 	tcase_add_test(tc, test_forward_limit);
+	tcase_add_test(tc, test_forward_server_refuses);
 	tcase_add_test(tc, test_forward_off);
 	suite_add_tcase(s, tc);
 	return testutil_run(s);
