@@ -494,6 +494,50 @@ START_TEST(test_forward_off)
 }
 END_TEST
 
+/* `sshpoold -n` on text: its exit status; its output in out. */
+static int
+tf_check_conf(const char *text, char *out, size_t outlen)
+{
+	char conf[sizeof dir + 16], cmd[PATH_MAX + sizeof conf + 32];
+	const char *bin = getenv("SSHPOOLD");
+	size_t n;
+	FILE *fp;
+	int st;
+
+	ck_assert_ptr_nonnull(bin);
+	snprintf(conf, sizeof conf, "%s/check.conf", dir);
+	fp = fopen(conf, "w");
+	ck_assert_ptr_nonnull(fp);
+	ck_assert_int_ge(fputs(text, fp), 0);
+	ck_assert_int_eq(fclose(fp), 0);
+	snprintf(cmd, sizeof cmd, "'%s' -n -f '%s' 2>&1", bin, conf);
+	fp = popen(cmd, "r");
+	ck_assert_ptr_nonnull(fp);
+	n = fread(out, 1, outlen - 1, fp);
+	out[n] = '\0';
+	st = pclose(fp);
+	return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* ForwardAgent takes yes or no, globally and in Host blocks. */
+START_TEST(test_forward_config)
+{
+	char out[4096];
+
+	ck_assert_int_eq(tf_check_conf("IdentityAgent /run/a.sock\n"
+				       "ForwardAgent yes\n"
+				       "Host a\n\tForwardAgent no\n",
+				       out, sizeof out),
+			 0);
+	ck_assert_int_ne(tf_check_conf("ForwardAgent maybe\n", out,
+				       sizeof out),
+			 0);
+	ck_assert_msg(strstr(out, "1: ForwardAgent: bad value \"maybe\" "
+				  "(yes or no)") != NULL,
+		      "%s", out);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -501,6 +545,7 @@ main(void)
 	TCase *tc = tcase_create("agent");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_forward_config);
 	tcase_add_test(tc, test_forward_lists_key);
 	tcase_add_test(tc, test_forward_refuses_remove);
 	tcase_add_test(tc, test_forward_signs);
