@@ -6,9 +6,10 @@
  * several agent channels in turn on one connection work, and `ssh-add -D`
  * there is refused by the broker's forwarding filter (the agent still holds
  * the key afterwards); the agent signs for the remote side, and a burst of
- * requests larger than the bridge's buffers goes through; on a host with ForwardAgent no the command sees no
- * agent at all (ssh-add exits 2), and neither has it on a server that
- * refuses to forward, where the command runs all the same.
+ * requests larger than the bridge's buffers goes through; on a host with
+ * ForwardAgent no the command sees no agent at all (ssh-add exits 2), and
+ * neither has it on a server that refuses to forward, where the command runs
+ * all the same.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -195,8 +196,8 @@ tf_script(char *path, size_t len, const char *name, const char *text)
 
 /* Run command on host; the host's record, which must have exited. */
 static struct tcollect_host *
-tf_run(struct tclient *c, struct tcollect *k, const char *host,
-       const char *id, const char *command)
+tf_run(struct tclient *c, struct tcollect *k, const char *host, const char *id,
+       const char *command)
 {
 	const char *hosts[1] = {host};
 	struct tcollect_req *r;
@@ -263,8 +264,7 @@ START_TEST(test_forward_refuses_remove)
 	h = tf_run(c, &k, fleet.hosts[0], "l", "ssh-add -l");
 	ck_assert_msg(h->status == 0 && strstr(h->out, fingerprint) != NULL,
 		      "ssh-add -l after -D: status %d: %s", h->status, h->out);
-	ck_assert_int_ge(tdaemon_log_count(&daemon_, "refused a forwarded"),
-			 1);
+	ck_assert_int_ge(tdaemon_log_count(&daemon_, "refused a forwarded"), 1);
 	tf_end(c, &k);
 }
 END_TEST
@@ -283,9 +283,10 @@ START_TEST(test_forward_signs)
 	tcollect_init(&k);
 	k.keep = TF_OUT_KEEP;
 	c = tf_begin(NULL);
-	snprintf(cmd, sizeof cmd,
-		 "echo data | ssh-keygen -q -Y sign -n sshpool-test -f '%s.pub'",
-		 fleet.key);
+	snprintf(
+	    cmd, sizeof cmd,
+	    "echo data | ssh-keygen -q -Y sign -n sshpool-test -f '%s.pub'",
+	    fleet.key);
 	h = tf_run(c, &k, fleet.hosts[0], "s", cmd);
 	ck_assert_msg(h->status == 0, "ssh-keygen -Y sign: status %d: %s",
 		      h->status, h->err);
@@ -416,15 +417,16 @@ tf_sshd_refusing(int *port)
 		    strncmp(line, "PidFile ", 8) != 0)
 			fputs(line, out);
 	fclose(in);
-	fprintf(out, "Port %d\nListenAddress %s\nPidFile none\n"
-		     "AllowAgentForwarding no\n",
+	fprintf(out,
+		"Port %d\nListenAddress %s\nPidFile none\n"
+		"AllowAgentForwarding no\n",
 		*port, fleet.addrs[0]);
 	ck_assert_int_eq(fclose(out), 0);
 	pid = fork();
 	ck_assert_int_ne(pid, -1);
 	if (pid == 0) {
-		execl("/usr/sbin/sshd", "/usr/sbin/sshd", "-D", "-f", conf, "-E",
-		      "/dev/null", (char *)NULL);
+		execl("/usr/sbin/sshd", "/usr/sbin/sshd", "-D", "-f", conf,
+		      "-E", "/dev/null", (char *)NULL);
 		_exit(127);
 	}
 	for (i = 0; i < TF_AGENT_WAIT_TRIES; i++) {
@@ -483,7 +485,8 @@ START_TEST(test_forward_off)
 	k.keep = TF_OUT_KEEP;
 	c = tf_begin(NULL);
 	h = tf_run(c, &k, fleet.hosts[1], "n", "ssh-add -l");
-	ck_assert_msg(h->status == 2, "ssh-add -l without forwarding: "
+	ck_assert_msg(h->status == 2,
+		      "ssh-add -l without forwarding: "
 		      "status %d: %s%s",
 		      h->status, h->out, h->err);
 	/* The host that forwards still does, from the same daemon. */
@@ -529,8 +532,7 @@ START_TEST(test_forward_config)
 				       "Host a\n\tForwardAgent no\n",
 				       out, sizeof out),
 			 0);
-	ck_assert_int_ne(tf_check_conf("ForwardAgent maybe\n", out,
-				       sizeof out),
+	ck_assert_int_ne(tf_check_conf("ForwardAgent maybe\n", out, sizeof out),
 			 0);
 	ck_assert_msg(strstr(out, "1: ForwardAgent: bad value \"maybe\" "
 				  "(yes or no)") != NULL,

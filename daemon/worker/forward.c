@@ -233,11 +233,9 @@ forward_chan_io(struct forward *f)
 	int n, moved = 0;
 
 	while (!f->chan_eof && f->to_sock_len < FORWARD_BUF_MAX) {
-		n = ssh_channel_read_nonblocking(f->chan,
-						 f->to_sock + f->to_sock_len,
-						 (uint32_t)(FORWARD_BUF_MAX -
-							    f->to_sock_len),
-						 0);
+		n = ssh_channel_read_nonblocking(
+		    f->chan, f->to_sock + f->to_sock_len,
+		    (uint32_t)(FORWARD_BUF_MAX - f->to_sock_len), 0);
 		if (n == SSH_EOF || n == SSH_ERROR) {
 			f->chan_eof = 1;
 			moved = 1;
@@ -256,9 +254,9 @@ forward_chan_io(struct forward *f)
 		window = ssh_channel_window_size(f->chan);
 		if (len > window)
 			len = window;
-		n = len > 0 ? ssh_channel_write(f->chan, f->to_chan,
-						(uint32_t)len)
-			    : 0;
+		n = len > 0
+			? ssh_channel_write(f->chan, f->to_chan, (uint32_t)len)
+			: 0;
 		if (n == SSH_ERROR)
 			f->chan_eof = 1;
 		else if (n > 0) {

@@ -44,9 +44,9 @@ struct forward {
 	int fd;          /* the relay's end, non-blocking; -1 none */
 	struct event *ev;
 	short ev_flags;
-	int shut;      /* the channel's window was closed at the last step */
-	int chan_eof;  /* the channel's end of file was read */
-	int sock_eof;  /* the relay's end closed or failed */
+	int shut;     /* the channel's window was closed at the last step */
+	int chan_eof; /* the channel's end of file was read */
+	int sock_eof; /* the relay's end closed or failed */
 	/* channel -> socket, and socket -> channel */
 	unsigned char to_sock[FORWARD_BUF_MAX];
 	size_t to_sock_len;

@@ -4,9 +4,9 @@
  * A job's channel moves OPEN -> AGENT -> PTY -> ENV -> EXEC -> RUNNING ->
  * CLOSING -> CLOSED, one non-blocking libssh call at a time, driven by its
  * connection's pump (AGENT only with ForwardAgent, PTY and ENV only when
- * asked for).  The job emits start, output chunks and exactly one terminal event
- * (exit or error); after the terminal event ("ended") it may still hold its
- * channel while the remote process is signalled and the channel is closed.
+ * asked for).  The job emits start, output chunks and exactly one terminal
+ * event (exit or error); after the terminal event ("ended") it may still hold
+ * its channel while the remote process is signalled and the channel is closed.
  *
  * Output is read with ssh_channel_read_nonblocking (no data callback), so a
  * paused job simply leaves data in libssh's channel buffer: the SSH window
