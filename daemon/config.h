@@ -77,6 +77,8 @@ struct config_host_opts {
 	char *identity_agent;       /* IdentityAgent: a socket path or
 				     * "none"; NULL = unset (none) */
 	char *preferred_auth;       /* PreferredAuthentications, NULL unset */
+	int forward_agent;          /* ForwardAgent 0/1, -1 = unset; only
+				     * with an IdentityAgent */
 	int password_prompts;       /* NumberOfPasswordPrompts, -1 = unset */
 };
 

@@ -126,6 +126,8 @@ const struct config_keyword config_table[] = {
      CONFIG_MAX_ALLOW, 0, GLIST(deny_groups, n_deny_groups), NULL},
     {"DenyUsers", GLOBAL, CONFIG_KIND_NAMES, CONFIG_F_PATTERNS, 0,
      CONFIG_MAX_ALLOW, 0, GLIST(deny_users, n_deny_users), NULL},
+    {"ForwardAgent", BOTH, CONFIG_KIND_ENUM, 0, 0, 1, 0, H(forward_agent),
+     config_table_yesno},
     {"GroupHosts", GLOBAL, CONFIG_KIND_CUSTOM, 0, 0, 0, 0, NOWHERE,
      config_table_group_hosts},
     {"Host", CONFIG_SCOPE_ANY, CONFIG_KIND_CUSTOM, 0, 0, 0, 0, NOWHERE,

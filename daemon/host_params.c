@@ -68,6 +68,10 @@ host_params_set_cred(struct host_params *p, struct cred *c)
 {
 	cred_unref(p->cred);
 	p->cred = cred_ref(c);
+	/* The daemon's agent is forwarded only to sessions its own
+	 * credentials opened, never to a client's. */
+	if (c != NULL)
+		p->forward_agent = 0;
 	host_params_key(p);
 }
 
@@ -90,6 +94,8 @@ host_params_new(const struct config_host_opts *o, const char *user,
 		p->password_file = xstrdup(o->password_file);
 	if (o->identity_agent != NULL && strcmp(o->identity_agent, "none") != 0)
 		p->identity_agent = xstrdup(o->identity_agent);
+	/* Forwarding relays to IdentityAgent: without one there is none. */
+	p->forward_agent = o->forward_agent == 1 && p->identity_agent != NULL;
 	p->preferred_auth =
 	    xstrdup(o->preferred_auth != NULL ? o->preferred_auth
 					      : CONFIG_DEFAULT_PREFERRED_AUTH);
@@ -139,6 +145,7 @@ host_params_dup(const struct host_params *o)
 	opts.password_file = o->password_file;
 	opts.preferred_auth = o->preferred_auth;
 	opts.identity_agent = o->identity_agent;
+	opts.forward_agent = o->forward_agent;
 	opts.password_prompts = o->password_prompts;
 	opts.known_hosts_file = o->known_hosts_file;
 	opts.strict = o->strict;
@@ -180,6 +187,7 @@ host_params_equal(const struct host_params *a, const struct host_params *b)
 	       host_params_streq(a->password_file, b->password_file) &&
 	       host_params_streq(a->preferred_auth, b->preferred_auth) &&
 	       host_params_streq(a->identity_agent, b->identity_agent) &&
+	       a->forward_agent == b->forward_agent &&
 	       a->password_prompts == b->password_prompts &&
 	       host_params_streq(a->known_hosts_file, b->known_hosts_file) &&
 	       a->strict == b->strict &&

@@ -106,6 +106,7 @@ struct host_params {
 				 stays in the keystore */
 	char *preferred_auth; /* PreferredAuthentications */
 	char *identity_agent; /* IdentityAgent socket, NULL = none */
+	int forward_agent;    /* ForwardAgent, and identity_agent is set */
 	int password_prompts; /* NumberOfPasswordPrompts */
 	char *known_hosts_file;
 	int strict; /* enum config_strict */

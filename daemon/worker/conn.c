@@ -46,6 +46,7 @@
 #include "msg.h"
 #include "throttle.h"
 #include "conn.h"
+#include "forward.h"
 #include "host.h"
 #include "job.h"
 #include "worker.h"
@@ -199,6 +200,7 @@ conn_new(struct host *h)
 	if (h->server_channels > 0 && h->server_channels < c->cap)
 		c->cap = h->server_channels;
 	TAILQ_INIT(&c->jobs);
+	TAILQ_INIT(&c->forwards);
 	c->io = event_new(w->base, -1, 0, conn_io_cb, c);
 	c->deadline = evtimer_new(w->base, conn_deadline_cb, c);
 	c->kick = evtimer_new(w->base, conn_kick_cb, c);
@@ -214,6 +216,64 @@ conn_new(struct host *h)
 	 * the caller (host_dispatch). */
 	event_active(c->kick, EV_TIMEOUT, 0);
 	return c;
+}
+
+/*
+ * The server opens an agent channel (a libssh callback: record only).  It
+ * is accepted while a job that asked for agent forwarding runs here, and
+ * bridged to that job's IdentityAgent from the pump; otherwise refused.
+ */
+static ssh_channel
+conn_agent_open_cb(ssh_session session, void *userdata)
+{
+	struct conn *c = userdata;
+	struct forward *f;
+	struct job *j;
+
+	(void)session;
+	if (c->state != CONN_READY)
+		return NULL;
+	TAILQ_FOREACH(j, &c->jobs, entry)
+	{
+		if (job_forwards_agent(j))
+			break;
+	}
+	if (j == NULL || c->nforwards >= FORWARD_MAX_PER_CONN) {
+		log_info("host=%s conn=%llu: agent channel refused: %s",
+			 c->host->params->key, c->id,
+			 j == NULL ? "no job here forwards the agent"
+				   : "too many agent channels open");
+		return NULL;
+	}
+	f = forward_new(c, ++c->forwards_opened,
+			j->spec->params->identity_agent);
+	if (f == NULL)
+		return NULL;
+	TAILQ_INSERT_TAIL(&c->forwards, f, entry);
+	c->nforwards++;
+	conn_poke(c);
+	return forward_channel(f);
+}
+
+/* Step the agent channels and free those done (all of them when the
+ * session goes); 1 if any moved. */
+static int
+conn_forwards(struct conn *c, int all)
+{
+	struct forward *f, *next;
+	int progress = 0;
+
+	for (f = TAILQ_FIRST(&c->forwards); f != NULL; f = next) {
+		next = TAILQ_NEXT(f, entry);
+		if (!all)
+			progress |= forward_step(f);
+		if (!all && !forward_done(f))
+			continue;
+		TAILQ_REMOVE(&c->forwards, f, entry);
+		c->nforwards--;
+		forward_free(f);
+	}
+	return progress;
 }
 
 /*
@@ -252,6 +312,7 @@ conn_close(struct conn *c, enum proto_code code, const char *why)
 	evtimer_del(c->alive);
 	evtimer_del(c->hold);
 	evtimer_del(c->idle);
+	conn_forwards(c, 1);
 	/* A session lost under running jobs was in use until now. */
 	if (c->nchans > 0)
 		host_touch(h);
@@ -331,6 +392,7 @@ conn_free(struct conn *c)
 		close(c->fd);
 	if (c->addrs != NULL)
 		freeaddrinfo(c->addrs);
+	conn_forwards(c, 1);
 	auth_free(c->auth);
 	worker_agent_unwait(w, c);
 	host_conn_gone(c->host, c);
@@ -864,6 +926,11 @@ conn_ready(struct conn *c)
 		return;
 	}
 	ssh_set_counters(c->session, NULL, &c->packets);
+	memset(&c->scb, 0, sizeof(c->scb));
+	c->scb.userdata = c;
+	c->scb.channel_open_request_auth_agent_function = conn_agent_open_cb;
+	ssh_callbacks_init(&c->scb);
+	ssh_set_callbacks(c->session, &c->scb);
 	auth_free(c->auth);
 	c->auth = NULL;
 	c->state = CONN_READY;
@@ -1026,6 +1093,7 @@ conn_pump(struct conn *c)
 			next = TAILQ_NEXT(j, entry);
 			progress |= job_step(j);
 		}
+		progress |= conn_forwards(c, 0);
 		if (conn_fd_lost(c) || !ssh_is_connected(c->session)) {
 			conn_lost(c);
 			break;

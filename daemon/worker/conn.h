@@ -8,8 +8,10 @@
 
 #include <stdint.h>
 
+#include <libssh/callbacks.h>
 #include <libssh/libssh.h>
 
+#include "forward.h"
 #include "worker.h"
 
 struct addrinfo;
@@ -88,6 +90,13 @@ struct conn {
 	int opened;   /* channels ever opened here */
 	long long idle_ms; /* when its last channel was released */
 	int orderly; /* the server closed it after its channels: no loss */
+
+	/* Agent channels the server opened for jobs with ForwardAgent,
+	 * answered by the session callbacks (which must outlive it). */
+	struct ssh_callbacks_struct scb;
+	struct forward_list forwards;
+	int nforwards;
+	int forwards_opened;
 };
 
 /* A new connection of h, connecting from the loop; h lists it. */

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * One host's share of a request: a command on an exec channel, or a warm-up.
- * A job's channel moves OPEN -> PTY -> ENV -> EXEC -> RUNNING -> CLOSING ->
- * CLOSED, one non-blocking libssh call at a time, driven by its connection's
- * pump.  The job emits start, output chunks and exactly one terminal event
- * (exit or error); after the terminal event ("ended") it may still hold its
- * channel while the remote process is signalled and the channel is closed.
+ * A job's channel moves OPEN -> AGENT -> PTY -> ENV -> EXEC -> RUNNING ->
+ * CLOSING -> CLOSED, one non-blocking libssh call at a time, driven by its
+ * connection's pump (AGENT only with ForwardAgent, PTY and ENV only when
+ * asked for).  The job emits start, output chunks and exactly one terminal
+ * event (exit or error); after the terminal event ("ended") it may still hold
+ * its channel while the remote process is signalled and the channel is closed.
  *
  * Output is read with ssh_channel_read_nonblocking (no data callback), so a
  * paused job simply leaves data in libssh's channel buffer: the SSH window
@@ -162,6 +163,7 @@ job_requeue(struct job *j)
 	j->env_next = 0;
 	j->stdin_off = 0;
 	j->eof_sent = 0;
+	j->agent_forwarded = 0;
 	j->stop_signal_sent = 0;
 	j->exit_status = -1;
 	j->exit_signal[0] = '\0';
@@ -519,6 +521,54 @@ job_io(struct job *j)
 }
 
 int
+job_forwards_agent(const struct job *j)
+{
+	return j->agent_forwarded && !j->ended &&
+	       (j->state == JOB_PTY || j->state == JOB_ENV ||
+		j->state == JOB_EXEC || j->state == JOB_RUNNING);
+}
+
+/* The state after the channel opened, or after the agent request. */
+static enum job_state
+job_setup_next(const struct job *j, enum job_state from)
+{
+	if (j->ended)
+		return JOB_CLOSING;
+	if (from == JOB_OPEN && j->spec->params->forward_agent)
+		return JOB_AGENT;
+	if (j->spec->input->pty)
+		return JOB_PTY;
+	return j->spec->input->nenv > 0 ? JOB_ENV : JOB_EXEC;
+}
+
+/*
+ * Ask the server to forward the agent (auth-agent-req@openssh.com).
+ * libssh sends it without asking for a reply, as ssh(1) does, so a server
+ * that refuses (sshd's AllowAgentForwarding no) is not heard: it opens no
+ * agent channel and the command runs without an agent.  Only a request
+ * that could not be sent is logged; the command runs all the same.
+ */
+static int
+job_agent_request(struct job *j)
+{
+	int rc = ssh_channel_request_auth_agent(j->chan);
+
+	if (rc == SSH_AGAIN)
+		return 0;
+	if (rc == SSH_ERROR && job_session_gone(j))
+		return 1;
+	if (rc == SSH_ERROR)
+		log_info("host=%s job=%s: agent forwarding request failed: %s; "
+			 "running the command without it",
+			 j->spec->params->key, j->spec->id,
+			 ssh_get_error(j->conn->session));
+	else
+		j->agent_forwarded = 1;
+	j->state = job_setup_next(j, JOB_AGENT);
+	return 1;
+}
+
+int
 job_step(struct job *j)
 {
 	struct proto_env *e;
@@ -541,15 +591,10 @@ job_step(struct job *j)
 			return 1;
 		}
 		conn_opened(j->conn);
-		if (j->ended)
-			j->state = JOB_CLOSING;
-		else if (j->spec->input->pty)
-			j->state = JOB_PTY;
-		else if (j->spec->input->nenv > 0)
-			j->state = JOB_ENV;
-		else
-			j->state = JOB_EXEC;
+		j->state = job_setup_next(j, JOB_OPEN);
 		return 1;
+	case JOB_AGENT:
+		return job_agent_request(j);
 	case JOB_PTY:
 		rc = ssh_channel_request_pty_size(j->chan, JOB_PTY_TERM,
 						  JOB_PTY_COLS, JOB_PTY_ROWS);

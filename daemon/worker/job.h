@@ -23,6 +23,7 @@
 enum job_state {
 	JOB_QUEUED, /* in the host queue or waiters */
 	JOB_OPEN,   /* channel open requested */
+	JOB_AGENT,  /* agent forwarding requested (ForwardAgent) */
 	JOB_PTY,
 	JOB_ENV,
 	JOB_EXEC, /* exec requested, not confirmed */
@@ -51,6 +52,7 @@ struct job {
 	size_t env_next;
 	size_t stdin_off;
 	int eof_sent;
+	int agent_forwarded; /* auth-agent-req was sent */
 
 	ssh_channel chan;
 	struct ssh_channel_callbacks_struct cb;
@@ -68,6 +70,9 @@ int job_step(struct job *); /* 1 if it made progress */
 /* Running, its input all sent, its output held back for a client that
  * does not read: it needs nothing from the server until that changes. */
 int job_paused(const struct job *);
+/* Its agent forwarding request went out and the command has not ended:
+ * agent channels the server opens are the job's to answer. */
+int job_forwards_agent(const struct job *);
 void job_fail(struct job *, enum proto_code, const char *);
 void job_stop(struct job *, enum proto_code, const char *);
 void job_conn_closed(struct job *, enum proto_code, const char *why);

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * One forwarded agent channel (forward.c): an auth-agent@openssh.com
+ * channel the server opened for a job with ForwardAgent, bridged to a
+ * FORWARD relay of the agent broker on the daemon's IdentityAgent.  Fields
+ * are written by forward.c only, but for the list entry its connection
+ * keeps.
+ */
+#ifndef SSHPOOL_FORWARD_H
+#define SSHPOOL_FORWARD_H
+
+#include <sys/queue.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libssh/libssh.h>
+
+struct conn;
+struct event;
+
+/* Agent channels one connection carries at once; more are refused. */
+#define FORWARD_MAX_PER_CONN 8
+/* Bytes waiting in each direction of a bridge: past that the side that
+ * fills it is not read (the channel's window or the socket's buffer then
+ * holds the writer back). */
+#define FORWARD_BUF_MAX (32 * 1024)
+
+enum forward_state {
+	FORWARD_CONNECT, /* to connect to the agent and open the relay */
+	FORWARD_OPEN,    /* bridging */
+	FORWARD_CLOSING, /* driving the channel close */
+	FORWARD_DONE     /* to be freed by its connection */
+};
+
+struct forward {
+	TAILQ_ENTRY(forward) entry; /* conn.c: in the conn's forwards */
+	struct conn *conn;
+	int num; /* the connection's n-th agent channel, for log lines */
+	enum forward_state state;
+	ssh_channel chan;
+	char agent[108]; /* the IdentityAgent socket */
+	uint64_t relay;  /* the broker's relay, 0 none */
+	int fd;          /* the relay's end, non-blocking; -1 none */
+	struct event *ev;
+	short ev_flags;
+	int shut;     /* the channel's window was closed at the last step */
+	int chan_eof; /* the channel's end of file was read */
+	int sock_eof; /* the relay's end closed or failed */
+	/* channel -> socket, and socket -> channel */
+	unsigned char to_sock[FORWARD_BUF_MAX];
+	size_t to_sock_len;
+	unsigned char to_chan[FORWARD_BUF_MAX];
+	size_t to_chan_len;
+};
+TAILQ_HEAD(forward_list, forward);
+
+/*
+ * From the session's channel-open callback: a new channel for the server's
+ * open (returned to libssh, which accepts it), bridged to the agent at path
+ * from the next forward_step.  NULL if libssh could not make a channel.
+ */
+struct forward *forward_new(struct conn *, int num, const char *path);
+ssh_channel forward_channel(const struct forward *);
+/* Move bytes both ways; 1 if anything moved.  From the connection's pump
+ * only: this is where the channel is used. */
+int forward_step(struct forward *);
+int forward_done(const struct forward *);
+/* Free a bridge in FORWARD_DONE, or one whose session goes (the channel
+ * is then left to ssh_free). */
+void forward_free(struct forward *);
+
+#endif
