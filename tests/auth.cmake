@@ -4,7 +4,7 @@
 # Root only: the binary exits 77, a skip, otherwise.
 
 sshpool_test(test_auth TIMEOUT 240
-	SOURCES test_auth.c tclient.c tcollect.c tstatus.c
+	SOURCES test_auth.c tagent.c tclient.c tcollect.c tstatus.c
 	LIBS sshpool_proto)
 add_dependencies(test_auth sshpoold)
 set_tests_properties(test_auth PROPERTIES RUN_SERIAL TRUE

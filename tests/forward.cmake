@@ -3,7 +3,7 @@
 # the test starts itself as the daemon's IdentityAgent.
 
 sshpool_test(test_forward TIMEOUT 120
-	SOURCES test_forward.c tclient.c tcollect.c tstatus.c
+	SOURCES test_forward.c tagent.c tclient.c tcollect.c tstatus.c
 	LIBS sshpool_proto
 	FIXTURES fleet)
 add_dependencies(test_forward sshpoold)

@@ -25,6 +25,7 @@
 #include <event2/thread.h>
 #include <openssl/evp.h>
 
+#include "tagent.h"
 #include "agent.h"
 #include "agentmsg.h"
 #include "config.h"
@@ -81,7 +82,6 @@ static void
 agent_fixture_up(void)
 {
 	char cmd[512];
-	int i;
 
 	snprintf(dir, sizeof(dir), "/tmp/test_agent.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
@@ -89,22 +89,9 @@ agent_fixture_up(void)
 	snprintf(cmd, sizeof(cmd),
 		 "ssh-keygen -q -t ed25519 -N '' -C test-key -f %s/id", dir);
 	test_sh(cmd);
-	agent_pid = fork();
-	ck_assert_int_ne(agent_pid, -1);
-	if (agent_pid == 0) {
-		/* It prints its environment lines on stdout. */
-		if (freopen("/dev/null", "w", stdout) == NULL)
-			_exit(127);
-		execlp("ssh-agent", "ssh-agent", "-D", "-a", sock,
-		       (char *)NULL);
-		_exit(127);
-	}
-	for (i = 0; i < 100 && access(sock, F_OK) != 0; i++)
-		usleep(20000);
-	ck_assert_int_eq(access(sock, F_OK), 0);
-	snprintf(cmd, sizeof(cmd), "SSH_AUTH_SOCK=%s ssh-add -q %s/id", sock,
-		 dir);
-	test_sh(cmd);
+	agent_pid = tagent_start(sock);
+	snprintf(cmd, sizeof(cmd), "%s/id", dir);
+	ck_assert_int_eq(tagent_add(sock, cmd), 0);
 	snprintf(cmd, sizeof(cmd), "%s/id.pub", dir);
 	test_read_blob(cmd);
 }
@@ -114,10 +101,7 @@ agent_fixture_down(void)
 {
 	char cmd[128];
 
-	if (agent_pid > 0) {
-		kill(agent_pid, SIGTERM);
-		waitpid(agent_pid, NULL, 0);
-	}
+	tagent_stop(agent_pid);
 	agent_pid = -1;
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (dir[0] != '\0' && system(cmd) != 0)

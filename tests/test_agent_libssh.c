@@ -25,6 +25,7 @@
 #include <libssh/libssh.h>
 #include <openssl/evp.h>
 
+#include "tagent.h"
 #include "agent.h"
 #include "agentmsg.h"
 #include "inbox.h"
@@ -45,12 +46,6 @@ static char dir[64], sock[128];
 static pid_t agent_pid = -1;
 static uint8_t blob[1024]; /* the fleet key's public blob */
 static size_t blob_len;
-
-static void
-test_sh(const char *cmd)
-{
-	ck_assert_msg(system(cmd) == 0, "command failed: %s", cmd);
-}
 
 /* NAME='value' from fleet.env. */
 static void
@@ -117,27 +112,13 @@ static void
 fixture_up(void)
 {
 	char cmd[1024];
-	int i;
 
 	fleet_read();
 	snprintf(dir, sizeof(dir), "/tmp/test_agent_libssh.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(sock, sizeof(sock), "%s/agent.sock", dir);
-	agent_pid = fork();
-	ck_assert_int_ne(agent_pid, -1);
-	if (agent_pid == 0) {
-		if (freopen("/dev/null", "w", stdout) == NULL)
-			_exit(127);
-		execlp("ssh-agent", "ssh-agent", "-D", "-a", sock,
-		       (char *)NULL);
-		_exit(127);
-	}
-	for (i = 0; i < 100 && access(sock, F_OK) != 0; i++)
-		usleep(20000);
-	ck_assert_int_eq(access(sock, F_OK), 0);
-	snprintf(cmd, sizeof(cmd), "SSH_AUTH_SOCK=%s ssh-add -q %s", sock,
-		 fleet_key);
-	test_sh(cmd);
+	agent_pid = tagent_start(sock);
+	ck_assert_int_eq(tagent_add(sock, fleet_key), 0);
 	snprintf(cmd, sizeof(cmd), "%s.pub", fleet_key);
 	test_read_blob(cmd);
 }
@@ -147,10 +128,7 @@ fixture_down(void)
 {
 	char cmd[128];
 
-	if (agent_pid > 0) {
-		kill(agent_pid, SIGTERM);
-		waitpid(agent_pid, NULL, 0);
-	}
+	tagent_stop(agent_pid);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (dir[0] != '\0' && system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", dir);

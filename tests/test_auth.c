@@ -29,6 +29,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tagent.h"
 #include "tclient.h"
 #include "tcollect.h"
 #define TESTUTIL_FAILURE_HOOK
@@ -744,10 +745,6 @@ median_connect(struct tclient *c, struct tcollect *k, const char *host,
 	return t[TA_TIMING_RUNS / 2];
 }
 
-static pid_t agent_start(const char *);
-static void agent_kill(pid_t);
-static int agent_add(const char *, const char *);
-
 /* Printed, not asserted: a password login and an agent's against a key
  * file's. */
 START_TEST(test_timing)
@@ -769,8 +766,8 @@ START_TEST(test_timing)
 	ta_cleanup();
 
 	snprintf(sock, sizeof sock, "%s/timing-agent.sock", work_dir);
-	agent = agent_start(sock);
-	ck_assert(agent_add(sock, env.key) == 0);
+	agent = tagent_start(sock);
+	ck_assert(tagent_add(sock, env.key) == 0);
 	snprintf(extra, sizeof extra, "IdentityFile %s/none\nIdentityAgent %s\n",
 		 work_dir, sock);
 	c = ta_start(extra);
@@ -783,7 +780,7 @@ START_TEST(test_timing)
 	tcollect_free(&k);
 	ta_stop(c);
 	ta_cleanup();
-	agent_kill(agent);
+	tagent_stop(agent);
 }
 END_TEST
 
@@ -906,56 +903,6 @@ END_TEST
 
 /* ---- agents ---- */
 
-/* A real ssh-agent of the test's own, on sock; its pid. */
-static pid_t
-agent_start(const char *sock)
-{
-	long long end = testutil_now_ms() + TA_START_MS;
-	struct stat st;
-	pid_t pid;
-	int fd;
-
-	unlink(sock);
-	pid = fork();
-	ck_assert(pid != -1);
-	if (pid == 0) {
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
-			_exit(126);
-		if ((fd = open("/dev/null", O_RDWR)) != -1) {
-			dup2(fd, STDOUT_FILENO);
-			dup2(fd, STDERR_FILENO);
-		}
-		execlp("ssh-agent", "ssh-agent", "-D", "-a", sock,
-		       (char *)NULL);
-		_exit(127);
-	}
-	while (testutil_now_ms() < end && stat(sock, &st) == -1)
-		usleep(20000);
-	ck_assert_msg(stat(sock, &st) == 0, "ssh-agent did not start on %s",
-		      sock);
-	return pid;
-}
-
-static void
-agent_kill(pid_t pid)
-{
-	kill(pid, SIGTERM);
-	waitpid(pid, NULL, 0);
-}
-
-/* ssh-add with SSH_AUTH_SOCK=sock and args; 0 on success. */
-static int
-agent_add(const char *sock, const char *args)
-{
-	char cmd[PATH_MAX * 3];
-
-	snprintf(cmd, sizeof cmd,
-		 "SSH_AUTH_SOCK='%s' ssh-add %s >/dev/null 2>&1", sock, args);
-	return system(cmd) == 0 ? 0 : -1;
-}
-
-/* Close host's pooled sessions.  Its events go to a collector of their
- * own, which does not know "disconnected" (a status event). */
 static void
 ta_disconnect(struct tclient *c, const char *host, const char *id)
 {
@@ -989,8 +936,8 @@ START_TEST(test_agent_identity)
 	pid_t agent;
 
 	snprintf(sock, sizeof sock, "%s/agent.sock", work_dir);
-	agent = agent_start(sock);
-	ck_assert_msg(agent_add(sock, env.key) == 0, "ssh-add %s", env.key);
+	agent = tagent_start(sock);
+	ck_assert_msg(tagent_add(sock, env.key) == 0, "ssh-add %s", env.key);
 	snprintf(extra, sizeof extra, "IdentityFile %s/none\nIdentityAgent %s\n",
 		 work_dir, sock);
 	c = ta_start(extra);
@@ -1000,7 +947,7 @@ START_TEST(test_agent_identity)
 	ck_assert_msg(log_count("lists 1 keys") == 1 &&
 			  log_count("authenticated with publickey") == 1,
 		      "the log does not show the agent's key at work");
-	ck_assert(agent_add(sock, "-D") == 0);
+	ck_assert(tagent_add(sock, "-D") == 0);
 	assert_ran(ta_run(c, &k, host, "a2", RUN_OK), "the pooled session");
 	ta_disconnect(c, host, "d");
 	assert_denied(ta_run(c, &k, host, "a3", RUN_OK), "an empty agent",
@@ -1009,7 +956,7 @@ START_TEST(test_agent_identity)
 	tcollect_free(&k);
 	ta_stop(c);
 	ta_cleanup();
-	agent_kill(agent);
+	tagent_stop(agent);
 }
 END_TEST
 

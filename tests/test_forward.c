@@ -27,6 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tagent.h"
 #include "tclient.h"
 #include "tcollect.h"
 #define TESTUTIL_FAILURE_HOOK
@@ -95,7 +96,6 @@ static void
 setup(void)
 {
 	char cmd[PATH_MAX + 256];
-	int i;
 
 	ck_assert_msg(tfleet_load(&fleet, errbuf, sizeof errbuf) == 0, "%s",
 		      errbuf);
@@ -104,22 +104,9 @@ setup(void)
 	snprintf(dir, sizeof dir, "/tmp/test_forward.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(agent_sock, sizeof agent_sock, "%s/agent.sock", dir);
-	agent_pid = fork();
-	ck_assert_int_ne(agent_pid, -1);
-	if (agent_pid == 0) {
-		if (freopen("/dev/null", "w", stdout) == NULL)
-			_exit(127);
-		execlp("ssh-agent", "ssh-agent", "-D", "-a", agent_sock,
-		       (char *)NULL);
-		_exit(127);
-	}
-	for (i = 0; i < TF_AGENT_WAIT_TRIES && access(agent_sock, F_OK) != 0;
-	     i++)
-		usleep(20000);
-	ck_assert_int_eq(access(agent_sock, F_OK), 0);
-	snprintf(cmd, sizeof cmd, "SSH_AUTH_SOCK=%s ssh-add -q '%s'",
-		 agent_sock, fleet.key);
-	ck_assert_int_eq(tf_sh(cmd), 0);
+	agent_pid = tagent_start(agent_sock);
+	snprintf(cmd, sizeof cmd, "'%s'", fleet.key);
+	ck_assert_int_eq(tagent_add(agent_sock, cmd), 0);
 	tf_fingerprint();
 }
 
@@ -129,11 +116,8 @@ teardown(void)
 	char cmd[128];
 
 	tdaemon_cleanup(&daemon_);
-	if (agent_pid > 0) {
-		kill(agent_pid, SIGTERM);
-		waitpid(agent_pid, NULL, 0);
-		agent_pid = -1;
-	}
+	tagent_stop(agent_pid);
+	agent_pid = -1;
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (dir[0] != '\0' && system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", dir);

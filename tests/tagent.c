@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * A real ssh-agent for the tests that need one: the agent broker's, the
+ * daemon's IdentityAgent and agent forwarding.
+ */
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <check.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "tagent.h"
+#include "testutil.h"
+
+#define TAGENT_START_MS 10000
+
+pid_t
+tagent_start(const char *sock)
+{
+	long long end = testutil_now_ms() + TAGENT_START_MS;
+	struct stat st;
+	pid_t pid;
+	int fd;
+
+	unlink(sock);
+	pid = fork();
+	ck_assert(pid != -1);
+	if (pid == 0) {
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
+			_exit(126);
+		/* It prints its environment lines on stdout. */
+		if ((fd = open("/dev/null", O_RDWR)) != -1) {
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+		}
+		execlp("ssh-agent", "ssh-agent", "-D", "-a", sock,
+		       (char *)NULL);
+		_exit(127);
+	}
+	while (testutil_now_ms() < end && stat(sock, &st) == -1)
+		usleep(20000);
+	ck_assert_msg(stat(sock, &st) == 0, "ssh-agent did not start on %s",
+		      sock);
+	return pid;
+}
+
+void
+tagent_stop(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+}
+
+int
+tagent_add(const char *sock, const char *args)
+{
+	char cmd[PATH_MAX * 3];
+
+	snprintf(cmd, sizeof cmd,
+		 "SSH_AUTH_SOCK='%s' ssh-add %s >/dev/null 2>&1", sock, args);
+	return system(cmd) == 0 ? 0 : -1;
+}

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * A real ssh-agent(1) for a test (tagent.c): started in the foreground on
+ * a socket the test names, dying with the test, stopped by its PID.
+ */
+#ifndef SSHPOOL_TAGENT_H
+#define SSHPOOL_TAGENT_H
+
+#include <sys/types.h>
+
+/* Start ssh-agent -D -a sock and wait for its socket; its PID (asserts). */
+pid_t tagent_start(const char *sock);
+/* Stop it (TERM) and reap it; pid <= 0 is nothing. */
+void tagent_stop(pid_t pid);
+/* ssh-add ARGS against sock, quietly: 0 when it exits 0, else -1. */
+int tagent_add(const char *sock, const char *args);
+
+#endif
