@@ -270,9 +270,8 @@ sp_run_opts_set_password(sp_run_opts *o, const void *password, size_t len)
 {
 	char *p = NULL;
 
-	if (password != NULL &&
-	    (len == 0 || len > PROTO_MAX_PASSWORD ||
-	     memchr(password, '\0', len) != NULL)) {
+	if (password != NULL && (len == 0 || len > PROTO_MAX_PASSWORD ||
+				 memchr(password, '\0', len) != NULL)) {
 		client_seterr(o->err, sizeof o->err,
 			      "password must be 1..%d bytes without NUL",
 			      PROTO_MAX_PASSWORD);

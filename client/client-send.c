@@ -290,12 +290,9 @@ client_send_hosts(sp_client *c, enum proto_op op, const sp_run_opts *o,
 	req.nexclude = o->nexclude;
 	req.user = o->user;
 	req.password = o->password;
-	/* disconnect takes no descriptors. */
-	if (op == PROTO_OP_CONNECT) {
-		client_send_opts_fds(&req, o);
-		return client_send_request_fds(c, &req, o->fds, request_id);
-	}
-	return client_send_request(c, &req, request_id);
+	/* A disconnect's key names the pools it opened. */
+	client_send_opts_fds(&req, o);
+	return client_send_request_fds(c, &req, o->fds, request_id);
 }
 
 int

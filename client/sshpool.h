@@ -162,10 +162,10 @@ enum sp_fd_role {
  * (close-on-exec): the caller keeps its own and may close it at once; the
  * duplicate is closed by sp_run_opts_free.  Each request sent with these
  * options carries a further duplicate, closed once it is written.  Sent
- * by sp_send_run and sp_send_connect_opts (and sp_run_wait); disconnect
- * takes none and ignores them.  At most 16 per request.  The daemon checks
- * each against its role (a key is a regular file of at most 64 KiB, an
- * agent a Unix socket) and refuses the request otherwise.
+ * by sp_send_run, sp_send_connect_opts, sp_send_disconnect (whose key
+ * names the pools it opened) and sp_run_wait.  At most 16 per request.  The
+ * daemon checks each against its role (a key is a regular file of at most 64
+ * KiB, an agent a Unix socket) and refuses the request otherwise.
  */
 int sp_run_opts_add_fd(sp_run_opts *, enum sp_fd_role role, int fd);
 /*
@@ -177,8 +177,7 @@ int sp_run_opts_add_fd(sp_run_opts *, enum sp_fd_role role, int fd);
  * (status says "client password"), and refuses it with forbidden under
  * AllowClientCredentials no.
  */
-int sp_run_opts_set_password(sp_run_opts *, const void *password,
-			     size_t len);
+int sp_run_opts_set_password(sp_run_opts *, const void *password, size_t len);
 size_t sp_run_opts_nfds(const sp_run_opts *);
 
 /*

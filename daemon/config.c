@@ -827,9 +827,9 @@ config_check_stdin(struct config_parser *p)
 	char s[32], l[32], f[32];
 	int saved = p->line, stdin_line, line_line;
 
-	room = cfg->max_line > CONFIG_LINE_ROOM ? cfg->max_line -
-						      CONFIG_LINE_ROOM
-						: 0;
+	room = cfg->max_line > CONFIG_LINE_ROOM
+		   ? cfg->max_line - CONFIG_LINE_ROOM
+		   : 0;
 	fits = room / 4 * 3;
 	if (cfg->max_stdin <= fits)
 		return;

@@ -53,18 +53,20 @@ cred_import(const char *bytes, const char **why)
 	return key;
 }
 
-/* A copy of len bytes of secret in no-dump pages, NUL-terminated. */
+/* A copy of len bytes of secret in pages of its own, left out of core
+ * dumps, NUL-terminated. */
 static char *
 cred_secret(const void *bytes, size_t len, size_t *size)
 {
 	char *p;
 
 	*size = cred_pages(len);
-	if (posix_memalign((void **)&p, 4096, *size) != 0)
-		fatalx("%s: out of memory", __func__);
+	p = mmap(NULL, *size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		fatal("%s: mmap", __func__);
 	if (madvise(p, *size, MADV_DONTDUMP) == -1)
 		log_warn("madvise(MADV_DONTDUMP) of a client's credential");
-	memset(p, 0, *size);
 	memcpy(p, bytes, len);
 	return p;
 }
@@ -75,7 +77,7 @@ cred_secret_free(char *p, size_t size)
 	if (p == NULL)
 		return;
 	explicit_bzero(p, size);
-	free(p);
+	munmap(p, size);
 }
 
 /* The key's SHA256 fingerprint in fp, or -1 and why. */
@@ -158,8 +160,8 @@ cred_new(unsigned uid, const void *key, size_t key_len, const char *password,
 		}
 	}
 	if (password != NULL) {
-		c->password = cred_secret(password, strlen(password),
-					  &c->password_size);
+		c->password =
+		    cred_secret(password, strlen(password), &c->password_size);
 		cred_password_tag(password, tag, sizeof(tag));
 	}
 	snprintf(c->id, sizeof(c->id), "uid %u%s%s%s%s", uid,

@@ -85,8 +85,10 @@ keys_secret_alloc(void)
 {
 	void *p;
 
-	if (posix_memalign(&p, KEYS_SECRET_SIZE, KEYS_SECRET_SIZE) != 0)
-		fatalx("%s: out of memory", __func__);
+	p = mmap(NULL, KEYS_SECRET_SIZE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		fatal("%s: mmap", __func__);
 	if (madvise(p, KEYS_SECRET_SIZE, MADV_DONTDUMP) == -1)
 		log_warn("madvise(MADV_DONTDUMP) of a password");
 	memset(p, 0, KEYS_SECRET_SIZE);
@@ -99,7 +101,7 @@ keys_secret_free(char *p)
 	if (p == NULL)
 		return;
 	explicit_bzero(p, KEYS_SECRET_SIZE);
-	free(p);
+	munmap(p, KEYS_SECRET_SIZE);
 }
 
 /*

@@ -231,9 +231,9 @@ struct proto_request {
 	/* exclude compiled, with what is left of its budget; NULL when the
 	 * request has no exclude or was not parsed by the codec. */
 	struct proto_exclude *exclude_set;
-	char *user;                /* default user, NULL if absent */
+	char *user;     /* default user, NULL if absent */
 	char *password; /* the client's own, NULL if absent; wiped on free */
-	char *command;             /* run only */
+	char *command;  /* run only */
 	long long timeout_ms;      /* 0 = none */
 	long long idle_timeout_ms; /* 0 = none: "idle_timeout" */
 	int pty;
@@ -338,10 +338,10 @@ struct proto_status_host {
 	unsigned long long failures; /* failed connection attempts, ever */
 	unsigned long long reconnects; /* sessions re-opened after a loss */
 	unsigned long long lost;       /* sessions lost (dead peer, error) */
-	long long rtt_ms;       /* last keepalive round trip, -1 = none yet */
-	long long retry_in_ms;  /* backoff/down: next attempt in; -1 = none */
-	const char *last_error; /* NULL if none */
-	const char *credential; /* "daemon" or "client key"; NULL: daemon */
+	long long rtt_ms;         /* last keepalive round trip, -1 = none yet */
+	long long retry_in_ms;    /* backoff/down: next attempt in; -1 = none */
+	const char *last_error;   /* NULL if none */
+	const char *credential;   /* "daemon" or "client key"; NULL: daemon */
 	long long credential_uid; /* whose the client's credential is, -1
 				   * (and not shown without credential) */
 };

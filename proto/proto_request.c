@@ -43,7 +43,8 @@ static const struct proto_request_key {
     {"pty", OPF(PROTO_OP_RUN)},
     {"stdin", OPF(PROTO_OP_RUN)},
     {"target", OPF(PROTO_OP_CANCEL)},
-    {"fds", OPF(PROTO_OP_RUN) | OPF(PROTO_OP_CONNECT)},
+    {"fds",
+     OPF(PROTO_OP_RUN) | OPF(PROTO_OP_CONNECT) | OPF(PROTO_OP_DISCONNECT)},
 };
 
 /* One row per operation: its wire name, the parser of its own members
@@ -216,7 +217,7 @@ proto_request_connect_members(json_object *root, const struct proto_limits *lim,
 	    proto_request_parse_user(root, req, err) == -1 ||
 	    proto_request_parse_password(root, req, err) == -1)
 		return -1;
-	/* Only run and connect reach here with "fds" (the key table). */
+	/* run, connect and disconnect (a key names the pools it opened). */
 	return proto_fds_parse(root, req, err);
 }
 
@@ -712,8 +713,7 @@ static void
 proto_request_encode_hosts(struct proto_enc *e, const struct proto_request *req)
 {
 	proto_request_put_hosts(e, req);
-	if (req->op == PROTO_OP_CONNECT)
-		proto_fds_encode(e, req);
+	proto_fds_encode(e, req);
 }
 
 static void

@@ -62,8 +62,8 @@ proto_status_host(struct proto_buf *b, const struct proto_status_host *h)
 	proto_enc_key(&e, "credential");
 	proto_enc_cstr(&e, h->credential != NULL ? h->credential : "daemon");
 	proto_enc_key(&e, "credential_uid");
-	proto_status_put_opt(&e, h->credential != NULL ? h->credential_uid
-						       : -1);
+	proto_status_put_opt(&e,
+			     h->credential != NULL ? h->credential_uid : -1);
 	proto_enc_lit(&e, "}");
 	return proto_enc_end(&e);
 }

@@ -187,7 +187,8 @@ ta_conf(const char *extra)
 	snprintf(text, sizeof text,
 		 "Socket %s\n%sLogLevel DEBUG\nUser %s\nPort %s\n"
 		 "UserKnownHostsFile %s\nConnectTimeout 10\n%s\n",
-		 dmn.sock, strstr(extra, "Workers ") != NULL ? "" : "Workers 2\n",
+		 dmn.sock,
+		 strstr(extra, "Workers ") != NULL ? "" : "Workers 2\n",
 		 env.user, env.port, env.known_hosts, extra);
 	write_file(dmn.conf, text, 0600);
 }
@@ -768,8 +769,8 @@ START_TEST(test_timing)
 	snprintf(sock, sizeof sock, "%s/timing-agent.sock", work_dir);
 	agent = tagent_start(sock);
 	ck_assert(tagent_add(sock, env.key) == 0);
-	snprintf(extra, sizeof extra, "IdentityFile %s/none\nIdentityAgent %s\n",
-		 work_dir, sock);
+	snprintf(extra, sizeof extra,
+		 "IdentityFile %s/none\nIdentityAgent %s\n", work_dir, sock);
 	c = ta_start(extra);
 	tcollect_init(&k);
 	agent_ms = median_connect(c, &k, hostspec(env.any_addr), 'a');
@@ -829,16 +830,15 @@ START_TEST(test_client_password)
 	c = ta_start(extra);
 	tcollect_init(&k);
 	k.keep = TA_OUT_KEEP;
-	assert_ran(ta_run_pw(c, &k, hostspec(env.password_addr), "p1",
-			     password),
-		   "password");
+	assert_ran(
+	    ta_run_pw(c, &k, hostspec(env.password_addr), "p1", password),
+	    "password");
 	assert_ran(ta_run_pw(c, &k, hostspec(env.kbdint_addr), "p2", password),
 		   "keyboard-interactive");
 	assert_denied(ta_run_pw(c, &k, hostspec(env.password_addr), "p3",
 				"not-the-password"),
 		      "a wrong password", wrong_parts);
-	assert_denied(ta_run_pw(c, &k, hostspec(env.password_addr), "p4",
-				NULL),
+	assert_denied(ta_run_pw(c, &k, hostspec(env.password_addr), "p4", NULL),
 		      "no password", none_parts);
 	ck_assert(tclient_send(c, "{\"v\":1,\"id\":\"st\",\"op\":"
 				  "\"status\"}") == 0);
@@ -938,8 +938,8 @@ START_TEST(test_agent_identity)
 	snprintf(sock, sizeof sock, "%s/agent.sock", work_dir);
 	agent = tagent_start(sock);
 	ck_assert_msg(tagent_add(sock, env.key) == 0, "ssh-add %s", env.key);
-	snprintf(extra, sizeof extra, "IdentityFile %s/none\nIdentityAgent %s\n",
-		 work_dir, sock);
+	snprintf(extra, sizeof extra,
+		 "IdentityFile %s/none\nIdentityAgent %s\n", work_dir, sock);
 	c = ta_start(extra);
 	tcollect_init(&k);
 	k.keep = TA_OUT_KEEP;

@@ -1397,8 +1397,8 @@ self_fds(void)
 /*
  * Descriptors passed with a run: duplicated by the options, sent with the
  * run line in a sendmsg of its own (its data ends at that line's newline)
- * and closed by the library once sent; a disconnect with the same options
- * passes none.
+ * and closed by the library once sent; a disconnect whose options have
+ * none passes none.
  */
 START_TEST(test_pass_fds)
 {
@@ -1430,6 +1430,9 @@ START_TEST(test_pass_fds)
 	close(pfd[0]);
 	close(spair[0]);
 	ck_assert_int_eq(sp_send_run(c, o, &id), 0);
+	sp_run_opts_free(o);
+	o = sp_run_opts_new();
+	ck_assert_int_eq(sp_run_opts_add_host(o, "a"), 0);
 	ck_assert_int_eq(sp_send_disconnect(c, o, &id), 0);
 	sp_run_opts_free(o);
 

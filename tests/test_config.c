@@ -724,8 +724,7 @@ START_TEST(test_ranges)
 	config_free(cfg);
 	assert_range_error("MaxLineLength", "17M", "1024..16777216");
 	assert_range_error("MaxStdinBytes", "8193K", "0..8388608");
-	assert_range_error("MaxStdinBytes", "18014398509481984M",
-			   "0..8388608");
+	assert_range_error("MaxStdinBytes", "18014398509481984M", "0..8388608");
 	assert_range_error("ConnectTimeout", "9999999999999h", "1s..1h");
 	assert_range_error("StopGraceTime", "25h", "100ms..1h");
 }

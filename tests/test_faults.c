@@ -2360,9 +2360,9 @@ START_TEST(test_resolve_queue_full)
 		ck_assert_msg(h->terminals == 1, "%s: %d terminal events",
 			      h->host, h->terminals);
 		if (h->code == PROTO_E_LIMIT) {
-			ck_assert_msg(strstr(h->message, "name resolution "
-							 "queue is full") !=
-					  NULL,
+			ck_assert_msg(strstr(h->message,
+					     "name resolution "
+					     "queue is full") != NULL,
 				      "%s: %s", h->host, h->message);
 			if ((t = h->t_terminal - rn->t_sent) > worst_limit)
 				worst_limit = t;

@@ -24,6 +24,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "tclient.h"
 #include "tcollect.h"
 #define TESTUTIL_FAILURE_HOOK
@@ -535,13 +537,37 @@ count_of(const char *text, const char *what)
 	return n;
 }
 
+/* Sessions of the pools with credential cred in a status reply. */
+static long long
+pool_sessions(const char *status, const char *cred)
+{
+	json_object *root, *hosts, *h, *v;
+	long long n = 0;
+	size_t i;
+
+	root = json_tokener_parse(status);
+	ck_assert_msg(root != NULL &&
+			  json_object_object_get_ex(root, "hosts", &hosts),
+		      "status is not JSON: %.200s", status);
+	for (i = 0; i < json_object_array_length(hosts); i++) {
+		h = json_object_array_get_idx(hosts, i);
+		if (json_object_object_get_ex(h, "credential", &v) &&
+		    strcmp(json_object_get_string(v), cred) == 0 &&
+		    json_object_object_get_ex(h, "sessions", &v))
+			n += json_object_get_int64(v);
+	}
+	json_object_put(root);
+	return n;
+}
+
 /*
  * A key passed by descriptor is the hosts' only credential, and its
  * sessions are its own: the authorized key logs in (a second request with
  * it reuses its session); the unauthorized one fails with auth_failed
  * although the daemon's own key and the first key's session would both
  * log in; a request without a key still uses the daemon's pool; status
- * lists the three pools apart, none showing a secret.  With
+ * lists the three pools apart, none showing a secret; a disconnect with the
+ * key closes that key's session and not the daemon's.  With
  * AllowClientCredentials no, a key is refused with forbidden.
  */
 START_TEST(test_fds_own_key)
@@ -602,6 +628,30 @@ START_TEST(test_fds_own_key)
 	ck_assert(strlen(fp_text) > 10);
 	ck_assert_msg(strstr(k.status, fp_text) == NULL,
 		      "status shows the key's fingerprint");
+	ck_assert_int_eq(pool_sessions(k.status, "client key"), 1);
+
+	fds[0] = key_file();
+	snprintf(line, sizeof line,
+		 "{\"v\":1,\"id\":\"dk\",\"op\":\"disconnect\",\"hosts\":"
+		 "[\"%s\"],\"fds\":[\"key\"]}",
+		 fleet.hosts[0]);
+	send_line_fds(c, line, fds, 1);
+	close(fds[0]);
+	{
+		struct tcollect own;
+
+		/* "disconnected" is a status event the collector does not
+		 * take: a collector of its own. */
+		tcollect_init(&own);
+		tcollect_wait_end(c, &own, "\"dk\"", F_EVENT_MS);
+		tcollect_free(&own);
+	}
+	ck_assert(tclient_send(c, "{\"v\":1,\"id\":\"st2\",\"op\":"
+				  "\"status\"}") == 0);
+	tcollect_wait_status(c, &k, NULL, F_EVENT_MS);
+	ck_assert_msg(pool_sessions(k.status, "client key") == 0 &&
+			  pool_sessions(k.status, "daemon") == 1,
+		      "after the key's disconnect: %s", k.status);
 
 	f_reload_with("AllowClientCredentials no\n", 2);
 	fds[0] = key_file();

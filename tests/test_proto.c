@@ -488,9 +488,14 @@ static const struct bad_case bad_cases[] = {
      "\"key\",\"key\",\"key\",\"key\",\"key\",\"key\",\"key\",\"key\","
      "\"key\",\"key\"]}",
      PROTO_E_BAD_REQUEST, "fds: 17 descriptors, at most 16", "1"},
-    {"{\"v\":1,\"id\":1,\"op\":\"disconnect\",\"hosts\":[\"a\"],"
+    {"{\"v\":1,\"id\":1,\"op\":\"cancel\",\"target\":2,"
      "\"fds\":[]}",
-     PROTO_E_BAD_REQUEST, "fds: not allowed in disconnect", "1"},
+     PROTO_E_BAD_REQUEST, "fds: not allowed in cancel", "1"},
+    {"{\"v\":1,\"id\":1,\"op\":\"status\",\"password\":\"x\"}",
+     PROTO_E_BAD_REQUEST, "password: not allowed in status", "1"},
+    {"{\"v\":1,\"id\":1,\"op\":\"run\",\"hosts\":[\"a\"],"
+     "\"command\":\"true\",\"password\":\"\"}",
+     PROTO_E_BAD_REQUEST, "password: 1..1024 bytes without NUL", "1"},
     {"{\"v\":1,\"id\":1,\"op\":\"status\",\"fds\":[\"agent\"]}",
      PROTO_E_BAD_REQUEST, "fds: not allowed in status", "1"},
     /* A key file named by path: the daemon opens none. */
@@ -1655,7 +1660,7 @@ START_TEST(test_ev_status)
 	    "\"channels_max\":8,\"queued\":0,\"jobs\":5,\"connects\":1,"
 	    "\"failures\":0,\"reconnects\":2,\"lost\":3,\"rtt_ms\":4,"
 	    "\"retry_in_ms\":null,\"last_error\":null,"
-			 "\"credential\":\"daemon\",\"credential_uid\":null}");
+	    "\"credential\":\"daemon\",\"credential_uid\":null}");
 	h.host = "web2";
 	h.state = "down";
 	h.rtt_ms = -1;

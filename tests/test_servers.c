@@ -211,8 +211,8 @@ ts_request(struct tclient *c, struct tcollect *k, const char *host,
 /* A run with more request members (",\"env\":{...}"); no check of its
  * outcome. */
 static struct tcollect_req *
-ts_run(struct tclient *c, struct tcollect *k, const char *host,
-       const char *id, const char *command, const char *more)
+ts_run(struct tclient *c, struct tcollect *k, const char *host, const char *id,
+       const char *command, const char *more)
 {
 	const char *hosts[1] = {host};
 	char jid[40];
@@ -391,9 +391,10 @@ START_TEST(test_tinyssh_timeout)
 	t0 = testutil_now_ms();
 	r = ts_run(c, &k, tiny_host, "slow", "sleep 3", ",\"timeout\":0.3");
 	took = testutil_now_ms() - t0;
-	fprintf(stderr, "SERVERS: tinyssh timeout 300 ms: ended after %lld "
-		"ms: %s: %s\n", took, proto_code_name(r->hosts[0]->code),
-		r->hosts[0]->message);
+	fprintf(stderr,
+		"SERVERS: tinyssh timeout 300 ms: ended after %lld "
+		"ms: %s: %s\n",
+		took, proto_code_name(r->hosts[0]->code), r->hosts[0]->message);
 	ck_assert_msg(r->hosts[0]->code == PROTO_E_TIMEOUT,
 		      "sleep 3 with timeout 300 ms: %s (%s)",
 		      proto_code_name(r->hosts[0]->code), r->hosts[0]->message);

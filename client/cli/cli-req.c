@@ -185,8 +185,8 @@ cli_req_opts(struct cli *cli, const struct cli_req *r)
 			goto fail;
 	}
 	if (cli->password != NULL &&
-	    sp_run_opts_set_password(o, cli->password,
-				     strlen(cli->password)) == -1)
+	    sp_run_opts_set_password(o, cli->password, strlen(cli->password)) ==
+		-1)
 		goto fail;
 	return o;
 fail:

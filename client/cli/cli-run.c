@@ -123,6 +123,8 @@ cli_run_ask_pass(void)
 		return NULL;
 	}
 	n = read(tty, buf, sizeof(buf) - 1);
+	/* A longer line's rest must not reach the shell. */
+	(void)tcflush(tty, TCIFLUSH);
 	(void)tcsetattr(tty, TCSANOW, &saved);
 	(void)write(tty, "\n", 1);
 	close(tty);

@@ -181,6 +181,7 @@ void peer_accept(int fd);
 void peer_write(struct peer *, const void *, size_t);
 void peer_write_buf(struct peer *, struct proto_buf *);
 void peer_write_event(struct peer *, struct msg *);
+void peer_fd_close(int fd);
 void peer_error(struct peer *, const char *id, enum proto_code, const char *fmt,
 		...) __attribute__((format(printf, 4, 5)));
 /* The client's view of control_policy(), made again after a reload. */

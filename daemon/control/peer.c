@@ -97,7 +97,19 @@ peer_fds_close(const int *fd, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		close(fd[i]);
+		peer_fd_close(fd[i]);
+}
+
+/* Close a descriptor a client passed.  A socket left with SO_LINGER set
+ * and data unsent would make close() wait on the control thread: that is
+ * dropped first (ENOTSOCK for anything else is harmless). */
+void
+peer_fd_close(int fd)
+{
+	struct linger off = {0, 0};
+
+	(void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &off, sizeof(off));
+	close(fd);
 }
 
 static size_t
@@ -122,7 +134,7 @@ peer_fdq_push(struct peer *peer, int fd, int cut, unsigned long long off)
 	if (peer_fdq_room(peer) == 0) {
 		q = peer_fdq_at(peer, peer->fdq_len - 1);
 		if (fd >= 0) {
-			close(fd);
+			peer_fd_close(fd);
 			q->dropped++;
 		}
 		q->cut |= cut;

@@ -179,7 +179,7 @@ request_fds_close(struct request_fds *fds)
 	size_t i;
 
 	for (i = 0; i < fds->n; i++)
-		close(fds->fd[i]);
+		peer_fd_close(fds->fd[i]);
 	fds->n = 0;
 }
 
@@ -238,15 +238,22 @@ request_fd_problem(const struct request_fds *fds, size_t i, char *buf,
  * REQUEST_MAX_KEY_BYTES: no wait) and checked here; a client's agent is
  * not taken yet.  AllowClientCredentials no refuses them all.
  */
-static int
+static enum proto_code
 request_cred(struct peer *peer, const struct proto_request *preq,
 	     const struct request_fds *fds, struct cred **out)
 {
 	char buf[REQUEST_MAX_KEY_BYTES + 1], why[200];
-	size_t i, key = fds->n;
-	ssize_t n;
+	size_t i, key = fds->n, n = 0;
+	ssize_t got;
 
 	*out = NULL;
+	if ((fds->n > 0 || preq->password != NULL) &&
+	    !control_config()->allow_client_creds) {
+		peer_error(peer, preq->id, PROTO_E_FORBIDDEN,
+			   "this daemon takes no credentials from clients "
+			   "(AllowClientCredentials no)");
+		return PROTO_E_FORBIDDEN;
+	}
 	for (i = 0; i < fds->n; i++) {
 		if (fds->role[i] == PROTO_FD_AGENT) {
 			peer_error(peer, preq->id, PROTO_E_BAD_REQUEST,
@@ -255,44 +262,45 @@ request_cred(struct peer *peer, const struct proto_request *preq,
 				   "or have the daemon use an agent "
 				   "(IdentityAgent)",
 				   i);
-			return -1;
+			return PROTO_E_BAD_REQUEST;
 		}
 		if (fds->role[i] != PROTO_FD_KEY)
 			continue;
 		if (key != fds->n) {
 			peer_error(peer, preq->id, PROTO_E_BAD_REQUEST,
 				   "fds[%zu] (key): one key per request", i);
-			return -1;
+			return PROTO_E_BAD_REQUEST;
 		}
 		key = i;
 	}
 	if (key == fds->n && preq->password == NULL)
-		return 0;
-	if (!control_config()->allow_client_creds) {
-		peer_error(peer, preq->id, PROTO_E_FORBIDDEN,
-			   "this daemon takes no credentials from clients "
-			   "(AllowClientCredentials no)");
-		return -1;
-	}
-	n = 0;
-	if (key != fds->n &&
-	    (n = pread(fds->fd[key], buf, sizeof(buf) - 1, 0)) < 0) {
-		peer_error(peer, preq->id, PROTO_E_BAD_REQUEST,
-			   "fds[%zu] (key): %s", key, strerror(errno));
-		return -1;
+		return PROTO_E_NONE;
+	/* The whole file, however the reads come. */
+	while (key != fds->n && n < sizeof(buf) - 1 &&
+	       (got = pread(fds->fd[key], buf + n, sizeof(buf) - 1 - n,
+			    (off_t)n)) != 0) {
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			peer_error(peer, preq->id, PROTO_E_BAD_REQUEST,
+				   "fds[%zu] (key): %s", key, strerror(errno));
+			explicit_bzero(buf, n);
+			return PROTO_E_BAD_REQUEST;
+		}
+		n += (size_t)got;
 	}
 	buf[n] = '\0';
-	*out = cred_new((unsigned)peer->uid, key != fds->n ? buf : NULL,
-			(size_t)n, preq->password, why, sizeof(why));
-	explicit_bzero(buf, (size_t)n);
+	*out = cred_new((unsigned)peer->uid, key != fds->n ? buf : NULL, n,
+			preq->password, why, sizeof(why));
+	explicit_bzero(buf, n);
 	if (*out == NULL) {
 		peer_error(peer, preq->id, PROTO_E_BAD_REQUEST,
 			   "fds[%zu] (key): %s", key, why);
-		return -1;
+		return PROTO_E_BAD_REQUEST;
 	}
 	log_debug("client fd=%d id=%s: its own credential, %s", peer->fd,
 		  preq->id, (*out)->id);
-	return 0;
+	return PROTO_E_NONE;
 }
 
 /* 0 if every descriptor fits its role, else the request is answered. */
@@ -916,6 +924,7 @@ request_jobs(struct peer *peer, struct proto_request *preq, enum job_kind kind,
 	struct request_hosts hosts;
 	struct job_input *input = NULL;
 	struct cred *cred;
+	enum proto_code code;
 	char *forbidden;
 	size_t i, nforbidden, njobs;
 
@@ -931,8 +940,8 @@ request_jobs(struct peer *peer, struct proto_request *preq, enum job_kind kind,
 		request_audit_refused(peer, preq, PROTO_E_BAD_REQUEST);
 		return -1;
 	}
-	if (request_cred(peer, preq, fds, &cred) == -1) {
-		request_audit_refused(peer, preq, PROTO_E_BAD_REQUEST);
+	if ((code = request_cred(peer, preq, fds, &cred)) != PROTO_E_NONE) {
+		request_audit_refused(peer, preq, code);
 		request_hosts_free(&hosts);
 		return -1;
 	}

@@ -38,6 +38,8 @@
 /* Keyboard-interactive rounds answered in one exchange (zero-prompt
  * rounds included) before the method is given up. */
 #define AUTH_MAX_KBDINT_ROUNDS 16
+/* Partial successes followed before the server is taken to loop. */
+#define AUTH_MAX_PARTIAL 8
 /* Rows of auth_methods; a bit each in a done mask. */
 #define AUTH_MAX_ORDER 16
 
@@ -80,7 +82,9 @@ struct auth {
 	size_t norder;
 	size_t next;          /* next entry of order to look at */
 	int cur;              /* row running, -1 none */
-	unsigned tried;       /* rows started, a bit each */
+	unsigned tried;       /* rows started since the last partial success */
+	unsigned started;     /* rows ever started, for the message */
+	int npartial;         /* partial successes so far */
 	unsigned partial;     /* rows that were a partial success */
 	int password_tries;   /* left, across password and kbdint */
 	const char *password; /* borrowed from keys, NULL if none */
@@ -107,6 +111,7 @@ struct auth {
 
 	/* password and keyboard-interactive */
 	int pw_sent;
+	int pw_done; /* answered: the same password again would fail again */
 	int kbd_rounds;
 	int kbd_sent;     /* answers given with the password */
 	int kbd_declined; /* prompts not answered */
@@ -180,8 +185,8 @@ auth_new(const struct host_params *p, struct keystore *keys, ssh_session s,
 	a->cur = -1;
 	a->reply = reply;
 	a->relay_fd = -1;
-	a->agent = a->p->identity_agent != NULL ? AUTH_AGENT_START
-						: AUTH_AGENT_OFF;
+	a->agent =
+	    a->p->identity_agent != NULL ? AUTH_AGENT_START : AUTH_AGENT_OFF;
 	a->password_tries = a->p->password_prompts;
 	if (a->p->cred != NULL) {
 		/* A session opened with the client's credential is its
@@ -289,7 +294,8 @@ auth_agent_start(struct auth *a)
 	}
 	a->relay = agent_relay_open(fd, AGENT_RELAY_AUTH, &a->relay_fd);
 	if (a->relay == 0) {
-		auth_agent_note(a, "no relay free (the daemon's agent broker is "
+		auth_agent_note(a,
+				"no relay free (the daemon's agent broker is "
 				"at its limit)");
 		return -1;
 	}
@@ -325,8 +331,12 @@ auth_agent_listed(struct auth *a, const struct msg *m)
 		auth_agent_end(a);
 		return;
 	}
+	if (ssh_set_agent_socket(a->s, a->relay_fd) != SSH_OK) {
+		auth_agent_note(a, "libssh did not take the relay");
+		auth_agent_end(a);
+		return;
+	}
 	/* libssh's now: ssh_free closes it. */
-	ssh_set_agent_socket(a->s, a->relay_fd);
 	a->relay_fd = -1;
 	a->agent = AUTH_AGENT_TRYING;
 }
@@ -429,12 +439,14 @@ static void
 auth_publickey_report(const struct auth *a, char *buf, size_t len)
 {
 	if (a->p->cred != NULL && a->p->cred->key_bytes == NULL)
-		snprintf(buf, len, "publickey (no key: the client passed none)");
+		snprintf(buf, len,
+			 "publickey (no key: the client passed none)");
 	else if (a->p->cred != NULL)
 		snprintf(buf, len, "publickey (the client's key, %s)",
 			 a->p->cred->id);
 	else if (a->agent_tried)
-		snprintf(buf, len, "publickey (agent: %d key%s tried; %d key%s "
+		snprintf(buf, len,
+			 "publickey (agent: %d key%s tried; %d key%s "
 			 "tried from files)",
 			 a->agent_keys, a->agent_keys == 1 ? "" : "s",
 			 a->keys_tried, a->keys_tried == 1 ? "" : "s");
@@ -458,7 +470,8 @@ auth_password(struct auth *a)
 {
 	int rc;
 
-	if (a->password == NULL || (!a->pw_sent && a->password_tries <= 0))
+	if (a->password == NULL || a->pw_done ||
+	    (!a->pw_sent && a->password_tries <= 0))
 		return AUTH_M_DONE;
 	if (!a->pw_sent) {
 		a->pw_sent = 1;
@@ -466,6 +479,8 @@ auth_password(struct auth *a)
 	}
 	/* The same password again would fail again: one try. */
 	rc = ssh_userauth_password(a->s, NULL, a->password);
+	if (rc != SSH_AUTH_AGAIN)
+		a->pw_done = 1;
 	return auth_mstep_of(rc);
 }
 
@@ -554,6 +569,7 @@ auth_pick(struct auth *a)
 		    (a->tried & (1u << row)) != 0)
 			continue;
 		a->tried |= 1u << row;
+		a->started |= 1u << row;
 		return row;
 	}
 	return -1;
@@ -574,8 +590,12 @@ auth_partial(struct auth *a)
 		    "required",
 		    a->p->key, a->conn_id, auth_methods[a->cur].name);
 	a->partial |= 1u << a->cur;
+	a->npartial++;
 	a->cur = -1;
 	a->next = 0;
+	/* Any method may come again (publickey,publickey): each goes on
+	 * from where it stopped, keys already offered are not again. */
+	a->tried = 0;
 	auth_offered(a);
 }
 
@@ -615,6 +635,8 @@ auth_step(struct auth *a)
 			return AUTH_ERROR;
 		case AUTH_M_PARTIAL:
 			auth_partial(a);
+			if (a->npartial > AUTH_MAX_PARTIAL)
+				return AUTH_DENIED;
 			break;
 		case AUTH_M_DONE:
 			a->cur = -1;
@@ -643,7 +665,7 @@ auth_message(const struct auth *a, char *buf, size_t len)
 
 	for (i = 0; i < a->norder; i++) {
 		row = a->order[i];
-		if ((a->tried & (1u << row)) == 0)
+		if ((a->started & (1u << row)) == 0)
 			continue;
 		auth_methods[row].report(a, one, sizeof(one));
 		if ((a->partial & (1u << row)) != 0)

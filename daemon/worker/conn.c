@@ -958,6 +958,9 @@ conn_auth_step(struct conn *c)
 		c->auth = auth_new(c->host->params, c->w->keys, c->session,
 				   c->id, &c->w->inbox);
 	r = auth_step(c->auth);
+	/* A listing asked for is answered whatever becomes of us: count it. */
+	if (r == AUTH_WAIT)
+		worker_agent_wait(c->w, c);
 	/* Only the server's refusal of every method is auth_failed; a
 	 * socket lost or a protocol error on the way is a failed attempt
 	 * like any other in the handshake, and another may succeed. */
@@ -972,7 +975,6 @@ conn_auth_step(struct conn *c)
 	case AUTH_WAIT:
 		/* Nothing to read meanwhile; the deadline still runs. */
 		conn_watch(c, 0);
-		worker_agent_wait(c->w, c);
 		return;
 	case AUTH_SUCCESS:
 		log_debug("host=%s conn=%llu: authenticated with %s",
@@ -1047,16 +1049,18 @@ conn_lost(struct conn *c)
 /*
  * Is every job here paused for a client that does not read?  libssh would
  * otherwise take in up to a channel window (about 1.2 MiB in 0.10, not
- * settable) per paused channel; unread, the socket's TCP window stops the
- * server instead.  A job that still needs the server (opening, sending
- * input, closing) keeps the connection reading.
+ * settable) per paused channel; unread, TCP stops the server instead.  A
+ * job that still needs the server (opening, sending input, closing), output
+ * libssh has not sent (it leaves only from its poll) and an agent channel
+ * (which reads the socket anyway) keep the connection reading.
  */
 static int
 conn_held(const struct conn *c)
 {
 	struct job *j;
 
-	if (TAILQ_EMPTY(&c->jobs))
+	if (TAILQ_EMPTY(&c->jobs) || c->nforwards > 0 ||
+	    (ssh_get_poll_flags(c->session) & SSH_WRITE_PENDING) != 0)
 		return 0;
 	TAILQ_FOREACH(j, &c->jobs, entry)
 	{
@@ -1235,9 +1239,16 @@ conn_alive_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	conn_saw_packets(c);
 	conn_saw_ack(c);
-	/* Not read, the server cannot be heard: silence starts when the
-	 * connection reads again. */
+	/* Held, silence is not a dead peer.  One poll a tick answers the
+	 * server's keepalives (ClientAliveInterval); what it reads for the
+	 * paused channels stays within their windows. */
 	if (c->held) {
+		if (ssh_event_dopoll(c->sevent, 0) == SSH_ERROR ||
+		    conn_fd_lost(c) || !ssh_is_connected(c->session)) {
+			conn_lost(c);
+			conn_finish(c);
+			return;
+		}
 		c->last_rx_ms = now;
 		worker_timer_add(c->w, c->alive, conn_alive_tick(c), 1);
 		return;
