@@ -161,13 +161,13 @@ conn_watch(struct conn *c, short flags)
 }
 
 /* Read and write interest of a session, from libssh's own view; a held
- * connection does not read. */
+ * connection is not polled, so it watches nothing (conn_held). */
 static void
 conn_watch_session(struct conn *c)
 {
 	short flags = c->held ? 0 : EV_READ;
 
-	if (ssh_get_poll_flags(c->session) & SSH_WRITE_PENDING)
+	if (!c->held && (ssh_get_poll_flags(c->session) & SSH_WRITE_PENDING))
 		flags |= EV_WRITE;
 	conn_watch(c, flags);
 }
@@ -1050,17 +1050,17 @@ conn_lost(struct conn *c)
  * Is every job here paused for a client that does not read?  libssh would
  * otherwise take in up to a channel window (about 1.2 MiB in 0.10, not
  * settable) per paused channel; unread, TCP stops the server instead.  A
- * job that still needs the server (opening, sending input, closing), output
- * libssh has not sent (it leaves only from its poll) and an agent channel
- * (which reads the socket anyway) keep the connection reading.
+ * job that still needs the server (opening, sending input, closing) and an
+ * agent channel (which reads the socket anyway) keep the connection
+ * reading.  Output libssh has not sent waits too (it leaves only from
+ * libssh's poll), so a held connection watches nothing.
  */
 static int
 conn_held(const struct conn *c)
 {
 	struct job *j;
 
-	if (TAILQ_EMPTY(&c->jobs) || c->nforwards > 0 ||
-	    (ssh_get_poll_flags(c->session) & SSH_WRITE_PENDING) != 0)
+	if (TAILQ_EMPTY(&c->jobs) || c->nforwards > 0)
 		return 0;
 	TAILQ_FOREACH(j, &c->jobs, entry)
 	{
@@ -1239,16 +1239,11 @@ conn_alive_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	conn_saw_packets(c);
 	conn_saw_ack(c);
-	/* Held, silence is not a dead peer.  One poll a tick answers the
-	 * server's keepalives (ClientAliveInterval); what it reads for the
-	 * paused channels stays within their windows. */
+	/* Held, silence is not a dead peer.  Not polled either: one poll
+	 * would take in what TCP holds, up to the paused channels' windows.
+	 * (A server's ClientAlive requests then go unanswered too; see
+	 * ClientQueueHardTime in sshpoold.conf(5).) */
 	if (c->held) {
-		if (ssh_event_dopoll(c->sevent, 0) == SSH_ERROR ||
-		    conn_fd_lost(c) || !ssh_is_connected(c->session)) {
-			conn_lost(c);
-			conn_finish(c);
-			return;
-		}
 		c->last_rx_ms = now;
 		worker_timer_add(c->w, c->alive, conn_alive_tick(c), 1);
 		return;
