@@ -46,8 +46,8 @@ cred_import(const char *bytes, const char **why)
 
 	if (ssh_pki_import_privkey_base64(bytes, NULL, NULL, NULL, &key) !=
 	    SSH_OK) {
-		*why = "not an unencrypted private key (an encrypted key can "
-		       "be passed through an agent)";
+		*why = "not an unencrypted private key (an encrypted one "
+		       "is not taken by descriptor)";
 		return NULL;
 	}
 	return key;
