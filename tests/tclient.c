@@ -18,6 +18,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,6 +168,44 @@ tclient_send_raw(struct tclient *c, const void *data, size_t len)
 		}
 		p += n;
 		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+tclient_send_fds(struct tclient *c, const void *data, size_t len,
+		 const int *fds, size_t n)
+{
+	char ctl[CMSG_SPACE(sizeof(int) * 64)];
+	struct iovec iov = {(void *)(uintptr_t)data, len};
+	struct msghdr mh;
+	struct cmsghdr *cm;
+	ssize_t w;
+
+	if (n > 64) {
+		tclient_seterr(c, "sendmsg: %zu descriptors", n);
+		return -1;
+	}
+	memset(&mh, 0, sizeof mh);
+	memset(ctl, 0, sizeof ctl);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (n > 0) {
+		mh.msg_control = ctl;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * n);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * n);
+		memcpy(CMSG_DATA(cm), fds, sizeof(int) * n);
+	}
+	do
+		w = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
+	while (w == -1 && errno == EINTR);
+	if (w != (ssize_t)len) {
+		tclient_seterr(c, "sendmsg: %zd of %zu: %s", w, len,
+			       strerror(errno));
+		return -1;
 	}
 	return 0;
 }

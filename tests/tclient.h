@@ -47,6 +47,10 @@ const char *tclient_error(const struct tclient *);
 
 /* Write all bytes (no newline added).  0, or -1 on error. */
 int tclient_send_raw(struct tclient *, const void *, size_t);
+/* len bytes in one sendmsg with n descriptors (SCM_RIGHTS, at most 64);
+ * 0, or -1 when not all of it went. */
+int tclient_send_fds(struct tclient *, const void *, size_t len, const int *fds,
+		     size_t n);
 /* printf-style request line; the newline is appended.  0 or -1. */
 int tclient_send(struct tclient *, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -174,31 +174,9 @@ static void
 send_with_fds(struct tclient *c, const char *data, size_t len, const int *fds,
 	      size_t n)
 {
-	char ctl[CMSG_SPACE(sizeof(int) * F_MAX_SEND)];
-	struct iovec iov = {(void *)data, len};
-	struct msghdr mh;
-	struct cmsghdr *cm;
-	ssize_t w;
-
 	ck_assert(n <= F_MAX_SEND);
-	memset(&mh, 0, sizeof mh);
-	memset(ctl, 0, sizeof ctl);
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	if (n > 0) {
-		mh.msg_control = ctl;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * n);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int) * n);
-		memcpy(CMSG_DATA(cm), fds, sizeof(int) * n);
-	}
-	do
-		w = sendmsg(tclient_fd(c), &mh, MSG_NOSIGNAL);
-	while (w == -1 && errno == EINTR);
-	ck_assert_msg(w == (ssize_t)len, "sendmsg: %zd of %zu: %s", w, len,
-		      strerror(errno));
+	ck_assert_msg(tclient_send_fds(c, data, len, fds, n) == 0, "%s",
+		      tclient_error(c));
 }
 
 static void

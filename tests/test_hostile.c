@@ -970,6 +970,89 @@ START_TEST(test_socket_modes)
 }
 END_TEST
 
+/* A run of true on the fleet's first host with the key at path passed
+ * by descriptor (the test opens it: the daemon never does). */
+static void
+run_with_key(struct tclient *c, const char *id, const char *path)
+{
+	char line[512];
+	int fd = open(path, O_RDONLY | O_CLOEXEC), n;
+
+	ck_assert_msg(fd >= 0, "%s: %s", path, strerror(errno));
+	n = snprintf(line, sizeof line,
+		     "{\"v\":1,\"id\":\"%s\",\"op\":\"run\",\"hosts\":[\"%s\"],"
+		     "\"command\":\"true\",\"fds\":[\"key\"]}\n",
+		     id, fleet.hosts[0]);
+	ck_assert(n > 0 && (size_t)n < sizeof line);
+	ck_assert_msg(tclient_send_fds(c, line, (size_t)n, &fd, 1) == 0, "%s",
+		      tclient_error(c));
+	close(fd);
+}
+
+static int
+count_of(const char *text, const char *what)
+{
+	int n = 0;
+
+	while ((text = strstr(text, what)) != NULL) {
+		n++;
+		text += strlen(what);
+	}
+	return n;
+}
+
+/*
+ * Two local users pass the same authorized key: each gets a pool of its
+ * own (status lists both, one session each), so neither rides on the
+ * other's session; the second user with an unauthorized key fails with
+ * auth_failed although the first user's session to that host is up.
+ */
+START_TEST(test_users_own_keys)
+{
+	struct tuser t1, t2;
+	struct tclient *c1, *c2;
+	struct tcollect k1, k2;
+	struct tcollect_req *r;
+	char want[64];
+
+	if (users_setup(&t1, &t2, "users_own_keys") == -1)
+		return;
+	h_begin("SocketGroup " H_GROUP_SOCK);
+	h_coll(&k1);
+	h_coll(&k2);
+	c1 = must_connect_as(&t1);
+	c2 = must_connect_as(&t2);
+	run_with_key(c1, "a1", fleet.key);
+	assert_done(h_wait(c1, &k1, q("a1")), 1, 1, 0, 0);
+	run_with_key(c2, "b1", fleet.key);
+	assert_done(h_wait(c2, &k2, q("b1")), 1, 1, 0, 0);
+	run_with_key(c1, "a2", fleet.key);
+	assert_done(h_wait(c1, &k1, q("a2")), 1, 1, 0, 0);
+	run_with_key(c2, "b2", fleet.wrong_key);
+	r = h_wait(c2, &k2, q("b2"));
+	ck_assert_msg(r->nhosts == 1 &&
+			  r->hosts[0]->code == PROTO_E_AUTH_FAILED,
+		      "%s's unauthorized key: %s (%s)", t2.name,
+		      proto_code_name(r->hosts[0]->code), r->hosts[0]->message);
+	h_send(c1, "{\"v\":1,\"id\":\"st\",\"op\":\"status\"}");
+	tcollect_wait_status(c1, &k1, NULL, H_EVENT_MS);
+	printf("HOSTILE: two users' own keys: status %.400s\n", k1.status);
+	snprintf(want, sizeof want, "\"credential_uid\":%u}", (unsigned)t1.uid);
+	ck_assert_msg(count_of(k1.status, want) == 1, "%s's pools: %s", t1.name,
+		      k1.status);
+	snprintf(want, sizeof want, "\"credential_uid\":%u}", (unsigned)t2.uid);
+	ck_assert_msg(count_of(k1.status, want) == 2, "%s's pools: %s", t2.name,
+		      k1.status);
+	ck_assert_msg(count_of(k1.status, "\"state\":\"up\",\"worker\"") >= 2,
+		      "not both users' pools are up: %s", k1.status);
+	tclient_close(c1);
+	tclient_close(c2);
+	tcollect_free(&k1);
+	tcollect_free(&k2);
+	h_end();
+}
+END_TEST
+
 /*
  * Run the daemon on a configuration, serving sock, or with sock NULL only
  * checking it (-n); its exit status, its output in out.
@@ -2554,6 +2637,7 @@ hostile_suite(void)
 	    {"allow_users_and_groups", test_allow_users_and_groups},
 	    {"max_connections_per_user", test_max_connections_per_user},
 	    {"socket_modes", test_socket_modes},
+	    {"users_own_keys", test_users_own_keys},
 	    {"socket_dir_writable", test_socket_dir_writable},
 	    {"user_hosts", test_user_hosts},
 	    {"group_hosts", test_group_hosts},
