@@ -13,8 +13,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
+#include "proto.h"
 #include "tagent.h"
 #include "testutil.h"
 
@@ -57,6 +59,23 @@ tagent_stop(pid_t pid)
 		return;
 	kill(pid, SIGTERM);
 	waitpid(pid, NULL, 0);
+}
+
+size_t
+tagent_pub_blob(const char *path, unsigned char *blob, size_t size)
+{
+	char line[4096], b64[3072];
+	long n;
+	FILE *f;
+
+	ck_assert_msg((f = fopen(path, "r")) != NULL, "%s", path);
+	ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
+	fclose(f);
+	ck_assert_int_eq(sscanf(line, "%*s %3071s", b64), 1);
+	ck_assert_uint_ge(size, proto_b64_maxdecoded(strlen(b64)));
+	n = proto_b64_decode(blob, b64, strlen(b64));
+	ck_assert_msg(n > 0, "%s: not a public key line", path);
+	return (size_t)n;
 }
 
 int

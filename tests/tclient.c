@@ -12,6 +12,7 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -746,6 +747,24 @@ tdaemon_cleanup(struct tdaemon *d)
 	if (d->dir[0] != '\0')
 		nftw(d->dir, tdaemon_rm, 16, FTW_DEPTH | FTW_PHYS);
 	d->dir[0] = '\0';
+}
+
+int
+tdaemon_fd_count(pid_t pid)
+{
+	char path[64];
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	snprintf(path, sizeof path, "/proc/%ld/fd", (long)pid);
+	if ((d = opendir(path)) == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
 }
 
 long

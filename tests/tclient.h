@@ -132,6 +132,8 @@ int tdaemon_stop(struct tdaemon *);
 void tdaemon_cleanup(struct tdaemon *);
 /* Resident set size of a process in KiB from /proc/PID/status, or -1. */
 long tdaemon_rss_kb(pid_t);
+/* Open descriptors of a process, or -1. */
+int tdaemon_fd_count(pid_t);
 /* Print the last lines of the daemon's log to stderr. */
 void tdaemon_dump_log(const struct tdaemon *);
 /* Lines of the daemon's log that contain text, or -1 if it is unreadable. */

@@ -56,27 +56,6 @@ test_sh(const char *cmd)
 	ck_assert_msg(system(cmd) == 0, "command failed: %s", cmd);
 }
 
-/* The blob of "ssh-ed25519 BASE64 comment". */
-static void
-test_read_blob(const char *path)
-{
-	char line[2048], b64[1536];
-	size_t n;
-	int len, pad = 0;
-	FILE *f;
-
-	ck_assert_ptr_nonnull(f = fopen(path, "r"));
-	ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
-	fclose(f);
-	ck_assert_int_eq(sscanf(line, "%*s %1535s", b64), 1);
-	n = strlen(b64);
-	while (n > 0 && b64[n - 1 - pad] == '=')
-		pad++;
-	len = EVP_DecodeBlock(blob, (const unsigned char *)b64, (int)n);
-	ck_assert_int_gt(len, pad);
-	blob_len = (size_t)(len - pad);
-}
-
 /* An ssh-agent on sock with one new ed25519 key. */
 static void
 agent_fixture_up(void)
@@ -93,7 +72,7 @@ agent_fixture_up(void)
 	snprintf(cmd, sizeof(cmd), "%s/id", dir);
 	ck_assert_int_eq(tagent_add(sock, cmd), 0);
 	snprintf(cmd, sizeof(cmd), "%s/id.pub", dir);
-	test_read_blob(cmd);
+	blob_len = tagent_pub_blob(cmd, blob, sizeof(blob));
 }
 
 static void

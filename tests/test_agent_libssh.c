@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -23,9 +24,9 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 #include <libssh/libssh.h>
-#include <openssl/evp.h>
 
 #include "tagent.h"
+#include "tclient.h"
 #include "agent.h"
 #include "agentmsg.h"
 #include "inbox.h"
@@ -39,88 +40,27 @@
 #define TEST_MAX 4096
 
 /* From the fleet's fleet.env, read once in the parent. */
-static char fleet_user[64], fleet_addr[64], fleet_key[512],
-    fleet_known_hosts[512];
-static int fleet_port;
+static struct tfleet fleet;
+static char fleet_err[2048];
 static char dir[64], sock[128];
 static pid_t agent_pid = -1;
 static uint8_t blob[1024]; /* the fleet key's public blob */
 static size_t blob_len;
 
-/* NAME='value' from fleet.env. */
-static void
-fleet_get(const char *env, const char *name, char *out, size_t size)
-{
-	char pat[80];
-	const char *p, *e;
-
-	snprintf(pat, sizeof(pat), "\n%s='", name);
-	ck_assert_msg((p = strstr(env, pat)) != NULL, "no %s", name);
-	p += strlen(pat);
-	ck_assert_ptr_nonnull(e = strchr(p, '\''));
-	ck_assert_uint_lt((size_t)(e - p), size);
-	memcpy(out, p, (size_t)(e - p));
-	out[e - p] = '\0';
-}
-
-static void
-fleet_read(void)
-{
-	char path[512], env[8192], ports[64], addrs[1024];
-	const char *d = getenv("SSHPOOL_FLEET_DIR");
-	size_t n;
-	FILE *f;
-
-	ck_assert_msg(d != NULL, "SSHPOOL_FLEET_DIR is not set");
-	snprintf(path, sizeof(path), "%s/fleet.env", d);
-	ck_assert_msg((f = fopen(path, "r")) != NULL, "no %s", path);
-	env[0] = '\n';
-	n = fread(env + 1, 1, sizeof(env) - 2, f);
-	env[n + 1] = '\0';
-	fclose(f);
-	fleet_get(env, "FLEET_USER", fleet_user, sizeof(fleet_user));
-	fleet_get(env, "FLEET_KEY", fleet_key, sizeof(fleet_key));
-	fleet_get(env, "FLEET_KNOWN_HOSTS", fleet_known_hosts,
-		  sizeof(fleet_known_hosts));
-	fleet_get(env, "FLEET_PORT", ports, sizeof(ports));
-	fleet_port = atoi(ports);
-	fleet_get(env, "FLEET_ADDRS", addrs, sizeof(addrs));
-	ck_assert_int_eq(sscanf(addrs, "%63s", fleet_addr), 1);
-}
-
-static void
-test_read_blob(const char *path)
-{
-	char line[2048], b64[1536];
-	int len, pad = 0;
-	size_t n;
-	FILE *f;
-
-	ck_assert_ptr_nonnull(f = fopen(path, "r"));
-	ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
-	fclose(f);
-	ck_assert_int_eq(sscanf(line, "%*s %1535s", b64), 1);
-	n = strlen(b64);
-	while (n > 0 && b64[n - 1 - pad] == '=')
-		pad++;
-	len = EVP_DecodeBlock(blob, (const unsigned char *)b64, (int)n);
-	ck_assert_int_gt(len, pad);
-	blob_len = (size_t)(len - pad);
-}
-
 static void
 fixture_up(void)
 {
-	char cmd[1024];
+	char cmd[PATH_MAX + 8];
 
-	fleet_read();
+	ck_assert_msg(tfleet_load(&fleet, fleet_err, sizeof(fleet_err)) == 0,
+		      "%s", fleet_err);
 	snprintf(dir, sizeof(dir), "/tmp/test_agent_libssh.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	snprintf(sock, sizeof(sock), "%s/agent.sock", dir);
 	agent_pid = tagent_start(sock);
-	ck_assert_int_eq(tagent_add(sock, fleet_key), 0);
-	snprintf(cmd, sizeof(cmd), "%s.pub", fleet_key);
-	test_read_blob(cmd);
+	ck_assert_int_eq(tagent_add(sock, fleet.key), 0);
+	snprintf(cmd, sizeof(cmd), "%s.pub", fleet.key);
+	blob_len = tagent_pub_blob(cmd, blob, sizeof(blob));
 }
 
 static void
@@ -155,10 +95,10 @@ test_session(void)
 	int no = 0;
 
 	ck_assert_ptr_nonnull(s);
-	ssh_options_set(s, SSH_OPTIONS_HOST, fleet_addr);
-	ssh_options_set(s, SSH_OPTIONS_PORT, &fleet_port);
-	ssh_options_set(s, SSH_OPTIONS_USER, fleet_user);
-	ssh_options_set(s, SSH_OPTIONS_KNOWNHOSTS, fleet_known_hosts);
+	ssh_options_set(s, SSH_OPTIONS_HOST, fleet.addrs[0]);
+	ssh_options_set(s, SSH_OPTIONS_PORT, &fleet.port);
+	ssh_options_set(s, SSH_OPTIONS_USER, fleet.user);
+	ssh_options_set(s, SSH_OPTIONS_KNOWNHOSTS, fleet.known_hosts);
 	ssh_options_set(s, SSH_OPTIONS_PROCESS_CONFIG, &no);
 	ck_assert_msg(ssh_connect(s) == SSH_OK, "%s", ssh_get_error(s));
 	ck_assert_int_eq(ssh_session_is_known_server(s), SSH_KNOWN_HOSTS_OK);

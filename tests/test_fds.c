@@ -123,24 +123,6 @@ f_connect(void)
 	return c;
 }
 
-static int
-fd_count(pid_t pid)
-{
-	char path[64];
-	struct dirent *de;
-	DIR *d;
-	int n = 0;
-
-	snprintf(path, sizeof path, "/proc/%ld/fd", (long)pid);
-	if ((d = opendir(path)) == NULL)
-		return -1;
-	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
 /* Wait (bounded) until the daemon holds at most n descriptors. */
 static int
 fd_settle(int n)
@@ -148,7 +130,8 @@ fd_settle(int n)
 	long long deadline = testutil_now_ms() + F_SETTLE_MS;
 	int now;
 
-	while ((now = fd_count(dmn.pid)) > n && testutil_now_ms() < deadline)
+	while ((now = tdaemon_fd_count(dmn.pid)) > n &&
+	       testutil_now_ms() < deadline)
 		usleep(20000);
 	return now;
 }
@@ -162,7 +145,7 @@ fd_steady(void)
 
 	while (same < F_STEADY_SAMPLES) {
 		usleep(100000);
-		now = fd_count(dmn.pid);
+		now = tdaemon_fd_count(dmn.pid);
 		same = now == last ? same + 1 : 0;
 		last = now;
 	}

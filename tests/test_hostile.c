@@ -390,25 +390,6 @@ log_wait(const char *text, int ms)
 	}
 }
 
-/* Open descriptors of a process. */
-static int
-fd_count(pid_t pid)
-{
-	char path[64];
-	struct dirent *de;
-	DIR *d;
-	int n = 0;
-
-	snprintf(path, sizeof path, "/proc/%ld/fd", (long)pid);
-	if ((d = opendir(path)) == NULL)
-		return -1;
-	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
 /* ---- other users ---- */
 
 static void
@@ -2075,7 +2056,7 @@ START_TEST(test_attack_connection_churn)
 	int i, fds0, fds;
 
 	attack_begin(NULL, &base);
-	fds0 = fd_count(dmn.pid);
+	fds0 = tdaemon_fd_count(dmn.pid);
 	ck_assert(fds0 > 0);
 	probe_start(&p, probe_host());
 	/* In rounds at full speed, spread over a quick attack's time. */
@@ -2102,7 +2083,8 @@ START_TEST(test_attack_connection_churn)
 	/* Every one of them is gone from the daemon (one more is the
 	 * probe's connection, closed as well). */
 	deadline = testutil_now_ms() + H_MS(H_FD_SETTLE_MS);
-	while ((fds = fd_count(dmn.pid)) > fds0 && testutil_now_ms() < deadline)
+	while ((fds = tdaemon_fd_count(dmn.pid)) > fds0 &&
+	       testutil_now_ms() < deadline)
 		usleep(20000);
 	ck_assert_msg(fds <= fds0, "sshpoold holds %d descriptors, %d before",
 		      fds, fds0);

@@ -995,6 +995,25 @@ START_TEST(test_req_field_limits)
 					 "command: too long (max 65536 bytes)");
 	}
 
+	/* password: max ok (and a copy the request owns), max + 1
+	 * rejected, never echoed. */
+	for (i = 0; i < 2; i++) {
+		proto_buf_reset(&b);
+		APPEND(&b, RUN_OK ",\"password\":\"");
+		proto_buf_append(&b, big, PROTO_MAX_PASSWORD + i);
+		APPEND(&b, "\"}");
+		ck_assert_int_eq(
+		    proto_request_parse(b.data, b.len, NULL, &req, &err),
+		    i == 0 ? 0 : -1);
+		if (i == 0) {
+			ck_assert_uint_eq(strlen(req->password),
+					  PROTO_MAX_PASSWORD);
+			proto_request_free(req);
+		} else
+			ck_assert_str_eq(err.message,
+					 "password: 1..1024 bytes without NUL");
+	}
+
 	/* env value: 4096 ok, 4097 rejected. */
 	for (i = 0; i < 2; i++) {
 		proto_buf_reset(&b);
