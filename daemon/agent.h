@@ -92,6 +92,43 @@ int agent_list(uint64_t id, struct inbox *reply_to, uint64_t cookie);
  */
 int agent_list_result(const struct msg *m, struct agentmsg_identities *ids,
 		      char *err, size_t errlen);
+/*
+ * Shared links: one agent connection that many relays use, for an agent a
+ * client passed with a request (one descriptor serves every host of it).
+ * The requests of all the link's relays reach the agent one at a time, in
+ * turn, each with the AgentTimeout deadline; when the agent fails, every
+ * relay of the link answers FAILURE from then on.
+ *
+ * agent_link_open takes agent_fd in every case and returns the link's id
+ * (never 0; ids are shared with relays) held by the caller, or 0 when the
+ * broker is not running or max_relays are open (a link counts as one).
+ * agent_link_close releases the caller's hold: the agent connection closes
+ * at once (a client's agent is used only while its request lives); relays
+ * still open on it answer FAILURE ("the client's agent was released") and
+ * the link is freed when the last of them closes.  An unknown id is
+ * ignored.
+ */
+uint64_t agent_link_open(int agent_fd);
+void agent_link_close(uint64_t link);
+/*
+ * A relay on a shared link, as agent_relay_open otherwise.  With a pin (a
+ * public key blob of pin_len bytes, copied) the relay answers every
+ * REQUEST_IDENTITIES itself with that one key, never asking the agent, and
+ * lets only SIGN_REQUESTs for that key through: libssh then offers exactly
+ * that key, so a login's key is known.  Without one it passes what its
+ * mode allows.  0 when the link is unknown or closed, the broker is not
+ * running, or max_relays are open.
+ */
+uint64_t agent_relay_attach(uint64_t link, enum agent_relay_mode mode,
+			    const uint8_t *pin, size_t pin_len, int *libssh_fd);
+/*
+ * The link's identities, as agent_list for a relay: asked of the agent
+ * once, when the first listing is asked for, and answered from that
+ * listing for the rest of the link's life (a link stands for the agent as
+ * its request found it).  0, or -1 if the broker is not running.
+ */
+int agent_link_list(uint64_t link, struct inbox *reply_to, uint64_t cookie);
+
 /* Relays open now (for status and tests). */
 int agent_relays(void);
 
