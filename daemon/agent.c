@@ -1,18 +1,36 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * The agent broker: one thread, one libevent loop, every relay.  A relay
- * joins the broker's end of a socketpair (the client: libssh, or a
- * forwarding channel's bridge) to one connection to a real agent.  Requests
- * read from the client are queued and sent to the agent one at a time, as
- * the agent protocol answers in order; each has a deadline.  An agent that
- * misses one, closes or sends garbage is dropped: that request and every
- * later one is answered SSH_AGENT_FAILURE here, at once.  Requests a
- * FORWARD relay does not allow are answered FAILURE without reaching the
- * agent, in their turn so replies stay in order.
+ * The agent broker: one thread, one libevent loop, every link and relay.  A
+ * link is one connection to a real agent.  A relay joins the broker's end
+ * of a socketpair (the client: libssh, or a forwarding channel's bridge) to
+ * a link.  agent_relay_open makes a relay on a private link that lives and
+ * dies with it; agent_link_open makes a shared link that many relays attach
+ * to, freed once its holder released it and its last relay closed.
+ *
+ * The agent protocol answers in order on one stream, so a link has one
+ * request at the agent at a time, with a deadline.  Each relay queues what
+ * its client sends (at most max_queued) and answers here, in its turn so
+ * its replies stay in order, what the agent must not or need not see:
+ * requests its mode or its pin refuses, listings it already has (its pin,
+ * a fresh agent_list, the link's listing) and, once the link is dead,
+ * everything.  When the link is idle it sends the head of the first relay
+ * of its list that has one and moves that relay to the list's tail, so
+ * relays take turns and none starves another.  An agent that misses a
+ * deadline, closes or sends garbage is dropped for every relay of the link:
+ * the request at it and every later one is answered SSH_AGENT_FAILURE here,
+ * at once, and listings get the reason.
+ *
+ * A pinned relay (agent_relay_attach with a key blob) answers every
+ * REQUEST_IDENTITIES with that key alone and passes only SIGN_REQUESTs for
+ * it, so the key libssh offers, and the one that logged in, is known.
  *
  * Other threads only post operations (MSG_AGENT_OP) to the broker's inbox;
- * relays live and die on the broker.  A relay that must die inside one of
- * its callbacks is flagged and freed by the loop (agent_reap).
+ * links and relays live and die on the broker.  A relay that must die
+ * inside one of its callbacks is flagged and freed by the loop (agent_reap);
+ * a link is freed only with its last relay or by an operation, never inside
+ * its own callbacks.  Besides counters, the one thing other threads read is
+ * the registry of held link ids (agent.held), so that agent_relay_attach
+ * can refuse an unknown or released link at once.
  */
 #include <sys/socket.h>
 #include <sys/queue.h>
@@ -39,17 +57,31 @@
 
 /* Bytes read from a socket at a time. */
 #define AGENT_READ_CHUNK 16384
+/* Why a released link's relays fail. */
+#define AGENT_RELEASED "the client's agent was released"
 
-enum agent_op_kind { AGENT_OP_OPEN, AGENT_OP_CLOSE, AGENT_OP_LIST };
+enum agent_op_kind {
+	AGENT_OP_OPEN,
+	AGENT_OP_CLOSE,
+	AGENT_OP_LIST,
+	AGENT_OP_LINK_OPEN,
+	AGENT_OP_LINK_CLOSE,
+	AGENT_OP_ATTACH,
+	AGENT_OP_LINK_LIST
+};
 
 /* What another thread asks of the broker (MSG_AGENT_OP's arg). */
 struct agent_op {
 	enum agent_op_kind kind;
-	uint64_t id;
-	enum agent_relay_mode mode; /* OPEN */
-	int cfd, afd;               /* OPEN: taken */
-	struct inbox *reply_to;     /* LIST */
-	uint64_t cookie;            /* LIST */
+	uint64_t id;                /* the relay or the link */
+	uint64_t link;              /* ATTACH */
+	enum agent_relay_mode mode; /* OPEN, ATTACH */
+	int cfd, afd;               /* taken: OPEN both, ATTACH cfd,
+				     * LINK_OPEN afd */
+	uint8_t *pin;               /* ATTACH: a copy, or NULL */
+	size_t pin_len;
+	struct inbox *reply_to; /* LIST, LINK_LIST */
+	uint64_t cookie;        /* LIST, LINK_LIST */
 };
 
 /* One request waiting for, or at, the agent. */
@@ -58,31 +90,60 @@ struct agent_req {
 	uint8_t *msg; /* framed */
 	size_t len;
 	enum agentmsg_class cls;
-	struct inbox
-	    *reply_to; /* a listing of agent_list; NULL: the client's */
+	struct inbox *reply_to; /* a listing of agent_list or agent_link_list;
+				 * NULL: the client's */
 	uint64_t cookie;
 };
 TAILQ_HEAD(agent_reqs, agent_req);
 
+struct agent_relay;
+TAILQ_HEAD(agent_relays, agent_relay);
+
+/* One connection to an agent, and the requests of its relays at it. */
+struct agent_link {
+	TAILQ_ENTRY(agent_link) entry; /* agent.links: shared ones only */
+	uint64_t id;                   /* a private link's is its relay's */
+	int shared;                    /* agent_link_open's */
+	int held;                      /* not yet released by its opener */
+	int refs;                      /* relays on it */
+	int afd;                       /* -1 once dropped */
+	struct event *aread, *awrite, *timer;
+	struct evbuffer *ain, *aout;
+	struct agent_relays relays; /* on it; the next in turn first */
+	struct agent_req *inflight; /* sent to the agent, not answered */
+	struct agent_relay *owner;  /* inflight's; NULL: the link's own
+				     * listing, or its relay closed */
+	int listing;                /* inflight is the link's listing */
+	struct agent_reqs listers;  /* agent_link_list's, waiting for it */
+	char dead[AGENT_MAX_ERR];   /* "" while the agent is asked */
+	uint8_t *cache;             /* a shared link's listing, for life */
+	size_t cache_len;
+};
+TAILQ_HEAD(agent_links, agent_link);
+
+/* One client of a link. */
 struct agent_relay {
-	TAILQ_ENTRY(agent_relay) entry;
+	TAILQ_ENTRY(agent_relay) entry;  /* agent.relays */
+	TAILQ_ENTRY(agent_relay) lentry; /* its link's relays */
 	uint64_t id;
 	enum agent_relay_mode mode;
+	struct agent_link *link;
 	int cfd; /* the broker's end of the socketpair */
-	int afd; /* the agent; -1 once dropped */
-	struct event *cread, *cwrite, *aread, *awrite, *timer;
-	struct evbuffer *cin, *cout, *ain, *aout;
+	struct event *cread, *cwrite;
+	struct evbuffer *cin, *cout;
 	int reading; /* cread is added */
 	int closing; /* flagged: agent_reap frees it */
+	int waiting; /* its request is its link's inflight */
 	struct agent_reqs queue;
 	int nqueued;
-	struct agent_req *inflight; /* sent to the agent, not answered */
-	char dead[AGENT_MAX_ERR];   /* "" while the agent is asked */
-	uint8_t *cache;             /* the last listing of agent_list */
+	uint8_t *pin; /* the one key it offers and signs with, or NULL */
+	size_t pin_len;
+	uint8_t *pin_answer; /* IDENTITIES_ANSWER of the pin alone */
+	size_t pin_answer_len;
+	uint8_t *cache; /* the last listing of agent_list */
 	size_t cache_len;
 	long long cache_ms;
 };
-TAILQ_HEAD(agent_relays, agent_relay);
 
 static struct {
 	struct event_base *base;
@@ -90,11 +151,18 @@ static struct {
 	struct event *reap;
 	pthread_t thread;
 	struct agent_relays relays;
+	struct agent_links links;
 	struct agent_limits lim;
 	atomic_int running;
+	atomic_int nslots; /* relays and shared links, up to max_relays */
 	atomic_int nrelays;
+	atomic_int nlinks;
 	atomic_uint_least64_t next_id;
-} agent;
+	/* Shared links opened and not yet released, for any thread. */
+	pthread_mutex_t held_lock;
+	uint64_t held[AGENT_MAX_RELAYS];
+	int nheld;
+} agent = {.held_lock = PTHREAD_MUTEX_INITIALIZER};
 
 static void agent_next(struct agent_relay *);
 static void agent_flush_client(struct agent_relay *);
@@ -111,6 +179,24 @@ agent_find(uint64_t id)
 	return NULL;
 }
 
+static struct agent_link *
+agent_link_find(uint64_t id)
+{
+	struct agent_link *l;
+
+	TAILQ_FOREACH(l, &agent.links, entry)
+	if (l->id == id)
+		return l;
+	return NULL;
+}
+
+/* For logs: a private link is known by its relay's id. */
+static const char *
+agent_link_kind(const struct agent_link *l)
+{
+	return l->shared ? "link" : "relay";
+}
+
 static void
 agent_post_list(struct inbox *to, uint64_t cookie, const uint8_t *msg,
 		size_t len, const char *err)
@@ -123,6 +209,23 @@ agent_post_list(struct inbox *to, uint64_t cookie, const uint8_t *msg,
 	else
 		proto_buf_append(&m->buf, msg, len);
 	inbox_post(to, m);
+}
+
+static struct agent_req *
+agent_req_new(const uint8_t *msg, size_t len, struct inbox *reply_to,
+	      uint64_t cookie)
+{
+	struct agent_req *q = xcalloc(1, sizeof(*q));
+
+	if (len > 0) {
+		q->msg = xmalloc(len);
+		memcpy(q->msg, msg, len);
+		q->len = len;
+		q->cls = agentmsg_classify(msg, len);
+	}
+	q->reply_to = reply_to;
+	q->cookie = cookie;
+	return q;
 }
 
 static void
@@ -148,6 +251,48 @@ agent_fail(struct agent_relay *r, struct agent_req *q, const char *why)
 	agent_req_free(q);
 }
 
+/* Answer every agent_link_list waiting: the listing, or why not. */
+static void
+agent_answer_listers(struct agent_link *l, const char *why)
+{
+	struct agent_req *q;
+
+	while ((q = TAILQ_FIRST(&l->listers)) != NULL) {
+		TAILQ_REMOVE(&l->listers, q, entry);
+		agent_post_list(q->reply_to, q->cookie, l->cache, l->cache_len,
+				why);
+		agent_req_free(q);
+	}
+}
+
+/* The registry of held links: any thread, under held_lock. */
+static void
+agent_held_add(uint64_t id)
+{
+	pthread_mutex_lock(&agent.held_lock);
+	/* Room: a held link holds a slot of max_relays. */
+	agent.held[agent.nheld++] = id;
+	pthread_mutex_unlock(&agent.held_lock);
+}
+
+/* 1 if id was held (and is no more when del), else 0. */
+static int
+agent_held_find(uint64_t id, int del)
+{
+	int i, found = 0;
+
+	pthread_mutex_lock(&agent.held_lock);
+	for (i = 0; i < agent.nheld && !found; i++) {
+		if (agent.held[i] != id)
+			continue;
+		found = 1;
+		if (del)
+			agent.held[i] = agent.held[--agent.nheld];
+	}
+	pthread_mutex_unlock(&agent.held_lock);
+	return found;
+}
+
 /* Flag r for agent_reap; nothing of it runs any more. */
 static void
 agent_kill(struct agent_relay *r)
@@ -157,61 +302,78 @@ agent_kill(struct agent_relay *r)
 	r->closing = 1;
 	event_del(r->cread);
 	event_del(r->cwrite);
-	if (r->afd != -1) {
-		event_del(r->aread);
-		event_del(r->awrite);
-	}
-	event_del(r->timer);
 	event_active(agent.reap, EV_READ, 0);
 }
 
 static void
-agent_relay_free(struct agent_relay *r)
+agent_link_free(struct agent_link *l)
 {
 	struct agent_req *q;
 
+	if (l->shared)
+		TAILQ_REMOVE(&agent.links, l, entry);
+	if (l->inflight != NULL)
+		agent_req_free(l->inflight);
+	/* Listers left are agent_stop's, which are not answered. */
+	while ((q = TAILQ_FIRST(&l->listers)) != NULL) {
+		TAILQ_REMOVE(&l->listers, q, entry);
+		agent_req_free(q);
+	}
+	event_free(l->aread);
+	event_free(l->awrite);
+	event_free(l->timer);
+	evbuffer_free(l->ain);
+	evbuffer_free(l->aout);
+	if (l->afd != -1)
+		close(l->afd);
+	free(l->cache);
+	if (l->shared) {
+		log_debug("agent link=%llu: closed", (unsigned long long)l->id);
+		atomic_fetch_sub(&agent.nlinks, 1);
+		atomic_fetch_sub(&agent.nslots, 1);
+	}
+	free(l);
+}
+
+/* Free r; its listings are answered when post, else dropped (agent_stop,
+ * see agent.h).  Its link goes with it when nothing else keeps it. */
+static void
+agent_relay_free(struct agent_relay *r, int post)
+{
+	struct agent_link *l = r->link;
+	struct agent_req *q;
+
 	TAILQ_REMOVE(&agent.relays, r, entry);
-	if (r->inflight != NULL)
-		TAILQ_INSERT_HEAD(&r->queue, r->inflight, entry);
+	TAILQ_REMOVE(&l->relays, r, lentry);
+	if (l->owner == r) {
+		/* The agent's answer is read and dropped when it comes. */
+		l->owner = NULL;
+		if (post && l->inflight->reply_to != NULL)
+			agent_post_list(l->inflight->reply_to,
+					l->inflight->cookie, NULL, 0,
+					"agent relay closed");
+	}
 	while ((q = TAILQ_FIRST(&r->queue)) != NULL) {
 		TAILQ_REMOVE(&r->queue, q, entry);
-		if (q->reply_to != NULL)
+		if (post && q->reply_to != NULL)
 			agent_post_list(q->reply_to, q->cookie, NULL, 0,
 					"agent relay closed");
 		agent_req_free(q);
 	}
 	event_free(r->cread);
 	event_free(r->cwrite);
-	event_free(r->aread);
-	event_free(r->awrite);
-	event_free(r->timer);
 	evbuffer_free(r->cin);
 	evbuffer_free(r->cout);
-	evbuffer_free(r->ain);
-	evbuffer_free(r->aout);
 	close(r->cfd);
-	if (r->afd != -1)
-		close(r->afd);
+	free(r->pin);
+	free(r->pin_answer);
 	free(r->cache);
 	log_debug("agent relay=%llu: closed", (unsigned long long)r->id);
 	free(r);
 	atomic_fetch_sub(&agent.nrelays, 1);
-}
-
-/* Unanswered listings are dropped, not posted (see agent_stop in
- * agent.h). */
-static void
-agent_discard(struct agent_relay *r)
-{
-	struct agent_req *q;
-
-	if (r->inflight != NULL)
-		TAILQ_INSERT_HEAD(&r->queue, r->inflight, entry);
-	r->inflight = NULL;
-	while ((q = TAILQ_FIRST(&r->queue)) != NULL) {
-		TAILQ_REMOVE(&r->queue, q, entry);
-		agent_req_free(q);
-	}
+	atomic_fetch_sub(&agent.nslots, 1);
+	if (--l->refs == 0 && !l->held)
+		agent_link_free(l);
 }
 
 static void
@@ -225,73 +387,137 @@ agent_reap(evutil_socket_t fd, short what, void *arg)
 	for (r = TAILQ_FIRST(&agent.relays); r != NULL; r = next) {
 		next = TAILQ_NEXT(r, entry);
 		if (r->closing)
-			agent_relay_free(r);
+			agent_relay_free(r, 1);
 	}
 }
 
 /*
- * The agent is no longer asked: the request at it and every later one are
- * answered here with why.  Its socket is closed at once, so a late answer
- * can never be taken for the reply to a later request.
+ * The agent is no longer asked: the request at it and every later one of
+ * every relay of the link are answered here with why.  Its socket is closed
+ * at once, so a late answer can never be taken for the reply to a later
+ * request.  warn: a failure of the agent, not a release.
  */
 static void
-agent_drop(struct agent_relay *r, const char *why)
+agent_link_drop(struct agent_link *l, const char *why, int warn)
 {
+	struct agent_relay *r;
 	struct agent_req *q;
 
-	if (r->dead[0] == '\0')
-		log_warnx("agent relay=%llu: %s", (unsigned long long)r->id,
-			  why);
-	snprintf(r->dead, sizeof(r->dead), "%s", why);
-	if (r->afd != -1) {
-		event_del(r->aread);
-		event_del(r->awrite);
-		close(r->afd);
-		r->afd = -1;
+	if (warn && l->dead[0] == '\0')
+		log_warnx("agent %s=%llu: %s", agent_link_kind(l),
+			  (unsigned long long)l->id, why);
+	snprintf(l->dead, sizeof(l->dead), "%s", why);
+	if (l->afd != -1) {
+		event_del(l->aread);
+		event_del(l->awrite);
+		close(l->afd);
+		l->afd = -1;
 	}
-	evbuffer_drain(r->ain, evbuffer_get_length(r->ain));
-	evbuffer_drain(r->aout, evbuffer_get_length(r->aout));
-	event_del(r->timer);
-	if ((q = r->inflight) != NULL) {
-		r->inflight = NULL;
-		agent_fail(r, q, r->dead);
+	evbuffer_drain(l->ain, evbuffer_get_length(l->ain));
+	evbuffer_drain(l->aout, evbuffer_get_length(l->aout));
+	event_del(l->timer);
+	if ((q = l->inflight) != NULL) {
+		l->inflight = NULL;
+		if ((r = l->owner) != NULL) {
+			r->waiting = 0;
+			agent_fail(r, q, l->dead);
+		} else {
+			agent_req_free(q);
+		}
+		l->owner = NULL;
+		l->listing = 0;
 	}
-	agent_next(r);
+	agent_answer_listers(l, l->dead);
+	TAILQ_FOREACH(r, &l->relays, lentry)
+	{
+		agent_next(r);
+		agent_flush_client(r);
+	}
 }
 
-/* The agent's reply to the request in flight. */
-static void
-agent_answered(struct agent_relay *r, uint8_t *msg, size_t len)
+/* A listing from the agent: 0, or -1 and why not in why. */
+static int
+agent_check_listing(const struct agent_link *l, const uint8_t *msg, size_t len,
+		    char *why, size_t whylen)
 {
-	struct agent_req *q = r->inflight;
 	struct agentmsg_identities ids;
-	char err[AGENTMSG_MAX_ERR], why[AGENT_MAX_ERR];
+	char err[AGENTMSG_MAX_ERR];
 
-	r->inflight = NULL;
-	event_del(r->timer);
+	if (agentmsg_type(msg, len) == AGENTMSG_FAILURE) {
+		snprintf(why, whylen, "agent refused to list its keys");
+		return -1;
+	}
+	if (agentmsg_parse_identities(msg, len, &ids, err, sizeof(err)) == -1) {
+		snprintf(why, whylen, "agent sent a bad listing: %s", err);
+		log_warnx("agent %s=%llu: %s", agent_link_kind(l),
+			  (unsigned long long)l->id, why);
+		return -1;
+	}
+	log_debug("agent %s=%llu: %zu identities", agent_link_kind(l),
+		  (unsigned long long)l->id, ids.n);
+	agentmsg_identities_free(&ids);
+	return 0;
+}
+
+static uint8_t *
+agent_dup(const uint8_t *p, size_t len)
+{
+	uint8_t *copy = xmalloc(len);
+
+	memcpy(copy, p, len);
+	return copy;
+}
+
+/* The agent's reply to relay r's request q. */
+static void
+agent_relay_answered(struct agent_relay *r, struct agent_req *q,
+		     const uint8_t *msg, size_t len)
+{
+	char why[AGENT_MAX_ERR];
+
 	if (q->reply_to == NULL) {
 		evbuffer_add(r->cout, msg, len);
-	} else if (agentmsg_type(msg, len) == AGENTMSG_FAILURE) {
-		agent_post_list(q->reply_to, q->cookie, NULL, 0,
-				"agent refused to list its keys");
-	} else if (agentmsg_parse_identities(msg, len, &ids, err,
-					     sizeof(err)) == -1) {
-		snprintf(why, sizeof(why), "agent sent a bad listing: %s", err);
-		log_warnx("agent relay=%llu: %s", (unsigned long long)r->id,
-			  why);
+	} else if (agent_check_listing(r->link, msg, len, why, sizeof(why)) ==
+		   -1) {
 		agent_post_list(q->reply_to, q->cookie, NULL, 0, why);
 	} else {
-		log_debug("agent relay=%llu: %zu identities",
-			  (unsigned long long)r->id, ids.n);
-		agentmsg_identities_free(&ids);
 		free(r->cache);
-		r->cache = xmalloc(len);
-		memcpy(r->cache, msg, len);
+		r->cache = agent_dup(msg, len);
 		r->cache_len = len;
 		r->cache_ms = clock_ms();
 		agent_post_list(q->reply_to, q->cookie, msg, len, NULL);
 	}
 	agent_req_free(q);
+}
+
+/* The agent's reply to the request in flight. */
+static void
+agent_link_answered(struct agent_link *l, const uint8_t *msg, size_t len)
+{
+	struct agent_req *q = l->inflight;
+	struct agent_relay *r = l->owner;
+	char why[AGENT_MAX_ERR];
+
+	l->inflight = NULL;
+	l->owner = NULL;
+	event_del(l->timer);
+	if (l->listing) {
+		l->listing = 0;
+		if (agent_check_listing(l, msg, len, why, sizeof(why)) == 0) {
+			l->cache = agent_dup(msg, len);
+			l->cache_len = len;
+			agent_answer_listers(l, NULL);
+		} else {
+			/* Not kept: the next agent_link_list asks again. */
+			agent_answer_listers(l, why);
+		}
+		agent_req_free(q);
+	} else if (r != NULL) {
+		r->waiting = 0;
+		agent_relay_answered(r, q, msg, len);
+	} else {
+		agent_req_free(q);
+	}
 }
 
 /* Whole messages in buf, one at a time: 1 and the message taken out, 0
@@ -322,76 +548,127 @@ agent_take_msg(struct evbuffer *buf, uint8_t **msg, size_t *len)
 }
 
 static void
+agent_link_send(struct agent_link *l, struct agent_req *q,
+		struct agent_relay *owner)
+{
+	struct timeval tv;
+
+	evbuffer_add(l->aout, q->msg, q->len);
+	event_add(l->awrite, NULL);
+	tv.tv_sec = agent.lim.timeout_ms / 1000;
+	tv.tv_usec = (agent.lim.timeout_ms % 1000) * 1000;
+	event_add(l->timer, &tv);
+	l->inflight = q;
+	l->owner = owner;
+}
+
+/*
+ * An idle link sends the next request: the link's own listing first (one
+ * per link), else the head of the first relay in turn, which then goes to
+ * the back.  A relay's head is always one the agent must answer: agent_next
+ * answered the others.
+ */
+static void
+agent_link_kick(struct agent_link *l)
+{
+	uint8_t req[AGENTMSG_HEADER];
+	struct agent_relay *r;
+	struct agent_req *q;
+
+	if (l->inflight != NULL || l->afd == -1)
+		return;
+	if (!TAILQ_EMPTY(&l->listers)) {
+		agentmsg_build_simple(req, AGENTMSG_REQUEST_IDENTITIES);
+		l->listing = 1;
+		agent_link_send(l, agent_req_new(req, sizeof(req), NULL, 0),
+				NULL);
+		return;
+	}
+	TAILQ_FOREACH(r, &l->relays, lentry)
+	{
+		if (r->closing || r->waiting ||
+		    (q = TAILQ_FIRST(&r->queue)) == NULL)
+			continue;
+		TAILQ_REMOVE(&r->queue, q, entry);
+		r->nqueued--;
+		r->waiting = 1;
+		TAILQ_REMOVE(&l->relays, r, lentry);
+		TAILQ_INSERT_TAIL(&l->relays, r, lentry);
+		agent_link_send(l, q, r);
+		return;
+	}
+}
+
+static void
 agent_read_agent(evutil_socket_t fd, short what, void *arg)
 {
-	struct agent_relay *r = arg;
+	struct agent_link *l = arg;
+	struct agent_relay *r = NULL;
 	uint8_t *msg;
 	size_t len;
 	int n;
 
 	(void)what;
-	if (r->closing)
-		return;
-	n = evbuffer_read(r->ain, fd, AGENT_READ_CHUNK);
+	n = evbuffer_read(l->ain, fd, AGENT_READ_CHUNK);
 	if (n == 0) {
-		agent_drop(r, "agent closed the connection");
-		goto out;
+		agent_link_drop(l, "agent closed the connection", 1);
+		return;
 	}
 	if (n < 0) {
 		if (errno != EAGAIN && errno != EINTR)
-			agent_drop(r, "agent connection failed");
-		goto out;
+			agent_link_drop(l, "agent connection failed", 1);
+		return;
 	}
-	while ((n = agent_take_msg(r->ain, &msg, &len)) == 1) {
-		if (r->inflight == NULL) {
+	while ((n = agent_take_msg(l->ain, &msg, &len)) == 1) {
+		if (l->inflight == NULL) {
 			free(msg);
-			agent_drop(r, "agent sent an unrequested message");
-			goto out;
+			agent_link_drop(l, "agent sent an unrequested message",
+					1);
+			return;
 		}
-		agent_answered(r, msg, len);
+		r = l->owner;
+		agent_link_answered(l, msg, len);
 		free(msg);
 	}
 	if (n == -1) {
-		agent_drop(r, "agent sent a malformed message");
-		goto out;
+		agent_link_drop(l, "agent sent a malformed message", 1);
+		return;
 	}
-	agent_next(r);
-out:
-	agent_flush_client(r);
+	if (r != NULL) {
+		agent_next(r);
+		agent_flush_client(r);
+	}
+	agent_link_kick(l);
 }
 
 static void
 agent_write_agent(evutil_socket_t fd, short what, void *arg)
 {
-	struct agent_relay *r = arg;
+	struct agent_link *l = arg;
 
 	(void)what;
-	if (r->closing)
-		return;
-	if (evbuffer_write(r->aout, fd) < 0 && errno != EAGAIN &&
+	if (evbuffer_write(l->aout, fd) < 0 && errno != EAGAIN &&
 	    errno != EINTR) {
-		agent_drop(r, "agent connection failed");
-		agent_flush_client(r);
+		agent_link_drop(l, "agent connection failed", 1);
 		return;
 	}
-	if (evbuffer_get_length(r->aout) == 0)
-		event_del(r->awrite);
+	if (evbuffer_get_length(l->aout) == 0)
+		event_del(l->awrite);
 }
 
 static void
 agent_timeout(evutil_socket_t fd, short what, void *arg)
 {
-	struct agent_relay *r = arg;
+	struct agent_link *l = arg;
 	char why[AGENT_MAX_ERR];
 
 	(void)fd;
 	(void)what;
-	if (r->closing || r->inflight == NULL)
+	if (l->inflight == NULL)
 		return;
 	snprintf(why, sizeof(why), "agent did not answer within %d ms",
 		 agent.lim.timeout_ms);
-	agent_drop(r, why);
-	agent_flush_client(r);
+	agent_link_drop(l, why, 1);
 }
 
 static int
@@ -401,64 +678,99 @@ agent_cache_fresh(const struct agent_relay *r)
 	       clock_ms() - r->cache_ms < AGENT_IDENTITIES_FRESH_MS;
 }
 
-/* A FORWARD relay passes listings and signatures only, and only
+/*
+ * A FORWARD relay passes listings and signatures only, and only
  * well-formed ones: a remote host's bytes reach the agent only when they
- * parse. */
+ * parse.  A pinned relay passes signatures for its pin only (its listings
+ * it answers itself).
+ */
 static int
 agent_allowed(const struct agent_relay *r, const struct agent_req *q)
 {
 	struct agentmsg_sign_request sr;
 
-	if (q->reply_to != NULL || r->mode == AGENT_RELAY_AUTH)
+	if (q->reply_to != NULL ||
+	    (r->mode == AGENT_RELAY_AUTH && r->pin == NULL))
 		return 1;
 	if (q->cls == AGENTMSG_C_LIST)
-		return q->len == AGENTMSG_HEADER;
-	return q->cls == AGENTMSG_C_SIGN &&
-	       agentmsg_parse_sign_request(q->msg, q->len, &sr, NULL, 0) == 0;
+		return r->mode == AGENT_RELAY_AUTH || q->len == AGENTMSG_HEADER;
+	if (q->cls != AGENTMSG_C_SIGN ||
+	    agentmsg_parse_sign_request(q->msg, q->len, &sr, NULL, 0) == -1)
+		return 0;
+	return r->pin == NULL || (sr.blob_len == r->pin_len &&
+				  memcmp(sr.blob, r->pin, r->pin_len) == 0);
 }
 
-/* Send the next request to the agent, answering here those it must not
- * or cannot see, until one is in flight or none is left. */
+/* Answer q here if the agent must not or need not see it: 1 when done (q
+ * is freed), 0 when it is for the agent. */
+static int
+agent_answer_here(struct agent_relay *r, struct agent_req *q)
+{
+	const struct agent_link *l = r->link;
+	const uint8_t *list = NULL;
+	size_t list_len = 0;
+
+	if (!agent_allowed(r, q)) {
+		log_info("agent relay=%llu: refused a %s %s request "
+			 "(type %d, %zu bytes)",
+			 (unsigned long long)r->id,
+			 r->pin != NULL ? "pinned" : "forwarded",
+			 agentmsg_class_name(q->cls),
+			 agentmsg_type(q->msg, q->len), q->len);
+		agent_fail(r, q, NULL);
+		return 1;
+	}
+	if (q->reply_to == NULL && q->cls == AGENTMSG_C_LIST) {
+		if (r->pin != NULL) {
+			list = r->pin_answer;
+			list_len = r->pin_answer_len;
+		} else if (agent_cache_fresh(r)) {
+			list = r->cache;
+			list_len = r->cache_len;
+		} else if (l->cache != NULL) {
+			list = l->cache;
+			list_len = l->cache_len;
+		}
+	}
+	if (list != NULL) {
+		evbuffer_add(r->cout, list, list_len);
+		agent_req_free(q);
+		return 1;
+	}
+	if (l->dead[0] != '\0') {
+		agent_fail(r, q, l->dead);
+		return 1;
+	}
+	return 0;
+}
+
+/* Answer the requests at the head of the queue that need no agent; the
+ * first that does stays there for its link's turn. */
 static void
 agent_dispatch(struct agent_relay *r)
 {
 	struct agent_req *q;
-	struct timeval tv;
 
-	while (r->inflight == NULL && (q = TAILQ_FIRST(&r->queue)) != NULL) {
+	while (!r->waiting && (q = TAILQ_FIRST(&r->queue)) != NULL) {
 		TAILQ_REMOVE(&r->queue, q, entry);
 		r->nqueued--;
-		if (!agent_allowed(r, q)) {
-			log_info("agent relay=%llu: refused a forwarded %s "
-				 "request (type %d, %zu bytes)",
-				 (unsigned long long)r->id,
-				 agentmsg_class_name(q->cls),
-				 agentmsg_type(q->msg, q->len), q->len);
-			agent_fail(r, q, NULL);
-		} else if (q->reply_to == NULL && q->cls == AGENTMSG_C_LIST &&
-			   agent_cache_fresh(r)) {
-			evbuffer_add(r->cout, r->cache, r->cache_len);
-			agent_req_free(q);
-		} else if (r->dead[0] != '\0') {
-			agent_fail(r, q, r->dead);
-		} else {
-			evbuffer_add(r->aout, q->msg, q->len);
-			event_add(r->awrite, NULL);
-			tv.tv_sec = agent.lim.timeout_ms / 1000;
-			tv.tv_usec = (agent.lim.timeout_ms % 1000) * 1000;
-			event_add(r->timer, &tv);
-			r->inflight = q;
-		}
+		if (agent_answer_here(r, q))
+			continue;
+		TAILQ_INSERT_HEAD(&r->queue, q, entry);
+		r->nqueued++;
+		break;
 	}
 }
 
-/* Move on: dispatch, and take what the client sent meanwhile while there
- * is room, which may be answered at once in turn. */
+/* Move on: dispatch, take what the client sent meanwhile while there is
+ * room, which may be answered at once in turn, and let the link send. */
 static void
 agent_next(struct agent_relay *r)
 {
 	int before;
 
+	if (r->closing)
+		return;
 	do {
 		agent_dispatch(r);
 		before = r->nqueued;
@@ -469,12 +781,13 @@ agent_next(struct agent_relay *r)
 			agent_kill(r);
 			return;
 		}
-	} while (r->inflight == NULL && r->nqueued > before);
+	} while (!r->waiting && r->nqueued > before);
 	/* Room again: read the client. */
 	if (!r->reading && r->nqueued < agent.lim.max_queued) {
 		event_add(r->cread, NULL);
 		r->reading = 1;
 	}
+	agent_link_kick(r->link);
 }
 
 static void
@@ -560,47 +873,145 @@ agent_flush_client(struct agent_relay *r)
 		event_del(r->cwrite);
 }
 
-static void
-agent_do_open(struct agent_op *op)
+static struct agent_link *
+agent_link_new(uint64_t id, int afd, int shared)
+{
+	struct agent_link *l = xcalloc(1, sizeof(*l));
+	struct event_base *b = agent.base;
+
+	l->id = id;
+	l->shared = shared;
+	l->afd = afd;
+	TAILQ_INIT(&l->relays);
+	TAILQ_INIT(&l->listers);
+	l->aread = event_new(b, afd, EV_READ | EV_PERSIST, agent_read_agent, l);
+	l->awrite =
+	    event_new(b, afd, EV_WRITE | EV_PERSIST, agent_write_agent, l);
+	l->timer = evtimer_new(b, agent_timeout, l);
+	l->ain = evbuffer_new();
+	l->aout = evbuffer_new();
+	if (l->aread == NULL || l->awrite == NULL || l->timer == NULL ||
+	    l->ain == NULL || l->aout == NULL)
+		fatalx("%s: out of memory", __func__);
+	event_add(l->aread, NULL);
+	return l;
+}
+
+static struct agent_relay *
+agent_relay_new(uint64_t id, enum agent_relay_mode mode, int cfd,
+		struct agent_link *l)
 {
 	struct agent_relay *r = xcalloc(1, sizeof(*r));
 	struct event_base *b = agent.base;
 
-	r->id = op->id;
-	r->mode = op->mode;
-	r->cfd = op->cfd;
-	r->afd = op->afd;
+	r->id = id;
+	r->mode = mode;
+	r->cfd = cfd;
+	r->link = l;
 	TAILQ_INIT(&r->queue);
 	r->cread =
 	    event_new(b, r->cfd, EV_READ | EV_PERSIST, agent_read_client, r);
 	r->cwrite =
 	    event_new(b, r->cfd, EV_WRITE | EV_PERSIST, agent_write_client, r);
-	r->aread =
-	    event_new(b, r->afd, EV_READ | EV_PERSIST, agent_read_agent, r);
-	r->awrite =
-	    event_new(b, r->afd, EV_WRITE | EV_PERSIST, agent_write_agent, r);
-	r->timer = evtimer_new(b, agent_timeout, r);
 	r->cin = evbuffer_new();
 	r->cout = evbuffer_new();
-	r->ain = evbuffer_new();
-	r->aout = evbuffer_new();
-	if (r->cread == NULL || r->cwrite == NULL || r->aread == NULL ||
-	    r->awrite == NULL || r->timer == NULL || r->cin == NULL ||
-	    r->cout == NULL || r->ain == NULL || r->aout == NULL)
+	if (r->cread == NULL || r->cwrite == NULL || r->cin == NULL ||
+	    r->cout == NULL)
 		fatalx("%s: out of memory", __func__);
+	l->refs++;
+	TAILQ_INSERT_TAIL(&l->relays, r, lentry);
 	TAILQ_INSERT_TAIL(&agent.relays, r, entry);
 	event_add(r->cread, NULL);
-	event_add(r->aread, NULL);
 	r->reading = 1;
-	log_debug("agent relay=%llu: open (%s)", (unsigned long long)r->id,
-		  r->mode == AGENT_RELAY_AUTH ? "auth" : "forward");
+	return r;
+}
+
+static const char *
+agent_mode_name(enum agent_relay_mode mode)
+{
+	return mode == AGENT_RELAY_AUTH ? "auth" : "forward";
+}
+
+static void
+agent_do_open(struct agent_op *op)
+{
+	struct agent_link *l = agent_link_new(op->id, op->afd, 0);
+
+	agent_relay_new(op->id, op->mode, op->cfd, l);
+	log_debug("agent relay=%llu: open (%s)", (unsigned long long)op->id,
+		  agent_mode_name(op->mode));
+}
+
+static void
+agent_do_link_open(struct agent_op *op)
+{
+	struct agent_link *l = agent_link_new(op->id, op->afd, 1);
+
+	l->held = 1;
+	TAILQ_INSERT_TAIL(&agent.links, l, entry);
+	log_debug("agent link=%llu: open", (unsigned long long)l->id);
+}
+
+static void
+agent_do_link_close(struct agent_op *op)
+{
+	struct agent_link *l = agent_link_find(op->id);
+
+	if (l == NULL || !l->held)
+		return;
+	l->held = 0;
+	log_debug("agent link=%llu: released, %d relays on it",
+		  (unsigned long long)l->id, l->refs);
+	agent_link_drop(l, AGENT_RELEASED, 0);
+	if (l->refs == 0)
+		agent_link_free(l);
+}
+
+/* A pinned relay's listing: the pin alone, without a comment. */
+static void
+agent_pin(struct agent_relay *r, uint8_t *pin, size_t pin_len)
+{
+	struct agentmsg_identity one = {pin, pin_len, NULL, 0};
+	struct agentmsg_identities ids = {1, &one};
+
+	r->pin = pin;
+	r->pin_len = pin_len;
+	/* agent_relay_attach checked the pin against the limits. */
+	if (agentmsg_build_identities(&ids, &r->pin_answer,
+				      &r->pin_answer_len) == -1)
+		fatalx("%s: pin of %zu bytes", __func__, pin_len);
+}
+
+static void
+agent_do_attach(struct agent_op *op)
+{
+	struct agent_link *l = agent_link_find(op->link);
+	struct agent_relay *r;
+
+	if (l == NULL) {
+		/* Released and freed meanwhile: libssh's end reads EOF. */
+		log_warnx("agent relay=%llu: link=%llu is gone",
+			  (unsigned long long)op->id,
+			  (unsigned long long)op->link);
+		close(op->cfd);
+		atomic_fetch_sub(&agent.nrelays, 1);
+		atomic_fetch_sub(&agent.nslots, 1);
+		return;
+	}
+	r = agent_relay_new(op->id, op->mode, op->cfd, l);
+	if (op->pin != NULL) {
+		agent_pin(r, op->pin, op->pin_len);
+		op->pin = NULL;
+	}
+	log_debug("agent relay=%llu: open on link=%llu (%s%s)",
+		  (unsigned long long)r->id, (unsigned long long)l->id,
+		  agent_mode_name(r->mode), r->pin != NULL ? ", pinned" : "");
 }
 
 static void
 agent_do_list(struct agent_op *op)
 {
 	struct agent_relay *r = agent_find(op->id);
-	struct agent_req *q;
 	uint8_t req[AGENTMSG_HEADER];
 
 	if (r == NULL) {
@@ -608,35 +1019,96 @@ agent_do_list(struct agent_op *op)
 				"no such agent relay");
 		return;
 	}
-	q = xcalloc(1, sizeof(*q));
-	q->len = agentmsg_build_simple(req, AGENTMSG_REQUEST_IDENTITIES);
-	q->msg = xmalloc(q->len);
-	memcpy(q->msg, req, q->len);
-	q->cls = AGENTMSG_C_LIST;
-	q->reply_to = op->reply_to;
-	q->cookie = op->cookie;
+	agentmsg_build_simple(req, AGENTMSG_REQUEST_IDENTITIES);
 	/* Not bounded by max_queued: agent_list's callers are the daemon's
 	 * own threads, one listing per connection being authenticated. */
-	agent_enqueue(r, q);
+	agent_enqueue(
+	    r, agent_req_new(req, sizeof(req), op->reply_to, op->cookie));
 	agent_next(r);
 	agent_flush_client(r);
 }
 
 static void
+agent_do_link_list(struct agent_op *op)
+{
+	struct agent_link *l = agent_link_find(op->id);
+
+	if (l == NULL)
+		agent_post_list(op->reply_to, op->cookie, NULL, 0,
+				"no such agent link");
+	else if (l->cache != NULL)
+		agent_post_list(op->reply_to, op->cookie, l->cache,
+				l->cache_len, NULL);
+	else if (l->dead[0] != '\0')
+		agent_post_list(op->reply_to, op->cookie, NULL, 0, l->dead);
+	else {
+		/* Unbounded like agent_list's; all get the one answer. */
+		TAILQ_INSERT_TAIL(
+		    &l->listers,
+		    agent_req_new(NULL, 0, op->reply_to, op->cookie), entry);
+		agent_link_kick(l);
+	}
+}
+
+/* An operation the loop never ran (agent_stop): undo what its call took. */
+static void
 agent_op_free(struct agent_op *op)
 {
-	if (op->kind == AGENT_OP_OPEN) {
-		close(op->cfd);
+	switch (op->kind) {
+	case AGENT_OP_OPEN:
 		close(op->afd);
+		/* FALLTHROUGH */
+	case AGENT_OP_ATTACH:
+		close(op->cfd);
 		atomic_fetch_sub(&agent.nrelays, 1);
+		atomic_fetch_sub(&agent.nslots, 1);
+		break;
+	case AGENT_OP_LINK_OPEN:
+		close(op->afd);
+		atomic_fetch_sub(&agent.nlinks, 1);
+		atomic_fetch_sub(&agent.nslots, 1);
+		break;
+	default:
+		break;
 	}
+	free(op->pin);
 	free(op);
+}
+
+static void
+agent_run_op(struct agent_op *op)
+{
+	struct agent_relay *r;
+
+	switch (op->kind) {
+	case AGENT_OP_OPEN:
+		agent_do_open(op);
+		break;
+	case AGENT_OP_CLOSE:
+		if ((r = agent_find(op->id)) != NULL)
+			agent_kill(r);
+		break;
+	case AGENT_OP_LIST:
+		agent_do_list(op);
+		break;
+	case AGENT_OP_LINK_OPEN:
+		agent_do_link_open(op);
+		break;
+	case AGENT_OP_LINK_CLOSE:
+		agent_do_link_close(op);
+		break;
+	case AGENT_OP_ATTACH:
+		agent_do_attach(op);
+		break;
+	case AGENT_OP_LINK_LIST:
+		agent_do_link_list(op);
+		break;
+	}
 }
 
 static void
 agent_inbox_cb(struct msg_list *list, void *arg)
 {
-	struct agent_relay *r;
 	struct agent_op *op;
 	struct msg *m;
 
@@ -644,18 +1116,8 @@ agent_inbox_cb(struct msg_list *list, void *arg)
 	while ((m = TAILQ_FIRST(list)) != NULL) {
 		TAILQ_REMOVE(list, m, entry);
 		op = m->arg;
-		switch (op->kind) {
-		case AGENT_OP_OPEN:
-			agent_do_open(op);
-			break;
-		case AGENT_OP_CLOSE:
-			if ((r = agent_find(op->id)) != NULL)
-				agent_kill(r);
-			break;
-		case AGENT_OP_LIST:
-			agent_do_list(op);
-			break;
-		}
+		agent_run_op(op);
+		free(op->pin);
 		free(op);
 		msg_free(m);
 	}
@@ -684,14 +1146,18 @@ agent_start(const struct agent_limits *lim)
 		return -1;
 	agent.lim = *lim;
 	TAILQ_INIT(&agent.relays);
+	TAILQ_INIT(&agent.links);
 	if ((agent.base = event_base_new()) == NULL)
 		fatalx("%s: event_base_new failed", __func__);
 	inbox_init(&agent.inbox, agent.base, agent_inbox_cb, NULL);
 	agent.reap = event_new(agent.base, -1, 0, agent_reap, NULL);
 	if (agent.reap == NULL)
 		fatalx("%s: event_new failed", __func__);
+	atomic_store(&agent.nslots, 0);
 	atomic_store(&agent.nrelays, 0);
+	atomic_store(&agent.nlinks, 0);
 	atomic_store(&agent.next_id, 1);
+	agent.nheld = 0;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	if (pthread_create(&agent.thread, NULL, agent_main, NULL) != 0)
@@ -707,6 +1173,7 @@ agent_stop(void)
 {
 	struct msg_list left;
 	struct agent_relay *r;
+	struct agent_link *l;
 	struct msg *m;
 
 	if (!atomic_exchange(&agent.running, 0))
@@ -723,10 +1190,14 @@ agent_stop(void)
 		agent_op_free(m->arg);
 		msg_free(m);
 	}
-	while ((r = TAILQ_FIRST(&agent.relays)) != NULL) {
-		agent_discard(r);
-		agent_relay_free(r);
-	}
+	while ((r = TAILQ_FIRST(&agent.relays)) != NULL)
+		agent_relay_free(r, 0);
+	/* Held links have no relay left. */
+	while ((l = TAILQ_FIRST(&agent.links)) != NULL)
+		agent_link_free(l);
+	pthread_mutex_lock(&agent.held_lock);
+	agent.nheld = 0;
+	pthread_mutex_unlock(&agent.held_lock);
 	event_free(agent.reap);
 	inbox_destroy(&agent.inbox);
 	event_base_free(agent.base);
@@ -740,6 +1211,7 @@ agent_post_op(struct agent_op *op)
 	struct msg *m;
 
 	if (!atomic_load(&agent.running)) {
+		free(op->pin);
 		free(op);
 		return -1;
 	}
@@ -749,53 +1221,93 @@ agent_post_op(struct agent_op *op)
 	return 0;
 }
 
-uint64_t
-agent_relay_open(int agent_fd, enum agent_relay_mode mode, int *libssh_fd)
+/* Take one slot of max_relays: 0, or -1 (logged) when there is none. */
+static int
+agent_reserve(const char *what)
 {
-	struct agent_op *op;
-	int sv[2], flags;
-	uint64_t id;
-
-	*libssh_fd = -1;
-	if (!atomic_load(&agent.running) ||
-	    atomic_fetch_add(&agent.nrelays, 1) >= agent.lim.max_relays) {
-		if (atomic_load(&agent.running))
-			atomic_fetch_sub(&agent.nrelays, 1);
-		log_warnx("agent relay refused: %s",
-			  atomic_load(&agent.running) ? "too many relays"
-						      : "broker not running");
-		close(agent_fd);
-		return 0;
+	if (!atomic_load(&agent.running)) {
+		log_warnx("agent %s refused: broker not running", what);
+		return -1;
 	}
+	if (atomic_fetch_add(&agent.nslots, 1) >= agent.lim.max_relays) {
+		atomic_fetch_sub(&agent.nslots, 1);
+		log_warnx("agent %s refused: too many relays", what);
+		return -1;
+	}
+	return 0;
+}
+
+/* An agent's socket as the broker wants it: non-blocking, not inherited. */
+static void
+agent_prepare_fd(int fd)
+{
+	int flags;
+
+	evutil_make_socket_nonblocking(fd);
+	if ((flags = fcntl(fd, F_GETFD)) != -1)
+		fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+}
+
+/* A relay's socketpair: the broker's end non-blocking in *cfd, libssh's
+ * blocking in *libssh_fd.  -1 (logged) when none could be made. */
+static int
+agent_pair(int *cfd, int *libssh_fd)
+{
+	int sv[2];
+
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
 		log_warn("agent relay refused: socketpair");
-		atomic_fetch_sub(&agent.nrelays, 1);
-		close(agent_fd);
-		return 0;
+		return -1;
 	}
 	evutil_make_socket_nonblocking(sv[0]);
-	evutil_make_socket_nonblocking(agent_fd);
-	if ((flags = fcntl(agent_fd, F_GETFD)) != -1)
-		fcntl(agent_fd, F_SETFD, flags | FD_CLOEXEC);
-	id = atomic_fetch_add(&agent.next_id, 1);
-	op = xcalloc(1, sizeof(*op));
-	op->kind = AGENT_OP_OPEN;
-	op->id = id;
-	op->mode = mode;
-	op->cfd = sv[0];
-	op->afd = agent_fd;
+	*cfd = sv[0];
 	*libssh_fd = sv[1];
+	return 0;
+}
+
+/* Post a relay's OPEN or ATTACH: its id, or 0 with everything undone. */
+static uint64_t
+agent_post_relay(struct agent_op *op, int sfd, int *libssh_fd)
+{
+	uint64_t id = atomic_fetch_add(&agent.next_id, 1);
+
+	op->id = id;
+	*libssh_fd = sfd;
 	/* Cannot fail: running was checked and only agent_stop clears it,
 	 * after every caller (agent.h). */
 	if (agent_post_op(op) == -1) {
-		close(sv[0]);
-		close(sv[1]);
-		close(agent_fd);
+		close(sfd);
 		*libssh_fd = -1;
 		return 0;
 	}
 	/* op is the broker's now, maybe already freed. */
 	return id;
+}
+
+uint64_t
+agent_relay_open(int agent_fd, enum agent_relay_mode mode, int *libssh_fd)
+{
+	struct agent_op *op;
+	int cfd, sfd;
+
+	*libssh_fd = -1;
+	if (agent_reserve("relay") == -1) {
+		close(agent_fd);
+		return 0;
+	}
+	if (agent_pair(&cfd, &sfd) == -1) {
+		atomic_fetch_sub(&agent.nslots, 1);
+		close(agent_fd);
+		return 0;
+	}
+	atomic_fetch_add(&agent.nrelays, 1);
+	agent_prepare_fd(agent_fd);
+	op = xcalloc(1, sizeof(*op));
+	op->kind = AGENT_OP_OPEN;
+	op->mode = mode;
+	op->cfd = cfd;
+	op->afd = agent_fd;
+	return agent_post_relay(op, sfd, libssh_fd);
 }
 
 void
@@ -840,8 +1352,103 @@ agent_list_result(const struct msg *m, struct agentmsg_identities *ids,
 	return 0;
 }
 
+uint64_t
+agent_link_open(int agent_fd)
+{
+	struct agent_op *op;
+	uint64_t id;
+
+	if (agent_reserve("link") == -1) {
+		close(agent_fd);
+		return 0;
+	}
+	atomic_fetch_add(&agent.nlinks, 1);
+	agent_prepare_fd(agent_fd);
+	id = atomic_fetch_add(&agent.next_id, 1);
+	op = xcalloc(1, sizeof(*op));
+	op->kind = AGENT_OP_LINK_OPEN;
+	op->id = id;
+	op->afd = agent_fd;
+	agent_held_add(id);
+	/* Cannot fail, as in agent_post_relay. */
+	if (agent_post_op(op) == -1) {
+		agent_held_find(id, 1);
+		close(agent_fd);
+		return 0;
+	}
+	return id;
+}
+
+void
+agent_link_close(uint64_t link)
+{
+	struct agent_op *op;
+
+	if (!agent_held_find(link, 1))
+		return;
+	op = xcalloc(1, sizeof(*op));
+	op->kind = AGENT_OP_LINK_CLOSE;
+	op->id = link;
+	agent_post_op(op);
+}
+
+uint64_t
+agent_relay_attach(uint64_t link, enum agent_relay_mode mode,
+		   const uint8_t *pin, size_t pin_len, int *libssh_fd)
+{
+	struct agent_op *op;
+	int cfd, sfd;
+
+	*libssh_fd = -1;
+	if (pin != NULL && (pin_len == 0 || pin_len > AGENTMSG_MAX_BLOB)) {
+		log_warnx("agent relay refused: a pin of %zu bytes", pin_len);
+		return 0;
+	}
+	if (agent_reserve("relay") == -1)
+		return 0;
+	if (!agent_held_find(link, 0)) {
+		atomic_fetch_sub(&agent.nslots, 1);
+		log_warnx("agent relay refused: no agent link=%llu",
+			  (unsigned long long)link);
+		return 0;
+	}
+	if (agent_pair(&cfd, &sfd) == -1) {
+		atomic_fetch_sub(&agent.nslots, 1);
+		return 0;
+	}
+	atomic_fetch_add(&agent.nrelays, 1);
+	op = xcalloc(1, sizeof(*op));
+	op->kind = AGENT_OP_ATTACH;
+	op->link = link;
+	op->mode = mode;
+	op->cfd = cfd;
+	if (pin != NULL) {
+		op->pin = agent_dup(pin, pin_len);
+		op->pin_len = pin_len;
+	}
+	return agent_post_relay(op, sfd, libssh_fd);
+}
+
+int
+agent_link_list(uint64_t link, struct inbox *reply_to, uint64_t cookie)
+{
+	struct agent_op *op = xcalloc(1, sizeof(*op));
+
+	op->kind = AGENT_OP_LINK_LIST;
+	op->id = link;
+	op->reply_to = reply_to;
+	op->cookie = cookie;
+	return agent_post_op(op);
+}
+
 int
 agent_relays(void)
 {
 	return atomic_load(&agent.nrelays);
+}
+
+int
+agent_links(void)
+{
+	return atomic_load(&agent.nlinks);
 }

@@ -9,7 +9,8 @@
  *
  * Every call below may be made from any thread; each only posts an
  * operation to the broker's inbox.  The only state shared across threads is
- * the count of open relays (an atomic, bounded by max_relays).
+ * the counts of open relays and links (atomics, bounded by max_relays) and
+ * the ids of the links held (under a lock), which agent_relay_attach checks.
  */
 #ifndef SSHPOOL_AGENT_H
 #define SSHPOOL_AGENT_H
@@ -131,5 +132,7 @@ int agent_link_list(uint64_t link, struct inbox *reply_to, uint64_t cookie);
 
 /* Relays open now (for status and tests). */
 int agent_relays(void);
+/* Shared links open now, released ones that relays still use included. */
+int agent_links(void);
 
 #endif
