@@ -1032,6 +1032,7 @@ static void
 agent_do_link_list(struct agent_op *op)
 {
 	struct agent_link *l = agent_link_find(op->id);
+	struct agent_req *q;
 
 	if (l == NULL)
 		agent_post_list(op->reply_to, op->cookie, NULL, 0,
@@ -1043,9 +1044,8 @@ agent_do_link_list(struct agent_op *op)
 		agent_post_list(op->reply_to, op->cookie, NULL, 0, l->dead);
 	else {
 		/* Unbounded like agent_list's; all get the one answer. */
-		TAILQ_INSERT_TAIL(
-		    &l->listers,
-		    agent_req_new(NULL, 0, op->reply_to, op->cookie), entry);
+		q = agent_req_new(NULL, 0, op->reply_to, op->cookie);
+		TAILQ_INSERT_TAIL(&l->listers, q, entry);
 		agent_link_kick(l);
 	}
 }

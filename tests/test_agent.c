@@ -26,6 +26,7 @@
 #include <openssl/evp.h>
 
 #include "tagent.h"
+#include "tclient.h"
 #include "agent.h"
 #include "agentmsg.h"
 #include "config.h"
@@ -42,6 +43,9 @@
 #define TEST_MAX_MSG 65536
 #define TEST_ED25519_PUB 32
 #define TEST_ED25519_SIG 64
+#define TEST_SHARED 4    /* relays on one shared link */
+#define TEST_PIPELINED 3 /* listing and signature pairs per relay */
+#define TEST_BURST 4     /* one relay's requests at once */
 
 /* Made once in the parent, inherited by the forked tests. */
 static char dir[64];
@@ -920,6 +924,562 @@ START_TEST(test_bad_client)
 }
 END_TEST
 
+/* ---- Shared links and pinned relays ---- */
+
+/* Poll until agent_relays() and agent_links() are back to relays, links. */
+static void
+test_wait_counts(int relays, int links)
+{
+	int i;
+
+	for (i = 0;
+	     i < 200 && (agent_relays() != relays || agent_links() != links);
+	     i++)
+		usleep(10000);
+	ck_assert_int_eq(agent_relays(), relays);
+	ck_assert_int_eq(agent_links(), links);
+}
+
+static int
+test_attach(uint64_t link, const uint8_t *pin, size_t pin_len)
+{
+	int fd;
+
+	ck_assert_uint_ne(
+	    agent_relay_attach(link, AGENT_RELAY_AUTH, pin, pin_len, &fd), 0);
+	ck_assert_int_ne(fd, -1);
+	return fd;
+}
+
+/* A SIGN_REQUEST for key over data, framed (free it). */
+static uint8_t *
+test_sign_req(const uint8_t *key, size_t key_len, const uint8_t *data,
+	      size_t data_len, size_t *len)
+{
+	struct agentmsg_sign_request sr = {key, key_len, data, data_len, 0};
+	uint8_t *req;
+
+	ck_assert_int_eq(agentmsg_build_sign_request(&sr, &req, len), 0);
+	return req;
+}
+
+/* The reply is a SIGN_RESPONSE by our key over data. */
+static void
+assert_signed(const uint8_t *reply, ssize_t n, const uint8_t *data, size_t len)
+{
+	char err[AGENTMSG_MAX_ERR];
+	const uint8_t *sig;
+	size_t sig_len;
+
+	ck_assert_int_gt(n, 0);
+	ck_assert_int_eq(agentmsg_type(reply, (size_t)n),
+			 AGENTMSG_SIGN_RESPONSE);
+	ck_assert_msg(agentmsg_parse_sign_response(reply, (size_t)n, &sig,
+						   &sig_len, err,
+						   sizeof(err)) == 0,
+		      "%s", err);
+	sig = test_ed25519_part(sig, sig_len, TEST_ED25519_SIG);
+	ck_assert(test_verify(sig, data, len));
+}
+
+/* Nothing reached the fake agent at fd within ms. */
+static void
+assert_agent_quiet(int fd, int ms)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+
+	ck_assert_int_eq(poll(&pfd, 1, ms), 0);
+}
+
+/*
+ * Relays on one shared link, each with listings and signatures pipelined,
+ * all written before any is read: every answer is right and in its relay's
+ * order, and the link's listing matches ssh-add -L.
+ */
+START_TEST(test_link_shared)
+{
+	uint8_t reply[TEST_MAX_MSG], lreq[AGENTMSG_HEADER];
+	uint8_t data[TEST_SHARED][16];
+	struct agentmsg_identities ids;
+	int fd[TEST_SHARED], i, k;
+	char err[AGENT_MAX_ERR];
+	size_t len[TEST_SHARED];
+	uint8_t *sreq[TEST_SHARED];
+	struct test_box tb;
+	struct msg *m;
+	uint64_t link;
+
+	test_start(TEST_TIMEOUT_MS);
+	test_box_init(&tb);
+	link = agent_link_open(test_connect_agent());
+	ck_assert_uint_ne(link, 0);
+	for (i = 0; i < TEST_SHARED; i++) {
+		fd[i] = test_attach(link, NULL, 0);
+		snprintf((char *)data[i], sizeof(data[i]), "relay %d", i);
+		sreq[i] = test_sign_req(blob, blob_len, data[i],
+					sizeof(data[i]), &len[i]);
+	}
+	ck_assert_int_eq(agent_relays(), TEST_SHARED);
+	ck_assert_int_eq(agent_links(), 1);
+	agentmsg_build_simple(lreq, AGENTMSG_REQUEST_IDENTITIES);
+	for (k = 0; k < TEST_PIPELINED; k++)
+		for (i = 0; i < TEST_SHARED; i++) {
+			test_write(fd[i], lreq, sizeof(lreq));
+			test_write(fd[i], sreq[i], len[i]);
+		}
+	for (k = 0; k < TEST_PIPELINED; k++)
+		for (i = 0; i < TEST_SHARED; i++) {
+			assert_our_key(reply, test_read_msg(fd[i], reply,
+							    sizeof(reply),
+							    TEST_WAIT_MS));
+			assert_signed(reply,
+				      test_read_msg(fd[i], reply, sizeof(reply),
+						    TEST_WAIT_MS),
+				      data[i], sizeof(data[i]));
+		}
+	ck_assert_int_eq(agent_link_list(link, &tb.ib, 3), 0);
+	m = test_box_wait(&tb, TEST_WAIT_MS);
+	ck_assert_uint_eq(m->cookie, 3);
+	ck_assert_msg(agent_list_result(m, &ids, err, sizeof(err)) == 0, "%s",
+		      err);
+	ck_assert_uint_eq(ids.n, 1);
+	ck_assert_uint_eq(ids.v[0].blob_len, blob_len);
+	ck_assert_mem_eq(ids.v[0].blob, blob, blob_len);
+	agentmsg_identities_free(&ids);
+	msg_free(m);
+	for (i = 0; i < TEST_SHARED; i++) {
+		free(sreq[i]);
+		close(fd[i]);
+	}
+	test_wait_counts(0, 1);
+	agent_link_close(link);
+	test_wait_counts(0, 0);
+	agent_stop();
+	test_box_free(&tb);
+}
+END_TEST
+
+/*
+ * Relays take turns: one relay's burst does not hold back another's
+ * request, which the (fake) agent sees second, not after the burst.
+ */
+START_TEST(test_link_turns)
+{
+	static const uint8_t kb[] = {0, 0, 0, 1, 'k'};
+	uint8_t reply[TEST_MAX_MSG], ok[AGENTMSG_HEADER],
+	    *req[AGENT_MAX_QUEUED];
+	size_t len[AGENT_MAX_QUEUED], blen;
+	uint8_t *breq, tag[AGENT_MAX_QUEUED][2];
+	int sv[2], fa, fb, i;
+	uint64_t link;
+
+	test_start(TEST_TIMEOUT_MS);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_uint_ne(link = agent_link_open(sv[0]), 0);
+	fa = test_attach(link, NULL, 0);
+	fb = test_attach(link, NULL, 0);
+	for (i = 0; i < TEST_BURST; i++) {
+		tag[i][0] = 'a';
+		tag[i][1] = (uint8_t)('0' + i);
+		req[i] = test_sign_req(kb, sizeof(kb), tag[i], 2, &len[i]);
+		test_write(fa, req[i], len[i]);
+	}
+	/* The burst is queued before b asks. */
+	ck_assert_int_eq(
+	    test_read_msg(sv[1], reply, sizeof(reply), TEST_WAIT_MS),
+	    (ssize_t)len[0]);
+	ck_assert_mem_eq(reply, req[0], len[0]);
+	usleep(50000);
+	breq = test_sign_req(kb, sizeof(kb), (const uint8_t *)"b", 1, &blen);
+	test_write(fb, breq, blen);
+	usleep(50000);
+	agentmsg_build_simple(ok, AGENTMSG_SUCCESS);
+	test_write(sv[1], ok, sizeof(ok));
+	ck_assert_int_eq(
+	    test_read_msg(sv[1], reply, sizeof(reply), TEST_WAIT_MS),
+	    (ssize_t)blen);
+	ck_assert_mem_eq(reply, breq, blen);
+	test_write(sv[1], ok, sizeof(ok));
+	for (i = 1; i < TEST_BURST; i++) {
+		ck_assert_int_eq(
+		    test_read_msg(sv[1], reply, sizeof(reply), TEST_WAIT_MS),
+		    (ssize_t)len[i]);
+		ck_assert_mem_eq(reply, req[i], len[i]);
+		test_write(sv[1], ok, sizeof(ok));
+	}
+	for (i = 0; i < TEST_BURST; i++) {
+		ck_assert_int_eq(
+		    test_read_msg(fa, reply, sizeof(reply), TEST_WAIT_MS),
+		    AGENTMSG_HEADER);
+		ck_assert_int_eq(reply[4], AGENTMSG_SUCCESS);
+		free(req[i]);
+	}
+	ck_assert_int_eq(test_read_msg(fb, reply, sizeof(reply), TEST_WAIT_MS),
+			 AGENTMSG_HEADER);
+	ck_assert_int_eq(reply[4], AGENTMSG_SUCCESS);
+	free(breq);
+	close(fa);
+	close(fb);
+	agent_link_close(link);
+	ck_assert_int_eq(
+	    test_read_msg(sv[1], reply, sizeof(reply), TEST_WAIT_MS), 0);
+	close(sv[1]);
+	test_wait_counts(0, 0);
+	agent_stop();
+}
+END_TEST
+
+/*
+ * A pinned relay: its listing is the pin alone, without a comment, and
+ * never asks the agent; a signature for another key and any other request
+ * are refused here; one for the pin reaches the agent byte for byte.
+ */
+START_TEST(test_link_pinned)
+{
+	static const uint8_t pin[] = {0, 0, 0, 3, 'p', 'i', 'n'};
+	static const uint8_t other[] = {0, 0, 0, 3, 'o', 't', 'h'};
+	static const uint8_t sigok[] = {
+	    0, 0, 0, 8, AGENTMSG_SIGN_RESPONSE, 0, 0, 0, 3, 'S', 'I', 'G'};
+	static const uint8_t removeall[] = {0, 0, 0, 1,
+					    AGENTMSG_REMOVE_ALL_IDENTITIES};
+	struct agentmsg_identities ids;
+	uint8_t reply[TEST_MAX_MSG], *req;
+	char err[AGENTMSG_MAX_ERR];
+	int sv[2], fd;
+	uint64_t link;
+	size_t len;
+	ssize_t n;
+
+	test_start(TEST_TIMEOUT_MS);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_uint_ne(link = agent_link_open(sv[0]), 0);
+	fd = test_attach(link, pin, sizeof(pin));
+	ck_assert_int_gt(n = test_ask_list(fd, reply, TEST_WAIT_MS), 0);
+	ck_assert_msg(agentmsg_parse_identities(reply, (size_t)n, &ids, err,
+						sizeof(err)) == 0,
+		      "%s", err);
+	ck_assert_uint_eq(ids.n, 1);
+	ck_assert_uint_eq(ids.v[0].blob_len, sizeof(pin));
+	ck_assert_mem_eq(ids.v[0].blob, pin, sizeof(pin));
+	ck_assert_uint_eq(ids.v[0].comment_len, 0);
+	agentmsg_identities_free(&ids);
+
+	req =
+	    test_sign_req(other, sizeof(other), (const uint8_t *)"d", 1, &len);
+	assert_failure(reply,
+		       test_roundtrip(fd, req, len, reply, TEST_WAIT_MS));
+	free(req);
+	assert_failure(reply, test_roundtrip(fd, removeall, sizeof(removeall),
+					     reply, TEST_WAIT_MS));
+	assert_agent_quiet(sv[1], 50);
+
+	req = test_sign_req(pin, sizeof(pin), (const uint8_t *)"d", 1, &len);
+	test_write(fd, req, len);
+	ck_assert_int_eq(
+	    test_read_msg(sv[1], reply, sizeof(reply), TEST_WAIT_MS),
+	    (ssize_t)len);
+	ck_assert_mem_eq(reply, req, len);
+	free(req);
+	test_write(sv[1], sigok, sizeof(sigok));
+	ck_assert_int_eq(test_read_msg(fd, reply, sizeof(reply), TEST_WAIT_MS),
+			 (ssize_t)sizeof(sigok));
+	ck_assert_mem_eq(reply, sigok, sizeof(sigok));
+
+	/* Pins past the limits are refused. */
+	ck_assert_uint_eq(
+	    agent_relay_attach(link, AGENT_RELAY_AUTH, pin, 0, &fd), 0);
+	ck_assert_int_eq(fd, -1);
+	close(sv[1]);
+	agent_link_close(link);
+	agent_stop();
+	test_wait_counts(0, 0);
+}
+END_TEST
+
+/* Through a real agent: a relay pinned to our key signs with it and
+ * refuses another key; one pinned to another key cannot sign at all. */
+START_TEST(test_link_pinned_real)
+{
+	static const uint8_t data[] = "pinned signature";
+	static const uint8_t other[] = {0, 0, 0, 3, 'o', 't', 'h'};
+	uint8_t reply[TEST_MAX_MSG], *req;
+	uint64_t link;
+	int fd, fo;
+	size_t len;
+
+	test_start(TEST_TIMEOUT_MS);
+	ck_assert_uint_ne(link = agent_link_open(test_connect_agent()), 0);
+	fd = test_attach(link, blob, blob_len);
+	fo = test_attach(link, other, sizeof(other));
+	req = test_sign_req(blob, blob_len, data, sizeof(data), &len);
+	assert_signed(reply, test_roundtrip(fd, req, len, reply, TEST_WAIT_MS),
+		      data, sizeof(data));
+	assert_failure(reply,
+		       test_roundtrip(fo, req, len, reply, TEST_WAIT_MS));
+	free(req);
+	req = test_sign_req(other, sizeof(other), data, sizeof(data), &len);
+	assert_failure(reply,
+		       test_roundtrip(fd, req, len, reply, TEST_WAIT_MS));
+	free(req);
+	close(fd);
+	close(fo);
+	agent_link_close(link);
+	test_wait_counts(0, 0);
+	agent_stop();
+}
+END_TEST
+
+/*
+ * agent_link_list: asked twice before the agent answers, the agent sees
+ * one listing and both get it; later ones, and the REQUEST_IDENTITIES of
+ * an unpinned relay of the link, come from it without the agent.
+ */
+START_TEST(test_link_list_once)
+{
+	static const uint8_t kb[] = {0, 0, 0, 3, 'k', 'e', 'y'};
+	struct agentmsg_identity one = {kb, sizeof(kb), (const uint8_t *)"c",
+					1};
+	struct agentmsg_identities ids = {1, &one}, got;
+	uint8_t reply[TEST_MAX_MSG], *answer;
+	struct test_box tb[3];
+	char err[AGENT_MAX_ERR];
+	struct msg *m;
+	uint64_t link;
+	int sv[2], fd, i;
+	size_t alen;
+
+	test_start(TEST_TIMEOUT_MS);
+	for (i = 0; i < 3; i++)
+		test_box_init(&tb[i]);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_uint_ne(link = agent_link_open(sv[0]), 0);
+	ck_assert_int_eq(agent_link_list(link, &tb[0].ib, 10), 0);
+	ck_assert_int_eq(agent_link_list(link, &tb[1].ib, 11), 0);
+	ck_assert_int_eq(
+	    test_read_msg(sv[1], reply, sizeof(reply), TEST_WAIT_MS),
+	    AGENTMSG_HEADER);
+	ck_assert_int_eq(reply[4], AGENTMSG_REQUEST_IDENTITIES);
+	/* The second waits for the first's answer, not for the agent. */
+	assert_agent_quiet(sv[1], 50);
+	ck_assert_int_eq(agentmsg_build_identities(&ids, &answer, &alen), 0);
+	test_write(sv[1], answer, alen);
+	for (i = 0; i < 2; i++) {
+		m = test_box_wait(&tb[i], TEST_WAIT_MS);
+		ck_assert_uint_eq(m->cookie, 10 + (uint64_t)i);
+		ck_assert_msg(agent_list_result(m, &got, err, sizeof(err)) == 0,
+			      "%s", err);
+		ck_assert_uint_eq(got.n, 1);
+		ck_assert_mem_eq(got.v[0].blob, kb, sizeof(kb));
+		agentmsg_identities_free(&got);
+		msg_free(m);
+	}
+	ck_assert_int_eq(agent_link_list(link, &tb[2].ib, 12), 0);
+	m = test_box_wait(&tb[2], TEST_WAIT_MS);
+	ck_assert_int_eq(m->buf.len, (int)alen);
+	ck_assert_mem_eq(m->buf.data, answer, alen);
+	msg_free(m);
+	fd = test_attach(link, NULL, 0);
+	ck_assert_int_eq(test_ask_list(fd, reply, TEST_WAIT_MS), (ssize_t)alen);
+	ck_assert_mem_eq(reply, answer, alen);
+	assert_agent_quiet(sv[1], 50);
+	free(answer);
+
+	/* An unknown link is an answer too. */
+	ck_assert_int_eq(agent_link_list(link + 1000, &tb[2].ib, 13), 0);
+	m = test_box_wait(&tb[2], TEST_WAIT_MS);
+	ck_assert_int_eq(agent_list_result(m, &got, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "no such agent link");
+	msg_free(m);
+	close(fd);
+	close(sv[1]);
+	agent_link_close(link);
+	test_wait_counts(0, 0);
+	agent_stop();
+	for (i = 0; i < 3; i++)
+		test_box_free(&tb[i]);
+}
+END_TEST
+
+/*
+ * agent_link_close: the agent connection closes at once, the link's
+ * relays answer FAILURE and its listing says why, no relay attaches any
+ * more, and once its relays close the link is gone with every descriptor.
+ */
+START_TEST(test_link_close)
+{
+	static const uint8_t kb[] = {0, 0, 0, 1, 'k'};
+	struct agentmsg_identity one = {kb, sizeof(kb), NULL, 0};
+	struct agentmsg_identities ids = {1, &one}, got;
+	uint8_t reply[TEST_MAX_MSG], *answer, *req;
+	char err[AGENT_MAX_ERR];
+	int sv[2], fa, fb, fds0, fd;
+	size_t alen, len;
+	struct test_box tb;
+	struct msg *m;
+	uint64_t link, other;
+
+	test_start(TEST_TIMEOUT_MS);
+	test_box_init(&tb);
+	fds0 = tdaemon_fd_count(getpid());
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_uint_ne(link = agent_link_open(sv[0]), 0);
+	fa = test_attach(link, NULL, 0);
+	fb = test_attach(link, kb, sizeof(kb));
+	agentmsg_build_simple(reply, AGENTMSG_REQUEST_IDENTITIES);
+	test_write(fa, reply, AGENTMSG_HEADER);
+	ck_assert_int_eq(
+	    test_read_msg(sv[1], reply, sizeof(reply), TEST_WAIT_MS),
+	    AGENTMSG_HEADER);
+	ck_assert_int_eq(agentmsg_build_identities(&ids, &answer, &alen), 0);
+	test_write(sv[1], answer, alen);
+	ck_assert_int_eq(test_read_msg(fa, reply, sizeof(reply), TEST_WAIT_MS),
+			 (ssize_t)alen);
+	free(answer);
+
+	agent_link_close(link);
+	/* The agent is let go while relays are still open. */
+	ck_assert_int_eq(
+	    test_read_msg(sv[1], reply, sizeof(reply), TEST_WAIT_MS), 0);
+	close(sv[1]);
+	assert_failure(reply, test_ask_list(fa, reply, TEST_WAIT_MS));
+	req = test_sign_req(kb, sizeof(kb), (const uint8_t *)"d", 1, &len);
+	assert_failure(reply,
+		       test_roundtrip(fb, req, len, reply, TEST_WAIT_MS));
+	free(req);
+	ck_assert_int_eq(agent_link_list(link, &tb.ib, 4), 0);
+	m = test_box_wait(&tb, TEST_WAIT_MS);
+	ck_assert_int_eq(agent_list_result(m, &got, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "the client's agent was released");
+	msg_free(m);
+	ck_assert_uint_eq(
+	    agent_relay_attach(link, AGENT_RELAY_AUTH, NULL, 0, &fd), 0);
+	ck_assert_int_eq(fd, -1);
+	/* Closed twice, or never opened: ignored. */
+	agent_link_close(link);
+	agent_link_close(link + 1000);
+	test_wait_counts(2, 1);
+	close(fa);
+	test_wait_counts(1, 1);
+	close(fb);
+	test_wait_counts(0, 0);
+
+	/* A link without relays goes at once. */
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_uint_ne(other = agent_link_open(sv[0]), 0);
+	ck_assert_uint_ne(other, link);
+	test_wait_counts(0, 1);
+	agent_link_close(other);
+	ck_assert_int_eq(
+	    test_read_msg(sv[1], reply, sizeof(reply), TEST_WAIT_MS), 0);
+	close(sv[1]);
+	test_wait_counts(0, 0);
+	ck_assert_int_eq(tdaemon_fd_count(getpid()), fds0);
+	agent_stop();
+	test_box_free(&tb);
+}
+END_TEST
+
+/*
+ * A hung agent on a shared link: the request at it fails at AgentTimeout,
+ * the other relay's queued behind it fails with it, and after that both
+ * relays and the link's listing fail at once.
+ */
+START_TEST(test_link_hung)
+{
+	uint8_t req[AGENTMSG_HEADER], reply[TEST_MAX_MSG];
+	struct agentmsg_identities ids;
+	char err[AGENT_MAX_ERR], want[AGENT_MAX_ERR];
+	int listener, accepted, fa, fb;
+	long long t0, ta, tbm;
+	struct test_box tb;
+	struct msg *m;
+	uint64_t link;
+
+	test_start(TEST_TIMEOUT_MS);
+	test_box_init(&tb);
+	link = agent_link_open(test_hung_agent(&listener, &accepted));
+	ck_assert_uint_ne(link, 0);
+	fa = test_attach(link, NULL, 0);
+	fb = test_attach(link, NULL, 0);
+	agentmsg_build_simple(req, AGENTMSG_REQUEST_IDENTITIES);
+	t0 = testutil_now_ms();
+	test_write(fa, req, sizeof(req));
+	test_write(fb, req, sizeof(req));
+	assert_failure(reply,
+		       test_read_msg(fa, reply, sizeof(reply), TEST_WAIT_MS));
+	ta = testutil_now_ms() - t0;
+	assert_failure(reply,
+		       test_read_msg(fb, reply, sizeof(reply), TEST_WAIT_MS));
+	tbm = testutil_now_ms() - t0;
+	fprintf(stderr,
+		"hung shared link: FAILURE after %lld ms and %lld ms "
+		"(AgentTimeout %d ms)\n",
+		ta, tbm, TEST_TIMEOUT_MS);
+	ck_assert_int_ge(ta, TEST_TIMEOUT_MS - 10);
+	ck_assert_int_le(ta, TEST_TIMEOUT_MS + TEST_SLACK_MS);
+	ck_assert_int_le(tbm, TEST_TIMEOUT_MS + TEST_SLACK_MS);
+
+	t0 = testutil_now_ms();
+	assert_failure(reply, test_ask_list(fa, reply, TEST_WAIT_MS));
+	assert_failure(reply, test_ask_list(fb, reply, TEST_WAIT_MS));
+	ck_assert_int_eq(agent_link_list(link, &tb.ib, 8), 0);
+	m = test_box_wait(&tb, TEST_WAIT_MS);
+	ck_assert_int_lt(testutil_now_ms() - t0, TEST_FAST_MS);
+	ck_assert_int_eq(agent_list_result(m, &ids, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "agent did not answer within %d ms",
+		 TEST_TIMEOUT_MS);
+	ck_assert_str_eq(err, want);
+	msg_free(m);
+	/* The agent saw the first request only, then was closed. */
+	ck_assert_int_eq(read(accepted, reply, sizeof(reply)), AGENTMSG_HEADER);
+	ck_assert_int_eq(read(accepted, reply, sizeof(reply)), 0);
+	close(fa);
+	close(fb);
+	agent_link_close(link);
+	test_wait_counts(0, 0);
+	close(accepted);
+	close(listener);
+	agent_stop();
+	test_box_free(&tb);
+}
+END_TEST
+
+/* A link counts against max_relays, as a relay does; a closed one makes
+ * room again. */
+START_TEST(test_link_limit)
+{
+	struct agent_limits lim = {TEST_TIMEOUT_MS, 2, 1};
+	uint64_t link, r;
+	int fa, fd;
+
+	ck_assert_int_eq(evthread_use_pthreads(), 0);
+	ck_assert_int_eq(agent_start(&lim), 0);
+	ck_assert_uint_ne(link = agent_link_open(test_connect_agent()), 0);
+	ck_assert_uint_ne(
+	    r = agent_relay_attach(link, AGENT_RELAY_AUTH, NULL, 0, &fa), 0);
+	ck_assert_uint_eq(
+	    agent_relay_attach(link, AGENT_RELAY_AUTH, NULL, 0, &fd), 0);
+	ck_assert_int_eq(fd, -1);
+	ck_assert_uint_eq(agent_link_open(test_connect_agent()), 0);
+	ck_assert_uint_eq(
+	    agent_relay_open(test_connect_agent(), AGENT_RELAY_AUTH, &fd), 0);
+	agent_relay_close(r);
+	test_wait_counts(0, 1);
+	ck_assert_uint_ne(
+	    agent_relay_attach(link, AGENT_RELAY_AUTH, NULL, 0, &fd), 0);
+	close(fa);
+	close(fd);
+	test_wait_counts(0, 1);
+	/* After agent_stop nothing opens; a held link is freed by it. */
+	agent_stop();
+	ck_assert_int_eq(agent_links(), 0);
+	ck_assert_uint_eq(agent_link_open(test_connect_agent()), 0);
+	ck_assert_uint_eq(
+	    agent_relay_attach(link, AGENT_RELAY_AUTH, NULL, 0, &fd), 0);
+	ck_assert_int_eq(agent_link_list(link, NULL, 0), -1);
+}
+END_TEST
+
 /* Framing at and around its limits. */
 START_TEST(test_msg_frame)
 {
@@ -1233,6 +1793,14 @@ agent_suite(void)
 	tcase_add_test(live, test_stop_with_pending);
 	tcase_add_test(live, test_relay_limit);
 	tcase_add_test(live, test_bad_client);
+	tcase_add_test(live, test_link_shared);
+	tcase_add_test(live, test_link_turns);
+	tcase_add_test(live, test_link_pinned);
+	tcase_add_test(live, test_link_pinned_real);
+	tcase_add_test(live, test_link_list_once);
+	tcase_add_test(live, test_link_close);
+	tcase_add_test(live, test_link_hung);
+	tcase_add_test(live, test_link_limit);
 	suite_add_tcase(s, live);
 	return s;
 }
