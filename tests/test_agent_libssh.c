@@ -5,7 +5,8 @@
  * the fleet's key held by a real ssh-agent(1), with and without a listing
  * made beforehand by agent_list; and logins whose agent hangs, at once or
  * after listing its key, which must fail within AgentTimeout instead of
- * blocking the caller.
+ * blocking the caller.  Logins on threads at once through relays of one
+ * shared link, pinned to the key that logs in or to one that cannot.
  */
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -15,6 +16,7 @@
 #include <limits.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +40,7 @@
 #define TEST_SLACK_MS 1000  /* a login's own round trips, on a busy box */
 #define TEST_WAIT_MS 5000
 #define TEST_MAX 4096
+#define TEST_LOGINS 2 /* pinned logins at once on one link */
 
 /* From the fleet's fleet.env, read once in the parent. */
 static struct tfleet fleet;
@@ -308,6 +311,96 @@ START_TEST(test_libssh_sign_hangs)
 }
 END_TEST
 
+/* A login on a thread of its own, as the daemon's workers do. */
+struct test_login_job {
+	ssh_session s;
+	int fd;
+	int rc;
+	long long ms;
+};
+
+static void *
+test_login_thread(void *arg)
+{
+	struct test_login_job *j = arg;
+	long long t0 = testutil_now_ms();
+
+	j->rc = SSH_AUTH_ERROR;
+	if (ssh_set_agent_socket(j->s, j->fd) == SSH_OK)
+		j->rc = ssh_userauth_agent(j->s, NULL);
+	j->ms = testutil_now_ms() - t0;
+	return NULL;
+}
+
+/*
+ * One agent connection, a shared link, holding the fleet's key and a key
+ * the server does not accept: logins on two threads at once through relays
+ * pinned to the fleet's key succeed, one pinned to the other key is
+ * denied, though the agent holds both and the link lists both.
+ */
+START_TEST(test_libssh_pinned)
+{
+	struct test_login_job job[TEST_LOGINS + 1];
+	struct agentmsg_identities ids;
+	uint8_t wrong[1024];
+	char err[AGENT_MAX_ERR], cmd[PATH_MAX + 8];
+	pthread_t th[TEST_LOGINS + 1];
+	size_t wrong_len;
+	struct test_box tb;
+	struct msg *m;
+	uint64_t link;
+	int i;
+
+	ck_assert_int_eq(tagent_add(sock, fleet.wrong_key), 0);
+	snprintf(cmd, sizeof(cmd), "%s.pub", fleet.wrong_key);
+	wrong_len = tagent_pub_blob(cmd, wrong, sizeof(wrong));
+	test_start(&tb);
+	ck_assert_uint_ne(link = agent_link_open(test_connect(sock)), 0);
+	ck_assert_int_eq(agent_link_list(link, &tb.ib, 1), 0);
+	m = test_box_wait(&tb);
+	ck_assert_msg(agent_list_result(m, &ids, err, sizeof(err)) == 0, "%s",
+		      err);
+	ck_assert_uint_eq(ids.n, 2);
+	agentmsg_identities_free(&ids);
+	msg_free(m);
+	for (i = 0; i <= TEST_LOGINS; i++) {
+		job[i].s = test_session();
+		ck_assert_uint_ne(
+		    agent_relay_attach(
+			link, AGENT_RELAY_AUTH, i < TEST_LOGINS ? blob : wrong,
+			i < TEST_LOGINS ? blob_len : wrong_len, &job[i].fd),
+		    0);
+	}
+	ck_assert_int_eq(agent_relays(), TEST_LOGINS + 1);
+	ck_assert_int_eq(agent_links(), 1);
+	for (i = 0; i <= TEST_LOGINS; i++)
+		ck_assert_int_eq(
+		    pthread_create(&th[i], NULL, test_login_thread, &job[i]),
+		    0);
+	for (i = 0; i <= TEST_LOGINS; i++) {
+		pthread_join(th[i], NULL);
+		fprintf(stderr,
+			"libssh login through a relay pinned to the %s key "
+			"on a shared link: %s after %lld ms\n",
+			i < TEST_LOGINS ? "fleet's" : "wrong",
+			job[i].rc == SSH_AUTH_SUCCESS ? "in" : "denied",
+			job[i].ms);
+		ck_assert_int_eq(job[i].rc, i < TEST_LOGINS ? SSH_AUTH_SUCCESS
+							    : SSH_AUTH_DENIED);
+		ssh_disconnect(job[i].s);
+		ssh_free(job[i].s);
+	}
+	agent_link_close(link);
+	for (i = 0; i < 200 && (agent_relays() > 0 || agent_links() > 0); i++)
+		usleep(10000);
+	ck_assert_int_eq(agent_relays(), 0);
+	ck_assert_int_eq(agent_links(), 0);
+	test_stop(&tb);
+	snprintf(cmd, sizeof(cmd), "-d %s", fleet.wrong_key);
+	ck_assert_int_eq(tagent_add(sock, cmd), 0);
+}
+END_TEST
+
 static Suite *
 agent_libssh_suite(void)
 {
@@ -318,6 +411,7 @@ agent_libssh_suite(void)
 	tcase_add_test(tc, test_libssh_login);
 	tcase_add_test(tc, test_libssh_hung_agent);
 	tcase_add_test(tc, test_libssh_sign_hangs);
+	tcase_add_test(tc, test_libssh_pinned);
 	suite_add_tcase(s, tc);
 	return s;
 }
