@@ -24,12 +24,15 @@
  * REQUEST_IDENTITIES with that key alone and passes only SIGN_REQUESTs for
  * it, so the key libssh offers, and the one that logged in, is known.
  *
+ * This file has the relays, the operations and the thread; agent_link.c
+ * the links, their turns and their listing; agent_link.h what they share.
+ *
  * Other threads only post operations (MSG_AGENT_OP) to the broker's inbox;
  * links and relays live and die on the broker.  A relay that must die
  * inside one of its callbacks is flagged and freed by the loop (agent_reap);
  * a link is freed only with its last relay or by an operation, never inside
  * its own callbacks.  Besides counters, the one thing other threads read is
- * the registry of held link ids (agent.held), so that agent_relay_attach
+ * the registry of held link ids (agent_link.c), so that agent_relay_attach
  * can refuse an unknown or released link at once.
  */
 #include <sys/socket.h>
@@ -48,17 +51,13 @@
 #include <pthread.h>
 
 #include "agent.h"
+#include "agent_link.h"
 #include "agentmsg.h"
 #include "clock.h"
 #include "inbox.h"
 #include "log.h"
 #include "msg.h"
 #include "xmalloc.h"
-
-/* Bytes read from a socket at a time. */
-#define AGENT_READ_CHUNK 16384
-/* Why a released link's relays fail. */
-#define AGENT_RELEASED "the client's agent was released"
 
 enum agent_op_kind {
 	AGENT_OP_OPEN,
@@ -84,88 +83,8 @@ struct agent_op {
 	uint64_t cookie;        /* LIST, LINK_LIST */
 };
 
-/* One request waiting for, or at, the agent. */
-struct agent_req {
-	TAILQ_ENTRY(agent_req) entry;
-	uint8_t *msg; /* framed */
-	size_t len;
-	enum agentmsg_class cls;
-	struct inbox *reply_to; /* a listing of agent_list or agent_link_list;
-				 * NULL: the client's */
-	uint64_t cookie;
-};
-TAILQ_HEAD(agent_reqs, agent_req);
+struct agent_broker agent_broker;
 
-struct agent_relay;
-TAILQ_HEAD(agent_relays, agent_relay);
-
-/* One connection to an agent, and the requests of its relays at it. */
-struct agent_link {
-	TAILQ_ENTRY(agent_link) entry; /* agent.links: shared ones only */
-	uint64_t id;                   /* a private link's is its relay's */
-	int shared;                    /* agent_link_open's */
-	int held;                      /* not yet released by its opener */
-	int refs;                      /* relays on it */
-	int afd;                       /* -1 once dropped */
-	struct event *aread, *awrite, *timer;
-	struct evbuffer *ain, *aout;
-	struct agent_relays relays; /* on it; the next in turn first */
-	struct agent_req *inflight; /* sent to the agent, not answered */
-	struct agent_relay *owner;  /* inflight's; NULL: the link's own
-				     * listing, or its relay closed */
-	int listing;                /* inflight is the link's listing */
-	struct agent_reqs listers;  /* agent_link_list's, waiting for it */
-	char dead[AGENT_MAX_ERR];   /* "" while the agent is asked */
-	uint8_t *cache;             /* a shared link's listing, for life */
-	size_t cache_len;
-};
-TAILQ_HEAD(agent_links, agent_link);
-
-/* One client of a link. */
-struct agent_relay {
-	TAILQ_ENTRY(agent_relay) entry;  /* agent.relays */
-	TAILQ_ENTRY(agent_relay) lentry; /* its link's relays */
-	uint64_t id;
-	enum agent_relay_mode mode;
-	struct agent_link *link;
-	int cfd; /* the broker's end of the socketpair */
-	struct event *cread, *cwrite;
-	struct evbuffer *cin, *cout;
-	int reading; /* cread is added */
-	int closing; /* flagged: agent_reap frees it */
-	int waiting; /* its request is its link's inflight */
-	struct agent_reqs queue;
-	int nqueued;
-	uint8_t *pin; /* the one key it offers and signs with, or NULL */
-	size_t pin_len;
-	uint8_t *pin_answer; /* IDENTITIES_ANSWER of the pin alone */
-	size_t pin_answer_len;
-	uint8_t *cache; /* the last listing of agent_list */
-	size_t cache_len;
-	long long cache_ms;
-};
-
-static struct {
-	struct event_base *base;
-	struct inbox inbox;
-	struct event *reap;
-	pthread_t thread;
-	struct agent_relays relays;
-	struct agent_links links;
-	struct agent_limits lim;
-	atomic_int running;
-	atomic_int nslots; /* relays and shared links, up to max_relays */
-	atomic_int nrelays;
-	atomic_int nlinks;
-	atomic_uint_least64_t next_id;
-	/* Shared links opened and not yet released, for any thread. */
-	pthread_mutex_t held_lock;
-	uint64_t held[AGENT_MAX_RELAYS];
-	int nheld;
-} agent = {.held_lock = PTHREAD_MUTEX_INITIALIZER};
-
-static void agent_next(struct agent_relay *);
-static void agent_flush_client(struct agent_relay *);
 static int agent_take_requests(struct agent_relay *);
 
 static struct agent_relay *
@@ -173,31 +92,13 @@ agent_find(uint64_t id)
 {
 	struct agent_relay *r;
 
-	TAILQ_FOREACH(r, &agent.relays, entry)
+	TAILQ_FOREACH(r, &agent_broker.relays, entry)
 	if (r->id == id && !r->closing)
 		return r;
 	return NULL;
 }
 
-static struct agent_link *
-agent_link_find(uint64_t id)
-{
-	struct agent_link *l;
-
-	TAILQ_FOREACH(l, &agent.links, entry)
-	if (l->id == id)
-		return l;
-	return NULL;
-}
-
-/* For logs: a private link is known by its relay's id. */
-static const char *
-agent_link_kind(const struct agent_link *l)
-{
-	return l->shared ? "link" : "relay";
-}
-
-static void
+void
 agent_post_list(struct inbox *to, uint64_t cookie, const uint8_t *msg,
 		size_t len, const char *err)
 {
@@ -211,7 +112,7 @@ agent_post_list(struct inbox *to, uint64_t cookie, const uint8_t *msg,
 	inbox_post(to, m);
 }
 
-static struct agent_req *
+struct agent_req *
 agent_req_new(const uint8_t *msg, size_t len, struct inbox *reply_to,
 	      uint64_t cookie)
 {
@@ -228,7 +129,7 @@ agent_req_new(const uint8_t *msg, size_t len, struct inbox *reply_to,
 	return q;
 }
 
-static void
+void
 agent_req_free(struct agent_req *q)
 {
 	free(q->msg);
@@ -237,7 +138,7 @@ agent_req_free(struct agent_req *q)
 
 /* Answer a request without the agent: FAILURE, or the error for a
  * listing. */
-static void
+void
 agent_fail(struct agent_relay *r, struct agent_req *q, const char *why)
 {
 	uint8_t fail[AGENTMSG_HEADER];
@@ -251,48 +152,6 @@ agent_fail(struct agent_relay *r, struct agent_req *q, const char *why)
 	agent_req_free(q);
 }
 
-/* Answer every agent_link_list waiting: the listing, or why not. */
-static void
-agent_answer_listers(struct agent_link *l, const char *why)
-{
-	struct agent_req *q;
-
-	while ((q = TAILQ_FIRST(&l->listers)) != NULL) {
-		TAILQ_REMOVE(&l->listers, q, entry);
-		agent_post_list(q->reply_to, q->cookie, l->cache, l->cache_len,
-				why);
-		agent_req_free(q);
-	}
-}
-
-/* The registry of held links: any thread, under held_lock. */
-static void
-agent_held_add(uint64_t id)
-{
-	pthread_mutex_lock(&agent.held_lock);
-	/* Room: a held link holds a slot of max_relays. */
-	agent.held[agent.nheld++] = id;
-	pthread_mutex_unlock(&agent.held_lock);
-}
-
-/* 1 if id was held (and is no more when del), else 0. */
-static int
-agent_held_find(uint64_t id, int del)
-{
-	int i, found = 0;
-
-	pthread_mutex_lock(&agent.held_lock);
-	for (i = 0; i < agent.nheld && !found; i++) {
-		if (agent.held[i] != id)
-			continue;
-		found = 1;
-		if (del)
-			agent.held[i] = agent.held[--agent.nheld];
-	}
-	pthread_mutex_unlock(&agent.held_lock);
-	return found;
-}
-
 /* Flag r for agent_reap; nothing of it runs any more. */
 static void
 agent_kill(struct agent_relay *r)
@@ -302,37 +161,7 @@ agent_kill(struct agent_relay *r)
 	r->closing = 1;
 	event_del(r->cread);
 	event_del(r->cwrite);
-	event_active(agent.reap, EV_READ, 0);
-}
-
-static void
-agent_link_free(struct agent_link *l)
-{
-	struct agent_req *q;
-
-	if (l->shared)
-		TAILQ_REMOVE(&agent.links, l, entry);
-	if (l->inflight != NULL)
-		agent_req_free(l->inflight);
-	/* Listers left are agent_stop's, which are not answered. */
-	while ((q = TAILQ_FIRST(&l->listers)) != NULL) {
-		TAILQ_REMOVE(&l->listers, q, entry);
-		agent_req_free(q);
-	}
-	event_free(l->aread);
-	event_free(l->awrite);
-	event_free(l->timer);
-	evbuffer_free(l->ain);
-	evbuffer_free(l->aout);
-	if (l->afd != -1)
-		close(l->afd);
-	free(l->cache);
-	if (l->shared) {
-		log_debug("agent link=%llu: closed", (unsigned long long)l->id);
-		atomic_fetch_sub(&agent.nlinks, 1);
-		atomic_fetch_sub(&agent.nslots, 1);
-	}
-	free(l);
+	event_active(agent_broker.reap, EV_READ, 0);
 }
 
 /* Free r; its listings are answered when post, else dropped (agent_stop,
@@ -343,7 +172,7 @@ agent_relay_free(struct agent_relay *r, int post)
 	struct agent_link *l = r->link;
 	struct agent_req *q;
 
-	TAILQ_REMOVE(&agent.relays, r, entry);
+	TAILQ_REMOVE(&agent_broker.relays, r, entry);
 	TAILQ_REMOVE(&l->relays, r, lentry);
 	if (l->owner == r) {
 		/* The agent's answer is read and dropped when it comes. */
@@ -370,8 +199,8 @@ agent_relay_free(struct agent_relay *r, int post)
 	free(r->cache);
 	log_debug("agent relay=%llu: closed", (unsigned long long)r->id);
 	free(r);
-	atomic_fetch_sub(&agent.nrelays, 1);
-	atomic_fetch_sub(&agent.nslots, 1);
+	atomic_fetch_sub(&agent_broker.nrelays, 1);
+	atomic_fetch_sub(&agent_broker.nslots, 1);
 	if (--l->refs == 0 && !l->held)
 		agent_link_free(l);
 }
@@ -384,82 +213,14 @@ agent_reap(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	(void)arg;
-	for (r = TAILQ_FIRST(&agent.relays); r != NULL; r = next) {
+	for (r = TAILQ_FIRST(&agent_broker.relays); r != NULL; r = next) {
 		next = TAILQ_NEXT(r, entry);
 		if (r->closing)
 			agent_relay_free(r, 1);
 	}
 }
 
-/*
- * The agent is no longer asked: the request at it and every later one of
- * every relay of the link are answered here with why.  Its socket is closed
- * at once, so a late answer can never be taken for the reply to a later
- * request.  warn: a failure of the agent, not a release.
- */
-static void
-agent_link_drop(struct agent_link *l, const char *why, int warn)
-{
-	struct agent_relay *r;
-	struct agent_req *q;
-
-	if (warn && l->dead[0] == '\0')
-		log_warnx("agent %s=%llu: %s", agent_link_kind(l),
-			  (unsigned long long)l->id, why);
-	snprintf(l->dead, sizeof(l->dead), "%s", why);
-	if (l->afd != -1) {
-		event_del(l->aread);
-		event_del(l->awrite);
-		close(l->afd);
-		l->afd = -1;
-	}
-	evbuffer_drain(l->ain, evbuffer_get_length(l->ain));
-	evbuffer_drain(l->aout, evbuffer_get_length(l->aout));
-	event_del(l->timer);
-	if ((q = l->inflight) != NULL) {
-		l->inflight = NULL;
-		if ((r = l->owner) != NULL) {
-			r->waiting = 0;
-			agent_fail(r, q, l->dead);
-		} else {
-			agent_req_free(q);
-		}
-		l->owner = NULL;
-		l->listing = 0;
-	}
-	agent_answer_listers(l, l->dead);
-	TAILQ_FOREACH(r, &l->relays, lentry)
-	{
-		agent_next(r);
-		agent_flush_client(r);
-	}
-}
-
-/* A listing from the agent: 0, or -1 and why not in why. */
-static int
-agent_check_listing(const struct agent_link *l, const uint8_t *msg, size_t len,
-		    char *why, size_t whylen)
-{
-	struct agentmsg_identities ids;
-	char err[AGENTMSG_MAX_ERR];
-
-	if (agentmsg_type(msg, len) == AGENTMSG_FAILURE) {
-		snprintf(why, whylen, "agent refused to list its keys");
-		return -1;
-	}
-	if (agentmsg_parse_identities(msg, len, &ids, err, sizeof(err)) == -1) {
-		snprintf(why, whylen, "agent sent a bad listing: %s", err);
-		log_warnx("agent %s=%llu: %s", agent_link_kind(l),
-			  (unsigned long long)l->id, why);
-		return -1;
-	}
-	log_debug("agent %s=%llu: %zu identities", agent_link_kind(l),
-		  (unsigned long long)l->id, ids.n);
-	agentmsg_identities_free(&ids);
-	return 0;
-}
-
-static uint8_t *
+uint8_t *
 agent_dup(const uint8_t *p, size_t len)
 {
 	uint8_t *copy = xmalloc(len);
@@ -469,7 +230,7 @@ agent_dup(const uint8_t *p, size_t len)
 }
 
 /* The agent's reply to relay r's request q. */
-static void
+void
 agent_relay_answered(struct agent_relay *r, struct agent_req *q,
 		     const uint8_t *msg, size_t len)
 {
@@ -477,8 +238,8 @@ agent_relay_answered(struct agent_relay *r, struct agent_req *q,
 
 	if (q->reply_to == NULL) {
 		evbuffer_add(r->cout, msg, len);
-	} else if (agent_check_listing(r->link, msg, len, why, sizeof(why)) ==
-		   -1) {
+	} else if (agent_link_check_listing(r->link, msg, len, why,
+					    sizeof(why)) == -1) {
 		agent_post_list(q->reply_to, q->cookie, NULL, 0, why);
 	} else {
 		free(r->cache);
@@ -490,39 +251,9 @@ agent_relay_answered(struct agent_relay *r, struct agent_req *q,
 	agent_req_free(q);
 }
 
-/* The agent's reply to the request in flight. */
-static void
-agent_link_answered(struct agent_link *l, const uint8_t *msg, size_t len)
-{
-	struct agent_req *q = l->inflight;
-	struct agent_relay *r = l->owner;
-	char why[AGENT_MAX_ERR];
-
-	l->inflight = NULL;
-	l->owner = NULL;
-	event_del(l->timer);
-	if (l->listing) {
-		l->listing = 0;
-		if (agent_check_listing(l, msg, len, why, sizeof(why)) == 0) {
-			l->cache = agent_dup(msg, len);
-			l->cache_len = len;
-			agent_answer_listers(l, NULL);
-		} else {
-			/* Not kept: the next agent_link_list asks again. */
-			agent_answer_listers(l, why);
-		}
-		agent_req_free(q);
-	} else if (r != NULL) {
-		r->waiting = 0;
-		agent_relay_answered(r, q, msg, len);
-	} else {
-		agent_req_free(q);
-	}
-}
-
 /* Whole messages in buf, one at a time: 1 and the message taken out, 0
  * when none is complete, -1 when the stream is broken. */
-static int
+int
 agent_take_msg(struct evbuffer *buf, uint8_t **msg, size_t *len)
 {
 	uint8_t hdr[4];
@@ -545,130 +276,6 @@ agent_take_msg(struct evbuffer *buf, uint8_t **msg, size_t *len)
 	evbuffer_remove(buf, *msg, flen);
 	*len = flen;
 	return 1;
-}
-
-static void
-agent_link_send(struct agent_link *l, struct agent_req *q,
-		struct agent_relay *owner)
-{
-	struct timeval tv;
-
-	evbuffer_add(l->aout, q->msg, q->len);
-	event_add(l->awrite, NULL);
-	tv.tv_sec = agent.lim.timeout_ms / 1000;
-	tv.tv_usec = (agent.lim.timeout_ms % 1000) * 1000;
-	event_add(l->timer, &tv);
-	l->inflight = q;
-	l->owner = owner;
-}
-
-/*
- * An idle link sends the next request: the link's own listing first (one
- * per link), else the head of the first relay in turn, which then goes to
- * the back.  A relay's head is always one the agent must answer: agent_next
- * answered the others.
- */
-static void
-agent_link_kick(struct agent_link *l)
-{
-	uint8_t req[AGENTMSG_HEADER];
-	struct agent_relay *r;
-	struct agent_req *q;
-
-	if (l->inflight != NULL || l->afd == -1)
-		return;
-	if (!TAILQ_EMPTY(&l->listers)) {
-		agentmsg_build_simple(req, AGENTMSG_REQUEST_IDENTITIES);
-		l->listing = 1;
-		agent_link_send(l, agent_req_new(req, sizeof(req), NULL, 0),
-				NULL);
-		return;
-	}
-	TAILQ_FOREACH(r, &l->relays, lentry)
-	{
-		if (r->closing || r->waiting ||
-		    (q = TAILQ_FIRST(&r->queue)) == NULL)
-			continue;
-		TAILQ_REMOVE(&r->queue, q, entry);
-		r->nqueued--;
-		r->waiting = 1;
-		TAILQ_REMOVE(&l->relays, r, lentry);
-		TAILQ_INSERT_TAIL(&l->relays, r, lentry);
-		agent_link_send(l, q, r);
-		return;
-	}
-}
-
-static void
-agent_read_agent(evutil_socket_t fd, short what, void *arg)
-{
-	struct agent_link *l = arg;
-	struct agent_relay *r = NULL;
-	uint8_t *msg;
-	size_t len;
-	int n;
-
-	(void)what;
-	n = evbuffer_read(l->ain, fd, AGENT_READ_CHUNK);
-	if (n == 0) {
-		agent_link_drop(l, "agent closed the connection", 1);
-		return;
-	}
-	if (n < 0) {
-		if (errno != EAGAIN && errno != EINTR)
-			agent_link_drop(l, "agent connection failed", 1);
-		return;
-	}
-	while ((n = agent_take_msg(l->ain, &msg, &len)) == 1) {
-		if (l->inflight == NULL) {
-			free(msg);
-			agent_link_drop(l, "agent sent an unrequested message",
-					1);
-			return;
-		}
-		r = l->owner;
-		agent_link_answered(l, msg, len);
-		free(msg);
-	}
-	if (n == -1) {
-		agent_link_drop(l, "agent sent a malformed message", 1);
-		return;
-	}
-	if (r != NULL) {
-		agent_next(r);
-		agent_flush_client(r);
-	}
-	agent_link_kick(l);
-}
-
-static void
-agent_write_agent(evutil_socket_t fd, short what, void *arg)
-{
-	struct agent_link *l = arg;
-
-	(void)what;
-	if (evbuffer_write(l->aout, fd) < 0 && errno != EAGAIN &&
-	    errno != EINTR) {
-		agent_link_drop(l, "agent connection failed", 1);
-		return;
-	}
-	if (evbuffer_get_length(l->aout) == 0)
-		event_del(l->awrite);
-}
-
-static void
-agent_timeout(evutil_socket_t fd, short what, void *arg)
-{
-	struct agent_link *l = arg;
-	char why[AGENT_MAX_ERR];
-
-	(void)fd;
-	(void)what;
-	if (l->inflight == NULL)
-		return;
-	snprintf(why, sizeof(why), "agent did not answer within %d ms",
-		 agent.lim.timeout_ms);
-	agent_link_drop(l, why, 1);
 }
 
 static int
@@ -764,7 +371,7 @@ agent_dispatch(struct agent_relay *r)
 
 /* Move on: dispatch, take what the client sent meanwhile while there is
  * room, which may be answered at once in turn, and let the link send. */
-static void
+void
 agent_next(struct agent_relay *r)
 {
 	int before;
@@ -783,7 +390,7 @@ agent_next(struct agent_relay *r)
 		}
 	} while (!r->waiting && r->nqueued > before);
 	/* Room again: read the client. */
-	if (!r->reading && r->nqueued < agent.lim.max_queued) {
+	if (!r->reading && r->nqueued < agent_broker.lim.max_queued) {
 		event_add(r->cread, NULL);
 		r->reading = 1;
 	}
@@ -807,7 +414,7 @@ agent_take_requests(struct agent_relay *r)
 	size_t len;
 	int n = 0;
 
-	while (r->nqueued < agent.lim.max_queued &&
+	while (r->nqueued < agent_broker.lim.max_queued &&
 	       (n = agent_take_msg(r->cin, &msg, &len)) == 1) {
 		q = xcalloc(1, sizeof(*q));
 		q->msg = msg;
@@ -815,7 +422,7 @@ agent_take_requests(struct agent_relay *r)
 		q->cls = agentmsg_classify(msg, len);
 		agent_enqueue(r, q);
 	}
-	if (r->nqueued >= agent.lim.max_queued) {
+	if (r->nqueued >= agent_broker.lim.max_queued) {
 		if (r->reading)
 			event_del(r->cread);
 		r->reading = 0;
@@ -856,7 +463,7 @@ agent_write_client(evutil_socket_t fd, short what, void *arg)
 }
 
 /* Write the replies out; wait for EV_WRITE while the socket is full. */
-static void
+void
 agent_flush_client(struct agent_relay *r)
 {
 	if (r->closing)
@@ -873,36 +480,12 @@ agent_flush_client(struct agent_relay *r)
 		event_del(r->cwrite);
 }
 
-static struct agent_link *
-agent_link_new(uint64_t id, int afd, int shared)
-{
-	struct agent_link *l = xcalloc(1, sizeof(*l));
-	struct event_base *b = agent.base;
-
-	l->id = id;
-	l->shared = shared;
-	l->afd = afd;
-	TAILQ_INIT(&l->relays);
-	TAILQ_INIT(&l->listers);
-	l->aread = event_new(b, afd, EV_READ | EV_PERSIST, agent_read_agent, l);
-	l->awrite =
-	    event_new(b, afd, EV_WRITE | EV_PERSIST, agent_write_agent, l);
-	l->timer = evtimer_new(b, agent_timeout, l);
-	l->ain = evbuffer_new();
-	l->aout = evbuffer_new();
-	if (l->aread == NULL || l->awrite == NULL || l->timer == NULL ||
-	    l->ain == NULL || l->aout == NULL)
-		fatalx("%s: out of memory", __func__);
-	event_add(l->aread, NULL);
-	return l;
-}
-
 static struct agent_relay *
 agent_relay_new(uint64_t id, enum agent_relay_mode mode, int cfd,
 		struct agent_link *l)
 {
 	struct agent_relay *r = xcalloc(1, sizeof(*r));
-	struct event_base *b = agent.base;
+	struct event_base *b = agent_broker.base;
 
 	r->id = id;
 	r->mode = mode;
@@ -920,7 +503,7 @@ agent_relay_new(uint64_t id, enum agent_relay_mode mode, int cfd,
 		fatalx("%s: out of memory", __func__);
 	l->refs++;
 	TAILQ_INSERT_TAIL(&l->relays, r, lentry);
-	TAILQ_INSERT_TAIL(&agent.relays, r, entry);
+	TAILQ_INSERT_TAIL(&agent_broker.relays, r, entry);
 	event_add(r->cread, NULL);
 	r->reading = 1;
 	return r;
@@ -940,31 +523,6 @@ agent_do_open(struct agent_op *op)
 	agent_relay_new(op->id, op->mode, op->cfd, l);
 	log_debug("agent relay=%llu: open (%s)", (unsigned long long)op->id,
 		  agent_mode_name(op->mode));
-}
-
-static void
-agent_do_link_open(struct agent_op *op)
-{
-	struct agent_link *l = agent_link_new(op->id, op->afd, 1);
-
-	l->held = 1;
-	TAILQ_INSERT_TAIL(&agent.links, l, entry);
-	log_debug("agent link=%llu: open", (unsigned long long)l->id);
-}
-
-static void
-agent_do_link_close(struct agent_op *op)
-{
-	struct agent_link *l = agent_link_find(op->id);
-
-	if (l == NULL || !l->held)
-		return;
-	l->held = 0;
-	log_debug("agent link=%llu: released, %d relays on it",
-		  (unsigned long long)l->id, l->refs);
-	agent_link_drop(l, AGENT_RELEASED, 0);
-	if (l->refs == 0)
-		agent_link_free(l);
 }
 
 /* A pinned relay's listing: the pin alone, without a comment. */
@@ -994,8 +552,8 @@ agent_do_attach(struct agent_op *op)
 			  (unsigned long long)op->id,
 			  (unsigned long long)op->link);
 		close(op->cfd);
-		atomic_fetch_sub(&agent.nrelays, 1);
-		atomic_fetch_sub(&agent.nslots, 1);
+		atomic_fetch_sub(&agent_broker.nrelays, 1);
+		atomic_fetch_sub(&agent_broker.nslots, 1);
 		return;
 	}
 	r = agent_relay_new(op->id, op->mode, op->cfd, l);
@@ -1028,28 +586,6 @@ agent_do_list(struct agent_op *op)
 	agent_flush_client(r);
 }
 
-static void
-agent_do_link_list(struct agent_op *op)
-{
-	struct agent_link *l = agent_link_find(op->id);
-	struct agent_req *q;
-
-	if (l == NULL)
-		agent_post_list(op->reply_to, op->cookie, NULL, 0,
-				"no such agent link");
-	else if (l->cache != NULL)
-		agent_post_list(op->reply_to, op->cookie, l->cache,
-				l->cache_len, NULL);
-	else if (l->dead[0] != '\0')
-		agent_post_list(op->reply_to, op->cookie, NULL, 0, l->dead);
-	else {
-		/* Unbounded like agent_list's; all get the one answer. */
-		q = agent_req_new(NULL, 0, op->reply_to, op->cookie);
-		TAILQ_INSERT_TAIL(&l->listers, q, entry);
-		agent_link_kick(l);
-	}
-}
-
 /* An operation the loop never ran (agent_stop): undo what its call took. */
 static void
 agent_op_free(struct agent_op *op)
@@ -1060,13 +596,13 @@ agent_op_free(struct agent_op *op)
 		/* FALLTHROUGH */
 	case AGENT_OP_ATTACH:
 		close(op->cfd);
-		atomic_fetch_sub(&agent.nrelays, 1);
-		atomic_fetch_sub(&agent.nslots, 1);
+		atomic_fetch_sub(&agent_broker.nrelays, 1);
+		atomic_fetch_sub(&agent_broker.nslots, 1);
 		break;
 	case AGENT_OP_LINK_OPEN:
 		close(op->afd);
-		atomic_fetch_sub(&agent.nlinks, 1);
-		atomic_fetch_sub(&agent.nslots, 1);
+		atomic_fetch_sub(&agent_broker.nlinks, 1);
+		atomic_fetch_sub(&agent_broker.nslots, 1);
 		break;
 	default:
 		break;
@@ -1092,16 +628,16 @@ agent_run_op(struct agent_op *op)
 		agent_do_list(op);
 		break;
 	case AGENT_OP_LINK_OPEN:
-		agent_do_link_open(op);
+		agent_link_do_open(op->id, op->afd);
 		break;
 	case AGENT_OP_LINK_CLOSE:
-		agent_do_link_close(op);
+		agent_link_do_close(op->id);
 		break;
 	case AGENT_OP_ATTACH:
 		agent_do_attach(op);
 		break;
 	case AGENT_OP_LINK_LIST:
-		agent_do_link_list(op);
+		agent_link_do_list(op->id, op->reply_to, op->cookie);
 		break;
 	}
 }
@@ -1127,7 +663,7 @@ static void *
 agent_main(void *arg)
 {
 	(void)arg;
-	event_base_loop(agent.base, EVLOOP_NO_EXIT_ON_EMPTY);
+	event_base_loop(agent_broker.base, EVLOOP_NO_EXIT_ON_EMPTY);
 	return NULL;
 }
 
@@ -1140,30 +676,31 @@ agent_start(const struct agent_limits *lim)
 
 	if (lim == NULL)
 		lim = &def;
-	if (atomic_load(&agent.running) || lim->timeout_ms < 1 ||
+	if (atomic_load(&agent_broker.running) || lim->timeout_ms < 1 ||
 	    lim->max_relays < 1 || lim->max_relays > AGENT_MAX_RELAYS ||
 	    lim->max_queued < 1 || lim->max_queued > AGENT_MAX_QUEUED)
 		return -1;
-	agent.lim = *lim;
-	TAILQ_INIT(&agent.relays);
-	TAILQ_INIT(&agent.links);
-	if ((agent.base = event_base_new()) == NULL)
+	agent_broker.lim = *lim;
+	TAILQ_INIT(&agent_broker.relays);
+	TAILQ_INIT(&agent_broker.links);
+	if ((agent_broker.base = event_base_new()) == NULL)
 		fatalx("%s: event_base_new failed", __func__);
-	inbox_init(&agent.inbox, agent.base, agent_inbox_cb, NULL);
-	agent.reap = event_new(agent.base, -1, 0, agent_reap, NULL);
-	if (agent.reap == NULL)
+	inbox_init(&agent_broker.inbox, agent_broker.base, agent_inbox_cb,
+		   NULL);
+	agent_broker.reap =
+	    event_new(agent_broker.base, -1, 0, agent_reap, NULL);
+	if (agent_broker.reap == NULL)
 		fatalx("%s: event_new failed", __func__);
-	atomic_store(&agent.nslots, 0);
-	atomic_store(&agent.nrelays, 0);
-	atomic_store(&agent.nlinks, 0);
-	atomic_store(&agent.next_id, 1);
-	agent.nheld = 0;
+	atomic_store(&agent_broker.nslots, 0);
+	atomic_store(&agent_broker.nrelays, 0);
+	atomic_store(&agent_broker.nlinks, 0);
+	atomic_store(&agent_broker.next_id, 1);
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	if (pthread_create(&agent.thread, NULL, agent_main, NULL) != 0)
+	if (pthread_create(&agent_broker.thread, NULL, agent_main, NULL) != 0)
 		fatalx("%s: pthread_create failed", __func__);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	atomic_store(&agent.running, 1);
+	atomic_store(&agent_broker.running, 1);
 	log_debug("agent broker started, timeout %d ms", lim->timeout_ms);
 	return 0;
 }
@@ -1176,32 +713,30 @@ agent_stop(void)
 	struct agent_link *l;
 	struct msg *m;
 
-	if (!atomic_exchange(&agent.running, 0))
+	if (!atomic_exchange(&agent_broker.running, 0))
 		return;
-	event_base_loopbreak(agent.base);
-	pthread_join(agent.thread, NULL);
+	event_base_loopbreak(agent_broker.base);
+	pthread_join(agent_broker.thread, NULL);
 	/* The loop is gone: what it did not get to is undone here. */
 	TAILQ_INIT(&left);
-	pthread_mutex_lock(&agent.inbox.lock);
-	TAILQ_CONCAT(&left, &agent.inbox.msgs, entry);
-	pthread_mutex_unlock(&agent.inbox.lock);
+	pthread_mutex_lock(&agent_broker.inbox.lock);
+	TAILQ_CONCAT(&left, &agent_broker.inbox.msgs, entry);
+	pthread_mutex_unlock(&agent_broker.inbox.lock);
 	while ((m = TAILQ_FIRST(&left)) != NULL) {
 		TAILQ_REMOVE(&left, m, entry);
 		agent_op_free(m->arg);
 		msg_free(m);
 	}
-	while ((r = TAILQ_FIRST(&agent.relays)) != NULL)
+	while ((r = TAILQ_FIRST(&agent_broker.relays)) != NULL)
 		agent_relay_free(r, 0);
 	/* Held links have no relay left. */
-	while ((l = TAILQ_FIRST(&agent.links)) != NULL)
+	while ((l = TAILQ_FIRST(&agent_broker.links)) != NULL)
 		agent_link_free(l);
-	pthread_mutex_lock(&agent.held_lock);
-	agent.nheld = 0;
-	pthread_mutex_unlock(&agent.held_lock);
-	event_free(agent.reap);
-	inbox_destroy(&agent.inbox);
-	event_base_free(agent.base);
-	agent.base = NULL;
+	agent_link_unhold_all();
+	event_free(agent_broker.reap);
+	inbox_destroy(&agent_broker.inbox);
+	event_base_free(agent_broker.base);
+	agent_broker.base = NULL;
 	log_debug("agent broker stopped");
 }
 
@@ -1210,14 +745,14 @@ agent_post_op(struct agent_op *op)
 {
 	struct msg *m;
 
-	if (!atomic_load(&agent.running)) {
+	if (!atomic_load(&agent_broker.running)) {
 		free(op->pin);
 		free(op);
 		return -1;
 	}
 	m = msg_new(MSG_AGENT_OP);
 	m->arg = op;
-	inbox_post(&agent.inbox, m);
+	inbox_post(&agent_broker.inbox, m);
 	return 0;
 }
 
@@ -1225,12 +760,13 @@ agent_post_op(struct agent_op *op)
 static int
 agent_reserve(const char *what)
 {
-	if (!atomic_load(&agent.running)) {
+	if (!atomic_load(&agent_broker.running)) {
 		log_warnx("agent %s refused: broker not running", what);
 		return -1;
 	}
-	if (atomic_fetch_add(&agent.nslots, 1) >= agent.lim.max_relays) {
-		atomic_fetch_sub(&agent.nslots, 1);
+	if (atomic_fetch_add(&agent_broker.nslots, 1) >=
+	    agent_broker.lim.max_relays) {
+		atomic_fetch_sub(&agent_broker.nslots, 1);
 		log_warnx("agent %s refused: too many relays", what);
 		return -1;
 	}
@@ -1269,7 +805,7 @@ agent_pair(int *cfd, int *libssh_fd)
 static uint64_t
 agent_post_relay(struct agent_op *op, int sfd, int *libssh_fd)
 {
-	uint64_t id = atomic_fetch_add(&agent.next_id, 1);
+	uint64_t id = atomic_fetch_add(&agent_broker.next_id, 1);
 
 	op->id = id;
 	*libssh_fd = sfd;
@@ -1296,11 +832,11 @@ agent_relay_open(int agent_fd, enum agent_relay_mode mode, int *libssh_fd)
 		return 0;
 	}
 	if (agent_pair(&cfd, &sfd) == -1) {
-		atomic_fetch_sub(&agent.nslots, 1);
+		atomic_fetch_sub(&agent_broker.nslots, 1);
 		close(agent_fd);
 		return 0;
 	}
-	atomic_fetch_add(&agent.nrelays, 1);
+	atomic_fetch_add(&agent_broker.nrelays, 1);
 	agent_prepare_fd(agent_fd);
 	op = xcalloc(1, sizeof(*op));
 	op->kind = AGENT_OP_OPEN;
@@ -1362,17 +898,17 @@ agent_link_open(int agent_fd)
 		close(agent_fd);
 		return 0;
 	}
-	atomic_fetch_add(&agent.nlinks, 1);
+	atomic_fetch_add(&agent_broker.nlinks, 1);
 	agent_prepare_fd(agent_fd);
-	id = atomic_fetch_add(&agent.next_id, 1);
+	id = atomic_fetch_add(&agent_broker.next_id, 1);
 	op = xcalloc(1, sizeof(*op));
 	op->kind = AGENT_OP_LINK_OPEN;
 	op->id = id;
 	op->afd = agent_fd;
-	agent_held_add(id);
+	agent_link_hold(id);
 	/* Cannot fail, as in agent_post_relay. */
 	if (agent_post_op(op) == -1) {
-		agent_held_find(id, 1);
+		agent_link_held(id, 1);
 		close(agent_fd);
 		return 0;
 	}
@@ -1384,7 +920,7 @@ agent_link_close(uint64_t link)
 {
 	struct agent_op *op;
 
-	if (!agent_held_find(link, 1))
+	if (!agent_link_held(link, 1))
 		return;
 	op = xcalloc(1, sizeof(*op));
 	op->kind = AGENT_OP_LINK_CLOSE;
@@ -1406,17 +942,17 @@ agent_relay_attach(uint64_t link, enum agent_relay_mode mode,
 	}
 	if (agent_reserve("relay") == -1)
 		return 0;
-	if (!agent_held_find(link, 0)) {
-		atomic_fetch_sub(&agent.nslots, 1);
+	if (!agent_link_held(link, 0)) {
+		atomic_fetch_sub(&agent_broker.nslots, 1);
 		log_warnx("agent relay refused: no agent link=%llu",
 			  (unsigned long long)link);
 		return 0;
 	}
 	if (agent_pair(&cfd, &sfd) == -1) {
-		atomic_fetch_sub(&agent.nslots, 1);
+		atomic_fetch_sub(&agent_broker.nslots, 1);
 		return 0;
 	}
-	atomic_fetch_add(&agent.nrelays, 1);
+	atomic_fetch_add(&agent_broker.nrelays, 1);
 	op = xcalloc(1, sizeof(*op));
 	op->kind = AGENT_OP_ATTACH;
 	op->link = link;
@@ -1444,11 +980,5 @@ agent_link_list(uint64_t link, struct inbox *reply_to, uint64_t cookie)
 int
 agent_relays(void)
 {
-	return atomic_load(&agent.nrelays);
-}
-
-int
-agent_links(void)
-{
-	return atomic_load(&agent.nlinks);
+	return atomic_load(&agent_broker.nrelays);
 }
