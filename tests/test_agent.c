@@ -1013,6 +1013,7 @@ START_TEST(test_link_shared)
 	test_box_init(&tb);
 	link = agent_link_open(test_connect_agent());
 	ck_assert_uint_ne(link, 0);
+	memset(data, 0, sizeof(data));
 	for (i = 0; i < TEST_SHARED; i++) {
 		fd[i] = test_attach(link, NULL, 0);
 		snprintf((char *)data[i], sizeof(data[i]), "relay %d", i);
