@@ -126,7 +126,10 @@ uint64_t agent_relay_attach(uint64_t link, enum agent_relay_mode mode,
  * The link's identities, as agent_list for a relay: asked of the agent
  * once, when the first listing is asked for, and answered from that
  * listing for the rest of the link's life (a link stands for the agent as
- * its request found it).  0, or -1 if the broker is not running.
+ * its request found it); the link's unpinned relays answer libssh's
+ * REQUEST_IDENTITIES from it too.  Calls made while the agent is asked all
+ * get its one answer.  A listing that failed is not kept: the next call
+ * asks again.  0, or -1 if the broker is not running.
  */
 int agent_link_list(uint64_t link, struct inbox *reply_to, uint64_t cookie);
 
