@@ -46,6 +46,7 @@
 #define TEST_SHARED 4    /* relays on one shared link */
 #define TEST_PIPELINED 3 /* listing and signature pairs per relay */
 #define TEST_BURST 4     /* one relay's requests at once */
+#define TEST_SETTLE_US 200000
 
 /* Made once in the parent, inherited by the forked tests. */
 static char dir[64];
@@ -1090,10 +1091,10 @@ START_TEST(test_link_turns)
 	    test_read_msg(sv[1], reply, sizeof(reply), TEST_WAIT_MS),
 	    (ssize_t)len[0]);
 	ck_assert_mem_eq(reply, req[0], len[0]);
-	usleep(50000);
 	breq = test_sign_req(kb, sizeof(kb), (const uint8_t *)"b", 1, &blen);
 	test_write(fb, breq, blen);
-	usleep(50000);
+	/* Time for the broker to queue it, on a loaded machine too. */
+	usleep(TEST_SETTLE_US);
 	agentmsg_build_simple(ok, AGENTMSG_SUCCESS);
 	test_write(sv[1], ok, sizeof(ok));
 	ck_assert_int_eq(
