@@ -1756,7 +1756,8 @@ END_TEST
  * their Host block gives, and a one-character name becomes an address
  * through %h, without any name lookup.  Each name given is a pool of its
  * own in status; the host key is found under the address in known_hosts;
- * a failure to connect names the address the name stands for.
+ * a failure to connect names the address the name stands for; an IPv6
+ * address with a Port of its block works too, when the fleet has one.
  */
 START_TEST(test_hostname_alias)
 {
@@ -1769,7 +1770,7 @@ START_TEST(test_hostname_alias)
 	struct tcollect_host *h;
 	struct tcollect_req *d;
 	json_object *st, *sh;
-	size_t i;
+	size_t i, n;
 
 	ck_assert_msg(tfleet_load(&fleet, errbuf, sizeof errbuf) == 0, "%s",
 		      errbuf);
@@ -1782,11 +1783,16 @@ START_TEST(test_hostname_alias)
 	ck_assert_msg(strncmp(fleet.addrs[1], "127.0.0.", 8) == 0 &&
 			  strlen(octet) == 1,
 		      "second fleet host %s", fleet.addrs[1]);
-	snprintf(extra, sizeof extra,
-		 "Host %s %s\n\tHostName %s\n"
-		 "Host %s\n\tHostName 127.0.0.%%h\n"
-		 "Host dead-alias.invalid\n\tHostName %s",
-		 alias[0], alias[1], fleet.addrs[0], octet, dead);
+	n = (size_t)snprintf(extra, sizeof extra,
+			     "Host %s %s\n\tHostName %s\n"
+			     "Host %s\n\tHostName 127.0.0.%%h\n"
+			     "Host dead-alias.invalid\n\tHostName %s\n",
+			     alias[0], alias[1], fleet.addrs[0], octet, dead);
+	/* An IPv6 address as HostName, on its own port. */
+	if (fleet.v6_port > 0)
+		snprintf(extra + n, sizeof extra - n,
+			 "Host v6-alias.invalid\n\tHostName %s\n\tPort %d",
+			 fleet.v6_addr, fleet.v6_port);
 	o.extra = extra;
 	it_begin(&o);
 	c = it_connect();
@@ -1842,6 +1848,16 @@ START_TEST(test_hostname_alias)
 	ck_assert_msg(strstr(h->message, key) != NULL,
 		      "message \"%s\" does not say \"%s\"", h->message, key);
 	assert_done(d, 1, 0, 0, 1);
+
+	if (fleet.v6_port > 0) {
+		send_run(c, "v6", "[\"v6-alias.invalid\"]", IT_WHERE, NULL);
+		d = tcollect_wait_end(c, &k, q("v6"), IT_EVENT_MS);
+		h = tcollect_host(&k, q("v6"), "v6-alias.invalid");
+		ck_assert_msg(h != NULL, "no events for v6-alias.invalid");
+		assert_ok_exit(h, 0);
+		assert_reached(h, fleet.v6_addr, fleet.v6_port);
+		assert_done(d, 1, 1, 0, 0);
+	}
 	tcollect_check(&k);
 	tcollect_free(&k);
 	tclient_close(c);
