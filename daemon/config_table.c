@@ -4,9 +4,9 @@
  * default and the member the keyword sets, sorted for bsearch.  A keyword
  * whose syntax no kind describes has its own parse function here: Host,
  * Socket, User, HostName, LogLevel, StrictHostKeyChecking,
- * PreferredAuthentications, UserHosts, GroupHosts and HostGroup.  Defaults that
- * depend on the running user (Socket, User, IdentityFile, UserKnownHostsFile)
- * are worked out by config_default.
+ * PreferredAuthentications, UserHosts, GroupHosts and HostGroup.  Defaults
+ * that depend on the running user (Socket, User, IdentityFile,
+ * UserKnownHostsFile) are worked out by config_default.
  */
 #include <sys/types.h>
 #include <sys/un.h>
