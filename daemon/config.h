@@ -38,6 +38,8 @@
 #define CONFIG_DEFAULT_PREFERRED_AUTH "publickey,keyboard-interactive,password"
 #define CONFIG_MAX_PASSWORD_PROMPTS 100
 #define CONFIG_DEFAULT_PASSWORD_PROMPTS 3 /* OpenSSH's */
+/* Bytes of a HostName value, the longest host name a request may give. */
+#define CONFIG_MAX_HOSTNAME 255
 
 enum config_strict {
 	CONFIG_STRICT_YES,        /* unknown and changed keys refused */
@@ -50,8 +52,10 @@ enum config_strict {
  * config_host() resolves a host's blocks over it to a complete set.
  */
 struct config_host_opts {
-	char *user;                                      /* NULL = unset */
-	int port;                                        /* 0 = unset */
+	char *user;     /* NULL = unset */
+	char *hostname; /* HostName as written, "%h" and "%%" kept; NULL =
+			 * unset (the name the request gave) */
+	int port;       /* 0 = unset */
 	char *identity_files[CONFIG_MAX_IDENTITY_FILES]; /* absolute paths */
 	size_t n_identity_files;                         /* 0 = unset */
 	char *identity_passphrase_file; /* NULL = unset / none */
@@ -202,6 +206,13 @@ void config_free(struct config *);
  */
 void config_host(const struct config *, const char *host,
 		 struct config_host_opts *out);
+
+/*
+ * The name to resolve, connect to and look up in known_hosts for host:
+ * the HostName value of its settings with "%h" replaced by host and "%%"
+ * by "%", or host itself when value is NULL.  Allocated.
+ */
+char *config_hostname(const char *value, const char *host);
 
 /* The HostGroup named name, or NULL. */
 const struct config_group *config_group_find(const struct config *,

@@ -3,12 +3,14 @@
  * Host settings: a struct config_host_opts with every member unset, its
  * freeing, and the resolution of one host name through the Host blocks
  * over the global section.  Every step walks the Host-scope rows of the
- * keyword table, so a new keyword needs nothing here.
+ * keyword table, so a new keyword needs nothing here.  Also the expansion
+ * of a HostName value for the name a request gave.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "config_table.h"
+#include "xmalloc.h"
 
 void
 config_host_opts_init(struct config_host_opts *o)
@@ -96,4 +98,37 @@ config_host(const struct config *cfg, const char *host,
 			config_host_fill(out, &cfg->blocks[i].opts);
 	}
 	config_host_fill(out, &cfg->global);
+}
+
+char *
+config_hostname(const char *value, const char *host)
+{
+	size_t len = 0, hlen = strlen(host);
+	const char *cp;
+	char *out, *o;
+
+	if (value == NULL)
+		return xstrdup(host);
+	/* The parser took "%h" and "%%" only; any other "%" stays as is. */
+	for (cp = value; *cp != '\0'; cp++, len++) {
+		if (cp[0] == '%' && cp[1] == 'h') {
+			len += hlen - 1;
+			cp++;
+		} else if (cp[0] == '%' && cp[1] == '%')
+			cp++;
+	}
+	o = out = xmalloc(len + 1);
+	for (cp = value; *cp != '\0'; cp++) {
+		if (cp[0] == '%' && cp[1] == 'h') {
+			memcpy(o, host, hlen);
+			o += hlen;
+			cp++;
+			continue;
+		}
+		if (cp[0] == '%' && cp[1] == '%')
+			cp++;
+		*o++ = *cp;
+	}
+	*o = '\0';
+	return out;
 }

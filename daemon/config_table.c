@@ -3,10 +3,10 @@
  * The configuration keywords, one row each: name, scope, kind, range,
  * default and the member the keyword sets, sorted for bsearch.  A keyword
  * whose syntax no kind describes has its own parse function here: Host,
- * Socket, User, LogLevel, StrictHostKeyChecking, PreferredAuthentications,
- * UserHosts, GroupHosts and HostGroup.  Defaults that depend on the running
- * user (Socket, User, IdentityFile, UserKnownHostsFile) are worked out by
- * config_default.
+ * Socket, User, HostName, LogLevel, StrictHostKeyChecking,
+ * PreferredAuthentications, UserHosts, GroupHosts and HostGroup.  Defaults
+ * that depend on the running user (Socket, User, IdentityFile,
+ * UserKnownHostsFile) are worked out by config_default.
  */
 #include <sys/types.h>
 #include <sys/un.h>
@@ -87,10 +87,10 @@
 #define TIME CONFIG_KIND_TIME
 
 static config_parse_fn config_table_host, config_table_socket,
-    config_table_user, config_table_loglevel, config_table_strict,
-    config_table_user_hosts, config_table_group_hosts, config_table_host_group,
-    config_table_preferred_auth, config_table_identity_agent,
-    config_table_yesno;
+    config_table_user, config_table_hostname, config_table_loglevel,
+    config_table_strict, config_table_user_hosts, config_table_group_hosts,
+    config_table_host_group, config_table_preferred_auth,
+    config_table_identity_agent, config_table_yesno;
 
 /*
  * name, scope, kind, flags, min, max, default, member, own parser.  For
@@ -136,6 +136,8 @@ const struct config_keyword config_table[] = {
      H(host_down_after), NULL},
     {"HostGroup", GLOBAL, CONFIG_KIND_CUSTOM, 0, 0, 0, 0, NOWHERE,
      config_table_host_group},
+    {"HostName", BOTH, CONFIG_KIND_STRING, 0, 0, 0, 0, H(hostname),
+     config_table_hostname},
     {"IdentityAgent", BOTH, CONFIG_KIND_STRING, 0, 0, 0, 0, H(identity_agent),
      config_table_identity_agent},
     {"IdentityFile", BOTH, CONFIG_KIND_PATHS, 0, 0, CONFIG_MAX_IDENTITY_FILES,
@@ -345,6 +347,59 @@ config_table_user(struct config_parser *p, const struct config_keyword *kw,
 		    isspace((unsigned char)*cp)) {
 			config_error(p, "%s: bad character in \"%s\"", kw->name,
 				     argv[0]);
+			return -1;
+		}
+	}
+	config_set_string(p, kw, xstrdup(argv[0]), apply);
+	return 0;
+}
+
+/*
+ * HostName as in ssh_config(5): the real name or address of the host, with
+ * "%h" for the name the request gave and "%%" for "%" (an IPv6 zone).
+ * Only the characters of host names and addresses are taken: the value
+ * becomes a known_hosts name, where "," "*" "?" "!" and "[" would make a
+ * pattern out of it, and a leading "-" would read as an option elsewhere.
+ * Stored as written; config_hostname expands it for each host.
+ */
+static int
+config_table_hostname(struct config_parser *p, const struct config_keyword *kw,
+		      char **argv, int argc, int apply)
+{
+	const char *cp;
+
+	(void)argc;
+	if (*argv[0] == '\0') {
+		config_error(p, "%s: empty value", kw->name);
+		return -1;
+	}
+	if (strlen(argv[0]) > CONFIG_MAX_HOSTNAME) {
+		config_error(p, "%s: name too long (max %d bytes)", kw->name,
+			     CONFIG_MAX_HOSTNAME);
+		return -1;
+	}
+	if (argv[0][0] == '-') {
+		config_error(p, "%s: \"%s\" must not start with \"-\"",
+			     kw->name, argv[0]);
+		return -1;
+	}
+	for (cp = argv[0]; *cp != '\0'; cp++) {
+		if (*cp == '%') {
+			if (cp[1] != 'h' && cp[1] != '%') {
+				config_error(p,
+					     "%s: \"%s\": %% must be followed "
+					     "by h (the host name given) or %%",
+					     kw->name, argv[0]);
+				return -1;
+			}
+			cp++;
+		} else if (!isalnum((unsigned char)*cp) && *cp != '.' &&
+			   *cp != '-' && *cp != '_' && *cp != ':') {
+			config_error(p,
+				     "%s: bad character in \"%s\" (letters, "
+				     "digits, \".\", \"-\", \"_\", \":\", "
+				     "%%h and %%%%)",
+				     kw->name, argv[0]);
 			return -1;
 		}
 	}

@@ -83,6 +83,8 @@ host_params_new(const struct config_host_opts *o, const char *user,
 
 	p->user = xstrdup(user);
 	p->host = xstrdup(host);
+	/* Expanded once here, so the worker only reads the result. */
+	p->hostname = config_hostname(o->hostname, host);
 	p->port = port;
 	p->n_identity_files = o->n_identity_files;
 	p->identity_files =
@@ -162,6 +164,9 @@ host_params_dup(const struct host_params *o)
 	opts.idle_timeout_ms = o->idle_timeout_ms;
 	opts.max_pools = o->max_pools;
 	p = host_params_new(&opts, o->user, o->host, o->port);
+	/* The expanded name, not the value it came from. */
+	free(p->hostname);
+	p->hostname = xstrdup(o->hostname);
 	if (o->cred != NULL)
 		host_params_set_cred(p, o->cred);
 	return p;
@@ -184,6 +189,7 @@ host_params_equal(const struct host_params *a, const struct host_params *b)
 		b->certificate_files, b->n_certificate_files))
 		return 0;
 	return host_params_streq(a->pool, b->pool) &&
+	       host_params_streq(a->hostname, b->hostname) &&
 	       host_params_streq(a->password_file, b->password_file) &&
 	       host_params_streq(a->preferred_auth, b->preferred_auth) &&
 	       host_params_streq(a->identity_agent, b->identity_agent) &&
@@ -219,6 +225,7 @@ host_params_free(struct host_params *p)
 	free(p->identity_agent);
 	free(p->user);
 	free(p->host);
+	free(p->hostname);
 	free(p->key);
 	free(p->known_hosts_file);
 	free(p);

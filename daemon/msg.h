@@ -92,6 +92,10 @@ const char *cred_kind_name(const struct cred *);
 struct host_params {
 	char *user;
 	char *host; /* name or address, no brackets */
+	/* HostName expanded for host, else host: what is resolved, connected
+	 * to and looked up in known_hosts.  host stays the name everything
+	 * else shows and keys by. */
+	char *hostname;
 	int port;
 	char *key; /* "user@host:port" (IPv6 in brackets): names the pool */
 	/* The client's credential, NULL for the daemon's own (reference);

@@ -41,10 +41,18 @@ static void
 fuzz_resolve(const struct config *cfg, const char *name)
 {
 	struct config_host_opts o;
+	char *hostname;
 	size_t i;
 
 	config_host(cfg, name, &o);
 	FUZZ_CHECK(o.user != NULL);
+	/* A HostName value loaded is bounded; unset means the name itself. */
+	FUZZ_CHECK(
+	    o.hostname == NULL ||
+	    (*o.hostname != '\0' && strlen(o.hostname) <= CONFIG_MAX_HOSTNAME));
+	hostname = config_hostname(o.hostname, name);
+	FUZZ_CHECK(o.hostname != NULL || strcmp(hostname, name) == 0);
+	free(hostname);
 	FUZZ_CHECK(o.port >= 1 && o.port <= 65535);
 	FUZZ_CHECK(o.n_identity_files >= 1 &&
 		   o.n_identity_files <= CONFIG_MAX_IDENTITY_FILES);

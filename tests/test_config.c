@@ -1394,6 +1394,162 @@ START_TEST(test_host_every_member)
 }
 END_TEST
 
+/* config_hostname(value, host) must be want. */
+static void
+assert_expands(const char *value, const char *host, const char *want)
+{
+	char *got = config_hostname(value, host);
+
+	ck_assert_msg(strcmp(got, want) == 0, "%s for %s: \"%s\", want \"%s\"",
+		      value != NULL ? value : "(unset)", host, got, want);
+	free(got);
+}
+
+/* The HostName a host resolves to, expanded, must be want. */
+static void
+assert_hostname(const struct config *cfg, const char *host, const char *want)
+{
+	struct config_host_opts o;
+
+	config_host(cfg, host, &o);
+	assert_expands(o.hostname, host, want);
+}
+
+/*
+ * HostName globally and in Host blocks: Host patterns match the name
+ * given, %h is that name, the first value of a scope wins, the first
+ * matching block beats the global value, unset is the name itself.
+ */
+START_TEST(test_hostname)
+{
+	struct config *cfg;
+	char *big;
+
+	cfg = load_ok("# nothing\n");
+	ck_assert_ptr_null(cfg->global.hostname);
+	assert_hostname(cfg, "web1", "web1");
+	config_free(cfg);
+
+	cfg = load_ok("HostName 10.1.2.3\n");
+	ck_assert_str_eq(cfg->global.hostname, "10.1.2.3");
+	assert_hostname(cfg, "anything", "10.1.2.3");
+	config_free(cfg);
+
+	cfg = load_ok("HostName %h.global.example\n"
+		      "Host web1\n"
+		      "HostName 10.1.2.3\n"
+		      "Host *.prod\n"
+		      "HostName=%h.example.net\n"
+		      "Host v6\n"
+		      "HostName fe80::1%%eth0\n"
+		      "Host *\n"
+		      "Port 2222\n");
+	assert_hostname(cfg, "web1", "10.1.2.3");
+	assert_hostname(cfg, "WEB1", "10.1.2.3"); /* patterns ignore case */
+	assert_hostname(cfg, "a.prod", "a.prod.example.net");
+	assert_hostname(cfg, "v6", "fe80::1%eth0");
+	assert_hostname(cfg, "db", "db.global.example");
+	ck_assert_ptr_null(cfg->blocks[3].opts.hostname);
+	config_free(cfg);
+
+	/* First value of a scope, first matching block. */
+	cfg = load_ok("HostName g1\n"
+		      "HostName g2\n"
+		      "Host h\n"
+		      "HostName b1\n"
+		      "HostName b2\n"
+		      "Host h *\n"
+		      "HostName star\n");
+	ck_assert_str_eq(cfg->global.hostname, "g1");
+	assert_hostname(cfg, "h", "b1");
+	assert_hostname(cfg, "other", "star");
+	config_free(cfg);
+
+	/* A later duplicate is checked all the same. */
+	assert_one_error("HostName a\nHostName %x\n",
+			 "2: HostName: \"%x\": % must be followed by h (the "
+			 "host name given) or %");
+
+	/* Expansion: %h every time, %% once, nothing else touched. */
+	assert_expands("%h", "web1", "web1");
+	assert_expands("%h-%h.example", "a", "a-a.example");
+	assert_expands("100%%", "a", "100%");
+	assert_expands("%%h", "a", "%h");
+	assert_expands("%%%h", "a", "%a");
+	assert_expands(NULL, "a.b", "a.b");
+	/* Past CONFIG_MAX_HOSTNAME once expanded: kept whole, never cut to
+	 * another name; such a name does not resolve. */
+	big = malloc(CONFIG_MAX_HOSTNAME + 1);
+	ck_assert_ptr_nonnull(big);
+	memset(big, 'x', CONFIG_MAX_HOSTNAME);
+	big[CONFIG_MAX_HOSTNAME] = '\0';
+	big = config_hostname("%h.%h", big);
+	ck_assert_uint_eq(strlen(big), 2 * CONFIG_MAX_HOSTNAME + 1);
+	free(big);
+}
+END_TEST
+
+/* Bad HostName values, each one error naming its line. */
+START_TEST(test_hostname_errors)
+{
+	static const char *const bad_chars[] = {
+	    "\"a b\"", "\"a\tb\"", "\"a\x01\"", "a,b",    "*",  "web?",
+	    "!web",    "[::1]",    "a/b",       "u@host", "a#b"};
+	char text[CONFIG_MAX_HOSTNAME + 64], want[CONFIG_MAX_HOSTNAME + 128];
+	char value[CONFIG_MAX_HOSTNAME + 2], *unquoted;
+	struct config *cfg;
+	size_t i;
+
+	assert_one_error("HostName \"\"\n", "1: HostName: empty value");
+	assert_one_error("Host h\nHostName \"\"\n", "2: HostName: empty value");
+
+	/* The length limit, crossed by one byte. */
+	memset(value, 'a', sizeof(value));
+	value[CONFIG_MAX_HOSTNAME] = '\0';
+	snprintf(text, sizeof(text), "HostName %s\n", value);
+	cfg = load_ok(text);
+	ck_assert_uint_eq(strlen(cfg->global.hostname), CONFIG_MAX_HOSTNAME);
+	config_free(cfg);
+	value[CONFIG_MAX_HOSTNAME] = 'a';
+	value[CONFIG_MAX_HOSTNAME + 1] = '\0';
+	snprintf(text, sizeof(text), "Host h\nHostName %s\n", value);
+	snprintf(want, sizeof(want),
+		 "2: HostName: name too long (max %d bytes)",
+		 CONFIG_MAX_HOSTNAME);
+	assert_one_error(text, want);
+
+	/* % takes h or % only. */
+	assert_one_error("HostName %d.example\n",
+			 "1: HostName: \"%d.example\": % must be followed by "
+			 "h (the host name given) or %");
+	assert_one_error("HostName a%\n",
+			 "1: HostName: \"a%\": % must be followed by h (the "
+			 "host name given) or %");
+	assert_one_error("HostName %H\n",
+			 "1: HostName: \"%H\": % must be followed by h (the "
+			 "host name given) or %");
+
+	assert_one_error("HostName -oProxyCommand=x\n",
+			 "1: HostName: \"-oProxyCommand=x\" must not start "
+			 "with \"-\"");
+	for (i = 0; i < sizeof(bad_chars) / sizeof(bad_chars[0]); i++) {
+		snprintf(text, sizeof(text), "HostName %s\n", bad_chars[i]);
+		unquoted = strdup(bad_chars[i]);
+		ck_assert_ptr_nonnull(unquoted);
+		if (unquoted[0] == '"') {
+			memmove(unquoted, unquoted + 1, strlen(unquoted));
+			unquoted[strlen(unquoted) - 1] = '\0';
+		}
+		snprintf(want, sizeof(want),
+			 "1: HostName: bad character in \"%s\" (letters, "
+			 "digits, \".\", \"-\", \"_\", \":\", %%h and %%%%)",
+			 unquoted);
+		free(unquoted);
+		assert_one_error(text, want);
+	}
+}
+END_TEST
+
 static int
 match1(const char *list, const char *host)
 {
@@ -2375,6 +2531,8 @@ config_suite(void)
 	tcase_add_test(tc, test_unreadable);
 	tcase_add_test(tc, test_host_resolution);
 	tcase_add_test(tc, test_host_every_member);
+	tcase_add_test(tc, test_hostname);
+	tcase_add_test(tc, test_hostname_errors);
 	tcase_add_test(tc, test_match_patterns);
 	tcase_add_test(tc, test_strict_name);
 	tcase_add_test(tc, test_shipped_conf);

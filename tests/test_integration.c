@@ -1751,6 +1751,120 @@ START_TEST(test_stdin_100_hosts)
 }
 END_TEST
 
+/*
+ * HostName: names that would never resolve (.invalid) reach the address
+ * their Host block gives, and a one-character name becomes an address
+ * through %h, without any name lookup.  Each name given is a pool of its
+ * own in status; the host key is found under the address in known_hosts;
+ * a failure to connect names the address the name stands for; an IPv6
+ * address with a Port of its block works too, when the fleet has one.
+ */
+START_TEST(test_hostname_alias)
+{
+	static const char *const alias[] = {"nosuch-alias.invalid",
+					    "other-alias.invalid"};
+	struct tdaemon_opts o = {0};
+	char extra[512], hosts[256], key[160], dead[32], *colon, *octet;
+	struct tclient *c;
+	struct tcollect k;
+	struct tcollect_host *h;
+	struct tcollect_req *d;
+	json_object *st, *sh;
+	size_t i, n;
+
+	ck_assert_msg(tfleet_load(&fleet, errbuf, sizeof errbuf) == 0, "%s",
+		      errbuf);
+	ck_assert_uint_ge(fleet.nhosts, 2);
+	snprintf(dead, sizeof dead, "%s", fleet.dead_host);
+	ck_assert_ptr_nonnull(colon = strrchr(dead, ':'));
+	*colon = '\0';
+	/* The last octet of the second host, one digit on this fleet. */
+	octet = strrchr(fleet.addrs[1], '.') + 1;
+	ck_assert_msg(strncmp(fleet.addrs[1], "127.0.0.", 8) == 0 &&
+			  strlen(octet) == 1,
+		      "second fleet host %s", fleet.addrs[1]);
+	n = (size_t)snprintf(extra, sizeof extra,
+			     "Host %s %s\n\tHostName %s\n"
+			     "Host %s\n\tHostName 127.0.0.%%h\n"
+			     "Host dead-alias.invalid\n\tHostName %s\n",
+			     alias[0], alias[1], fleet.addrs[0], octet, dead);
+	/* An IPv6 address as HostName, on its own port. */
+	if (fleet.v6_port > 0)
+		snprintf(extra + n, sizeof extra - n,
+			 "Host v6-alias.invalid\n\tHostName %s\n\tPort %d",
+			 fleet.v6_addr, fleet.v6_port);
+	o.extra = extra;
+	it_begin(&o);
+	c = it_connect();
+	coll_init(&k, 1);
+	snprintf(hosts, sizeof hosts, "[\"%s\",\"%s\",\"%s\"]", alias[0],
+		 alias[1], octet);
+	send_run(c, "alias", hosts, IT_WHERE, NULL);
+	d = tcollect_wait_end(c, &k, q("alias"), IT_EVENT_MS);
+	tcollect_check(&k);
+	for (i = 0; i < 2; i++) {
+		h = tcollect_host(&k, q("alias"), alias[i]);
+		ck_assert_msg(h != NULL, "no events for %s", alias[i]);
+		assert_ok_exit(h, 0);
+		assert_reached(h, fleet.addrs[0], fleet.port);
+	}
+	h = tcollect_host(&k, q("alias"), octet);
+	ck_assert_msg(h != NULL, "no events for %s", octet);
+	assert_ok_exit(h, 0);
+	assert_reached(h, fleet.addrs[1], fleet.port);
+	assert_done(d, 3, 3, 0, 0);
+
+	/* Status shows the names given, one pool each, not the address. */
+	st = get_status(c, &k, "st");
+	for (i = 0; i < 2; i++) {
+		snprintf(key, sizeof key, "%s@%s:%d", fleet.user, alias[i],
+			 fleet.port);
+		sh = tstatus_host(st, key);
+		ck_assert_msg(sh != NULL, "status does not list %s: %.300s",
+			      key, k.status);
+		ck_assert_str_eq(tstatus_str(sh, "state"), "up");
+		ck_assert_msg(tstatus_int(sh, "jobs") == 1, "%s: jobs %lld",
+			      key, tstatus_int(sh, "jobs"));
+		ck_assert_msg(tdaemon_log_count(&daemon_, key) > 0,
+			      "the log never names %s", key);
+	}
+	snprintf(key, sizeof key, "%s@%s:%d", fleet.user, octet, fleet.port);
+	ck_assert_msg(tstatus_host(st, key) != NULL,
+		      "status does not list %s: %.300s", key, k.status);
+	ck_assert_msg(status_count(st, fleet.addrs[0]) == 0 &&
+			  status_count(st, fleet.addrs[1]) == 0,
+		      "status lists an address: %.300s", k.status);
+	json_object_put(st);
+	/* The keys were known under the addresses only: nothing learnt. */
+	ck_assert_int_eq(
+	    tstatus_known_hosts(daemon_.known_hosts, alias[0], fleet.port), 0);
+
+	/* Nothing listens at the dead address: the error says where. */
+	send_run(c, "dead", "[\"dead-alias.invalid\"]", "true", NULL);
+	d = tcollect_wait_end(c, &k, q("dead"), IT_EVENT_MS);
+	h = tcollect_host(&k, q("dead"), "dead-alias.invalid");
+	assert_error(h, PROTO_E_CONNECT_FAILED);
+	snprintf(key, sizeof key, "connect to %s port %d", dead, fleet.port);
+	ck_assert_msg(strstr(h->message, key) != NULL,
+		      "message \"%s\" does not say \"%s\"", h->message, key);
+	assert_done(d, 1, 0, 0, 1);
+
+	if (fleet.v6_port > 0) {
+		send_run(c, "v6", "[\"v6-alias.invalid\"]", IT_WHERE, NULL);
+		d = tcollect_wait_end(c, &k, q("v6"), IT_EVENT_MS);
+		h = tcollect_host(&k, q("v6"), "v6-alias.invalid");
+		ck_assert_msg(h != NULL, "no events for v6-alias.invalid");
+		assert_ok_exit(h, 0);
+		assert_reached(h, fleet.v6_addr, fleet.v6_port);
+		assert_done(d, 1, 1, 0, 0);
+	}
+	tcollect_check(&k);
+	tcollect_free(&k);
+	tclient_close(c);
+	it_end();
+}
+END_TEST
+
 static Suite *
 integration_suite(void)
 {
@@ -1782,6 +1896,7 @@ integration_suite(void)
 	    {"timeout_and_signal", test_timeout_and_signal},
 	    {"ipv6_run", test_ipv6_run},
 	    {"ipv6_host_block", test_ipv6_host_block},
+	    {"hostname_alias", test_hostname_alias},
 	    {"hostkey_one_type", test_hostkey_one_type},
 	    {"cancel_racing_exits", test_cancel_racing_exits},
 	    {"timeout_edge", test_timeout_edge},

@@ -240,6 +240,30 @@ START_TEST(test_policy_allows)
 }
 END_TEST
 
+/*
+ * Rules match the name a request gives, never the HostName it connects
+ * to: allowing a name allows its HostName's machine by that name only.
+ */
+START_TEST(test_policy_hostname)
+{
+	struct config *cfg;
+	struct policy *pol;
+
+	cfg = load_ok("UserHosts 4242 web1 *.prod\n"
+		      "Host web1\n"
+		      "\tHostName 10.0.0.9\n"
+		      "Host *.prod\n"
+		      "\tHostName %h.example.net\n");
+	pol = policy_new(cfg, NULL);
+	ck_assert_int_eq(allows(pol, 4242, NULL, 0, "web1"), 1);
+	ck_assert_int_eq(allows(pol, 4242, NULL, 0, "10.0.0.9"), 0);
+	ck_assert_int_eq(allows(pol, 4242, NULL, 0, "a.prod"), 1);
+	ck_assert_int_eq(allows(pol, 4242, NULL, 0, "a.prod.example.net"), 0);
+	policy_free(pol);
+	config_free(cfg);
+}
+END_TEST
+
 /* policy_access_allows on a policy compiled from text. */
 static int
 access_c(const char *text, const struct policy_client *c)
@@ -624,6 +648,7 @@ policy_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_policy_allows);
+	tcase_add_test(tc, test_policy_hostname);
 	tcase_add_test(tc, test_access_allows);
 	tcase_add_test(tc, test_lookups_once);
 	tcase_add_test(tc, test_names_resolved);

@@ -5,8 +5,9 @@
  * manager (a datagram socket named by NOTIFY_SOCKET), the watchdog withheld
  * while a worker is stuck (the SSHPOOL_TEST_HOOKS=1 SIGUSR2 hook), socket
  * activation through systemd-socket-activate, reload on SIGHUP with a
- * changed and with a broken configuration while commands run, the
- * graceful stop on SIGTERM with running and with quick jobs, a socket
+ * changed and with a broken configuration while commands run, and with a
+ * new HostName for a pooled host, the graceful stop on SIGTERM with
+ * running and with quick jobs, a socket
  * directory that is a symbolic link or another user's, a client that
  * half-closes its socket, and a hostile server's text in the log.
  *
@@ -755,6 +756,50 @@ START_TEST(test_reload_changed)
 END_TEST
 
 /*
+ * SIGHUP that gives a host a HostName: the pool keeps its name, its
+ * session to the old address is replaced, and the next command runs on
+ * the new address.
+ */
+START_TEST(test_reload_hostname)
+{
+	struct tclient *c;
+	struct tcollect k;
+	char text[256], want[64];
+
+	sv_prepare();
+	notes_open();
+	sv_launch(NULL);
+	notes_wait("READY=1", SV_NOTIFY_MS);
+	c = sv_connect();
+	sv_coll(&k);
+
+	send_run(c, "before", 0, 1, "echo $SSH_CONNECTION | cut -d' ' -f3");
+	sv_wait_end(c, &k, q("before"), SV_EVENT_MS);
+	snprintf(want, sizeof want, "%s\n", fleet.addrs[0]);
+	assert_all_ok(&k, q("before"), 0, 1, want);
+
+	snprintf(text, sizeof text, "Host %s\n\tHostName %s\n", fleet.addrs[0],
+		 fleet.addrs[1]);
+	sv_conf_append(text);
+	ck_assert_int_eq(kill(daemon_.pid, SIGHUP), 0);
+	notes_wait("READY=1", SV_NOTIFY_MS);
+
+	send_run(c, "after", 0, 1, "echo $SSH_CONNECTION | cut -d' ' -f3");
+	sv_wait_end(c, &k, q("after"), SV_EVENT_MS);
+	snprintf(want, sizeof want, "%s\n", fleet.addrs[1]);
+	assert_all_ok(&k, q("after"), 0, 1, want);
+	get_status(c, &k, "st");
+	ck_assert_int_eq(status_connects(k.status, 0), 2);
+
+	tclient_close(c);
+	tcollect_free(&k);
+	ck_assert_int_eq(kill(daemon_.pid, SIGTERM), 0);
+	sv_wait_exit(SV_MS(5000));
+	sv_end();
+}
+END_TEST
+
+/*
  * SIGHUP with a broken configuration while a command runs: the errors are
  * logged with their lines, the running configuration stays, and commands
  * keep working.
@@ -1364,6 +1409,7 @@ service_suite(void)
 	    {"watchdog_stuck_worker", test_watchdog_stuck_worker},
 	    {"socket_activation", test_socket_activation},
 	    {"reload_changed", test_reload_changed},
+	    {"reload_hostname", test_reload_hostname},
 	    {"reload_broken", test_reload_broken},
 	    {"stop_running_jobs", test_stop_running_jobs},
 	    {"stop_quick_jobs", test_stop_quick_jobs},

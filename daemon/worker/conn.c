@@ -211,7 +211,8 @@ conn_new(struct host *h)
 	    c->alive == NULL || c->hold == NULL || c->idle == NULL)
 		fatalx("%s: event_new failed", __func__);
 	w->nsessions++;
-	log_debug("host=%s conn=%llu: connecting", h->params->key, c->id);
+	log_debug("host=%s conn=%llu: connecting to %s", h->params->key, c->id,
+		  h->params->hostname);
 	/* Start from the loop, so that an early failure never runs inside
 	 * the caller (host_dispatch). */
 	event_active(c->kick, EV_TIMEOUT, 0);
@@ -487,7 +488,7 @@ conn_resolve_done(void *arg)
 		return;
 	if (o->gai_error != 0) {
 		snprintf(why, sizeof(why), "cannot resolve %s: %s",
-			 c->host->params->host, gai_strerror(o->gai_error));
+			 c->host->params->hostname, gai_strerror(o->gai_error));
 		conn_close(c, PROTO_E_RESOLVE_FAILED, why);
 	} else {
 		c->addrs = o->res;
@@ -515,7 +516,7 @@ conn_resolve(struct conn *c)
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
-	if (getaddrinfo(p->host, port, &hints, &c->addrs) == 0) {
+	if (getaddrinfo(p->hostname, port, &hints, &c->addrs) == 0) {
 		c->addr = c->addrs;
 		c->state = CONN_TCP;
 		conn_tcp_next(c);
@@ -524,7 +525,7 @@ conn_resolve(struct conn *c)
 	c->addrs = NULL;
 	o = xcalloc(1, sizeof(*o));
 	o->kind = OFFLOAD_RESOLVE;
-	o->host = xstrdup(p->host);
+	o->host = xstrdup(p->hostname);
 	memcpy(o->port, port, sizeof(o->port));
 	conn_offload(c, o, OFFLOAD_Q_RESOLVE, conn_resolve_run,
 		     conn_resolve_done);
@@ -596,12 +597,12 @@ conn_tcp_next(struct conn *c)
 		snprintf(why, sizeof(why),
 			 "no TCP connection to %s port %d "
 			 "within %d ms",
-			 c->host->params->host, c->host->params->port,
+			 c->host->params->hostname, c->host->params->port,
 			 c->host->params->connect_timeout_ms);
 		conn_close(c, PROTO_E_CONNECT_TIMEOUT, why);
 	} else {
 		snprintf(why, sizeof(why), "connect to %s port %d: %s",
-			 c->host->params->host, c->host->params->port,
+			 c->host->params->hostname, c->host->params->port,
 			 c->tcp_error[0] != '\0' ? c->tcp_error : "no address");
 		conn_close(c, PROTO_E_CONNECT_FAILED, why);
 	}
@@ -684,7 +685,7 @@ conn_kex_begin(struct conn *c, const char *known_algs)
 		fatalx("%s: ssh_new failed", __func__);
 	conn_hostkey_algs(known_algs, algs, sizeof(algs));
 	if (ssh_options_set(c->session, SSH_OPTIONS_FD, &c->fd) != 0 ||
-	    ssh_options_set(c->session, SSH_OPTIONS_HOST, p->host) != 0 ||
+	    ssh_options_set(c->session, SSH_OPTIONS_HOST, p->hostname) != 0 ||
 	    ssh_options_set(c->session, SSH_OPTIONS_PORT, &p->port) != 0 ||
 	    ssh_options_set(c->session, SSH_OPTIONS_USER, p->user) != 0 ||
 	    ssh_options_set(c->session, SSH_OPTIONS_PROCESS_CONFIG, &off) !=
@@ -750,7 +751,7 @@ conn_kex_start(struct conn *c)
 	conn_deadline(c, p->connect_timeout_ms);
 	o = xcalloc(1, sizeof(*o));
 	o->kind = OFFLOAD_HOSTKEY_TYPES;
-	o->host = xstrdup(p->host);
+	o->host = xstrdup(p->hostname);
 	o->port_num = p->port;
 	o->path = xstrdup(p->known_hosts_file);
 	conn_offload(c, o, OFFLOAD_Q_FILES, conn_kex_types_run,
@@ -828,7 +829,7 @@ conn_hostkey_start(struct conn *c)
 		return;
 	}
 	o = xcalloc(1, sizeof(*o));
-	o->host = xstrdup(p->host);
+	o->host = xstrdup(p->hostname);
 	o->port_num = p->port;
 	o->path = xstrdup(p->known_hosts_file);
 	o->keytype = xstrdup(ssh_key_type_to_char(ssh_key_type(key)));
@@ -852,35 +853,36 @@ conn_hostkey_refuse(struct conn *c, struct conn_offload *o)
 		    why, sizeof(why),
 		    "host key for %s has changed: the "
 		    "server offers %s %s, %s records %s; refusing to connect",
-		    p->host, o->keytype, fp, p->known_hosts_file, o->known_fp);
+		    p->hostname, o->keytype, fp, p->known_hosts_file,
+		    o->known_fp);
 		conn_close(c, PROTO_E_HOSTKEY_MISMATCH, why);
 		break;
 	case KNOWNHOSTS_REVOKED:
 		snprintf(why, sizeof(why),
 			 "host key %s %s of %s is marked "
 			 "@revoked in %s",
-			 o->keytype, fp, p->host, p->known_hosts_file);
+			 o->keytype, fp, p->hostname, p->known_hosts_file);
 		conn_close(c, PROTO_E_HOSTKEY_MISMATCH, why);
 		break;
 	case KNOWNHOSTS_OTHER_TYPE:
 		snprintf(why, sizeof(why),
 			 "%s records another key type for "
 			 "%s; the server offers %s %s, which is not recorded",
-			 p->known_hosts_file, p->host, o->keytype, fp);
+			 p->known_hosts_file, p->hostname, o->keytype, fp);
 		conn_close(c, PROTO_E_HOSTKEY_UNKNOWN, why);
 		break;
 	case KNOWNHOSTS_ERROR:
 		snprintf(why, sizeof(why),
 			 "cannot verify the host key of %s: "
 			 "%s",
-			 p->host, o->err);
+			 p->hostname, o->err);
 		conn_close(c, PROTO_E_HOSTKEY_UNKNOWN, why);
 		break;
 	default:
 		snprintf(why, sizeof(why),
 			 "host key %s %s of %s is not in %s "
 			 "(StrictHostKeyChecking yes)",
-			 o->keytype, fp, p->host, p->known_hosts_file);
+			 o->keytype, fp, p->hostname, p->known_hosts_file);
 		conn_close(c, PROTO_E_HOSTKEY_UNKNOWN, why);
 		break;
 	}
@@ -897,8 +899,9 @@ conn_hostkey_done(void *arg)
 	if (o->result == KNOWNHOSTS_UNKNOWN &&
 	    o->kind == OFFLOAD_HOSTKEY_CHECK &&
 	    c->host->params->strict == CONFIG_STRICT_ACCEPT_NEW) {
-		log_info("host=%s: learning new host key %s (accept-new)",
-			 c->host->params->key, o->keytype);
+		log_info("host=%s: learning new host key %s of %s (accept-new)",
+			 c->host->params->key, o->keytype,
+			 c->host->params->hostname);
 		if (conn_hostkey_submit(c, o, OFFLOAD_HOSTKEY_ADD) == -1)
 			conn_finish(c);
 		return;
