@@ -113,6 +113,7 @@ struct sp_run_opts {
 	struct proto_env *env;
 	size_t nenv;
 	int pty;
+	int forward_agent;
 	unsigned char *stdin_data;
 	size_t stdin_len;
 	int fds[PROTO_MAX_FDS]; /* the library's duplicates */

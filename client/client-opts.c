@@ -394,6 +394,13 @@ sp_run_opts_add_env(sp_run_opts *o, const char *name, const char *value)
 }
 
 int
+sp_run_opts_set_forward_agent(sp_run_opts *o, int on)
+{
+	o->forward_agent = on != 0;
+	return 0;
+}
+
+int
 sp_run_opts_set_pty(sp_run_opts *o, int on)
 {
 	o->pty = on != 0;

@@ -235,6 +235,7 @@ sp_send_run(sp_client *c, const sp_run_opts *o, uint64_t *request_id)
 	req.timeout_ms = o->timeout_ms;
 	req.idle_timeout_ms = o->idle_timeout_ms;
 	req.pty = o->pty;
+	req.forward_agent = o->forward_agent;
 	req.env = o->env;
 	req.nenv = o->nenv;
 	req.stdin_data = o->stdin_data;

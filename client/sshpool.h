@@ -169,6 +169,13 @@ enum sp_fd_role {
  */
 int sp_run_opts_add_fd(sp_run_opts *, enum sp_fd_role role, int fd);
 /*
+ * Forward the caller's agent (the SP_FD_AGENT passed with the request) to
+ * the hosts for the command's life, like ssh -A: programs on the host
+ * may list its keys and ask it to sign, nothing else.  The daemon refuses
+ * a request with it and no agent.  Off by default.
+ */
+int sp_run_opts_set_forward_agent(sp_run_opts *, int on);
+/*
  * The caller's own password for the hosts (password and
  * keyboard-interactive authentication): len bytes of password, 1..1024,
  * no NUL, copied; NULL clears.  The copy is wiped when replaced and by

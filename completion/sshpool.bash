@@ -29,7 +29,8 @@ _sshpool()
 		--sudo --sudo= --shell --stdin --stdin-file -I --stdin-dir
 		-A --args-file --host-args -i --inline -b --gather -o --outdir
 		-e --errdir --json --color --no-progress -v --verbose
-		--stop-on-error --failed-hosts --identity --agent --ask-pass --help"
+		--stop-on-error --failed-hosts --identity --agent --forward-agent
+		--ask-pass --help"
 	local pool_opts="$host_opts --json -v --verbose --failed-hosts --help"
 
 	# The command is the first word that is not a global option.

@@ -84,6 +84,7 @@ struct config_host_opts {
 	int forward_agent;          /* ForwardAgent 0/1, -1 = unset; only
 				     * with an IdentityAgent */
 	int password_prompts;       /* NumberOfPasswordPrompts, -1 = unset */
+	int identities_only;        /* IdentitiesOnly 0/1, -1 = unset */
 };
 
 struct config_host_block {

@@ -138,6 +138,8 @@ const struct config_keyword config_table[] = {
      config_table_host_group},
     {"HostName", BOTH, CONFIG_KIND_STRING, 0, 0, 0, 0, H(hostname),
      config_table_hostname},
+    {"IdentitiesOnly", BOTH, CONFIG_KIND_ENUM, 0, 0, 1, 0, H(identities_only),
+     config_table_yesno},
     {"IdentityAgent", BOTH, CONFIG_KIND_STRING, 0, 0, 0, 0, H(identity_agent),
      config_table_identity_agent},
     {"IdentityFile", BOTH, CONFIG_KIND_PATHS, 0, 0, CONFIG_MAX_IDENTITY_FILES,

@@ -135,7 +135,7 @@ cred_init(void)
 
 struct cred *
 cred_new(unsigned uid, const void *key, size_t key_len, const char *password,
-	 char *why, size_t whylen)
+	 uint64_t agent_link, char *why, size_t whylen)
 {
 	struct cred *c;
 	const char *problem = NULL;
@@ -164,8 +164,13 @@ cred_new(unsigned uid, const void *key, size_t key_len, const char *password,
 		    cred_secret(password, strlen(password), &c->password_size);
 		cred_password_tag(password, tag, sizeof(tag));
 	}
-	snprintf(c->id, sizeof(c->id), "uid %u%s%s%s%s", uid,
-		 fp[0] ? " key " : "", fp, tag[0] ? " password " : "", tag);
+	c->agent_link = agent_link;
+	/* An agent's sessions share one pool per user: which of them a
+	 * request may use depends on the keys its agent holds (the worker
+	 * matches them), not on the agent connection it came with. */
+	snprintf(c->id, sizeof(c->id), "uid %u%s%s%s%s%s", uid,
+		 fp[0] ? " key " : "", fp, agent_link != 0 ? " agent" : "",
+		 tag[0] ? " password " : "", tag);
 	return c;
 }
 
@@ -200,9 +205,20 @@ cred_key(const struct cred *c)
 const char *
 cred_kind_name(const struct cred *c)
 {
+	/* Indexed by key | agent << 1 | password << 2. */
+	static const char *const names[] = {
+	    "client",
+	    "client key",
+	    "client agent",
+	    "client key and agent",
+	    "client password",
+	    "client key and password",
+	    "client agent and password",
+	    "client key, agent and password",
+	};
+
 	if (c == NULL)
 		return "daemon";
-	if (c->key_bytes != NULL && c->password != NULL)
-		return "client key and password";
-	return c->key_bytes != NULL ? "client key" : "client password";
+	return names[(c->key_bytes != NULL) | (c->agent_link != 0) << 1 |
+		     (c->password != NULL) << 2];
 }

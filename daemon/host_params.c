@@ -98,6 +98,7 @@ host_params_new(const struct config_host_opts *o, const char *user,
 		p->identity_agent = xstrdup(o->identity_agent);
 	/* Forwarding relays to IdentityAgent: without one there is none. */
 	p->forward_agent = o->forward_agent == 1 && p->identity_agent != NULL;
+	p->identities_only = o->identities_only == 1;
 	p->preferred_auth =
 	    xstrdup(o->preferred_auth != NULL ? o->preferred_auth
 					      : CONFIG_DEFAULT_PREFERRED_AUTH);
@@ -148,6 +149,7 @@ host_params_dup(const struct host_params *o)
 	opts.preferred_auth = o->preferred_auth;
 	opts.identity_agent = o->identity_agent;
 	opts.forward_agent = o->forward_agent;
+	opts.identities_only = o->identities_only;
 	opts.password_prompts = o->password_prompts;
 	opts.known_hosts_file = o->known_hosts_file;
 	opts.strict = o->strict;
@@ -194,6 +196,7 @@ host_params_equal(const struct host_params *a, const struct host_params *b)
 	       host_params_streq(a->preferred_auth, b->preferred_auth) &&
 	       host_params_streq(a->identity_agent, b->identity_agent) &&
 	       a->forward_agent == b->forward_agent &&
+	       a->identities_only == b->identities_only &&
 	       a->password_prompts == b->password_prompts &&
 	       host_params_streq(a->known_hosts_file, b->known_hosts_file) &&
 	       a->strict == b->strict &&

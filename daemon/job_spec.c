@@ -21,6 +21,7 @@ job_input_new(struct proto_request *r)
 	in->timeout_ms = r->timeout_ms;
 	in->idle_timeout_ms = r->idle_timeout_ms;
 	in->pty = r->pty;
+	in->forward_agent = r->forward_agent;
 	in->env = r->env;
 	in->nenv = r->nenv;
 	in->stdin_data = r->stdin_data;

@@ -75,18 +75,24 @@ struct cred {
 	char *key_bytes; /* the key file, NUL-terminated, or NULL */
 	char *password;  /* NUL-terminated, or NULL */
 	size_t key_len, key_size, password_size; /* secrets' bytes, pages */
+	/* The client's agent: a shared link of the agent broker (agent.h),
+	 * 0 for none.  The request that passed it holds the link and
+	 * releases it when it ends; the credential only names it. */
+	uint64_t agent_link;
 };
 /* Draw the key of the password tags; once, before any cred_new. */
 void cred_init(void);
-/* A credential of a key file's bytes and/or a password, or NULL and
- * why. */
+/* A credential of a key file's bytes, a password and/or an agent link,
+ * or NULL and why. */
 struct cred *cred_new(unsigned uid, const void *key, size_t key_len,
-		      const char *password, char *why, size_t whylen);
+		      const char *password, uint64_t agent_link, char *why,
+		      size_t whylen);
 struct cred *cred_ref(struct cred *);
 void cred_unref(struct cred *);
 /* A fresh copy of the key, the caller's to free (ssh_key_free). */
 struct ssh_key_struct *cred_key(const struct cred *);
-/* "daemon" (NULL), "client key", "client password" or both, for status. */
+/* "daemon" (NULL), "client key", "client agent", "client password" or
+ * several joined with "and", for status. */
 const char *cred_kind_name(const struct cred *);
 
 struct host_params {
@@ -111,6 +117,7 @@ struct host_params {
 	char *preferred_auth; /* PreferredAuthentications */
 	char *identity_agent; /* IdentityAgent socket, NULL = none */
 	int forward_agent;    /* ForwardAgent, and identity_agent is set */
+	int identities_only;  /* IdentitiesOnly: agent keys of IdentityFiles */
 	int password_prompts; /* NumberOfPasswordPrompts */
 	char *known_hosts_file;
 	int strict; /* enum config_strict */
@@ -158,6 +165,8 @@ struct job_input {
 	size_t nenv;
 	unsigned char *stdin_data; /* NULL if the request had none */
 	size_t stdin_len;
+	int forward_agent; /* the request's forward_agent: the client's
+			    * agent to the command's host */
 };
 /* Takes command, env and stdin out of the request. */
 struct job_input *job_input_new(struct proto_request *);

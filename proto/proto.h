@@ -237,6 +237,7 @@ struct proto_request {
 	long long timeout_ms;      /* 0 = none */
 	long long idle_timeout_ms; /* 0 = none: "idle_timeout" */
 	int pty;
+	int forward_agent; /* the client's agent (an "agent" fd) forwarded */
 	struct proto_env *env;
 	size_t nenv;
 	unsigned char *stdin_data; /* decoded; NULL if absent */

@@ -41,6 +41,7 @@ static const struct proto_request_key {
     {"idle_timeout", OPF(PROTO_OP_RUN)},
     {"env", OPF(PROTO_OP_RUN)},
     {"pty", OPF(PROTO_OP_RUN)},
+    {"forward_agent", OPF(PROTO_OP_RUN)},
     {"stdin", OPF(PROTO_OP_RUN)},
     {"target", OPF(PROTO_OP_CANCEL)},
     {"fds",
@@ -392,6 +393,13 @@ proto_request_parse_run(json_object *root, const struct proto_limits *lim,
 					       "pty: expected true or false");
 		req->pty = json_object_get_boolean(o) ? 1 : 0;
 	}
+	if (json_object_object_get_ex(root, "forward_agent", &o)) {
+		if (!json_object_is_type(o, json_type_boolean))
+			return proto_error_set(
+			    err, PROTO_E_BAD_REQUEST,
+			    "forward_agent: expected true or false");
+		req->forward_agent = json_object_get_boolean(o) ? 1 : 0;
+	}
 
 	if (json_object_object_get_ex(root, "stdin", &o)) {
 		if (!json_object_is_type(o, json_type_string))
@@ -694,6 +702,8 @@ proto_request_encode_run(struct proto_enc *e, const struct proto_request *req)
 	}
 	if (req->pty)
 		proto_enc_lit(e, ",\"pty\":true");
+	if (req->forward_agent)
+		proto_enc_lit(e, ",\"forward_agent\":true");
 	if (req->stdin_data != NULL) {
 		if ((b64 = malloc(proto_b64_len(req->stdin_len) + 1)) == NULL) {
 			e->err = ENOMEM;

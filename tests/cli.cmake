@@ -5,7 +5,7 @@
 # needs sudo (and root, to write a sudoers entry it removes again), the
 # Python example client python3.
 sshpool_test(test_cli TIMEOUT 120
-	SOURCES test_cli.c tclient.c ../client/hostlist.c
+	SOURCES test_cli.c tclient.c tagent.c ../client/hostlist.c
 	LIBS sshpool_proto PkgConfig::JSONC
 	FIXTURES fleet)
 target_include_directories(test_cli PRIVATE ${PROJECT_SOURCE_DIR}/client)

@@ -4,7 +4,7 @@
 # readers.  They measure latency and memory, so they run alone.
 
 sshpool_test(test_hostile TIMEOUT 300
-	SOURCES test_hostile.c tclient.c tcollect.c tstatus.c
+	SOURCES test_hostile.c tclient.c tcollect.c tstatus.c tagent.c
 	LIBS sshpool_proto
 	FIXTURES fleet)
 add_dependencies(test_hostile sshpoold)

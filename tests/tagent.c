@@ -4,10 +4,13 @@
  * daemon's IdentityAgent and agent forwarding.
  */
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <check.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -76,6 +79,23 @@ tagent_pub_blob(const char *path, unsigned char *blob, size_t size)
 	n = proto_b64_decode(blob, b64, strlen(b64));
 	ck_assert_msg(n > 0, "%s: not a public key line", path);
 	return (size_t)n;
+}
+
+int
+tagent_connect(const char *sock)
+{
+	struct sockaddr_un sa;
+	int fd;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sun_family = AF_UNIX;
+	ck_assert_msg(strlen(sock) < sizeof sa.sun_path, "%s: too long", sock);
+	memcpy(sa.sun_path, sock, strlen(sock) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert(fd != -1);
+	ck_assert_msg(connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0,
+		      "%s: %s", sock, strerror(errno));
+	return fd;
 }
 
 int

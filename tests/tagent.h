@@ -14,6 +14,9 @@
 pid_t tagent_start(const char *sock);
 /* Stop it (TERM) and reap it; pid <= 0 is nothing. */
 void tagent_stop(pid_t pid);
+/* A new connection to the agent at sock, as a client passes one
+ * (close-on-exec; asserts). */
+int tagent_connect(const char *sock);
 /* ssh-add ARGS against sock, quietly: 0 when it exits 0, else -1. */
 int tagent_add(const char *sock, const char *args);
 /* The public key blob of the .pub file at path ("TYPE BASE64 comment")

@@ -960,6 +960,184 @@ START_TEST(test_agent_identity)
 }
 END_TEST
 
+/* Run RUN_OK on host with a connection to the agent at sock passed
+ * (fds ["agent"]) and the extra members; the host's result, or NULL
+ * and the request error's message in k's request. */
+static struct tcollect_req *
+ta_run_agent(struct tclient *c, struct tcollect *k, const char *host,
+	     const char *id, const char *sock, const char *members)
+{
+	const char *hosts[1] = {host};
+	char jid[40], line[1024];
+	int fd = tagent_connect(sock), n;
+
+	snprintf(jid, sizeof jid, "\"%s\"", id);
+	n = snprintf(line, sizeof line,
+		     "{\"v\":1,\"id\":\"%s\",\"op\":\"run\",\"hosts\":[\"%s\"],"
+		     "\"command\":\"" RUN_OK "\",\"fds\":[\"agent\"]%s}\n",
+		     id, host, members);
+	tcollect_expect(k, jid, hosts, 1);
+	ck_assert(tclient_send_fds(c, line, (size_t)n, &fd, 1) == 0);
+	close(fd);
+	return tcollect_wait_end(c, k, jid, TA_EVENT_MS);
+}
+
+static struct tcollect_host *
+ta_agent_host(struct tcollect_req *r, const char *id)
+{
+	ck_assert_msg(!r->reqerr && r->nhosts == 1, "%s: request error %s", id,
+		      r->message);
+	return r->hosts[0];
+}
+
+/*
+ * The client's own agent (a descriptor passed with each request), with no
+ * key of the daemon's: the key only in that agent logs in and status says
+ * "client agent"; a later request with a new connection to the same agent
+ * reuses the session.  After ssh-add -D the next request may not use that
+ * session (its agent no longer holds the key that opened it) and fails with
+ * auth_failed, while the session stays pooled; once the key is back, the
+ * next request is served by the same session, with no new login.  An agent
+ * holding only another key gets a session of its own, refused here.
+ * forward_agent without an agent is a bad request.
+ */
+START_TEST(test_client_agent)
+{
+	static const char *const empty_parts[] = {"the client's agent",
+						  "no keys", NULL};
+	char extra[TA_CONF_MAX], sock[TA_PATH * 2], other[TA_PATH * 2];
+	char cmd[TA_PATH * 4];
+	struct tcollect k;
+	struct tcollect_req *r;
+	struct tclient *c;
+	const char *host = hostspec(env.any_addr);
+	pid_t agent, agent2;
+
+	snprintf(sock, sizeof sock, "%s/cagent.sock", work_dir);
+	snprintf(other, sizeof other, "%s/cagent2.sock", work_dir);
+	agent = tagent_start(sock);
+	agent2 = tagent_start(other);
+	ck_assert(tagent_add(sock, env.key) == 0);
+	snprintf(cmd, sizeof cmd,
+		 "rm -f '%s/other' '%s/other.pub' && ssh-keygen -q -t ed25519 "
+		 "-N '' -f '%s/other'",
+		 work_dir, work_dir, work_dir);
+	ck_assert(system(cmd) == 0);
+	snprintf(cmd, sizeof cmd, "%s/other", work_dir);
+	ck_assert(tagent_add(other, cmd) == 0);
+	snprintf(extra, sizeof extra, "IdentityFile %s/none\n", work_dir);
+	c = ta_start(extra);
+	tcollect_init(&k);
+	k.keep = TA_OUT_KEEP;
+	assert_ran(
+	    ta_agent_host(ta_run_agent(c, &k, host, "c1", sock, ""), "c1"),
+	    "the client's agent");
+	assert_ran(
+	    ta_agent_host(ta_run_agent(c, &k, host, "c2", sock, ""), "c2"),
+	    "the client's agent again");
+	ck_assert_msg(log_count("session up") == 1,
+		      "a second request of the same agent made a new session");
+	ck_assert(tclient_send(c, "{\"v\":1,\"id\":\"st\",\"op\":"
+				  "\"status\"}") == 0);
+	tcollect_wait_status(c, &k, NULL, TA_EVENT_MS);
+	ck_assert_msg(strstr(k.status, "\"credential\":\"client agent\"") !=
+			  NULL,
+		      "status: %.400s", k.status);
+	/* The agent no longer holds the key: the session is not its. */
+	ck_assert(tagent_add(sock, "-D") == 0);
+	assert_denied(
+	    ta_agent_host(ta_run_agent(c, &k, host, "c3", sock, ""), "c3"),
+	    "an emptied client agent", empty_parts);
+	ck_assert(tagent_add(sock, env.key) == 0);
+	assert_ran(
+	    ta_agent_host(ta_run_agent(c, &k, host, "c4", sock, ""), "c4"),
+	    "the key back in the agent");
+	ck_assert_msg(log_count("session up") == 1,
+		      "the key back in the agent did not reuse the session");
+	/* Another key, which the server refuses: a login of its own. */
+	assert_denied(
+	    ta_agent_host(ta_run_agent(c, &k, host, "c5", other, ""), "c5"),
+	    "another agent's key", (const char *const[]){"1 of 1 key", NULL});
+	r = ta_run_agent(c, &k, host, "c6", sock, ",\"forward_agent\":true");
+	assert_ran(ta_agent_host(r, "c6"), "forward_agent with the agent");
+	ck_assert(tclient_send(c,
+			       "{\"v\":1,\"id\":\"c7\",\"op\":\"run\","
+			       "\"hosts\":[\"%s\"],\"command\":\"true\","
+			       "\"forward_agent\":true}",
+			       host) == 0);
+	r = tcollect_wait_end(c, &k, "\"c7\"", TA_EVENT_MS);
+	ck_assert_msg(r->reqerr && r->code == PROTO_E_BAD_REQUEST &&
+			  strstr(r->message, "forward_agent") != NULL,
+		      "forward_agent without an agent: %s", r->message);
+	tcollect_check(&k);
+	tcollect_free(&k);
+	ta_stop(c);
+	ta_cleanup();
+	tagent_stop(agent);
+	tagent_stop(agent2);
+}
+END_TEST
+
+/*
+ * IdentitiesOnly yes: of the daemon agent's keys only those that are the
+ * public half of an IdentityFile are offered.  The agent holds the
+ * authorized key and another; with the other as the only IdentityFile the
+ * authorized key is never offered and the login fails with one of the
+ * agent's two keys tried; with the authorized key's file it is the one key
+ * offered.
+ */
+START_TEST(test_identities_only)
+{
+	static const char *const parts[] = {"agent: 1 of 2 keys tried", NULL};
+	char extra[TA_CONF_MAX], sock[TA_PATH * 2], other[TA_PATH * 2];
+	char cmd[TA_PATH * 8];
+	struct tcollect k;
+	struct tclient *c;
+	const char *host = hostspec(env.any_addr);
+	pid_t agent;
+
+	snprintf(sock, sizeof sock, "%s/io-agent.sock", work_dir);
+	snprintf(other, sizeof other, "%s/io-other", work_dir);
+	snprintf(
+	    cmd, sizeof cmd,
+	    "rm -f '%s' '%s.pub' && ssh-keygen -q -t ed25519 -N '' -f '%s'",
+	    other, other, other);
+	ck_assert(system(cmd) == 0);
+	agent = tagent_start(sock);
+	ck_assert(tagent_add(sock, other) == 0);
+	ck_assert(tagent_add(sock, env.key) == 0);
+	snprintf(extra, sizeof extra,
+		 "IdentitiesOnly yes\nIdentityAgent %s\nHost %s\n"
+		 "\tIdentityFile %s\n",
+		 sock, env.any_addr, other);
+	c = ta_start(extra);
+	tcollect_init(&k);
+	k.keep = TA_OUT_KEEP;
+	assert_denied(ta_run(c, &k, host, "i1", RUN_OK),
+		      "the agent's key not an IdentityFile", parts);
+	ck_assert_msg(log_count("lists 2 keys, 1 to offer") == 1,
+		      "the log does not show the agent's keys filtered");
+	tcollect_check(&k);
+	tcollect_free(&k);
+	ta_stop(c);
+	ta_cleanup();
+	snprintf(extra, sizeof extra,
+		 "IdentitiesOnly yes\nIdentityAgent %s\nIdentityFile %s\n",
+		 sock, env.key);
+	c = ta_start(extra);
+	tcollect_init(&k);
+	k.keep = TA_OUT_KEEP;
+	assert_ran(ta_run(c, &k, host, "i2", RUN_OK), "the IdentityFile's key");
+	ck_assert_msg(log_count("lists 2 keys, 1 to offer") == 1,
+		      "the agent's keys were not filtered to the IdentityFile");
+	tcollect_check(&k);
+	tcollect_free(&k);
+	ta_stop(c);
+	ta_cleanup();
+	tagent_stop(agent);
+}
+END_TEST
+
 #define TA_HUNG_TIMEOUT_MS 1000
 #define TA_HUNG_RUNS 20
 
@@ -1118,6 +1296,8 @@ main(int argc, char **argv)
 	tcase_add_test(tc, test_password_never_shown);
 	tcase_add_test(tc, test_timing);
 	tcase_add_test(tc, test_agent_identity);
+	tcase_add_test(tc, test_client_agent);
+	tcase_add_test(tc, test_identities_only);
 	tcase_add_test(tc, test_client_password);
 	tcase_add_test(tc, test_ask_pass);
 	tcase_add_test(tc, test_agent_hung);

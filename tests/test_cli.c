@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "hostlist.h"
+#include "tagent.h"
 #include "tclient.h"
 #define TESTUTIL_FAILURE_HOOK
 #include "testutil.h"
@@ -572,31 +573,13 @@ START_TEST(test_pty_env)
 }
 END_TEST
 
-/* A listening Unix socket standing in for an ssh-agent. */
-static int
-ct_fake_agent(const char *path)
-{
-	struct sockaddr_un sun;
-	int fd;
-
-	memset(&sun, 0, sizeof sun);
-	sun.sun_family = AF_UNIX;
-	ck_assert_uint_lt(strlen(path), sizeof sun.sun_path);
-	memcpy(sun.sun_path, path, strlen(path));
-	unlink(path);
-	ck_assert((fd = socket(AF_UNIX, SOCK_STREAM, 0)) >= 0);
-	ck_assert(bind(fd, (struct sockaddr *)&sun, sizeof sun) == 0);
-	ck_assert(listen(fd, 4) == 0);
-	return fd;
-}
-
 /* --identity and --agent open the credential here and pass it to the
  * daemon as a descriptor, which checks its kind. */
 START_TEST(test_identity_agent)
 {
 	struct ct_result r;
 	char agent[PATH_MAX];
-	int afd;
+	pid_t apid;
 
 	ct_begin();
 	ct_run(&r, NULL, "run", "-H", ct_host(0), "--identity", fleet.key, "--",
@@ -621,17 +604,25 @@ START_TEST(test_identity_agent)
 	CT_EXPECT(&r, 2);
 	ct_has(r.err, "stderr", "--agent: SSH_AUTH_SOCK is not set");
 	ct_result_free(&r);
+	/* A real agent holding the fleet's key, passed with --agent: the
+	 * host logs in with the key from that agent alone. */
 	ct_path(agent, sizeof agent, "agent.sock");
-	afd = ct_fake_agent(agent);
+	apid = tagent_start(agent);
+	ck_assert(tagent_add(agent, fleet.key) == 0);
 	setenv("SSH_AUTH_SOCK", agent, 1);
-	ct_run(&r, NULL, "run", "-H", ct_host(0), "--agent", "--identity",
-	       fleet.key, "--", "true", NULL);
-	unsetenv("SSH_AUTH_SOCK");
-	/* Passed and checked; the daemon does not take a client's agent. */
-	ck_assert_msg(r.status != 0, "a client's agent was taken");
-	ct_has(r.err, "stderr", "a client's own agent is not taken yet");
+	ct_run(&r, NULL, "run", "-H", ct_host(0), "--agent", "--", "echo",
+	       "via-agent", NULL);
+	CT_EXPECT(&r, 0);
+	ct_has(r.out, "stdout", "via-agent");
 	ct_result_free(&r);
-	close(afd);
+	/* --forward-agent: the host lists the caller's key through it. */
+	ct_run(&r, NULL, "run", "-H", ct_host(0), "--forward-agent", "--",
+	       "ssh-add", "-l", NULL);
+	unsetenv("SSH_AUTH_SOCK");
+	CT_EXPECT(&r, 0);
+	ct_has(r.out, "stdout", "ED25519");
+	ct_result_free(&r);
+	tagent_stop(apid);
 	unlink(agent);
 	ct_end();
 }

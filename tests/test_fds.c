@@ -295,7 +295,7 @@ START_TEST(test_fds_rules)
 	struct tclient *c, *o;
 	struct tcollect k, ko;
 	char line[1024];
-	int fds[F_MAX_SEND], peer_end, fds0, now;
+	int fds[F_MAX_SEND], peer_end, peer_end2, fds0, now;
 
 	f_begin();
 	o = f_connect();
@@ -316,8 +316,7 @@ START_TEST(test_fds_rules)
 	fds0 = fd_steady();
 	ck_assert(fds0 > 0);
 
-	/* Matching: a key file, and an agent socket (checked, then refused:
-	 * a client's agent is not taken yet). */
+	/* Matching: a key file; two agent sockets are one too many. */
 	fds[0] = key_file();
 	run_line(line, sizeof line, "ok", "\"key\"");
 	send_line_fds(c, line, fds, 1);
@@ -326,13 +325,14 @@ START_TEST(test_fds_rules)
 	ck_assert_msg(tdaemon_log_count(&dmn, "fds accepted: key") >= 1,
 		      "no debug line naming the roles");
 	fds[0] = agent_end(&peer_end);
-	fds[1] = key_file();
-	run_line(line, sizeof line, "agent", "\"agent\",\"key\"");
+	fds[1] = agent_end(&peer_end2);
+	run_line(line, sizeof line, "agent", "\"agent\",\"agent\"");
 	send_line_fds(c, line, fds, 2);
 	close_all(fds, 2);
 	assert_bad(f_wait(c, &k, "\"agent\""),
-		   "fds[0] (agent): a client's own agent is not taken yet");
+		   "fds[1] (agent): one per request");
 	close(peer_end);
+	close(peer_end2);
 	/* A file that is no key. */
 	fds[0] = junk_file(400);
 	run_line(line, sizeof line, "junk", "\"key\"");
@@ -347,7 +347,7 @@ START_TEST(test_fds_rules)
 	send_line_fds(c, line, fds, 2);
 	close_all(fds, 2);
 	assert_bad(f_wait(c, &k, "\"twokeys\""),
-		   "fds[1] (key): one key per request");
+		   "fds[1] (key): one per request");
 
 	/* A connect takes them too. */
 	fds[0] = key_file();

@@ -41,6 +41,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tagent.h"
 #include "tclient.h"
 #include "tcollect.h"
 #include "tstatus.h"
@@ -951,23 +952,33 @@ START_TEST(test_socket_modes)
 }
 END_TEST
 
+/* A run of true on the first host passing fd as a descriptor of role
+ * ("key", "agent"); fd is closed. */
+static void
+run_with_fd(struct tclient *c, const char *id, int fd, const char *role)
+{
+	char line[512];
+	int n;
+
+	n = snprintf(line, sizeof line,
+		     "{\"v\":1,\"id\":\"%s\",\"op\":\"run\",\"hosts\":[\"%s\"],"
+		     "\"command\":\"true\",\"fds\":[\"%s\"]}\n",
+		     id, fleet.hosts[0], role);
+	ck_assert(n > 0 && (size_t)n < sizeof line);
+	ck_assert_msg(tclient_send_fds(c, line, (size_t)n, &fd, 1) == 0, "%s",
+		      tclient_error(c));
+	close(fd);
+}
+
 /* A run of true on the fleet's first host with the key at path passed
  * by descriptor (the test opens it: the daemon never does). */
 static void
 run_with_key(struct tclient *c, const char *id, const char *path)
 {
-	char line[512];
-	int fd = open(path, O_RDONLY | O_CLOEXEC), n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	ck_assert_msg(fd >= 0, "%s: %s", path, strerror(errno));
-	n = snprintf(line, sizeof line,
-		     "{\"v\":1,\"id\":\"%s\",\"op\":\"run\",\"hosts\":[\"%s\"],"
-		     "\"command\":\"true\",\"fds\":[\"key\"]}\n",
-		     id, fleet.hosts[0]);
-	ck_assert(n > 0 && (size_t)n < sizeof line);
-	ck_assert_msg(tclient_send_fds(c, line, (size_t)n, &fd, 1) == 0, "%s",
-		      tclient_error(c));
-	close(fd);
+	run_with_fd(c, id, fd, "key");
 }
 
 static int
@@ -1030,6 +1041,80 @@ START_TEST(test_users_own_keys)
 	tclient_close(c2);
 	tcollect_free(&k1);
 	tcollect_free(&k2);
+	h_end();
+}
+END_TEST
+
+/* A run of true on the first host with a new connection to the agent at
+ * sock passed (fds ["agent"]). */
+static void
+run_with_agent(struct tclient *c, const char *id, const char *sock)
+{
+	run_with_fd(c, id, tagent_connect(sock), "agent");
+}
+
+/*
+ * Two local users, each passing an agent of their own: the first user's
+ * agent holds the authorized key, the second's a key the hosts refuse.
+ * The first runs; the second fails with auth_failed although the first
+ * user's session to that host is up, since it is not the second user's;
+ * once the second user's agent holds the authorized key too, it runs on a
+ * session of its own: status lists one client-agent pool per user.
+ */
+START_TEST(test_users_own_agents)
+{
+	char sock1[256], sock2[256], want[64];
+	struct tcollect k1, k2;
+	struct tcollect_req *r;
+	struct tclient *c1, *c2;
+	struct tuser t1, t2;
+	pid_t a1, a2;
+
+	if (users_setup(&t1, &t2, "users_own_agents") == -1)
+		return;
+	h_begin("SocketGroup " H_GROUP_SOCK);
+	snprintf(sock1, sizeof sock1, "%s/agent1.sock", dmn.dir);
+	snprintf(sock2, sizeof sock2, "%s/agent2.sock", dmn.dir);
+	a1 = tagent_start(sock1);
+	a2 = tagent_start(sock2);
+	ck_assert(tagent_add(sock1, fleet.key) == 0);
+	ck_assert(tagent_add(sock2, fleet.wrong_key) == 0);
+	h_coll(&k1);
+	h_coll(&k2);
+	c1 = must_connect_as(&t1);
+	c2 = must_connect_as(&t2);
+	run_with_agent(c1, "a1", sock1);
+	assert_done(h_wait(c1, &k1, q("a1")), 1, 1, 0, 0);
+	run_with_agent(c2, "b1", sock2);
+	r = h_wait(c2, &k2, q("b1"));
+	ck_assert_msg(
+	    r->nhosts == 1 && r->hosts[0]->code == PROTO_E_AUTH_FAILED &&
+		strstr(r->hosts[0]->message, "the client's agent") != NULL,
+	    "%s's agent with a refused key: %s (%s)", t2.name,
+	    proto_code_name(r->hosts[0]->code), r->hosts[0]->message);
+	ck_assert(tagent_add(sock2, fleet.key) == 0);
+	run_with_agent(c2, "b2", sock2);
+	assert_done(h_wait(c2, &k2, q("b2")), 1, 1, 0, 0);
+	run_with_agent(c1, "a2", sock1);
+	assert_done(h_wait(c1, &k1, q("a2")), 1, 1, 0, 0);
+	h_send(c1, "{\"v\":1,\"id\":\"st\",\"op\":\"status\"}");
+	tcollect_wait_status(c1, &k1, NULL, H_EVENT_MS);
+	printf("HOSTILE: two users' own agents: status %.400s\n", k1.status);
+	ck_assert_msg(count_of(k1.status, "\"credential\":\"client agent\"") ==
+			  2,
+		      "not one client-agent pool per user: %s", k1.status);
+	snprintf(want, sizeof want, "\"credential_uid\":%u}", (unsigned)t1.uid);
+	ck_assert_msg(count_of(k1.status, want) == 1, "%s's pools: %s", t1.name,
+		      k1.status);
+	snprintf(want, sizeof want, "\"credential_uid\":%u}", (unsigned)t2.uid);
+	ck_assert_msg(count_of(k1.status, want) == 1, "%s's pools: %s", t2.name,
+		      k1.status);
+	tclient_close(c1);
+	tclient_close(c2);
+	tcollect_free(&k1);
+	tcollect_free(&k2);
+	tagent_stop(a1);
+	tagent_stop(a2);
 	h_end();
 }
 END_TEST
@@ -2620,6 +2705,7 @@ hostile_suite(void)
 	    {"max_connections_per_user", test_max_connections_per_user},
 	    {"socket_modes", test_socket_modes},
 	    {"users_own_keys", test_users_own_keys},
+	    {"users_own_agents", test_users_own_agents},
 	    {"socket_dir_writable", test_socket_dir_writable},
 	    {"user_hosts", test_user_hosts},
 	    {"group_hosts", test_group_hosts},

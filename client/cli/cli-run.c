@@ -51,6 +51,7 @@ static const struct option cli_run_longopts[] = {
     {"failed-hosts", required_argument, NULL, OPT_FAILED_HOSTS},
     {"identity", required_argument, NULL, OPT_IDENTITY},
     {"agent", no_argument, NULL, OPT_AGENT},
+    {"forward-agent", no_argument, NULL, OPT_FORWARD_AGENT},
     {"ask-pass", no_argument, NULL, OPT_ASK_PASS},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0}};
@@ -213,6 +214,7 @@ cli_run_send(struct cli *cli, struct cli_req *r)
 	    sp_run_opts_set_timeout(o, cli->timeout) == -1 ||
 	    sp_run_opts_set_idle_timeout(o, cli->idle_timeout) == -1 ||
 	    sp_run_opts_set_pty(o, cli->pty) == -1 ||
+	    sp_run_opts_set_forward_agent(o, cli->forward_agent) == -1 ||
 	    (r->has_stdin &&
 	     sp_run_opts_set_stdin(o, r->stdin_data, r->stdin_len) == -1)) {
 		cli_warnx("run: %s", sp_run_opts_error(o));
@@ -397,6 +399,9 @@ cli_run_option(struct cli *cli, void *state, int ch, const char *arg)
 	case OPT_AGENT:
 		ro->agent = 1;
 		return 1;
+	case OPT_FORWARD_AGENT:
+		ro->agent = ro->forward_agent = 1;
+		return 1;
 	case OPT_ASK_PASS:
 		ro->ask_pass = 1;
 		return 1;
@@ -492,6 +497,7 @@ cli_run_exec(struct cli *cli, int argc, char **argv)
 	if (cli_run_prepare(cli, &ro, argc, argv, &tmpl) == -1 ||
 	    cli_run_credentials(cli, &ro) == -1)
 		goto out;
+	cli->forward_agent = ro.forward_agent;
 	if (cli_connect(cli) == -1)
 		goto out;
 	max_stdin = sp_server_max_stdin(cli->c);

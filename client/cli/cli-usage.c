@@ -60,6 +60,8 @@ cli_usage(FILE *f)
 	      "descriptors):\n"
 	      "      --identity FILE   pass the private key FILE\n"
 	      "      --agent           pass a connection to $SSH_AUTH_SOCK\n"
+	      "      --forward-agent   --agent, forwarded to the hosts (ssh "
+	      "-A)\n"
 	      "      --ask-pass        ask for the hosts' password once\n"
 	      "\n"
 	      "Output:\n"

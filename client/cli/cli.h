@@ -118,6 +118,7 @@ enum {
 	OPT_FAILED_HOSTS,
 	OPT_IDENTITY,
 	OPT_AGENT,
+	OPT_FORWARD_AGENT,
 	OPT_ASK_PASS
 };
 
@@ -134,6 +135,7 @@ struct cli_runopts {
 	int no_progress;
 	const char *identity; /* --identity FILE */
 	int agent;            /* --agent */
+	int forward_agent;    /* --forward-agent (implies --agent) */
 	int ask_pass;         /* --ask-pass */
 };
 
@@ -162,6 +164,7 @@ struct cli {
 	double timeout, idle_timeout;
 	struct cli_strv env; /* "NAME=VALUE" */
 	int pty;
+	int forward_agent; /* --forward-agent */
 	/* Descriptors every request passes (--identity, --agent). */
 	int pass_fds[2];
 	enum sp_fd_role pass_roles[2];

@@ -139,6 +139,7 @@ struct request {
 	struct event *timer;    /* status: answer without stuck workers */
 	int answered;           /* status: sent; only waiting to be freed */
 	struct request_fds fds; /* taken from its line, closed when unneeded */
+	uint64_t agent_link;    /* the client's agent (agent.h), 0: none */
 	TAILQ_ENTRY(request) peer_entry; /* in peer->requests */
 	TAILQ_ENTRY(request) all_entry;  /* in the list of every request */
 };

@@ -29,6 +29,7 @@
 
 #include <event2/event.h>
 
+#include "agent.h"
 #include "clock.h"
 #include "control.h"
 #include "log.h"
@@ -179,7 +180,8 @@ request_fds_close(struct request_fds *fds)
 	size_t i;
 
 	for (i = 0; i < fds->n; i++)
-		peer_fd_close(fds->fd[i]);
+		if (fds->fd[i] != -1)
+			peer_fd_close(fds->fd[i]);
 	fds->n = 0;
 }
 
@@ -231,20 +233,82 @@ request_fd_problem(const struct request_fds *fds, size_t i, char *buf,
 	}
 }
 
+/* Descriptor i of the request's, by role: the first index of role, and
+ * -1 (answered) when there are two. */
+static int
+request_fd_of(struct peer *peer, const struct proto_request *preq,
+	      const struct request_fds *fds, enum proto_fd_role role,
+	      size_t *at)
+{
+	size_t i;
+
+	*at = fds->n;
+	for (i = 0; i < fds->n; i++) {
+		if (fds->role[i] != role)
+			continue;
+		if (*at != fds->n) {
+			peer_error(peer, preq->id, PROTO_E_BAD_REQUEST,
+				   "fds[%zu] (%s): one per request", i,
+				   proto_fd_role_name(role));
+			return -1;
+		}
+		*at = i;
+	}
+	return 0;
+}
+
+/* The whole key file at fds[key] in buf (a regular file of at most
+ * REQUEST_MAX_KEY_BYTES, checked before: no wait), its length in *n; -1
+ * once answered. */
+static int
+request_read_key(struct peer *peer, const struct proto_request *preq,
+		 const struct request_fds *fds, size_t key, char *buf,
+		 size_t size, size_t *n)
+{
+	ssize_t got;
+
+	*n = 0;
+	while (*n < size - 1 && (got = pread(fds->fd[key], buf + *n,
+					     size - 1 - *n, (off_t)*n)) != 0) {
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			peer_error(peer, preq->id, PROTO_E_BAD_REQUEST,
+				   "fds[%zu] (key): %s", key, strerror(errno));
+			explicit_bzero(buf, *n);
+			return -1;
+		}
+		*n += (size_t)got;
+	}
+	buf[*n] = '\0';
+	return 0;
+}
+
+/* Release a credential made by request_cred that no request holds: its
+ * agent link goes with it. */
+static void
+request_cred_drop(struct cred *cred)
+{
+	if (cred != NULL && cred->agent_link != 0)
+		agent_link_close(cred->agent_link);
+	cred_unref(cred);
+}
+
 /*
  * The client's own credential from the request's descriptors and its
- * password: 0 and *out (NULL when it passed none), or -1 once the request
- * was answered.  One key is taken, read whole (a regular file of at most
- * REQUEST_MAX_KEY_BYTES: no wait) and checked here; a client's agent is
- * not taken yet.  AllowClientCredentials no refuses them all.
+ * password: 0 and *out (NULL when it passed none), or the code once the
+ * request was answered.  One key and one agent at most.  The agent's
+ * descriptor becomes a shared link of the agent broker, which the request
+ * holds until it ends (request_free, or its client going away).
+ * AllowClientCredentials no refuses them all.
  */
 static enum proto_code
 request_cred(struct peer *peer, const struct proto_request *preq,
-	     const struct request_fds *fds, struct cred **out)
+	     struct request_fds *fds, struct cred **out)
 {
 	char buf[REQUEST_MAX_KEY_BYTES + 1], why[200];
-	size_t i, key = fds->n, n = 0;
-	ssize_t got;
+	size_t key, agent, n = 0;
+	uint64_t link = 0;
 
 	*out = NULL;
 	if ((fds->n > 0 || preq->password != NULL) &&
@@ -254,46 +318,40 @@ request_cred(struct peer *peer, const struct proto_request *preq,
 			   "(AllowClientCredentials no)");
 		return PROTO_E_FORBIDDEN;
 	}
-	for (i = 0; i < fds->n; i++) {
-		if (fds->role[i] == PROTO_FD_AGENT) {
-			peer_error(peer, preq->id, PROTO_E_BAD_REQUEST,
-				   "fds[%zu] (agent): a client's own agent is "
-				   "not taken yet; pass its key (--identity) "
-				   "or have the daemon use an agent "
-				   "(IdentityAgent)",
-				   i);
-			return PROTO_E_BAD_REQUEST;
-		}
-		if (fds->role[i] != PROTO_FD_KEY)
-			continue;
-		if (key != fds->n) {
-			peer_error(peer, preq->id, PROTO_E_BAD_REQUEST,
-				   "fds[%zu] (key): one key per request", i);
-			return PROTO_E_BAD_REQUEST;
-		}
-		key = i;
+	if (request_fd_of(peer, preq, fds, PROTO_FD_KEY, &key) == -1 ||
+	    request_fd_of(peer, preq, fds, PROTO_FD_AGENT, &agent) == -1)
+		return PROTO_E_BAD_REQUEST;
+	if (preq->forward_agent && agent == fds->n) {
+		peer_error(peer, preq->id, PROTO_E_BAD_REQUEST,
+			   "forward_agent: only the client's own agent is "
+			   "forwarded, and the request passed none (an "
+			   "\"agent\" descriptor)");
+		return PROTO_E_BAD_REQUEST;
 	}
-	if (key == fds->n && preq->password == NULL)
+	if (key == fds->n && agent == fds->n && preq->password == NULL)
 		return PROTO_E_NONE;
-	/* The whole file, however the reads come. */
-	while (key != fds->n && n < sizeof(buf) - 1 &&
-	       (got = pread(fds->fd[key], buf + n, sizeof(buf) - 1 - n,
-			    (off_t)n)) != 0) {
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			peer_error(peer, preq->id, PROTO_E_BAD_REQUEST,
-				   "fds[%zu] (key): %s", key, strerror(errno));
+	if (key != fds->n &&
+	    request_read_key(peer, preq, fds, key, buf, sizeof(buf), &n) == -1)
+		return PROTO_E_BAD_REQUEST;
+	if (agent != fds->n) {
+		link = agent_link_open(fds->fd[agent]);
+		fds->fd[agent] = -1; /* taken in every case */
+		if (link == 0) {
 			explicit_bzero(buf, n);
-			return PROTO_E_BAD_REQUEST;
+			peer_error(peer, preq->id, PROTO_E_LIMIT,
+				   "fds[%zu] (agent): the daemon's agent "
+				   "broker holds its limit of agent "
+				   "connections",
+				   agent);
+			return PROTO_E_LIMIT;
 		}
-		n += (size_t)got;
 	}
-	buf[n] = '\0';
 	*out = cred_new((unsigned)peer->uid, key != fds->n ? buf : NULL, n,
-			preq->password, why, sizeof(why));
+			preq->password, link, why, sizeof(why));
 	explicit_bzero(buf, n);
 	if (*out == NULL) {
+		if (link != 0)
+			agent_link_close(link);
 		peer_error(peer, preq->id, PROTO_E_BAD_REQUEST,
 			   "fds[%zu] (key): %s", key, why);
 		return PROTO_E_BAD_REQUEST;
@@ -332,6 +390,15 @@ request_fds_check(struct peer *peer, const struct proto_request *preq,
 	return 0;
 }
 
+/* The client's agent serves the request only while both live. */
+static void
+request_release_agent(struct request *req)
+{
+	if (req->agent_link != 0)
+		agent_link_close(req->agent_link);
+	req->agent_link = 0;
+}
+
 static void
 request_free(struct request *req)
 {
@@ -346,6 +413,7 @@ request_free(struct request *req)
 	if (req->timer != NULL)
 		event_free(req->timer);
 	request_fds_close(&req->fds);
+	request_release_agent(req);
 	free(req);
 }
 
@@ -952,10 +1020,11 @@ request_jobs(struct peer *peer, struct proto_request *preq, enum job_kind kind,
 		request_audit_refused(peer, preq, PROTO_E_LIMIT);
 		request_hosts_free(&hosts);
 		free(forbidden);
-		cred_unref(cred);
+		request_cred_drop(cred);
 		return -1;
 	}
 	req = request_new(peer, preq, preq->nhosts);
+	req->agent_link = cred != NULL ? cred->agent_link : 0;
 	request_fds_move(&req->fds, fds);
 	request_audit_start(req, preq, nforbidden);
 	for (i = 0; i < preq->nhosts; i++) {
@@ -1256,6 +1325,7 @@ request_detach_all(struct peer *peer)
 	while ((req = TAILQ_FIRST(&peer->requests)) != NULL) {
 		if (request_has_jobs(req))
 			request_cancel_jobs(req);
+		request_release_agent(req);
 		request_unlink_peer(req);
 	}
 }

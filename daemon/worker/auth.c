@@ -28,6 +28,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
 #include "agent.h"
 #include "auth.h"
 #include "keys.h"
@@ -61,6 +64,12 @@ struct auth_method {
 	void (*report)(const struct auth *, char *, size_t);
 };
 
+/* One key an agent listed: its public blob. */
+struct auth_pin {
+	uint8_t *blob;
+	size_t len;
+};
+
 /* The agent's part of publickey. */
 enum auth_agent_phase {
 	AUTH_AGENT_OFF,     /* no IdentityAgent */
@@ -91,11 +100,18 @@ struct auth {
 
 	/* publickey from the agent */
 	enum auth_agent_phase agent;
-	struct inbox *reply; /* where the listing comes, cookie conn_id */
-	uint64_t relay;      /* the broker's relay, 0 none */
-	int relay_fd;        /* its end for libssh until libssh has it */
-	int agent_keys;      /* identities the agent listed */
-	int agent_tried;     /* libssh offered them */
+	struct inbox *reply;   /* where the listing comes, cookie conn_id */
+	uint64_t link;         /* the agent's link, 0 none */
+	int link_owned;        /* the daemon's agent: this login's own link */
+	struct auth_pin *pins; /* the listed keys to offer, in order */
+	size_t npins;
+	size_t pin;      /* offered now */
+	uint64_t relay;  /* the relay pinned to it, 0 none */
+	int libssh_fd;   /* the last relay end given to libssh, -1 none */
+	int agent_keys;  /* identities the agent listed */
+	int agent_tried; /* keys offered */
+	int agent_keyed; /* a client's agent key authenticated: */
+	unsigned char agent_key[AUTH_KEY_HASH]; /* its blob's SHA-256 */
 
 	/* The client's own key (p->cred): with one, the daemon's identity
 	 * files, agent and password are not used. */
@@ -173,25 +189,30 @@ auth_order(struct auth *a, const char *pref)
 }
 
 struct auth *
-auth_new(const struct host_params *p, struct keystore *keys, ssh_session s,
-	 unsigned long long conn_id, struct inbox *reply)
+auth_new(const struct host_params *p, struct cred *cred, struct keystore *keys,
+	 ssh_session s, unsigned long long conn_id, struct inbox *reply)
 {
 	struct auth *a = xcalloc(1, sizeof(*a));
 
 	a->p = host_params_dup(p);
+	/* The job's credential: the same identity as the pool's, but its
+	 * agent link is the one that lives now. */
+	if (cred != a->p->cred)
+		host_params_set_cred(a->p, cred);
 	a->keys = keystore_ref(keys);
 	a->s = s;
 	a->conn_id = conn_id;
 	a->cur = -1;
 	a->reply = reply;
-	a->relay_fd = -1;
+	a->libssh_fd = -1;
 	a->agent =
 	    a->p->identity_agent != NULL ? AUTH_AGENT_START : AUTH_AGENT_OFF;
 	a->password_tries = a->p->password_prompts;
 	if (a->p->cred != NULL) {
 		/* A session opened with the client's credential is its
 		 * alone: the daemon's credentials never help open it. */
-		a->agent = AUTH_AGENT_OFF;
+		a->agent = a->p->cred->agent_link != 0 ? AUTH_AGENT_START
+						       : AUTH_AGENT_OFF;
 		a->password = a->p->cred->password;
 		if (a->p->cred->key_bytes != NULL &&
 		    (a->client_key = cred_key(a->p->cred)) == NULL)
@@ -257,29 +278,50 @@ auth_agent_note(struct auth *a, const char *what)
 {
 	if (a->note[0] != '\0')
 		return;
-	/* A socket path has at most 107 bytes. */
-	snprintf(a->note, sizeof(a->note), "agent %.107s: %.120s",
-		 a->p->identity_agent, what);
+	if (a->link_owned)
+		/* A socket path has at most 107 bytes. */
+		snprintf(a->note, sizeof(a->note), "agent %.107s: %.120s",
+			 a->p->identity_agent, what);
+	else
+		snprintf(a->note, sizeof(a->note), "the client's agent: %.120s",
+			 what);
 }
 
-/* Done with the agent: its relay closes (libssh's end then reads EOF). */
+/* The relay of the key offered now closes (libssh's end then reads EOF;
+ * libssh keeps that descriptor until the next relay replaces it). */
 static void
-auth_agent_end(struct auth *a)
+auth_agent_unrelay(struct auth *a)
 {
 	if (a->relay != 0)
 		agent_relay_close(a->relay);
 	a->relay = 0;
-	if (a->relay_fd != -1)
-		close(a->relay_fd);
-	a->relay_fd = -1;
 }
 
-/* Connect to the agent, open a relay and ask for its keys: 0 when the
- * listing is on its way, -1 (noted) when the agent cannot be used. */
-static int
-auth_agent_start(struct auth *a)
+/* Done with the agent: the relay closes, and the daemon's agent's link
+ * of this login with it; a client's link is its request's. */
+static void
+auth_agent_end(struct auth *a)
+{
+	size_t i;
+
+	auth_agent_unrelay(a);
+	if (a->link_owned && a->link != 0)
+		agent_link_close(a->link);
+	a->link = 0;
+	for (i = 0; i < a->npins; i++)
+		free(a->pins[i].blob);
+	free(a->pins);
+	a->pins = NULL;
+	a->npins = 0;
+}
+
+/* The daemon's agent, connected for this login alone; 0 (noted) when it
+ * cannot be. */
+static uint64_t
+auth_agent_connect(struct auth *a)
 {
 	struct sockaddr_un sa;
+	uint64_t link;
 	int fd;
 
 	memset(&sa, 0, sizeof(sa));
@@ -290,16 +332,29 @@ auth_agent_start(struct auth *a)
 		auth_agent_note(a, strerror(errno));
 		if (fd != -1)
 			close(fd);
-		return -1;
+		return 0;
 	}
-	a->relay = agent_relay_open(fd, AGENT_RELAY_AUTH, &a->relay_fd);
-	if (a->relay == 0) {
+	if ((link = agent_link_open(fd)) == 0)
 		auth_agent_note(a,
 				"no relay free (the daemon's agent broker is "
 				"at its limit)");
-		return -1;
+	return link;
+}
+
+/* Ask the agent's link for its keys: 0 when the listing is on its way,
+ * -1 (noted) when the agent cannot be used. */
+static int
+auth_agent_start(struct auth *a)
+{
+	if (a->p->cred != NULL && a->p->cred->agent_link != 0) {
+		a->link = a->p->cred->agent_link;
+		a->link_owned = 0;
+	} else {
+		a->link_owned = 1;
+		if ((a->link = auth_agent_connect(a)) == 0)
+			return -1;
 	}
-	if (agent_list(a->relay, a->reply, a->conn_id) == -1) {
+	if (agent_link_list(a->link, a->reply, a->conn_id) == -1) {
 		auth_agent_note(a, "the broker is not running");
 		auth_agent_end(a);
 		return -1;
@@ -308,11 +363,41 @@ auth_agent_start(struct auth *a)
 	return 0;
 }
 
+/* With IdentitiesOnly, an agent's key is offered only when it is the
+ * public half of an IdentityFile the daemon loaded (compared as the
+ * base64 text of the blob, the form libssh exports). */
+static int
+auth_agent_key_allowed(const struct auth *a, const uint8_t *blob, size_t len)
+{
+	char *mine = NULL, *theirs;
+	const char *why;
+	ssh_key k;
+	size_t i;
+	int same = 0;
+
+	if (!a->p->identities_only)
+		return 1;
+	theirs = xmalloc(4 * ((len + 2) / 3) + 1);
+	EVP_EncodeBlock((unsigned char *)theirs, blob, (int)len);
+	for (i = 0; i < a->p->n_identity_files && !same; i++) {
+		k = keystore_find(a->keys, a->p->identity_files[i], &why);
+		if (k == NULL ||
+		    ssh_pki_export_pubkey_base64(k, &mine) != SSH_OK)
+			continue;
+		same = strcmp(mine, theirs) == 0;
+		ssh_string_free_char(mine);
+		mine = NULL;
+	}
+	free(theirs);
+	return same;
+}
+
 void
 auth_agent_listed(struct auth *a, const struct msg *m)
 {
 	struct agentmsg_identities ids;
 	char err[AGENT_MAX_ERR];
+	size_t i;
 
 	if (a->agent != AUTH_AGENT_LISTING)
 		return;
@@ -323,26 +408,83 @@ auth_agent_listed(struct auth *a, const struct msg *m)
 		return;
 	}
 	a->agent_keys = (int)ids.n;
+	a->pins = xcalloc(ids.n > 0 ? ids.n : 1, sizeof(*a->pins));
+	for (i = 0; i < ids.n; i++) {
+		if (!auth_agent_key_allowed(a, ids.v[i].blob,
+					    ids.v[i].blob_len))
+			continue;
+		a->pins[a->npins].blob = xmalloc(ids.v[i].blob_len);
+		memcpy(a->pins[a->npins].blob, ids.v[i].blob,
+		       ids.v[i].blob_len);
+		a->pins[a->npins++].len = ids.v[i].blob_len;
+	}
 	agentmsg_identities_free(&ids);
-	log_debug("host=%s conn=%llu: agent %s lists %d keys", a->p->key,
-		  a->conn_id, a->p->identity_agent, a->agent_keys);
-	if (a->agent_keys == 0) {
-		auth_agent_note(a, "no keys");
+	log_debug("host=%s conn=%llu: %s lists %d keys, %zu to offer",
+		  a->p->key, a->conn_id,
+		  a->link_owned ? a->p->identity_agent : "the client's agent",
+		  a->agent_keys, a->npins);
+	if (a->npins == 0) {
+		auth_agent_note(a, a->agent_keys == 0
+				       ? "no keys"
+				       : "none of its keys is an IdentityFile "
+					 "(IdentitiesOnly)");
 		auth_agent_end(a);
 		return;
 	}
-	if (ssh_set_agent_socket(a->s, a->relay_fd) != SSH_OK) {
-		auth_agent_note(a, "libssh did not take the relay");
-		auth_agent_end(a);
-		return;
-	}
-	/* libssh's now: ssh_free closes it. */
-	a->relay_fd = -1;
+	a->pin = 0;
 	a->agent = AUTH_AGENT_TRYING;
 }
 
-/* The agent's keys, offered by libssh: AUTH_M_DONE when none was taken
- * (the identity files come next). */
+/* The key a login took, remembered when it is a client agent's: the
+ * worker gives the session to a later request only when that request's
+ * agent holds the same key. */
+static void
+auth_agent_took(struct auth *a, const uint8_t *blob, size_t len)
+{
+	if (a->link_owned)
+		return;
+	SHA256(blob, len, a->agent_key);
+	a->agent_keyed = 1;
+}
+
+int
+auth_agent_key(const struct auth *a, unsigned char out[AUTH_KEY_HASH])
+{
+	if (!a->agent_keyed)
+		return 0;
+	memcpy(out, a->agent_key, AUTH_KEY_HASH);
+	return 1;
+}
+
+/* A relay pinned to the next key, given to libssh: 0, or -1 (noted). */
+static int
+auth_agent_relay(struct auth *a)
+{
+	int fd;
+
+	a->relay =
+	    agent_relay_attach(a->link, AGENT_RELAY_AUTH, a->pins[a->pin].blob,
+			       a->pins[a->pin].len, &fd);
+	if (a->relay == 0) {
+		auth_agent_note(a, "no relay free (the daemon's agent broker "
+				   "is at its limit, or the agent is gone)");
+		return -1;
+	}
+	if (ssh_set_agent_socket(a->s, fd) != SSH_OK) {
+		close(fd);
+		auth_agent_note(a, "libssh did not take the relay");
+		return -1;
+	}
+	/* libssh does not close the descriptor it replaces; the last one
+	 * is libssh's, which ssh_free closes. */
+	if (a->libssh_fd != -1)
+		close(a->libssh_fd);
+	a->libssh_fd = fd;
+	return 0;
+}
+
+/* The agent's keys, one relay each so the key a login took is known:
+ * AUTH_M_DONE when none was taken (the identity files come next). */
 static enum auth_mstep
 auth_agent(struct auth *a)
 {
@@ -352,15 +494,31 @@ auth_agent(struct auth *a)
 		a->agent = AUTH_AGENT_DONE;
 	if (a->agent == AUTH_AGENT_LISTING)
 		return AUTH_M_WAIT;
-	if (a->agent != AUTH_AGENT_TRYING)
-		return AUTH_M_DONE;
-	rc = ssh_userauth_agent(a->s, NULL);
-	if (rc == SSH_AUTH_AGAIN)
-		return AUTH_M_AGAIN;
+	while (a->agent == AUTH_AGENT_TRYING && a->pin < a->npins) {
+		if (a->relay == 0 && auth_agent_relay(a) == -1)
+			break;
+		rc = ssh_userauth_agent(a->s, NULL);
+		if (rc == SSH_AUTH_AGAIN)
+			return AUTH_M_AGAIN;
+		a->agent_tried++;
+		auth_agent_unrelay(a);
+		if (rc == SSH_AUTH_SUCCESS || rc == SSH_AUTH_PARTIAL) {
+			auth_agent_took(a, a->pins[a->pin].blob,
+					a->pins[a->pin].len);
+			a->agent = AUTH_AGENT_DONE;
+			auth_agent_end(a);
+			return auth_mstep_of(rc);
+		}
+		if (rc != SSH_AUTH_DENIED) {
+			a->agent = AUTH_AGENT_DONE;
+			auth_agent_end(a);
+			return AUTH_M_ERROR;
+		}
+		a->pin++;
+	}
 	a->agent = AUTH_AGENT_DONE;
-	a->agent_tried = 1;
 	auth_agent_end(a);
-	return auth_mstep_of(rc);
+	return AUTH_M_DONE;
 }
 
 /* ---- publickey ---- */
@@ -438,21 +596,32 @@ auth_publickey(struct auth *a)
 static void
 auth_publickey_report(const struct auth *a, char *buf, size_t len)
 {
-	if (a->p->cred != NULL && a->p->cred->key_bytes == NULL)
-		snprintf(buf, len,
-			 "publickey (no key: the client passed none)");
-	else if (a->p->cred != NULL)
-		snprintf(buf, len, "publickey (the client's key, %s)",
-			 a->p->cred->id);
-	else if (a->agent_tried)
-		snprintf(buf, len,
-			 "publickey (agent: %d key%s tried; %d key%s "
-			 "tried from files)",
-			 a->agent_keys, a->agent_keys == 1 ? "" : "s",
-			 a->keys_tried, a->keys_tried == 1 ? "" : "s");
+	const struct cred *c = a->p->cred;
+	int n;
+
+	if (a->agent_tried || (c != NULL && c->agent_link != 0))
+		n = snprintf(buf, len, "publickey (%s: %d of %d key%s tried",
+			     a->link_owned || c == NULL ? "agent"
+							: "the client's agent",
+			     a->agent_tried, a->agent_keys,
+			     a->agent_keys == 1 ? "" : "s");
 	else
-		snprintf(buf, len, "publickey (%d key%s tried)", a->keys_tried,
-			 a->keys_tried == 1 ? "" : "s");
+		n = snprintf(buf, len, "publickey (");
+	if (n < 0 || (size_t)n >= len)
+		return;
+	if (c != NULL && c->key_bytes != NULL)
+		snprintf(buf + n, len - (size_t)n, "%sthe client's key, %s)",
+			 a->agent_tried || c->agent_link ? "; " : "", c->id);
+	else if (c != NULL && c->agent_link != 0)
+		snprintf(buf + n, len - (size_t)n, ")");
+	else if (c != NULL)
+		snprintf(buf + n, len - (size_t)n,
+			 "no key: the client passed none)");
+	else
+		snprintf(buf + n, len - (size_t)n, "%s%d key%s tried%s)",
+			 a->agent_tried ? "; " : "", a->keys_tried,
+			 a->keys_tried == 1 ? "" : "s",
+			 a->agent_tried ? " from files" : "");
 }
 
 /* ---- password ---- */

@@ -27,9 +27,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <linux/sockios.h> /* SIOCOUTQ */
 #include <stdatomic.h>
-#include <sys/ioctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,8 +35,8 @@
 
 #include <event2/event.h>
 #include <libssh/libssh.h>
-#include <libssh/server.h> /* ssh_send_keepalive */
 
+#include "alive.h"
 #include "auth.h"
 #include "knownhosts.h"
 #include "log.h"
@@ -109,20 +107,15 @@ struct conn_offload {
 static void conn_io_cb(evutil_socket_t, short, void *);
 static void conn_deadline_cb(evutil_socket_t, short, void *);
 static void conn_kick_cb(evutil_socket_t, short, void *);
-static void conn_alive_cb(evutil_socket_t, short, void *);
 static void conn_hold_cb(evutil_socket_t, short, void *);
 static void conn_idle_cb(evutil_socket_t, short, void *);
 static void conn_idle_arm(struct conn *);
-static void conn_saw_packets(struct conn *);
-static void conn_saw_ack(struct conn *);
-static void conn_alive_send(struct conn *, long long now);
-static int conn_alive_tick(const struct conn *);
 static void conn_start(struct conn *);
 static void conn_tcp_next(struct conn *);
 static void conn_kex_step(struct conn *);
 static void conn_auth_step(struct conn *);
 
-static void
+void
 conn_finish(struct conn *c)
 {
 	if (c->state == CONN_DEAD && c->busy == 0)
@@ -185,12 +178,13 @@ conn_fd_lost(struct conn *c)
 }
 
 struct conn *
-conn_new(struct host *h)
+conn_new(struct host *h, struct cred *cred)
 {
 	struct worker *w = h->w;
 	struct conn *c = xcalloc(1, sizeof(*c));
 
 	c->host = h;
+	c->cred = cred_ref(cred);
 	c->w = w;
 	c->id = ++w->next_conn_id;
 	c->state = CONN_RESOLVE;
@@ -204,7 +198,7 @@ conn_new(struct host *h)
 	c->io = event_new(w->base, -1, 0, conn_io_cb, c);
 	c->deadline = evtimer_new(w->base, conn_deadline_cb, c);
 	c->kick = evtimer_new(w->base, conn_kick_cb, c);
-	c->alive = evtimer_new(w->base, conn_alive_cb, c);
+	c->alive = evtimer_new(w->base, alive_cb, c);
 	c->hold = evtimer_new(w->base, conn_hold_cb, c);
 	c->idle = evtimer_new(w->base, conn_idle_cb, c);
 	if (c->io == NULL || c->deadline == NULL || c->kick == NULL ||
@@ -247,7 +241,7 @@ conn_agent_open_cb(ssh_session session, void *userdata)
 		return NULL;
 	}
 	f = forward_new(c, ++c->forwards_opened,
-			j->spec->params->identity_agent);
+			j->spec->params->identity_agent, job_agent_link(j));
 	if (f == NULL)
 		return NULL;
 	TAILQ_INSERT_TAIL(&c->forwards, f, entry);
@@ -395,6 +389,7 @@ conn_free(struct conn *c)
 		freeaddrinfo(c->addrs);
 	conn_forwards(c, 1);
 	auth_free(c->auth);
+	cred_unref(c->cred);
 	worker_agent_unwait(w, c);
 	host_conn_gone(c->host, c);
 	free(c);
@@ -934,8 +929,11 @@ conn_ready(struct conn *c)
 	c->scb.channel_open_request_auth_agent_function = conn_agent_open_cb;
 	ssh_callbacks_init(&c->scb);
 	ssh_set_callbacks(c->session, &c->scb);
+	c->agent_keyed = auth_agent_key(c->auth, c->agent_key);
 	auth_free(c->auth);
 	c->auth = NULL;
+	cred_unref(c->cred);
+	c->cred = NULL;
 	c->state = CONN_READY;
 	c->ready = 1;
 	c->ready_ms = c->last_rx_ms = c->idle_ms = clock_ms();
@@ -945,7 +943,7 @@ conn_ready(struct conn *c)
 	/* A random first tick spreads thousands of sessions' keepalives. */
 	if (h->params->alive_interval_ms > 0)
 		worker_timer_add(c->w, c->alive,
-				 arc4random_uniform(conn_alive_tick(c) + 1), 0);
+				 arc4random_uniform(alive_tick(c) + 1), 0);
 	log_verbose("host=%s conn=%llu: session up in %lld ms", h->params->key,
 		    c->id, clock_ms() - c->started_ms);
 	host_conn_ready(h, c);
@@ -958,8 +956,8 @@ conn_auth_step(struct conn *c)
 	enum auth_result r;
 
 	if (c->auth == NULL)
-		c->auth = auth_new(c->host->params, c->w->keys, c->session,
-				   c->id, &c->w->inbox);
+		c->auth = auth_new(c->host->params, c->cred, c->w->keys,
+				   c->session, c->id, &c->w->inbox);
 	r = auth_step(c->auth);
 	/* A listing asked for is answered whatever becomes of us: count it. */
 	if (r == AUTH_WAIT)
@@ -1126,7 +1124,7 @@ conn_pump(struct conn *c)
 	c->busy--;
 	if (c->state != CONN_READY)
 		return;
-	conn_saw_packets(c);
+	alive_saw_packets(c);
 	c->held = conn_held(c);
 	conn_watch_session(c);
 	/* Out of rounds with work left: continue after the others. */
@@ -1138,137 +1136,6 @@ conn_pump(struct conn *c)
 	}
 	if (freed || c->host->nqueued > 0)
 		host_dispatch(c->host);
-}
-
-/* Note traffic from the server: it proves the session alive. */
-static void
-conn_saw_packets(struct conn *c)
-{
-	long long now;
-
-	if (c->packets.in_packets == c->rx_seen)
-		return;
-	now = clock_ms();
-	c->rx_seen = c->packets.in_packets;
-	c->last_rx_ms = now;
-	if (c->ka_outstanding) {
-		host_rtt(c->host, now - c->ka_sent_ms);
-		c->ka_outstanding = 0;
-	}
-}
-
-static int
-conn_alive_tick(const struct conn *c)
-{
-	int tick = c->host->params->alive_interval_ms / 4;
-
-	return tick > 0 ? tick : 1;
-}
-
-/*
- * An SSH_MSG_IGNORE probe is answered when the server's TCP has taken every
- * byte sent: nothing is left in the socket's send queue.
- */
-static void
-conn_saw_ack(struct conn *c)
-{
-	int fd = ssh_get_fd(c->session), queued;
-
-	if (!c->ka_probe || fd == -1 || fd != c->fd)
-		return;
-	if (ioctl(fd, SIOCOUTQ, &queued) == -1 || queued > 0)
-		return;
-	c->ka_probe = 0;
-	c->last_rx_ms = clock_ms();
-}
-
-/*
- * Send a keepalive.  A keepalive@openssh.com request goes out through
- * ssh_send_keepalive(), which in non-blocking mode sends only on every other
- * call (the other one collects the reply).  A server that answers it with
- * SSH_MSG_UNIMPLEMENTED (TinySSH) leaves libssh's request pending for good:
- * no later call sends anything.  Such a session is probed with
- * SSH_MSG_IGNORE instead, answered by the server's TCP acknowledging it:
- * that proves the path and the server's host, not the server process, and
- * gives no round trip time.
- */
-static void
-conn_alive_send(struct conn *c, long long now)
-{
-	uint64_t out = c->packets.out_packets;
-
-	ssh_send_keepalive(c->session);
-	if (c->packets.out_packets == out)
-		ssh_send_keepalive(c->session);
-	if (c->packets.out_packets != out) {
-		c->ka_sent_ms = now;
-		c->ka_outstanding = 1;
-		return;
-	}
-	/* Nothing went out.  With nothing received since the last request
-	 * it is simply unanswered; with packets received, the server
-	 * answered in a way libssh does not take for a reply. */
-	if (c->ka_outstanding)
-		return;
-	if (!c->ka_stuck)
-		log_verbose("host=%s conn=%llu: keepalive@openssh.com gets no "
-			    "reply libssh accepts: keepalives are "
-			    "SSH_MSG_IGNORE probes",
-			    c->host->params->key, c->id);
-	c->ka_stuck = 1;
-	if (ssh_send_ignore(c->session, "") == SSH_OK &&
-	    c->packets.out_packets != out) {
-		c->ka_sent_ms = now;
-		c->ka_probe = 1;
-	}
-}
-
-/*
- * ServerAliveInterval/CountMax: a session silent for an interval gets a
- * keepalive request, and another each interval after; silent for CountMax
- * intervals, it is dead (OpenSSH: "approximately interval x count").
- */
-static void
-conn_alive_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct conn *c = arg;
-	struct host_params *p = c->host->params;
-	long long now = clock_ms(), silence;
-	char why[256];
-
-	(void)fd;
-	(void)what;
-	if (c->state != CONN_READY)
-		return;
-	conn_saw_packets(c);
-	conn_saw_ack(c);
-	/* Held, silence is not a dead peer.  Not polled either: one poll
-	 * would take in what TCP holds, up to the paused channels' windows.
-	 * (A server's ClientAlive requests then go unanswered too; see
-	 * ClientQueueHardTime in sshpoold.conf(5).) */
-	if (c->held) {
-		c->last_rx_ms = now;
-		worker_timer_add(c->w, c->alive, conn_alive_tick(c), 1);
-		return;
-	}
-	silence = now - c->last_rx_ms;
-	if (silence >= (long long)p->alive_interval_ms * p->alive_count_max) {
-		snprintf(
-		    why, sizeof(why),
-		    "no answer from the server for %lld "
-		    "ms (ServerAliveInterval %d ms, ServerAliveCountMax %d)",
-		    silence, p->alive_interval_ms, p->alive_count_max);
-		conn_close(c, PROTO_E_CONNECTION_LOST, why);
-		conn_finish(c);
-		return;
-	}
-	if (silence >= p->alive_interval_ms &&
-	    now - c->ka_sent_ms >= p->alive_interval_ms) {
-		conn_alive_send(c, now);
-		/* The calls may have read packets for some channel. */
-		conn_poke(c);
-	}
-	worker_timer_add(c->w, c->alive, conn_alive_tick(c), 1);
 }
 
 /*

@@ -11,6 +11,7 @@
 #include <libssh/callbacks.h>
 #include <libssh/libssh.h>
 
+#include "auth.h"
 #include "forward.h"
 #include "worker.h"
 
@@ -55,7 +56,14 @@ struct conn {
 	struct ssh_counter_struct packets;
 	struct auth *auth; /* AUTH: auth.c's state, keys kept across a
 			      reload */
-	int ready;         /* reached READY: counted in host->nready */
+	/* The credential it authenticates with (a reference until READY):
+	 * the one of the job it was opened for, whose agent link lives. */
+	struct cred *cred;
+	/* A key of a client's agent opened it: only jobs whose agent holds
+	 * that key (job_holds_key) are given it. */
+	int agent_keyed;
+	unsigned char agent_key[AUTH_KEY_HASH];
+	int ready; /* reached READY: counted in host->nready */
 
 	/* Keepalive (ServerAliveInterval/CountMax): silence is measured from
 	 * the last packet received, on a tick of a quarter interval. */
@@ -99,13 +107,16 @@ struct conn {
 	int forwards_opened;
 };
 
-/* A new connection of h, connecting from the loop; h lists it. */
-struct conn *conn_new(struct host *);
+/* A new connection of h, connecting from the loop; h lists it.  It
+ * authenticates with cred (a job's; NULL: the daemon's own). */
+struct conn *conn_new(struct host *, struct cred *);
 void conn_attach(struct conn *, struct job *);
 void conn_opened(struct conn *);
 void conn_refused(struct conn *, struct job *, int refusals);
 void conn_close(struct conn *, enum proto_code, const char *why);
 void conn_free(struct conn *);
+/* Free it if a callback killed it (CONN_DEAD); at a callback's end. */
+void conn_finish(struct conn *);
 void conn_pump(struct conn *);
 void conn_resume(struct conn *);
 void conn_poke(struct conn *);

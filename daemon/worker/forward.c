@@ -2,8 +2,10 @@
 /*
  * Agent forwarding: an auth-agent@openssh.com channel that the server
  * opened for a job with ForwardAgent, bridged to the daemon's own agent
- * (IdentityAgent) through a FORWARD relay of the agent broker, which lets
- * only listings and signatures reach the agent.  The bridge lives on its
+ * (IdentityAgent), or for a request with forward_agent to the client's
+ * own (a relay on its request's link, which dies with the request),
+ * through a FORWARD relay of the agent broker, which lets only listings
+ * and signatures reach the agent.  The bridge lives on its
  * connection's worker: the channel is read and written only from the
  * connection's pump (forward_step), the relay's socket from the loop too,
  * and each direction waits in one bounded buffer.  The channel is not read
@@ -36,7 +38,7 @@
 static void forward_io_cb(evutil_socket_t, short, void *);
 
 struct forward *
-forward_new(struct conn *c, int num, const char *path)
+forward_new(struct conn *c, int num, const char *path, uint64_t link)
 {
 	struct forward *f;
 	ssh_channel chan;
@@ -50,7 +52,9 @@ forward_new(struct conn *c, int num, const char *path)
 	f->chan = chan;
 	f->fd = -1;
 	f->state = FORWARD_CONNECT;
-	snprintf(f->agent, sizeof(f->agent), "%s", path);
+	f->link = link;
+	snprintf(f->agent, sizeof(f->agent), "%s",
+		 link != 0 || path == NULL ? "" : path);
 	return f;
 }
 
@@ -110,13 +114,24 @@ forward_close(struct forward *f, const char *why)
 	f->state = FORWARD_CLOSING;
 }
 
-/* Connect to the agent and open a FORWARD relay on it; -1 when not. */
+/* A FORWARD relay on the client's agent, or on a connection to the
+ * daemon's: 0, or -1 (logged). */
 static int
-forward_connect(struct forward *f)
+forward_relay(struct forward *f)
 {
 	struct sockaddr_un sa;
-	int fd, fl;
+	int fd;
 
+	if (f->link != 0) {
+		f->relay = agent_relay_attach(f->link, AGENT_RELAY_FORWARD,
+					      NULL, 0, &f->fd);
+		if (f->relay == 0)
+			log_info("host=%s conn=%llu: agent channel %d: the "
+				 "client's agent is gone, or the broker is at "
+				 "its limit",
+				 forward_key(f), f->conn->id, f->num);
+		return f->relay != 0 ? 0 : -1;
+	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", f->agent);
@@ -136,6 +151,17 @@ forward_connect(struct forward *f)
 			 forward_key(f), f->conn->id, f->num);
 		return -1;
 	}
+	return 0;
+}
+
+/* Open the relay and watch its socket; -1 when not. */
+static int
+forward_connect(struct forward *f)
+{
+	int fl;
+
+	if (forward_relay(f) == -1)
+		return -1;
 	if ((fl = fcntl(f->fd, F_GETFL)) == -1 ||
 	    fcntl(f->fd, F_SETFL, fl | O_NONBLOCK) == -1) {
 		log_warn("host=%s conn=%llu: agent channel %d: fcntl",
@@ -146,7 +172,8 @@ forward_connect(struct forward *f)
 	if (f->ev == NULL)
 		fatalx("%s: event_new failed", __func__);
 	log_verbose("host=%s conn=%llu: agent channel %d forwarded to %s",
-		    forward_key(f), f->conn->id, f->num, f->agent);
+		    forward_key(f), f->conn->id, f->num,
+		    f->link != 0 ? "the client's agent" : f->agent);
 	return 0;
 }
 

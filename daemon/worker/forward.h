@@ -39,7 +39,8 @@ struct forward {
 	int num; /* the connection's n-th agent channel, for log lines */
 	enum forward_state state;
 	ssh_channel chan;
-	char agent[108]; /* the IdentityAgent socket */
+	char agent[108]; /* the IdentityAgent socket, or "" with link */
+	uint64_t link;   /* a client's agent (agent.h), 0 none */
 	uint64_t relay;  /* the broker's relay, 0 none */
 	int fd;          /* the relay's end, non-blocking; -1 none */
 	struct event *ev;
@@ -57,10 +58,12 @@ TAILQ_HEAD(forward_list, forward);
 
 /*
  * From the session's channel-open callback: a new channel for the server's
- * open (returned to libssh, which accepts it), bridged to the agent at path
- * from the next forward_step.  NULL if libssh could not make a channel.
+ * open (returned to libssh, which accepts it), bridged from the next
+ * forward_step to the client's agent on link, or without one to the
+ * daemon's agent at path.  NULL if libssh could not make a channel.
  */
-struct forward *forward_new(struct conn *, int num, const char *path);
+struct forward *forward_new(struct conn *, int num, const char *path,
+			    uint64_t link);
 ssh_channel forward_channel(const struct forward *);
 /* Move bytes both ways; 1 if anything moved.  From the connection's pump
  * only: this is where the channel is used. */

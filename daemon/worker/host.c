@@ -136,6 +136,38 @@ host_expired(const struct host *h)
 	       !h->reconnect && !host_in_use(h);
 }
 
+/* A pool of a client's agent: its sessions are each a key's, and it has
+ * no credential of its own to reconnect with. */
+static int
+host_agent_pool(const struct host *h)
+{
+	return h->params->cred != NULL && h->params->cred->agent_link != 0;
+}
+
+/* c may carry j: any session of the pool, but one a client agent's key
+ * opened only for a job whose agent holds that key now. */
+static int
+host_serves(const struct conn *c, const struct job *j)
+{
+	return !c->agent_keyed || job_holds_key(j, c->agent_key);
+}
+
+/* A session is up that may carry j. */
+static int
+host_ready_for(const struct host *h, const struct job *j)
+{
+	const struct conn *c;
+
+	if (!host_agent_pool(h))
+		return h->nready > 0;
+	TAILQ_FOREACH(c, &h->conns, entry)
+	{
+		if (c->state == CONN_READY && !c->draining && host_serves(c, j))
+			return 1;
+	}
+	return 0;
+}
+
 void
 host_submit(struct host *h, struct job *j)
 {
@@ -143,7 +175,7 @@ host_submit(struct host *h, struct job *j)
 	if (host_fail_fast(h, j))
 		return;
 	if (job_kind(j) == JOB_CONNECT) {
-		if (h->nready > 0) {
+		if (host_ready_for(h, j)) {
 			job_connected(j, h->nready);
 			return;
 		}
@@ -192,15 +224,16 @@ host_rtt(struct host *h, long long ms)
 	h->rtt_ms = ms;
 }
 
-/* The ready connection with the most free channels, or NULL. */
+/* The ready connection with the most free channels that may carry j, or
+ * NULL. */
 static struct conn *
-host_pick(struct host *h)
+host_pick(struct host *h, const struct job *j)
 {
 	struct conn *c, *best = NULL;
 
 	TAILQ_FOREACH(c, &h->conns, entry)
 	{
-		if (!conn_has_room(c) || c->draining)
+		if (!conn_has_room(c) || c->draining || !host_serves(c, j))
 			continue;
 		if (best == NULL ||
 		    c->cap - c->nchans > best->cap - best->nchans)
@@ -259,6 +292,44 @@ host_session_limit(struct host *h)
 	host_fail_all(h, PROTO_E_LIMIT, why);
 }
 
+/* The credential of the job the next connection opens for: its agent
+ * link is one that lives. */
+static struct cred *
+host_next_cred(struct host *h)
+{
+	struct job *j;
+
+	if ((j = TAILQ_FIRST(&h->queue)) == NULL)
+		j = TAILQ_FIRST(&h->waiters);
+	return j != NULL ? j->spec->params->cred : h->params->cred;
+}
+
+/*
+ * MaxSessionsPerHost sessions, and the first job waits for a session none
+ * of them may carry (their keys are not in its agent): an idle one makes
+ * room, or the job would wait for good.
+ */
+static void
+host_make_room(struct host *h)
+{
+	struct job *j = TAILQ_FIRST(&h->queue);
+	struct conn *c;
+
+	if (j == NULL || !host_agent_pool(h))
+		return;
+	TAILQ_FOREACH(c, &h->conns, entry)
+	{
+		if (c->state != CONN_READY || c->nchans > 0 || c->draining ||
+		    host_serves(c, j))
+			continue;
+		log_verbose("host=%s conn=%llu: closed to make room for a "
+			    "session of another agent key",
+			    h->params->key, c->id);
+		conn_drain(c);
+		return;
+	}
+}
+
 void
 host_dispatch(struct host *h)
 {
@@ -267,7 +338,7 @@ host_dispatch(struct host *h)
 	int coming, need;
 
 	while ((j = TAILQ_FIRST(&h->queue)) != NULL) {
-		if ((c = host_pick(h)) == NULL)
+		if ((c = host_pick(h, j)) == NULL)
 			break;
 		TAILQ_REMOVE(&h->queue, j, entry);
 		h->nqueued--;
@@ -293,12 +364,14 @@ host_dispatch(struct host *h)
 	/* Warm-ups need one connection; queued jobs need channels. */
 	need = h->nqueued > coming ||
 	       (h->nconns == 0 && (!TAILQ_EMPTY(&h->waiters) || h->reconnect));
+	if (need && h->nconns >= h->params->max_sessions)
+		host_make_room(h);
 	while (need && h->nconns < h->params->max_sessions) {
 		if (!worker_session_take()) {
 			host_session_limit(h);
 			break;
 		}
-		c = conn_new(h);
+		c = conn_new(h, host_next_cred(h));
 		TAILQ_INSERT_TAIL(&h->conns, c, entry);
 		h->nconns++;
 		coming += c->cap;
@@ -354,6 +427,35 @@ host_retryable(enum proto_code code)
 }
 
 /*
+ * A client agent's login was refused: that agent's keys, not the host.
+ * It counts for neither the breaker nor the backoff.  The jobs of the
+ * same request (the same agent) that no session up can carry end with the
+ * refusal; other requests' jobs wait for logins with their own agents, and
+ * the sessions up serve on.
+ */
+static void
+host_agent_denied(struct host *h, struct conn *dead, const char *why)
+{
+	struct job *j, *next;
+
+	for (j = TAILQ_FIRST(&h->queue); j != NULL; j = next) {
+		next = TAILQ_NEXT(j, entry);
+		if (j->spec->params->cred != dead->cred || host_ready_for(h, j))
+			continue;
+		TAILQ_REMOVE(&h->queue, j, entry);
+		h->nqueued--;
+		job_fail(j, PROTO_E_AUTH_FAILED, why);
+	}
+	for (j = TAILQ_FIRST(&h->waiters); j != NULL; j = next) {
+		next = TAILQ_NEXT(j, entry);
+		if (j->spec->params->cred != dead->cred || host_ready_for(h, j))
+			continue;
+		TAILQ_REMOVE(&h->waiters, j, entry);
+		job_fail(j, PROTO_E_AUTH_FAILED, why);
+	}
+}
+
+/*
  * A connection attempt failed.  Jobs wait for other connections of the host
  * if any is open or opening, or for the next attempt while the host has
  * ConnectionAttempts left; otherwise they all get the error.
@@ -367,6 +469,10 @@ host_conn_failed(struct host *h, struct conn *c, enum proto_code code,
 	int own = code == PROTO_E_LIMIT || code == PROTO_E_INTERNAL;
 
 	(void)c;
+	if (code == PROTO_E_AUTH_FAILED && host_agent_pool(h)) {
+		host_agent_denied(h, c, why);
+		return;
+	}
 	if (own)
 		h->reconnect = 0;
 	else {
@@ -398,7 +504,7 @@ host_conn_lost(struct host *h, struct conn *c, const char *why)
 	snprintf(h->last_error, sizeof(h->last_error), "%s: %s",
 		 proto_code_name(PROTO_E_CONNECTION_LOST), why);
 	host_backoff(h, &h->reconnect_at_ms);
-	h->reconnect = host_in_use(h);
+	h->reconnect = host_in_use(h) && !host_agent_pool(h);
 }
 
 /*

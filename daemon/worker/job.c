@@ -23,6 +23,9 @@
 #include <libssh/callbacks.h>
 #include <libssh/libssh.h>
 
+#include <openssl/sha.h>
+
+#include "agent.h"
 #include "log.h"
 #include "clock.h"
 #include "msg.h"
@@ -112,7 +115,65 @@ job_free(struct job *j)
 	w->njobs--;
 	event_free(j->timer);
 	job_spec_free(j->spec);
+	free(j->agent_keys);
 	free(j);
+}
+
+void
+job_listing(struct job *j)
+{
+	j->state = JOB_LISTING;
+}
+
+void
+job_place(struct job *j, struct host *h)
+{
+	j->state = JOB_QUEUED;
+	j->host = h;
+}
+
+int
+job_agent_listed(struct job *j, const struct msg *m)
+{
+	struct agentmsg_identities ids;
+	char err[AGENT_MAX_ERR], why[AGENT_MAX_ERR + 64];
+	size_t i;
+
+	if (agent_list_result(m, &ids, err, sizeof(err)) == -1) {
+		snprintf(why, sizeof(why), "the client's agent: %s", err);
+		job_fail(j, PROTO_E_AUTH_FAILED, why);
+		return -1;
+	}
+	j->agent_keys = xcalloc(ids.n > 0 ? ids.n : 1, sizeof(*j->agent_keys));
+	for (i = 0; i < ids.n; i++)
+		SHA256(ids.v[i].blob, ids.v[i].blob_len, j->agent_keys[i]);
+	j->n_agent_keys = ids.n;
+	agentmsg_identities_free(&ids);
+	log_debug("job id=%s host=%s: the client's agent holds %zu keys",
+		  j->spec->id, j->spec->params->key, j->n_agent_keys);
+	return 0;
+}
+
+uint64_t
+job_agent_link(const struct job *j)
+{
+	const struct cred *c = j->spec->params->cred;
+
+	if (j->spec->input == NULL || !j->spec->input->forward_agent ||
+	    c == NULL)
+		return 0;
+	return c->agent_link;
+}
+
+int
+job_holds_key(const struct job *j, const unsigned char key[AUTH_KEY_HASH])
+{
+	size_t i;
+
+	for (i = 0; i < j->n_agent_keys; i++)
+		if (memcmp(j->agent_keys[i], key, AUTH_KEY_HASH) == 0)
+			return 1;
+	return 0;
 }
 
 /* ---- events ---- */
@@ -534,7 +595,8 @@ job_setup_next(const struct job *j, enum job_state from)
 {
 	if (j->ended)
 		return JOB_CLOSING;
-	if (from == JOB_OPEN && j->spec->params->forward_agent)
+	if (from == JOB_OPEN &&
+	    (j->spec->params->forward_agent || job_agent_link(j) != 0))
 		return JOB_AGENT;
 	if (j->spec->input->pty)
 		return JOB_PTY;
@@ -664,6 +726,7 @@ job_step(struct job *j)
 			return 0;
 		job_release_channel(j);
 		return 1;
+	case JOB_LISTING:
 	case JOB_QUEUED:
 	case JOB_CLOSED:
 		break;
@@ -684,6 +747,10 @@ job_stop(struct job *j, enum proto_code code, const char *why)
 	if (!j->ended)
 		job_emit_error(j, code, why);
 	switch (j->state) {
+	case JOB_LISTING:
+		worker_agent_unwait_job(j->w, j);
+		job_free(j);
+		return;
 	case JOB_QUEUED:
 		if (h != NULL)
 			host_unqueue(h, j);

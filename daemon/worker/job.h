@@ -10,6 +10,7 @@
 #include <libssh/callbacks.h>
 #include <libssh/libssh.h>
 
+#include "auth.h"
 #include "worker.h"
 
 /* A job whose connection dies before its exec request is sent runs again on
@@ -21,9 +22,10 @@
 #define JOB_MAX_REFUSALS 8
 
 enum job_state {
-	JOB_QUEUED, /* in the host queue or waiters */
-	JOB_OPEN,   /* channel open requested */
-	JOB_AGENT,  /* agent forwarding requested (ForwardAgent) */
+	JOB_LISTING, /* awaiting its client agent's keys (w->agent_jobs) */
+	JOB_QUEUED,  /* in the host queue or waiters */
+	JOB_OPEN,    /* channel open requested */
+	JOB_AGENT,   /* agent forwarding requested (ForwardAgent) */
 	JOB_PTY,
 	JOB_ENV,
 	JOB_EXEC, /* exec requested, not confirmed */
@@ -53,6 +55,11 @@ struct job {
 	size_t stdin_off;
 	int eof_sent;
 	int agent_forwarded; /* auth-agent-req was sent */
+	/* A client agent's job: the listing's cookie, then the SHA-256 of
+	 * each key blob the agent holds. */
+	unsigned long long agent_cookie;
+	unsigned char (*agent_keys)[AUTH_KEY_HASH];
+	size_t n_agent_keys;
 
 	ssh_channel chan;
 	struct ssh_channel_callbacks_struct cb;
@@ -66,6 +73,18 @@ struct job *job_new(struct worker *, struct job_spec *, struct host *);
 enum job_kind job_kind(const struct job *);
 void job_free(struct job *);
 void job_attach(struct job *, struct conn *);
+/* To await its agent's listing (JOB_LISTING), then its listing: 0, or -1
+ * when the job failed with the agent's error. */
+void job_listing(struct job *);
+int job_agent_listed(struct job *, const struct msg *);
+/* The host it goes to, once (worker.c, before host_submit). */
+void job_place(struct job *, struct host *);
+/* The client's agent link the job forwards (the request's
+ * forward_agent), 0 none. */
+uint64_t job_agent_link(const struct job *);
+/* A session a client agent's key opened may serve the job: its agent
+ * holds that key. */
+int job_holds_key(const struct job *, const unsigned char key[AUTH_KEY_HASH]);
 int job_step(struct job *); /* 1 if it made progress */
 /* Running, its input all sent, its output held back for a client that
  * does not read: it needs nothing from the server until that changes. */

@@ -19,6 +19,7 @@
 #include <event2/event.h>
 #include <libssh/libssh.h>
 
+#include "agent.h"
 #include "clock.h"
 #include "keys.h"
 #include "log.h"
@@ -211,13 +212,63 @@ worker_agent_unwait(struct worker *w, struct conn *c)
 	TAILQ_REMOVE(&w->agent_waits, c, agent_entry);
 }
 
-/* An agent listing: to the connection that awaits it, if still there. */
+void
+worker_agent_unwait_job(struct worker *w, struct job *j)
+{
+	TAILQ_REMOVE(&w->agent_jobs, j, entry);
+}
+
+static void worker_job_place(struct worker *, struct job *);
+
+/* A job's listing: the keys its agent holds decide which sessions it may
+ * use; then it goes to its host as any job. */
+static void
+worker_agent_job_listed(struct worker *w, const struct msg *m)
+{
+	struct job *j;
+
+	TAILQ_FOREACH(j, &w->agent_jobs, entry)
+	{
+		if (j->agent_cookie == m->cookie)
+			break;
+	}
+	if (j == NULL)
+		return;
+	TAILQ_REMOVE(&w->agent_jobs, j, entry);
+	if (job_agent_listed(j, m) == 0)
+		worker_job_place(w, j);
+}
+
+/* Park a job of a client's agent until the agent's keys are listed. */
+static void
+worker_agent_job(struct worker *w, struct job *j)
+{
+	uint64_t link = j->spec->params->cred->agent_link;
+
+	j->agent_cookie = ++w->next_agent_cookie | WORKER_JOB_COOKIE;
+	if (agent_link_list(link, &w->inbox, j->agent_cookie) == -1) {
+		job_fail(j, PROTO_E_INTERNAL,
+			 "the agent broker is not running");
+		return;
+	}
+	w->agent_lists++;
+	job_listing(j);
+	TAILQ_INSERT_TAIL(&w->agent_jobs, j, entry);
+}
+
+/* An agent listing: to the connection or job that awaits it, if still
+ * there. */
 static void
 worker_agent_listed(struct worker *w, const struct msg *m)
 {
 	struct conn *c;
 
 	w->agent_lists--;
+	if (m->cookie & WORKER_JOB_COOKIE) {
+		worker_agent_job_listed(w, m);
+		worker_maybe_exit(w);
+		return;
+	}
 	TAILQ_FOREACH(c, &w->agent_waits, agent_entry)
 	{
 		if (c->id == m->cookie)
@@ -235,9 +286,12 @@ static void
 worker_shutdown(struct worker *w)
 {
 	struct host *h;
+	struct job *j;
 	size_t i;
 
 	w->stopping = 1;
+	while ((j = TAILQ_FIRST(&w->agent_jobs)) != NULL)
+		job_stop(j, PROTO_E_SHUTDOWN, "the daemon is shutting down");
 	for (i = 0; i < w->nbuckets; i++)
 		while ((h = TAILQ_FIRST(&w->buckets[i])) != NULL)
 			host_free(h, PROTO_E_SHUTDOWN,
@@ -247,11 +301,31 @@ worker_shutdown(struct worker *w)
 	worker_maybe_exit(w);
 }
 
+/* A job to its host, or failed when the daemon holds MaxPools. */
+static void
+worker_job_place(struct worker *w, struct job *j)
+{
+	const struct host_params *p = j->spec->params;
+	char why[256];
+	struct host *h;
+
+	if ((h = host_get(w, p)) == NULL) {
+		snprintf(why, sizeof(why),
+			 "the daemon keeps %d pools, its limit (MaxPools); "
+			 "a new user@host:port waits until an idle one expires "
+			 "(IdleTimeout)",
+			 p->max_pools);
+		job_fail(j, PROTO_E_LIMIT, why);
+		return;
+	}
+	job_place(j, h);
+	host_submit(h, j);
+}
+
 /* A job from the control thread: to its host, or refused while stopping. */
 static void
 worker_job(struct worker *w, struct job_spec *spec)
 {
-	char why[256];
 	struct host *h;
 	struct job *j;
 
@@ -261,16 +335,11 @@ worker_job(struct worker *w, struct job_spec *spec)
 	} else if (spec->kind == JOB_DISCONNECT) {
 		h = worker_find_host(w, spec->params->pool);
 		host_disconnect(w, h, job_new(w, spec, h));
-	} else if ((h = host_get(w, spec->params)) == NULL) {
-		snprintf(why, sizeof(why),
-			 "the daemon keeps %d pools, its limit (MaxPools); "
-			 "a new user@host:port waits until an idle one expires "
-			 "(IdleTimeout)",
-			 spec->params->max_pools);
-		j = job_new(w, spec, NULL);
-		job_fail(j, PROTO_E_LIMIT, why);
-	} else
-		host_submit(h, job_new(w, spec, h));
+	} else if (spec->params->cred != NULL &&
+		   spec->params->cred->agent_link != 0)
+		worker_agent_job(w, job_new(w, spec, NULL));
+	else
+		worker_job_place(w, job_new(w, spec, NULL));
 }
 
 static void
@@ -404,6 +473,7 @@ workers_start(int n, const struct keystore *keys, struct inbox *reply)
 			TAILQ_INIT(&w->buckets[i]);
 		TAILQ_INIT(&w->jobs);
 		TAILQ_INIT(&w->agent_waits);
+		TAILQ_INIT(&w->agent_jobs);
 		TAILQ_INIT(&w->outbox);
 		w->flush = event_new(w->base, -1, 0, worker_flush, w);
 		if (w->flush == NULL)

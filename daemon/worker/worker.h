@@ -69,6 +69,10 @@ struct worker {
 	 * answers of connections gone included: each comes. */
 	struct conn_list agent_waits;
 	int agent_lists;
+	/* Jobs of a client's agent awaiting its listing (cookie the job's
+	 * agent_cookie, WORKER_JOB_COOKIE set), before they reach a host. */
+	struct job_list agent_jobs;
+	unsigned long long next_agent_cookie;
 	struct {
 		int ms;
 		const struct timeval *tv;
@@ -93,9 +97,14 @@ int worker_pool_take(int max);
 int worker_session_take(void);
 void worker_session_put(void);
 int worker_session_max(void);
+/* Cookies of agent listings for jobs; those of conns are conn ids. */
+#define WORKER_JOB_COOKIE (1ULL << 63)
+
 /* c awaits an agent listing; unwait when it goes (conn_free). */
 void worker_agent_wait(struct worker *, struct conn *);
 void worker_agent_unwait(struct worker *, struct conn *);
+/* j (JOB_LISTING) no longer awaits its listing (job_stop). */
+void worker_agent_unwait_job(struct worker *, struct job *);
 /* Leave the loop once stopping and nothing is left to wait for. */
 void worker_maybe_exit(struct worker *);
 void worker_timer_add(struct worker *, struct event *, long long ms,
