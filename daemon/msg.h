@@ -102,6 +102,15 @@ struct host_params {
 	 * to and looked up in known_hosts.  host stays the name everything
 	 * else shows and keys by. */
 	char *hostname;
+	/* ProxyJump: the settings of the last hop, through whose pooled
+	 * sessions the connection goes (a direct-tcpip channel to hostname
+	 * and port); its own via is the hop before.  NULL: direct.  Owned:
+	 * dup, equal and free follow the chain.  The pool key then names
+	 * the chain ("KEY via HOPKEY via ..."), so targets reached through
+	 * different hops are different pools. */
+	struct host_params *via;
+	int max_tunnels; /* MaxTunnelsPerSession: tunnels a session of this
+			  * host carries when it is a hop */
 	int port;
 	char *key; /* "user@host:port" (IPv6 in brackets): names the pool */
 	/* The client's credential, NULL for the daemon's own (reference);

@@ -59,6 +59,10 @@ enum proto_code {
 	PROTO_E_LIMIT,
 	PROTO_E_SHUTDOWN,
 	PROTO_E_INTERNAL,
+	PROTO_E_PROXY_FAILED,  /* a jump host could not be reached or
+				* logged in to (the message names it) */
+	PROTO_E_PROXY_REFUSED, /* a jump host refused the direct-tcpip
+				* channel to the next hop or the target */
 	PROTO_E_COUNT
 };
 const char *proto_code_name(enum proto_code); /* "bad_request", ... */

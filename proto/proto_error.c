@@ -30,6 +30,8 @@ static const char *const proto_code_names[PROTO_E_COUNT] = {
     [PROTO_E_LIMIT] = "limit",
     [PROTO_E_SHUTDOWN] = "shutdown",
     [PROTO_E_INTERNAL] = "internal",
+    [PROTO_E_PROXY_FAILED] = "proxy_failed",
+    [PROTO_E_PROXY_REFUSED] = "proxy_refused",
 };
 
 int
