@@ -37,7 +37,7 @@
 #define TF_OUT_KEEP 4096
 #define TF_CONF_MAX 2048
 /* Requests of test_forward_burst, 5 bytes each, and their answers, about
- * 100 bytes each: far past the bridge's FORWARD_BUF_MAX (32 KiB) buffers. */
+ * 100 bytes each: far past the bridge's BRIDGE_BUF_MAX (32 KiB) buffers. */
 #define TF_BURST 10000
 /* FORWARD_MAX_PER_CONN: agent channels one connection carries at once. */
 #define TF_MAX_CHANNELS 8

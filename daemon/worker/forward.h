@@ -16,15 +16,13 @@
 
 #include <libssh/libssh.h>
 
+#include "bridge.h"
+
 struct conn;
 struct event;
 
 /* Agent channels one connection carries at once; more are refused. */
 #define FORWARD_MAX_PER_CONN 8
-/* Bytes waiting in each direction of a bridge: past that the side that
- * fills it is not read (the channel's window or the socket's buffer then
- * holds the writer back). */
-#define FORWARD_BUF_MAX (32 * 1024)
 
 enum forward_state {
 	FORWARD_CONNECT, /* to connect to the agent and open the relay */
@@ -39,20 +37,11 @@ struct forward {
 	int num; /* the connection's n-th agent channel, for log lines */
 	enum forward_state state;
 	ssh_channel chan;
-	char agent[108]; /* the IdentityAgent socket, or "" with link */
-	uint64_t link;   /* a client's agent (agent.h), 0 none */
-	uint64_t relay;  /* the broker's relay, 0 none */
-	int fd;          /* the relay's end, non-blocking; -1 none */
-	struct event *ev;
-	short ev_flags;
-	int shut;     /* the channel's window was closed at the last step */
-	int chan_eof; /* the channel's end of file was read */
-	int sock_eof; /* the relay's end closed or failed */
-	/* channel -> socket, and socket -> channel */
-	unsigned char to_sock[FORWARD_BUF_MAX];
-	size_t to_sock_len;
-	unsigned char to_chan[FORWARD_BUF_MAX];
-	size_t to_chan_len;
+	char agent[108];  /* the IdentityAgent socket, or "" with link */
+	uint64_t link;    /* a client's agent (agent.h), 0 none */
+	uint64_t relay;   /* the broker's relay, 0 none */
+	int bridged;      /* br runs */
+	struct bridge br; /* the channel to the relay's socket */
 };
 TAILQ_HEAD(forward_list, forward);
 
