@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "keys.h"
 #include "msg.h"
@@ -18,6 +19,7 @@ msg_new(enum msg_type type)
 
 	m->type = type;
 	m->worker = -1;
+	m->fd = -1;
 	proto_buf_init(&m->buf);
 	proto_buf_init(&m->buf2);
 	return m;
@@ -35,5 +37,19 @@ msg_free(struct msg *m)
 	proto_buf_free(&m->buf2);
 	if (m->keys != NULL)
 		keystore_unref(m->keys);
+	tunnel_req_free(m->tunnel);
+	if (m->fd != -1)
+		close(m->fd);
 	free(m);
+}
+
+void
+tunnel_req_free(struct tunnel_req *t)
+{
+	if (t == NULL)
+		return;
+	host_params_free(t->hop);
+	free(t->host);
+	free(t->target);
+	free(t);
 }

@@ -210,10 +210,31 @@ enum msg_type {
 	MSG_EVENT,        /* buf: event lines of req; maybe terminal */
 	MSG_STATUS_REPLY, /* buf: host objects, buf2: the worker object */
 	/* agent broker (agent.c) */
-	MSG_AGENT_OP,  /* any -> broker: arg, an operation of agent.c */
-	MSG_AGENT_LIST /* broker -> agent_list's caller: cookie, buf the
-			* listing or buf2 an error text (agent_list_result) */
+	MSG_AGENT_OP,   /* any -> broker: arg, an operation of agent.c */
+	MSG_AGENT_LIST, /* broker -> agent_list's caller: cookie, buf the
+			 * listing or buf2 an error text (agent_list_result) */
+	/* jump hosts, worker -> worker */
+	MSG_TUNNEL,     /* tunnel: open it on a session of its hop */
+	MSG_TUNNEL_DONE /* cookie the asking conn's id: fd the tunnel's end,
+			 * or -1 and code with the reason in buf2 */
 };
+
+/*
+ * A connection's tunnel request, to the worker of its last hop's pool
+ * (MSG_TUNNEL): a direct-tcpip channel to host:port on a session of the
+ * hop, bridged to one end of a socketpair whose other end comes back in
+ * MSG_TUNNEL_DONE to be the connection's socket.  Owned by the message,
+ * then by the hop's tunnel.
+ */
+struct tunnel_req {
+	struct host_params *hop; /* the hop's settings, via and all */
+	char *host;              /* the target's address, as the hop sees it */
+	int port;
+	char *target;              /* the target's pool key, for log lines */
+	int reply_worker;          /* the asking connection's worker */
+	unsigned long long cookie; /* the asking connection's id */
+};
+void tunnel_req_free(struct tunnel_req *);
 
 enum job_result {
 	JOB_RESULT_OK,     /* exit status 0, or connected */
@@ -236,7 +257,10 @@ struct msg {
 	void *arg;
 	struct keystore *keys;     /* MSG_RELOAD: ownership passes with it */
 	long long ms;              /* MSG_STALL */
-	unsigned long long cookie; /* MSG_AGENT_LIST: the caller's */
+	unsigned long long cookie; /* MSG_AGENT_LIST, MSG_TUNNEL_DONE */
+	struct tunnel_req *tunnel; /* MSG_TUNNEL: ownership passes */
+	int fd;   /* MSG_TUNNEL_DONE: taken out, else closed with it */
+	int code; /* MSG_TUNNEL_DONE without fd: enum proto_code */
 };
 struct msg *msg_new(enum msg_type);
 void msg_free(struct msg *);

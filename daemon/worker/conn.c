@@ -72,8 +72,8 @@
  * none open, closes it after a number of channels (its limit), in order. */
 #define CONN_SERVER_CLOSE_MS 1000
 
-static const char *conn_state_names[] = {"resolve", "tcp",   "kex", "hostkey",
-					 "auth",    "ready", "dead"};
+static const char *conn_state_names[] = {"resolve", "tunnel", "tcp",   "kex",
+					 "hostkey", "auth",   "ready", "dead"};
 
 enum conn_offload_kind {
 	OFFLOAD_RESOLVE,
@@ -110,6 +110,7 @@ static void conn_kick_cb(evutil_socket_t, short, void *);
 static void conn_hold_cb(evutil_socket_t, short, void *);
 static void conn_idle_cb(evutil_socket_t, short, void *);
 static void conn_idle_arm(struct conn *);
+static void conn_kex_start(struct conn *);
 static void conn_start(struct conn *);
 static void conn_tcp_next(struct conn *);
 static void conn_kex_step(struct conn *);
@@ -195,6 +196,7 @@ conn_new(struct host *h, struct cred *cred)
 		c->cap = h->server_channels;
 	TAILQ_INIT(&c->jobs);
 	TAILQ_INIT(&c->forwards);
+	TAILQ_INIT(&c->tunnels);
 	c->io = event_new(w->base, -1, 0, conn_io_cb, c);
 	c->deadline = evtimer_new(w->base, conn_deadline_cb, c);
 	c->kick = evtimer_new(w->base, conn_kick_cb, c);
@@ -272,6 +274,114 @@ conn_forwards(struct conn *c, int all)
 }
 
 /*
+ * Step the tunnels carried as a hop and free those done; 1 if any moved.
+ * With all (the session goes), answered ones are freed, their sockets
+ * closing under the targets, and the others go back to the host's queue.
+ */
+static int
+conn_tunnels(struct conn *c, int all)
+{
+	struct tunnel *t, *next;
+	int progress = 0;
+
+	for (t = TAILQ_FIRST(&c->tunnels); t != NULL; t = next) {
+		next = TAILQ_NEXT(t, entry);
+		if (!all)
+			progress |= tunnel_step(t);
+		if (!all && !tunnel_done(t))
+			continue;
+		TAILQ_REMOVE(&c->tunnels, t, entry);
+		if (--c->ntunnels == 0 && c->nchans == 0)
+			c->idle_ms = clock_ms();
+		if (!all || tunnel_conn_gone(t))
+			tunnel_free(t);
+		else
+			host_tunnel_requeue(c->host, t);
+	}
+	if (!all && c->ntunnels == 0 && c->nchans == 0 && progress)
+		conn_idle_arm(c);
+	return progress;
+}
+
+int
+conn_has_tunnel_room(const struct conn *c)
+{
+	return c->state == CONN_READY && !c->draining &&
+	       c->ntunnels < c->host->params->max_tunnels;
+}
+
+void
+conn_attach_tunnel(struct conn *c, struct tunnel *t)
+{
+	TAILQ_INSERT_TAIL(&c->tunnels, t, entry);
+	c->ntunnels++;
+	tunnel_attach(t, c);
+	conn_poke(c);
+}
+
+/* ---- TUNNEL ---- */
+
+/* Hops before the target: its deadline waits for each one's handshake. */
+static int
+conn_hops(const struct host_params *p)
+{
+	int n = 0;
+
+	for (p = p->via; p != NULL; p = p->via)
+		n++;
+	return n;
+}
+
+/* Ask the last hop for a tunnel to the target instead of connecting. */
+static void
+conn_tunnel_start(struct conn *c)
+{
+	struct host_params *p = c->host->params;
+	struct tunnel_req *req = xcalloc(1, sizeof(*req));
+
+	c->state = CONN_TUNNEL;
+	req->hop = host_params_dup(p->via);
+	req->host = xstrdup(p->hostname);
+	req->port = p->port;
+	req->target = xstrdup(p->key);
+	req->reply_worker = c->w->index;
+	req->cookie = c->id;
+	c->tunnel_waiting = 1;
+	TAILQ_INSERT_TAIL(&c->w->tunnel_waits, c, tunnel_entry);
+	conn_deadline(c, p->connect_timeout_ms * (conn_hops(p) + 1));
+	log_debug("host=%s conn=%llu: through jump host %s", p->key, c->id,
+		  p->via->key);
+	worker_post_tunnel(c->w, req);
+}
+
+static void
+conn_tunnel_unwait(struct conn *c)
+{
+	if (!c->tunnel_waiting)
+		return;
+	c->tunnel_waiting = 0;
+	TAILQ_REMOVE(&c->w->tunnel_waits, c, tunnel_entry);
+}
+
+void
+conn_tunnel_done(struct conn *c, struct msg *m)
+{
+	conn_tunnel_unwait(c);
+	if (c->state != CONN_TUNNEL)
+		return; /* the message closes the socket */
+	if (m->fd == -1) {
+		conn_close(c, (enum proto_code)m->code,
+			   m->buf2.len > 0 ? m->buf2.data : "no tunnel");
+		conn_finish(c);
+		return;
+	}
+	c->fd = m->fd;
+	m->fd = -1;
+	conn_kex_start(c);
+	conn_finish(c);
+}
+
+/*
  * The connection failed or was lost.  Jobs whose command was never sent go
  * back to the host queue; the others end with the error.  The conn is freed
  * by conn_finish at the end of the current callback.
@@ -308,6 +418,7 @@ conn_close(struct conn *c, enum proto_code code, const char *why)
 	evtimer_del(c->hold);
 	evtimer_del(c->idle);
 	conn_forwards(c, 1);
+	conn_tunnels(c, 1);
 	/* A session lost under running jobs was in use until now. */
 	if (c->nchans > 0)
 		host_touch(h);
@@ -388,6 +499,8 @@ conn_free(struct conn *c)
 	if (c->addrs != NULL)
 		freeaddrinfo(c->addrs);
 	conn_forwards(c, 1);
+	conn_tunnels(c, 1);
+	conn_tunnel_unwait(c);
 	auth_free(c->auth);
 	cred_unref(c->cred);
 	worker_agent_unwait(w, c);
@@ -1061,7 +1174,7 @@ conn_held(const struct conn *c)
 {
 	struct job *j;
 
-	if (TAILQ_EMPTY(&c->jobs) || c->nforwards > 0)
+	if (TAILQ_EMPTY(&c->jobs) || c->nforwards > 0 || c->ntunnels > 0)
 		return 0;
 	TAILQ_FOREACH(j, &c->jobs, entry)
 	{
@@ -1099,6 +1212,7 @@ conn_pump(struct conn *c)
 			progress |= job_step(j);
 		}
 		progress |= conn_forwards(c, 0);
+		progress |= conn_tunnels(c, 0);
 		if (conn_fd_lost(c) || !ssh_is_connected(c->session)) {
 			conn_lost(c);
 			break;
@@ -1243,7 +1357,8 @@ conn_idle_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (c->state != CONN_READY || c->nchans > 0 || c->busy)
+	if (c->state != CONN_READY || c->nchans > 0 || c->ntunnels > 0 ||
+	    c->busy)
 		return;
 	if (left > 0) {
 		worker_timer_add(c->w, c->idle, left, 0);
@@ -1325,6 +1440,7 @@ conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	case CONN_TCP:
 		conn_tcp_event(c, EV_TIMEOUT);
 		break;
+	case CONN_TUNNEL:
 	case CONN_KEX:
 	case CONN_HOSTKEY:
 	case CONN_AUTH:
@@ -1346,7 +1462,10 @@ conn_start(struct conn *c)
 		worker_timer_add(c->w, c->kick, wait, 0);
 		return;
 	}
-	conn_resolve(c);
+	if (c->host->params->via != NULL)
+		conn_tunnel_start(c);
+	else
+		conn_resolve(c);
 }
 
 /* Work scheduled from inside the loop: the first step, or more pumping. */

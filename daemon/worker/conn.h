@@ -13,12 +13,14 @@
 
 #include "auth.h"
 #include "forward.h"
+#include "tunnel.h"
 #include "worker.h"
 
 struct addrinfo;
 
 enum conn_state {
 	CONN_RESOLVE,
+	CONN_TUNNEL, /* through a hop: its tunnel is asked for */
 	CONN_TCP,
 	CONN_KEX,
 	CONN_HOSTKEY,
@@ -88,6 +90,13 @@ struct conn {
 	/* worker.c: in w->agent_waits while an agent listing is awaited */
 	TAILQ_ENTRY(conn) agent_entry;
 	int agent_waiting;
+	/* In w->tunnel_waits while CONN_TUNNEL awaits its answer. */
+	TAILQ_ENTRY(conn) tunnel_entry;
+	int tunnel_waiting;
+
+	/* As a hop: the tunnels it carries (MaxTunnelsPerSession). */
+	struct tunnel_list tunnels;
+	int ntunnels;
 
 	struct job_list jobs; /* jobs holding a channel here */
 	int nchans;
@@ -123,5 +132,10 @@ void conn_poke(struct conn *);
 void conn_agent_listed(struct conn *, const struct msg *);
 void conn_drain(struct conn *);
 int conn_has_room(const struct conn *);
+/* Ready, not draining, with room for another tunnel. */
+int conn_has_tunnel_room(const struct conn *);
+void conn_attach_tunnel(struct conn *, struct tunnel *);
+/* The tunnel asked for came (worker.c, MSG_TUNNEL_DONE). */
+void conn_tunnel_done(struct conn *, struct msg *);
 
 #endif

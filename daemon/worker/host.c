@@ -28,7 +28,8 @@ static const char *host_health_names[] = {"idle",     "connecting", "up",
 static int
 host_wanted(const struct host *h)
 {
-	return h->nqueued > 0 || !TAILQ_EMPTY(&h->waiters) || h->reconnect;
+	return h->nqueued > 0 || !TAILQ_EMPTY(&h->waiters) || h->reconnect ||
+	       h->ntunnels_queued > 0;
 }
 
 /*
@@ -42,7 +43,7 @@ host_next_attempt_ms(const struct host *h)
 	long long at = h->retry_at_ms;
 
 	if (h->nqueued == 0 && TAILQ_EMPTY(&h->waiters) &&
-	    h->reconnect_at_ms > at)
+	    h->ntunnels_queued == 0 && h->reconnect_at_ms > at)
 		at = h->reconnect_at_ms;
 	return at;
 }
@@ -89,6 +90,7 @@ host_get(struct worker *w, const struct host_params *p)
 	h->used_ms = clock_ms();
 	TAILQ_INIT(&h->queue);
 	TAILQ_INIT(&h->waiters);
+	TAILQ_INIT(&h->tunnels);
 	TAILQ_INIT(&h->conns);
 	h->rtt_ms = -1;
 	if ((h->retry = evtimer_new(w->base, host_retry_cb, h)) == NULL)
@@ -98,19 +100,29 @@ host_get(struct worker *w, const struct host_params *p)
 	return h;
 }
 
+/* Down, its next attempt not yet due: 1 and why in buf. */
+static int
+host_down(const struct host *h, char *buf, size_t len)
+{
+	long long wait = h->retry_at_ms - clock_ms();
+
+	if (host_health(h) != HOST_DOWN || wait <= 0)
+		return 0;
+	snprintf(buf, len,
+		 "host is down after %d failed attempts "
+		 "(last: %s); next attempt in %lld ms",
+		 h->fail_streak, h->last_error, wait);
+	return 1;
+}
+
 /* In backoff after repeated failures: say so now rather than later. */
 static int
 host_fail_fast(struct host *h, struct job *j)
 {
 	char why[400];
-	long long wait = h->retry_at_ms - clock_ms();
 
-	if (host_health(h) != HOST_DOWN || wait <= 0)
+	if (!host_down(h, why, sizeof(why)))
 		return 0;
-	snprintf(why, sizeof(why),
-		 "host is down after %d failed attempts "
-		 "(last: %s); next attempt in %lld ms",
-		 h->fail_streak, h->last_error, wait);
 	job_fail(j, PROTO_E_HOST_DOWN, why);
 	return 1;
 }
@@ -133,7 +145,7 @@ int
 host_expired(const struct host *h)
 {
 	return h->nconns == 0 && h->nqueued == 0 && TAILQ_EMPTY(&h->waiters) &&
-	       !h->reconnect && !host_in_use(h);
+	       h->ntunnels_queued == 0 && !h->reconnect && !host_in_use(h);
 }
 
 /* A pool of a client's agent: its sessions are each a key's, and it has
@@ -186,6 +198,65 @@ host_submit(struct host *h, struct job *j)
 	TAILQ_INSERT_TAIL(&h->queue, j, entry);
 	h->nqueued++;
 	host_dispatch(h);
+}
+
+void
+host_tunnel_submit(struct host *h, struct tunnel *t)
+{
+	char why[400];
+
+	h->used_ms = clock_ms();
+	if (host_down(h, why, sizeof(why))) {
+		tunnel_fail(t, PROTO_E_HOST_DOWN, why);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&h->tunnels, t, entry);
+	h->ntunnels_queued++;
+	host_dispatch(h);
+}
+
+void
+host_tunnel_requeue(struct host *h, struct tunnel *t)
+{
+	TAILQ_INSERT_HEAD(&h->tunnels, t, entry);
+	h->ntunnels_queued++;
+}
+
+/* The ready connection with the fewest tunnels that has room for one. */
+static struct conn *
+host_pick_tunnel(struct host *h)
+{
+	struct conn *c, *best = NULL;
+
+	TAILQ_FOREACH(c, &h->conns, entry)
+	{
+		if (conn_has_tunnel_room(c) &&
+		    (best == NULL || c->ntunnels < best->ntunnels))
+			best = c;
+	}
+	return best;
+}
+
+/* Tunnels to the sessions with room; 1 if more sessions are needed for
+ * the rest than those in their handshake will bring. */
+static int
+host_dispatch_tunnels(struct host *h)
+{
+	struct tunnel *t;
+	struct conn *c;
+	int coming = 0;
+
+	while ((t = TAILQ_FIRST(&h->tunnels)) != NULL &&
+	       (c = host_pick_tunnel(h)) != NULL) {
+		TAILQ_REMOVE(&h->tunnels, t, entry);
+		h->ntunnels_queued--;
+		h->used_ms = clock_ms();
+		conn_attach_tunnel(c, t);
+	}
+	TAILQ_FOREACH(c, &h->conns, entry)
+	if (c->state != CONN_READY && c->state != CONN_DEAD && !c->draining)
+		coming += h->params->max_tunnels;
+	return h->ntunnels_queued > coming;
 }
 
 /* A job's connection was lost before its command was sent: it goes first. */
@@ -259,8 +330,14 @@ host_retry_arm(struct host *h)
 static void
 host_fail_all(struct host *h, enum proto_code code, const char *why)
 {
+	struct tunnel *t;
 	struct job *j;
 
+	while ((t = TAILQ_FIRST(&h->tunnels)) != NULL) {
+		TAILQ_REMOVE(&h->tunnels, t, entry);
+		h->ntunnels_queued--;
+		tunnel_fail(t, code, why);
+	}
 	while ((j = TAILQ_FIRST(&h->waiters)) != NULL) {
 		TAILQ_REMOVE(&h->waiters, j, entry);
 		job_fail(j, code, why);
@@ -335,7 +412,7 @@ host_dispatch(struct host *h)
 {
 	struct conn *c;
 	struct job *j;
-	int coming, need;
+	int coming, need, tunnels;
 
 	while ((j = TAILQ_FIRST(&h->queue)) != NULL) {
 		if ((c = host_pick(h, j)) == NULL)
@@ -346,10 +423,12 @@ host_dispatch(struct host *h)
 		h->used_ms = clock_ms();
 		conn_attach(c, j);
 	}
+	tunnels = host_dispatch_tunnels(h);
 	/* Nobody used the host for IdleTimeout: no more reconnects. */
 	if (h->reconnect && !host_in_use(h))
 		h->reconnect = 0;
-	if ((h->nqueued == 0 && TAILQ_EMPTY(&h->waiters) && !h->reconnect) ||
+	if ((h->nqueued == 0 && TAILQ_EMPTY(&h->waiters) && !h->reconnect &&
+	     !tunnels) ||
 	    h->w->stopping)
 		return;
 	if (clock_ms() < host_next_attempt_ms(h)) {
@@ -362,7 +441,7 @@ host_dispatch(struct host *h)
 	if (c->state != CONN_READY && c->state != CONN_DEAD && !c->draining)
 		coming += c->cap;
 	/* Warm-ups need one connection; queued jobs need channels. */
-	need = h->nqueued > coming ||
+	need = h->nqueued > coming || tunnels ||
 	       (h->nconns == 0 && (!TAILQ_EMPTY(&h->waiters) || h->reconnect));
 	if (need && h->nconns >= h->params->max_sessions)
 		host_make_room(h);
@@ -375,7 +454,8 @@ host_dispatch(struct host *h)
 		TAILQ_INSERT_TAIL(&h->conns, c, entry);
 		h->nconns++;
 		coming += c->cap;
-		need = h->nqueued > coming;
+		tunnels = host_dispatch_tunnels(h);
+		need = h->nqueued > coming || tunnels;
 	}
 }
 
@@ -418,12 +498,14 @@ host_backoff(struct host *h, long long *at)
 	*at = clock_ms() + arc4random_uniform(delay + 1);
 }
 
-/* Failures that another attempt cannot cure. */
+/* Failures that another attempt cannot cure.  A jump host's failure
+ * comes after the hop's own ConnectionAttempts. */
 static int
 host_retryable(enum proto_code code)
 {
 	return code != PROTO_E_AUTH_FAILED && code != PROTO_E_HOSTKEY_UNKNOWN &&
-	       code != PROTO_E_HOSTKEY_MISMATCH;
+	       code != PROTO_E_HOSTKEY_MISMATCH &&
+	       code != PROTO_E_PROXY_FAILED && code != PROTO_E_PROXY_REFUSED;
 }
 
 /*

@@ -7,6 +7,7 @@
 #ifndef SSHPOOL_HOST_H
 #define SSHPOOL_HOST_H
 
+#include "tunnel.h"
 #include "worker.h"
 
 /* What status reports; derived from the counters, never stored. */
@@ -26,6 +27,9 @@ struct host {
 	struct job_list queue; /* jobs waiting for a channel, in order */
 	int nqueued;
 	struct job_list waiters; /* connect jobs waiting for a session */
+	/* As a jump host: tunnels waiting for a session with room. */
+	struct tunnel_list tunnels;
+	int ntunnels_queued;
 	struct conn_list conns;
 	int nconns; /* every connection, in any state */
 	int nready;
@@ -56,6 +60,10 @@ struct host {
  * would be more than MaxPools. */
 struct host *host_get(struct worker *, const struct host_params *);
 void host_submit(struct host *, struct job *);
+/* A tunnel through this host (a hop); back to the front when its
+ * session went before it opened. */
+void host_tunnel_submit(struct host *, struct tunnel *);
+void host_tunnel_requeue(struct host *, struct tunnel *);
 void host_requeue(struct host *, struct job *); /* back to the front */
 void host_refused(struct host *, struct job *);
 void host_unqueue(struct host *, struct job *);

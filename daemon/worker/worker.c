@@ -28,6 +28,7 @@
 #include "conn.h"
 #include "host.h"
 #include "job.h"
+#include "tunnel.h"
 #include "worker.h"
 #include "workers.h"
 #include "xmalloc.h"
@@ -301,6 +302,71 @@ worker_shutdown(struct worker *w)
 	worker_maybe_exit(w);
 }
 
+void
+worker_post_tunnel(struct worker *w, struct tunnel_req *req)
+{
+	struct msg *m = msg_new(MSG_TUNNEL);
+
+	(void)w;
+	m->tunnel = req;
+	shards_post(&worker_shards,
+		    shards_index(&worker_shards, req->hop->pool), m);
+}
+
+void
+worker_tunnel_answer(struct worker *w, const struct tunnel_req *req, int fd,
+		     enum proto_code code, const char *why)
+{
+	struct msg *m = msg_new(MSG_TUNNEL_DONE);
+
+	(void)w;
+	m->cookie = req->cookie;
+	m->fd = fd;
+	m->code = code;
+	if (why != NULL &&
+	    proto_buf_append(&m->buf2, why, strlen(why) + 1) != 0)
+		fatalx("%s: out of memory", __func__);
+	shards_post(&worker_shards, req->reply_worker, m);
+}
+
+/* A tunnel asked of a pool of ours: to its hop's host. */
+static void
+worker_tunnel(struct worker *w, struct tunnel_req *req)
+{
+	struct host *h;
+
+	if (w->stopping) {
+		worker_tunnel_answer(w, req, -1, PROTO_E_SHUTDOWN,
+				     "the daemon is shutting down");
+		tunnel_req_free(req);
+		return;
+	}
+	if ((h = host_get(w, req->hop)) == NULL) {
+		worker_tunnel_answer(w, req, -1, PROTO_E_LIMIT,
+				     "the daemon keeps its limit of pools "
+				     "(MaxPools): no pool for the jump host");
+		tunnel_req_free(req);
+		return;
+	}
+	host_tunnel_submit(h, tunnel_new(w, h, req));
+}
+
+/* A tunnel's answer: to the connection that awaits it, if still there
+ * (else the message closes the socket with it). */
+static void
+worker_tunnel_done(struct worker *w, struct msg *m)
+{
+	struct conn *c;
+
+	TAILQ_FOREACH(c, &w->tunnel_waits, tunnel_entry)
+	{
+		if (c->id == m->cookie)
+			break;
+	}
+	if (c != NULL)
+		conn_tunnel_done(c, m);
+}
+
 /* A job to its host, or failed when the daemon holds MaxPools. */
 static void
 worker_job_place(struct worker *w, struct job *j)
@@ -380,6 +446,13 @@ worker_inbox(struct msg_list *list, void *arg)
 			break;
 		case MSG_AGENT_LIST:
 			worker_agent_listed(w, m);
+			break;
+		case MSG_TUNNEL:
+			worker_tunnel(w, m->tunnel);
+			m->tunnel = NULL;
+			break;
+		case MSG_TUNNEL_DONE:
+			worker_tunnel_done(w, m);
 			break;
 		case MSG_STOP_JOBS:
 			worker_stop_jobs(w);
@@ -474,6 +547,7 @@ workers_start(int n, const struct keystore *keys, struct inbox *reply)
 		TAILQ_INIT(&w->jobs);
 		TAILQ_INIT(&w->agent_waits);
 		TAILQ_INIT(&w->agent_jobs);
+		TAILQ_INIT(&w->tunnel_waits);
 		TAILQ_INIT(&w->outbox);
 		w->flush = event_new(w->base, -1, 0, worker_flush, w);
 		if (w->flush == NULL)

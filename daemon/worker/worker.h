@@ -73,6 +73,9 @@ struct worker {
 	 * agent_cookie, WORKER_JOB_COOKIE set), before they reach a host. */
 	struct job_list agent_jobs;
 	unsigned long long next_agent_cookie;
+	/* Connections awaiting their tunnel (MSG_TUNNEL_DONE, cookie the
+	 * conn's id); conn.c adds and removes them. */
+	struct conn_list tunnel_waits;
 	struct {
 		int ms;
 		const struct timeval *tv;
@@ -105,6 +108,13 @@ void worker_agent_wait(struct worker *, struct conn *);
 void worker_agent_unwait(struct worker *, struct conn *);
 /* j (JOB_LISTING) no longer awaits its listing (job_stop). */
 void worker_agent_unwait_job(struct worker *, struct job *);
+/* Post a tunnel request to the worker of its hop's pool (taken). */
+void worker_post_tunnel(struct worker *, struct tunnel_req *);
+/* Answer a tunnel request on the asking worker: fd (taken) or -1 and
+ * code with why. */
+void worker_tunnel_answer(struct worker *, const struct tunnel_req *, int fd,
+			  enum proto_code code, const char *why);
+
 /* Leave the loop once stopping and nothing is left to wait for. */
 void worker_maybe_exit(struct worker *);
 void worker_timer_add(struct worker *, struct event *, long long ms,
