@@ -618,10 +618,18 @@ START_TEST(test_identity_agent)
 	/* --forward-agent: the host lists the caller's key through it. */
 	ct_run(&r, NULL, "run", "-H", ct_host(0), "--forward-agent", "--",
 	       "ssh-add", "-l", NULL);
-	unsetenv("SSH_AUTH_SOCK");
 	CT_EXPECT(&r, 0);
 	ct_has(r.out, "stdout", "ED25519");
 	ct_result_free(&r);
+	/* Removing keys from the host is refused: the agent keeps its key. */
+	ct_run(&r, NULL, "run", "-H", ct_host(0), "--forward-agent", "--",
+	       "ssh-add", "-D", NULL);
+	unsetenv("SSH_AUTH_SOCK");
+	ck_assert_msg(r.status != 0, "ssh-add -D through the forwarded agent "
+				     "succeeded");
+	ct_result_free(&r);
+	ck_assert_msg(tagent_add(agent, "-l") == 0,
+		      "the caller's agent lost its key");
 	tagent_stop(apid);
 	unlink(agent);
 	ct_end();
