@@ -1002,6 +1002,10 @@ jump_start() {
 	    die "cannot create the veth pair $veth_r/$veth_n"
 	ip link set "$veth_n" netns "$ns"
 	ip addr add "$root_addr/30" dev "$veth_r"
+	# Another start that picked the same subnet meanwhile would share
+	# its route: give up rather than answer for the other's namespace.
+	[ "$(ip -4 -o addr show | grep -cF " $root_addr/")" = 1 ] ||
+	    die "$JUMP_NET.$x.0/30 is in use twice"
 	ip link set "$veth_r" up
 	ip -n "$ns" addr add "$ns_addr/30" dev "$veth_n"
 	ip -n "$ns" link set "$veth_n" up
