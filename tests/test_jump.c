@@ -12,7 +12,7 @@
  * refused by a target, as any client without a jump host is.
  *
  * Root only (network namespaces, a system user); exits 77, a skip,
- * otherwise and when `ip netns add` is not permitted.
+ * otherwise and when `ip netns add` or a veth pair is not permitted.
  */
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -634,18 +634,26 @@ START_TEST(test_daemon_without_jump)
 }
 END_TEST
 
-/* Can this process make network namespaces?  1 yes, 0 no (why in err). */
+/*
+ * Can this process make network namespaces and veth pairs?  1 yes, 0 no
+ * (why in err).  The probes are named after this process and removed.
+ */
 static int
 netns_permitted(char *err, size_t errlen)
 {
-	char cmd[256], name[64];
+	char cmd[512], name[64], veth[16], peer[16];
 	FILE *fp;
 	size_t n;
 	int st;
 
 	snprintf(name, sizeof name, "sshpool-jump-probe-%ld", (long)getpid());
+	snprintf(veth, sizeof veth, "spjp%ld", (long)getpid() % 10000000);
+	snprintf(peer, sizeof peer, "spjq%ld", (long)getpid() % 10000000);
 	snprintf(cmd, sizeof cmd,
-		 "ip netns add %s 2>&1 && ip netns del %s 2>&1", name, name);
+		 "ip netns add %s 2>&1 && ip netns del %s 2>&1 && "
+		 "ip link add %s type veth peer name %s 2>&1 && "
+		 "ip link del %s 2>&1",
+		 name, name, veth, peer, veth);
 	if ((fp = popen(cmd, "r")) == NULL) {
 		snprintf(err, errlen, "popen: %s", strerror(errno));
 		return 0;
@@ -656,7 +664,7 @@ netns_permitted(char *err, size_t errlen)
 	if (st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0)
 		return 1;
 	if (n == 0)
-		snprintf(err, errlen, "ip netns add failed (status %d)", st);
+		snprintf(err, errlen, "ip failed (status %d)", st);
 	err[strcspn(err, "\n")] = '\0';
 	return 0;
 }
@@ -686,8 +694,8 @@ main(int argc, char **argv)
 	}
 	if (!netns_permitted(why, sizeof why)) {
 		fprintf(stderr,
-			"test_jump: cannot create a network namespace (%s): "
-			"skipped\n",
+			"test_jump: cannot create a network namespace "
+			"or a veth pair (%s): skipped\n",
 			why);
 		return TJ_SKIP;
 	}
