@@ -942,7 +942,7 @@ jump_authdir() {
 
 jump_start() {
 	local dir=$1 ntargets=$2 user=$FLEET_LOGIN ns veth_r veth_n x
-	local root_addr ns_addr port= nofwd_port= i p authdir type
+	local root_addr ns_addr port='' nofwd_port='' i p n authdir
 	local targets=() target_logs=() hosts=() o
 	[ "$(id -u)" = 0 ] || die "jump-start must run as root"
 	[ -x "$SSHD" ] || die "$SSHD not found (install openssh-server)"
@@ -1120,7 +1120,7 @@ jump_listeners() {
 }
 
 jump_stop() {
-	local dir ns= veth= pids=() pid i alive auth
+	local dir ns='' veth='' pids=() pid i alive auth
 	[ -d "$1" ] || return 0
 	dir=$(cd "$1" && pwd -P)
 	[ -r "$dir/jump.netns" ] && ns=$(head -n 1 "$dir/jump.netns")
