@@ -12,6 +12,8 @@
 #   fleet.sh dropbear-stop DIR
 #   fleet.sh auth-start DIR
 #   fleet.sh auth-stop DIR
+#   fleet.sh jump-start DIR [--targets N]
+#   fleet.sh jump-stop DIR
 #
 # start creates DIR (mode 0711) with host keys (ed25519, ecdsa, rsa), a user
 # key pair allowed by DIR/auth/authorized_keys, a second user key that is not
@@ -60,6 +62,29 @@
 # (pam_loginuid and the like, which fail in containers) is involved.
 # DIR/auth.env records the rest; auth-stop ends the sshd named by its pid
 # file and its sessions.
+# jump-start (root only) builds jump hosts: a network namespace of its own,
+# sshpool-jump-PID (named in DIR/jump.netns), with loopback up and a veth
+# pair spjPIDr (root side, DIR/jump.veth) / spjPIDn on a /30 of 10.231.X.0
+# that no address or route of the root namespace mentions: .1 the root
+# side, .2 the namespace's.  Inside it run, as sshd processes of their own
+# (DIR/jump-sshd.NAME.{conf,pid,log}, LogLevel VERBOSE, so each log names
+# the client address of every connection): the bastion on .2 and a free
+# port (AllowTcpForwarding yes), hop 2 on the namespace's 127.0.0.2 and the
+# same port (reachable from inside only), a bastion without forwarding on
+# .2 and the next port, and N targets (default 3, at most 200) on
+# 127.0.0.3, 127.0.0.4, ... and that port, which nothing of the root
+# namespace listens on: from there a target is refused, and a target's log
+# shows connections from namespace addresses.  The bastions share a host
+# key and authorize the bastion user key; the targets share another host
+# key and authorize the target user key.  The login user is the fleet's
+# (sshpool-fleet).  DIR/jump_known_hosts names every sshd as
+# "[ADDR]:PORT", DIR/jump_ssh_config holds what an OpenSSH client needs
+# (ProxyJump passes only -F on to the jump's ssh) and DIR/jump.env records
+# the rest.  A login through the bastion on the first and the last target
+# ends the start.  jump-stop ends the sshd processes named by the pid files
+# (after checking each still is that sshd), their sessions and whatever
+# else runs in the namespace, then deletes the veth pair and the namespace;
+# it does nothing a second time, and a failed start runs it.
 #
 # Exit status: 0 ok, 1 error, 2 usage, 3 sshd runs but refuses the login
 # (typically a locked account: with UsePAM no, a password field starting
@@ -96,6 +121,7 @@ die() {
 
 usage() {
 	echo "usage: $me start|stop|env DIR [--hosts N] [--instances K]" >&2
+	echo "       $me jump-start DIR [--targets N] | jump-stop DIR" >&2
 	exit 2
 }
 
@@ -132,9 +158,13 @@ finally:
 EOF
 }
 
+# The command prefix wait_ready runs its probe under: empty for the root
+# network namespace, "ip netns exec NAME" for another (see wait_ready_in).
+ns_exec=()
+
 # Waits (bounded) until every address accepts TCP on PORT.
 wait_ready() {
-	python3 - "$READY_WAIT_S" "$@" <<'EOF'
+	${ns_exec[@]+"${ns_exec[@]}"} python3 - "$READY_WAIT_S" "$@" <<'EOF'
 import socket, sys, time
 deadline = time.monotonic() + float(sys.argv[1])
 port = int(sys.argv[2])
@@ -153,6 +183,16 @@ while pending:
             sys.exit(1)
         time.sleep(0.05)
 EOF
+}
+
+# wait_ready inside the network namespace NS.
+wait_ready_in() {
+	local ns=$1 rc=0
+	shift
+	ns_exec=(ip netns exec "$ns")
+	wait_ready "$@" || rc=$?
+	ns_exec=()
+	return $rc
 }
 
 # The pid in a pid file if that process still is the sshd started with the
@@ -801,6 +841,345 @@ auth_stop() {
 	    "$dir/$AUTH_PAM_NAME"
 }
 
+readonly JUMP_NET=10.231		# the /30 veth subnets are 10.231.X.0/30
+readonly JUMP_HOP2_ADDR=127.0.0.2	# hop 2, inside the namespace only
+readonly JUMP_FIRST_TARGET=3		# targets are 127.0.0.3, 127.0.0.4, ...
+readonly JUMP_MAX_TARGETS=200
+# Far from the ports of the other fixtures (PORT_MIN..PORT_MIN+PORT_SPAN),
+# so no server of the root namespace answers a target's address and port.
+readonly JUMP_PORT_MIN=31000
+readonly JUMP_PORT_SPAN=8000
+
+# Succeeds when NAME is a network namespace that jump-start names.
+jump_ns_name_ok() {
+	case $1 in
+	sshpool-jump-[0-9]*) [[ $1 =~ ^sshpool-jump-[0-9]+$ ]] ;;
+	*) return 1 ;;
+	esac
+}
+
+# Succeeds when NAME is a veth that jump-start names (root side).
+jump_veth_name_ok() {
+	[[ $1 =~ ^spj[0-9]+r$ ]]
+}
+
+# One sshd of the jump fixture: DIR/jump-sshd.NAME.{conf,pid,log}.
+#   jump_conf DIR NAME PORT HOSTKEY AUTHKEYS FORWARDING ADDR...
+jump_conf() {
+	local dir=$1 n=$2 port=$3 hostkey=$4 authkeys=$5 fwd=$6 addr
+	shift 6
+	{
+		echo "# sshpool jump fixture, $n"
+		echo "Port $port"
+		for addr in "$@"; do
+			echo "ListenAddress $addr"
+		done
+		cat <<EOF
+HostKey $hostkey
+AuthorizedKeysFile $authkeys
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+HostbasedAuthentication no
+UsePAM no
+PermitRootLogin prohibit-password
+StrictModes no
+PidFile $dir/jump-sshd.$n.pid
+MaxStartups 200:30:400
+MaxSessions 10
+LogLevel VERBOSE
+PrintMotd no
+PrintLastLog no
+UseDNS no
+X11Forwarding no
+AllowAgentForwarding no
+AllowTcpForwarding $fwd
+PermitOpen any
+EOF
+	} >"$dir/jump-sshd.$n.conf"
+	chmod 0600 "$dir/jump-sshd.$n.conf"
+}
+
+# Starts the sshd NAME (its config written) inside the namespace NS.
+jump_sshd() {
+	local dir=$1 ns=$2 n=$3
+	: >"$dir/jump-sshd.$n.log"
+	ip netns exec "$ns" "$SSHD" -f "$dir/jump-sshd.$n.conf" \
+	    -E "$dir/jump-sshd.$n.log" ||
+	    die "sshd $n failed to start, see $dir/jump-sshd.$n.log"
+}
+
+# A /24 of JUMP_NET that no address or route of the root namespace
+# mentions; its .0/30 is the veth pair's.
+jump_subnet() {
+	local i x used
+	used=$(ip -4 -o addr show; ip -4 route show table all)
+	for ((i = 0; i < PORT_TRIES; i++)); do
+		x=$((1 + RANDOM % 254))
+		if ! grep -qE "(^|[^0-9.])${JUMP_NET//./\\.}\\.$x\\." \
+		    <<<"$used"; then
+			echo "$x"
+			return 0
+		fi
+	done
+	die "no free $JUMP_NET.X.0/30 subnet"
+}
+
+# The directory of the user keys' authorized_keys files, one the login user
+# can read (else one of its own under /tmp, removed by jump-stop).  Sets
+# authdir of the caller.
+jump_authdir() {
+	local dir=$1 user=$2
+	authdir=$dir/jumpauth
+	mkdir -p "$authdir"
+	chmod 0755 "$authdir"
+	if ! runuser -u "$user" -- test -r "$authdir"; then
+		authdir=$(mktemp -d /tmp/sshpool-jump-auth.XXXXXX)
+		chmod 0755 "$authdir"
+		echo "$authdir" >"$dir/jumpauth.path"
+	fi
+}
+
+jump_start() {
+	local dir=$1 ntargets=$2 user=$FLEET_LOGIN ns veth_r veth_n x
+	local root_addr ns_addr port='' nofwd_port='' i p n authdir
+	local targets=() target_logs=() hosts=() o
+	[ "$(id -u)" = 0 ] || die "jump-start must run as root"
+	[ -x "$SSHD" ] || die "$SSHD not found (install openssh-server)"
+	command -v ip >/dev/null || die "ip not found (install iproute2)"
+	command -v python3 >/dev/null || die "python3 not found"
+	mkdir -p "$dir"
+	dir=$(cd "$dir" && pwd -P)
+	chmod 0711 "$dir"
+	# An earlier start in DIR goes first.
+	jump_stop "$dir"
+	start_dir=$dir
+	trap 'rc=$?; [ $rc -eq 0 ] || jump_stop "$start_dir"; exit $rc' EXIT
+	trap 'exit 1' INT TERM HUP
+	rm -f "$dir"/jump-sshd.* "$dir/jump.env" "$dir/jump_known_hosts" \
+	    "$dir/jump_ssh_config"
+
+	login_user
+	mkdir -p /run/sshd
+	chmod 0755 /run/sshd
+	keygen ed25519 "$dir/jump_bastion_host_key" "jump bastion host key"
+	keygen ed25519 "$dir/jump_target_host_key" "jump target host key"
+	keygen ed25519 "$dir/jump_bastion_id" "jump bastion user key"
+	keygen ed25519 "$dir/jump_target_id" "jump target user key"
+	jump_authdir "$dir" "$user"
+	cp "$dir/jump_bastion_id.pub" "$authdir/bastion_keys"
+	cp "$dir/jump_target_id.pub" "$authdir/target_keys"
+	chmod 0644 "$authdir/bastion_keys" "$authdir/target_keys"
+
+	for ((i = 0; i < ntargets; i++)); do
+		targets+=("127.0.0.$((JUMP_FIRST_TARGET + i))")
+	done
+	# A port nothing of the root namespace listens on at the targets'
+	# addresses, so a direct connection there is refused.
+	for ((i = 0; i < PORT_TRIES; i++)); do
+		p=$((JUMP_PORT_MIN + RANDOM % JUMP_PORT_SPAN))
+		if port_free "$p" "$JUMP_HOP2_ADDR" "${targets[@]}"; then
+			port=$p
+			break
+		fi
+	done
+	[ -n "$port" ] || die "no free port found"
+	nofwd_port=$((port + 1))
+
+	# The names go to DIR before anything exists, so jump-stop finds
+	# whatever a failed start left.
+	ns=sshpool-jump-$$
+	veth_r=spj$$r
+	veth_n=spj$$n
+	x=$(jump_subnet)
+	root_addr=$JUMP_NET.$x.1
+	ns_addr=$JUMP_NET.$x.2
+	echo "$ns" >"$dir/jump.netns"
+	echo "$veth_r" >"$dir/jump.veth"
+	ip netns add "$ns" || die "ip netns add $ns failed"
+	ip -n "$ns" link set lo up
+	ip link add "$veth_r" type veth peer name "$veth_n" ||
+	    die "cannot create the veth pair $veth_r/$veth_n"
+	ip link set "$veth_n" netns "$ns"
+	ip addr add "$root_addr/30" dev "$veth_r"
+	# Another start that picked the same subnet meanwhile would share
+	# its route: give up rather than answer for the other's namespace.
+	[ "$(ip -4 -o addr show | grep -cF " $root_addr/")" = 1 ] ||
+	    die "$JUMP_NET.$x.0/30 is in use twice"
+	ip link set "$veth_r" up
+	ip -n "$ns" addr add "$ns_addr/30" dev "$veth_n"
+	ip -n "$ns" link set "$veth_n" up
+
+	jump_conf "$dir" bastion "$port" "$dir/jump_bastion_host_key" \
+	    "$authdir/bastion_keys" yes "$ns_addr"
+	jump_conf "$dir" hop2 "$port" "$dir/jump_bastion_host_key" \
+	    "$authdir/bastion_keys" yes "$JUMP_HOP2_ADDR"
+	jump_conf "$dir" nofwd "$nofwd_port" "$dir/jump_bastion_host_key" \
+	    "$authdir/bastion_keys" no "$ns_addr"
+	for ((i = 0; i < ntargets; i++)); do
+		jump_conf "$dir" "target$i" "$port" \
+		    "$dir/jump_target_host_key" "$authdir/target_keys" no \
+		    "${targets[i]}"
+		target_logs+=("$dir/jump-sshd.target$i.log")
+	done
+	"$SSHD" -t -f "$dir/jump-sshd.bastion.conf" ||
+	    die "sshd rejects $dir/jump-sshd.bastion.conf"
+	"$SSHD" -t -f "$dir/jump-sshd.target0.conf" ||
+	    die "sshd rejects $dir/jump-sshd.target0.conf"
+	for n in bastion hop2 nofwd; do
+		jump_sshd "$dir" "$ns" "$n"
+	done
+	for ((i = 0; i < ntargets; i++)); do
+		jump_sshd "$dir" "$ns" "target$i"
+	done
+	# The bastions from the root namespace, the rest from inside.
+	wait_ready "$port" "$ns_addr" ||
+	    die "the bastion is not reachable on $ns_addr port $port"
+	wait_ready "$nofwd_port" "$ns_addr" ||
+	    die "the bastion without forwarding is not reachable"
+	wait_ready_in "$ns" "$port" "$JUMP_HOP2_ADDR" "${targets[@]}" ||
+	    die "hop 2 or targets not listening; see $dir/jump-sshd.*.log"
+	! grep -q 'Bind to port' "$dir"/jump-sshd.*.log ||
+	    die "an sshd could not bind; see $dir/jump-sshd.*.log"
+
+	: >"$dir/jump_known_hosts"
+	for o in "$ns_addr:$port" "$ns_addr:$nofwd_port" \
+	    "$JUMP_HOP2_ADDR:$port"; do
+		printf '[%s]:%s %s\n' "${o%:*}" "${o##*:}" \
+		    "$(cut -d ' ' -f 1,2 "$dir/jump_bastion_host_key.pub")" \
+		    >>"$dir/jump_known_hosts"
+	done
+	for o in "${targets[@]}"; do
+		printf '[%s]:%s %s\n' "$o" "$port" \
+		    "$(cut -d ' ' -f 1,2 "$dir/jump_target_host_key.pub")" \
+		    >>"$dir/jump_known_hosts"
+		hosts+=("$o:$port")
+	done
+	chmod 0600 "$dir/jump_known_hosts"
+	# OpenSSH's ProxyJump passes only -F on to the ssh of the jump: the
+	# keys and known_hosts go in a config file both of them read.
+	cat >"$dir/jump_ssh_config" <<EOF
+Host *
+	User $user
+	BatchMode yes
+	IdentitiesOnly yes
+	IdentityFile $dir/jump_bastion_id
+	IdentityFile $dir/jump_target_id
+	UserKnownHostsFile $dir/jump_known_hosts
+	GlobalKnownHostsFile /dev/null
+	StrictHostKeyChecking yes
+	ConnectTimeout 10
+EOF
+	chmod 0600 "$dir/jump_ssh_config"
+	cat >"$dir/jump.env" <<EOF
+JUMP_DIR='$dir'
+JUMP_USER='$user'
+JUMP_NETNS='$ns'
+JUMP_VETH='$veth_r'
+JUMP_ROOT_ADDR='$root_addr'
+JUMP_NS_ADDR='$ns_addr'
+JUMP_BASTION_ADDR='$ns_addr'
+JUMP_BASTION_PORT='$port'
+JUMP_HOP2_ADDR='$JUMP_HOP2_ADDR'
+JUMP_HOP2_PORT='$port'
+JUMP_NOFWD_ADDR='$ns_addr'
+JUMP_NOFWD_PORT='$nofwd_port'
+JUMP_NTARGETS='$ntargets'
+JUMP_TARGET_PORT='$port'
+JUMP_TARGET_ADDRS='${targets[*]}'
+JUMP_TARGETS='${hosts[*]}'
+JUMP_BASTION_KEY='$dir/jump_bastion_id'
+JUMP_TARGET_KEY='$dir/jump_target_id'
+JUMP_KNOWN_HOSTS='$dir/jump_known_hosts'
+JUMP_SSH_CONFIG='$dir/jump_ssh_config'
+JUMP_BASTION_LOG='$dir/jump-sshd.bastion.log'
+JUMP_HOP2_LOG='$dir/jump-sshd.hop2.log'
+JUMP_NOFWD_LOG='$dir/jump-sshd.nofwd.log'
+JUMP_TARGET_LOGS='${target_logs[*]}'
+EOF
+	# A real login on the first and the last target through the bastion
+	# proves the keys, known_hosts, the account and the forwarding.
+	for o in "${targets[0]}" "${targets[ntargets - 1]}"; do
+		ssh -F "$dir/jump_ssh_config" -J "$user@$ns_addr:$port" \
+		    -p "$port" "$user@$o" true ||
+		    die "ssh -J $user@$ns_addr:$port to $o port $port" \
+		    "failed; see $dir/jump-sshd.*.log"
+	done
+	echo "$me: netns $ns, bastion $ns_addr port $port, $ntargets" \
+	    "targets on port $port, env in $dir/jump.env"
+}
+
+# The pids of the fixture's sshd listeners that still are ours.
+jump_listeners() {
+	local dir=$1 pidfile n
+	for pidfile in "$dir"/jump-sshd.*.pid; do
+		[ -e "$pidfile" ] || continue
+		n=${pidfile%.pid}
+		fleet_pid "$pidfile" "$n.conf"
+	done
+}
+
+jump_stop() {
+	local dir ns='' veth='' pids=() pid i alive auth
+	[ -d "$1" ] || return 0
+	dir=$(cd "$1" && pwd -P)
+	[ -r "$dir/jump.netns" ] && ns=$(head -n 1 "$dir/jump.netns")
+	[ -r "$dir/jump.veth" ] && veth=$(head -n 1 "$dir/jump.veth")
+	if [ -n "$ns" ] && ! jump_ns_name_ok "$ns"; then
+		echo "$me: $dir/jump.netns names '$ns', not ours; left" >&2
+		ns=
+	fi
+	if [ -n "$veth" ] && ! jump_veth_name_ok "$veth"; then
+		echo "$me: $dir/jump.veth names '$veth', not ours; left" >&2
+		veth=
+	fi
+	for pid in $(jump_listeners "$dir"); do
+		# Its connections are its children.
+		pkill -TERM -P "$pid" 2>/dev/null || true
+		kill -TERM "$pid" 2>/dev/null || true
+		pids+=("$pid")
+	done
+	# Whatever else runs in the namespace (sessions of the sshds that
+	# outlived their listener) was started by this fixture.
+	if [ -n "$ns" ] && ip netns list | grep -qE "^$ns( |$)"; then
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -TERM "$pid" 2>/dev/null || true
+			pids+=("$pid")
+		done
+	fi
+	for ((i = 0; i < STOP_WAIT_S * 10 && ${#pids[@]} > 0; i++)); do
+		alive=()
+		for pid in "${pids[@]}"; do
+			pid_alive "$pid" && alive+=("$pid")
+		done
+		pids=(${alive[@]+"${alive[@]}"})
+		[ ${#pids[@]} -eq 0 ] || sleep 0.1
+	done
+	if [ ${#pids[@]} -gt 0 ]; then
+		echo "$me: ${pids[*]} ignored SIGTERM, killing" >&2
+		kill -KILL "${pids[@]}" 2>/dev/null || true
+	fi
+	# The namespace's end of the pair goes with the namespace; the root
+	# end explicitly, in case the namespace outlives its name.
+	if [ -n "$veth" ] && ip link show dev "$veth" >/dev/null 2>&1; then
+		ip link del dev "$veth" 2>/dev/null || true
+	fi
+	if [ -n "$ns" ] && ip netns list | grep -qE "^$ns( |$)"; then
+		ip netns del "$ns" ||
+		    echo "$me: cannot delete netns $ns" >&2
+	fi
+	if [ -f "$dir/jumpauth.path" ]; then
+		auth=$(cat "$dir/jumpauth.path")
+		case $auth in
+		/tmp/sshpool-jump-auth.*) rm -rf "$auth" ;;
+		esac
+		rm -f "$dir/jumpauth.path"
+	fi
+	rm -f "$dir/jump.netns" "$dir/jump.veth" "$dir"/jump-sshd.*.pid \
+	    "$dir/jump.env"
+	return 0
+}
+
 [ $# -ge 2 ] || usage
 cmd=$1
 dir=$2
@@ -831,6 +1210,22 @@ auth-start)
 	;;
 auth-stop)
 	auth_stop "$dir"
+	exit 0
+	;;
+jump-start)
+	ntargets=3
+	if [ $# -gt 0 ]; then
+		[ $# -eq 2 ] && [ "$1" = --targets ] || usage
+		ntargets=$2
+	fi
+	case $ntargets in '' | *[!0-9]*) usage ;; esac
+	[ "$ntargets" -ge 1 ] && [ "$ntargets" -le "$JUMP_MAX_TARGETS" ] ||
+	    die "--targets must be 1..$JUMP_MAX_TARGETS"
+	jump_start "$dir" "$ntargets"
+	exit 0
+	;;
+jump-stop)
+	jump_stop "$dir"
 	exit 0
 	;;
 esac
