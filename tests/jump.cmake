@@ -8,7 +8,7 @@
 
 sshpool_test(test_jump TIMEOUT 180
 	SOURCES test_jump.c tclient.c tcollect.c
-	LIBS sshpool_proto)
+	LIBS sshpool_proto PkgConfig::JSONC)
 add_dependencies(test_jump sshpoold)
 set_tests_properties(test_jump PROPERTIES RUN_SERIAL TRUE
 	SKIP_RETURN_CODE 77

@@ -21,6 +21,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <json-c/json.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -42,6 +43,7 @@
 #define TJ_CONF_MAX 16384
 #define TJ_PATH 512        /* bytes of the fixture's paths */
 #define TJ_MAX_TARGETS 200 /* fleet.sh's JUMP_MAX_TARGETS */
+#define TJ_TARGETS 12      /* started, for the fan-out through one bastion */
 #define TJ_ENV_LINE 131072 /* the longest line of jump.env */
 #define TJ_SSH_OUT 8192    /* bytes of ssh's output kept */
 #define TJ_LOG_MAX 4194304 /* bytes of an sshd log read */
@@ -634,6 +636,319 @@ START_TEST(test_daemon_without_jump)
 }
 END_TEST
 
+/* ---- the daemon through jump hosts ---- */
+
+/* The status entry of the pool named key ("user@addr:port"), from a new
+ * status reply; NULL if absent.  The reply is kept in k. */
+static json_object *
+jd_status(struct tclient *c, struct tcollect *k, const char *key,
+	  json_object **root)
+{
+	json_object *hosts, *h, *name;
+	size_t i;
+
+	ck_assert(
+	    tclient_send(c, "{\"v\":1,\"id\":\"st\",\"op\":\"status\"}") == 0);
+	tcollect_wait_status(c, k, "\"st\"", TJ_EVENT_MS);
+	ck_assert_msg(k->status != NULL, "no status reply");
+	json_object_put(*root);
+	*root = json_tokener_parse(k->status);
+	ck_assert_msg(*root != NULL, "status is not JSON: %.200s", k->status);
+	if (!json_object_object_get_ex(*root, "hosts", &hosts))
+		return NULL;
+	for (i = 0; i < json_object_array_length(hosts); i++) {
+		h = json_object_array_get_idx(hosts, i);
+		if (json_object_object_get_ex(h, "host", &name) &&
+		    strcmp(json_object_get_string(name), key) == 0)
+			return h;
+	}
+	return NULL;
+}
+
+static long long
+jd_int(json_object *o, const char *key)
+{
+	json_object *v;
+
+	ck_assert_msg(o != NULL && json_object_object_get_ex(o, key, &v),
+		      "status has no %s", key);
+	return json_object_get_int64(v);
+}
+
+/* Run RUN_OK on every target at once; each must succeed. */
+static void
+jd_run_all(struct tclient *c, struct tcollect *k, const char *id, size_t n)
+{
+	static char specs[TJ_MAX_TARGETS][160];
+	const char *hosts[TJ_MAX_TARGETS];
+	char line[TJ_MAX_TARGETS * 170 + 256], jid[40];
+	struct tcollect_req *r;
+	size_t i, off;
+
+	off = (size_t)snprintf(line, sizeof line,
+			       "{\"v\":1,\"id\":\"%s\",\"op\":\"run\","
+			       "\"command\":\"" RUN_OK "\",\"hosts\":[",
+			       id);
+	for (i = 0; i < n; i++) {
+		snprintf(specs[i], sizeof specs[i], "%s",
+			 jump_spec(env.targets[i], env.target_port));
+		hosts[i] = specs[i];
+		off += (size_t)snprintf(line + off, sizeof line - off,
+					"%s\"%s\"", i > 0 ? "," : "", specs[i]);
+	}
+	snprintf(line + off, sizeof line - off, "]}");
+	snprintf(jid, sizeof jid, "\"%s\"", id);
+	tcollect_expect(k, jid, hosts, n);
+	ck_assert(tclient_send(c, "%s", line) == 0);
+	r = tcollect_wait_end(c, k, jid, TJ_EVENT_MS);
+	ck_assert_msg(!r->reqerr && r->nhosts == n, "%s: request error %s", id,
+		      r->message);
+	for (i = 0; i < n; i++)
+		assert_ran(r->hosts[i], r->hosts[i]->host);
+}
+
+/* Config lines: targets (127.0.0.*) through the hops given. */
+static const char *
+jd_targets_via(const char *hops, const char *more)
+{
+	static char buf[2048];
+
+	snprintf(buf, sizeof buf, "Host 127.0.0.*\n\tProxyJump %s\n%s", hops,
+		 more);
+	return buf;
+}
+
+/*
+ * ProxyJump through the bastion: every target runs, its sshd saw the
+ * connection come from inside the namespace, and one bastion session
+ * carries them all (status: one session, a tunnel per target; the
+ * targets' entries name the hop).  The same targets again run on the warm
+ * sessions: no new login to the bastion or the targets.
+ */
+START_TEST(test_daemon_one_hop)
+{
+	char bastion[160];
+	json_object *root = NULL, *b, *t;
+	struct tcollect k;
+	struct tclient *c;
+	long mark;
+	size_t n = env.ntargets;
+
+	snprintf(bastion, sizeof bastion, "%s",
+		 jump_spec(env.bastion_addr, env.bastion_port));
+	c = jd_start(jd_targets_via(bastion, ""));
+	tcollect_init(&k);
+	k.keep = TJ_OUT_KEEP;
+	mark = log_mark(env.target_logs[0]);
+	jd_run_all(c, &k, "cold", n);
+	assert_from_namespace(env.target_logs[0], mark, "a target");
+	jd_run_all(c, &k, "warm", n);
+	b = jd_status(c, &k, bastion, &root);
+	ck_assert_msg(b != NULL, "no status of the bastion: %.300s", k.status);
+	ck_assert_msg(jd_int(b, "sessions") == 1 && jd_int(b, "connects") == 1,
+		      "%zu targets took %lld bastion sessions (%lld logins)", n,
+		      jd_int(b, "sessions"), jd_int(b, "connects"));
+	ck_assert_msg(jd_int(b, "tunnels") == (long long)n,
+		      "the bastion carries %lld tunnels for %zu targets",
+		      jd_int(b, "tunnels"), n);
+	t = jd_status(c, &k, jump_spec(env.targets[0], env.target_port), &root);
+	ck_assert_msg(t != NULL && jd_int(t, "connects") == 1,
+		      "a target logged in again on the warm run");
+	ck_assert_msg(strstr(k.status, "\"jump\":\"") != NULL,
+		      "the targets' status does not name the hop: %.300s",
+		      k.status);
+	json_object_put(root);
+	tcollect_check(&k);
+	tcollect_free(&k);
+	jd_stop(c);
+	jd_cleanup();
+}
+END_TEST
+
+/*
+ * MaxTunnelsPerSession 2: ceil(targets / 2) bastion sessions carry them.
+ */
+START_TEST(test_daemon_tunnels_per_session)
+{
+	char bastion[160], more[256];
+	json_object *root = NULL, *b;
+	struct tcollect k;
+	struct tclient *c;
+	size_t n = env.ntargets;
+
+	snprintf(bastion, sizeof bastion, "%s",
+		 jump_spec(env.bastion_addr, env.bastion_port));
+	snprintf(more, sizeof more, "Host %s\n\tMaxTunnelsPerSession 2\n",
+		 env.bastion_addr);
+	c = jd_start(jd_targets_via(bastion, more));
+	tcollect_init(&k);
+	k.keep = TJ_OUT_KEEP;
+	jd_run_all(c, &k, "r", n);
+	b = jd_status(c, &k, bastion, &root);
+	ck_assert_msg(b != NULL &&
+			  jd_int(b, "sessions") == (long long)(n + 1) / 2,
+		      "%zu targets, 2 tunnels a session: %lld sessions", n,
+		      b != NULL ? jd_int(b, "sessions") : -1);
+	json_object_put(root);
+	tcollect_check(&k);
+	tcollect_free(&k);
+	jd_stop(c);
+	jd_cleanup();
+}
+END_TEST
+
+/*
+ * Two hops, every name an alias (HostName): the bastion, then hop 2, which
+ * only the namespace reaches, then the target.  A hop with a wrong key
+ * fails the target with proxy_failed naming that hop; a bastion that
+ * refuses forwarding gives proxy_refused.
+ */
+START_TEST(test_daemon_two_hops)
+{
+	char extra[TJ_CONF_MAX], want[200];
+	struct tcollect_host *h;
+	struct tcollect k;
+	struct tclient *c;
+	long mark;
+
+	snprintf(extra, sizeof extra,
+		 "Host bastion\n\tHostName %s\n\tPort %s\n"
+		 "Host hop2\n\tHostName %s\n\tPort %s\n"
+		 "Host nofwd\n\tHostName %s\n\tPort %s\n"
+		 "Host badhop\n\tHostName %s\n\tPort %s\n\tIdentityFile %s\n"
+		 "Host web1\n\tHostName %s\n\tPort %s\n"
+		 "\tProxyJump bastion,hop2\n"
+		 "Host web2\n\tHostName %s\n\tPort %s\n\tProxyJump nofwd\n"
+		 "Host web3\n\tHostName %s\n\tPort %s\n\tProxyJump badhop\n",
+		 env.bastion_addr, env.bastion_port, env.hop2_addr,
+		 env.hop2_port, env.nofwd_addr, env.nofwd_port,
+		 env.bastion_addr, env.bastion_port, env.target_key,
+		 env.targets[0], env.target_port, env.targets[0],
+		 env.target_port, env.targets[0], env.target_port);
+	c = jd_start(extra);
+	tcollect_init(&k);
+	k.keep = TJ_OUT_KEEP;
+	mark = log_mark(env.hop2_log);
+	assert_ran(jd_run(c, &k, "web1", "two", RUN_OK), "two hops");
+	assert_from_namespace(env.hop2_log, mark, "hop 2");
+	h = jd_run(c, &k, "web2", "refused", RUN_OK);
+	ck_assert_msg(h->code == PROTO_E_PROXY_REFUSED &&
+			  strstr(h->message, "nofwd") != NULL,
+		      "a bastion without forwarding: %s (%s)",
+		      proto_code_name(h->code), h->message);
+	h = jd_run(c, &k, "web3", "badhop", RUN_OK);
+	snprintf(want, sizeof want, "jump host %s@badhop", env.user);
+	ck_assert_msg(h->code == PROTO_E_PROXY_FAILED &&
+			  strstr(h->message, want) != NULL &&
+			  strstr(h->message, "auth_failed") != NULL,
+		      "a hop with a wrong key: %s (%s)",
+		      proto_code_name(h->code), h->message);
+	tcollect_check(&k);
+	tcollect_free(&k);
+	jd_stop(c);
+	jd_cleanup();
+}
+END_TEST
+
+/* Read until each of the n hosts of request id wrote some output. */
+static void
+jd_wait_output(struct tclient *c, struct tcollect *k, const char *id, size_t n)
+{
+	long long end = testutil_now_ms() + TJ_EVENT_MS;
+	struct tcollect_req *r;
+	size_t i, have = 0;
+
+	while (have < n && testutil_now_ms() < end) {
+		tcollect_poll(c, k, 200);
+		r = tcollect_req(k, id);
+		for (i = have = 0; r != NULL && i < r->nhosts; i++)
+			have += r->hosts[i]->outbytes > 0;
+	}
+	ck_assert_msg(have == n, "%zu of %zu hosts wrote output", have, n);
+}
+
+/* PIDs of the bastion sshd's session processes (its children). */
+static size_t
+bastion_sessions(pid_t *pids, size_t max)
+{
+	char path[TJ_PATH + 64], cmd[TJ_PATH + 96], line[64];
+	FILE *fp;
+	long lpid = 0;
+	size_t n = 0;
+
+	snprintf(path, sizeof path, "%s/jump-sshd.bastion.pid", env.dir);
+	if ((fp = fopen(path, "r")) == NULL || fscanf(fp, "%ld", &lpid) != 1)
+		ck_abort_msg("%s: no pid", path);
+	fclose(fp);
+	snprintf(cmd, sizeof cmd, "pgrep -P %ld", lpid);
+	ck_assert((fp = popen(cmd, "r")) != NULL);
+	while (n < max && fgets(line, sizeof line, fp) != NULL)
+		pids[n++] = (pid_t)atol(line);
+	pclose(fp);
+	return n;
+}
+
+/*
+ * The bastion's session dies under running commands: every target's job
+ * ends with connection_lost, and the next run goes through a new bastion
+ * session.
+ */
+START_TEST(test_daemon_hop_dies)
+{
+	char bastion[160], line[4096], jid[16];
+	static char specs[TJ_MAX_TARGETS][160];
+	const char *hosts[TJ_MAX_TARGETS];
+	json_object *root = NULL, *b;
+	struct tcollect_req *r;
+	struct tcollect k;
+	struct tclient *c;
+	pid_t pids[16];
+	size_t i, n = env.ntargets < 4 ? env.ntargets : 4, np, off;
+
+	snprintf(bastion, sizeof bastion, "%s",
+		 jump_spec(env.bastion_addr, env.bastion_port));
+	c = jd_start(jd_targets_via(bastion, ""));
+	tcollect_init(&k);
+	k.keep = TJ_OUT_KEEP;
+	off = (size_t)snprintf(line, sizeof line,
+			       "{\"v\":1,\"id\":\"long\",\"op\":\"run\","
+			       "\"command\":\"echo up; sleep 60\",\"hosts\":[");
+	for (i = 0; i < n; i++) {
+		snprintf(specs[i], sizeof specs[i], "%s",
+			 jump_spec(env.targets[i], env.target_port));
+		hosts[i] = specs[i];
+		off += (size_t)snprintf(line + off, sizeof line - off,
+					"%s\"%s\"", i > 0 ? "," : "", specs[i]);
+	}
+	snprintf(line + off, sizeof line - off, "]}");
+	snprintf(jid, sizeof jid, "\"long\"");
+	tcollect_expect(&k, jid, hosts, n);
+	ck_assert(tclient_send(c, "%s", line) == 0);
+	/* Every command runs: its first line came. */
+	jd_wait_output(c, &k, jid, n);
+	np = bastion_sessions(pids, 16);
+	ck_assert_msg(np >= 1, "no bastion session process");
+	for (i = 0; i < np; i++)
+		kill(pids[i], SIGKILL);
+	r = tcollect_wait_end(c, &k, jid, TJ_EVENT_MS);
+	for (i = 0; i < n; i++)
+		ck_assert_msg(r->hosts[i]->code == PROTO_E_CONNECTION_LOST,
+			      "%s: %s (%s)", r->hosts[i]->host,
+			      proto_code_name(r->hosts[i]->code),
+			      r->hosts[i]->message);
+	jd_run_all(c, &k, "again", n);
+	b = jd_status(c, &k, bastion, &root);
+	ck_assert_msg(b != NULL && jd_int(b, "connects") == 2,
+		      "the run after the loss did not log in to the bastion "
+		      "again");
+	json_object_put(root);
+	tcollect_check(&k);
+	tcollect_free(&k);
+	jd_stop(c);
+	jd_cleanup();
+}
+END_TEST
+
 /*
  * Can this process make network namespaces and veth pairs?  1 yes, 0 no
  * (why in err).  The probes are named after this process and removed.
@@ -700,7 +1015,8 @@ main(int argc, char **argv)
 		return TJ_SKIP;
 	}
 	strcpy(jump_dir, dir);
-	snprintf(args, sizeof args, "jump-start '%s'", jump_dir);
+	snprintf(args, sizeof args, "jump-start '%s' --targets %d", jump_dir,
+		 TJ_TARGETS);
 	if (fleet_sh(args) != 0 || env_load() != 0) {
 		fprintf(stderr, "fleet.sh %s failed\n", args);
 		snprintf(args, sizeof args, "jump-stop '%s'", jump_dir);
@@ -714,6 +1030,10 @@ main(int argc, char **argv)
 	tcase_add_test(tc, test_two_hops);
 	tcase_add_test(tc, test_no_forwarding);
 	tcase_add_test(tc, test_daemon_without_jump);
+	tcase_add_test(tc, test_daemon_one_hop);
+	tcase_add_test(tc, test_daemon_tunnels_per_session);
+	tcase_add_test(tc, test_daemon_two_hops);
+	tcase_add_test(tc, test_daemon_hop_dies);
 	suite_add_tcase(s, tc);
 	rc = testutil_run(s);
 	snprintf(args, sizeof args, "jump-stop '%s'", jump_dir);
