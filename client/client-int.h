@@ -114,6 +114,7 @@ struct sp_run_opts {
 	size_t nenv;
 	int pty;
 	int forward_agent;
+	char *jump; /* "jump": hops or "none", NULL for the daemon's */
 	unsigned char *stdin_data;
 	size_t stdin_len;
 	int fds[PROTO_MAX_FDS]; /* the library's duplicates */

@@ -41,6 +41,7 @@ sp_run_opts_free(sp_run_opts *o)
 	free(o->env);
 	free(o->command);
 	free(o->user);
+	free(o->jump);
 	if (o->password != NULL) {
 		explicit_bzero(o->password, strlen(o->password));
 		free(o->password);
@@ -263,6 +264,24 @@ sp_run_opts_set_user(sp_run_opts *o, const char *user)
 		return -1;
 	}
 	return client_opts_replace(o, &o->user, user);
+}
+
+int
+sp_run_opts_set_jump(sp_run_opts *o, const char *spec)
+{
+	struct proto_error err;
+	struct proto_jump j;
+
+	/* Checked as the daemon checks it, so a typo fails here with the
+	 * hop it is in rather than as the reply to a request. */
+	if (spec != NULL && (strlen(spec) > PROTO_MAX_JUMP ||
+			     proto_jump_parse(spec, &j, &err) == -1)) {
+		client_seterr(o->err, sizeof o->err, "jump: %s",
+			      strlen(spec) > PROTO_MAX_JUMP ? "too long"
+							    : err.message);
+		return -1;
+	}
+	return client_opts_replace(o, &o->jump, spec);
 }
 
 int

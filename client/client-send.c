@@ -230,6 +230,7 @@ sp_send_run(sp_client *c, const sp_run_opts *o, uint64_t *request_id)
 	req.exclude = o->exclude;
 	req.nexclude = o->nexclude;
 	req.user = o->user;
+	req.jump = o->jump;
 	req.password = o->password;
 	req.command = o->command;
 	req.timeout_ms = o->timeout_ms;
@@ -290,6 +291,7 @@ client_send_hosts(sp_client *c, enum proto_op op, const sp_run_opts *o,
 	req.exclude = o->exclude;
 	req.nexclude = o->nexclude;
 	req.user = o->user;
+	req.jump = o->jump;
 	req.password = o->password;
 	/* A disconnect's key names the pools it opened. */
 	client_send_opts_fds(&req, o);

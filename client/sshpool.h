@@ -138,6 +138,17 @@ const char *sp_run_opts_host(const sp_run_opts *, size_t i);
 int sp_run_opts_set_command(sp_run_opts *, const char *command);
 /* Default user for hosts given without "user@"; NULL clears it. */
 int sp_run_opts_set_user(sp_run_opts *, const char *user);
+/*
+ * Jump hosts for every host of the request, replacing the daemon's
+ * ProxyJump for them: "[user@]host[:port][,...]" (the first hop first, at
+ * most 8, an IPv6 address in brackets) or "none" to connect directly.
+ * Checked here as the daemon checks it.  Hops log in with the daemon's
+ * own credentials; a key, agent or password passed with the request is
+ * for the hosts only.  Sent with run, connect and disconnect requests (a
+ * disconnect through hops names the pools reached through them).  NULL
+ * clears it: the daemon's configuration decides.
+ */
+int sp_run_opts_set_jump(sp_run_opts *, const char *spec);
 /* Seconds (fractions allowed), 0 = no timeout.  When it passes, the remote
  * command is stopped (TERM, then KILL) and the host ends with an error
  * "timeout". */

@@ -24,7 +24,7 @@ _sshpool()
 	fi
 
 	local commands="run connect disconnect status ping"
-	local host_opts="-H --host -h --hosts -x --exclude -l --user"
+	local host_opts="-H --host -h --hosts -x --exclude -l --user -J --jump"
 	local run_opts="$host_opts -t --timeout --idle-timeout -E --env --pty
 		--sudo --sudo= --shell --stdin --stdin-file -I --stdin-dir
 		-A --args-file --host-args -i --inline -b --gather -o --outdir
@@ -60,7 +60,7 @@ _sshpool()
 	--color)
 		COMPREPLY=($(compgen -W "auto always never" -- "$cur"))
 		return ;;
-	-H | --host | -x | --exclude)
+	-H | --host | -x | --exclude | -J | --jump)
 		_sshpool_hosts
 		return ;;
 	-l | --user)

@@ -12,6 +12,8 @@
 
 #include <stddef.h>
 
+#include "../proto/proto.h"
+
 /*
  * Limits the keyword table and its readers share.  Each keyword's default
  * and range are in its row (config_table.c), documented in
@@ -40,6 +42,11 @@
 #define CONFIG_DEFAULT_PASSWORD_PROMPTS 3 /* OpenSSH's */
 /* Bytes of a HostName value, the longest host name a request may give. */
 #define CONFIG_MAX_HOSTNAME 255
+/* Hops of one ProxyJump chain: the codec's limit, one for every source. */
+#define CONFIG_MAX_JUMP_HOPS PROTO_MAX_JUMP_HOPS
+/* MaxTunnelsPerSession: direct-tcpip channels of one hop session. */
+#define CONFIG_MAX_TUNNELS_PER_SESSION 1024
+#define CONFIG_DEFAULT_TUNNELS_PER_SESSION 64
 
 enum config_strict {
 	CONFIG_STRICT_YES,        /* unknown and changed keys refused */
@@ -85,6 +92,11 @@ struct config_host_opts {
 				     * with an IdentityAgent */
 	int password_prompts;       /* NumberOfPasswordPrompts, -1 = unset */
 	int identities_only;        /* IdentitiesOnly 0/1, -1 = unset */
+
+	/* Jump hosts. */
+	char *proxy_jump; /* ProxyJump as written (checked), "none" for
+			   * direct; NULL = unset (direct) */
+	int max_tunnels;  /* MaxTunnelsPerSession, 0 = unset */
 };
 
 struct config_host_block {

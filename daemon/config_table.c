@@ -4,9 +4,9 @@
  * default and the member the keyword sets, sorted for bsearch.  A keyword
  * whose syntax no kind describes has its own parse function here: Host,
  * Socket, User, HostName, LogLevel, StrictHostKeyChecking,
- * PreferredAuthentications, UserHosts, GroupHosts and HostGroup.  Defaults
- * that depend on the running user (Socket, User, IdentityFile,
- * UserKnownHostsFile) are worked out by config_default.
+ * PreferredAuthentications, ProxyJump, UserHosts, GroupHosts and
+ * HostGroup.  Defaults that depend on the running user (Socket, User,
+ * IdentityFile, UserKnownHostsFile) are worked out by config_default.
  */
 #include <sys/types.h>
 #include <sys/un.h>
@@ -90,7 +90,7 @@ static config_parse_fn config_table_host, config_table_socket,
     config_table_user, config_table_hostname, config_table_loglevel,
     config_table_strict, config_table_user_hosts, config_table_group_hosts,
     config_table_host_group, config_table_preferred_auth,
-    config_table_identity_agent, config_table_yesno;
+    config_table_identity_agent, config_table_yesno, config_table_proxy_jump;
 
 /*
  * name, scope, kind, flags, min, max, default, member, own parser.  For
@@ -176,6 +176,8 @@ const struct config_keyword config_table[] = {
      H(max_sessions), NULL},
     {"MaxStdinBytes", GLOBAL, SIZE, 0, 0, CONFIG_MAX_MAX_STDIN,
      PROTO_DEFAULT_MAX_STDIN, G(max_stdin), NULL},
+    {"MaxTunnelsPerSession", BOTH, NUMBER, 0, 1, CONFIG_MAX_TUNNELS_PER_SESSION,
+     CONFIG_DEFAULT_TUNNELS_PER_SESSION, H(max_tunnels), NULL},
     {"NumberOfPasswordPrompts", BOTH, NUMBER, 0, 0, CONFIG_MAX_PASSWORD_PROMPTS,
      CONFIG_DEFAULT_PASSWORD_PROMPTS, H(password_prompts), NULL},
     {"PasswordFile", BOTH, CONFIG_KIND_PATH, 0, 0, 0, 0, H(password_file),
@@ -183,6 +185,8 @@ const struct config_keyword config_table[] = {
     {"Port", BOTH, NUMBER, 0, 1, 65535, 22, H(port), NULL},
     {"PreferredAuthentications", BOTH, CONFIG_KIND_STRING, 0, 0, 0, 0,
      H(preferred_auth), config_table_preferred_auth},
+    {"ProxyJump", BOTH, CONFIG_KIND_STRING, 0, 0, 0, 0, H(proxy_jump),
+     config_table_proxy_jump},
     {"ReconnectBaseDelay", BOTH, TIME, 0, CONFIG_MIN_RECONNECT_DELAY_MS,
      CONFIG_MAX_RECONNECT_DELAY_MS, MS(1), H(reconnect_base_delay_ms), NULL},
     {"ReconnectMaxDelay", BOTH, TIME, 0, CONFIG_MIN_RECONNECT_DELAY_MS,
@@ -471,6 +475,30 @@ config_table_preferred_auth(struct config_parser *p,
 				     kw->name, argv[0]);
 			return -1;
 		}
+	}
+	config_set_string(p, kw, xstrdup(argv[0]), apply);
+	return 0;
+}
+
+/*
+ * ProxyJump as in ssh_config(5): "none", or the hops in order, each
+ * "[user@]host[:port]" (an IPv6 address in brackets), at most
+ * CONFIG_MAX_JUMP_HOPS of them.  Every hop is checked here so a bad one
+ * is a load error with its line, not a failure of the first request.
+ * Stored as written.
+ */
+static int
+config_table_proxy_jump(struct config_parser *p,
+			const struct config_keyword *kw, char **argv, int argc,
+			int apply)
+{
+	struct proto_error err;
+	struct proto_jump j;
+
+	(void)argc;
+	if (proto_jump_parse(argv[0], &j, &err) == -1) {
+		config_error(p, "%s: %s", kw->name, err.message);
+		return -1;
 	}
 	config_set_string(p, kw, xstrdup(argv[0]), apply);
 	return 0;

@@ -57,10 +57,50 @@ host_params_key(struct host_params *p)
 		xasprintf(&p->key, "%s@[%s]:%d", p->user, p->host, p->port);
 	else
 		xasprintf(&p->key, "%s@%s:%d", p->user, p->host, p->port);
-	if (p->cred != NULL)
+	/* Reached through hops, the pool names them: the same target
+	 * directly and through a bastion are different connections. */
+	if (p->cred != NULL && p->via != NULL)
+		xasprintf(&p->pool, "%s %s via %s", p->key, p->cred->id,
+			  p->via->pool);
+	else if (p->cred != NULL)
 		xasprintf(&p->pool, "%s %s", p->key, p->cred->id);
+	else if (p->via != NULL)
+		xasprintf(&p->pool, "%s via %s", p->key, p->via->pool);
 	else
 		p->pool = xstrdup(p->key);
+}
+
+void
+host_params_set_via(struct host_params *p, struct host_params *via)
+{
+	host_params_free(p->via);
+	p->via = via;
+	host_params_key(p);
+}
+
+char *
+host_params_jump_text(const struct host_params *p)
+{
+	const struct host_params *h;
+	size_t len = 0, k;
+	char *out;
+
+	if (p->via == NULL)
+		return NULL;
+	for (h = p->via; h != NULL; h = h->via)
+		len += strlen(h->key) + 1; /* and its "," or the NUL */
+	out = xmalloc(len);
+	/* The chain runs from the last hop back; the text, like ProxyJump,
+	 * from the first hop on: written from the end. */
+	out[--len] = '\0';
+	for (h = p->via; h != NULL; h = h->via) {
+		k = strlen(h->key);
+		len -= k;
+		memcpy(out + len, h->key, k);
+		if (h->via != NULL)
+			out[--len] = ',';
+	}
+	return out;
 }
 
 void
@@ -122,6 +162,9 @@ host_params_new(const struct config_host_opts *o, const char *user,
 	p->stop_grace_ms = o->stop_grace_ms;
 	p->idle_timeout_ms = o->idle_timeout_ms;
 	p->max_pools = o->max_pools;
+	p->max_tunnels = o->max_tunnels > 0
+			     ? o->max_tunnels
+			     : CONFIG_DEFAULT_TUNNELS_PER_SESSION;
 	host_params_key(p);
 	return p;
 }
@@ -165,12 +208,15 @@ host_params_dup(const struct host_params *o)
 	opts.stop_grace_ms = o->stop_grace_ms;
 	opts.idle_timeout_ms = o->idle_timeout_ms;
 	opts.max_pools = o->max_pools;
+	opts.max_tunnels = o->max_tunnels;
 	p = host_params_new(&opts, o->user, o->host, o->port);
 	/* The expanded name, not the value it came from. */
 	free(p->hostname);
 	p->hostname = xstrdup(o->hostname);
 	if (o->cred != NULL)
 		host_params_set_cred(p, o->cred);
+	if (o->via != NULL)
+		host_params_set_via(p, host_params_dup(o->via));
 	return p;
 }
 
@@ -211,7 +257,11 @@ host_params_equal(const struct host_params *a, const struct host_params *b)
 	       a->host_down_after == b->host_down_after &&
 	       a->stop_grace_ms == b->stop_grace_ms &&
 	       a->idle_timeout_ms == b->idle_timeout_ms &&
-	       a->max_pools == b->max_pools;
+	       a->max_pools == b->max_pools &&
+	       a->max_tunnels == b->max_tunnels &&
+	       /* The hops' settings are the connection's too. */
+	       (a->via == NULL) == (b->via == NULL) &&
+	       (a->via == NULL || host_params_equal(a->via, b->via));
 }
 
 void
@@ -219,6 +269,7 @@ host_params_free(struct host_params *p)
 {
 	if (p == NULL)
 		return;
+	host_params_free(p->via);
 	cred_unref(p->cred);
 	free(p->pool);
 	host_params_paths_free(p->identity_files, p->n_identity_files);

@@ -151,6 +151,12 @@ struct host_params *host_params_dup(const struct host_params *);
  * daemon's). */
 void host_params_set_cred(struct host_params *, struct cred *);
 void host_params_free(struct host_params *);
+/* Make via (owned from here, NULL: direct) the last hop to p; the pool
+ * key is renamed for the chain. */
+void host_params_set_via(struct host_params *, struct host_params *via);
+/* The hops as ProxyJump writes them, first hop first, each its key
+ * ("user@h1:22,user@h2:22"), allocated; NULL when direct.  For status. */
+char *host_params_jump_text(const struct host_params *);
 /* Settings of a pool key differ: its sessions must be replaced. */
 int host_params_equal(const struct host_params *, const struct host_params *);
 

@@ -99,6 +99,21 @@ int proto_hostspec_parse(const char *, struct proto_hostspec *,
 			 struct proto_error *);
 
 /*
+ * A jump host chain as OpenSSH's ProxyJump writes it: host specs joined by
+ * commas, "[user@]host[:port][,[user@]host[:port]...]", the first hop
+ * first, or "none" (direct: no hops).  One syntax for the daemon's
+ * configuration, the request member "jump" and the client library.
+ */
+#define PROTO_MAX_JUMP_HOPS 8
+#define PROTO_MAX_JUMP (PROTO_MAX_JUMP_HOPS * (PROTO_MAX_HOSTSPEC + 1))
+struct proto_jump {
+	struct proto_hostspec hops[PROTO_MAX_JUMP_HOPS];
+	size_t n; /* 0: "none" */
+};
+/* 0, or -1 with err naming the bad hop (PROTO_E_BAD_REQUEST). */
+int proto_jump_parse(const char *, struct proto_jump *, struct proto_error *);
+
+/*
  * Host sets.  A host pattern is a host spec in which bracketed numeric
  * ranges stand for many hosts: "web[01-20].example" (zero padding of the
  * lower bound kept), "web[1,3,5-7]", "10.0.[0-3].[1-254]" (the leftmost
@@ -237,6 +252,8 @@ struct proto_request {
 	struct proto_exclude *exclude_set;
 	char *user;     /* default user, NULL if absent */
 	char *password; /* the client's own, NULL if absent; wiped on free */
+	char *jump;     /* "jump": a ProxyJump chain or "none" overriding the
+			 * configuration's for the request's hosts; NULL absent */
 	char *command;  /* run only */
 	long long timeout_ms;      /* 0 = none */
 	long long idle_timeout_ms; /* 0 = none: "idle_timeout" */
@@ -349,7 +366,15 @@ struct proto_status_host {
 	const char *credential;   /* "daemon" or "client key"; NULL: daemon */
 	long long credential_uid; /* whose the client's credential is, -1
 				   * (and not shown without credential) */
+	const char *hostname;     /* HostName when it differs from the name;
+				   * NULL: not shown */
+	const char *jump;         /* the hops, "user@h1:port,user@h2:port";
+				   * NULL: direct, not shown */
+	int tunnels; /* tunnels this pool's sessions carry as a hop;
+		      * negative: not shown */
 };
+/* Every member at its "not shown" value: what encoders start from. */
+void proto_status_host_init(struct proto_status_host *);
 int proto_status_host(struct proto_buf *, const struct proto_status_host *);
 struct proto_status_worker {
 	int index;

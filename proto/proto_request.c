@@ -36,6 +36,8 @@ static const struct proto_request_key {
      OPF(PROTO_OP_RUN) | OPF(PROTO_OP_CONNECT) | OPF(PROTO_OP_DISCONNECT)},
     {"exclude",
      OPF(PROTO_OP_RUN) | OPF(PROTO_OP_CONNECT) | OPF(PROTO_OP_DISCONNECT)},
+    {"jump",
+     OPF(PROTO_OP_RUN) | OPF(PROTO_OP_CONNECT) | OPF(PROTO_OP_DISCONNECT)},
     {"command", OPF(PROTO_OP_RUN)},
     {"timeout", OPF(PROTO_OP_RUN)},
     {"idle_timeout", OPF(PROTO_OP_RUN)},
@@ -187,6 +189,34 @@ proto_request_parse_user(json_object *root, struct proto_request *req,
 	return proto_json_strdup(s, len, &req->user, err);
 }
 
+/* "jump": a ProxyJump chain or "none", checked here as the daemon's
+ * configuration checks its ProxyJump lines. */
+static int
+proto_request_parse_jump(json_object *root, struct proto_request *req,
+			 struct proto_error *err)
+{
+	struct proto_error jerr;
+	struct proto_jump j;
+	json_object *o;
+	const char *s;
+	size_t len;
+
+	if (!json_object_object_get_ex(root, "jump", &o))
+		return 0;
+	if (!json_object_is_type(o, json_type_string))
+		return proto_error_set(err, PROTO_E_BAD_REQUEST,
+				       "jump: expected a string");
+	s = proto_json_str(o, &len);
+	if (len > PROTO_MAX_JUMP || strlen(s) != len)
+		return proto_error_set(
+		    err, PROTO_E_BAD_REQUEST,
+		    "jump: longer than %d bytes or holds NUL", PROTO_MAX_JUMP);
+	if (proto_jump_parse(s, &j, &jerr) == -1)
+		return proto_error_set(err, PROTO_E_BAD_REQUEST, "jump: %s",
+				       jerr.message);
+	return proto_json_strdup(s, len, &req->jump, err);
+}
+
 /* The client's own password: never echoed in an error message. */
 static int
 proto_request_parse_password(json_object *root, struct proto_request *req,
@@ -216,6 +246,7 @@ proto_request_connect_members(json_object *root, const struct proto_limits *lim,
 {
 	if (proto_hostlist_parse(root, lim, req, err) == -1 ||
 	    proto_request_parse_user(root, req, err) == -1 ||
+	    proto_request_parse_jump(root, req, err) == -1 ||
 	    proto_request_parse_password(root, req, err) == -1)
 		return -1;
 	/* run, connect and disconnect (a key names the pools it opened). */
@@ -493,6 +524,7 @@ proto_request_free(struct proto_request *req)
 		free(req->exclude[i]);
 	free(req->exclude);
 	free(req->user);
+	free(req->jump);
 	if (req->password != NULL) {
 		explicit_bzero(req->password, strlen(req->password));
 		free(req->password);
@@ -622,6 +654,10 @@ proto_request_put_hosts(struct proto_enc *e, const struct proto_request *req)
 	if (req->user != NULL) {
 		proto_enc_key(e, "user");
 		proto_enc_str(e, req->user, strlen(req->user), 1);
+	}
+	if (req->jump != NULL) {
+		proto_enc_key(e, "jump");
+		proto_enc_str(e, req->jump, strlen(req->jump), 1);
 	}
 	if (req->password != NULL) {
 		proto_enc_key(e, "password");

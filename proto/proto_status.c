@@ -18,6 +18,16 @@ proto_status_put_opt(struct proto_enc *e, long long ms)
 		proto_enc_i64(e, ms);
 }
 
+void
+proto_status_host_init(struct proto_status_host *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->rtt_ms = -1;
+	h->retry_in_ms = -1;
+	h->credential_uid = -1;
+	h->tunnels = -1;
+}
+
 int
 proto_status_host(struct proto_buf *b, const struct proto_status_host *h)
 {
@@ -59,6 +69,18 @@ proto_status_host(struct proto_buf *b, const struct proto_status_host *h)
 		proto_enc_message(&e, h->last_error);
 	else
 		proto_enc_lit(&e, "null");
+	if (h->hostname != NULL) {
+		proto_enc_key(&e, "hostname");
+		proto_enc_cstr(&e, h->hostname);
+	}
+	if (h->jump != NULL) {
+		proto_enc_key(&e, "jump");
+		proto_enc_cstr(&e, h->jump);
+	}
+	if (h->tunnels >= 0) {
+		proto_enc_key(&e, "tunnels");
+		proto_enc_i64(&e, h->tunnels);
+	}
 	proto_enc_key(&e, "credential");
 	proto_enc_cstr(&e, h->credential != NULL ? h->credential : "daemon");
 	proto_enc_key(&e, "credential_uid");

@@ -963,6 +963,45 @@ START_TEST(test_pool_commands)
 }
 END_TEST
 
+/* -J/--jump: checked before anything is sent; "none" reaches the host
+ * directly through the daemon. */
+START_TEST(test_jump_option)
+{
+	struct ct_result r;
+
+	ct_begin();
+	ct_run(&r, NULL, "run", "-J", "a,,b", "-H", ct_host(0), "--", "true",
+	       NULL);
+	CT_EXPECT(&r, 2);
+	ct_has(r.err, "stderr", "-J a,,b: jump: jump host 2: empty");
+	ct_result_free(&r);
+	ct_run(&r, NULL, "connect", "--jump=b:0", ct_host(0), NULL);
+	CT_EXPECT(&r, 2);
+	ct_has(r.err, "stderr", "jump host 1 \"b:0\": port out of range");
+	ct_result_free(&r);
+	ct_run(&r, NULL, "run", "-J", "h1,h2,h3,h4,h5,h6,h7,h8,h9", "-H",
+	       ct_host(0), "--", "true", NULL);
+	CT_EXPECT(&r, 2);
+	ct_has(r.err, "stderr", "too many jump hosts (max 8)");
+	ct_result_free(&r);
+
+	ct_run(&r, NULL, "run", "-J", "none", "-H", ct_host(0), "--",
+	       "echo direct", NULL);
+	CT_EXPECT(&r, 0);
+	ck_assert_uint_eq(ct_count(r.out, ": direct\n"), 1);
+	ct_result_free(&r);
+	ct_run(&r, NULL, "connect", "--jump", "none", ct_host(0), NULL);
+	CT_EXPECT(&r, 0);
+	ck_assert_uint_eq(ct_count(r.out, ": connected ("), 1);
+	ct_result_free(&r);
+	ct_run(&r, NULL, "disconnect", "-J", "none", ct_host(0), NULL);
+	CT_EXPECT(&r, 0);
+	ck_assert_uint_eq(ct_count(r.out, ": disconnected ("), 1);
+	ct_result_free(&r);
+	ct_end();
+}
+END_TEST
+
 /* ---- The example clients ---- */
 
 START_TEST(test_python_client)
@@ -1239,6 +1278,7 @@ cli_suite(void)
 	tc = tcase_create("pool");
 	tcase_set_timeout(tc, CT_TIMEOUT_S);
 	tcase_add_test(tc, test_pool_commands);
+	tcase_add_test(tc, test_jump_option);
 	tcase_add_test(tc, test_progress_tty);
 	tcase_add_test(tc, test_python_client);
 	tcase_add_test(tc, test_libevent_example);

@@ -365,6 +365,28 @@ START_TEST(test_opts_setters)
 }
 END_TEST
 
+/* sp_run_opts_set_jump: the daemon's syntax, checked here. */
+START_TEST(test_opts_jump)
+{
+	sp_run_opts *o = sp_run_opts_new();
+
+	ck_assert_int_eq(sp_run_opts_set_jump(o, "bastion"), 0);
+	ck_assert_int_eq(sp_run_opts_set_jump(o, "ops@b1:2222,[::1]:22"), 0);
+	ck_assert_int_eq(sp_run_opts_set_jump(o, "none"), 0);
+	ck_assert_int_eq(sp_run_opts_set_jump(o, "a,b,c,d,e,f,g,h"), 0);
+	ck_assert_int_eq(sp_run_opts_set_jump(o, "a,b,c,d,e,f,g,h,i"), -1);
+	ck_assert_str_eq(sp_run_opts_error(o),
+			 "jump: too many jump hosts (max 8)");
+	ck_assert_int_eq(sp_run_opts_set_jump(o, "a,,b"), -1);
+	ck_assert_str_eq(sp_run_opts_error(o), "jump: jump host 2: empty");
+	ck_assert_int_eq(sp_run_opts_set_jump(o, "b:0"), -1);
+	ck_assert_ptr_nonnull(strstr(sp_run_opts_error(o), "\"b:0\""));
+	ck_assert_int_eq(sp_run_opts_set_jump(o, ""), -1);
+	ck_assert_int_eq(sp_run_opts_set_jump(o, NULL), 0);
+	sp_run_opts_free(o);
+}
+END_TEST
+
 /* ---- Host files ---- */
 
 struct hostlist {
@@ -1552,6 +1574,39 @@ START_TEST(test_disconnect_hello_exclude)
 }
 END_TEST
 
+/* "jump" goes with run, connect and disconnect; absent when unset. */
+START_TEST(test_jump_sent)
+{
+	static const char *const steps[] = {"<hello",   hello_reply,   "<run",
+					    "<connect", "<disconnect", "<run",
+					    NULL};
+	struct fake *f;
+	sp_client *c;
+	sp_run_opts *o = sp_run_opts_new();
+	uint64_t id;
+	int i;
+
+	c = hello_client(&f, steps);
+	ck_assert_int_eq(sp_run_opts_add_hosts(o, "t1,t2"), 0);
+	ck_assert_int_eq(sp_run_opts_set_command(o, "true"), 0);
+	ck_assert_int_eq(sp_run_opts_set_jump(o, "ops@b1:2222,[::1]:22"), 0);
+	ck_assert_int_eq(sp_send_run(c, o, &id), 0);
+	ck_assert_int_eq(sp_send_connect_opts(c, o, &id), 0);
+	ck_assert_int_eq(sp_send_disconnect(c, o, &id), 0);
+	ck_assert_int_eq(sp_run_opts_set_jump(o, NULL), 0);
+	ck_assert_int_eq(sp_send_run(c, o, &id), 0);
+	sp_run_opts_free(o);
+	fake_run_inline(f, f->nsteps);
+	for (i = 1; i <= 3; i++)
+		ck_assert_msg(strstr(f->lines[i], "\"jump\":\"ops@b1:2222,"
+						  "[::1]:22\"") != NULL,
+			      "line %d: %s", i, f->lines[i]);
+	ck_assert_ptr_null(strstr(f->lines[4], "\"jump\""));
+	sp_close(c);
+	fake_free(f);
+}
+END_TEST
+
 static Suite *
 client_suite(void)
 {
@@ -1560,6 +1615,7 @@ client_suite(void)
 
 	tcase_add_test(tc, test_opts_hosts);
 	tcase_add_test(tc, test_opts_setters);
+	tcase_add_test(tc, test_opts_jump);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("hostfile");
@@ -1585,6 +1641,7 @@ client_suite(void)
 	tcase_add_test(tc, test_connect_path);
 	tcase_add_test(tc, test_connect_refused);
 	tcase_add_test(tc, test_disconnect_hello_exclude);
+	tcase_add_test(tc, test_jump_sent);
 	tcase_add_test(tc, test_pass_fds);
 	tcase_add_test(tc, test_refusal_before_write);
 	tcase_add_test(tc, test_refusal_at_eof);

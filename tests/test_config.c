@@ -155,6 +155,7 @@ assert_default_values(const struct config *cfg)
 	ck_assert_int_eq(cfg->global.reconnect_max_delay_ms, 60000);
 	ck_assert_int_eq(cfg->global.host_down_after, 3);
 	ck_assert_int_eq(cfg->global.stop_grace_ms, 2000);
+	ck_assert_int_eq(cfg->global.max_tunnels, 64);
 	ck_assert_uint_eq(cfg->n_blocks, 0);
 	ck_assert_uint_eq(cfg->n_allow_users, 0);
 	ck_assert_ptr_null(cfg->allow_users);
@@ -1558,6 +1559,134 @@ match1(const char *list, const char *host)
 	return config_match_patterns(&p, 1, host);
 }
 
+/* The ProxyJump a host resolves to, NULL for unset. */
+static void
+assert_jump(const struct config *cfg, const char *host, const char *want)
+{
+	struct config_host_opts o;
+
+	config_host(cfg, host, &o);
+	if (want == NULL)
+		ck_assert_ptr_null(o.proxy_jump);
+	else
+		ck_assert_str_eq(o.proxy_jump, want);
+}
+
+/*
+ * ProxyJump: hops in order, user and port optional, IPv6 in brackets;
+ * the first value obtained wins, so a Host block's "none" overrides a
+ * later global chain, as in OpenSSH.
+ */
+START_TEST(test_proxy_jump)
+{
+	struct config *cfg;
+
+	cfg = load_ok("# nothing\n");
+	ck_assert_ptr_null(cfg->global.proxy_jump);
+	assert_jump(cfg, "web1", NULL);
+	config_free(cfg);
+
+	cfg = load_ok("Host *.prod\n"
+		      "\tProxyJump bastion\n"
+		      "Host inner\n"
+		      "\tProxyJump ops@b1:2222,b2,[::1]:22,[fe80::2]\n"
+		      "Host direct\n"
+		      "\tProxyJump none\n"
+		      "Host *\n"
+		      "\tProxyJump gw\n"
+		      "Host *.prod\n"
+		      "\tProxyJump later\n");
+	assert_jump(cfg, "a.prod", "bastion");
+	assert_jump(cfg, "inner", "ops@b1:2222,b2,[::1]:22,[fe80::2]");
+	assert_jump(cfg, "direct", "none");
+	assert_jump(cfg, "other", "gw");
+	config_free(cfg);
+
+	/* Global: first value wins; a block's none still overrides it. */
+	cfg = load_ok("ProxyJump g1\n"
+		      "ProxyJump g2\n"
+		      "Host direct\n"
+		      "\tProxyJump none\n");
+	ck_assert_str_eq(cfg->global.proxy_jump, "g1");
+	assert_jump(cfg, "x", "g1");
+	assert_jump(cfg, "direct", "none");
+	config_free(cfg);
+
+	/* Exactly CONFIG_MAX_JUMP_HOPS hops load. */
+	ck_assert_int_eq(CONFIG_MAX_JUMP_HOPS, 8);
+	cfg = load_ok("ProxyJump h1,h2,h3,h4,h5,h6,h7,h8\n");
+	config_free(cfg);
+}
+END_TEST
+
+/* Bad ProxyJump values: one error each, with the line and the hop. */
+START_TEST(test_proxy_jump_errors)
+{
+	assert_one_error("ProxyJump h1,h2,h3,h4,h5,h6,h7,h8,h9\n",
+			 "1: ProxyJump: too many jump hosts (max 8)");
+	assert_one_error("Host x\n\tProxyJump a,,b\n",
+			 "2: ProxyJump: jump host 2: empty");
+	assert_one_error("ProxyJump a,\n", "1: ProxyJump: jump host 2: empty");
+	assert_one_error("ProxyJump ,a\n", "1: ProxyJump: jump host 1: empty");
+	assert_one_error("ProxyJump \"\"\n",
+			 "1: ProxyJump: empty jump host list");
+	assert_one_error("ProxyJump a:0\n",
+			 "1: ProxyJump: jump host 1 \"a:0\": port out of "
+			 "range (1..65535)");
+	assert_one_error("ProxyJump good,b:x\n",
+			 "1: ProxyJump: jump host 2 \"b:x\": port is not a "
+			 "number");
+	assert_one_error("ProxyJump [::1\n",
+			 "1: ProxyJump: jump host 1 \"[::1\": missing ']' in "
+			 "host spec");
+	assert_one_error("ProxyJump a,none\n",
+			 "1: ProxyJump: jump host 2: \"none\" is not a host");
+	assert_one_error("ProxyJump @web\n",
+			 "1: ProxyJump: jump host 1: \"@web\" is not a host");
+	/* A later duplicate is checked all the same. */
+	assert_one_error("ProxyJump a\nProxyJump a:99999\n",
+			 "2: ProxyJump: jump host 1 \"a:99999\": port out of "
+			 "range (1..65535)");
+}
+END_TEST
+
+/* MaxTunnelsPerSession: 1..CONFIG_MAX_TUNNELS_PER_SESSION, default 64. */
+START_TEST(test_max_tunnels)
+{
+	struct config_host_opts o;
+	struct config *cfg;
+	char text[128], want[128];
+
+	cfg = load_ok("# nothing\n");
+	ck_assert_int_eq(cfg->global.max_tunnels, 64);
+	config_free(cfg);
+
+	snprintf(text, sizeof(text),
+		 "MaxTunnelsPerSession 1\nHost b\n\tMaxTunnelsPerSession %d\n",
+		 CONFIG_MAX_TUNNELS_PER_SESSION);
+	cfg = load_ok(text);
+	ck_assert_int_eq(cfg->global.max_tunnels, 1);
+	config_host(cfg, "b", &o);
+	ck_assert_int_eq(o.max_tunnels, CONFIG_MAX_TUNNELS_PER_SESSION);
+	config_host(cfg, "c", &o);
+	ck_assert_int_eq(o.max_tunnels, 1);
+	config_free(cfg);
+
+	assert_one_error("MaxTunnelsPerSession 0\n",
+			 "1: MaxTunnelsPerSession: 0 is out of range "
+			 "(1..1024)");
+	snprintf(text, sizeof(text), "Host b\nMaxTunnelsPerSession %d\n",
+		 CONFIG_MAX_TUNNELS_PER_SESSION + 1);
+	snprintf(want, sizeof(want),
+		 "2: MaxTunnelsPerSession: %d is out of range (1..%d)",
+		 CONFIG_MAX_TUNNELS_PER_SESSION + 1,
+		 CONFIG_MAX_TUNNELS_PER_SESSION);
+	assert_one_error(text, want);
+	assert_one_error("MaxTunnelsPerSession x\n",
+			 "1: MaxTunnelsPerSession: bad number \"x\"");
+}
+END_TEST
+
 START_TEST(test_match_patterns)
 {
 	char *two[] = {"web*", "!web3"};
@@ -1688,6 +1817,8 @@ START_TEST(test_shipped_conf_documents_defaults)
 	ck_assert_ptr_nonnull(strstr(text, "ReconnectMaxDelay 60s\n"));
 	ck_assert_ptr_nonnull(strstr(text, "HostDownAfter 3\n"));
 	ck_assert_ptr_nonnull(strstr(text, "StopGraceTime 2s\n"));
+	ck_assert_ptr_nonnull(strstr(text, "ProxyJump none\n"));
+	ck_assert_ptr_nonnull(strstr(text, "MaxTunnelsPerSession 64\n"));
 	ck_assert_ptr_nonnull(strstr(text, "MaxConnectionsPerUser 64\n"));
 	ck_assert_ptr_nonnull(strstr(text, "MaxRequestsPerClient 1024\n"));
 	ck_assert_ptr_nonnull(strstr(text, "MaxJobsPerClient 100000\n"));
@@ -2533,6 +2664,9 @@ config_suite(void)
 	tcase_add_test(tc, test_host_every_member);
 	tcase_add_test(tc, test_hostname);
 	tcase_add_test(tc, test_hostname_errors);
+	tcase_add_test(tc, test_proxy_jump);
+	tcase_add_test(tc, test_proxy_jump_errors);
+	tcase_add_test(tc, test_max_tunnels);
 	tcase_add_test(tc, test_match_patterns);
 	tcase_add_test(tc, test_strict_name);
 	tcase_add_test(tc, test_shipped_conf);

@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "control/policy.h"
+#include "jump.h"
 #include "testutil.h"
 
 #define TEST_NOBODY "nobody"
@@ -259,6 +260,67 @@ START_TEST(test_policy_hostname)
 	ck_assert_int_eq(allows(pol, 4242, NULL, 0, "10.0.0.9"), 0);
 	ck_assert_int_eq(allows(pol, 4242, NULL, 0, "a.prod"), 1);
 	ck_assert_int_eq(allows(pol, 4242, NULL, 0, "a.prod.example.net"), 0);
+	policy_free(pol);
+	config_free(cfg);
+}
+END_TEST
+
+/*
+ * Jump hosts pass the rules as targets do: a chain is allowed only when
+ * every hop is, logging in as the hop's user; the first refused hop is
+ * named.
+ */
+START_TEST(test_policy_hops)
+{
+	struct jump_hop hops[3];
+	struct policy_view *view = NULL;
+	const struct policy_view *v;
+	struct config *cfg;
+	struct policy *pol;
+	size_t which = 99;
+
+	memset(hops, 0, sizeof(hops));
+	snprintf(hops[0].host, sizeof(hops[0].host), "bastion");
+	snprintf(hops[0].user, sizeof(hops[0].user), "jumper");
+	hops[0].def_user = "jumper";
+	snprintf(hops[1].host, sizeof(hops[1].host), "gw2");
+	snprintf(hops[1].user, sizeof(hops[1].user), "deploy");
+	hops[1].def_user = "deploy";
+	snprintf(hops[2].host, sizeof(hops[2].host), "inner-gw");
+	snprintf(hops[2].user, sizeof(hops[2].user), "root");
+	hops[2].def_user = "deploy";
+
+	cfg = load_ok("UserHosts 4242 web* bastion gw*\n"
+		      "UserHosts 4242 inner-gw users=deploy\n");
+	pol = policy_new(cfg, NULL);
+	v = policy_view_update(&view, pol, cl(4242, NULL, 0));
+	ck_assert_int_eq(policy_allows_hops(pol, v, hops, 0, &which),
+			 POLICY_OK);
+	ck_assert_int_eq(policy_allows_hops(pol, v, hops, 2, &which),
+			 POLICY_OK);
+	ck_assert_uint_eq(which, 99);
+	/* inner-gw as root: its rule allows only deploy. */
+	ck_assert_int_eq(policy_allows_hops(pol, v, hops, 3, &which),
+			 POLICY_USER);
+	ck_assert_uint_eq(which, 2);
+	/* A hop no rule allows, whatever comes after it. */
+	snprintf(hops[1].host, sizeof(hops[1].host), "db-gw");
+	ck_assert_int_eq(policy_allows_hops(pol, v, hops, 3, &which),
+			 POLICY_HOST);
+	ck_assert_uint_eq(which, 1);
+	policy_view_free(view);
+	view = NULL;
+
+	/* A client no rule names, and root: every hop. */
+	v = policy_view_update(&view, pol, cl(5000, NULL, 0));
+	ck_assert_int_eq(policy_allows_hops(pol, v, hops, 3, &which),
+			 POLICY_OK);
+	policy_view_free(view);
+	view = NULL;
+	v = policy_view_update(&view, pol, cl(0, NULL, 0));
+	ck_assert_int_eq(policy_allows_hops(pol, v, hops, 3, &which),
+			 POLICY_OK);
+	policy_view_free(view);
 	policy_free(pol);
 	config_free(cfg);
 }
@@ -649,6 +711,7 @@ policy_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_policy_allows);
 	tcase_add_test(tc, test_policy_hostname);
+	tcase_add_test(tc, test_policy_hops);
 	tcase_add_test(tc, test_access_allows);
 	tcase_add_test(tc, test_lookups_once);
 	tcase_add_test(tc, test_names_resolved);

@@ -1663,6 +1663,7 @@ START_TEST(test_ev_status)
 	    .lost = 3,
 	    .rtt_ms = 4,
 	    .retry_in_ms = -1,
+	    .tunnels = -1,
 	};
 	struct proto_status_worker w = {
 	    .index = 0, .hosts = 3, .sessions = 3, .heartbeat_age_ms = 12};
@@ -2660,6 +2661,188 @@ START_TEST(test_req_disconnect)
 }
 END_TEST
 
+/* ---- Jump host chains ---- */
+
+START_TEST(test_jump_parse)
+{
+	struct proto_jump j;
+	struct proto_error err;
+
+	ck_assert_int_eq(proto_jump_parse("none", &j, &err), 0);
+	ck_assert_uint_eq(j.n, 0);
+	ck_assert_int_eq(proto_jump_parse("bastion", &j, &err), 0);
+	ck_assert_uint_eq(j.n, 1);
+	ck_assert_str_eq(j.hops[0].host, "bastion");
+	ck_assert_str_eq(j.hops[0].user, "");
+	ck_assert_int_eq(j.hops[0].port, 0);
+	ck_assert_int_eq(
+	    proto_jump_parse("ops@b1:2222,b2,[::1]:22,u@[fe80::2]", &j, &err),
+	    0);
+	ck_assert_uint_eq(j.n, 4);
+	ck_assert_str_eq(j.hops[0].user, "ops");
+	ck_assert_str_eq(j.hops[0].host, "b1");
+	ck_assert_int_eq(j.hops[0].port, 2222);
+	ck_assert_str_eq(j.hops[1].host, "b2");
+	ck_assert_str_eq(j.hops[2].host, "::1");
+	ck_assert_int_eq(j.hops[2].port, 22);
+	ck_assert_str_eq(j.hops[3].user, "u");
+	ck_assert_str_eq(j.hops[3].host, "fe80::2");
+	ck_assert_int_eq(j.hops[3].port, 0);
+	/* PROTO_MAX_JUMP_HOPS hops, and one more. */
+	ck_assert_int_eq(proto_jump_parse("a,b,c,d,e,f,g,h", &j, &err), 0);
+	ck_assert_uint_eq(j.n, PROTO_MAX_JUMP_HOPS);
+	ck_assert_int_eq(proto_jump_parse("a,b,c,d,e,f,g,h,i", &j, &err), -1);
+	ck_assert_int_eq(err.code, PROTO_E_BAD_REQUEST);
+	ck_assert_str_eq(err.message, "too many jump hosts (max 8)");
+
+	ck_assert_int_eq(proto_jump_parse("", &j, &err), -1);
+	ck_assert_str_eq(err.message, "empty jump host list");
+	ck_assert_int_eq(proto_jump_parse(NULL, &j, &err), -1);
+	ck_assert_int_eq(proto_jump_parse("a,,b", &j, &err), -1);
+	ck_assert_str_eq(err.message, "jump host 2: empty");
+	ck_assert_int_eq(proto_jump_parse("a:70000", &j, &err), -1);
+	ck_assert_str_eq(err.message,
+			 "jump host 1 \"a:70000\": port out of range "
+			 "(1..65535)");
+	ck_assert_int_eq(proto_jump_parse("a,none", &j, &err), -1);
+	ck_assert_str_eq(err.message, "jump host 2: \"none\" is not a host");
+	ck_assert_int_eq(proto_jump_parse("a b", &j, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.message, "jump host 1 \"a b\""));
+	ck_assert_int_eq(proto_jump_parse("[::1]x", &j, &err), -1);
+	ck_assert_int_eq(proto_jump_parse("@group", &j, &err), -1);
+	/* err may be NULL. */
+	ck_assert_int_eq(proto_jump_parse("a,,", &j, NULL), -1);
+}
+END_TEST
+
+/* "jump" on run, connect and disconnect: parsed, checked, encoded. */
+START_TEST(test_req_jump)
+{
+	static const char *const ops[] = {"run", "connect", "disconnect"};
+	struct proto_request *req, *back;
+	struct proto_error err;
+	char line[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		snprintf(line, sizeof(line),
+			 "{\"v\":1,\"id\":\"j\",\"op\":\"%s\",\"hosts\":"
+			 "[\"t\"],%s\"jump\":\"ops@b1:2222,[::1]:22\"}",
+			 ops[i], i == 0 ? "\"command\":\"c\"," : "");
+		req = parse_ok(line);
+		ck_assert_str_eq(req->jump, "ops@b1:2222,[::1]:22");
+		back = reencode(req);
+		ck_assert_str_eq(back->jump, "ops@b1:2222,[::1]:22");
+		proto_request_free(back);
+		proto_request_free(req);
+	}
+	req = parse_ok("{\"v\":1,\"id\":\"j\",\"op\":\"connect\",\"hosts\":"
+		       "[\"t\"],\"jump\":\"none\"}");
+	ck_assert_str_eq(req->jump, "none");
+	back = reencode(req);
+	ck_assert_str_eq(back->jump, "none");
+	proto_request_free(back);
+	proto_request_free(req);
+	/* Absent: NULL, and not encoded. */
+	req = parse_ok("{\"v\":1,\"id\":\"j\",\"op\":\"connect\",\"hosts\":"
+		       "[\"t\"]}");
+	ck_assert_ptr_null(req->jump);
+	back = reencode(req);
+	ck_assert_ptr_null(back->jump);
+	proto_request_free(back);
+	proto_request_free(req);
+
+	static const struct {
+		const char *member, *msg;
+	} bad[] = {
+	    {"\"jump\":1", "jump: expected a string"},
+	    {"\"jump\":null", "jump: expected a string"},
+	    {"\"jump\":\"\"", "jump: empty jump host list"},
+	    {"\"jump\":\"a,,b\"", "jump: jump host 2: empty"},
+	    {"\"jump\":\"a,b,c,d,e,f,g,h,i\"",
+	     "jump: too many jump hosts (max 8)"},
+	    {"\"jump\":\"h:0\"",
+	     "jump: jump host 1 \"h:0\": port out of range (1..65535)"},
+	};
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(line, sizeof(line),
+			 "{\"v\":1,\"id\":\"j\",\"op\":\"connect\",\"hosts\":"
+			 "[\"t\"],%s}",
+			 bad[i].member);
+		req = (void *)1;
+		ck_assert_int_eq(
+		    proto_request_parse(line, strlen(line), NULL, &req, &err),
+		    -1);
+		ck_assert_ptr_null(req);
+		ck_assert_int_eq(err.code, PROTO_E_BAD_REQUEST);
+		ck_assert_msg(strstr(err.message, bad[i].msg) != NULL,
+			      "%s: \"%s\" lacks \"%s\"", line, err.message,
+			      bad[i].msg);
+		ck_assert_str_eq(err.id, "\"j\"");
+	}
+	snprintf(line, sizeof(line),
+		 "{\"v\":1,\"id\":\"j\",\"op\":\"status\",\"jump\":\"a\"}");
+	ck_assert_int_eq(
+	    proto_request_parse(line, strlen(line), NULL, &req, &err), -1);
+	ck_assert_str_eq(err.message, "jump: not allowed in status");
+}
+END_TEST
+
+/* The jump errors' names, both ways. */
+START_TEST(test_proxy_codes)
+{
+	ck_assert_str_eq(proto_code_name(PROTO_E_PROXY_FAILED), "proxy_failed");
+	ck_assert_str_eq(proto_code_name(PROTO_E_PROXY_REFUSED),
+			 "proxy_refused");
+	ck_assert_int_eq(proto_code_from_name("proxy_failed"),
+			 PROTO_E_PROXY_FAILED);
+	ck_assert_int_eq(proto_code_from_name("proxy_refused"),
+			 PROTO_E_PROXY_REFUSED);
+}
+END_TEST
+
+/* hostname, jump and tunnels: shown when set, absent by default. */
+START_TEST(test_status_jump_members)
+{
+	struct proto_status_host h;
+	struct proto_buf b;
+	json_object *root, *m;
+
+	proto_status_host_init(&h);
+	ck_assert_int_eq(h.tunnels, -1);
+	ck_assert_int_eq(h.rtt_ms, -1);
+	h.host = "root@web1:22";
+	h.state = "up";
+	proto_buf_init(&b);
+	ck_assert_int_eq(proto_status_host(&b, &h), 0);
+	ck_assert_ptr_null(strstr(b.data, "hostname"));
+	ck_assert_ptr_null(strstr(b.data, "jump"));
+	ck_assert_ptr_null(strstr(b.data, "tunnels"));
+	assert_valid_json(b.data, b.len);
+
+	proto_buf_reset(&b);
+	h.hostname = "10.1.2.3";
+	h.jump = "ops@b1:2222,root@[::1]:22";
+	h.tunnels = 0;
+	ck_assert_int_eq(proto_status_host(&b, &h), 0);
+	assert_valid_json(b.data, b.len);
+	root = json_tokener_parse(b.data);
+	ck_assert_ptr_nonnull(root);
+	ck_assert(json_object_object_get_ex(root, "hostname", &m));
+	ck_assert_str_eq(json_object_get_string(m), "10.1.2.3");
+	ck_assert(json_object_object_get_ex(root, "jump", &m));
+	ck_assert_str_eq(json_object_get_string(m),
+			 "ops@b1:2222,root@[::1]:22");
+	ck_assert(json_object_object_get_ex(root, "tunnels", &m));
+	ck_assert(json_object_is_type(m, json_type_int));
+	ck_assert_int_eq(json_object_get_int(m), 0);
+	json_object_put(root);
+	/* The credential members still end the object. */
+	ck_assert_ptr_nonnull(strstr(b.data, "\"credential_uid\":null}"));
+	proto_buf_free(&b);
+}
+END_TEST
+
 START_TEST(test_ev_disconnected)
 {
 	struct proto_buf b;
@@ -2692,6 +2875,10 @@ proto_suite(void)
 
 	tc = tcase_create("requests");
 	tcase_add_test(tc, test_req_hello_roundtrip);
+	tcase_add_test(tc, test_jump_parse);
+	tcase_add_test(tc, test_req_jump);
+	tcase_add_test(tc, test_proxy_codes);
+	tcase_add_test(tc, test_status_jump_members);
 	tcase_add_test(tc, test_req_run_roundtrip);
 	tcase_add_test(tc, test_req_timeout_fractions);
 	tcase_add_test(tc, test_req_connect_cancel_status_roundtrip);

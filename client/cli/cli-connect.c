@@ -13,9 +13,9 @@ cli_connect_exec(struct cli *cli, int argc, char **argv)
 
 const struct cli_cmd cli_cmd_connect = {
     .name = "connect",
-    .usage = "connect [-H hosts] [-h file] [-x hosts] [-l user] [--json] "
-	     "[hosts ...]",
-    .shortopts = "+H:h:x:l:v",
+    .usage = "connect [-H hosts] [-h file] [-x hosts] [-l user] [-J jump] "
+	     "[--json] [hosts ...]",
+    .shortopts = "+H:h:x:l:J:v",
     .longopts = cli_pool_longopts,
     .exec = cli_connect_exec,
 };

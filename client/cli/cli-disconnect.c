@@ -15,8 +15,8 @@ cli_disconnect_exec(struct cli *cli, int argc, char **argv)
 const struct cli_cmd cli_cmd_disconnect = {
     .name = "disconnect",
     .usage = "disconnect [-H hosts] [-h file] [-x hosts] [-l user] "
-	     "[--json] [hosts ...]",
-    .shortopts = "+H:h:x:l:v",
+	     "[-J jump] [--json] [hosts ...]",
+    .shortopts = "+H:h:x:l:J:v",
     .longopts = cli_pool_longopts,
     .exec = cli_disconnect_exec,
 };

@@ -62,6 +62,25 @@ cli_opt_seconds(const char *opt, const char *arg, double *out)
 	return 0;
 }
 
+/* -J/--jump: checked now, so a bad hop is a usage error naming it. */
+static int
+cli_opt_jump(struct cli *cli, const char *arg)
+{
+	sp_run_opts *o;
+	int rc;
+
+	if ((o = sp_run_opts_new()) == NULL)
+		cli_nomem();
+	rc = sp_run_opts_set_jump(o, arg);
+	if (rc == -1)
+		cli_warnx("%s: -J %s: %s", cli->cmdname, arg,
+			  sp_run_opts_error(o));
+	else
+		cli->jump = arg;
+	sp_run_opts_free(o);
+	return rc == -1 ? -1 : 1;
+}
+
 /* Options common to every host command; 1 if ch was one, -1 on error. */
 int
 cli_opt_host(struct cli *cli, int ch, const char *arg)
@@ -80,6 +99,8 @@ cli_opt_host(struct cli *cli, int ch, const char *arg)
 	case 'l':
 		cli->user = arg;
 		return 1;
+	case 'J':
+		return cli_opt_jump(cli, arg);
 	case OPT_JSON:
 		cli->json = 1;
 		return 1;

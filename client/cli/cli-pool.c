@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * What connect and disconnect share: their options (hosts, user, --json),
- * one request for all the hosts, the event loop and one result line per
- * host.
+ * What connect and disconnect share: their options (hosts, user, jump
+ * hosts, --json), one request for all the hosts, the event loop and one
+ * result line per host.
  */
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +14,7 @@ const struct option cli_pool_longopts[] = {
     {"hosts", required_argument, NULL, 'h'},
     {"exclude", required_argument, NULL, 'x'},
     {"user", required_argument, NULL, 'l'},
+    {"jump", required_argument, NULL, 'J'},
     {"json", no_argument, NULL, OPT_JSON},
     {"verbose", no_argument, NULL, 'v'},
     {"failed-hosts", required_argument, NULL, OPT_FAILED_HOSTS},

@@ -150,7 +150,8 @@ cli_req_send_more(struct cli *cli, cli_req_sender send)
 	return 0;
 }
 
-/* Options with hosts, exclusions (for groups) and user; NULL on error. */
+/* Options with hosts, exclusions (for groups), user and jump hosts; NULL
+ * on error. */
 sp_run_opts *
 cli_req_opts(struct cli *cli, const struct cli_req *r)
 {
@@ -178,6 +179,8 @@ cli_req_opts(struct cli *cli, const struct cli_req *r)
 		}
 	}
 	if (cli->user != NULL && sp_run_opts_set_user(o, cli->user) == -1)
+		goto fail;
+	if (cli->jump != NULL && sp_run_opts_set_jump(o, cli->jump) == -1)
 		goto fail;
 	for (i = 0; i < cli->npass; i++) {
 		if (sp_run_opts_add_fd(o, cli->pass_roles[i],

@@ -28,6 +28,7 @@ static const struct option cli_run_longopts[] = {
     {"hosts", required_argument, NULL, 'h'},
     {"exclude", required_argument, NULL, 'x'},
     {"user", required_argument, NULL, 'l'},
+    {"jump", required_argument, NULL, 'J'},
     {"timeout", required_argument, NULL, 't'},
     {"idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT},
     {"env", required_argument, NULL, 'E'},
@@ -533,7 +534,7 @@ out:
 const struct cli_cmd cli_cmd_run = {
     .name = "run",
     .usage = "run [options] [--] command ...",
-    .shortopts = "+H:h:x:l:t:E:I:A:ibo:e:v",
+    .shortopts = "+H:h:x:l:J:t:E:I:A:ibo:e:v",
     .longopts = cli_run_longopts,
     .exec = cli_run_exec,
 };

@@ -160,6 +160,7 @@ struct cli {
 	struct cli_strv exclude; /* -x patterns as given */
 	struct cli_strv exclude_expanded;
 	const char *user;
+	const char *jump; /* -J: jump hosts of every host, or "none" */
 	/* Settings every run request of this invocation shares. */
 	double timeout, idle_timeout;
 	struct cli_strv env; /* "NAME=VALUE" */

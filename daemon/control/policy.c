@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "jump.h"
 #include "log.h"
 #include "policy.h"
 #include "xmalloc.h"
@@ -466,6 +467,27 @@ policy_allows(const struct policy *pol, const struct policy_view *view,
 		v = POLICY_USER;
 	}
 	return v;
+}
+
+enum policy_verdict
+policy_allows_hops(const struct policy *pol, const struct policy_view *view,
+		   const struct jump_hop *hops, size_t n, size_t *which)
+{
+	enum policy_verdict v;
+	size_t i;
+
+	/* A hop is a host the client's request logs in to, under the
+	 * daemon's credentials: the same rules, or a bastion would open
+	 * every host behind it to anyone. */
+	for (i = 0; i < n; i++) {
+		v = policy_allows(pol, view, hops[i].host, hops[i].user,
+				  hops[i].def_user);
+		if (v != POLICY_OK) {
+			*which = i;
+			return v;
+		}
+	}
+	return POLICY_OK;
 }
 
 const char *

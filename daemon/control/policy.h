@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 struct config;
+struct jump_hop;
 struct policy;
 struct policy_view;
 
@@ -89,6 +90,17 @@ enum policy_verdict policy_allows(const struct policy *pol,
 				  const struct policy_view *view,
 				  const char *host, const char *user,
 				  const char *def_user);
+
+/*
+ * The same for the jump hosts (jump.h) a job goes through, hops[0..n):
+ * each must be allowed as a target would be, logging in as its user.
+ * POLICY_OK, or the verdict on the first refused hop, its index in
+ * *which.
+ */
+enum policy_verdict policy_allows_hops(const struct policy *pol,
+				       const struct policy_view *view,
+				       const struct jump_hop *hops, size_t n,
+				       size_t *which);
 
 /* "UserHosts", "GroupHosts" or "UserHosts/GroupHosts": the kinds of rule
  * that name the client, for messages. */

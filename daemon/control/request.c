@@ -32,6 +32,7 @@
 #include "agent.h"
 #include "clock.h"
 #include "control.h"
+#include "jump.h"
 #include "log.h"
 #include "policy.h"
 #include "xmalloc.h"
@@ -642,6 +643,7 @@ request_post_job(struct request *req, const struct proto_request *preq,
 	job->params = host_params_new(&opts, user, spec->host, port);
 	if (cred != NULL)
 		host_params_set_cred(job->params, cred);
+	jump_chain(control_config(), preq->jump, job->params);
 	if (input != NULL)
 		job->input = job_input_ref(input);
 
@@ -769,9 +771,62 @@ request_login(const struct proto_request *preq,
 	return opts.user;
 }
 
+/* In a forbidden verdict: the refused one is a jump host of the target. */
+#define REQUEST_FORBIDDEN_HOP 0x10
+
+/*
+ * A jump host of host the client may not use (each hop passes the
+ * policy as a target would): 1 with the first such hop in *hop (unless
+ * NULL) and its verdict in *v, else 0.
+ */
+static int
+request_refused_hop(struct peer *peer, const struct proto_request *preq,
+		    const char *host, struct jump_hop *hop,
+		    enum policy_verdict *v)
+{
+	struct jump_hop hops[CONFIG_MAX_JUMP_HOPS];
+	size_t n, which = 0;
+
+	n = jump_hops(control_config(), preq->jump, host, hops);
+	*v = policy_allows_hops(control_policy(), peer_policy(peer), hops, n,
+				&which);
+	if (*v == POLICY_OK)
+		return 0;
+	if (hop != NULL)
+		*hop = hops[which];
+	return 1;
+}
+
+/* The refusal of host's jump host, for its error event. */
+static void
+request_forbid_hop(struct peer *peer, const struct proto_request *preq,
+		   const char *host, char *message, size_t size)
+{
+	struct jump_hop hop;
+	enum policy_verdict v;
+
+	if (!request_refused_hop(peer, preq, host, &hop, &v)) {
+		snprintf(message, size, "user %s may not use a jump host of %s",
+			 peer->user, host);
+		return;
+	}
+	if (v == POLICY_USER)
+		snprintf(message, size,
+			 "user %s may not log in as %s on jump host %s of %s "
+			 "(%s users=)",
+			 peer->user, hop.user, hop.host, host,
+			 policy_view_kind(peer_policy(peer)));
+	else
+		snprintf(message, size,
+			 "user %s may not use jump host %s to reach %s (%s)",
+			 peer->user, hop.host, host,
+			 policy_view_kind(peer_policy(peer)));
+}
+
 /*
  * Mark the hosts the client may not use with the policy's verdict (a
- * POLICY_* other than POLICY_OK); returns how many.
+ * POLICY_* other than POLICY_OK, with REQUEST_FORBIDDEN_HOP when it is
+ * about one of the host's jump hosts); returns how many.
  */
 static size_t
 request_policy(struct peer *peer, const struct proto_request *preq,
@@ -788,9 +843,13 @@ request_policy(struct peer *peer, const struct proto_request *preq,
 	for (i = 0; i < hosts->n; i++) {
 		user = request_login(preq, hosts, i, &def_user);
 		v = policy_allows(pol, view, hosts->v[i].host, user, def_user);
-		if (v == POLICY_OK)
+		if (v == POLICY_OK &&
+		    request_refused_hop(peer, preq, hosts->v[i].host, NULL, &v))
+			forbidden[i] = (char)(v | REQUEST_FORBIDDEN_HOP);
+		else if (v != POLICY_OK)
+			forbidden[i] = (char)v;
+		else
 			continue;
-		forbidden[i] = (char)v;
 		n++;
 	}
 	return n;
@@ -810,7 +869,9 @@ request_forbid(struct request *req, const struct proto_request *preq,
 							 : "disconnect from";
 	struct proto_buf b;
 
-	if (v == POLICY_USER) {
+	if ((int)v & REQUEST_FORBIDDEN_HOP)
+		request_forbid_hop(peer, preq, host, message, sizeof(message));
+	else if (v == POLICY_USER) {
 		user = request_login(preq, hosts, i, &def_user);
 		snprintf(message, sizeof(message),
 			 "user %s may not log in as %s on %s (%s users=)",
