@@ -675,9 +675,11 @@ jd_int(json_object *o, const char *key)
 	return json_object_get_int64(v);
 }
 
-/* Run RUN_OK on every target at once; each must succeed. */
-static void
-jd_run_all(struct tclient *c, struct tcollect *k, const char *id, size_t n)
+/* Run command on the first n targets in one request; its record once
+ * it ended. */
+static struct tcollect_req *
+jd_send_all(struct tclient *c, struct tcollect *k, const char *id, size_t n,
+	    const char *command)
 {
 	static char specs[TJ_MAX_TARGETS][160];
 	const char *hosts[TJ_MAX_TARGETS];
@@ -687,8 +689,8 @@ jd_run_all(struct tclient *c, struct tcollect *k, const char *id, size_t n)
 
 	off = (size_t)snprintf(line, sizeof line,
 			       "{\"v\":1,\"id\":\"%s\",\"op\":\"run\","
-			       "\"command\":\"" RUN_OK "\",\"hosts\":[",
-			       id);
+			       "\"command\":\"%s\",\"hosts\":[",
+			       id, command);
 	for (i = 0; i < n; i++) {
 		snprintf(specs[i], sizeof specs[i], "%s",
 			 jump_spec(env.targets[i], env.target_port));
@@ -703,6 +705,16 @@ jd_run_all(struct tclient *c, struct tcollect *k, const char *id, size_t n)
 	r = tcollect_wait_end(c, k, jid, TJ_EVENT_MS);
 	ck_assert_msg(!r->reqerr && r->nhosts == n, "%s: request error %s", id,
 		      r->message);
+	return r;
+}
+
+/* Run RUN_OK on every target at once; each must succeed. */
+static void
+jd_run_all(struct tclient *c, struct tcollect *k, const char *id, size_t n)
+{
+	struct tcollect_req *r = jd_send_all(c, k, id, n, RUN_OK);
+	size_t i;
+
 	for (i = 0; i < n; i++)
 		assert_ran(r->hosts[i], r->hosts[i]->host);
 }
@@ -743,6 +755,14 @@ START_TEST(test_daemon_one_hop)
 	jd_run_all(c, &k, "cold", n);
 	assert_from_namespace(env.target_logs[0], mark, "a target");
 	jd_run_all(c, &k, "warm", n);
+	fprintf(stderr,
+		"JUMP: %zu targets through one bastion: cold %lld ms, warm "
+		"%lld ms\n",
+		n,
+		tcollect_req(&k, "\"cold\"")->t_end -
+		    tcollect_req(&k, "\"cold\"")->t_sent,
+		tcollect_req(&k, "\"warm\"")->t_end -
+		    tcollect_req(&k, "\"warm\"")->t_sent);
 	b = jd_status(c, &k, bastion, &root);
 	ck_assert_msg(b != NULL, "no status of the bastion: %.300s", k.status);
 	ck_assert_msg(jd_int(b, "sessions") == 1 && jd_int(b, "connects") == 1,
@@ -766,19 +786,22 @@ START_TEST(test_daemon_one_hop)
 END_TEST
 
 /*
- * MaxTunnelsPerSession 2: ceil(targets / 2) bastion sessions carry them.
+ * MaxTunnelsPerSession 4: ceil(targets / 4) bastion sessions carry them.
+ * With MaxSessionsPerHost 2 and MaxTunnelsPerSession 2 the bastion carries
+ * 4 tunnels: 4 targets run and the others end with limit naming both.
  */
 START_TEST(test_daemon_tunnels_per_session)
 {
 	char bastion[160], more[256];
 	json_object *root = NULL, *b;
+	struct tcollect_req *r;
 	struct tcollect k;
 	struct tclient *c;
-	size_t n = env.ntargets;
+	size_t i, n = env.ntargets, ok = 0, limited = 0;
 
 	snprintf(bastion, sizeof bastion, "%s",
 		 jump_spec(env.bastion_addr, env.bastion_port));
-	snprintf(more, sizeof more, "Host %s\n\tMaxTunnelsPerSession 2\n",
+	snprintf(more, sizeof more, "Host %s\n\tMaxTunnelsPerSession 4\n",
 		 env.bastion_addr);
 	c = jd_start(jd_targets_via(bastion, more));
 	tcollect_init(&k);
@@ -786,10 +809,33 @@ START_TEST(test_daemon_tunnels_per_session)
 	jd_run_all(c, &k, "r", n);
 	b = jd_status(c, &k, bastion, &root);
 	ck_assert_msg(b != NULL &&
-			  jd_int(b, "sessions") == (long long)(n + 1) / 2,
-		      "%zu targets, 2 tunnels a session: %lld sessions", n,
+			  jd_int(b, "sessions") == (long long)(n + 3) / 4,
+		      "%zu targets, 4 tunnels a session: %lld sessions", n,
 		      b != NULL ? jd_int(b, "sessions") : -1);
 	json_object_put(root);
+	tcollect_check(&k);
+	tcollect_free(&k);
+	jd_stop(c);
+	jd_cleanup();
+
+	snprintf(more, sizeof more,
+		 "Host %s\n\tMaxTunnelsPerSession 2\n\tMaxSessionsPerHost 2\n",
+		 env.bastion_addr);
+	c = jd_start(jd_targets_via(bastion, more));
+	tcollect_init(&k);
+	k.keep = TJ_OUT_KEEP;
+	r = jd_send_all(c, &k, "lim", n, RUN_OK);
+	for (i = 0; i < r->nhosts; i++) {
+		if (r->hosts[i]->code == PROTO_E_NONE && r->hosts[i]->exited)
+			ok++;
+		else if (r->hosts[i]->code == PROTO_E_LIMIT &&
+			 strstr(r->hosts[i]->message,
+				"MaxTunnelsPerSession 2") != NULL)
+			limited++;
+	}
+	ck_assert_msg(ok == 4 && limited == n - 4,
+		      "a bastion of 4 tunnels: %zu ran, %zu limited of %zu", ok,
+		      limited, n);
 	tcollect_check(&k);
 	tcollect_free(&k);
 	jd_stop(c);
@@ -867,24 +913,40 @@ jd_wait_output(struct tclient *c, struct tcollect *k, const char *id, size_t n)
 	ck_assert_msg(have == n, "%zu of %zu hosts wrote output", have, n);
 }
 
-/* PIDs of the bastion sshd's session processes (its children). */
+/* Append the children of pid to pids (at most max in all); their number
+ * now. */
+static size_t
+children_of(long pid, pid_t *pids, size_t n, size_t max)
+{
+	char cmd[64], line[64];
+	FILE *fp;
+
+	snprintf(cmd, sizeof cmd, "pgrep -P %ld", pid);
+	ck_assert((fp = popen(cmd, "r")) != NULL);
+	while (n < max && fgets(line, sizeof line, fp) != NULL)
+		pids[n++] = (pid_t)atol(line);
+	pclose(fp);
+	return n;
+}
+
+/* PIDs of the bastion sshd's session processes: its children (the
+ * privileged monitors) and theirs (the network side, which holds the
+ * connection). */
 static size_t
 bastion_sessions(pid_t *pids, size_t max)
 {
-	char path[TJ_PATH + 64], cmd[TJ_PATH + 96], line[64];
+	char path[TJ_PATH + 64];
 	FILE *fp;
 	long lpid = 0;
-	size_t n = 0;
+	size_t i, n, monitors;
 
 	snprintf(path, sizeof path, "%s/jump-sshd.bastion.pid", env.dir);
 	if ((fp = fopen(path, "r")) == NULL || fscanf(fp, "%ld", &lpid) != 1)
 		ck_abort_msg("%s: no pid", path);
 	fclose(fp);
-	snprintf(cmd, sizeof cmd, "pgrep -P %ld", lpid);
-	ck_assert((fp = popen(cmd, "r")) != NULL);
-	while (n < max && fgets(line, sizeof line, fp) != NULL)
-		pids[n++] = (pid_t)atol(line);
-	pclose(fp);
+	n = monitors = children_of(lpid, pids, 0, max);
+	for (i = 0; i < monitors; i++)
+		n = children_of((long)pids[i], pids, n, max);
 	return n;
 }
 
@@ -902,7 +964,7 @@ START_TEST(test_daemon_hop_dies)
 	struct tcollect_req *r;
 	struct tcollect k;
 	struct tclient *c;
-	pid_t pids[16];
+	pid_t pids[32];
 	size_t i, n = env.ntargets < 4 ? env.ntargets : 4, np, off;
 
 	snprintf(bastion, sizeof bastion, "%s",
@@ -926,7 +988,7 @@ START_TEST(test_daemon_hop_dies)
 	ck_assert(tclient_send(c, "%s", line) == 0);
 	/* Every command runs: its first line came. */
 	jd_wait_output(c, &k, jid, n);
-	np = bastion_sessions(pids, 16);
+	np = bastion_sessions(pids, 32);
 	ck_assert_msg(np >= 1, "no bastion session process");
 	for (i = 0; i < np; i++)
 		kill(pids[i], SIGKILL);

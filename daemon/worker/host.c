@@ -212,6 +212,7 @@ host_tunnel_submit(struct host *h, struct tunnel *t)
 	}
 	TAILQ_INSERT_TAIL(&h->tunnels, t, entry);
 	h->ntunnels_queued++;
+	h->hop = 1;
 	host_dispatch(h);
 }
 
@@ -237,6 +238,26 @@ host_pick_tunnel(struct host *h)
 	return best;
 }
 
+/* Every session it may open carries its limit of tunnels: those waiting
+ * fail now rather than at their deadline. */
+static void
+host_tunnels_full(struct host *h)
+{
+	struct tunnel *t;
+	char why[256];
+
+	snprintf(why, sizeof(why),
+		 "it carries its limit of %d tunnels (MaxSessionsPerHost %d "
+		 "x MaxTunnelsPerSession %d)",
+		 h->params->max_sessions * h->params->max_tunnels,
+		 h->params->max_sessions, h->params->max_tunnels);
+	while ((t = TAILQ_FIRST(&h->tunnels)) != NULL) {
+		TAILQ_REMOVE(&h->tunnels, t, entry);
+		h->ntunnels_queued--;
+		tunnel_fail(t, PROTO_E_LIMIT, why);
+	}
+}
+
 /* Tunnels to the sessions with room; 1 if more sessions are needed for
  * the rest than those in their handshake will bring. */
 static int
@@ -256,6 +277,9 @@ host_dispatch_tunnels(struct host *h)
 	TAILQ_FOREACH(c, &h->conns, entry)
 	if (c->state != CONN_READY && c->state != CONN_DEAD && !c->draining)
 		coming += h->params->max_tunnels;
+	if (h->ntunnels_queued > 0 && coming == 0 &&
+	    h->nconns >= h->params->max_sessions)
+		host_tunnels_full(h);
 	return h->ntunnels_queued > coming;
 }
 
@@ -674,6 +698,7 @@ host_status(struct host *h, struct proto_buf *b)
 {
 	struct proto_status_host s;
 	struct conn *c;
+	char *jump;
 
 	memset(&s, 0, sizeof(s));
 	s.host = h->params->key;
@@ -703,8 +728,18 @@ host_status(struct host *h, struct proto_buf *b)
 	s.credential = cred_kind_name(h->params->cred);
 	s.credential_uid =
 	    h->params->cred != NULL ? (long long)h->params->cred->uid : -1;
+	if (strcmp(h->params->hostname, h->params->host) != 0)
+		s.hostname = h->params->hostname;
+	jump = host_params_jump_text(h->params);
+	s.jump = jump;
+	/* Shown for a pool that was ever asked for a tunnel. */
+	s.tunnels = h->hop ? 0 : -1;
+	TAILQ_FOREACH(c, &h->conns, entry)
+	if (h->hop)
+		s.tunnels += c->ntunnels;
 	if (proto_status_host(b, &s) == -1)
 		fatalx("%s: out of memory", __func__);
+	free(jump);
 }
 
 /* Fail what waits, close every connection, free the pool. */

@@ -30,6 +30,7 @@ struct host {
 	/* As a jump host: tunnels waiting for a session with room. */
 	struct tunnel_list tunnels;
 	int ntunnels_queued;
+	int hop; /* it was asked for a tunnel: status shows its count */
 	struct conn_list conns;
 	int nconns; /* every connection, in any state */
 	int nready;

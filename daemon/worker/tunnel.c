@@ -58,19 +58,21 @@ tunnel_free(struct tunnel *t)
 void
 tunnel_fail(struct tunnel *t, enum proto_code code, const char *why)
 {
+	/* The hop's refusal and the daemon's own limit stay what they are;
+	 * anything else is the hop failing. */
+	enum proto_code out =
+	    code == PROTO_E_PROXY_REFUSED || code == PROTO_E_LIMIT
+		? code
+		: PROTO_E_PROXY_FAILED;
 	char msg[640];
 
 	snprintf(msg, sizeof(msg), "jump host %s: %s%s%s", t->host->params->key,
-		 code == PROTO_E_PROXY_REFUSED ? "" : proto_code_name(code),
-		 code == PROTO_E_PROXY_REFUSED ? "" : ": ", why);
+		 out == PROTO_E_PROXY_FAILED ? proto_code_name(code) : "",
+		 out == PROTO_E_PROXY_FAILED ? ": " : "", why);
 	log_info("host=%s: tunnel to %s:%d for %s failed: %s",
 		 t->host->params->key, t->req->host, t->req->port,
 		 t->req->target, why);
-	worker_tunnel_answer(t->w, t->req, -1,
-			     code == PROTO_E_PROXY_REFUSED
-				 ? PROTO_E_PROXY_REFUSED
-				 : PROTO_E_PROXY_FAILED,
-			     msg);
+	worker_tunnel_answer(t->w, t->req, -1, out, msg);
 	t->answered = 1;
 	tunnel_free(t);
 }
