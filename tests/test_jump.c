@@ -387,7 +387,7 @@ jd_conf(const char *extra)
 /* Start `$SSHPOOLD -d -f CONF` on the configuration of jd_conf(extra);
  * a connection to its socket once it accepts. */
 static struct tclient *
-jd_start(const char *extra)
+jd_start_in(const char *extra)
 {
 	const char *path = getenv("SSHPOOLD");
 	struct tclient *c = NULL;
@@ -395,7 +395,6 @@ jd_start(const char *extra)
 	int fd;
 
 	ck_assert_msg(path != NULL, "SSHPOOLD unset");
-	jd_prepare();
 	jd_conf(extra);
 	dmn.pid = fork();
 	ck_assert(dmn.pid != -1);
@@ -417,6 +416,14 @@ jd_start(const char *extra)
 		usleep(20000);
 	ck_assert_msg(c != NULL, "sshpoold did not start (see %s)", dmn.log);
 	return c;
+}
+
+/* The same in a fresh directory (jd_prepare). */
+static struct tclient *
+jd_start(const char *extra)
+{
+	jd_prepare();
+	return jd_start_in(extra);
 }
 
 /* SIGTERM, a bounded wait, SIGKILL; the daemon must have exited 0. */
@@ -675,16 +682,14 @@ jd_int(json_object *o, const char *key)
 	return json_object_get_int64(v);
 }
 
-/* Run command on the first n targets in one request; its record once
- * it ended. */
-static struct tcollect_req *
-jd_send_all(struct tclient *c, struct tcollect *k, const char *id, size_t n,
-	    const char *command)
+/* Send command for the first n targets in one request, expected in k. */
+static void
+jd_send_start(struct tclient *c, struct tcollect *k, const char *id, size_t n,
+	      const char *command)
 {
 	static char specs[TJ_MAX_TARGETS][160];
 	const char *hosts[TJ_MAX_TARGETS];
 	char line[TJ_MAX_TARGETS * 170 + 256], jid[40];
-	struct tcollect_req *r;
 	size_t i, off;
 
 	off = (size_t)snprintf(line, sizeof line,
@@ -702,6 +707,19 @@ jd_send_all(struct tclient *c, struct tcollect *k, const char *id, size_t n,
 	snprintf(jid, sizeof jid, "\"%s\"", id);
 	tcollect_expect(k, jid, hosts, n);
 	ck_assert(tclient_send(c, "%s", line) == 0);
+}
+
+/* Run command on the first n targets in one request; its record once
+ * it ended. */
+static struct tcollect_req *
+jd_send_all(struct tclient *c, struct tcollect *k, const char *id, size_t n,
+	    const char *command)
+{
+	char jid[40];
+	struct tcollect_req *r;
+
+	jd_send_start(c, k, id, n, command);
+	snprintf(jid, sizeof jid, "\"%s\"", id);
 	r = tcollect_wait_end(c, k, jid, TJ_EVENT_MS);
 	ck_assert_msg(!r->reqerr && r->nhosts == n, "%s: request error %s", id,
 		      r->message);
@@ -957,35 +975,21 @@ bastion_sessions(pid_t *pids, size_t max)
  */
 START_TEST(test_daemon_hop_dies)
 {
-	char bastion[160], line[4096], jid[16];
-	static char specs[TJ_MAX_TARGETS][160];
-	const char *hosts[TJ_MAX_TARGETS];
+	char bastion[160], jid[16];
 	json_object *root = NULL, *b;
 	struct tcollect_req *r;
 	struct tcollect k;
 	struct tclient *c;
 	pid_t pids[32];
-	size_t i, n = env.ntargets < 4 ? env.ntargets : 4, np, off;
+	size_t i, n = env.ntargets < 4 ? env.ntargets : 4, np;
 
 	snprintf(bastion, sizeof bastion, "%s",
 		 jump_spec(env.bastion_addr, env.bastion_port));
 	c = jd_start(jd_targets_via(bastion, ""));
 	tcollect_init(&k);
 	k.keep = TJ_OUT_KEEP;
-	off = (size_t)snprintf(line, sizeof line,
-			       "{\"v\":1,\"id\":\"long\",\"op\":\"run\","
-			       "\"command\":\"echo up; sleep 60\",\"hosts\":[");
-	for (i = 0; i < n; i++) {
-		snprintf(specs[i], sizeof specs[i], "%s",
-			 jump_spec(env.targets[i], env.target_port));
-		hosts[i] = specs[i];
-		off += (size_t)snprintf(line + off, sizeof line - off,
-					"%s\"%s\"", i > 0 ? "," : "", specs[i]);
-	}
-	snprintf(line + off, sizeof line - off, "]}");
+	jd_send_start(c, &k, "long", n, "echo up; sleep 60");
 	snprintf(jid, sizeof jid, "\"long\"");
-	tcollect_expect(&k, jid, hosts, n);
-	ck_assert(tclient_send(c, "%s", line) == 0);
 	/* Every command runs: its first line came. */
 	jd_wait_output(c, &k, jid, n);
 	np = bastion_sessions(pids, 32);
@@ -1004,6 +1008,164 @@ START_TEST(test_daemon_hop_dies)
 		      "the run after the loss did not log in to the bastion "
 		      "again");
 	json_object_put(root);
+	tcollect_check(&k);
+	tcollect_free(&k);
+	jd_stop(c);
+	jd_cleanup();
+}
+END_TEST
+
+/*
+ * The bastion stops (SIGSTOP of its session's processes) under a running
+ * command: the bastion session's keepalive (ServerAliveInterval 1 s,
+ * CountMax 2) finds it dead within its bound, which closes the tunnels,
+ * and the target's job ends with connection_lost.  Then the processes go
+ * on and are killed, and the next run logs in to the bastion again.
+ */
+START_TEST(test_daemon_hop_stopped)
+{
+	char bastion[160], more[256];
+	struct tcollect_req *r;
+	struct tcollect k;
+	struct tclient *c;
+	pid_t pids[32];
+	long long t0, took;
+	size_t i, np;
+
+	snprintf(bastion, sizeof bastion, "%s",
+		 jump_spec(env.bastion_addr, env.bastion_port));
+	snprintf(more, sizeof more,
+		 "Host %s\n\tServerAliveInterval 1\n\tServerAliveCountMax 2\n",
+		 env.bastion_addr);
+	c = jd_start(jd_targets_via(bastion, more));
+	tcollect_init(&k);
+	k.keep = TJ_OUT_KEEP;
+	jd_send_start(c, &k, "stop", 1, "echo up; sleep 60");
+	jd_wait_output(c, &k, "\"stop\"", 1);
+	np = bastion_sessions(pids, 32);
+	ck_assert_msg(np >= 1, "no bastion session process");
+	t0 = testutil_now_ms();
+	for (i = 0; i < np; i++)
+		kill(pids[i], SIGSTOP);
+	r = tcollect_wait_end(c, &k, "\"stop\"", TJ_EVENT_MS);
+	took = testutil_now_ms() - t0;
+	for (i = 0; i < np; i++) {
+		kill(pids[i], SIGKILL);
+		kill(pids[i], SIGCONT);
+	}
+	fprintf(stderr,
+		"JUMP: a stopped bastion found dead after %lld ms "
+		"(ServerAliveInterval 1 s, CountMax 2)\n",
+		took);
+	ck_assert_msg(r->hosts[0]->code == PROTO_E_CONNECTION_LOST,
+		      "the target behind a stopped bastion: %s (%s)",
+		      proto_code_name(r->hosts[0]->code), r->hosts[0]->message);
+	ck_assert_msg(took <= tclient_scaled_ms(4500),
+		      "a stopped bastion was found dead after %lld ms", took);
+	jd_run_all(c, &k, "after", 1);
+	tcollect_check(&k);
+	tcollect_free(&k);
+	jd_stop(c);
+	jd_cleanup();
+}
+END_TEST
+
+/*
+ * A target behind the bastion whose known_hosts line holds another key:
+ * hostkey_mismatch, as for a target reached directly.
+ */
+START_TEST(test_daemon_hostkey_behind_hop)
+{
+	char bastion[160], more[PATH_MAX + 64], kh[PATH_MAX + 16];
+	char cmd[PATH_MAX * 4];
+	struct tcollect_host *h;
+	struct tcollect k;
+	struct tclient *c;
+
+	snprintf(bastion, sizeof bastion, "%s",
+		 jump_spec(env.bastion_addr, env.bastion_port));
+	jd_prepare();
+	snprintf(kh, sizeof kh, "%s/changed_known_hosts", dmn.dir);
+	/* The target's line holds the bastion's key. */
+	snprintf(cmd, sizeof cmd,
+		 "sed -n 's/^\\[%s\\]:%s /[%s]:%s /p' '%s' > '%s' && "
+		 "test -s '%s'",
+		 env.bastion_addr, env.bastion_port, env.targets[0],
+		 env.target_port, env.known_hosts, kh, kh);
+	ck_assert_msg(system(cmd) == 0, "%s", cmd);
+	snprintf(more, sizeof more, "\tUserKnownHostsFile %s\n", kh);
+	c = jd_start_in(jd_targets_via(bastion, more));
+	tcollect_init(&k);
+	k.keep = TJ_OUT_KEEP;
+	h = jd_run(c, &k, jump_spec(env.targets[0], env.target_port), "mm",
+		   RUN_OK);
+	ck_assert_msg(h->code == PROTO_E_HOSTKEY_MISMATCH,
+		      "a changed key behind the hop: %s (%s)",
+		      proto_code_name(h->code), h->message);
+	tcollect_check(&k);
+	tcollect_free(&k);
+	jd_stop(c);
+	jd_cleanup();
+}
+END_TEST
+
+#define TJ_STREAM_MB 200
+#define TJ_STREAM_RSS_MB 96
+
+/* VmHWM of pid in KiB, or -1. */
+static long
+peak_rss_kb(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *fp;
+
+	snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
+	if ((fp = fopen(path, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof line, fp) != NULL)
+		if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
+			break;
+	fclose(fp);
+	return kb;
+}
+
+/*
+ * 200 MB from a target behind the bastion reach the client whole, and the
+ * daemon's peak resident memory stays bounded (the bridge's buffers and
+ * the channels' windows, not the stream).
+ */
+START_TEST(test_daemon_stream_through_hop)
+{
+	char bastion[160], cmd[128];
+	struct tcollect_req *r;
+	struct tcollect k;
+	struct tclient *c;
+	long long t0, ms;
+	long rss;
+
+	snprintf(bastion, sizeof bastion, "%s",
+		 jump_spec(env.bastion_addr, env.bastion_port));
+	c = jd_start(jd_targets_via(bastion, ""));
+	tcollect_init(&k);
+	k.keep = TJ_OUT_KEEP;
+	jd_run_all(c, &k, "warm", 1);
+	snprintf(cmd, sizeof cmd, "head -c %dM /dev/zero", TJ_STREAM_MB);
+	t0 = testutil_now_ms();
+	r = jd_send_all(c, &k, "big", 1, cmd);
+	ms = testutil_now_ms() - t0;
+	rss = peak_rss_kb(dmn.pid);
+	fprintf(stderr,
+		"JUMP: %d MB through the bastion in %lld ms; daemon peak RSS "
+		"%ld KiB\n",
+		TJ_STREAM_MB, ms, rss);
+	ck_assert_msg(
+	    r->hosts[0]->code == PROTO_E_NONE &&
+		r->hosts[0]->outbytes == (size_t)TJ_STREAM_MB * 1024 * 1024,
+	    "%zu of %d MB came: %s (%s)", r->hosts[0]->outbytes, TJ_STREAM_MB,
+	    proto_code_name(r->hosts[0]->code), r->hosts[0]->message);
+	ck_assert_msg(rss > 0 && rss < TJ_STREAM_RSS_MB * 1024,
+		      "the daemon's peak RSS was %ld KiB", rss);
 	tcollect_check(&k);
 	tcollect_free(&k);
 	jd_stop(c);
@@ -1096,6 +1258,9 @@ main(int argc, char **argv)
 	tcase_add_test(tc, test_daemon_tunnels_per_session);
 	tcase_add_test(tc, test_daemon_two_hops);
 	tcase_add_test(tc, test_daemon_hop_dies);
+	tcase_add_test(tc, test_daemon_hop_stopped);
+	tcase_add_test(tc, test_daemon_hostkey_behind_hop);
+	tcase_add_test(tc, test_daemon_stream_through_hop);
 	suite_add_tcase(s, tc);
 	rc = testutil_run(s);
 	snprintf(args, sizeof args, "jump-stop '%s'", jump_dir);
