@@ -285,7 +285,9 @@ void sp_event_free(sp_event *);
  * SP_EV_STATUS contents, by member name as in the protocol ("host",
  * "state", "sessions", "connecting", "channels_busy", "channels_max",
  * "queued", "jobs", "connects", "failures", "lost", "reconnects", "rtt_ms",
- * "retry_in_ms", "last_error"; workers: "index", "hosts", "sessions",
+ * "retry_in_ms", "last_error", "credential", "credential_uid", and when
+ * present "hostname", "jump" and "tunnels"; workers: "index", "hosts",
+ * "sessions",
  * "jobs", "heartbeat_age_ms", "stuck").  Booleans read as 0/1; missing
  * members, wrong types and nulls give NULL / -1.
  */

@@ -1458,6 +1458,92 @@ START_TEST(test_user_hosts_login)
 }
 END_TEST
 
+/*
+ * A run of true on fleet.hosts[0] with more in the request, forbidden
+ * because of a jump host: nothing starts, and the message is want.
+ */
+static void
+assert_hop_forbidden(struct tclient *c, struct tcollect *k, const char *id,
+		     const char *more, const char *want)
+{
+	struct tcollect_host *h;
+
+	h_send(c,
+	       "{\"v\":1,\"id\":\"%s\",\"op\":\"run\",\"hosts\":[\"%s\"],"
+	       "\"command\":\"true\"%s}",
+	       id, fleet.hosts[0], more);
+	assert_done(h_wait(c, k, q(id)), 1, 0, 0, 1);
+	h = tcollect_host(k, q(id), fleet.hosts[0]);
+	ck_assert_msg(h != NULL, "nothing for %s", fleet.hosts[0]);
+	ck_assert_msg(
+	    h->terminals == 1 && h->starts == 0 && h->code == PROTO_E_FORBIDDEN,
+	    "%s: starts %d, %s (%s) instead of forbidden", id, h->starts,
+	    h->exited ? "exit" : proto_code_name(h->code), h->message);
+	ck_assert_msg(strcmp(h->message, want) == 0,
+		      "message \"%s\", expected \"%s\"", h->message, want);
+}
+
+/*
+ * Jump hosts pass the host rules as the hosts behind them do: a hop the
+ * client's rules do not allow, from the request's "jump" or from
+ * ProxyJump, makes the host forbidden with the hop named; a hop it may
+ * use only as another user likewise; "jump":"none" goes direct.
+ */
+START_TEST(test_user_hosts_jump)
+{
+	struct tuser t1, t2;
+	struct tclient *c;
+	struct tcollect k;
+	char extra[512], want[256], more[128];
+
+	if (users_setup(&t1, &t2, "user_hosts_jump") == -1)
+		return;
+	h_prepare();
+	snprintf(extra, sizeof extra,
+		 "SocketGroup %s\nUserHosts %s %s %s\n"
+		 "Host %s\n\tProxyJump %s\n",
+		 H_GROUP_SOCK, H_USER1, fleet.addrs[0], fleet.addrs[3],
+		 fleet.addrs[0], fleet.addrs[1]);
+	h_launch(extra, NULL);
+	c = must_connect_as(&t1);
+	h_coll(&k);
+	/* ProxyJump's hop. */
+	snprintf(want, sizeof want,
+		 "user %s may not use jump host %s to reach %s (UserHosts)",
+		 t1.name, fleet.addrs[1], fleet.addrs[0]);
+	assert_hop_forbidden(c, &k, "j1", "", want);
+	/* The request's hops replace it; the second one is refused. */
+	snprintf(more, sizeof more, ",\"jump\":\"%s,%s\"", fleet.addrs[3],
+		 fleet.addrs[2]);
+	snprintf(want, sizeof want,
+		 "user %s may not use jump host %s to reach %s (UserHosts)",
+		 t1.name, fleet.addrs[2], fleet.addrs[0]);
+	assert_hop_forbidden(c, &k, "j2", more, want);
+	/* An allowed hop, but not as root. */
+	snprintf(more, sizeof more, ",\"jump\":\"root@%s\"", fleet.addrs[3]);
+	snprintf(want, sizeof want,
+		 "user %s may not log in as root on jump host %s of %s "
+		 "(UserHosts users=)",
+		 t1.name, fleet.addrs[3], fleet.addrs[0]);
+	assert_hop_forbidden(c, &k, "j3", more, want);
+	/* Direct: the host itself is allowed. */
+	h_send(c,
+	       "{\"v\":1,\"id\":\"j4\",\"op\":\"run\",\"hosts\":[\"%s\"],"
+	       "\"command\":\"true\",\"jump\":\"none\"}",
+	       fleet.hosts[0]);
+	assert_done(h_wait(c, &k, q("j4")), 1, 1, 0, 0);
+	/* connect is held to the same rule. */
+	h_send(c,
+	       "{\"v\":1,\"id\":\"j5\",\"op\":\"connect\",\"hosts\":[\"%s\"]}",
+	       fleet.hosts[0]);
+	assert_done(h_wait(c, &k, q("j5")), 1, 0, 0, 1);
+	tcollect_check(&k);
+	tclient_close(c);
+	tcollect_free(&k);
+	h_end();
+}
+END_TEST
+
 /* ---- 3. audit ---- */
 
 START_TEST(test_audit_log)
@@ -2710,6 +2796,7 @@ hostile_suite(void)
 	    {"user_hosts", test_user_hosts},
 	    {"group_hosts", test_group_hosts},
 	    {"user_hosts_login", test_user_hosts_login},
+	    {"user_hosts_jump", test_user_hosts_jump},
 	    {"check_unresolved_names", test_check_unresolved_names},
 	    {"audit_log", test_audit_log},
 	    {"limits_malformed", test_limits_malformed},

@@ -8,15 +8,31 @@
 
 #include "cli.h"
 
+/* The HOST column: the pool key, and its jump hosts when it has some
+ * (the same host reached directly and through hops are two pools). */
+static const char *
+cli_status_host(const sp_event *ev, size_t i, char *buf, size_t size)
+{
+	const char *host = sp_status_host_str(ev, i, "host");
+	const char *jump = sp_status_host_str(ev, i, "jump");
+
+	if (host == NULL)
+		return "?";
+	if (jump == NULL)
+		return host;
+	snprintf(buf, size, "%s via %s", host, jump);
+	return buf;
+}
+
 static void
 cli_status_print(const sp_event *ev)
 {
 	size_t i, n = sp_status_nhosts(ev), len, w = 4;
-	const char *s;
+	char buf[CLI_STATUS_HOST_WIDTH * 8];
 
 	for (i = 0; i < n; i++) {
-		s = sp_status_host_str(ev, i, "host");
-		if (s != NULL && (len = strlen(s)) > w)
+		len = strlen(cli_status_host(ev, i, buf, sizeof buf));
+		if (len > w)
 			w = len;
 	}
 	if (w > CLI_STATUS_HOST_WIDTH)
@@ -31,7 +47,7 @@ cli_status_print(const sp_event *ev)
 	for (i = 0; i < n; i++) {
 		char chan[48], rtt[24];
 		long long ms = sp_status_host_int(ev, i, "rtt_ms");
-		const char *host = sp_status_host_str(ev, i, "host");
+		const char *host = cli_status_host(ev, i, buf, sizeof buf);
 		const char *state = sp_status_host_str(ev, i, "state");
 		const char *last = sp_status_host_str(ev, i, "last_error");
 
@@ -44,8 +60,7 @@ cli_status_print(const sp_event *ev)
 			snprintf(rtt, sizeof rtt, "-");
 		printf("%-*s %-10s %4lld %9s %6lld %8lld %8lld %8lld %5lld "
 		       "%6s  %s\n",
-		       (int)w, host != NULL ? host : "?",
-		       state != NULL ? state : "?",
+		       (int)w, host, state != NULL ? state : "?",
 		       sp_status_host_int(ev, i, "sessions"), chan,
 		       sp_status_host_int(ev, i, "queued"),
 		       sp_status_host_int(ev, i, "jobs"),
