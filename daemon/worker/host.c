@@ -700,7 +700,7 @@ host_status(struct host *h, struct proto_buf *b)
 	struct conn *c;
 	char *jump;
 
-	memset(&s, 0, sizeof(s));
+	proto_status_host_init(&s);
 	s.host = h->params->key;
 	s.state = host_health_names[host_health(h)];
 	s.lost = h->lost;
