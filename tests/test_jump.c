@@ -748,6 +748,60 @@ jd_targets_via(const char *hops, const char *more)
 	return buf;
 }
 
+/* Append the children of pid to pids (at most max in all); their number
+ * now. */
+static size_t
+children_of(long pid, pid_t *pids, size_t n, size_t max)
+{
+	char cmd[64], line[64];
+	FILE *fp;
+
+	snprintf(cmd, sizeof cmd, "pgrep -P %ld", pid);
+	ck_assert((fp = popen(cmd, "r")) != NULL);
+	while (n < max && fgets(line, sizeof line, fp) != NULL)
+		pids[n++] = (pid_t)atol(line);
+	pclose(fp);
+	return n;
+}
+
+/* The bastion sshd's listener. */
+static long
+bastion_listener(void)
+{
+	char path[TJ_PATH + 64];
+	FILE *fp;
+	long lpid = 0;
+
+	snprintf(path, sizeof path, "%s/jump-sshd.bastion.pid", env.dir);
+	if ((fp = fopen(path, "r")) == NULL || fscanf(fp, "%ld", &lpid) != 1)
+		ck_abort_msg("%s: no pid", path);
+	fclose(fp);
+	return lpid;
+}
+
+/* Sessions the bastion's sshd serves: its children. */
+static size_t
+bastion_monitors(void)
+{
+	pid_t pids[64];
+
+	return children_of(bastion_listener(), pids, 0, 64);
+}
+
+/* PIDs of the bastion sshd's session processes: its children (the
+ * privileged monitors) and theirs (the network side, which holds the
+ * connection). */
+static size_t
+bastion_sessions(pid_t *pids, size_t max)
+{
+	size_t i, n, monitors;
+
+	n = monitors = children_of(bastion_listener(), pids, 0, max);
+	for (i = 0; i < monitors; i++)
+		n = children_of((long)pids[i], pids, n, max);
+	return n;
+}
+
 /*
  * ProxyJump through the bastion: every target runs, its sshd saw the
  * connection come from inside the namespace, and one bastion session
@@ -761,6 +815,8 @@ START_TEST(test_daemon_one_hop)
 	json_object *root = NULL, *b, *t;
 	struct tcollect k;
 	struct tclient *c;
+	long long end;
+	size_t nmon;
 	long mark;
 	size_t n = env.ntargets;
 
@@ -789,6 +845,13 @@ START_TEST(test_daemon_one_hop)
 	ck_assert_msg(jd_int(b, "tunnels") == (long long)n,
 		      "the bastion carries %lld tunnels for %zu targets",
 		      jd_int(b, "tunnels"), n);
+	/* The bastion's sshd agrees: one session process (its monitor),
+	 * once those of earlier tests' daemons have exited. */
+	end = testutil_now_ms() + tclient_scaled_ms(3000);
+	while ((nmon = bastion_monitors()) > 1 && testutil_now_ms() < end)
+		usleep(50000);
+	ck_assert_msg(nmon == 1, "the bastion's sshd serves %zu sessions",
+		      nmon);
 	t = jd_status(c, &k, jump_spec(env.targets[0], env.target_port), &root);
 	ck_assert_msg(t != NULL && jd_int(t, "connects") == 1,
 		      "a target logged in again on the warm run");
@@ -929,43 +992,6 @@ jd_wait_output(struct tclient *c, struct tcollect *k, const char *id, size_t n)
 			have += r->hosts[i]->outbytes > 0;
 	}
 	ck_assert_msg(have == n, "%zu of %zu hosts wrote output", have, n);
-}
-
-/* Append the children of pid to pids (at most max in all); their number
- * now. */
-static size_t
-children_of(long pid, pid_t *pids, size_t n, size_t max)
-{
-	char cmd[64], line[64];
-	FILE *fp;
-
-	snprintf(cmd, sizeof cmd, "pgrep -P %ld", pid);
-	ck_assert((fp = popen(cmd, "r")) != NULL);
-	while (n < max && fgets(line, sizeof line, fp) != NULL)
-		pids[n++] = (pid_t)atol(line);
-	pclose(fp);
-	return n;
-}
-
-/* PIDs of the bastion sshd's session processes: its children (the
- * privileged monitors) and theirs (the network side, which holds the
- * connection). */
-static size_t
-bastion_sessions(pid_t *pids, size_t max)
-{
-	char path[TJ_PATH + 64];
-	FILE *fp;
-	long lpid = 0;
-	size_t i, n, monitors;
-
-	snprintf(path, sizeof path, "%s/jump-sshd.bastion.pid", env.dir);
-	if ((fp = fopen(path, "r")) == NULL || fscanf(fp, "%ld", &lpid) != 1)
-		ck_abort_msg("%s: no pid", path);
-	fclose(fp);
-	n = monitors = children_of(lpid, pids, 0, max);
-	for (i = 0; i < monitors; i++)
-		n = children_of((long)pids[i], pids, n, max);
-	return n;
 }
 
 /*
