@@ -933,39 +933,53 @@ START_TEST(test_daemon_tunnels_per_session)
 END_TEST
 
 /*
- * Two hops, every name an alias (HostName): the bastion, then hop 2, which
- * only the namespace reaches, then the target.  A hop with a wrong key
- * fails the target with proxy_failed naming that hop; a bastion that
+ * Two hops, every name an alias (HostName) with keys of its own Host
+ * block: the bastion, then hop 2, which only the namespace reaches, then
+ * the target; a request's own jump reaches another target.  A hop with a wrong
+ * key fails the target with proxy_failed naming that hop; a bastion that
  * refuses forwarding gives proxy_refused.
  */
 START_TEST(test_daemon_two_hops)
 {
 	char extra[TJ_CONF_MAX], want[200];
+	struct tcollect_req *r;
 	struct tcollect_host *h;
 	struct tcollect k;
 	struct tclient *c;
 	long mark;
 
 	snprintf(extra, sizeof extra,
-		 "Host bastion\n\tHostName %s\n\tPort %s\n"
-		 "Host hop2\n\tHostName %s\n\tPort %s\n"
+		 "Host bastion\n\tHostName %s\n\tPort %s\n\tIdentityFile %s\n"
+		 "Host hop2\n\tHostName %s\n\tPort %s\n\tIdentityFile %s\n"
 		 "Host nofwd\n\tHostName %s\n\tPort %s\n"
 		 "Host badhop\n\tHostName %s\n\tPort %s\n\tIdentityFile %s\n"
-		 "Host web1\n\tHostName %s\n\tPort %s\n"
+		 "Host web1\n\tHostName %s\n\tPort %s\n\tIdentityFile %s\n"
 		 "\tProxyJump bastion,hop2\n"
 		 "Host web2\n\tHostName %s\n\tPort %s\n\tProxyJump nofwd\n"
 		 "Host web3\n\tHostName %s\n\tPort %s\n\tProxyJump badhop\n",
-		 env.bastion_addr, env.bastion_port, env.hop2_addr,
-		 env.hop2_port, env.nofwd_addr, env.nofwd_port,
-		 env.bastion_addr, env.bastion_port, env.target_key,
-		 env.targets[0], env.target_port, env.targets[0],
-		 env.target_port, env.targets[0], env.target_port);
+		 env.bastion_addr, env.bastion_port, env.bastion_key,
+		 env.hop2_addr, env.hop2_port, env.bastion_key, env.nofwd_addr,
+		 env.nofwd_port, env.bastion_addr, env.bastion_port,
+		 env.target_key, env.targets[0], env.target_port,
+		 env.target_key, env.targets[0], env.target_port,
+		 env.targets[0], env.target_port);
 	c = jd_start(extra);
 	tcollect_init(&k);
 	k.keep = TJ_OUT_KEEP;
 	mark = log_mark(env.hop2_log);
 	assert_ran(jd_run(c, &k, "web1", "two", RUN_OK), "two hops");
 	assert_from_namespace(env.hop2_log, mark, "hop 2");
+	/* The request's own jump: the same target, through the bastion. */
+	ck_assert(tclient_send(c,
+			       "{\"v\":1,\"id\":\"rj\",\"op\":\"run\","
+			       "\"hosts\":[\"%s\"],\"command\":\"" RUN_OK "\","
+			       "\"jump\":\"bastion\"}",
+			       jump_spec(env.targets[1], env.target_port)) ==
+		  0);
+	r = tcollect_wait_end(c, &k, "\"rj\"", TJ_EVENT_MS);
+	ck_assert_msg(!r->reqerr && r->nhosts == 1, "jump member: %s",
+		      r->message);
+	assert_ran(r->hosts[0], "the request's jump");
 	h = jd_run(c, &k, "web2", "refused", RUN_OK);
 	ck_assert_msg(h->code == PROTO_E_PROXY_REFUSED &&
 			  strstr(h->message, "nofwd") != NULL,
