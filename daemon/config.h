@@ -129,6 +129,8 @@ struct config {
 	size_t n_deny_groups;
 	char *socket_group; /* SocketGroup: group of the socket and its dir */
 	int max_connections_per_user; /* MaxConnectionsPerUser */
+	int max_agents_per_user;      /* MaxAgentsPerUser: client agents
+				       * held by one user's requests */
 	int max_requests_per_client;  /* MaxRequestsPerClient, in flight */
 	size_t max_jobs_per_client;   /* MaxJobsPerClient: host jobs running */
 	size_t max_jobs;    /* MaxJobs: host jobs running, daemon-wide */

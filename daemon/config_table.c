@@ -40,6 +40,7 @@
 #define CONFIG_MAX_HANDSHAKE_RATE 100000
 #define CONFIG_MAX_USER 64 /* bytes of a User name */
 #define CONFIG_MAX_CONNECTIONS_PER_USER 100000
+#define CONFIG_MAX_AGENTS_PER_USER 256 /* AGENT_MAX_RELAYS, the broker's */
 #define CONFIG_MAX_REQUESTS_PER_CLIENT 100000
 #define CONFIG_MAX_JOBS_PER_CLIENT 10000000
 #define CONFIG_MAX_MAX_JOBS 100000000
@@ -150,6 +151,8 @@ const struct config_keyword config_table[] = {
      CONFIG_MAX_IDLE_TIMEOUT_MS, MS(300), H(idle_timeout_ms), NULL},
     {"LogLevel", GLOBAL, CONFIG_KIND_ENUM, 0, LOG_LEVEL_ERROR, LOG_LEVEL_DEBUG,
      LOG_LEVEL_INFO, G(log_level), config_table_loglevel},
+    {"MaxAgentsPerUser", GLOBAL, NUMBER, 0, 1, CONFIG_MAX_AGENTS_PER_USER, 16,
+     G(max_agents_per_user), NULL},
     {"MaxChannelsPerSession", BOTH, NUMBER, 0, 1,
      CONFIG_MAX_CHANNELS_PER_SESSION, 8, H(max_channels), NULL},
     {"MaxConnectionsPerUser", GLOBAL, NUMBER, 0, 1,

@@ -44,6 +44,13 @@ jump_hops(const struct config *cfg, const char *req_jump, const char *target,
 	return j.n;
 }
 
+static void
+jump_no_learning(struct host_params *p)
+{
+	if (p->strict == CONFIG_STRICT_ACCEPT_NEW)
+		p->strict = CONFIG_STRICT_YES;
+}
+
 void
 jump_chain(const struct config *cfg, const char *req_jump,
 	   struct host_params *target)
@@ -54,10 +61,16 @@ jump_chain(const struct config *cfg, const char *req_jump,
 	size_t i, n;
 
 	n = jump_hops(cfg, req_jump, target->host, hops);
+	/* A hop a client names could route the channel anywhere: through a
+	 * chain of the request's, host keys are checked, never learnt. */
+	if (n > 0 && req_jump != NULL)
+		jump_no_learning(target);
 	for (i = 0; i < n; i++) {
 		config_host(cfg, hops[i].host, &opts);
 		hop = host_params_new(&opts, hops[i].user, hops[i].host,
 				      hops[i].port);
+		if (req_jump != NULL)
+			jump_no_learning(hop);
 		/* Each hop goes through the one before; the first is
 		 * direct.  The daemon's credentials: no set_cred. */
 		host_params_set_via(hop, via);

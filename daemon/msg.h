@@ -239,6 +239,7 @@ struct tunnel_req {
 	char *target;              /* the target's pool key, for log lines */
 	int reply_worker;          /* the asking connection's worker */
 	unsigned long long cookie; /* the asking connection's id */
+	long long deadline_ms;     /* clock_ms() when the asker gives up */
 };
 void tunnel_req_free(struct tunnel_req *);
 

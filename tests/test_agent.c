@@ -93,21 +93,9 @@ agent_fixture_down(void)
 }
 
 static int
-test_connect(const char *path)
-{
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	int fd;
-
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	ck_assert_int_ne(fd = socket(AF_UNIX, SOCK_STREAM, 0), -1);
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
-	return fd;
-}
-
-static int
 test_connect_agent(void)
 {
-	return test_connect(sock);
+	return tagent_connect(sock);
 }
 
 static void
@@ -275,7 +263,7 @@ test_hung_agent(int *listener, int *accepted)
 	ck_assert_int_eq(bind(*listener, (struct sockaddr *)&sun, sizeof(sun)),
 			 0);
 	ck_assert_int_eq(listen(*listener, 4), 0);
-	fd = test_connect(sun.sun_path);
+	fd = tagent_connect(sun.sun_path);
 	ck_assert_int_ne(*accepted = accept(*listener, NULL, NULL), -1);
 	return fd;
 }

@@ -77,18 +77,6 @@ fixture_down(void)
 		fprintf(stderr, "could not remove %s\n", dir);
 }
 
-static int
-test_connect(const char *path)
-{
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	int fd;
-
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
-	ck_assert_int_ne(fd = socket(AF_UNIX, SOCK_STREAM, 0), -1);
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
-	return fd;
-}
-
 /* A connected, host-verified blocking session to the fleet's first host,
  * not yet authenticated. */
 static ssh_session
@@ -207,7 +195,7 @@ START_TEST(test_libssh_login)
 	test_start(&tb);
 	for (pass = 0; pass < 2; pass++) {
 		id =
-		    agent_relay_open(test_connect(sock), AGENT_RELAY_AUTH, &fd);
+		    agent_relay_open(tagent_connect(sock), AGENT_RELAY_AUTH, &fd);
 		ck_assert_uint_ne(id, 0);
 		/* Pass 1 lists first: libssh's listing then comes from it. */
 		if (pass == 1)
@@ -243,7 +231,7 @@ START_TEST(test_libssh_hung_agent)
 			 0);
 	ck_assert_int_eq(listen(listener, 1), 0);
 	ck_assert_uint_ne(
-	    agent_relay_open(test_connect(sun.sun_path), AGENT_RELAY_AUTH, &fd),
+	    agent_relay_open(tagent_connect(sun.sun_path), AGENT_RELAY_AUTH, &fd),
 	    0);
 	ck_assert_int_ne(accepted = accept(listener, NULL, NULL), -1);
 	s = test_session();
@@ -355,7 +343,7 @@ START_TEST(test_libssh_pinned)
 	snprintf(cmd, sizeof(cmd), "%s.pub", fleet.wrong_key);
 	wrong_len = tagent_pub_blob(cmd, wrong, sizeof(wrong));
 	test_start(&tb);
-	ck_assert_uint_ne(link = agent_link_open(test_connect(sock)), 0);
+	ck_assert_uint_ne(link = agent_link_open(tagent_connect(sock)), 0);
 	ck_assert_int_eq(agent_link_list(link, &tb.ib, 1), 0);
 	m = test_box_wait(&tb);
 	ck_assert_msg(agent_list_result(m, &ids, err, sizeof(err)) == 0, "%s",

@@ -1138,6 +1138,56 @@ START_TEST(test_identities_only)
 }
 END_TEST
 
+/*
+ * MaxAgentsPerUser 1: while one request of the user holds its agent, a
+ * second request with an agent is refused with limit naming the keyword;
+ * once the first is done, the next one runs.
+ */
+START_TEST(test_agents_per_user)
+{
+	const char *host = hostspec(env.any_addr), *hosts[1] = {host};
+	char extra[TA_CONF_MAX], sock[TA_PATH * 2], line[512];
+	struct tcollect_req *r;
+	struct tcollect k;
+	struct tclient *c;
+	pid_t agent;
+	int fd, n;
+
+	snprintf(sock, sizeof sock, "%s/max-agent.sock", work_dir);
+	agent = tagent_start(sock);
+	ck_assert(tagent_add(sock, env.key) == 0);
+	snprintf(extra, sizeof extra,
+		 "IdentityFile %s/none\nMaxAgentsPerUser 1\n", work_dir);
+	c = ta_start(extra);
+	tcollect_init(&k);
+	k.keep = TA_OUT_KEEP;
+	fd = tagent_connect(sock);
+	n = snprintf(line, sizeof line,
+		     "{\"v\":1,\"id\":\"hold\",\"op\":\"run\",\"hosts\":"
+		     "[\"%s\"],\"command\":\"sleep 2\",\"fds\":[\"agent\"]}\n",
+		     host);
+	tcollect_expect(&k, "\"hold\"", hosts, 1);
+	ck_assert(tclient_send_fds(c, line, (size_t)n, &fd, 1) == 0);
+	close(fd);
+	r = ta_run_agent(c, &k, host, "over", sock, "");
+	ck_assert_msg(r->reqerr && r->code == PROTO_E_LIMIT &&
+			  strstr(r->message, "MaxAgentsPerUser") != NULL,
+		      "a second agent over MaxAgentsPerUser 1: %s",
+		      r->reqerr ? r->message : "ran");
+	r = tcollect_wait_end(c, &k, "\"hold\"", TA_EVENT_MS);
+	ck_assert_msg(!r->reqerr && r->hosts[0]->exited,
+		      "the request holding the agent: %s", r->message);
+	assert_ran(ta_agent_host(ta_run_agent(c, &k, host, "after", sock, ""),
+				 "after"),
+		   "an agent once the first was released");
+	tcollect_check(&k);
+	tcollect_free(&k);
+	ta_stop(c);
+	ta_cleanup();
+	tagent_stop(agent);
+}
+END_TEST
+
 #define TA_HUNG_TIMEOUT_MS 1000
 #define TA_HUNG_RUNS 20
 
@@ -1298,6 +1348,7 @@ main(int argc, char **argv)
 	tcase_add_test(tc, test_agent_identity);
 	tcase_add_test(tc, test_client_agent);
 	tcase_add_test(tc, test_identities_only);
+	tcase_add_test(tc, test_agents_per_user);
 	tcase_add_test(tc, test_client_password);
 	tcase_add_test(tc, test_ask_pass);
 	tcase_add_test(tc, test_agent_hung);

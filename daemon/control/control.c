@@ -545,6 +545,12 @@ control_max_jobs(void)
 }
 
 size_t
+control_max_agents_per_user(void)
+{
+	return (size_t)control_cfg->max_agents_per_user;
+}
+
+size_t
 control_max_connections_per_user(void)
 {
 	return (size_t)control_cfg->max_connections_per_user;

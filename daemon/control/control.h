@@ -170,6 +170,11 @@ size_t control_max_requests(void);
 size_t control_max_jobs_per_client(void);
 size_t control_max_jobs(void);
 size_t control_max_connections_per_user(void);
+size_t control_max_agents_per_user(void);
+/* One more client agent held for uid if fewer than max are: 1, else 0;
+ * peer_uid_agent_put gives it back. */
+int peer_uid_agent_take(uid_t uid, size_t max);
+void peer_uid_agent_put(uid_t uid);
 size_t control_queue_hard(void);
 int control_queue_hard_ms(void);
 size_t control_audit_command_max(void);

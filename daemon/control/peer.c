@@ -72,6 +72,7 @@ static struct event *peer_reap_ev;
 struct peer_uid_count {
 	uid_t uid;
 	size_t n;
+	size_t agents; /* client agents its requests hold (MaxAgentsPerUser) */
 };
 static struct peer_uid_count *peer_uids;
 static size_t peer_nuids;
@@ -223,7 +224,29 @@ peer_uid_find(uid_t uid, int create)
 	    xreallocarray(peer_uids, peer_nuids + 1, sizeof(*peer_uids));
 	peer_uids[peer_nuids].uid = uid;
 	peer_uids[peer_nuids].n = 0;
+	peer_uids[peer_nuids].agents = 0;
 	return &peer_uids[peer_nuids++];
+}
+
+int
+peer_uid_agent_take(uid_t uid, size_t max)
+{
+	struct peer_uid_count *c = peer_uid_find(uid, 0);
+
+	/* A request's client is connected: its uid is counted. */
+	if (c == NULL || c->agents >= max)
+		return 0;
+	c->agents++;
+	return 1;
+}
+
+void
+peer_uid_agent_put(uid_t uid)
+{
+	struct peer_uid_count *c = peer_uid_find(uid, 0);
+
+	if (c != NULL && c->agents > 0)
+		c->agents--;
 }
 
 static size_t

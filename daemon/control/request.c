@@ -290,9 +290,40 @@ request_read_key(struct peer *peer, const struct proto_request *preq,
 static void
 request_cred_drop(struct cred *cred)
 {
-	if (cred != NULL && cred->agent_link != 0)
+	if (cred != NULL && cred->agent_link != 0) {
 		agent_link_close(cred->agent_link);
+		peer_uid_agent_put((uid_t)cred->uid);
+	}
 	cred_unref(cred);
+}
+
+/* The agent at fds[i] (taken) as a shared link of the broker, within the
+ * user's MaxAgentsPerUser: its id, or 0 once the request was answered. */
+static uint64_t
+request_agent_link(struct peer *peer, const struct proto_request *preq,
+		   struct request_fds *fds, size_t i)
+{
+	size_t max = control_max_agents_per_user();
+	uint64_t link;
+	int fd = fds->fd[i];
+
+	fds->fd[i] = -1;
+	if (!peer_uid_agent_take(peer->uid, max)) {
+		peer_fd_close(fd);
+		peer_error(peer, preq->id, PROTO_E_LIMIT,
+			   "fds[%zu] (agent): the user's running requests "
+			   "hold %zu agents, the limit (MaxAgentsPerUser)",
+			   i, max);
+		return 0;
+	}
+	if ((link = agent_link_open(fd)) == 0) {
+		peer_uid_agent_put(peer->uid);
+		peer_error(peer, preq->id, PROTO_E_LIMIT,
+			   "fds[%zu] (agent): the daemon's agent broker holds "
+			   "its limit of agent connections",
+			   i);
+	}
+	return link;
 }
 
 /*
@@ -334,25 +365,19 @@ request_cred(struct peer *peer, const struct proto_request *preq,
 	if (key != fds->n &&
 	    request_read_key(peer, preq, fds, key, buf, sizeof(buf), &n) == -1)
 		return PROTO_E_BAD_REQUEST;
-	if (agent != fds->n) {
-		link = agent_link_open(fds->fd[agent]);
-		fds->fd[agent] = -1; /* taken in every case */
-		if (link == 0) {
-			explicit_bzero(buf, n);
-			peer_error(peer, preq->id, PROTO_E_LIMIT,
-				   "fds[%zu] (agent): the daemon's agent "
-				   "broker holds its limit of agent "
-				   "connections",
-				   agent);
-			return PROTO_E_LIMIT;
-		}
+	if (agent != fds->n &&
+	    (link = request_agent_link(peer, preq, fds, agent)) == 0) {
+		explicit_bzero(buf, n);
+		return PROTO_E_LIMIT;
 	}
 	*out = cred_new((unsigned)peer->uid, key != fds->n ? buf : NULL, n,
 			preq->password, link, why, sizeof(why));
 	explicit_bzero(buf, n);
 	if (*out == NULL) {
-		if (link != 0)
+		if (link != 0) {
 			agent_link_close(link);
+			peer_uid_agent_put(peer->uid);
+		}
 		peer_error(peer, preq->id, PROTO_E_BAD_REQUEST,
 			   "fds[%zu] (key): %s", key, why);
 		return PROTO_E_BAD_REQUEST;
@@ -395,8 +420,10 @@ request_fds_check(struct peer *peer, const struct proto_request *preq,
 static void
 request_release_agent(struct request *req)
 {
-	if (req->agent_link != 0)
+	if (req->agent_link != 0) {
 		agent_link_close(req->agent_link);
+		peer_uid_agent_put(req->uid);
+	}
 	req->agent_link = 0;
 }
 

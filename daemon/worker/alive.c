@@ -55,6 +55,10 @@ alive_saw_ack(struct conn *c)
 {
 	int fd = ssh_get_fd(c->session), queued;
 
+	/* Through a tunnel the socket's queue empties into the hop's
+	 * bridge, which proves nothing of the target. */
+	if (c->host->params->via != NULL)
+		return;
 	if (!c->ka_probe || fd == -1 || fd != c->fd)
 		return;
 	if (ioctl(fd, SIOCOUTQ, &queued) == -1 || queued > 0)

@@ -124,6 +124,12 @@ conn_finish(struct conn *c)
 }
 
 int
+conn_unused(const struct conn *c)
+{
+	return c->nchans == 0 && c->ntunnels == 0;
+}
+
+int
 conn_has_room(const struct conn *c)
 {
 	return c->state == CONN_READY && c->nchans < c->cap &&
@@ -346,6 +352,8 @@ conn_tunnel_start(struct conn *c)
 	req->target = xstrdup(p->key);
 	req->reply_worker = c->w->index;
 	req->cookie = c->id;
+	req->deadline_ms =
+	    clock_ms() + (long long)p->connect_timeout_ms * (conn_hops(p) + 1);
 	c->tunnel_waiting = 1;
 	TAILQ_INSERT_TAIL(&c->w->tunnel_waits, c, tunnel_entry);
 	conn_deadline(c, p->connect_timeout_ms * (conn_hops(p) + 1));
@@ -1244,7 +1252,7 @@ conn_pump(struct conn *c)
 	/* Out of rounds with work left: continue after the others. */
 	if (progress)
 		event_active(c->kick, EV_TIMEOUT, 0);
-	if (c->draining && c->nchans == 0) {
+	if (c->draining && conn_unused(c)) {
 		conn_close(c, PROTO_E_NONE, "drained: its last job ended");
 		return;
 	}
@@ -1260,7 +1268,7 @@ void
 conn_drain(struct conn *c)
 {
 	c->draining = 1;
-	if (c->nchans == 0) {
+	if (conn_unused(c)) {
 		conn_close(c, PROTO_E_NONE, "drained");
 		/* Not from this conn's callbacks: free it from the loop. */
 		event_active(c->kick, EV_TIMEOUT, 0);
@@ -1357,8 +1365,7 @@ conn_idle_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (c->state != CONN_READY || c->nchans > 0 || c->ntunnels > 0 ||
-	    c->busy)
+	if (c->state != CONN_READY || !conn_unused(c) || c->busy)
 		return;
 	if (left > 0) {
 		worker_timer_add(c->w, c->idle, left, 0);

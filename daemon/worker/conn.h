@@ -132,6 +132,8 @@ void conn_poke(struct conn *);
 void conn_agent_listed(struct conn *, const struct msg *);
 void conn_drain(struct conn *);
 int conn_has_room(const struct conn *);
+/* No job's channel and no tunnel on it: idle, or closed when draining. */
+int conn_unused(const struct conn *);
 /* Ready, not draining, with room for another tunnel. */
 int conn_has_tunnel_room(const struct conn *);
 void conn_attach_tunnel(struct conn *, struct tunnel *);

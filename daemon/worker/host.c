@@ -161,7 +161,22 @@ host_agent_pool(const struct host *h)
 static int
 host_serves(const struct conn *c, const struct job *j)
 {
-	return !c->agent_keyed || job_holds_key(j, c->agent_key);
+	const struct job *o;
+	uint64_t link = job_agent_link(j), other;
+
+	if (c->agent_keyed && !job_holds_key(j, c->agent_key))
+		return 0;
+	/* Agent channels go to the session's forwarding job: never two of
+	 * different agents on one session. */
+	if (link == 0)
+		return 1;
+	TAILQ_FOREACH(o, &c->jobs, entry)
+	{
+		other = job_agent_link(o);
+		if (other != 0 && other != link)
+			return 0;
+	}
+	return 1;
 }
 
 /* A session is up that may carry j. */
@@ -267,6 +282,13 @@ host_dispatch_tunnels(struct host *h)
 	struct conn *c;
 	int coming = 0;
 
+	/* Those whose askers gave up go (they are at the front, oldest). */
+	while ((t = TAILQ_FIRST(&h->tunnels)) != NULL && tunnel_expired(t)) {
+		TAILQ_REMOVE(&h->tunnels, t, entry);
+		h->ntunnels_queued--;
+		tunnel_fail(t, PROTO_E_CONNECT_TIMEOUT,
+			    "no session of the jump host in time");
+	}
 	while ((t = TAILQ_FIRST(&h->tunnels)) != NULL &&
 	       (c = host_pick_tunnel(h)) != NULL) {
 		TAILQ_REMOVE(&h->tunnels, t, entry);
@@ -420,7 +442,7 @@ host_make_room(struct host *h)
 		return;
 	TAILQ_FOREACH(c, &h->conns, entry)
 	{
-		if (c->state != CONN_READY || c->nchans > 0 || c->draining ||
+		if (c->state != CONN_READY || !conn_unused(c) || c->draining ||
 		    host_serves(c, j))
 			continue;
 		log_verbose("host=%s conn=%llu: closed to make room for a "
@@ -486,7 +508,7 @@ host_dispatch(struct host *h)
 void
 host_conn_ready(struct host *h, struct conn *c)
 {
-	struct job *j;
+	struct job *j, *next;
 
 	h->nready++;
 	h->connects++;
@@ -499,7 +521,10 @@ host_conn_ready(struct host *h, struct conn *c)
 	h->backoff_streak = 0;
 	h->retry_at_ms = 0;
 	h->reconnect_at_ms = 0;
-	while ((j = TAILQ_FIRST(&h->waiters)) != NULL) {
+	for (j = TAILQ_FIRST(&h->waiters); j != NULL; j = next) {
+		next = TAILQ_NEXT(j, entry);
+		if (!host_ready_for(h, j))
+			continue; /* another agent key's session */
 		TAILQ_REMOVE(&h->waiters, j, entry);
 		job_connected(j, h->nready);
 	}
@@ -648,7 +673,7 @@ host_disconnect(struct worker *w, struct host *h, struct job *j)
 			next = TAILQ_NEXT(c, entry);
 			if (c->state != CONN_READY)
 				continue;
-			if (c->nchans > 0) {
+			if (!conn_unused(c)) {
 				conn_drain(c);
 				draining++;
 				continue;
@@ -753,6 +778,8 @@ host_free(struct host *h, enum proto_code code, const char *why)
 		conn_close(c, code, why);
 		conn_free(c);
 	}
+	/* Tunnels that were opening on them came back to the queue. */
+	host_fail_all(h, code, why);
 	worker_remove_host(h->w, h);
 	event_free(h->retry);
 	host_params_free(h->params);

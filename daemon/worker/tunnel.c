@@ -163,6 +163,12 @@ tunnel_session_gone(const struct tunnel *t)
 }
 
 int
+tunnel_expired(const struct tunnel *t)
+{
+	return !t->answered && clock_ms() > t->req->deadline_ms;
+}
+
+int
 tunnel_step(struct tunnel *t)
 {
 	const char *why;
@@ -172,6 +178,16 @@ tunnel_step(struct tunnel *t)
 	case TUNNEL_OPENING:
 		rc = ssh_channel_open_forward(t->chan, t->req->host,
 					      t->req->port, "127.0.0.1", 0);
+		if (rc == SSH_AGAIN && tunnel_expired(t)) {
+			/* The asker gave up: its slot is not held longer. */
+			worker_tunnel_answer(t->w, t->req, -1,
+					     PROTO_E_CONNECT_TIMEOUT,
+					     "the jump host did not open the "
+					     "channel in time");
+			t->answered = 1;
+			t->state = TUNNEL_CLOSING;
+			return 1;
+		}
 		if (rc == SSH_AGAIN)
 			return 0;
 		if (rc == SSH_OK)

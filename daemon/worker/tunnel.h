@@ -60,6 +60,8 @@ void tunnel_attach(struct tunnel *, struct conn *c);
 /* Open, bridge, close; 1 if anything moved.  From the pump only. */
 int tunnel_step(struct tunnel *);
 int tunnel_done(const struct tunnel *);
+/* Not answered, and its asker's deadline passed. */
+int tunnel_expired(const struct tunnel *);
 /* Not carried (yet): answer the asking connection with code and why,
  * naming the hop, and free the tunnel. */
 void tunnel_fail(struct tunnel *, enum proto_code, const char *why);

@@ -341,7 +341,11 @@ worker_tunnel(struct worker *w, struct tunnel_req *req)
 		tunnel_req_free(req);
 		return;
 	}
-	if ((h = host_get(w, req->hop)) == NULL) {
+	/* An existing pool keeps its settings: the asker's copy may be older
+	 * than the configuration the pool runs on (jobs, not tunnels, bring
+	 * a reload's settings). */
+	if ((h = worker_find_host(w, req->hop->pool)) == NULL &&
+	    (h = host_get(w, req->hop)) == NULL) {
 		worker_tunnel_answer(w, req, -1, PROTO_E_LIMIT,
 				     "the daemon keeps its limit of pools "
 				     "(MaxPools): no pool for the jump host");
