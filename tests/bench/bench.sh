@@ -13,7 +13,7 @@
 # Scenarios (all by default): latency, fanout, throughput, memory, jump,
 # cpu; what each measures is described in bench.py.  --quick runs every scenario with
 # small sizes (a CI smoke test, under two minutes); the full run takes about
-# 20 minutes.
+# 30 minutes (jump alone about 12).
 #
 # This script owns the set-up: it installs the peers that are missing from
 # Debian packages (openssh-client, pssh, pdsh, clustershell,
