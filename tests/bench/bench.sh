@@ -343,4 +343,4 @@ args=(--build "$build" --work "$work" --hosts "$hosts_file"
 [ -z "$only" ] || args+=(--only "$only")
 args+=("${jump_args[@]}")
 bounded "$limit" "$PYTHON" "$here/bench.py" "${args[@]}" ||
-    die "bench.py failed"
+    die "bench.py failed (exit status $?)"
