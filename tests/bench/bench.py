@@ -27,6 +27,18 @@ throughput  `head -c 200M /dev/zero` from one host: sshpool's library, the
 memory      sshpoold's RSS with 1,000 idle pooled sessions, per session
             above the RSS of the idle daemon; peak and median RSS while 10
             library clients each stream 200 MB from a host of their own.
+jump        `true` on N targets (N = 100) at once, all behind one bastion
+            (tests/fleet/fleet.sh jump-start: a network namespace that only
+            the bastion reaches), in interleaved rounds (every tool once per
+            round, the first round a warm-up that is not counted): sshpool
+            (config ProxyJump) warm (library) and cold (CLI on a freshly
+            started daemon: the bastion's handshake and every target's
+            through it), and sshpool's direct warm fan-out to N hosts of the
+            regular fleet as the baseline; paramiko (direct-tcpip channels
+            of one bastion client) and asyncssh (tunnel= one bastion
+            connection) warm and cold; OpenSSH ssh -J fresh and through a
+            ControlMaster to the bastion, pssh, pdsh and clush with
+            ProxyJump in their ssh_config, all with the same fan-out width.
 cpu         sshpoold's user+sys CPU time over 10,000 warm sequential
             commands (/proc/PID/stat), and its instructions per command
             under callgrind: the difference between two runs of the same
@@ -44,6 +56,7 @@ import json
 import os
 import platform
 import resource
+import select
 import signal
 import socket
 import statistics
@@ -51,7 +64,7 @@ import subprocess
 import sys
 import time
 
-SCENARIOS = ("latency", "fanout", "throughput", "memory", "cpu")
+SCENARIOS = ("latency", "fanout", "throughput", "memory", "jump", "cpu")
 FAN = 64                # fan-out width of pssh, pdsh and clush
 STEP_TIMEOUT_S = 900    # one measured command
 SOCKET_WAIT_S = 30
@@ -70,6 +83,7 @@ FULL = dict(
     multi_hosts=100, multi_mb=10, multi_runs=3,
     memory_hosts=1000, memory_clients=10, memory_mb=200,
     cpu_commands=10000, callgrind=(20, 220),
+    jump_sizes=(100,), jump_rounds=10,
 )
 QUICK = dict(
     latency_n=50, fresh_n=5, warmup=3,
@@ -80,6 +94,7 @@ QUICK = dict(
     multi_hosts=20, multi_mb=1, multi_runs=2,
     memory_hosts=20, memory_clients=5, memory_mb=20,
     cpu_commands=300, callgrind=(5, 25),
+    jump_sizes=(10,), jump_rounds=2,
 )
 
 
@@ -93,8 +108,13 @@ class BenchError(Exception):
 
 def stats(samples):
     v = sorted(samples)
-    return {"runs": len(v), "median": statistics.median(v), "min": v[0],
-            "max": v[-1]}
+    s = {"runs": len(v), "median": statistics.median(v), "min": v[0],
+         "max": v[-1]}
+    # Percentiles (nearest rank) only where there are enough samples.
+    for q in (90, 99):
+        if len(v) >= 100 // (100 - q):
+            s["p%d" % q] = v[-(-len(v) * q // 100) - 1]
+    return s
 
 
 def pid_alive(pid):
@@ -128,6 +148,7 @@ class Bench:
         self.ctl = os.path.join(self.work, "ctl")
         self.daemon = None
         self.master = None
+        self.jump_skipped = None
         self.results = {}
         self.files = {}
 
@@ -205,27 +226,38 @@ ConnectTimeout 60
 """.format(user=self.a.user, key=self.a.key, kh=self.a.known_hosts))
 
     def start_daemon(self, valgrind=None):
-        if os.path.exists(self.sock):
-            os.unlink(self.sock)
+        self.daemon = self.spawn_daemon(self.conf, self.sock, valgrind)
+        return self.daemon.pid
+
+    def spawn_daemon(self, conf, sock, valgrind=None):
+        """Starts sshpoold on conf and sock; returns its Popen once the
+        socket is there."""
+        if os.path.exists(sock):
+            os.unlink(sock)
         log = open(os.path.join(self.work, "sshpoold.log"), "ab")
-        cmd = [self.sshpoold, "-d", "-f", self.conf, "-s", self.sock]
+        cmd = [self.sshpoold, "-d", "-f", conf, "-s", sock]
         if valgrind:
             cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=" +
                    valgrind] + cmd
-        self.daemon = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                                       stdout=log, stderr=log,
-                                       start_new_session=True)
-        self.record(self.daemon.pid)
+        d = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
+                             stderr=log, start_new_session=True)
+        log.close()
+        self.record(d.pid)
         deadline = time.monotonic() + SOCKET_WAIT_S * (10 if valgrind else 1)
-        while not os.path.exists(self.sock):
-            if self.daemon.poll() is not None or time.monotonic() > deadline:
-                self.stop_daemon()
-                raise BenchError("sshpoold did not come up; see " + log.name)
+        while not os.path.exists(sock):
+            if d.poll() is not None or time.monotonic() > deadline:
+                self.halt_daemon(d)
+                raise BenchError("sshpoold did not come up; see " +
+                                 os.path.join(self.work, "sshpoold.log"))
             time.sleep(0.02)
-        return self.daemon.pid
+        return d
 
     def stop_daemon(self):
         d, self.daemon = self.daemon, None
+        self.halt_daemon(d)
+
+    @staticmethod
+    def halt_daemon(d):
         if d is None or d.poll() is not None:
             return
         d.terminate()
@@ -256,49 +288,52 @@ ConnectTimeout 60
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def splat_cmd(self, hosts=None, hostfile=None, n=1, w=0, cmd="true",
-                  nbytes=None):
-        c = [self.splat, "-s", self.sock, "-n", str(n), "-w", str(w),
+                  nbytes=None, sock=None):
+        c = [self.splat, "-s", sock or self.sock, "-n", str(n), "-w", str(w),
              "-c", cmd]
         c += ["-H", hosts] if hosts else ["-h", hostfile]
         if nbytes is not None:
             c += ["-B", str(nbytes)]
         return c
 
-    def cli_cmd(self, hosts=None, hostfile=None, cmd="true"):
-        c = [self.cli, "-s", self.sock, "run", "--no-progress"]
+    def cli_cmd(self, hosts=None, hostfile=None, cmd="true", sock=None):
+        c = [self.cli, "-s", sock or self.sock, "run", "--no-progress"]
         c += ["-H", hosts] if hosts else ["-h", hostfile]
         return c + ["--", cmd]
 
     # ---- Peers ----
 
-    def peer_cmd(self, lib, mode, *args):
+    def peer_cmd(self, lib, mode, *args, user=None, key=None,
+                 known_hosts=None):
         return ["/usr/bin/python3", self.peers, lib, mode,
-                "--user", self.a.user, "--key", self.a.key,
-                "--known-hosts", self.a.known_hosts] + list(args)
+                "--user", user or self.a.user, "--key", key or self.a.key,
+                "--known-hosts", known_hosts or self.a.known_hosts] + \
+            list(args)
 
     def ssh_cmd(self, *args):
         return ["ssh", "-F", self.a.ssh_config] + list(args)
 
-    def start_master(self, alias):
-        self.call(self.ssh_cmd("-M", "-S", self.ctl, "-o",
-                               "ControlPersist=%d" % CONTROL_PERSIST_S,
-                               "-N", "-f", alias))
-        out = subprocess.run(self.ssh_cmd("-S", self.ctl, "-O", "check",
-                                          alias), capture_output=True,
-                             text=True, timeout=60).stderr
+    def start_master(self, alias, config=None, ctl=None):
+        config, ctl = config or self.a.ssh_config, ctl or self.ctl
+        ssh = ["ssh", "-F", config, "-S", ctl]
+        self.call(ssh + ["-M", "-o", "ControlPersist=%d" % CONTROL_PERSIST_S,
+                         "-N", "-f", alias])
+        out = subprocess.run(ssh + ["-O", "check", alias],
+                             capture_output=True, text=True,
+                             timeout=60).stderr
         pid = out.split("pid=")[1].split(")")[0] if "pid=" in out else ""
         if not pid.isdigit():
             raise BenchError("ControlMaster not running: " + out)
-        self.master = (int(pid), alias)
+        self.master = (int(pid), alias, ssh)
         self.record(int(pid))
 
     def stop_master(self):
         if self.master is None:
             return
-        pid, alias = self.master
+        pid, alias, ssh = self.master
         self.master = None
-        subprocess.run(self.ssh_cmd("-S", self.ctl, "-O", "exit", alias),
-                       capture_output=True, timeout=60)
+        subprocess.run(ssh + ["-O", "exit", alias], capture_output=True,
+                       timeout=60)
         for _ in range(STOP_WAIT_S * 10):
             if not pid_alive(pid):
                 return
@@ -563,6 +598,196 @@ ConnectTimeout 60
         finally:
             self.stop_daemon()
 
+    # ---- Jump hosts ----
+
+    def jump_setup(self, env, n):
+        """Writes the daemon's and OpenSSH's configurations for the jump
+        fixture (fleet.sh jump-start's env) and the host files of n
+        targets; returns what jump() needs."""
+        targets = env["JUMP_TARGETS"].split()
+        if n > len(targets):
+            raise BenchError("the jump fixture has %d targets, %d wanted" %
+                             (len(targets), n))
+        targets = targets[:n]
+        user, addr = env["JUMP_USER"], env["JUMP_BASTION_ADDR"]
+        port = env["JUMP_BASTION_PORT"]
+        j = {"n": n, "bastion": "%s:%s" % (addr, port),
+             "conf": os.path.join(self.work, "sshpoold.jump.conf"),
+             "ssh_config": os.path.join(self.work, "jump_ssh_config"),
+             "ctl": os.path.join(self.work, "ctl.jump"),
+             "hosts": os.path.join(self.work, "jump.hosts.%d" % n),
+             "aliases": os.path.join(self.work, "jump.aliases.%d" % n),
+             "cm_aliases": os.path.join(self.work, "jump.cm.%d" % n),
+             "bastion_key": env["JUMP_BASTION_KEY"],
+             "key": env["JUMP_TARGET_KEY"],
+             "known_hosts": env["JUMP_KNOWN_HOSTS"], "user": user}
+        # The daemon: the regular configuration's settings, both keys,
+        # the fixture's known_hosts and every target behind the bastion.
+        with open(j["conf"], "w") as f:
+            f.write("""User {user}
+IdentityFile {bkey}
+IdentityFile {tkey}
+UserKnownHostsFile {kh}
+StrictHostKeyChecking yes
+LogLevel ERROR
+MaxHandshakeRate 1000
+MaxConnectionsPerUser 256
+ConnectTimeout 60
+Host 127.0.0.*
+	ProxyJump {user}@{addr}:{port}
+""".format(user=user, bkey=j["bastion_key"], tkey=j["key"],
+                kh=j["known_hosts"], addr=addr, port=port))
+        # OpenSSH: jb is the bastion, jbm the bastion through the
+        # ControlMaster at ctl; tNNNN the targets behind jb, mNNNN behind
+        # jbm.  ProxyJump hands only -F on to the jump's ssh, so all of it
+        # is in this one file.
+        hosts, aliases, cm = [], [], []
+        with open(j["ssh_config"], "w") as f:
+            f.write("Host jb\n\tHostName %s\n\tPort %s\n" % (addr, port))
+            f.write("Host jbm\n\tHostName %s\n\tPort %s\n\tControlPath %s\n"
+                    % (addr, port, j["ctl"]))
+            for i, t in enumerate(targets):
+                taddr, tport = t.rsplit(":", 1)
+                for prefix, hop, names in (("t", "jb", aliases),
+                                           ("m", "jbm", cm)):
+                    names.append("%s%04d" % (prefix, i + 1))
+                    f.write("Host %s\n\tHostName %s\n\tPort %s\n"
+                            "\tProxyJump %s\n" % (names[-1], taddr, tport,
+                                                  hop))
+                hosts.append(t)
+            f.write("""Host *
+	User {user}
+	IdentityFile {bkey}
+	IdentityFile {tkey}
+	IdentitiesOnly yes
+	BatchMode yes
+	StrictHostKeyChecking yes
+	UserKnownHostsFile {kh}
+	GlobalKnownHostsFile /dev/null
+	CheckHostIP no
+	ConnectTimeout 60
+	ControlMaster no
+	ControlPath none
+	ForwardAgent no
+	ForwardX11 no
+	LogLevel ERROR
+""".format(user=user, bkey=j["bastion_key"], tkey=j["key"],
+                kh=j["known_hosts"]))
+        for path, names in ((j["hosts"], hosts), (j["aliases"], aliases),
+                            (j["cm_aliases"], cm)):
+            with open(path, "w") as f:
+                f.write("".join(h + "\n" for h in names))
+        return j
+
+    def jump(self):
+        if not self.a.jump_env:
+            note("jump: skipped: %s" % (self.a.jump_skip or
+                                        "no jump fixture (bench.sh)"))
+            self.jump_skipped = self.a.jump_skip or "no jump fixture"
+            return
+        env = read_env(self.a.jump_env)
+        for n in self.p["jump_sizes"]:
+            self.jump_size(env, n)
+
+    def jump_size(self, env, n):
+        rounds = self.p["jump_rounds"]
+        j = self.jump_setup(env, n)
+        sc = "jump_%d" % n
+        fan = str(min(FAN, n))
+        direct = self.hostfile(n)
+        cold_sock = os.path.join(self.work, "sshpoold.jump-cold.sock")
+        warm_sock = os.path.join(self.work, "sshpoold.jump.sock")
+        note("jump: `true` on %d targets behind %s, %d rounds (+1 warm-up) "
+             "of every tool" % (n, j["bastion"], rounds))
+        ssh = ["ssh", "-F", j["ssh_config"]]
+        xargs = ["xargs", "-P", fan, "-I{}", "-a"]
+        tools = []      # (key, label, mode, one round -> ms)
+        daemons, peers = [], []
+
+        def peer(lib, mode):
+            pr = Served(self, self.peer_cmd(
+                lib, "jump", "--hosts", j["hosts"], "--bastion",
+                j["bastion"], "--bastion-key", j["bastion_key"],
+                "--" + mode, user=j["user"], key=j["key"],
+                known_hosts=j["known_hosts"]), "%s-%s" % (lib, mode))
+            peers.append(pr)
+            return pr.round
+
+        def cold_round():
+            d = self.spawn_daemon(j["conf"], cold_sock)
+            try:
+                return self.call(self.cli_cmd(hostfile=j["hosts"],
+                                              sock=cold_sock))
+            finally:
+                self.halt_daemon(d)
+
+        try:
+            daemons.append(self.spawn_daemon(j["conf"], warm_sock))
+            daemons.append(self.spawn_daemon(
+                self.conf, os.path.join(self.work, "sshpoold.direct.sock")))
+            direct_sock = os.path.join(self.work, "sshpoold.direct.sock")
+            tools += [
+                ("sshpool_warm", "sshpool library, warm, via bastion",
+                 "warm", lambda: self.samples(self.splat_cmd(
+                     hostfile=j["hosts"], n=1, w=0, sock=warm_sock))[0]),
+                ("sshpool_cli_warm", "sshpool CLI, warm, via bastion",
+                 "warm", lambda: self.call(self.cli_cmd(
+                     hostfile=j["hosts"], sock=warm_sock))),
+                ("sshpool_direct_warm",
+                 "sshpool library, warm, direct (fleet)", "warm",
+                 lambda: self.samples(self.splat_cmd(
+                     hostfile=direct, n=1, w=0, sock=direct_sock))[0]),
+                ("sshpool_cold", "sshpool CLI, cold (new daemon), via "
+                 "bastion", "cold", cold_round)]
+            for lib in ("paramiko", "asyncssh"):
+                for mode in ("warm", "cold"):
+                    tools.append(("%s_%s" % (lib, mode),
+                                  "%s, %s, via bastion" % (lib, mode), mode,
+                                  peer(lib, mode)))
+            for pr in peers:
+                pr.ready()
+            self.start_master("jbm", config=j["ssh_config"], ctl=j["ctl"])
+            tools += [
+                ("ssh_fresh", "OpenSSH ssh -J, fresh (xargs -P %s)" % fan,
+                 "cold", lambda: self.call(
+                     xargs + [j["aliases"]] + ssh + ["-J", "jb", "{}",
+                                                     "true"])),
+                ("ssh_control", "OpenSSH, ControlMaster to the bastion "
+                 "(xargs -P %s)" % fan, "cold", lambda: self.call(
+                     xargs + [j["cm_aliases"]] + ssh + ["{}", "true"])),
+                ("pssh", "pssh (parallel-ssh -p %s), ProxyJump" % fan,
+                 "cold", lambda: self.call(
+                     ["parallel-ssh", "-h", j["aliases"], "-p", fan, "-t",
+                      "600", "-x", "-F " + j["ssh_config"], "true"])),
+                ("pdsh", "pdsh (-R ssh -f %s), ProxyJump" % fan, "cold",
+                 lambda: self.call(
+                     ["pdsh", "-R", "ssh", "-f", fan, "-S", "-t", "60", "-w",
+                      "^" + j["aliases"], "true"],
+                     env={"PDSH_SSH_ARGS": "-F %s %%h" % j["ssh_config"]})),
+                ("clush", "clush (-f %s), ProxyJump" % fan, "cold",
+                 lambda: self.call(
+                     ["clush", "-f", fan, "-S", "-q", "--hostfile",
+                      j["aliases"], "-o", "-F " + j["ssh_config"],
+                      "true"]))]
+            got = {k: [] for k, _, _, _ in tools}
+            # Round 0 is everyone's warm-up: it opens the warm pools (the
+            # sshpool daemon's, the ControlMaster's was opened above).
+            for r in range(rounds + 1):
+                for k, _, _, fn in tools:
+                    ms = fn()
+                    if r > 0:
+                        got[k].append(ms)
+                note("  round %d of %d done" % (r, rounds))
+            for k, label, mode, _ in tools:
+                self.add(sc, k, label, "ms", got[k], mode=mode, targets=n,
+                         bastion=j["bastion"])
+        finally:
+            self.stop_master()
+            for pr in peers:
+                pr.stop()
+            for d in daemons:
+                self.halt_daemon(d)
+
     def cpu(self):
         p = self.p
         host = self.hosts[0]
@@ -747,6 +972,32 @@ ConnectTimeout 60
             out("| instructions per command (callgrind, %d vs %d commands) "
                 "| %d |" % (c["callgrind_runs"][1], c["callgrind_runs"][0],
                             c["instructions_per_command"]))
+        sizes = sorted(int(k.split("_")[1]) for k in r
+                       if k.startswith("jump_"))
+        if sizes or self.jump_skipped:
+            out("")
+            out("### 6. Jump hosts: `true` on N targets behind one bastion "
+                "(ms)")
+            out("")
+        if self.jump_skipped:
+            out("Skipped: %s." % self.jump_skipped)
+        if sizes:
+            out("Rounds interleaved (every tool once per round), the first "
+                "round a warm-up and not counted. p90: nearest rank, with "
+                "10 runs or more.")
+            out("")
+            out("| Targets | Method | Runs | Median | p90 | Min | Max "
+                "| sshpool warm / this | sshpool cold / this |")
+            out("|--:|---|--:|--:|--:|--:|--:|--:|--:|")
+            for n in sizes:
+                t = r["jump_%d" % n]
+                for k, s in t.items():
+                    out("| %d | %s | %d | %.1f | %s | %.1f | %.1f | %s | %s "
+                        "|" % (n, s["label"], s["runs"], s["median"],
+                               "%.1f" % s["p90"] if "p90" in s else "",
+                               s["min"], s["max"],
+                               ratio(t, "sshpool_warm", k),
+                               ratio(t, "sshpool_cold", k)))
         tg = self.targets()
         if tg:
             out("")
@@ -769,7 +1020,8 @@ ConnectTimeout 60
         def add(name, value, op, limit):
             met = None
             if value is not None:
-                met = value <= limit if op == "<=" else value >= limit
+                met = {"<=": value <= limit, "<": value < limit,
+                       ">=": value >= limit}[op]
             tg.append({"target": name, "value": value,
                        "limit": "%s %s" % (op, limit), "met": met})
 
@@ -805,6 +1057,16 @@ ConnectTimeout 60
                 rv(t, "ssh_fresh", "sshpool"), ">=", 1.3)
             add("1 stream: sshpool speed / OpenSSH (ssh -S)",
                 rv(t, "ssh_control", "sshpool"), ">=", 1.3)
+        for n in sorted(int(k.split("_")[1]) for k in r
+                        if k.startswith("jump_")):
+            t = r["jump_%d" % n]
+            add("jump %d: sshpool warm via bastion / sshpool direct warm" %
+                n, rv(t, "sshpool_warm", "sshpool_direct_warm"), "<=", 1.3)
+            peers = [k for k in t if not k.startswith("sshpool")]
+            if peers:
+                best = min(peers, key=lambda k: t[k]["median"])
+                add("jump %d: sshpool warm / fastest peer (%s)" % (n, best),
+                    rv(t, "sshpool_warm", best), "<", 1.0)
         if "memory" in r:
             add("RSS per idle pooled session, %d sessions (KB)" %
                 r["memory"]["hosts"], r["memory"]["per_session_kb"], "<=", 48)
@@ -825,6 +1087,8 @@ ConnectTimeout 60
                 "load_after": " ".join(open("/proc/loadavg").read().split()
                                        [:3]),
                 "duration_s": round(time.time() - started.timestamp())}
+        if self.jump_skipped:
+            meta["jump_skipped"] = self.jump_skipped
         text = self.report(meta)
         print(text)
         meta["results"] = self.results
@@ -833,6 +1097,67 @@ ConnectTimeout 60
             json.dump(meta, f, indent=1)
             f.write("\n")
         note("JSON in %s (%d s)" % (self.a.out, meta["duration_s"]))
+
+
+class Served:
+    """A peers.py process in its jump mode: set up once, then one timed
+    round per request, its standard error in WORK/peer-NAME.log."""
+
+    def __init__(self, bench, cmd, name):
+        self.log_path = os.path.join(bench.work, "peer-%s.log" % name)
+        self.name = name
+        with open(self.log_path, "wb") as log:
+            self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, stderr=log,
+                                      bufsize=0, start_new_session=True)
+        bench.record(self.p.pid)
+        self.buf = b""
+
+    def line(self):
+        deadline = time.monotonic() + STEP_TIMEOUT_S
+        while b"\n" not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.p.stdout], [], [],
+                                              left)[0]:
+                raise BenchError("%s: no answer in %ds" %
+                                 (self.name, STEP_TIMEOUT_S))
+            d = os.read(self.p.stdout.fileno(), 4096)
+            if not d:
+                with open(self.log_path, errors="replace") as f:
+                    sys.stderr.write(f.read()[-4000:])
+                raise BenchError("%s: ended (exit status %s)" %
+                                 (self.name, self.p.wait()))
+            self.buf += d
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line.decode()
+
+    def ready(self):
+        if self.line() != "ready":
+            raise BenchError("%s: not ready" % self.name)
+
+    def round(self):
+        self.p.stdin.write(b"run\n")
+        return float(self.line())
+
+    def stop(self):
+        if self.p.poll() is None:
+            try:
+                self.p.stdin.close()
+                self.p.wait(STOP_WAIT_S)
+            except (OSError, subprocess.TimeoutExpired):
+                os.killpg(self.p.pid, signal.SIGKILL)
+                self.p.wait()
+
+
+def read_env(path):
+    """The KEY='value' lines of a fleet.sh env file."""
+    env = {}
+    with open(path) as f:
+        for line in f:
+            k, sep, v = line.strip().partition("=")
+            if sep:
+                env[k] = v.strip("'")
+    return env
 
 
 def rv(t, a, b):
@@ -858,6 +1183,8 @@ def main():
               "known-hosts", "key", "user", "out"):
         p.add_argument("--" + k, required=True)
     p.add_argument("--load-before", default="")
+    p.add_argument("--jump-env", default="")
+    p.add_argument("--jump-skip", default="")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--only", default="")
     a = p.parse_args()

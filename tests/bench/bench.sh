@@ -10,10 +10,10 @@
 # with the daemon, the CLI, tests/bench/sp-latency and tests/bench/ssh-floor:
 #   cmake --build build -j2 && tests/bench/bench.sh build
 #
-# Scenarios (all by default): latency, fanout, throughput, memory, cpu; what
-# each measures is described in bench.py.  --quick runs every scenario with
+# Scenarios (all by default): latency, fanout, throughput, memory, jump,
+# cpu; what each measures is described in bench.py.  --quick runs every scenario with
 # small sizes (a CI smoke test, under two minutes); the full run takes about
-# 20 minutes.
+# 30 minutes (jump alone about 12).
 #
 # This script owns the set-up: it installs the peers that are missing from
 # Debian packages (openssh-client, pssh, pdsh, clustershell,
@@ -29,8 +29,14 @@
 # runs the scenarios; it prints the Markdown tables and writes
 # BUILD_DIR/bench/results.json.
 #
+# The jump scenario also needs fleet.sh jump-start's fixture (a network
+# namespace with a bastion and JUMP_FULL_TARGETS targets only the bastion
+# reaches, JUMP_QUICK_TARGETS with --quick), which needs root: without it
+# the scenario is skipped with a note.
+#
 # Everything started is stopped on exit, failure or interrupt: bench.py's
-# processes by the pids it records, the fleets with fleet.sh stop.  The
+# processes by the pids it records, the fleets with fleet.sh stop, the jump
+# fixture with fleet.sh jump-stop.  The
 # whole measurement is bounded by a timeout.
 #
 # Exit status: 0 ok, 1 error, 2 usage, 77 peers missing and not root to
@@ -42,6 +48,8 @@ readonly PYTHON=/usr/bin/python3	# Debian's: the peers' modules are there
 readonly HOSTS_PER_FLEET=250
 readonly FULL_HOSTS=1000
 readonly QUICK_HOSTS=20
+readonly JUMP_FULL_TARGETS=100
+readonly JUMP_QUICK_TARGETS=10
 readonly FLEET_TIMEOUT_S=300
 readonly FULL_TIMEOUT_S=5400
 readonly QUICK_TIMEOUT_S=600
@@ -64,7 +72,7 @@ note() {
 
 usage() {
 	echo "usage: $me [BUILD_DIR] [--quick] [--only SCENARIO[,...]]" >&2
-	echo "scenarios: latency fanout throughput memory cpu" >&2
+	echo "scenarios: latency fanout throughput memory jump cpu" >&2
 	exit 2
 }
 
@@ -99,7 +107,7 @@ while [ $# -gt 0 ]; do
 done
 for s in ${only//,/ }; do
 	case $s in
-	latency | fanout | throughput | memory | cpu) ;;
+	latency | fanout | throughput | memory | jump | cpu) ;;
 	*) usage ;;
 	esac
 done
@@ -143,6 +151,7 @@ done
 work=$(mktemp -d "${TMPDIR:-/tmp}/sshpool-bench.XXXXXX")
 chmod 0711 "$work"
 fleets=()
+jump_dir=
 bench_pid=
 
 # A zombie counts as dead: it is reaped by wait afterwards.
@@ -183,6 +192,10 @@ cleanup() {
 	fi
 	stop_recorded
 	local d
+	if [ -n "$jump_dir" ]; then
+		timeout 60 bash "$top/tests/fleet/fleet.sh" jump-stop \
+		    "$jump_dir" || note "fleet.sh jump-stop $jump_dir failed"
+	fi
 	for d in "${fleets[@]}"; do
 		timeout 60 bash "$top/tests/fleet/fleet.sh" stop "$d" ||
 		    note "fleet.sh stop $d failed"
@@ -211,12 +224,16 @@ bounded() {
 load_before=$(cut -d ' ' -f 1-3 /proc/loadavg)
 if [ "$quick" = 1 ]; then
 	nhosts=$QUICK_HOSTS
+	jump_targets=$JUMP_QUICK_TARGETS
 else
 	nhosts=$FULL_HOSTS
+	jump_targets=$JUMP_FULL_TARGETS
 fi
-# The scenarios that need only one host get a fleet of one.
+# The scenarios that need only one host get a fleet of one; jump needs as
+# many as it has targets, for sshpool's direct fan-out of the same size.
 case ",$only," in
 ,, | *,fanout,* | *,memory,* | *,throughput,*) ;;
+*,jump,*) nhosts=$jump_targets ;;
 *) nhosts=2 ;;
 esac
 
@@ -290,6 +307,29 @@ EOF
 } >"$ssh_config"
 rm -f "$ssh_config.hosts"
 
+# ---- Jump hosts ----
+
+jump_args=()
+case ",$only," in
+,, | *,jump,*)
+	if [ "$(id -u)" != 0 ]; then
+		jump_args=(--jump-skip "the jump fixture needs root")
+	elif ! command -v ip >/dev/null; then
+		jump_args=(--jump-skip "the jump fixture needs ip (iproute2)")
+	else
+		jump_dir=$work/jump
+		note "starting the jump fixture: $jump_targets targets"
+		if bounded "$FLEET_TIMEOUT_S" bash "$top/tests/fleet/fleet.sh" \
+		    jump-start "$jump_dir" --targets "$jump_targets" >&2; then
+			jump_args=(--jump-env "$jump_dir/jump.env")
+		else
+			note "fleet.sh jump-start failed: jump skipped"
+			jump_args=(--jump-skip "fleet.sh jump-start failed")
+		fi
+	fi
+	;;
+esac
+
 # ---- Scenarios ----
 
 limit=$FULL_TIMEOUT_S
@@ -301,5 +341,6 @@ args=(--build "$build" --work "$work" --hosts "$hosts_file"
 	--load-before "$load_before" --out "$build/bench/results.json")
 [ "$quick" = 0 ] || args+=(--quick)
 [ -z "$only" ] || args+=(--only "$only")
+args+=("${jump_args[@]}")
 bounded "$limit" "$PYTHON" "$here/bench.py" "${args[@]}" ||
-    die "bench.py failed"
+    die "bench.py failed (exit status $?)"

@@ -5,6 +5,8 @@
     peers.py LIB latency --host ADDR:PORT -n N [-w W] [--cmd CMD] COMMON
     peers.py LIB fanout --hosts FILE --runs R (--warm | --cold)
              [--cmd CMD] [--bytes B] COMMON
+    peers.py LIB jump --hosts FILE --bastion ADDR:PORT --bastion-key KEY
+             (--warm | --cold) [--cmd CMD] COMMON
     COMMON = --user USER --key KEY --known-hosts FILE
 
 LIB is paramiko or asyncssh.  Each is used the way its users commonly
@@ -21,6 +23,16 @@ the timed part (first contact) and closing them after it.  Every run checks
 exit status 0 on every host (and with --bytes that each host wrote exactly
 that many bytes to standard output) and stops the benchmark otherwise.
 Prints one line per measured run: its wall time in milliseconds.
+
+jump reaches every host of the file through one shared connection to the
+bastion (logged in with KEY; the hosts with --key): paramiko opens a
+direct-tcpip channel of the bastion's transport as each client's socket,
+asyncssh connects with tunnel= the bastion connection, compression off.
+It runs rounds on demand: it prints "ready" once set up (--warm: the
+bastion and every host connected), then for every line read from standard
+input runs CMD on every host at once and prints that round's wall time;
+--cold opens the bastion connection and the hosts' in the timed part of
+each round and closes them after it.  End of input ends it.
 """
 import argparse
 import socket
@@ -75,16 +87,18 @@ class Paramiko:
         hk = paramiko.HostKeys(a.known_hosts)
         self.keys = {name: hk.lookup(name) for name in hk.keys()}
 
-    def connect(self, addr, port):
+    def connect(self, addr, port, pkey=None, sock=None):
         p = self.paramiko
-        sock = socket.create_connection((addr, port), CONNECT_TIMEOUT_S)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if sock is None:
+            sock = socket.create_connection((addr, port), CONNECT_TIMEOUT_S)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         c = p.SSHClient()
         name = known_hosts_name(addr, port)
         for keytype, key in (self.keys.get(name) or {}).items():
             c.get_host_keys().add(name, keytype, key)
         c.set_missing_host_key_policy(p.RejectPolicy())
-        c.connect(addr, port=port, username=self.user, pkey=self.pkey,
+        c.connect(addr, port=port, username=self.user,
+                  pkey=pkey or self.pkey,
                   sock=sock, look_for_keys=False, allow_agent=False,
                   timeout=CONNECT_TIMEOUT_S, banner_timeout=CONNECT_TIMEOUT_S,
                   auth_timeout=CONNECT_TIMEOUT_S)
@@ -147,6 +161,64 @@ class Paramiko:
                 c.close()
         return ms
 
+    def connect_via(self, bastion, addr, port):
+        chan = bastion.get_transport().open_channel(
+            "direct-tcpip", (addr, port), ("127.0.0.1", 0),
+            timeout=CONNECT_TIMEOUT_S)
+        return self.connect(addr, port, sock=chan)
+
+    def jump(self, a):
+        from concurrent.futures import ThreadPoolExecutor
+
+        hosts = read_hosts(a.hosts)
+        baddr, bport = split_hostport(a.bastion)
+        bkey = self.paramiko.Ed25519Key.from_private_key_file(a.bastion_key)
+
+        def open_all(first_contact):
+            bastion = self.connect(baddr, bport, pkey=bkey)
+            return bastion, list(pool.map(
+                lambda h: first_contact(bastion, h), hosts))
+
+        def close_all(bastion, clients):
+            for c in clients:
+                c.close()
+            bastion.close()
+
+        def contact_run(bastion, h):
+            c = self.connect_via(bastion, *h)
+            self.run(c, a.cmd, a.bytes)
+            return c
+
+        with ThreadPoolExecutor(min(len(hosts), PARAMIKO_THREADS)) as pool:
+            bastion, clients = None, []
+            if a.warm:
+                bastion, clients = open_all(
+                    lambda b, h: self.connect_via(b, *h))
+            rounds(lambda: self.jump_round(a, pool, clients, open_all,
+                                           close_all, contact_run))
+            if bastion is not None:
+                close_all(bastion, clients)
+
+    def jump_round(self, a, pool, clients, open_all, close_all, contact_run):
+        t0 = time.perf_counter()
+        if a.warm:
+            list(pool.map(lambda c: self.run(c, a.cmd, a.bytes), clients))
+            t1 = time.perf_counter()
+        else:
+            bastion, cold = open_all(contact_run)
+            t1 = time.perf_counter()
+            close_all(bastion, cold)
+        return (t1 - t0) * 1e3
+
+
+def rounds(one_round):
+    """The jump protocol: "ready", then one round per line of input."""
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
+    for _ in sys.stdin:
+        sys.stdout.write("%.3f\n" % one_round())
+        sys.stdout.flush()
+
 
 # ---- asyncssh ----
 
@@ -164,9 +236,10 @@ class AsyncSSH:
             known_hosts=asyncssh.read_known_hosts(a.known_hosts),
             agent_path=None, connect_timeout=CONNECT_TIMEOUT_S)
 
-    async def connect(self, addr, port):
+    async def connect(self, addr, port, tunnel=(), options=None):
         return await self.asyncssh.connect(addr, port, config=None,
-                                           options=self.options)
+                                           tunnel=tunnel,
+                                           options=options or self.options)
 
     @staticmethod
     async def run(conn, cmd, want):
@@ -230,6 +303,54 @@ class AsyncSSH:
             c.close()
         await self.asyncio.gather(*(c.wait_closed() for c in conns))
 
+    async def jump_async(self, a):
+        gather = self.asyncio.gather
+        loop = self.asyncio.get_running_loop()
+        hosts = read_hosts(a.hosts)
+        baddr, bport = split_hostport(a.bastion)
+        ssh = self.asyncssh
+        bopts = ssh.SSHClientConnectionOptions(
+            options=self.options, compression_algs=None,
+            client_keys=[ssh.read_private_key(a.bastion_key)])
+        topts = ssh.SSHClientConnectionOptions(options=self.options,
+                                               compression_algs=None)
+
+        async def open_all(run):
+            bastion = await self.connect(baddr, bport, options=bopts)
+
+            async def one(h):
+                conn = await self.connect(*h, tunnel=bastion, options=topts)
+                if run:
+                    await self.run(conn, a.cmd, a.bytes)
+                return conn
+            return bastion, await gather(*(one(h) for h in hosts))
+
+        async def close_all(bastion, conns):
+            await self.close_all(conns)
+            await self.close_all([bastion])
+
+        bastion, conns = None, []
+        if a.warm:
+            bastion, conns = await open_all(False)
+        sys.stdout.write("ready\n")
+        sys.stdout.flush()
+        while await loop.run_in_executor(None, sys.stdin.readline):
+            t0 = time.perf_counter()
+            if a.warm:
+                await gather(*(self.run(c, a.cmd, a.bytes) for c in conns))
+                t1 = time.perf_counter()
+            else:
+                cold_bastion, cold = await open_all(True)
+                t1 = time.perf_counter()
+                await close_all(cold_bastion, cold)
+            sys.stdout.write("%.3f\n" % ((t1 - t0) * 1e3))
+            sys.stdout.flush()
+        if bastion is not None:
+            await close_all(bastion, conns)
+
+    def jump(self, a):
+        self.asyncio.run(self.jump_async(a))
+
     def latency(self, a):
         return self.asyncio.run(self.latency_async(a))
 
@@ -240,7 +361,7 @@ class AsyncSSH:
 def main():
     p = argparse.ArgumentParser(prog="peers.py")
     p.add_argument("lib", choices=("paramiko", "asyncssh"))
-    p.add_argument("mode", choices=("latency", "fanout"))
+    p.add_argument("mode", choices=("latency", "fanout", "jump"))
     p.add_argument("--user", required=True)
     p.add_argument("--key", required=True)
     p.add_argument("--known-hosts", required=True)
@@ -251,6 +372,8 @@ def main():
     p.add_argument("--runs", type=int, default=1)
     p.add_argument("--cmd", default="true")
     p.add_argument("--bytes", type=int)
+    p.add_argument("--bastion")
+    p.add_argument("--bastion-key")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--warm", action="store_true")
     g.add_argument("--cold", action="store_true")
@@ -259,7 +382,14 @@ def main():
         p.error("latency needs --host")
     if a.mode == "fanout" and (not a.hosts or not (a.warm or a.cold)):
         p.error("fanout needs --hosts and --warm or --cold")
+    if a.mode == "jump" and (not a.hosts or not a.bastion or
+                             not a.bastion_key or not (a.warm or a.cold)):
+        p.error("jump needs --hosts, --bastion, --bastion-key and --warm "
+                "or --cold")
     impl = (Paramiko if a.lib == "paramiko" else AsyncSSH)(a)
+    if a.mode == "jump":
+        impl.jump(a)
+        return
     ms = impl.latency(a) if a.mode == "latency" else impl.fanout(a)
     sys.stdout.writelines("%.3f\n" % v for v in ms)
 
