@@ -742,10 +742,11 @@ jd_run_all(struct tclient *c, struct tcollect *k, const char *id, size_t n)
 static const char *
 jd_targets_via(const char *hops, const char *more)
 {
-	static char buf[2048];
+	static char buf[8192];
 
-	snprintf(buf, sizeof buf, "Host 127.0.0.*\n\tProxyJump %s\n%s", hops,
-		 more);
+	ck_assert(snprintf(buf, sizeof buf,
+			   "Host 127.0.0.*\n\tProxyJump %s\n%s", hops,
+			   more) < (int)sizeof buf);
 	return buf;
 }
 

@@ -74,8 +74,10 @@ fleet_sh(const char *args)
 
 	if (src == NULL)
 		return -1;
-	snprintf(cmd, sizeof cmd, "%sbash '%s' %s",
-		 geteuid() == 0 ? "" : "sudo -n ", src, args);
+	if (snprintf(cmd, sizeof cmd, "%sbash '%s' %s",
+		     geteuid() == 0 ? "" : "sudo -n ", src,
+		     args) >= (int)sizeof cmd)
+		return -1;
 	return system(cmd) == 0 ? 0 : -1;
 }
 
