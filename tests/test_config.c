@@ -1424,7 +1424,7 @@ assert_hostname(const struct config *cfg, const char *host, const char *want)
 START_TEST(test_hostname)
 {
 	struct config *cfg;
-	char *big;
+	char *big, *expanded;
 
 	cfg = load_ok("# nothing\n");
 	ck_assert_ptr_null(cfg->global.hostname);
@@ -1484,9 +1484,10 @@ START_TEST(test_hostname)
 	ck_assert_ptr_nonnull(big);
 	memset(big, 'x', CONFIG_MAX_HOSTNAME);
 	big[CONFIG_MAX_HOSTNAME] = '\0';
-	big = config_hostname("%h.%h", big);
-	ck_assert_uint_eq(strlen(big), 2 * CONFIG_MAX_HOSTNAME + 1);
+	expanded = config_hostname("%h.%h", big);
 	free(big);
+	ck_assert_uint_eq(strlen(expanded), 2 * CONFIG_MAX_HOSTNAME + 1);
+	free(expanded);
 }
 END_TEST
 

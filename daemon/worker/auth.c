@@ -109,7 +109,8 @@ struct auth {
 	uint64_t relay;  /* the relay pinned to it, 0 none */
 	int libssh_fd;   /* the last relay end given to libssh, -1 none */
 	int agent_keys;  /* identities the agent listed */
-	int agent_tried; /* keys offered */
+	int agent_tried; /* keys queried */
+	ssh_key probe;   /* the key queried now, without the agent */
 	int agent_keyed; /* a client's agent key authenticated: */
 	unsigned char agent_key[AUTH_KEY_HASH]; /* its blob's SHA-256 */
 
@@ -305,6 +306,8 @@ auth_agent_end(struct auth *a)
 	size_t i;
 
 	auth_agent_unrelay(a);
+	ssh_key_free(a->probe);
+	a->probe = NULL;
 	if (a->link_owned && a->link != 0)
 		agent_link_close(a->link);
 	a->link = 0;
@@ -483,42 +486,100 @@ auth_agent_relay(struct auth *a)
 	return 0;
 }
 
-/* The agent's keys, one relay each so the key a login took is known:
- * AUTH_M_DONE when none was taken (the identity files come next). */
+/* The public key of an agent's blob, for a query; NULL if libssh cannot
+ * read it (the key is then skipped). */
+static ssh_key
+auth_pin_key(const struct auth_pin *pin)
+{
+	char name[64], *b64;
+	ssh_key key = NULL;
+	size_t nlen;
+
+	if (pin->len < 4)
+		return NULL;
+	nlen = (size_t)pin->blob[0] << 24 | (size_t)pin->blob[1] << 16 |
+	       (size_t)pin->blob[2] << 8 | (size_t)pin->blob[3];
+	if (nlen == 0 || nlen >= sizeof(name) || nlen > pin->len - 4)
+		return NULL;
+	memcpy(name, pin->blob + 4, nlen);
+	name[nlen] = '\0';
+	b64 = xmalloc(4 * ((pin->len + 2) / 3) + 1);
+	EVP_EncodeBlock((unsigned char *)b64, pin->blob, (int)pin->len);
+	if (ssh_pki_import_pubkey_base64(b64, ssh_key_type_from_name(name),
+					 &key) != SSH_OK)
+		key = NULL;
+	free(b64);
+	return key;
+}
+
+/* Query the server for the next key until one is acceptable (PK_OK):
+ * AUTH_M_SUCCESS then, AUTH_M_DONE when none is. */
+static enum auth_mstep
+auth_agent_probe(struct auth *a)
+{
+	int rc;
+
+	while (a->pin < a->npins) {
+		if (a->probe == NULL &&
+		    (a->probe = auth_pin_key(&a->pins[a->pin])) == NULL) {
+			a->pin++;
+			continue;
+		}
+		rc = ssh_userauth_try_publickey(a->s, NULL, a->probe);
+		if (rc == SSH_AUTH_AGAIN)
+			return AUTH_M_AGAIN;
+		ssh_key_free(a->probe);
+		a->probe = NULL;
+		a->agent_tried++;
+		if (rc == SSH_AUTH_SUCCESS)
+			return AUTH_M_SUCCESS;
+		if (rc != SSH_AUTH_DENIED)
+			return AUTH_M_ERROR;
+		a->pin++;
+	}
+	return AUTH_M_DONE;
+}
+
+/*
+ * The agent's keys.  Each is first queried without the agent; the first
+ * the server accepts is the one libssh logs in with, through a relay that
+ * shows it that key alone, so the key a login took is known.  libssh's
+ * agent client lists the agent once per call and 0.10 leaks the listing
+ * of every call but the last on a session, so it is called once.
+ * AUTH_M_DONE when no key was taken (the identity files come next).
+ */
 static enum auth_mstep
 auth_agent(struct auth *a)
 {
+	enum auth_mstep r;
 	int rc;
 
 	if (a->agent == AUTH_AGENT_START && auth_agent_start(a) == -1)
 		a->agent = AUTH_AGENT_DONE;
 	if (a->agent == AUTH_AGENT_LISTING)
 		return AUTH_M_WAIT;
-	while (a->agent == AUTH_AGENT_TRYING && a->pin < a->npins) {
-		if (a->relay == 0 && auth_agent_relay(a) == -1)
-			break;
-		rc = ssh_userauth_agent(a->s, NULL);
-		if (rc == SSH_AUTH_AGAIN)
-			return AUTH_M_AGAIN;
-		a->agent_tried++;
-		auth_agent_unrelay(a);
-		if (rc == SSH_AUTH_SUCCESS || rc == SSH_AUTH_PARTIAL) {
-			auth_agent_took(a, a->pins[a->pin].blob,
-					a->pins[a->pin].len);
+	if (a->agent != AUTH_AGENT_TRYING)
+		return AUTH_M_DONE;
+	if (a->relay == 0) {
+		if ((r = auth_agent_probe(a)) == AUTH_M_AGAIN)
+			return r;
+		if (r != AUTH_M_SUCCESS || auth_agent_relay(a) == -1) {
 			a->agent = AUTH_AGENT_DONE;
 			auth_agent_end(a);
-			return auth_mstep_of(rc);
+			return r == AUTH_M_ERROR ? r : AUTH_M_DONE;
 		}
-		if (rc != SSH_AUTH_DENIED) {
-			a->agent = AUTH_AGENT_DONE;
-			auth_agent_end(a);
-			return AUTH_M_ERROR;
-		}
-		a->pin++;
 	}
+	rc = ssh_userauth_agent(a->s, NULL);
+	if (rc == SSH_AUTH_AGAIN)
+		return AUTH_M_AGAIN;
+	if (rc == SSH_AUTH_SUCCESS || rc == SSH_AUTH_PARTIAL)
+		auth_agent_took(a, a->pins[a->pin].blob, a->pins[a->pin].len);
 	a->agent = AUTH_AGENT_DONE;
 	auth_agent_end(a);
-	return AUTH_M_DONE;
+	if (rc == SSH_AUTH_DENIED)
+		auth_agent_note(a, "the server took the key, then refused "
+				   "its signature");
+	return rc == SSH_AUTH_DENIED ? AUTH_M_DONE : auth_mstep_of(rc);
 }
 
 /* ---- publickey ---- */
