@@ -11,13 +11,18 @@
  * conn.c waits for the socket.  The password never reaches a log line or a
  * message: only method names, key paths and counts do.
  *
- * With IdentityAgent, publickey first offers the agent's keys.  libssh's
- * agent client blocks, so it only ever talks to a relay of the agent
- * broker (agent.c); and before libssh is let at it, the agent's keys are
- * listed without blocking (agent_list): the step returns AUTH_WAIT and
- * conn.c hands the answer over with auth_agent_listed.  An agent that
- * does not answer is thus found out off the worker; one that lists its
- * keys but is slow to sign holds the worker for at most AgentTimeout.
+ * With an agent (the daemon's IdentityAgent, or the client's own, a
+ * shared link of its request), publickey first offers the agent's keys.
+ * libssh's agent client blocks, so it only ever talks to a relay of the
+ * agent broker (agent.c); and before libssh is let at it, the agent's keys
+ * are listed without blocking (agent_link_list): the step returns
+ * AUTH_WAIT and conn.c hands the answer over with auth_agent_listed.  An
+ * agent that does not answer is thus found out off the worker; one that
+ * lists its keys but is slow to sign holds the worker for at most
+ * AgentTimeout.  The keys are queried one by one without the agent; the
+ * first the server accepts is signed through a relay pinned to it, so the
+ * key that opened the session is known (a client agent's sessions serve
+ * only requests whose agent holds it).
  */
 #include <sys/socket.h>
 #include <sys/un.h>
