@@ -180,9 +180,13 @@ class Paramiko:
                 lambda h: first_contact(bastion, h), hosts))
 
         def close_all(bastion, clients):
-            for c in clients:
-                c.close()
-            bastion.close()
+            # Untimed clean-up: a target's transport runs on a channel of
+            # the bastion's, whose end may already have gone.
+            for c in clients + [bastion]:
+                try:
+                    c.close()
+                except (EOFError, OSError):
+                    pass
 
         def contact_run(bastion, h):
             c = self.connect_via(bastion, *h)
