@@ -229,6 +229,13 @@ void config_host(const struct config *, const char *host,
  */
 char *config_hostname(const char *value, const char *host);
 
+/*
+ * What loads but does nothing, appended to warnings as "FILE:LINE: ..."
+ * lines: ForwardAgent yes in a file that names no IdentityAgent at all,
+ * since the daemon forwards only its own agent.
+ */
+void config_warnings(const struct config *, struct config_errors *warnings);
+
 /* The HostGroup named name, or NULL. */
 const struct config_group *config_group_find(const struct config *,
 					     const char *name);

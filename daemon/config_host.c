@@ -4,7 +4,8 @@
  * freeing, and the resolution of one host name through the Host blocks
  * over the global section.  Every step walks the Host-scope rows of the
  * keyword table, so a new keyword needs nothing here.  Also the expansion
- * of a HostName value for the name a request gave.
+ * of a HostName value for the name a request gave, and the warnings of
+ * settings that load but do nothing.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -131,4 +132,48 @@ config_hostname(const char *value, const char *host)
 	}
 	*o = '\0';
 	return out;
+}
+
+/* An IdentityAgent that names an agent: set and not "none". */
+static int
+config_has_agent(const char *v)
+{
+	return v != NULL && strcmp(v, "none") != 0;
+}
+
+static void
+config_warn(struct config_errors *warnings, const struct config *cfg, int line,
+	    const char *where)
+{
+	char *text;
+
+	xasprintf(&text,
+		  "%s:%d: ForwardAgent yes%s: no IdentityAgent applies, so "
+		  "nothing is forwarded (a client forwards its own agent "
+		  "with --forward-agent)",
+		  cfg->path != NULL ? cfg->path : "(defaults)", line, where);
+	warnings->lines = xreallocarray(warnings->lines, warnings->n + 1,
+					sizeof(*warnings->lines));
+	warnings->lines[warnings->n++] = text;
+}
+
+void
+config_warnings(const struct config *cfg, struct config_errors *warnings)
+{
+	int agents = config_has_agent(cfg->global.identity_agent);
+	size_t i;
+
+	/* Blocks combine per host; only a file with no agent at all is
+	 * certain to forward nothing. */
+	for (i = 0; i < cfg->n_blocks && !agents; i++)
+		agents = config_has_agent(cfg->blocks[i].opts.identity_agent);
+	if (agents)
+		return;
+	if (cfg->global.forward_agent == 1)
+		config_warn(warnings, cfg, 0, " (global)");
+	for (i = 0; i < cfg->n_blocks; i++) {
+		if (cfg->blocks[i].opts.forward_agent == 1)
+			config_warn(warnings, cfg, cfg->blocks[i].line,
+				    " in this Host block");
+	}
 }

@@ -170,6 +170,7 @@ main_keystore(const struct config *cfg, int print)
 	struct keystore *ks;
 	size_t i;
 
+	config_warnings(cfg, &warnings);
 	ks = keystore_load(cfg, &warnings);
 	for (i = 0; i < warnings.n; i++) {
 		if (print)

@@ -1491,6 +1491,33 @@ START_TEST(test_hostname)
 }
 END_TEST
 
+/*
+ * ForwardAgent yes in a file that names no IdentityAgent loads, with a
+ * warning per place naming its line; with an agent anywhere, none.
+ */
+START_TEST(test_forward_agent_warning)
+{
+	struct config_errors w = {NULL, 0};
+	struct config *cfg;
+
+	cfg = load_ok("ForwardAgent yes\nHost web*\n\tForwardAgent yes\n");
+	config_warnings(cfg, &w);
+	ck_assert_uint_eq(w.n, 2);
+	ck_assert_ptr_nonnull(strstr(w.lines[0], ":0: ForwardAgent yes (global)"
+						 ": no IdentityAgent applies"));
+	ck_assert_ptr_nonnull(
+	    strstr(w.lines[1], ":2: ForwardAgent yes in this Host block"));
+	config_errors_free(&w);
+	config_free(cfg);
+	cfg = load_ok("Host web*\n\tForwardAgent yes\nHost db*\n"
+		      "\tIdentityAgent /run/agent.sock\n");
+	config_warnings(cfg, &w);
+	ck_assert_uint_eq(w.n, 0);
+	config_errors_free(&w);
+	config_free(cfg);
+}
+END_TEST
+
 /* Bad HostName values, each one error naming its line. */
 START_TEST(test_hostname_errors)
 {
@@ -2664,6 +2691,7 @@ config_suite(void)
 	tcase_add_test(tc, test_host_resolution);
 	tcase_add_test(tc, test_host_every_member);
 	tcase_add_test(tc, test_hostname);
+	tcase_add_test(tc, test_forward_agent_warning);
 	tcase_add_test(tc, test_hostname_errors);
 	tcase_add_test(tc, test_proxy_jump);
 	tcase_add_test(tc, test_proxy_jump_errors);
