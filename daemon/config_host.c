@@ -7,6 +7,7 @@
  * of a HostName value for the name a request gave, and the warnings of
  * settings that load but do nothing.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -145,13 +146,15 @@ static void
 config_warn(struct config_errors *warnings, const struct config *cfg, int line,
 	    const char *where)
 {
-	char *text;
+	char at[24] = "", *text;
 
+	if (line > 0)
+		snprintf(at, sizeof(at), ":%d", line);
 	xasprintf(&text,
-		  "%s:%d: ForwardAgent yes%s: no IdentityAgent applies, so "
+		  "%s%s: ForwardAgent yes%s: no IdentityAgent applies, so "
 		  "nothing is forwarded (a client forwards its own agent "
 		  "with --forward-agent)",
-		  cfg->path != NULL ? cfg->path : "(defaults)", line, where);
+		  cfg->path != NULL ? cfg->path : "(defaults)", at, where);
 	warnings->lines = xreallocarray(warnings->lines, warnings->n + 1,
 					sizeof(*warnings->lines));
 	warnings->lines[warnings->n++] = text;

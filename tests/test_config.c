@@ -1493,7 +1493,8 @@ END_TEST
 
 /*
  * ForwardAgent yes in a file that names no IdentityAgent loads, with a
- * warning per place naming its line; with an agent anywhere, none.
+ * warning per place (a Host block's naming its line); with an agent
+ * anywhere, none.
  */
 START_TEST(test_forward_agent_warning)
 {
@@ -1503,7 +1504,7 @@ START_TEST(test_forward_agent_warning)
 	cfg = load_ok("ForwardAgent yes\nHost web*\n\tForwardAgent yes\n");
 	config_warnings(cfg, &w);
 	ck_assert_uint_eq(w.n, 2);
-	ck_assert_ptr_nonnull(strstr(w.lines[0], ":0: ForwardAgent yes (global)"
+	ck_assert_ptr_nonnull(strstr(w.lines[0], ": ForwardAgent yes (global)"
 						 ": no IdentityAgent applies"));
 	ck_assert_ptr_nonnull(
 	    strstr(w.lines[1], ":2: ForwardAgent yes in this Host block"));
