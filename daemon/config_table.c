@@ -335,6 +335,23 @@ config_table_loglevel(struct config_parser *p, const struct config_keyword *kw,
 	return 0;
 }
 
+/* A name of 1 to max bytes: 0, or -1 with the error reported. */
+static int
+config_table_name_len(struct config_parser *p, const struct config_keyword *kw,
+		      const char *v, size_t max)
+{
+	if (*v == '\0') {
+		config_error(p, "%s: empty value", kw->name);
+		return -1;
+	}
+	if (strlen(v) > max) {
+		config_error(p, "%s: name too long (max %zu bytes)", kw->name,
+			     max);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 config_table_user(struct config_parser *p, const struct config_keyword *kw,
 		  char **argv, int argc, int apply)
@@ -342,15 +359,8 @@ config_table_user(struct config_parser *p, const struct config_keyword *kw,
 	const char *cp;
 
 	(void)argc;
-	if (*argv[0] == '\0') {
-		config_error(p, "%s: empty value", kw->name);
+	if (config_table_name_len(p, kw, argv[0], CONFIG_MAX_USER) == -1)
 		return -1;
-	}
-	if (strlen(argv[0]) > CONFIG_MAX_USER) {
-		config_error(p, "%s: name too long (max %d bytes)", kw->name,
-			     CONFIG_MAX_USER);
-		return -1;
-	}
 	for (cp = argv[0]; *cp != '\0'; cp++) {
 		if (iscntrl((unsigned char)*cp) ||
 		    isspace((unsigned char)*cp)) {
@@ -378,15 +388,8 @@ config_table_hostname(struct config_parser *p, const struct config_keyword *kw,
 	const char *cp;
 
 	(void)argc;
-	if (*argv[0] == '\0') {
-		config_error(p, "%s: empty value", kw->name);
+	if (config_table_name_len(p, kw, argv[0], CONFIG_MAX_HOSTNAME) == -1)
 		return -1;
-	}
-	if (strlen(argv[0]) > CONFIG_MAX_HOSTNAME) {
-		config_error(p, "%s: name too long (max %d bytes)", kw->name,
-			     CONFIG_MAX_HOSTNAME);
-		return -1;
-	}
 	if (argv[0][0] == '-') {
 		config_error(p, "%s: \"%s\" must not start with \"-\"",
 			     kw->name, argv[0]);
